@@ -1,0 +1,1 @@
+/* tier/access.c - placeholder until written */
