@@ -1,0 +1,1390 @@
+/* backend/conf.c - reads efsfs.conf (INI) into a struct conf.
+ *
+ * The file is parsed in three passes so that a mistake anywhere in it is
+ * reported, not only in the section being mounted:
+ *   1. syntax: sections, "key = value" lines, known keys, duplicates, names;
+ *   2. values: every section's entries are parsed on their own, in file order;
+ *   3. semantics: every file system section is merged over [defaults], the
+ *      values that depend on data_dir are derived and cross-key rules checked.
+ * The requested file system is then the merged result of its section (or of
+ * [defaults] alone when the file has no such section).
+ *
+ * Errors are "file:line: key: reason", "file:line: reason" or "file: reason".
+ */
+#include "backend/conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_CHUNK_SIZE   (4u << 20)
+#define MIN_CHUNK_SIZE       (64u << 10)
+#define MAX_CHUNK_SIZE       (64u << 20)
+#define DEFAULTS_SECTION     "defaults"
+/* the name %n expands to while [defaults] is checked on its own */
+#define DEFAULTS_PLACEHOLDER "fs"
+#define NO_SOURCE            "(embedded defaults)"
+
+enum key {
+	KEY_DATA_DIR,
+	KEY_CHUNK_SIZE,
+	KEY_PERFORMANCE_MODE,
+	KEY_THROUGHPUT_MODE,
+	KEY_PROVISIONED_THROUGHPUT,
+	KEY_TRANSITION_TO_IA,
+	KEY_TRANSITION_TO_ARCHIVE,
+	KEY_TRANSITION_TO_PRIMARY,
+	KEY_LIFECYCLE_INTERVAL,
+	KEY_ENCRYPTED,
+	KEY_KEY_FILE,
+	KEY_IA_STORE,
+	KEY_ARCHIVE_STORE,
+	KEY_ARCHIVE_STORAGE_CLASS,
+	KEY_S3_ENDPOINT,
+	KEY_S3_REGION,
+	KEY_S3_URL_STYLE,
+	KEY_S3_CA_FILE,
+	KEY_S3_PROFILE,
+	KEY_S3_ACCESS_KEY_ID,
+	KEY_S3_SECRET_ACCESS_KEY,
+	KEY_ALLOW_OTHER,
+	KEY_ATTR_TIMEOUT,
+	KEY_ENTRY_TIMEOUT,
+	KEY_WRITEBACK_CACHE,
+	KEY_STATFS,
+	KEY_COUNT
+};
+
+static const char *const key_names[KEY_COUNT] = {
+	[KEY_DATA_DIR] = "data_dir",
+	[KEY_CHUNK_SIZE] = "chunk_size",
+	[KEY_PERFORMANCE_MODE] = "performance_mode",
+	[KEY_THROUGHPUT_MODE] = "throughput_mode",
+	[KEY_PROVISIONED_THROUGHPUT] = "provisioned_throughput_in_mibps",
+	[KEY_TRANSITION_TO_IA] = "transition_to_ia",
+	[KEY_TRANSITION_TO_ARCHIVE] = "transition_to_archive",
+	[KEY_TRANSITION_TO_PRIMARY] = "transition_to_primary_storage_class",
+	[KEY_LIFECYCLE_INTERVAL] = "lifecycle_interval",
+	[KEY_ENCRYPTED] = "encrypted",
+	[KEY_KEY_FILE] = "key_file",
+	[KEY_IA_STORE] = "ia_store",
+	[KEY_ARCHIVE_STORE] = "archive_store",
+	[KEY_ARCHIVE_STORAGE_CLASS] = "archive_storage_class",
+	[KEY_S3_ENDPOINT] = "s3_endpoint",
+	[KEY_S3_REGION] = "s3_region",
+	[KEY_S3_URL_STYLE] = "s3_url_style",
+	[KEY_S3_CA_FILE] = "s3_ca_file",
+	[KEY_S3_PROFILE] = "s3_profile",
+	[KEY_S3_ACCESS_KEY_ID] = "s3_access_key_id",
+	[KEY_S3_SECRET_ACCESS_KEY] = "s3_secret_access_key",
+	[KEY_ALLOW_OTHER] = "allow_other",
+	[KEY_ATTR_TIMEOUT] = "attr_timeout",
+	[KEY_ENTRY_TIMEOUT] = "entry_timeout",
+	[KEY_WRITEBACK_CACHE] = "writeback_cache",
+	[KEY_STATFS] = "statfs",
+};
+
+static const char *const storage_classes[] = {
+	"STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+	"GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
+};
+
+static const int transition_days[] = { 1, 7, 14, 30, 60, 90, 180, 270, 365 };
+
+#define TRANSITION_EXPECTED \
+	"expected NONE, AFTER_1_DAY or AFTER_{7,14,30,60,90,180,270,365}_DAYS"
+
+struct ini_entry {
+	enum key key;
+	char *value;
+	int line;
+};
+
+struct ini_section {
+	char *name;
+	int line;
+	struct ini_entry *entries;
+	size_t n_entries;
+	size_t cap_entries;
+};
+
+struct ini_file {
+	const char *path;              /* NULL: no file, embedded defaults */
+	struct ini_section *sections;
+	size_t n_sections;
+	size_t cap_sections;
+};
+
+/* Where the merged value of each key came from, for error lines. */
+struct conf_origin {
+	const struct ini_entry *entry[KEY_COUNT];
+	bool in_fs_section[KEY_COUNT];
+};
+
+static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
+                    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err || errlen == 0)
+		return;
+	if (!path)
+		path = NO_SOURCE;
+	if (line > 0 && key)
+		n = snprintf(err, errlen, "%s:%d: %s: ", path, line, key);
+	else if (line > 0)
+		n = snprintf(err, errlen, "%s:%d: ", path, line);
+	else if (key)
+		n = snprintf(err, errlen, "%s: %s: ", path, key);
+	else
+		n = snprintf(err, errlen, "%s: ", path);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static void ini_file_free(struct ini_file *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n_sections; i++) {
+		struct ini_section *s = &f->sections[i];
+
+		for (size_t j = 0; j < s->n_entries; j++)
+			free(s->entries[j].value);
+		free(s->entries);
+		free(s->name);
+	}
+	free(f->sections);
+	f->sections = NULL;
+	f->n_sections = f->cap_sections = 0;
+}
+
+static int key_lookup(const char *name)
+{
+	for (int k = 0; k < KEY_COUNT; k++)
+		if (strcmp(key_names[k], name) == 0)
+			return k;
+	return -1;
+}
+
+bool conf_name_valid(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > CONF_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+int conf_parse_transition(const char *value)
+{
+	char buf[32];
+
+	if (!value)
+		return -1;
+	if (strcmp(value, "NONE") == 0)
+		return 0;
+	if (strcmp(value, "AFTER_1_DAY") == 0)
+		return 1;
+	for (size_t i = 1; i < sizeof(transition_days) / sizeof(transition_days[0]); i++) {
+		snprintf(buf, sizeof(buf), "AFTER_%d_DAYS", transition_days[i]);
+		if (strcmp(value, buf) == 0)
+			return transition_days[i];
+	}
+	return -1;
+}
+
+static const char *transition_name(int days, char *buf, size_t len)
+{
+	if (days == 0)
+		snprintf(buf, len, "NONE");
+	else if (days == 1)
+		snprintf(buf, len, "AFTER_1_DAY");
+	else
+		snprintf(buf, len, "AFTER_%d_DAYS", days);
+	return buf;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Trims blanks (and a CR left by CRLF files) at both ends, in place. */
+static char *trim(char *s)
+{
+	size_t len;
+
+	while (is_blank(*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && (is_blank(s[len - 1]) || s[len - 1] == '\r'))
+		s[--len] = '\0';
+	return s;
+}
+
+/* true when s is empty or the start of a comment */
+static bool rest_is_comment(const char *s)
+{
+	while (is_blank(*s))
+		s++;
+	return *s == '\0' || *s == '#' || *s == ';';
+}
+
+static int section_add(struct ini_file *f, const char *name, int line)
+{
+	struct ini_section *s;
+
+	if (f->n_sections == f->cap_sections) {
+		size_t cap = f->cap_sections ? f->cap_sections * 2 : 8;
+		struct ini_section *p = realloc(f->sections, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		f->sections = p;
+		f->cap_sections = cap;
+	}
+	s = &f->sections[f->n_sections];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	if (!s->name)
+		return -ENOMEM;
+	s->line = line;
+	f->n_sections++;
+	return 0;
+}
+
+static int entry_add(struct ini_section *s, enum key k, const char *value, int line)
+{
+	struct ini_entry *e;
+
+	if (s->n_entries == s->cap_entries) {
+		size_t cap = s->cap_entries ? s->cap_entries * 2 : 16;
+		struct ini_entry *p = realloc(s->entries, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->entries = p;
+		s->cap_entries = cap;
+	}
+	e = &s->entries[s->n_entries];
+	e->value = strdup(value);
+	if (!e->value)
+		return -ENOMEM;
+	e->key = k;
+	e->line = line;
+	s->n_entries++;
+	return 0;
+}
+
+static struct ini_section *section_find(const struct ini_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_sections; i++)
+		if (strcmp(f->sections[i].name, name) == 0)
+			return &f->sections[i];
+	return NULL;
+}
+
+static const struct ini_entry *entry_find(const struct ini_section *s, enum key k)
+{
+	for (size_t i = 0; i < s->n_entries; i++)
+		if (s->entries[i].key == k)
+			return &s->entries[i];
+	return NULL;
+}
+
+static int parse_section_line(struct ini_file *f, char *line, int lineno, char *err,
+                              size_t errlen)
+{
+	char *close = strchr(line, ']');
+	char *name;
+	const struct ini_section *prev;
+
+	if (!close || !rest_is_comment(close + 1)) {
+		err_set(err, errlen, f->path, lineno, NULL,
+		        "malformed section header (expected [name])");
+		return -EINVAL;
+	}
+	*close = '\0';
+	name = trim(line + 1);
+	if (strcmp(name, DEFAULTS_SECTION) != 0 && !conf_name_valid(name)) {
+		err_set(err, errlen, f->path, lineno, NULL,
+		        "invalid file system name '%s' (expected 1-%d of [A-Za-z0-9._-], "
+		        "not starting with '.' or '-')", name, CONF_NAME_MAX);
+		return -EINVAL;
+	}
+	prev = section_find(f, name);
+	if (prev) {
+		err_set(err, errlen, f->path, lineno, NULL,
+		        "duplicate section [%s] (first at line %d)", name, prev->line);
+		return -EINVAL;
+	}
+	return section_add(f, name, lineno);
+}
+
+/* Splits the text after '=' into the value, dropping quotes and a trailing
+ * comment.  Returns NULL and sets *reason when the value is malformed. */
+static char *parse_value(char *s, const char **reason)
+{
+	while (is_blank(*s))
+		s++;
+	if (*s == '"') {
+		char *end = strchr(s + 1, '"');
+
+		if (!end) {
+			*reason = "unterminated quoted value";
+			return NULL;
+		}
+		if (!rest_is_comment(end + 1)) {
+			*reason = "text after the closing quote";
+			return NULL;
+		}
+		*end = '\0';
+		return s + 1;
+	}
+	for (char *p = s; *p; p++) {
+		if ((*p == '#' || *p == ';') && p > s && is_blank(p[-1])) {
+			*p = '\0';
+			break;
+		}
+	}
+	return trim(s);
+}
+
+static int parse_key_line(struct ini_file *f, struct ini_section *cur, char *line, int lineno,
+                          char *err, size_t errlen)
+{
+	char *eq = strchr(line, '=');
+	char *key, *value;
+	const char *reason = NULL;
+	const struct ini_entry *prev;
+	int k;
+
+	if (!eq) {
+		err_set(err, errlen, f->path, lineno, NULL,
+		        "malformed line (expected key = value)");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(line);
+	if (*key == '\0' || strpbrk(key, " \t\"[]")) {
+		err_set(err, errlen, f->path, lineno, NULL,
+		        "malformed line (expected key = value)");
+		return -EINVAL;
+	}
+	k = key_lookup(key);
+	if (k < 0) {
+		err_set(err, errlen, f->path, lineno, key, "unknown key");
+		return -EINVAL;
+	}
+	if (!cur) {
+		err_set(err, errlen, f->path, lineno, key,
+		        "key outside any section (add a [defaults] or [name] header above it)");
+		return -EINVAL;
+	}
+	prev = entry_find(cur, (enum key)k);
+	if (prev) {
+		err_set(err, errlen, f->path, lineno, key, "duplicate key (first set at line %d)",
+		        prev->line);
+		return -EINVAL;
+	}
+	value = parse_value(eq + 1, &reason);
+	if (!value) {
+		err_set(err, errlen, f->path, lineno, key, "%s", reason);
+		return -EINVAL;
+	}
+	if (*value == '\0') {
+		err_set(err, errlen, f->path, lineno, key, "empty value");
+		return -EINVAL;
+	}
+	return entry_add(cur, (enum key)k, value, lineno);
+}
+
+/* Pass 1: reads the file into sections and entries, checking the syntax. */
+static int ini_parse(FILE *fp, struct ini_file *f, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+	int r = 0;
+
+	errno = 0;
+	while ((len = getline(&buf, &cap, fp)) >= 0) {
+		char *line = buf;
+		struct ini_section *cur;
+
+		lineno++;
+		if ((size_t)len != strlen(buf)) {
+			err_set(err, errlen, f->path, lineno, NULL, "NUL byte in line");
+			r = -EINVAL;
+			goto out;
+		}
+		/* a UTF-8 byte order mark some editors write */
+		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+			line += 3;
+		if (len > 0 && line[strlen(line) - 1] == '\n')
+			line[strlen(line) - 1] = '\0';
+		line = trim(line);
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		cur = f->n_sections ? &f->sections[f->n_sections - 1] : NULL;
+		if (*line == '[')
+			r = parse_section_line(f, line, lineno, err, errlen);
+		else
+			r = parse_key_line(f, cur, line, lineno, err, errlen);
+		if (r < 0)
+			goto out;
+		errno = 0;
+	}
+	if (ferror(fp)) {
+		r = errno ? -errno : -EIO;
+		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(-r));
+	}
+out:
+	if (r == -ENOMEM)
+		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+	free(buf);
+	return r;
+}
+
+/* Resolves the path as conf.h says and parses the file.  f->path is the path
+ * read, or NULL when a missing default file means embedded defaults. */
+static int ini_load(const char *path, struct ini_file *f, char *err, size_t errlen)
+{
+	bool explicit = true;
+	struct stat st;
+	FILE *fp;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (!path) {
+		path = getenv("EFSFS_CONFIG");
+		if (!path || !*path) {
+			path = CONF_DEFAULT_PATH;
+			explicit = false;
+		}
+	}
+	fp = fopen(path, "re");
+	if (!fp) {
+		r = -errno;
+		if (!explicit && (r == -ENOENT || r == -ENOTDIR))
+			return 0;
+		err_set(err, errlen, path, 0, NULL, "%s", strerror(-r));
+		return r;
+	}
+	f->path = path;
+	if (fstat(fileno(fp), &st) < 0) {
+		r = -errno;
+		err_set(err, errlen, path, 0, NULL, "%s", strerror(-r));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		err_set(err, errlen, path, 0, NULL, "%s", strerror(EISDIR));
+		goto out;
+	}
+	r = ini_parse(fp, f, err, errlen);
+out:
+	fclose(fp);
+	if (r < 0)
+		ini_file_free(f);
+	return r;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* "123", "64K", "4M", "1G" (also KiB/MiB/GiB), binary multiples. */
+static int parse_size(const char *v, uint64_t *ret)
+{
+	uint64_t n = 0, mult = 1;
+	const char *p = v;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'K': case 'k':
+		mult = 1ull << 10;
+		break;
+	case 'M': case 'm':
+		mult = 1ull << 20;
+		break;
+	case 'G': case 'g':
+		mult = 1ull << 30;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*p) {
+		p++;
+		if (*p && strcmp(p, "iB") != 0 && strcmp(p, "B") != 0)
+			return -EINVAL;
+	}
+	if (n > UINT64_MAX / mult)
+		return -ERANGE;
+	*ret = n * mult;
+	return 0;
+}
+
+/* Plain decimal: digits, optionally a dot and more digits. */
+static int parse_decimal(const char *v, double *ret)
+{
+	const char *p = v;
+	char *end;
+	double d;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p)
+		return -EINVAL;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = d;
+	return 0;
+}
+
+static int parse_uint(const char *v, long max, long *ret)
+{
+	long n = 0;
+
+	if (!*v)
+		return -EINVAL;
+	for (const char *p = v; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		n = n * 10 + (*p - '0');
+		if (n > max)
+			return -ERANGE;
+	}
+	*ret = n;
+	return 0;
+}
+
+static bool has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return true;
+	return false;
+}
+
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if (iscntrl((unsigned char)*s))
+			return true;
+	return false;
+}
+
+/* Expands %n (the file system name) and %% into a new string. */
+static int expand(const char *v, const char *name, char **ret, char *reason, size_t rlen)
+{
+	size_t nlen = strlen(name), len = 0;
+	char *out, *o;
+
+	for (const char *p = v; *p; p++) {
+		if (*p != '%') {
+			len++;
+			continue;
+		}
+		if (p[1] == 'n') {
+			len += nlen;
+		} else if (p[1] == '%') {
+			len++;
+		} else {
+			snprintf(reason, rlen, "unknown escape '%%%.1s' in '%s' (%%n is the file "
+			         "system name, %%%% a percent sign)", p + 1, v);
+			return -EINVAL;
+		}
+		p++;
+	}
+	out = malloc(len + 1);
+	if (!out)
+		return -ENOMEM;
+	o = out;
+	for (const char *p = v; *p; p++) {
+		if (*p != '%') {
+			*o++ = *p;
+		} else if (*++p == 'n') {
+			memcpy(o, name, nlen);
+			o += nlen;
+		} else {
+			*o++ = '%';
+		}
+	}
+	*o = '\0';
+	*ret = out;
+	return 0;
+}
+
+/* S3 general purpose bucket naming rules. */
+static bool bucket_valid(const char *b, size_t len)
+{
+	bool all_ip = true;
+	int dots = 0;
+
+	if (len < 3 || len > 63)
+		return false;
+	if (!isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[len - 1]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = b[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '-'))
+			return false;
+		if (ch == '.' && i + 1 < len && (b[i + 1] == '.' || b[i + 1] == '-'))
+			return false;
+		if (ch == '-' && i + 1 < len && b[i + 1] == '.')
+			return false;
+		if (ch == '.')
+			dots++;
+		else if (!isdigit((unsigned char)ch))
+			all_ip = false;
+	}
+	if (all_ip && dots == 3)
+		return false;
+	if (strncmp(b, "xn--", 4) == 0 || strncmp(b, "sthree-", 7) == 0)
+		return false;
+	if (len >= 8 && strncmp(b + len - 8, "-s3alias", 8) == 0)
+		return false;
+	if (len >= 7 && strncmp(b + len - 7, "--ol-s3", 7) == 0)
+		return false;
+	return true;
+}
+
+static int check_store_url(const char *url, char *reason, size_t rlen)
+{
+	if (has_space_or_ctl(url)) {
+		snprintf(reason, rlen, "'%s' contains white space or control characters", url);
+		return -EINVAL;
+	}
+	if (strncmp(url, "file://", 7) == 0) {
+		if (url[7] != '/') {
+			snprintf(reason, rlen, "'%s' must name an absolute path (file:///path)",
+			         url);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strncmp(url, "s3://", 5) == 0) {
+		const char *bucket = url + 5;
+		const char *slash = strchr(bucket, '/');
+		size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
+
+		if (!bucket_valid(bucket, blen)) {
+			snprintf(reason, rlen, "invalid bucket name '%.*s' in '%s' (3-63 of "
+			         "[a-z0-9.-], starting and ending with a letter or digit)",
+			         (int)blen, bucket, url);
+			return -EINVAL;
+		}
+		if (slash && strstr(slash, "//")) {
+			snprintf(reason, rlen, "empty path segment in the prefix of '%s'", url);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(reason, rlen, "unsupported URL '%s' (expected file:///path or "
+	         "s3://bucket[/prefix])", url);
+	return -EINVAL;
+}
+
+static int check_endpoint(const char *v, char *reason, size_t rlen)
+{
+	const char *host;
+
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else
+		host = NULL;
+	if (!host || *host == '\0' || *host == '/' || has_space_or_ctl(v) ||
+	    strpbrk(v, "?#")) {
+		snprintf(reason, rlen, "invalid endpoint '%s' (expected http://host[:port] or "
+		         "https://host[:port])", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void set_str(char **field, char *value)
+{
+	free(*field);
+	*field = value;
+}
+
+/* Expands %n when the key allows it, then checks the path/URL. */
+static int apply_path(char **field, enum key k, const char *v, const char *name, bool url,
+                      char *reason, size_t rlen)
+{
+	char *s = NULL;
+	int r;
+
+	r = expand(v, name, &s, reason, rlen);
+	if (r < 0)
+		return r;
+	if (url) {
+		r = check_store_url(s, reason, rlen);
+	} else if (s[0] != '/') {
+		snprintf(reason, rlen, "'%s' is not an absolute path", s);
+		r = -EINVAL;
+	} else if (has_ctl(s)) {
+		snprintf(reason, rlen, "'%s' contains control characters", s);
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	if (k == KEY_DATA_DIR) {
+		/* no trailing slashes, so that DATA_DIR/key is clean */
+		size_t len = strlen(s);
+
+		while (len > 1 && s[len - 1] == '/')
+			s[--len] = '\0';
+	}
+	set_str(field, s);
+	return 0;
+}
+
+static int apply_string(char **field, const char *v, bool allow_space, const char *what,
+                        char *reason, size_t rlen)
+{
+	char *s;
+
+	if (allow_space ? has_ctl(v) : has_space_or_ctl(v)) {
+		snprintf(reason, rlen, "%s must not contain %s", what,
+		         allow_space ? "control characters" : "white space");
+		return -EINVAL;
+	}
+	s = strdup(v);
+	if (!s)
+		return -ENOMEM;
+	set_str(field, s);
+	return 0;
+}
+
+/* Parses value v of key k into c.  name is what %n expands to. */
+static int key_apply(struct conf *c, enum key k, const char *v, const char *name,
+                     char *reason, size_t rlen)
+{
+	uint64_t size;
+	double d;
+	long n;
+	int days;
+
+	switch (k) {
+	case KEY_DATA_DIR:
+		return apply_path(&c->data_dir, k, v, name, false, reason, rlen);
+	case KEY_KEY_FILE:
+		return apply_path(&c->key_file, k, v, name, false, reason, rlen);
+	case KEY_IA_STORE:
+		return apply_path(&c->ia_store, k, v, name, true, reason, rlen);
+	case KEY_ARCHIVE_STORE:
+		return apply_path(&c->archive_store, k, v, name, true, reason, rlen);
+	case KEY_S3_CA_FILE:
+		if (v[0] != '/') {
+			snprintf(reason, rlen, "'%s' is not an absolute path", v);
+			return -EINVAL;
+		}
+		return apply_string(&c->s3_ca_file, v, true, "the path", reason, rlen);
+	case KEY_CHUNK_SIZE:
+		if (parse_size(v, &size) < 0) {
+			snprintf(reason, rlen, "invalid size '%s' (expected a number of bytes "
+			         "with an optional K, M or G suffix)", v);
+			return -EINVAL;
+		}
+		if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE || (size & (size - 1))) {
+			snprintf(reason, rlen, "'%s' is not a power of two between 64K and 64M",
+			         v);
+			return -EINVAL;
+		}
+		c->chunk_size = size;
+		return 0;
+	case KEY_PERFORMANCE_MODE:
+		if (strcmp(v, "generalPurpose") == 0) {
+			c->performance_mode = CONF_PERF_GENERAL_PURPOSE;
+		} else if (strcmp(v, "maxIO") == 0) {
+			c->performance_mode = CONF_PERF_MAX_IO;
+		} else {
+			snprintf(reason, rlen, "unknown value '%s' (expected generalPurpose or "
+			         "maxIO)", v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_THROUGHPUT_MODE:
+		if (strcmp(v, "bursting") == 0) {
+			c->throughput_mode = CONF_TP_BURSTING;
+		} else if (strcmp(v, "provisioned") == 0) {
+			c->throughput_mode = CONF_TP_PROVISIONED;
+		} else if (strcmp(v, "elastic") == 0) {
+			c->throughput_mode = CONF_TP_ELASTIC;
+		} else {
+			snprintf(reason, rlen, "unknown value '%s' (expected bursting, provisioned "
+			         "or elastic)", v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_PROVISIONED_THROUGHPUT:
+		if (parse_decimal(v, &d) < 0 || d < 1.0 || d > 3414.0) {
+			snprintf(reason, rlen, "invalid value '%s' (expected a number of MiB/s "
+			         "from 1 to 3414)", v);
+			return -EINVAL;
+		}
+		c->provisioned_throughput_mibps = d;
+		return 0;
+	case KEY_TRANSITION_TO_IA:
+	case KEY_TRANSITION_TO_ARCHIVE:
+		days = conf_parse_transition(v);
+		if (days < 0) {
+			snprintf(reason, rlen, "unknown value '%s' (" TRANSITION_EXPECTED ")", v);
+			return -EINVAL;
+		}
+		if (k == KEY_TRANSITION_TO_IA)
+			c->transition_to_ia_days = days;
+		else
+			c->transition_to_archive_days = days;
+		return 0;
+	case KEY_TRANSITION_TO_PRIMARY:
+		if (strcmp(v, "NONE") == 0) {
+			c->promote_after_1_access = false;
+		} else if (strcmp(v, "AFTER_1_ACCESS") == 0) {
+			c->promote_after_1_access = true;
+		} else {
+			snprintf(reason, rlen, "unknown value '%s' (expected NONE or "
+			         "AFTER_1_ACCESS)", v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_LIFECYCLE_INTERVAL:
+		if (parse_uint(v, 604800, &n) < 0 || n < 1) {
+			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
+			         "seconds from 1 to 604800)", v);
+			return -EINVAL;
+		}
+		c->lifecycle_interval_s = (int)n;
+		return 0;
+	case KEY_ENCRYPTED:
+	case KEY_ALLOW_OTHER:
+	case KEY_WRITEBACK_CACHE: {
+		bool b;
+
+		if (parse_bool(v, &b) < 0) {
+			snprintf(reason, rlen, "invalid boolean '%s' (expected true/false, yes/no, "
+			         "on/off or 1/0)", v);
+			return -EINVAL;
+		}
+		if (k == KEY_ENCRYPTED)
+			c->encrypted = b;
+		else if (k == KEY_ALLOW_OTHER)
+			c->allow_other = b;
+		else
+			c->writeback_cache = b;
+		return 0;
+	}
+	case KEY_ARCHIVE_STORAGE_CLASS:
+		for (size_t i = 0; i < sizeof(storage_classes) / sizeof(storage_classes[0]); i++)
+			if (strcmp(v, storage_classes[i]) == 0)
+				return apply_string(&c->archive_storage_class, v, false, "", reason,
+				                    rlen);
+		snprintf(reason, rlen, "unknown storage class '%s' (expected STANDARD, "
+		         "STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER "
+		         "or DEEP_ARCHIVE)", v);
+		return -EINVAL;
+	case KEY_S3_ENDPOINT:
+		if (check_endpoint(v, reason, rlen) < 0)
+			return -EINVAL;
+		return apply_string(&c->s3_endpoint, v, false, "the endpoint", reason, rlen);
+	case KEY_S3_REGION:
+		for (const char *p = v; *p; p++) {
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
+				snprintf(reason, rlen, "invalid region '%s' (expected letters, digits, "
+				         "'-', '_' or '.', as in us-east-1)", v);
+				return -EINVAL;
+			}
+		}
+		return apply_string(&c->s3_region, v, false, "the region", reason, rlen);
+	case KEY_S3_URL_STYLE:
+		if (strcmp(v, "path") == 0) {
+			c->s3_path_style = true;
+		} else if (strcmp(v, "virtual") == 0) {
+			c->s3_path_style = false;
+		} else {
+			snprintf(reason, rlen, "unknown value '%s' (expected path or virtual)", v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_S3_PROFILE:
+		return apply_string(&c->s3_profile, v, false, "the profile name", reason, rlen);
+	case KEY_S3_ACCESS_KEY_ID:
+		return apply_string(&c->s3_access_key_id, v, false, "the access key id", reason,
+		                    rlen);
+	case KEY_S3_SECRET_ACCESS_KEY:
+		return apply_string(&c->s3_secret_access_key, v, false, "the secret access key",
+		                    reason, rlen);
+	case KEY_ATTR_TIMEOUT:
+	case KEY_ENTRY_TIMEOUT:
+		if (parse_decimal(v, &d) < 0 || d > 3600.0) {
+			snprintf(reason, rlen, "invalid value '%s' (expected seconds from 0 to "
+			         "3600, decimals allowed)", v);
+			return -EINVAL;
+		}
+		if (k == KEY_ATTR_TIMEOUT)
+			c->attr_timeout = d;
+		else
+			c->entry_timeout = d;
+		return 0;
+	case KEY_STATFS:
+		if (strcmp(v, "efs") == 0) {
+			c->statfs = CONF_STATFS_EFS;
+		} else if (strcmp(v, "local") == 0) {
+			c->statfs = CONF_STATFS_LOCAL;
+		} else {
+			snprintf(reason, rlen, "unknown value '%s' (expected efs or local)", v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_COUNT:
+		break;
+	}
+	snprintf(reason, rlen, "unknown key");
+	return -EINVAL;
+}
+
+/* ---- building a struct conf -------------------------------------------- */
+
+void conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	free(c->source);
+	free(c->data_dir);
+	free(c->key_file);
+	free(c->ia_store);
+	free(c->archive_store);
+	free(c->archive_storage_class);
+	free(c->s3_endpoint);
+	free(c->s3_region);
+	free(c->s3_ca_file);
+	free(c->s3_profile);
+	free(c->s3_access_key_id);
+	free(c->s3_secret_access_key);
+	free(c);
+}
+
+/* The embedded defaults that do not depend on data_dir. */
+static struct conf *conf_new(const char *name)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->chunk_size = DEFAULT_CHUNK_SIZE;
+	c->performance_mode = CONF_PERF_GENERAL_PURPOSE;
+	c->throughput_mode = CONF_TP_BURSTING;
+	c->provisioned_throughput_mibps = 0.0;
+	c->transition_to_ia_days = 30;
+	c->transition_to_archive_days = 90;
+	c->promote_after_1_access = false;
+	c->lifecycle_interval_s = 3600;
+	c->encrypted = false;
+	c->s3_path_style = true;
+	c->allow_other = true;
+	c->attr_timeout = 1.0;
+	c->entry_timeout = 1.0;
+	c->writeback_cache = true;
+	c->statfs = CONF_STATFS_EFS;
+	c->archive_storage_class = strdup("GLACIER_IR");
+	if (!c->archive_storage_class) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int default_data_dir(const char *name, char **ret)
+{
+	const char *base;
+	char *s = NULL;
+	int n;
+
+	if (geteuid() == 0) {
+		n = asprintf(&s, "/var/lib/efsfs/%s", name);
+	} else if ((base = getenv("XDG_DATA_HOME")) && base[0] == '/') {
+		n = asprintf(&s, "%s/efsfs/%s", base, name);
+	} else {
+		base = getenv("HOME");
+		if (!base || base[0] != '/') {
+			struct passwd *pw = getpwuid(geteuid());
+
+			base = pw ? pw->pw_dir : NULL;
+		}
+		if (!base || base[0] != '/')
+			return -ENOENT;
+		n = asprintf(&s, "%s/.local/share/efsfs/%s", base, name);
+	}
+	if (n < 0)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/* Applies the entries of section s to c, recording where each came from. */
+static int section_apply(const struct ini_file *f, const struct ini_section *s, struct conf *c,
+                         const char *name, bool fs_section, struct conf_origin *origin,
+                         char *err, size_t errlen)
+{
+	char reason[512];
+
+	for (size_t i = 0; i < s->n_entries; i++) {
+		const struct ini_entry *e = &s->entries[i];
+		int r;
+
+		reason[0] = '\0';
+		r = key_apply(c, e->key, e->value, name, reason, sizeof(reason));
+		if (r < 0) {
+			err_set(err, errlen, f->path, e->line, key_names[e->key], "%s",
+			        r == -ENOMEM ? strerror(ENOMEM) : reason);
+			return r;
+		}
+		if (origin) {
+			origin->entry[e->key] = e;
+			origin->in_fs_section[e->key] = fs_section;
+		}
+	}
+	if (!fs_section) {
+		const struct ini_entry *e = entry_find(s, KEY_DATA_DIR);
+
+		if (e && !strstr(e->value, "%n")) {
+			err_set(err, errlen, f->path, e->line, key_names[KEY_DATA_DIR],
+			        "in [defaults] must contain %%n (the file system name), or every "
+			        "file system would share one directory");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int origin_line(const struct conf_origin *o, enum key k)
+{
+	return o->entry[k] ? o->entry[k]->line : 0;
+}
+
+/* Derives data_dir-based defaults and checks rules that span keys.
+ * sec_line is the line of the file system's section (or of [defaults]). */
+static int conf_finish(const struct ini_file *f, struct conf *c, const struct conf_origin *o,
+                       int sec_line, char *err, size_t errlen)
+{
+	char ia[32], ar[32];
+	int r;
+
+	if (!c->data_dir) {
+		r = default_data_dir(c->name, &c->data_dir);
+		if (r == -ENOENT) {
+			err_set(err, errlen, f->path, sec_line, key_names[KEY_DATA_DIR],
+			        "no default: HOME is not set (set data_dir)");
+			return -EINVAL;
+		}
+		if (r < 0)
+			goto nomem;
+	}
+	if (!c->key_file && asprintf(&c->key_file, "%s/key", c->data_dir) < 0) {
+		c->key_file = NULL;
+		goto nomem;
+	}
+	if (!c->ia_store && asprintf(&c->ia_store, "file://%s/objects", c->data_dir) < 0) {
+		c->ia_store = NULL;
+		goto nomem;
+	}
+	if (!c->archive_store) {
+		c->archive_store = strdup(c->ia_store);
+		if (!c->archive_store)
+			goto nomem;
+	}
+
+	if (c->throughput_mode == CONF_TP_PROVISIONED && !o->entry[KEY_PROVISIONED_THROUGHPUT]) {
+		err_set(err, errlen, f->path, sec_line, key_names[KEY_PROVISIONED_THROUGHPUT],
+		        "required when throughput_mode = provisioned");
+		return -EINVAL;
+	}
+	if (c->transition_to_ia_days && c->transition_to_archive_days &&
+	    c->transition_to_archive_days <= c->transition_to_ia_days) {
+		bool blame_archive = o->entry[KEY_TRANSITION_TO_ARCHIVE] &&
+			(o->in_fs_section[KEY_TRANSITION_TO_ARCHIVE] ||
+			 !o->in_fs_section[KEY_TRANSITION_TO_IA] || !o->entry[KEY_TRANSITION_TO_IA]);
+
+		transition_name(c->transition_to_ia_days, ia, sizeof(ia));
+		transition_name(c->transition_to_archive_days, ar, sizeof(ar));
+		if (blame_archive)
+			err_set(err, errlen, f->path, origin_line(o, KEY_TRANSITION_TO_ARCHIVE),
+			        key_names[KEY_TRANSITION_TO_ARCHIVE],
+			        "%s must be later than transition_to_ia (%s%s)", ar, ia,
+			        o->entry[KEY_TRANSITION_TO_IA] ? "" : ", the default");
+		else
+			err_set(err, errlen, f->path, origin_line(o, KEY_TRANSITION_TO_IA),
+			        key_names[KEY_TRANSITION_TO_IA],
+			        "%s must be earlier than transition_to_archive (%s%s)", ia, ar,
+			        o->entry[KEY_TRANSITION_TO_ARCHIVE] ? "" : ", the default");
+		return -EINVAL;
+	}
+	if (!c->s3_access_key_id != !c->s3_secret_access_key) {
+		enum key set = c->s3_access_key_id ? KEY_S3_ACCESS_KEY_ID
+		                                   : KEY_S3_SECRET_ACCESS_KEY;
+		enum key missing = set == KEY_S3_ACCESS_KEY_ID ? KEY_S3_SECRET_ACCESS_KEY
+		                                               : KEY_S3_ACCESS_KEY_ID;
+
+		err_set(err, errlen, f->path, origin_line(o, set), key_names[set],
+		        "set without %s (set both or neither)", key_names[missing]);
+		return -EINVAL;
+	}
+	return 0;
+nomem:
+	err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+	return -ENOMEM;
+}
+
+/* The file system `name`: embedded defaults, then [defaults], then its own
+ * section (sec may be NULL), then derived values and cross-key checks. */
+static int conf_build(const struct ini_file *f, const struct ini_section *sec, const char *name,
+                      struct conf **ret, struct conf_origin *ret_origin, char *err,
+                      size_t errlen)
+{
+	const struct ini_section *defs = f->path ? section_find(f, DEFAULTS_SECTION) : NULL;
+	struct conf_origin origin;
+	struct conf *c;
+	int sec_line = sec ? sec->line : defs ? defs->line : 0;
+	int r;
+
+	memset(&origin, 0, sizeof(origin));
+	c = conf_new(name);
+	if (!c) {
+		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (defs) {
+		r = section_apply(f, defs, c, name, false, &origin, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
+	if (sec) {
+		r = section_apply(f, sec, c, name, true, &origin, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
+	r = conf_finish(f, c, &origin, sec_line, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (f->path) {
+		c->source = strdup(f->path);
+		if (!c->source) {
+			r = -ENOMEM;
+			err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+			goto fail;
+		}
+	}
+	if (ret_origin)
+		*ret_origin = origin;
+	*ret = c;
+	return 0;
+fail:
+	conf_free(c);
+	return r;
+}
+
+/* Passes 2 and 3 over the whole file.  When want is not NULL and names a
+ * section, *ret gets its result. */
+static int ini_validate(const struct ini_file *f, const char *want, struct conf **ret,
+                        char *err, size_t errlen)
+{
+	struct conf **built = NULL;
+	struct conf_origin *origins = NULL;
+	int r = 0;
+
+	/* pass 2: each section's values on their own, in file order */
+	for (size_t i = 0; i < f->n_sections; i++) {
+		const struct ini_section *s = &f->sections[i];
+		bool is_defs = strcmp(s->name, DEFAULTS_SECTION) == 0;
+		struct conf *scratch = conf_new(is_defs ? DEFAULTS_PLACEHOLDER : s->name);
+
+		if (!scratch) {
+			err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		r = section_apply(f, s, scratch, scratch->name, !is_defs, NULL, err, errlen);
+		conf_free(scratch);
+		if (r < 0)
+			return r;
+	}
+
+	/* pass 3: every file system merged over [defaults] */
+	if (f->n_sections) {
+		built = calloc(f->n_sections, sizeof(*built));
+		origins = calloc(f->n_sections, sizeof(*origins));
+		if (!built || !origins) {
+			r = -ENOMEM;
+			err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < f->n_sections; i++) {
+		const struct ini_section *s = &f->sections[i];
+
+		if (strcmp(s->name, DEFAULTS_SECTION) == 0)
+			continue;
+		r = conf_build(f, s, s->name, &built[i], &origins[i], err, errlen);
+		if (r < 0)
+			goto out;
+		/* two file systems in one directory would corrupt each other */
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_origin *o;
+			int line;
+
+			if (!built[j] || strcmp(built[j]->data_dir, built[i]->data_dir) != 0)
+				continue;
+			o = origins[i].entry[KEY_DATA_DIR] ? &origins[i] : &origins[j];
+			line = o->entry[KEY_DATA_DIR] ? o->entry[KEY_DATA_DIR]->line : s->line;
+			err_set(err, errlen, f->path, line, key_names[KEY_DATA_DIR],
+			        "[%s] and [%s] would share the data directory '%s'",
+			        f->sections[j].name, s->name, built[i]->data_dir);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	if (want) {
+		for (size_t i = 0; i < f->n_sections; i++) {
+			if (built[i] && strcmp(f->sections[i].name, want) == 0) {
+				*ret = built[i];
+				built[i] = NULL;
+				break;
+			}
+		}
+	}
+out:
+	for (size_t i = 0; built && i < f->n_sections; i++)
+		conf_free(built[i]);
+	free(built);
+	free(origins);
+	return r;
+}
+
+int conf_load(const char *path, const char *name, struct conf **ret, char *err, size_t errlen)
+{
+	struct ini_file f;
+	struct conf *c = NULL;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!ret)
+		return -EINVAL;
+	r = ini_load(path, &f, err, errlen);
+	if (r < 0)
+		return r;
+	if (!conf_name_valid(name) || strcmp(name, DEFAULTS_SECTION) == 0) {
+		err_set(err, errlen, f.path, 0, NULL, "invalid file system name '%s' (expected "
+		        "1-%d of [A-Za-z0-9._-], not starting with '.' or '-', and not "
+		        "'defaults')", name ? name : "(null)", CONF_NAME_MAX);
+		r = -EINVAL;
+		goto out;
+	}
+	r = ini_validate(&f, name, &c, err, errlen);
+	if (r < 0)
+		goto out;
+	if (!c) {
+		/* not a section of the file: [defaults] and the embedded defaults */
+		r = conf_build(&f, NULL, name, &c, NULL, err, errlen);
+		if (r < 0)
+			goto out;
+	}
+	*ret = c;
+out:
+	ini_file_free(&f);
+	return r;
+}
+
+int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *arg,
+              char *err, size_t errlen)
+{
+	struct ini_file f;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!cb)
+		return -EINVAL;
+	r = ini_load(path, &f, err, errlen);
+	if (r < 0)
+		return r;
+	r = ini_validate(&f, NULL, NULL, err, errlen);
+	for (size_t i = 0; r >= 0 && i < f.n_sections; i++) {
+		if (strcmp(f.sections[i].name, DEFAULTS_SECTION) == 0)
+			continue;
+		r = cb(f.sections[i].name, arg);
+		if (r != 0)
+			break;
+	}
+	ini_file_free(&f);
+	return r;
+}
