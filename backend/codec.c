@@ -1,0 +1,548 @@
+/* backend/codec.c - the cold chunk object codec: header, zstd, AES-256-GCM.
+ *
+ * The byte format is the table in codec.h.  Encoding: SHA-256 of the plaintext,
+ * zstd (kept only when the frame is smaller than the plaintext), then, when the
+ * codec has a current key, AES-256-GCM over the payload in place with header
+ * bytes 0..79 and the file system id as additional data.  Decoding checks in the
+ * reverse order and never hands unauthenticated bytes to zstd: header fields and
+ * sizes, key, GCM tag, zstd frame and its length, SHA-256.
+ *
+ * Thread safety: a struct codec is read-only once codec_create() and any
+ * codec_add_key() calls are done.  Every encode and decode uses its own zstd and
+ * OpenSSL contexts, so any number of threads may encode and decode on one codec
+ * at once.  codec_add_key() must not run concurrently with other calls on the
+ * same codec.
+ */
+#include "backend/codec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <zstd.h>
+
+/* largest plaintext encode accepts and decode believes (1 GiB) */
+#define CODEC_MAX_PLAIN   ((uint64_t)1 << 30)
+#define DEFAULT_LEVEL     3
+#define NONCE_LEN         12
+#define TAG_LEN           16
+#define SHA_LEN           32
+/* EVP update calls take int lengths: feed them at most this much at a time */
+#define GCM_STEP          ((size_t)1 << 28)
+
+/* byte offsets of the header fields (table in codec.h) */
+enum {
+	OFF_MAGIC     = 0,
+	OFF_VERSION   = 4,
+	OFF_FLAGS     = 5,
+	OFF_HDR_LEN   = 6,
+	OFF_KEY_ID    = 8,
+	OFF_NONCE     = 12,
+	OFF_PLAIN_LEN = 24,
+	OFF_INO       = 32,
+	OFF_IDX       = 40,
+	OFF_SHA       = 48,
+	OFF_TAG       = 80,
+};
+
+/* the GCM additional data is the header up to the tag */
+#define AAD_HDR_LEN OFF_TAG
+
+_Static_assert(OFF_NONCE + NONCE_LEN == OFF_PLAIN_LEN, "nonce field size");
+_Static_assert(OFF_SHA + SHA_LEN == OFF_TAG, "sha field size");
+_Static_assert(OFF_TAG + TAG_LEN == CODEC_HEADER_LEN, "header length");
+
+struct codec_key {
+	uint32_t id;
+	uint8_t key[CODEC_KEY_LEN];
+};
+
+struct codec {
+	char fs_id[CODEC_FSID_LEN];     /* not NUL-terminated */
+	int level;                      /* zstd level */
+	bool encrypt;                   /* encode under keys[0] */
+	struct codec_key *keys;         /* every key decode may use; wiped on free */
+	size_t n_keys;
+};
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* "fs-" followed by exactly 17 hex digits */
+static bool fs_id_valid(const char *s)
+{
+	if (strncmp(s, "fs-", 3) != 0 || strlen(s) != CODEC_FSID_LEN)
+		return false;
+	for (size_t i = 3; i < CODEC_FSID_LEN; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static const struct codec_key *codec_find_key(const struct codec *c, uint32_t key_id)
+{
+	for (size_t i = 0; i < c->n_keys; i++)
+		if (c->keys[i].id == key_id)
+			return &c->keys[i];
+	return NULL;
+}
+
+/* The reason strings are literals except this one, which lives in a per-thread
+ * buffer until the thread's next failing call. */
+static const char *version_reason(unsigned int version)
+{
+	static _Thread_local char buf[48];
+
+	snprintf(buf, sizeof(buf), "unsupported format version %u", version);
+	return buf;
+}
+
+/* Parses and checks everything the header alone can tell.  On success fills
+ * *ret; on failure returns -EIO and points *why at the reason. */
+static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, const char **why)
+{
+	struct codec_header h;
+
+	if (len < OFF_KEY_ID) {
+		*why = "truncated header";
+		return -EIO;
+	}
+	if (memcmp(p + OFF_MAGIC, CODEC_MAGIC, 4) != 0) {
+		*why = "bad magic";
+		return -EIO;
+	}
+	if (p[OFF_VERSION] != CODEC_VERSION) {
+		*why = version_reason(p[OFF_VERSION]);
+		return -EIO;
+	}
+	if (get_le16(p + OFF_HDR_LEN) != CODEC_HEADER_LEN) {
+		*why = "bad header length";
+		return -EIO;
+	}
+	if (len < CODEC_HEADER_LEN) {
+		*why = "truncated header";
+		return -EIO;
+	}
+
+	memset(&h, 0, sizeof(h));
+	h.version = p[OFF_VERSION];
+	h.flags = p[OFF_FLAGS];
+	h.key_id = get_le32(p + OFF_KEY_ID);
+	h.plain_len = get_le64(p + OFF_PLAIN_LEN);
+	h.ino = get_le64(p + OFF_INO);
+	h.idx = get_le64(p + OFF_IDX);
+	memcpy(h.sha256, p + OFF_SHA, SHA_LEN);
+
+	if (h.flags & ~(CODEC_F_ZSTD | CODEC_F_AESGCM)) {
+		*why = "unknown flags";
+		return -EIO;
+	}
+	if (h.plain_len > CODEC_MAX_PLAIN) {
+		*why = "plaintext length too large";
+		return -EIO;
+	}
+	/* nothing else would notice these fields changing in a plain object */
+	if (!(h.flags & CODEC_F_AESGCM) &&
+	    (h.key_id != 0 || !all_zero(p + OFF_NONCE, NONCE_LEN) || !all_zero(p + OFF_TAG, TAG_LEN))) {
+		*why = "encryption fields set in an unencrypted object";
+		return -EIO;
+	}
+	*ret = h;
+	return 0;
+}
+
+/* AES-256-GCM of n bytes from in to out (which may be the same buffer).  The
+ * nonce and the additional data come from hdr.  Encrypting writes the tag to
+ * tag; decrypting checks it (-EIO on mismatch). */
+static int gcm_run(bool enc, const struct codec *c, const struct codec_key *k, const uint8_t *hdr,
+		   const uint8_t *in, uint8_t *out, size_t n, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8_t fin[TAG_LEN];
+	size_t done = 0;
+	int outl, r = -EIO;
+
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, k->key, hdr + OFF_NONCE, enc) != 1)
+		goto out_ctx;
+	if (EVP_CipherUpdate(ctx, NULL, &outl, hdr, AAD_HDR_LEN) != 1 ||
+	    EVP_CipherUpdate(ctx, NULL, &outl, (const uint8_t *)c->fs_id, CODEC_FSID_LEN) != 1)
+		goto out_ctx;
+	while (done < n) {
+		size_t step = n - done < GCM_STEP ? n - done : GCM_STEP;
+
+		if (EVP_CipherUpdate(ctx, out + done, &outl, in + done, (int)step) != 1 ||
+		    (size_t)outl != step)
+			goto out_ctx;
+		done += step;
+	}
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1)
+		goto out_ctx;
+	if (EVP_CipherFinal_ex(ctx, fin, &outl) != 1 || outl != 0)
+		goto out_ctx;
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+		goto out_ctx;
+	r = 0;
+out_ctx:
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+static int sha256(const void *data, size_t len, uint8_t out[SHA_LEN])
+{
+	static const uint8_t nothing;
+
+	if (EVP_Digest(len ? data : &nothing, len, out, NULL, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* Decompresses one zstd frame that must fill exactly plain_len bytes. */
+static int zstd_unpack(const uint8_t *src, size_t n, uint64_t plain_len, uint8_t **ret,
+		       const char **why)
+{
+	unsigned long long content;
+	size_t frame, got;
+	uint8_t *out;
+
+	content = ZSTD_getFrameContentSize(src, n);
+	if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
+		*why = "bad zstd frame";
+		return -EIO;
+	}
+	if (content != plain_len) {
+		*why = "zstd frame length mismatch";
+		return -EIO;
+	}
+	frame = ZSTD_findFrameCompressedSize(src, n);
+	if (ZSTD_isError(frame) || frame != n) {
+		*why = "bad zstd frame";
+		return -EIO;
+	}
+	out = malloc(plain_len ? (size_t)plain_len : 1);
+	if (!out) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	got = ZSTD_decompress(out, (size_t)plain_len, src, n);
+	if (ZSTD_isError(got) || got != plain_len) {
+		free(out);
+		*why = "zstd decompression failed";
+		return -EIO;
+	}
+	*ret = out;
+	return 0;
+}
+
+int codec_add_key(struct codec *c, uint32_t key_id, const uint8_t *key)
+{
+	const struct codec_key *old;
+	struct codec_key *keys;
+
+	if (!c || !key)
+		return -EINVAL;
+	old = codec_find_key(c, key_id);
+	if (old)
+		return CRYPTO_memcmp(old->key, key, CODEC_KEY_LEN) == 0 ? 0 : -EEXIST;
+
+	/* a fresh array rather than realloc, so the old copy can be wiped */
+	keys = calloc(c->n_keys + 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	if (c->n_keys)
+		memcpy(keys, c->keys, c->n_keys * sizeof(*keys));
+	keys[c->n_keys].id = key_id;
+	memcpy(keys[c->n_keys].key, key, CODEC_KEY_LEN);
+	if (c->keys) {
+		OPENSSL_cleanse(c->keys, c->n_keys * sizeof(*c->keys));
+		free(c->keys);
+	}
+	c->keys = keys;
+	c->n_keys++;
+	return 0;
+}
+
+int codec_create(const char *fs_id, const uint8_t *key, uint32_t key_id, int level,
+		 struct codec **ret)
+{
+	struct codec *c;
+	int r;
+
+	if (!fs_id || !ret || !fs_id_valid(fs_id))
+		return -EINVAL;
+	if (level == 0)
+		level = DEFAULT_LEVEL;
+	if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+		return -EINVAL;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memcpy(c->fs_id, fs_id, CODEC_FSID_LEN);
+	c->level = level;
+	if (key) {
+		r = codec_add_key(c, key_id, key);
+		if (r < 0)
+			goto out_free;
+		c->encrypt = true;      /* keys[0] is the key just added */
+	}
+	*ret = c;
+	return 0;
+
+out_free:
+	codec_free(c);
+	return r;
+}
+
+void codec_free(struct codec *c)
+{
+	if (!c)
+		return;
+	if (c->keys) {
+		OPENSSL_cleanse(c->keys, c->n_keys * sizeof(*c->keys));
+		free(c->keys);
+	}
+	free(c);
+}
+
+int codec_encode(struct codec *c, uint64_t ino, uint64_t idx, const void *plain, size_t len,
+		 void **ret_obj, size_t *ret_len)
+{
+	uint8_t *obj, *payload, *shrunk, flags = 0;
+	size_t bound, cap, payload_len, z;
+	int r;
+
+	if (!c || (!plain && len) || !ret_obj || !ret_len)
+		return -EINVAL;
+	if (len > CODEC_MAX_PLAIN)
+		return -EFBIG;
+
+	bound = ZSTD_compressBound(len);
+	cap = CODEC_HEADER_LEN + (bound > len ? bound : len);
+	obj = calloc(1, cap);
+	if (!obj)
+		return -ENOMEM;
+	payload = obj + CODEC_HEADER_LEN;
+
+	/* A zstd failure (only ever an allocation failure with a bound-sized
+	 * buffer) just means the payload is stored raw. */
+	z = len ? ZSTD_compress(payload, bound, plain, len, c->level) : 0;
+	if (len && !ZSTD_isError(z) && z < len) {
+		flags |= CODEC_F_ZSTD;
+		payload_len = z;
+	} else {
+		if (len)
+			memcpy(payload, plain, len);
+		payload_len = len;
+	}
+	if (c->encrypt)
+		flags |= CODEC_F_AESGCM;
+
+	memcpy(obj + OFF_MAGIC, CODEC_MAGIC, 4);
+	obj[OFF_VERSION] = CODEC_VERSION;
+	obj[OFF_FLAGS] = flags;
+	put_le16(obj + OFF_HDR_LEN, CODEC_HEADER_LEN);
+	put_le64(obj + OFF_PLAIN_LEN, len);
+	put_le64(obj + OFF_INO, ino);
+	put_le64(obj + OFF_IDX, idx);
+	r = sha256(plain, len, obj + OFF_SHA);
+	if (r < 0)
+		goto out_obj;
+
+	if (c->encrypt) {
+		put_le32(obj + OFF_KEY_ID, c->keys[0].id);
+		if (RAND_bytes(obj + OFF_NONCE, NONCE_LEN) != 1) {
+			r = -EIO;
+			goto out_obj;
+		}
+		r = gcm_run(true, c, &c->keys[0], obj, payload, payload, payload_len,
+			    obj + OFF_TAG);
+		if (r < 0)
+			goto out_obj;
+	}
+
+	if (CODEC_HEADER_LEN + payload_len < cap) {
+		shrunk = realloc(obj, CODEC_HEADER_LEN + payload_len);
+		if (shrunk)
+			obj = shrunk;
+	}
+	*ret_obj = obj;
+	*ret_len = CODEC_HEADER_LEN + payload_len;
+	return 0;
+
+out_obj:
+	free(obj);
+	return r;
+}
+
+int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, size_t len,
+		 void **ret_plain, size_t *ret_len, const char **err)
+{
+	const uint8_t *p = obj, *payload;
+	const struct codec_key *key;
+	struct codec_header h;
+	uint8_t *clear = NULL, *plain = NULL, sha[SHA_LEN], tag[TAG_LEN];
+	const char *why = NULL;
+	size_t payload_len;
+	int r;
+
+	if (err)
+		*err = NULL;
+	if (!c || (!obj && len) || !ret_plain || !ret_len) {
+		why = "invalid argument";
+		r = -EINVAL;
+		goto out;
+	}
+	r = header_parse(p, len, &h, &why);
+	if (r < 0)
+		goto out;
+	r = -EIO;
+	if (h.ino != ino) {
+		why = "inode number mismatch";
+		goto out;
+	}
+	if (h.idx != idx) {
+		why = "chunk index mismatch";
+		goto out;
+	}
+	payload = p + CODEC_HEADER_LEN;
+	payload_len = len - CODEC_HEADER_LEN;
+	if (h.flags & CODEC_F_ZSTD) {
+		if (payload_len > ZSTD_compressBound((size_t)h.plain_len)) {
+			why = "payload too long";
+			goto out;
+		}
+	} else if (payload_len != h.plain_len) {
+		why = "payload length mismatch";
+		goto out;
+	}
+
+	if (h.flags & CODEC_F_AESGCM) {
+		key = codec_find_key(c, h.key_id);
+		if (!key) {
+			why = "unknown key id";
+			r = -ENOKEY;
+			goto out;
+		}
+		clear = malloc(payload_len ? payload_len : 1);
+		if (!clear) {
+			why = "out of memory";
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(tag, p + OFF_TAG, TAG_LEN);
+		r = gcm_run(false, c, key, p, payload, clear, payload_len, tag);
+		if (r < 0) {
+			why = r == -ENOMEM ? "out of memory" : "authentication failed";
+			goto out;
+		}
+		payload = clear;
+		r = -EIO;
+	} else if (c->encrypt) {
+		why = "unencrypted object in an encrypted file system";
+		goto out;
+	}
+
+	if (h.flags & CODEC_F_ZSTD) {
+		r = zstd_unpack(payload, payload_len, h.plain_len, &plain, &why);
+		if (r < 0)
+			goto out;
+		r = -EIO;
+	} else if (clear) {
+		plain = clear;
+		clear = NULL;
+	} else {
+		plain = malloc(payload_len ? payload_len : 1);
+		if (!plain) {
+			why = "out of memory";
+			r = -ENOMEM;
+			goto out;
+		}
+		if (payload_len)
+			memcpy(plain, payload, payload_len);
+	}
+
+	if (sha256(plain, (size_t)h.plain_len, sha) < 0) {
+		why = "sha-256 failed";
+		goto out;
+	}
+	if (CRYPTO_memcmp(sha, h.sha256, SHA_LEN) != 0) {
+		why = "checksum mismatch";
+		goto out;
+	}
+	*ret_plain = plain;
+	*ret_len = (size_t)h.plain_len;
+	plain = NULL;
+	r = 0;
+out:
+	free(plain);
+	free(clear);
+	if (r < 0 && err)
+		*err = why;
+	return r;
+}
+
+int codec_peek(const void *obj, size_t len, struct codec_header *ret)
+{
+	const char *why;
+
+	if ((!obj && len) || !ret)
+		return -EINVAL;
+	return header_parse(obj, len, ret, &why);
+}

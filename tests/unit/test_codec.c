@@ -1,0 +1,861 @@
+/* tests/unit/test_codec.c - unit tests of backend/codec: the cold chunk object
+ * format (header, zstd, AES-256-GCM), its verification and key rotation. */
+#include "backend/codec.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#define FSID       "fs-0123456789abcdef0"
+#define FSID_OTHER "fs-0123456789abcdef1"
+#define INO        4242u
+#define IDX        7u
+#define MiB        (1024u * 1024u)
+
+/* a pointer value decode must leave alone when it fails */
+static char sentinel;
+#define SENTINEL ((void *)&sentinel)
+
+static uint8_t key1[CODEC_KEY_LEN], key2[CODEC_KEY_LEN];
+
+/* xorshift64: reproducible pseudo-random bytes */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void fill_random(uint8_t *buf, size_t n, uint64_t seed)
+{
+	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(rng_next(&s) >> 24);
+}
+
+/* text made of a few words in pseudo-random order: compresses well */
+static void fill_text(uint8_t *buf, size_t n, uint64_t seed)
+{
+	static const char *const words[] = {
+		"lorem ", "ipsum ", "chunk ", "inode ", "object ", "store ", "cold ", "hot ",
+	};
+	uint64_t s = seed + 12345;
+	size_t i = 0;
+
+	while (i < n) {
+		const char *w = words[rng_next(&s) % 8];
+
+		for (size_t j = 0; w[j] && i < n; j++)
+			buf[i++] = (uint8_t)w[j];
+	}
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static void sha256_of(const void *data, size_t len, uint8_t out[32])
+{
+	static const uint8_t nothing;
+
+	ck_assert_int_eq(EVP_Digest(len ? data : &nothing, len, out, NULL, EVP_sha256(), NULL), 1);
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le64_at(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static struct codec *make_codec(const char *fs_id, const uint8_t *key, uint32_t key_id)
+{
+	struct codec *c = NULL;
+
+	ck_assert_int_eq(codec_create(fs_id, key, key_id, 0, &c), 0);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* encodes, decodes and compares; returns the object for further checks */
+static uint8_t *round_trip(struct codec *c, const void *plain, size_t len, size_t *ret_obj_len)
+{
+	void *obj = NULL, *out = NULL;
+	size_t obj_len = 0, out_len = 12345;
+	const char *err = "unset";
+
+	ck_assert_int_eq(codec_encode(c, INO, IDX, plain, len, &obj, &obj_len), 0);
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_uint_ge(obj_len, CODEC_HEADER_LEN);
+	ck_assert_int_eq(codec_decode(c, INO, IDX, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_ptr_null(err);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(out_len, len);
+	if (len)
+		ck_assert_mem_eq(out, plain, len);
+	free(out);
+	*ret_obj_len = obj_len;
+	return obj;
+}
+
+/* decode must fail with one of the given errors and leave the outputs alone */
+static int decode_fails(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, size_t len,
+			const char **ret_err)
+{
+	void *out = SENTINEL;
+	size_t out_len = 777;
+	const char *err = NULL;
+	int r;
+
+	r = codec_decode(c, ino, idx, obj, len, &out, &out_len, &err);
+	ck_assert_int_lt(r, 0);
+	ck_assert_ptr_eq(out, SENTINEL);
+	ck_assert_uint_eq(out_len, 777);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_uint_gt(strlen(err), 0);
+	if (ret_err)
+		*ret_err = err;
+	return r;
+}
+
+static void setup(void)
+{
+	fill_random(key1, sizeof(key1), 1001);
+	fill_random(key2, sizeof(key2), 2002);
+	ck_assert_mem_ne(key1, key2, CODEC_KEY_LEN);
+}
+
+START_TEST(test_create_args)
+{
+	static const char *const bad[] = {
+		"fs-0123456789abcdef", "fs-0123456789abcdef01", "xx-0123456789abcdef0",
+		"fs-0123456789abcdefg", "", "fs_0123456789abcdef0",
+	};
+	struct codec *c = SENTINEL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(codec_create(bad[i], NULL, 0, 0, &c), -EINVAL);
+		ck_assert_ptr_eq(c, SENTINEL);
+	}
+	ck_assert_int_eq(codec_create(NULL, NULL, 0, 0, &c), -EINVAL);
+	ck_assert_int_eq(codec_create(FSID, NULL, 0, ZSTD_maxCLevel() + 1, &c), -EINVAL);
+	ck_assert_ptr_eq(c, SENTINEL);
+	ck_assert_int_eq(codec_create("fs-ABCDEF0123456789a", key1, 3, 19, &c), 0);
+	ck_assert_ptr_ne(c, SENTINEL);
+	codec_free(c);
+	codec_free(NULL);
+}
+END_TEST
+
+START_TEST(test_random_round_trip)
+{
+	static const size_t sizes[] = { 1, 2, 100, 4096, 65536 + 7 };
+	struct codec *c = make_codec(FSID, NULL, 0);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *plain = xmalloc(sizes[i]), *obj;
+		size_t obj_len;
+
+		fill_random(plain, sizes[i], i);
+		obj = round_trip(c, plain, sizes[i], &obj_len);
+		/* random data does not compress: stored raw, flag bit 0 clear */
+		ck_assert_uint_eq(obj[5] & CODEC_F_ZSTD, 0);
+		ck_assert_uint_eq(obj_len, CODEC_HEADER_LEN + sizes[i]);
+		ck_assert_mem_eq(obj + CODEC_HEADER_LEN, plain, sizes[i]);
+		free(obj);
+		free(plain);
+	}
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_compressible)
+{
+	size_t len = 256 * 1024, obj_len;
+	uint8_t *plain = xmalloc(len), *obj;
+	struct codec *c = make_codec(FSID, NULL, 0);
+
+	fill_text(plain, len, 1);
+	obj = round_trip(c, plain, len, &obj_len);
+	ck_assert_uint_eq(obj[5], CODEC_F_ZSTD);
+	ck_assert_uint_lt(obj_len, len / 2);
+	/* the payload is a zstd frame of the plaintext's length */
+	ck_assert_uint_eq(ZSTD_getFrameContentSize(obj + CODEC_HEADER_LEN, obj_len - CODEC_HEADER_LEN),
+			  len);
+	free(obj);
+	free(plain);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_empty)
+{
+	static const uint8_t one = 'x';
+	struct codec *plain_c = make_codec(FSID, NULL, 0), *enc_c = make_codec(FSID, key1, 1);
+	struct codec *cs[] = { plain_c, enc_c };
+	uint8_t sha[32];
+
+	sha256_of(NULL, 0, sha);
+	for (int i = 0; i < 2; i++) {
+		struct codec_header h;
+		size_t obj_len;
+		uint8_t *obj;
+
+		obj = round_trip(cs[i], NULL, 0, &obj_len);
+		ck_assert_uint_eq(obj_len, CODEC_HEADER_LEN);
+		ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
+		ck_assert_uint_eq(h.plain_len, 0);
+		ck_assert_mem_eq(h.sha256, sha, 32);
+		ck_assert_uint_eq(h.flags & CODEC_F_ZSTD, 0);
+		ck_assert_uint_eq(h.flags & CODEC_F_AESGCM, i == 1 ? CODEC_F_AESGCM : 0);
+		/* an empty object is still bound to its chunk */
+		ck_assert_int_eq(decode_fails(cs[i], INO, IDX + 1, obj, obj_len, NULL), -EIO);
+		free(obj);
+		/* a non-NULL pointer with length 0 is the same */
+		obj = round_trip(cs[i], &one, 0, &obj_len);
+		ck_assert_uint_eq(obj_len, CODEC_HEADER_LEN);
+		free(obj);
+	}
+	codec_free(plain_c);
+	codec_free(enc_c);
+}
+END_TEST
+
+START_TEST(test_four_mib)
+{
+	size_t len = 4 * MiB, obj_len;
+	uint8_t *plain = xmalloc(len), *obj;
+	struct codec *plain_c = make_codec(FSID, NULL, 0), *enc_c = make_codec(FSID, key1, 9);
+
+	/* half text, half random: compresses, but not to nothing */
+	fill_text(plain, len / 2, 4);
+	fill_random(plain + len / 2, len - len / 2, 4);
+	obj = round_trip(plain_c, plain, len, &obj_len);
+	ck_assert_uint_eq(obj[5], CODEC_F_ZSTD);
+	ck_assert_uint_lt(obj_len, len);
+	ck_assert_uint_gt(obj_len, len / 2);
+	free(obj);
+	obj = round_trip(enc_c, plain, len, &obj_len);
+	ck_assert_uint_eq(obj[5], CODEC_F_ZSTD | CODEC_F_AESGCM);
+	ck_assert_uint_lt(obj_len, len);
+	free(obj);
+	free(plain);
+	codec_free(plain_c);
+	codec_free(enc_c);
+}
+END_TEST
+
+START_TEST(test_header_layout)
+{
+	size_t len = 3000, obj_len;
+	uint8_t *plain = xmalloc(len), *obj, sha[32];
+	struct codec *c = make_codec(FSID, NULL, 0);
+
+	fill_random(plain, len, 5);
+	sha256_of(plain, len, sha);
+	obj = round_trip(c, plain, len, &obj_len);
+	ck_assert_mem_eq(obj, "EFSC", 4);
+	ck_assert_uint_eq(obj[4], 1);
+	ck_assert_uint_eq(obj[6] | obj[7] << 8, 96);
+	ck_assert_uint_eq(le32_at(obj + 8), 0);
+	ck_assert(all_zero(obj + 12, 12));
+	ck_assert_uint_eq(le64_at(obj + 24), len);
+	ck_assert_uint_eq(le64_at(obj + 32), INO);
+	ck_assert_uint_eq(le64_at(obj + 40), IDX);
+	ck_assert_mem_eq(obj + 48, sha, 32);
+	ck_assert(all_zero(obj + 80, 16));
+	free(obj);
+	free(plain);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_encrypted_round_trip)
+{
+	size_t len = 20000, obj_len;
+	uint8_t *rnd = xmalloc(len), *txt = xmalloc(len), *obj;
+	struct codec *c = make_codec(FSID, key1, 0xa1b2c3d4u);
+
+	fill_random(rnd, len, 6);
+	fill_text(txt, len, 6);
+
+	obj = round_trip(c, rnd, len, &obj_len);
+	ck_assert_uint_eq(obj[5], CODEC_F_AESGCM);
+	ck_assert_uint_eq(obj_len, CODEC_HEADER_LEN + len);
+	ck_assert_uint_eq(le32_at(obj + 8), 0xa1b2c3d4u);
+	ck_assert(!all_zero(obj + 12, 12));
+	ck_assert(!all_zero(obj + 80, 16));
+	/* the payload is not the plaintext */
+	ck_assert_mem_ne(obj + CODEC_HEADER_LEN, rnd, 64);
+	free(obj);
+
+	obj = round_trip(c, txt, len, &obj_len);
+	ck_assert_uint_eq(obj[5], CODEC_F_AESGCM | CODEC_F_ZSTD);
+	ck_assert_uint_lt(obj_len, len);
+	/* no plaintext shows through (zstd alone would keep literals) */
+	ck_assert_ptr_null(memmem(obj, obj_len, "lorem ipsum", 11));
+	free(obj);
+	free(rnd);
+	free(txt);
+	codec_free(c);
+}
+END_TEST
+
+/* kind: bit 0 = encrypted, bit 1 = compressible text (zstd), else random (raw) */
+static uint8_t *make_small(struct codec **ret_c, int kind, uint8_t *plain, size_t len,
+			   size_t *ret_obj_len)
+{
+	struct codec *c = make_codec(FSID, (kind & 1) ? key1 : NULL, 1);
+	uint8_t *obj;
+
+	if (kind & 2)
+		fill_text(plain, len, (uint64_t)kind);
+	else
+		fill_random(plain, len, (uint64_t)kind);
+	obj = round_trip(c, plain, len, ret_obj_len);
+	ck_assert_uint_eq(obj[5], ((kind & 1) ? CODEC_F_AESGCM : 0) | ((kind & 2) ? CODEC_F_ZSTD : 0));
+	*ret_c = c;
+	return obj;
+}
+
+/* Every single-byte corruption is caught.  The one exception is the zstd
+ * payload of an unencrypted object: nothing but the SHA-256 of the plaintext
+ * covers it, and a zstd frame has bits that do not change what it decodes to
+ * (the frame header's unused bit, redundant table encodings).  Such a
+ * corruption may decode, but then only to the exact original plaintext. */
+START_TEST(test_every_byte_corrupted)
+{
+	static const uint8_t masks[] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff };
+	int kind = _i;
+	size_t len = 300, obj_len, tried = 0, harmless = 0;
+	uint8_t plain[300], *obj, *bad;
+	struct codec *c;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	bad = xmalloc(obj_len);
+	for (size_t i = 0; i < obj_len; i++) {
+		for (size_t m = 0; m < sizeof(masks); m++) {
+			void *out = SENTINEL;
+			size_t out_len = 777;
+			const char *err = NULL;
+			int r;
+
+			memcpy(bad, obj, obj_len);
+			bad[i] ^= masks[m];
+			r = codec_decode(c, INO, IDX, bad, obj_len, &out, &out_len, &err);
+			tried++;
+			if (r == 0 && kind == 2 && i >= CODEC_HEADER_LEN) {
+				ck_assert_ptr_null(err);
+				ck_assert_uint_eq(out_len, len);
+				ck_assert_mem_eq(out, plain, len);
+				free(out);
+				harmless++;
+				continue;
+			}
+			ck_assert_msg(r == -EIO || r == -ENOKEY, "byte %zu mask %#x: %d", i,
+				      (unsigned)masks[m], r);
+			ck_assert_ptr_eq(out, SENTINEL);
+			ck_assert_uint_eq(out_len, 777);
+			ck_assert_ptr_nonnull(err);
+		}
+	}
+	ck_assert_uint_eq(tried, obj_len * sizeof(masks));
+	/* the exception stays an exception */
+	ck_assert_uint_lt(harmless * 10, tried);
+	free(bad);
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	int kind = _i;
+	size_t len = 300, obj_len;
+	uint8_t plain[300], *obj, *longer;
+	struct codec *c;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	for (size_t n = 0; n < obj_len; n++)
+		ck_assert_int_eq(decode_fails(c, INO, IDX, obj, n, NULL), -EIO);
+	/* one byte too many is as bad */
+	longer = xmalloc(obj_len + 1);
+	memcpy(longer, obj, obj_len);
+	longer[obj_len] = 0;
+	ck_assert_int_eq(decode_fails(c, INO, IDX, longer, obj_len + 1, NULL), -EIO);
+	free(longer);
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_wrong_chunk)
+{
+	int kind = _i;
+	size_t len = 300, obj_len;
+	uint8_t plain[300], *obj;
+	struct codec *c, *other;
+	const char *err;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	ck_assert_int_eq(decode_fails(c, INO + 1, IDX, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, INO, IDX + 1, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, IDX, INO, obj, obj_len, &err), -EIO);
+	if (kind & 1) {
+		/* same key under another file system id: the GCM tag fails */
+		other = make_codec(FSID_OTHER, key1, 1);
+		ck_assert_int_eq(decode_fails(other, INO, IDX, obj, obj_len, &err), -EIO);
+		codec_free(other);
+	}
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* Rewriting the header's ino/idx of an encrypted object to another chunk's is
+ * caught by the tag (a replay under another chunk). */
+START_TEST(test_replay_other_chunk)
+{
+	size_t len = 500, obj_len;
+	uint8_t plain[500], *obj;
+	struct codec *c;
+	const char *err;
+
+	obj = make_small(&c, 1, plain, len, &obj_len);
+	put_le64_at(obj + 32, INO + 1);
+	ck_assert_int_eq(decode_fails(c, INO + 1, IDX, obj, obj_len, &err), -EIO);
+	put_le64_at(obj + 32, INO);
+	put_le64_at(obj + 40, IDX + 5);
+	ck_assert_int_eq(decode_fails(c, INO, IDX + 5, obj, obj_len, &err), -EIO);
+	put_le64_at(obj + 40, IDX);
+	free(round_trip(c, plain, len, &obj_len));
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_wrong_key)
+{
+	size_t len = 1000, obj_len;
+	uint8_t plain[1000], *obj;
+	struct codec *c, *same_id, *other_id, *none;
+	const char *err;
+
+	obj = make_small(&c, 3, plain, len, &obj_len);
+	same_id = make_codec(FSID, key2, 1);
+	other_id = make_codec(FSID, key2, 2);
+	none = make_codec(FSID, NULL, 0);
+	ck_assert_int_eq(decode_fails(same_id, INO, IDX, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(other_id, INO, IDX, obj, obj_len, &err), -ENOKEY);
+	ck_assert_int_eq(decode_fails(none, INO, IDX, obj, obj_len, &err), -ENOKEY);
+	free(obj);
+	codec_free(c);
+	codec_free(same_id);
+	codec_free(other_id);
+	codec_free(none);
+}
+END_TEST
+
+/* An encrypting codec accepts only authenticated objects. */
+START_TEST(test_encrypted_rejects_plain)
+{
+	size_t len = 1000, obj_len;
+	uint8_t plain[1000], *obj;
+	struct codec *c, *enc = make_codec(FSID, key1, 1);
+	const char *err;
+
+	obj = make_small(&c, 2, plain, len, &obj_len);
+	ck_assert_int_eq(decode_fails(enc, INO, IDX, obj, obj_len, &err), -EIO);
+	free(obj);
+	codec_free(c);
+	codec_free(enc);
+}
+END_TEST
+
+START_TEST(test_rotation)
+{
+	size_t len = 5000, len1, len2;
+	uint8_t *plain = xmalloc(len), *obj1, *obj2;
+	struct codec *old = make_codec(FSID, key1, 1), *cur = make_codec(FSID, key2, 2);
+	struct codec_header h;
+	void *out;
+	size_t out_len;
+
+	fill_text(plain, len, 8);
+	obj1 = round_trip(old, plain, len, &len1);
+	ck_assert_int_eq(decode_fails(cur, INO, IDX, obj1, len1, NULL), -ENOKEY);
+
+	ck_assert_int_eq(codec_add_key(cur, 1, key1), 0);
+	ck_assert_int_eq(codec_decode(cur, INO, IDX, obj1, len1, &out, &out_len, NULL), 0);
+	ck_assert_uint_eq(out_len, len);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+
+	/* adding the same key again is harmless; another key under a used id is not */
+	ck_assert_int_eq(codec_add_key(cur, 1, key1), 0);
+	ck_assert_int_eq(codec_add_key(cur, 1, key2), -EEXIST);
+	ck_assert_int_eq(codec_add_key(cur, 2, key1), -EEXIST);
+
+	/* new objects still go out under the current key */
+	obj2 = round_trip(cur, plain, len, &len2);
+	ck_assert_int_eq(codec_peek(obj2, len2, &h), 0);
+	ck_assert_uint_eq(h.key_id, 2);
+	ck_assert_int_eq(decode_fails(old, INO, IDX, obj2, len2, NULL), -ENOKEY);
+
+	/* a decode-only codec (no current key) reads both */
+	codec_free(old);
+	old = make_codec(FSID, NULL, 0);
+	ck_assert_int_eq(codec_add_key(old, 2, key2), 0);
+	ck_assert_int_eq(codec_decode(old, INO, IDX, obj2, len2, &out, &out_len, NULL), 0);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+	free(obj1);
+	free(obj2);
+	free(plain);
+	codec_free(old);
+	codec_free(cur);
+}
+END_TEST
+
+START_TEST(test_peek)
+{
+	size_t len = 7000, obj_len;
+	uint8_t *plain = xmalloc(len), *obj, sha[32], junk[200];
+	struct codec *c = make_codec(FSID, key1, 77);
+	struct codec_header h, untouched;
+	void *o;
+
+	fill_text(plain, len, 9);
+	sha256_of(plain, len, sha);
+	ck_assert_int_eq(codec_encode(c, 0xfedcba9876543210ull, 0x1122334455ull, plain, len, &o,
+				      &obj_len), 0);
+	obj = o;
+	ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
+	ck_assert_uint_eq(h.version, CODEC_VERSION);
+	ck_assert_uint_eq(h.flags, CODEC_F_ZSTD | CODEC_F_AESGCM);
+	ck_assert_uint_eq(h.key_id, 77);
+	ck_assert_uint_eq(h.plain_len, len);
+	ck_assert_uint_eq(h.ino, 0xfedcba9876543210ull);
+	ck_assert_uint_eq(h.idx, 0x1122334455ull);
+	ck_assert_mem_eq(h.sha256, sha, 32);
+	/* the header alone is enough */
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN, &h), 0);
+
+	memset(&untouched, 0xab, sizeof(untouched));
+	h = untouched;
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN - 1, &h), -EIO);
+	ck_assert_int_eq(codec_peek(obj, 0, &h), -EIO);
+	fill_random(junk, sizeof(junk), 9);
+	ck_assert_int_eq(codec_peek(junk, sizeof(junk), &h), -EIO);
+	ck_assert_mem_eq(&h, &untouched, sizeof(h));
+	free(obj);
+	free(plain);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_nonce_differs)
+{
+	size_t len = 4096, len1, len2;
+	uint8_t *plain = xmalloc(len), *obj1, *obj2;
+	struct codec *c = make_codec(FSID, key1, 1);
+
+	fill_text(plain, len, 10);
+	obj1 = round_trip(c, plain, len, &len1);
+	obj2 = round_trip(c, plain, len, &len2);
+	ck_assert_uint_eq(len1, len2);
+	ck_assert_mem_ne(obj1 + 12, obj2 + 12, 12);                    /* nonce */
+	ck_assert_mem_ne(obj1 + 80, obj2 + 80, 16);                    /* tag */
+	ck_assert_mem_ne(obj1 + CODEC_HEADER_LEN, obj2 + CODEC_HEADER_LEN, len1 - CODEC_HEADER_LEN);
+	/* everything but nonce and tag is the same */
+	ck_assert_mem_eq(obj1, obj2, 12);
+	ck_assert_mem_eq(obj1 + 24, obj2 + 24, 56);
+	free(obj1);
+	free(obj2);
+	free(plain);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_version_and_flags)
+{
+	size_t len = 300, obj_len;
+	uint8_t plain[300], *obj;
+	struct codec *c;
+	char want[64];
+	const char *err;
+
+	obj = make_small(&c, 2, plain, len, &obj_len);
+	obj[4] = CODEC_VERSION + 1;
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, obj_len, &err), -EIO);
+	snprintf(want, sizeof(want), "unsupported format version %d", CODEC_VERSION + 1);
+	ck_assert_str_eq(err, want);
+	obj[4] = CODEC_VERSION;
+	for (unsigned int bit = 2; bit < 8; bit++) {
+		obj[5] ^= (uint8_t)(1u << bit);
+		ck_assert_int_eq(decode_fails(c, INO, IDX, obj, obj_len, &err), -EIO);
+		obj[5] ^= (uint8_t)(1u << bit);
+	}
+	free(round_trip(c, plain, len, &obj_len));
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* Hand-built unencrypted objects whose sizes lie. */
+static uint8_t *craft(uint8_t flags, uint64_t plain_len, const uint8_t sha[32],
+		      const void *payload, size_t payload_len)
+{
+	uint8_t *obj = calloc(1, CODEC_HEADER_LEN + payload_len + 1);
+
+	ck_assert_ptr_nonnull(obj);
+	memcpy(obj, "EFSC", 4);
+	obj[4] = 1;
+	obj[5] = flags;
+	obj[6] = 96;
+	put_le64_at(obj + 24, plain_len);
+	put_le64_at(obj + 32, INO);
+	put_le64_at(obj + 40, IDX);
+	memcpy(obj + 48, sha, 32);
+	if (payload_len)
+		memcpy(obj + CODEC_HEADER_LEN, payload, payload_len);
+	return obj;
+}
+
+START_TEST(test_lying_sizes)
+{
+	size_t zeros_len = 64 * 1024, small = 1000, bound = ZSTD_compressBound(zeros_len), n;
+	uint8_t *zeros = calloc(1, zeros_len), *frame = xmalloc(2 * bound), sha[32], *obj;
+	struct codec *c = make_codec(FSID, NULL, 0);
+	ZSTD_CCtx *cctx;
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer out;
+	struct codec_header h;
+	void *got;
+	size_t got_len;
+
+	ck_assert_ptr_nonnull(zeros);
+	/* a correct hand-built object decodes: the crafting is right */
+	n = ZSTD_compress(frame, bound, zeros, small, 1);
+	ck_assert(!ZSTD_isError(n));
+	sha256_of(zeros, small, sha);
+	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
+	ck_assert_int_eq(codec_decode(c, INO, IDX, obj, CODEC_HEADER_LEN + n, &got, &got_len, NULL),
+			 0);
+	ck_assert_uint_eq(got_len, small);
+	free(got);
+	free(obj);
+
+	/* a frame of 64 KiB behind a header that says 1000 bytes */
+	n = ZSTD_compress(frame, bound, zeros, zeros_len, 1);
+	ck_assert(!ZSTD_isError(n));
+	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n, NULL), -EIO);
+	free(obj);
+
+	/* a frame that does not state its size */
+	cctx = ZSTD_createCCtx();
+	ck_assert_ptr_nonnull(cctx);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)));
+	in = (ZSTD_inBuffer){ zeros, small, 0 };
+	out = (ZSTD_outBuffer){ frame, bound, 0 };
+	ck_assert_uint_eq(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end), 0);
+	ZSTD_freeCCtx(cctx);
+	ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, out.pos), ZSTD_CONTENTSIZE_UNKNOWN);
+	obj = craft(CODEC_F_ZSTD, small, sha, frame, out.pos);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + out.pos, NULL), -EIO);
+	free(obj);
+
+	/* two frames of 500 bytes each */
+	n = ZSTD_compress(frame, bound, zeros, small / 2, 1);
+	ck_assert(!ZSTD_isError(n));
+	memcpy(frame + n, frame, n);
+	obj = craft(CODEC_F_ZSTD, small, sha, frame, 2 * n);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + 2 * n, NULL), -EIO);
+	free(obj);
+
+	/* the right frame followed by a skippable frame (magic 0x184D2A50, size 4) */
+	n = ZSTD_compress(frame, bound, zeros, small, 1);
+	ck_assert(!ZSTD_isError(n));
+	memcpy(frame + n, "\x50\x2a\x4d\x18\x04\x00\x00\x00" "abcd", 12);
+	ck_assert_uint_eq(ZSTD_findFrameCompressedSize(frame + n, 12), 12);
+	obj = craft(CODEC_F_ZSTD, small, sha, frame, n + 12);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n + 12, NULL), -EIO);
+	free(obj);
+
+	/* a plaintext length over the 1 GiB cap, raw or compressed */
+	obj = craft(0, (1ull << 30) + 1, sha, NULL, 0);
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN, &h), -EIO);
+	put_le64_at(obj + 24, 1ull << 30);
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN, &h), 0);
+	ck_assert_uint_eq(h.plain_len, 1ull << 30);
+	free(obj);
+	obj = craft(0, (1ull << 30) + 1, sha, zeros, small);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + small, NULL), -EIO);
+	free(obj);
+	obj = craft(CODEC_F_ZSTD, UINT64_MAX, sha, frame, n);
+	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n, NULL), -EIO);
+	free(obj);
+
+	/* encode refuses what decode would refuse (the buffer is never read) */
+	ck_assert_int_eq(codec_encode(c, INO, IDX, zeros, (1u << 30) + 1, &got, &got_len),
+			 -EFBIG);
+
+	free(frame);
+	free(zeros);
+	codec_free(c);
+}
+END_TEST
+
+START_TEST(test_bad_args)
+{
+	struct codec *c = make_codec(FSID, NULL, 0);
+	void *obj = SENTINEL;
+	size_t len = 5;
+	struct codec_header h;
+
+	ck_assert_int_eq(codec_encode(c, INO, IDX, NULL, 10, &obj, &len), -EINVAL);
+	ck_assert_int_eq(codec_encode(NULL, INO, IDX, "x", 1, &obj, &len), -EINVAL);
+	ck_assert_ptr_eq(obj, SENTINEL);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_int_eq(codec_decode(c, INO, IDX, NULL, 10, &obj, &len, NULL), -EINVAL);
+	ck_assert_int_eq(codec_peek(NULL, 0, &h), -EIO);
+	ck_assert_int_eq(codec_add_key(c, 1, NULL), -EINVAL);
+	codec_free(c);
+}
+END_TEST
+
+/* Several threads encode and decode on one codec at the same time. */
+#define N_THREADS 4
+#define N_ROUNDS  40
+
+struct worker {
+	struct codec *c;
+	unsigned int id;
+	unsigned int ok;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	size_t len = 50000;
+	uint8_t *plain = malloc(len);
+
+	if (!plain)
+		return NULL;
+	for (unsigned int i = 0; i < N_ROUNDS; i++) {
+		void *obj, *out;
+		size_t obj_len, out_len;
+		uint64_t ino = w->id * 1000u + i;
+
+		if (i % 2)
+			fill_text(plain, len, ino);
+		else
+			fill_random(plain, len, ino);
+		if (codec_encode(w->c, ino, i, plain, len, &obj, &obj_len) < 0)
+			continue;
+		if (codec_decode(w->c, ino, i, obj, obj_len, &out, &out_len, NULL) == 0) {
+			if (out_len == len && memcmp(out, plain, len) == 0)
+				w->ok++;
+			free(out);
+		}
+		free(obj);
+	}
+	free(plain);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct codec *c = make_codec(FSID, key1, 1);
+	struct worker w[N_THREADS];
+	pthread_t t[N_THREADS];
+
+	ck_assert_int_eq(codec_add_key(c, 2, key2), 0);
+	for (unsigned int i = 0; i < N_THREADS; i++) {
+		w[i] = (struct worker){ .c = c, .id = i, .ok = 0 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (unsigned int i = 0; i < N_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_uint_eq(w[i].ok, N_ROUNDS);
+	}
+	codec_free(c);
+}
+END_TEST
+
+static Suite *codec_suite(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *tc = tcase_create("codec");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_create_args);
+	tcase_add_test(tc, test_random_round_trip);
+	tcase_add_test(tc, test_compressible);
+	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_four_mib);
+	tcase_add_test(tc, test_header_layout);
+	tcase_add_test(tc, test_encrypted_round_trip);
+	/* _i: 0 plain raw, 1 encrypted raw, 2 plain zstd, 3 encrypted zstd */
+	tcase_add_loop_test(tc, test_every_byte_corrupted, 0, 4);
+	tcase_add_loop_test(tc, test_truncated, 0, 4);
+	tcase_add_loop_test(tc, test_wrong_chunk, 0, 4);
+	tcase_add_test(tc, test_replay_other_chunk);
+	tcase_add_test(tc, test_wrong_key);
+	tcase_add_test(tc, test_encrypted_rejects_plain);
+	tcase_add_test(tc, test_rotation);
+	tcase_add_test(tc, test_peek);
+	tcase_add_test(tc, test_nonce_differs);
+	tcase_add_test(tc, test_version_and_flags);
+	tcase_add_test(tc, test_lying_sizes);
+	tcase_add_test(tc, test_bad_args);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(codec_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
