@@ -1,0 +1,93 @@
+/* objstore.h - object store drivers behind one vtable: file:// and s3://.
+ *
+ * An object store holds the cold chunks of the IA and ARCHIVE storage
+ * classes.  It is a flat key -> bytes map with four operations (get, put,
+ * delete, list).  Every driver is safe to call from several threads at once:
+ * FUSE workers fetch cold chunks while the lifecycle thread uploads others.
+ *
+ * URLs:
+ *   file:///abs/path            keys are files below path ("a/b" -> path/a/b),
+ *                               written to a temp file, fsynced, renamed.
+ *   s3://bucket[/prefix]        S3 protocol over libcurl with AWS Signature
+ *                               Version 4; endpoint, region and URL style from
+ *                               struct objstore_conf.
+ *
+ * All functions return 0 or a negative errno:
+ *   -ENOENT     the key does not exist (get, delete is idempotent and returns 0)
+ *   -EIO        the store answered with an error, or stayed unreachable after
+ *               conf->retries attempts; objstore_strerror() says which
+ *   -EINVAL     bad URL or configuration (objstore_open), or a bad key: empty, with a
+ *               leading '/', or with an empty, "." or ".." component
+ *   -EACCES     s3: the store refused the request (HTTP 403)
+ *   -ENOMEM     allocation failure
+ *   file:// also passes on the errno of a failed system call (-ENOSPC, -EACCES, ...).
+ * Library code does not log above debug: the caller reads the detail with
+ * objstore_strerror() and logs it with its own context.
+ */
+#ifndef EFSFS_OBJSTORE_H
+#define EFSFS_OBJSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct objstore;
+
+struct objstore_conf {
+	const char *endpoint;       /* s3: "http://127.0.0.1:4568" or "https://s3.eu-west-1.amazonaws.com";
+	                               NULL = https://s3.<region>.amazonaws.com */
+	const char *region;         /* s3: signing region, NULL = "us-east-1" */
+	bool path_style;            /* s3: true = endpoint/bucket/key, false = bucket.endpoint/key */
+	const char *storage_class;  /* s3: x-amz-storage-class on put (e.g. "GLACIER_IR"), NULL = none */
+	const char *ca_file;        /* s3: CA bundle for HTTPS, NULL = system default */
+	const char *profile;        /* s3: credentials profile, NULL = $AWS_PROFILE or "default" */
+	const char *access_key;     /* s3: explicit credentials (config file), lowest priority */
+	const char *secret_key;
+	int connect_timeout_ms;     /* 0 = 5000 */
+	int request_timeout_ms;     /* 0 = 30000, whole request */
+	int retries;                /* attempts after the first for transient errors; <0 = 0, 0 = default 4 */
+	int backoff_ms;             /* first retry delay, doubled each time; 0 = 100 */
+};
+
+/* One listed object; list callbacks return 0 to go on, non-zero to stop
+ * (that value is returned by objstore_list). */
+typedef int (*objstore_list_cb)(const char *key, uint64_t size, void *arg);
+
+struct objstore_ops {
+	const char *scheme;                         /* "file", "s3" */
+	int (*get)(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len);
+	int (*put)(struct objstore *s, const char *key, const void *buf, size_t len);
+	int (*del)(struct objstore *s, const char *key);
+	int (*list)(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
+	void (*free)(struct objstore *s);
+};
+
+/* Opens the store named by url.  conf may be NULL for file://. */
+int objstore_open(const char *url, const struct objstore_conf *conf, struct objstore **ret);
+/* Why the calling thread's last objstore_open failed ("" after a success), for the log. */
+const char *objstore_open_error(void);
+void objstore_free(struct objstore *s);   /* accepts NULL */
+
+/* get: *ret_buf is malloc'd and owned by the caller; untouched on failure. */
+int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len);
+/* put: durable when it returns 0 (file: fsynced; s3: 200 from the server). */
+int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len);
+/* del: 0 also when the key did not exist. */
+int objstore_del(struct objstore *s, const char *key);
+/* list: every key that starts with prefix, in no particular order. */
+int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
+
+/* The last error of the calling thread on this store, as text naming the
+ * object and the cause ("PUT s3://b/k: HTTP 503 SlowDown"), or "" */
+const char *objstore_strerror(struct objstore *s);
+
+/* The URL the store was opened with (for log lines). */
+const char *objstore_url(const struct objstore *s);
+
+/* Fault injection for tests: the nth call (1-based, counted from now) of op
+ * ("get", "put", "del", "list" or "*" for any) fails with -err without
+ * touching the store; every later call fails too when sticky is true.
+ * nth = 0 clears. */
+void objstore_inject_fault(struct objstore *s, const char *op, unsigned nth, int err, bool sticky);
+
+#endif

@@ -1,0 +1,51 @@
+/* objstore_i.h - internals shared by objstore.c and the drivers (objstore_file.c,
+ * objstore_s3.c): the layout of struct objstore, the driver entry points and the error
+ * helper.  Not for use outside backend/ except by tests/unit/test_objstore.c.
+ */
+#ifndef EFSFS_OBJSTORE_I_H
+#define EFSFS_OBJSTORE_I_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend/objstore.h"
+
+/* Injected fault (objstore_inject_fault); guarded by objstore.fault_lock. */
+struct objstore_fault {
+	char op[8];                 /* "get", "put", "del", "list", "*"; "" = none */
+	unsigned left;              /* matching calls until the one that fails (1 = next) */
+	int err;                    /* positive errno */
+	bool sticky;
+	bool fired;                 /* the nth call has failed; sticky faults keep failing */
+};
+
+struct objstore {
+	const struct objstore_ops *ops;     /* set by the driver's open; immutable after */
+	char *url;                          /* as given to objstore_open; immutable */
+	uint64_t id;                        /* unique per process, keys per-thread errors */
+	void *priv;                         /* driver state; the driver guards its own fields */
+	pthread_mutex_t fault_lock;
+	struct objstore_fault fault;        /* fault_lock */
+};
+
+/* Driver open functions: fill s->ops and s->priv from the part of the URL after
+ * "scheme://", or return -errno with objstore_set_open_error() called. */
+int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf);
+int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf);
+
+/* Sets the calling thread's error text for s (objstore_strerror). */
+void objstore_set_error(struct objstore *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Sets the calling thread's error text for objstore_open (objstore_open_error). */
+void objstore_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when key is a valid object key: non-empty, no leading '/', no empty, "." or ".."
+ * component.  Checked by the wrappers for every driver. */
+bool objstore_key_valid(const char *key);
+
+/* Test knob: ListObjectsV2 max-keys of an s3 store (0 = server default of 1000).
+ * Returns -EINVAL when s is not an s3 store. */
+int objstore_s3_set_page_size(struct objstore *s, unsigned max_keys);
+
+#endif

@@ -1,0 +1,1052 @@
+/* objstore_s3.c - the s3://bucket[/prefix] object store driver: GET, PUT, DELETE and
+ * ListObjectsV2 over libcurl, every request signed by sigv4.c.
+ *
+ * Request shape: the driver builds one header array (Host, x-amz-content-sha256,
+ * x-amz-date, optionally x-amz-security-token and x-amz-storage-class), signs exactly that
+ * array, and hands exactly that array plus Authorization to curl.  Curl's own additions are
+ * either unsigned and harmless (User-Agent, Accept, Content-Length) or removed: "Expect:"
+ * in curl's list is curl's instruction to send no Expect header, it is not sent and not
+ * signed.  HTTP/1.1 only, so Host is sent as signed.
+ *
+ * Failures: connect errors, timeouts, resets, HTTP 5xx, 408, 429 and 400 RequestTimeout
+ * are retried up to conf->retries times, sleeping backoff_ms, 2*backoff_ms, ... (capped at
+ * 10 s) between attempts, re-signing each attempt.  GET 404 is -ENOENT, DELETE 404 is 0,
+ * 403 is -EACCES, any other answer -EIO; the text for objstore_strerror() names the
+ * method, the object, the URL and the HTTP status with S3's <Code> and <Message>, or
+ * curl's error.
+ *
+ * Threads: the store's configuration is immutable after open; easy handles are kept in a
+ * small pool guarded by pool_lock (reused handles keep their connections alive).
+ */
+#include "backend/objstore.h"
+#include "backend/objstore_i.h"
+#include "backend/sigv4.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#ifdef EFSFS_VERSION
+#define USER_AGENT "efsfs/" EFSFS_VERSION
+#else
+#define USER_AGENT "efsfs"
+#endif
+
+#define POOL_MAX 8
+#define MAX_HEADERS 6
+#define MAX_BACKOFF_MS 10000
+
+struct s3_store {
+	char *bucket;
+	char *prefix;               /* "" or "some/prefix/" */
+	char *host;                 /* Host header: "127.0.0.1:4568", "bucket.s3.amazonaws.com" */
+	char *base_url;             /* "http://127.0.0.1:4568" (scheme://host) */
+	char *path_base;            /* "/bucket" in path style, "" in virtual-host style */
+	char *region;
+	char *access_key;
+	char *secret_key;
+	char *session_token;        /* NULL = none */
+	char *storage_class;        /* NULL = none */
+	char *ca_file;              /* NULL = system default */
+	long connect_timeout_ms;
+	long request_timeout_ms;
+	int retries;
+	long backoff_ms;
+	unsigned page_size;         /* max-keys; 0 = server default (test knob, set before use) */
+	pthread_mutex_t pool_lock;
+	CURL *pool[POOL_MAX];       /* pool_lock */
+	int n_pool;                 /* pool_lock */
+};
+
+/* A growing response body. */
+struct membuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+/* The upload body of a PUT. */
+struct upload {
+	const char *p;
+	size_t len;
+	size_t off;
+};
+
+/* One logical request (all attempts). */
+struct s3_req {
+	const char *op;             /* "GET", "PUT", "DELETE", "LIST" for messages */
+	const char *method;
+	const char *key;            /* the caller's key (messages), NULL for the bucket */
+	const char *path;           /* raw path: "/bucket/prefix/key" or "/bucket" */
+	const struct sigv4_param *params;
+	size_t n_params;
+	const void *body;
+	size_t body_len;
+	bool storage_class;
+	long status;                /* out: final HTTP status, 0 = none */
+	struct membuf resp;         /* out: final response body */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_code;
+
+static void curl_init_once(void)
+{
+	curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static struct s3_store *s3_of(struct objstore *s)
+{
+	return s->priv;
+}
+
+static size_t membuf_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct membuf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return 0;       /* aborts the transfer */
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+static void membuf_reset(struct membuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t upload_read(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nmemb;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->p + u->off, n);
+	u->off += n;
+	return n;
+}
+
+static int upload_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct upload *u = arg;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t)offset > u->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+static CURL *pool_take(struct s3_store *st)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->n_pool > 0)
+		c = st->pool[--st->n_pool];
+	pthread_mutex_unlock(&st->pool_lock);
+	if (c)
+		curl_easy_reset(c);
+	else
+		c = curl_easy_init();
+	return c;
+}
+
+static void pool_give(struct s3_store *st, CURL *c)
+{
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->n_pool < POOL_MAX) {
+		st->pool[st->n_pool++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	if (c)
+		curl_easy_cleanup(c);
+}
+
+/* Finds the first <tag>...</tag> in [p, end): its text is [*ret_start, *ret_end), still
+ * XML-escaped.  False when there is none. */
+static bool xml_find(const char *p, const char *end, const char *tag, const char **ret_start,
+		     const char **ret_end)
+{
+	char open[64], close_[64];
+	const char *a, *b;
+	size_t ol, cl;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close_, sizeof(close_), "</%s>", tag);
+	ol = strlen(open);
+	cl = strlen(close_);
+	a = memmem(p, (size_t)(end - p), open, ol);
+	if (!a)
+		return false;
+	a += ol;
+	b = memmem(a, (size_t)(end - a), close_, cl);
+	if (!b)
+		return false;
+	*ret_start = a;
+	*ret_end = b;
+	return true;
+}
+
+static void put_utf8(char **o, unsigned long cp)
+{
+	char *q = *o;
+
+	if (cp < 0x80) {
+		*q++ = (char)cp;
+	} else if (cp < 0x800) {
+		*q++ = (char)(0xc0 | (cp >> 6));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*q++ = (char)(0xe0 | (cp >> 12));
+		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*q++ = (char)(0xf0 | (cp >> 18));
+		*q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*o = q;
+}
+
+/* XML text [a, b) with entities decoded, malloc'd; NULL on ENOMEM or a malformed entity. */
+static char *xml_text(const char *a, const char *b)
+{
+	char *out = malloc((size_t)(b - a) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (a < b) {
+		const char *semi;
+		size_t n;
+
+		if (*a != '&') {
+			*o++ = *a++;
+			continue;
+		}
+		semi = memchr(a, ';', (size_t)(b - a));
+		if (!semi)
+			goto bad;
+		n = (size_t)(semi - a - 1);
+		if (n == 3 && !strncmp(a + 1, "amp", 3)) {
+			*o++ = '&';
+		} else if (n == 2 && !strncmp(a + 1, "lt", 2)) {
+			*o++ = '<';
+		} else if (n == 2 && !strncmp(a + 1, "gt", 2)) {
+			*o++ = '>';
+		} else if (n == 4 && !strncmp(a + 1, "quot", 4)) {
+			*o++ = '"';
+		} else if (n == 4 && !strncmp(a + 1, "apos", 4)) {
+			*o++ = '\'';
+		} else if (n >= 2 && n <= 9 && a[1] == '#') {
+			char num[10], *e;
+			bool hex = a[2] == 'x' || a[2] == 'X';
+			unsigned long cp;
+
+			memcpy(num, a + (hex ? 3 : 2), n - (hex ? 2 : 1));
+			num[n - (hex ? 2 : 1)] = '\0';
+			if (!num[0])
+				goto bad;
+			for (const char *d = num; *d; d++)
+				if (hex ? !isxdigit((unsigned char)*d) : !isdigit((unsigned char)*d))
+					goto bad;
+			cp = strtoul(num, &e, hex ? 16 : 10);
+			if (*e || cp == 0 || cp > 0x10ffff)
+				goto bad;
+			/* 4 bytes at most, and the entity itself was at least 4 bytes ("&#1;") */
+			put_utf8(&o, cp);
+		} else {
+			goto bad;
+		}
+		a = semi + 1;
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* "Code: Message" of an S3 error body into buf, or "" */
+static void s3_error_detail(const struct membuf *b, char *buf, size_t bufsz)
+{
+	const char *a, *e, *ma, *me;
+	char *code = NULL, *msg = NULL;
+
+	buf[0] = '\0';
+	if (!b->p)
+		return;
+	if (xml_find(b->p, b->p + b->len, "Code", &a, &e))
+		code = xml_text(a, e);
+	if (xml_find(b->p, b->p + b->len, "Message", &ma, &me))
+		msg = xml_text(ma, me);
+	if (code && msg)
+		snprintf(buf, bufsz, " %s: %s", code, msg);
+	else if (code)
+		snprintf(buf, bufsz, " %s", code);
+	free(code);
+	free(msg);
+}
+
+static bool s3_body_has_code(const struct membuf *b, const char *code)
+{
+	const char *a, *e;
+
+	return b->p && xml_find(b->p, b->p + b->len, "Code", &a, &e) &&
+	       (size_t)(e - a) == strlen(code) && !strncmp(a, code, (size_t)(e - a));
+}
+
+static bool curl_transient(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool http_transient(long status, const struct membuf *b)
+{
+	if (status >= 500 || status == 408 || status == 429)
+		return true;
+	return status == 400 && s3_body_has_code(b, "RequestTimeout");
+}
+
+static void amz_now(char *out, size_t outsz)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, outsz, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* One attempt.  Returns the curl code; req->status and req->resp are set.  *ret_err is
+ * -errno when the attempt could not be made or its answer not be stored (no retry). */
+static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *url,
+			   const char *payload_hash, char *errbuf, int *ret_err)
+{
+	struct sigv4_header h[MAX_HEADERS];
+	struct sigv4_signature sig = { 0 };
+	struct curl_slist *list = NULL, *l;
+	struct upload up = { req->body, req->body_len, 0 };
+	char amz_date[20], *line;
+	size_t nh = 0;
+	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	CURL *c;
+	int r;
+
+	*ret_err = -ENOMEM;         /* until the transfer ran */
+	errbuf[0] = '\0';
+	amz_now(amz_date, sizeof(amz_date));
+	h[nh++] = (struct sigv4_header){ "Host", st->host };
+	h[nh++] = (struct sigv4_header){ "x-amz-content-sha256", payload_hash };
+	h[nh++] = (struct sigv4_header){ "x-amz-date", amz_date };
+	if (st->session_token)
+		h[nh++] = (struct sigv4_header){ "x-amz-security-token", st->session_token };
+	if (req->storage_class && st->storage_class)
+		h[nh++] = (struct sigv4_header){ "x-amz-storage-class", st->storage_class };
+
+	r = sigv4_sign(&(struct sigv4_request){
+			.method = req->method, .path = req->path, .params = req->params,
+			.n_params = req->n_params, .headers = h, .n_headers = nh,
+			.payload_hash = payload_hash, .access_key = st->access_key,
+			.secret_key = st->secret_key, .region = st->region, .service = "s3",
+			.amz_date = amz_date }, &sig);
+	if (r < 0) {
+		*ret_err = r;
+		return CURLE_OK;
+	}
+	for (size_t i = 0; i <= nh; i++) {
+		if (asprintf(&line, "%s: %s", i < nh ? h[i].name : "Authorization",
+			     i < nh ? h[i].value : sig.authorization) < 0)
+			goto out_free;
+		l = curl_slist_append(list, line);
+		free(line);
+		if (!l)
+			goto out_free;
+		list = l;
+	}
+	/* curl: "Expect:" with no value = do not send an Expect header at all */
+	l = curl_slist_append(list, "Expect:");
+	if (!l)
+		goto out_free;
+	list = l;
+
+	c = pool_take(st);
+	if (!c)
+		goto out_free;
+	*ret_err = 0;
+	membuf_reset(&req->resp);
+	req->status = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (st->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->request_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, membuf_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &req->resp);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+	if (!strcmp(req->method, "PUT")) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &up);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, upload_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &up);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &req->status);
+	else if (!errbuf[0])
+		snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
+	if (req->resp.oom)
+		*ret_err = -ENOMEM;
+	/* unhook pointers to this stack frame before the handle goes back to the pool */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	pool_give(st, c);
+out_free:
+	curl_slist_free_all(list);
+	sigv4_signature_free(&sig);
+	return cc;
+}
+
+/* Runs req with retries.  Returns 0 for 2xx; else -errno with the error text set.  A GET
+ * 404 is -ENOENT; a DELETE 404 is 0. */
+static int s3_request(struct objstore *s, struct s3_req *req)
+{
+	struct s3_store *st = s3_of(s);
+	char payload_hash[SIGV4_SHA256_HEX_LEN + 1], errbuf[CURL_ERROR_SIZE];
+	char *enc_path = NULL, *query = NULL, *url = NULL, detail[512];
+	long delay = st->backoff_ms;
+	int attempts = 0, r;
+	CURLcode cc = CURLE_OK;
+
+	sigv4_sha256_hex(req->body ? req->body : "", req->body_len, payload_hash);
+	r = sigv4_uri_encode(req->path, true, &enc_path);
+	if (r == 0)
+		r = sigv4_canonical_query(req->params, req->n_params, &query);
+	if (r == 0 && asprintf(&url, "%s%s%s%s", st->base_url, enc_path, query[0] ? "?" : "",
+			       query) < 0) {
+		url = NULL;
+		r = -ENOMEM;
+	}
+	if (r < 0)
+		goto out_free;
+
+	for (;;) {
+		int err = 0;
+
+		attempts++;
+		cc = s3_attempt(st, req, url, payload_hash, errbuf, &err);
+		if (err < 0) {
+			r = err;
+			objstore_set_error(s, "%s %s/%s (%s): %s", req->op, s->url,
+					   req->key ? req->key : "", url, strerror(-r));
+			goto out_free;
+		}
+		if (cc == CURLE_OK && req->status >= 200 && req->status < 300) {
+			r = 0;
+			goto out_free;
+		}
+		if (attempts > st->retries)
+			break;
+		if (cc != CURLE_OK ? !curl_transient(cc) : !http_transient(req->status, &req->resp))
+			break;
+		{
+			struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+		delay = delay * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay * 2;
+	}
+
+	if (cc != CURLE_OK) {
+		r = -EIO;
+		objstore_set_error(s, "%s %s/%s (%s): %s (after %d attempt%s)", req->op, s->url,
+				   req->key ? req->key : "", url, errbuf, attempts,
+				   attempts == 1 ? "" : "s");
+		goto out_free;
+	}
+	if (req->status == 404 && !strcmp(req->method, "DELETE")) {
+		r = 0;
+		goto out_free;
+	}
+	s3_error_detail(&req->resp, detail, sizeof(detail));
+	if (req->status == 404 && !strcmp(req->method, "GET") && req->key &&
+	    (!detail[0] || s3_body_has_code(&req->resp, "NoSuchKey")))
+		r = -ENOENT;
+	else if (req->status == 403)
+		r = -EACCES;
+	else
+		r = -EIO;
+	objstore_set_error(s, "%s %s/%s (%s): HTTP %ld%s%s", req->op, s->url,
+			   req->key ? req->key : "", url, req->status, detail,
+			   attempts > 1 ? " (after retries)" : "");
+out_free:
+	free(url);
+	free(query);
+	free(enc_path);
+	return r;
+}
+
+static int s3_object_path(struct s3_store *st, const char *key, char **ret)
+{
+	if (asprintf(ret, "%s/%s%s", st->path_base, st->prefix, key) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+{
+	struct s3_req req = { .op = "GET", .method = "GET", .key = key };
+	char *path;
+	int r;
+
+	r = s3_object_path(s3_of(s), key, &path);
+	if (r < 0)
+		return r;
+	req.path = path;
+	r = s3_request(s, &req);
+	free(path);
+	if (r < 0) {
+		membuf_reset(&req.resp);
+		return r;
+	}
+	if (!req.resp.p) {
+		req.resp.p = malloc(1);
+		if (!req.resp.p)
+			return -ENOMEM;
+	}
+	*ret_buf = req.resp.p;
+	*ret_len = req.resp.len;
+	return 0;
+}
+
+static int s3_put(struct objstore *s, const char *key, const void *buf, size_t len)
+{
+	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = buf,
+			      .body_len = len, .storage_class = true };
+	char *path;
+	int r;
+
+	r = s3_object_path(s3_of(s), key, &path);
+	if (r < 0)
+		return r;
+	req.path = path;
+	r = s3_request(s, &req);
+	membuf_reset(&req.resp);
+	free(path);
+	return r;
+}
+
+static int s3_del(struct objstore *s, const char *key)
+{
+	struct s3_req req = { .op = "DELETE", .method = "DELETE", .key = key };
+	char *path;
+	int r;
+
+	r = s3_object_path(s3_of(s), key, &path);
+	if (r < 0)
+		return r;
+	req.path = path;
+	r = s3_request(s, &req);
+	membuf_reset(&req.resp);
+	free(path);
+	return r;
+}
+
+/* Reports the <Contents> of one ListObjectsV2 page; sets *ret_token to the next
+ * continuation token (malloc'd) or NULL on the last page. */
+static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_list_cb cb,
+			void *arg, char **ret_token)
+{
+	struct s3_store *st = s3_of(s);
+	const char *p = b->p, *end = b->p + b->len, *a, *e;
+	size_t plen = strlen(st->prefix);
+	bool truncated = false;
+	int r = 0;
+
+	*ret_token = NULL;
+	if (!p) {
+		objstore_set_error(s, "LIST %s: empty answer", s->url);
+		return -EIO;
+	}
+	if (xml_find(p, end, "IsTruncated", &a, &e))
+		truncated = (size_t)(e - a) == 4 && !strncmp(a, "true", 4);
+	for (;;) {
+		const char *ca, *ce, *ka, *ke, *sa, *se;
+		char *key;
+		uint64_t size = 0;
+
+		if (!xml_find(p, end, "Contents", &ca, &ce))
+			break;
+		if (!xml_find(ca, ce, "Key", &ka, &ke)) {
+			objstore_set_error(s, "LIST %s: <Contents> without <Key>", s->url);
+			return -EIO;
+		}
+		if (xml_find(ca, ce, "Size", &sa, &se)) {
+			for (const char *q = sa; q < se; q++) {
+				if (!isdigit((unsigned char)*q)) {
+					objstore_set_error(s, "LIST %s: bad <Size>", s->url);
+					return -EIO;
+				}
+				size = size * 10 + (uint64_t)(*q - '0');
+			}
+		}
+		key = xml_text(ka, ke);
+		if (!key) {
+			objstore_set_error(s, "LIST %s: bad <Key> (or out of memory)", s->url);
+			return -EIO;
+		}
+		if (!strncmp(key, st->prefix, plen) && key[plen])
+			r = cb(key + plen, size, arg);
+		free(key);
+		if (r)
+			return r;
+		p = ce + strlen("</Contents>");
+	}
+	if (truncated) {
+		if (!xml_find(b->p, end, "NextContinuationToken", &a, &e) || a == e) {
+			objstore_set_error(s, "LIST %s: truncated page without "
+					   "<NextContinuationToken>", s->url);
+			return -EIO;
+		}
+		*ret_token = xml_text(a, e);
+		if (!*ret_token)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+{
+	struct s3_store *st = s3_of(s);
+	char *full_prefix = NULL, *token = NULL, *path = NULL, max_keys[16];
+	int r;
+
+	if (asprintf(&full_prefix, "%s%s", st->prefix, prefix) < 0)
+		return -ENOMEM;
+	if (asprintf(&path, "%s", st->path_base[0] ? st->path_base : "/") < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out_free;
+	}
+	snprintf(max_keys, sizeof(max_keys), "%u", st->page_size);
+	do {
+		struct sigv4_param params[4];
+		struct s3_req req = { .op = "LIST", .method = "GET", .path = path,
+				      .params = params };
+		char *next = NULL;
+
+		params[req.n_params++] = (struct sigv4_param){ "list-type", "2" };
+		params[req.n_params++] = (struct sigv4_param){ "prefix", full_prefix };
+		if (st->page_size)
+			params[req.n_params++] = (struct sigv4_param){ "max-keys", max_keys };
+		if (token)
+			params[req.n_params++] =
+				(struct sigv4_param){ "continuation-token", token };
+		r = s3_request(s, &req);
+		if (r == 0)
+			r = s3_list_page(s, &req.resp, cb, arg, &next);
+		membuf_reset(&req.resp);
+		free(token);
+		token = next;
+	} while (r == 0 && token);
+out_free:
+	free(token);
+	free(path);
+	free(full_prefix);
+	return r;
+}
+
+static void s3_free(struct objstore *s)
+{
+	struct s3_store *st = s3_of(s);
+
+	if (!st)
+		return;
+	for (int i = 0; i < st->n_pool; i++)
+		curl_easy_cleanup(st->pool[i]);
+	pthread_mutex_destroy(&st->pool_lock);
+	free(st->bucket);
+	free(st->prefix);
+	free(st->host);
+	free(st->base_url);
+	free(st->path_base);
+	free(st->region);
+	free(st->access_key);
+	if (st->secret_key) {
+		explicit_bzero(st->secret_key, strlen(st->secret_key));
+		free(st->secret_key);
+	}
+	free(st->session_token);
+	free(st->storage_class);
+	free(st->ca_file);
+	free(st);
+	s->priv = NULL;
+}
+
+static const struct objstore_ops s3_ops = {
+	.scheme = "s3",
+	.get = s3_get,
+	.put = s3_put,
+	.del = s3_del,
+	.list = s3_list,
+	.free = s3_free,
+};
+
+int objstore_s3_set_page_size(struct objstore *s, unsigned max_keys)
+{
+	if (!s || s->ops != &s3_ops)
+		return -EINVAL;
+	s3_of(s)->page_size = max_keys;
+	return 0;
+}
+
+static char *trim(char *p)
+{
+	char *e;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	e = p + strlen(p);
+	while (e > p && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return p;
+}
+
+/* Reads profile from an AWS shared credentials file.  Returns 1 when the profile has both
+ * keys, 0 when the file or profile is missing or incomplete, -ENOMEM. */
+static int read_shared_credentials(const char *file, const char *profile, char **ret_key,
+				   char **ret_secret, char **ret_token)
+{
+	char *line = NULL, *key = NULL, *secret = NULL, *token = NULL;
+	size_t cap = 0;
+	bool in_profile = false;
+	int r = 0;
+	FILE *f;
+
+	f = fopen(file, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		char *p = trim(line), *eq, *name, *val, **slot = NULL;
+
+		if (!*p || *p == '#' || *p == ';')
+			continue;
+		if (*p == '[') {
+			char *close_ = strchr(p, ']');
+
+			if (close_)
+				*close_ = '\0';
+			in_profile = !strcmp(trim(p + 1), profile);
+			continue;
+		}
+		if (!in_profile || !(eq = strchr(p, '=')))
+			continue;
+		*eq = '\0';
+		name = trim(p);
+		val = trim(eq + 1);
+		if (!strcmp(name, "aws_access_key_id"))
+			slot = &key;
+		else if (!strcmp(name, "aws_secret_access_key"))
+			slot = &secret;
+		else if (!strcmp(name, "aws_session_token"))
+			slot = &token;
+		if (slot) {
+			free(*slot);
+			*slot = strdup(val);
+			if (!*slot) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
+	if (r == 0 && key && key[0] && secret && secret[0]) {
+		*ret_key = key;
+		*ret_secret = secret;
+		*ret_token = token;
+		return 1;
+	}
+	free(key);
+	free(secret);
+	free(token);
+	return r;
+}
+
+/* The credentials chain: environment, shared credentials file, configuration. */
+static int s3_credentials(struct objstore *s, struct s3_store *st,
+			  const struct objstore_conf *conf)
+{
+	const char *env_key = getenv("AWS_ACCESS_KEY_ID");
+	const char *env_secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *env_token = getenv("AWS_SESSION_TOKEN");
+	const char *profile, *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	char *default_file = NULL;
+	int r;
+
+	if (env_key && env_key[0] && env_secret && env_secret[0]) {
+		st->access_key = strdup(env_key);
+		st->secret_key = strdup(env_secret);
+		if (env_token && env_token[0])
+			st->session_token = strdup(env_token);
+		if (!st->access_key || !st->secret_key ||
+		    (env_token && env_token[0] && !st->session_token))
+			return -ENOMEM;
+		return 0;
+	}
+	profile = conf->profile ? conf->profile : getenv("AWS_PROFILE");
+	if (!profile || !profile[0])
+		profile = "default";
+	if (!file || !file[0]) {
+		const char *home = getenv("HOME");
+
+		if (home && home[0]) {
+			if (asprintf(&default_file, "%s/.aws/credentials", home) < 0)
+				return -ENOMEM;
+			file = default_file;
+		}
+	}
+	if (file) {
+		r = read_shared_credentials(file, profile, &st->access_key, &st->secret_key,
+					    &st->session_token);
+		if (r != 0) {
+			free(default_file);
+			return r < 0 ? r : 0;
+		}
+	}
+	if (conf->access_key && conf->access_key[0] && conf->secret_key && conf->secret_key[0]) {
+		free(default_file);
+		st->access_key = strdup(conf->access_key);
+		st->secret_key = strdup(conf->secret_key);
+		return st->access_key && st->secret_key ? 0 : -ENOMEM;
+	}
+	objstore_set_open_error("object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or access_key and "
+				"secret_key in the configuration", s->url, profile,
+				file ? file : "~/.aws/credentials");
+	free(default_file);
+	return -EINVAL;
+}
+
+static bool bucket_dns_ok(const char *b)
+{
+	size_t n = strlen(b);
+
+	if (n < 3 || n > 63)
+		return false;
+	for (const char *p = b; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return false;
+	return true;
+}
+
+/* Endpoint "scheme://host[:port][/]" into st->base_url, st->host (bucket-prefixed in
+ * virtual-host style) and st->path_base. */
+static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct objstore_conf *conf)
+{
+	const char *ep = conf->endpoint, *hp, *slash;
+	char *default_ep = NULL, *scheme = NULL, *hostport = NULL;
+	int r = 0;
+
+	if (!ep || !ep[0]) {
+		if (asprintf(&default_ep, "https://s3.%s.amazonaws.com", st->region) < 0)
+			return -ENOMEM;
+		ep = default_ep;
+	}
+	if (!strncmp(ep, "https://", 8)) {
+		scheme = strdup("https");
+		hp = ep + 8;
+	} else if (!strncmp(ep, "http://", 7)) {
+		scheme = strdup("http");
+		hp = ep + 7;
+	} else {
+		objstore_set_open_error("object store %s: endpoint %s: must start with http:// or "
+					"https://", s->url, ep);
+		r = -EINVAL;
+		goto out_free;
+	}
+	slash = strchr(hp, '/');
+	if (!scheme || !(hostport = strndup(hp, slash ? (size_t)(slash - hp) : strlen(hp)))) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	if (!hostport[0] || strpbrk(hostport, "@?# ") || (slash && strcmp(slash, "/"))) {
+		objstore_set_open_error("object store %s: endpoint %s: expected scheme://host[:port]",
+					s->url, ep);
+		r = -EINVAL;
+		goto out_free;
+	}
+	if (conf->path_style) {
+		st->host = strdup(hostport);
+		if (asprintf(&st->path_base, "/%s", st->bucket) < 0)
+			st->path_base = NULL;
+	} else {
+		if (!bucket_dns_ok(st->bucket)) {
+			objstore_set_open_error("object store %s: bucket name \"%s\" cannot be used "
+						"in virtual-host style; use path style", s->url,
+						st->bucket);
+			r = -EINVAL;
+			goto out_free;
+		}
+		if (asprintf(&st->host, "%s.%s", st->bucket, hostport) < 0)
+			st->host = NULL;
+		st->path_base = strdup("");
+	}
+	if (!st->host || !st->path_base ||
+	    asprintf(&st->base_url, "%s://%s", scheme, st->host) < 0) {
+		st->base_url = NULL;
+		r = -ENOMEM;
+	}
+out_free:
+	free(hostport);
+	free(scheme);
+	free(default_ep);
+	return r;
+}
+
+int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf)
+{
+	const char *slash = strchr(rest, '/');
+	struct s3_store *st;
+	int r;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_code != CURLE_OK) {
+		objstore_set_open_error("object store %s: curl_global_init: %s", s->url,
+					curl_easy_strerror(curl_init_code));
+		return -EIO;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	r = pthread_mutex_init(&st->pool_lock, NULL);
+	if (r) {
+		free(st);
+		return -r;
+	}
+	/* s3_free() releases whatever was set; it needs s->priv */
+	s->priv = st;
+	st->bucket = strndup(rest, slash ? (size_t)(slash - rest) : strlen(rest));
+	if (!st->bucket) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	if (!st->bucket[0] || strpbrk(st->bucket, "?#% ")) {
+		objstore_set_open_error("object store URL %s: expected s3://bucket[/prefix]",
+					s->url);
+		r = -EINVAL;
+		goto out_free;
+	}
+	if (slash) {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+
+		while (n && p[n - 1] == '/')
+			n--;
+		if (n) {
+			char *pre = strndup(p, n);
+
+			if (!pre) {
+				r = -ENOMEM;
+				goto out_free;
+			}
+			if (!objstore_key_valid(pre)) {
+				objstore_set_open_error("object store URL %s: bad prefix", s->url);
+				free(pre);
+				r = -EINVAL;
+				goto out_free;
+			}
+			r = asprintf(&st->prefix, "%s/", pre);
+			free(pre);
+			if (r < 0) {
+				st->prefix = NULL;
+				r = -ENOMEM;
+				goto out_free;
+			}
+		}
+	}
+	if (!st->prefix)
+		st->prefix = strdup("");
+	st->region = strdup(conf->region && conf->region[0] ? conf->region : "us-east-1");
+	if (conf->storage_class && conf->storage_class[0])
+		st->storage_class = strdup(conf->storage_class);
+	if (conf->ca_file && conf->ca_file[0])
+		st->ca_file = strdup(conf->ca_file);
+	if (!st->prefix || !st->region || (conf->storage_class && conf->storage_class[0] &&
+	    !st->storage_class) || (conf->ca_file && conf->ca_file[0] && !st->ca_file)) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	st->connect_timeout_ms = conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 5000;
+	st->request_timeout_ms = conf->request_timeout_ms > 0 ? conf->request_timeout_ms : 30000;
+	st->retries = conf->retries < 0 ? 0 : conf->retries == 0 ? 4 : conf->retries;
+	st->backoff_ms = conf->backoff_ms > 0 ? conf->backoff_ms : 100;
+	r = s3_endpoint(s, st, conf);
+	if (r < 0)
+		goto out_free;
+	r = s3_credentials(s, st, conf);
+	if (r < 0)
+		goto out_free;
+	s->ops = &s3_ops;
+	return 0;
+
+out_free:
+	if (r == -ENOMEM)
+		objstore_set_open_error("object store %s: out of memory", s->url);
+	s3_free(s);
+	return r;
+}
