@@ -1,0 +1,1880 @@
+/* fs.c - the file system core: POSIX semantics over backend/meta.c and the
+ * per-inode sparse backing files (see fs.h for the layout and lock order).
+ *
+ * Ordering rules that keep a kill -9 at any point harmless:
+ *  - create: the metadata commit comes first; the backing file is created
+ *    on first open, and a missing backing file reads as holes.
+ *  - delete: the metadata commit comes first, then the backing file is
+ *    unlinked; a crash in between leaves a data file with no inode, which
+ *    fs_open() removes after an unclean shutdown.
+ *  - extend (write past EOF, truncate up): the backing file grows first,
+ *    then the size is committed; a crash in between leaves a backing file
+ *    longer than the committed size, and opening the file cuts it back so
+ *    that the stale tail never shows through a later extension.
+ *  - shrink: the size is committed first, then the backing file is cut.
+ *  - fsync: fdatasync of the backing file, then meta_sync().
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/fs_i.h"
+#include "backend/meta.h"
+
+#define FS_SPACE_RESERVE  (16ull << 20)   /* kept free for metadata when the disk fills */
+#define FS_XATTR_MAX      65536
+
+/* ---- small helpers ---- */
+
+int64_t fs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec now_ts(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void fs_data_path(uint64_t ino, char buf[32])
+{
+	snprintf(buf, 32, "%02x/%016" PRIx64, (unsigned)(ino & 0xff), ino);
+}
+
+void fs_meta_lock(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->meta_lock);
+}
+
+void fs_meta_unlock(struct fs *fs)
+{
+	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+static int check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return -ENOENT;
+	if (n > FS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (strchr(name, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+const char *fs_id(const struct fs *fs)
+{
+	return fs->fs_id;
+}
+
+uint64_t fs_chunk_size(const struct fs *fs)
+{
+	return fs->chunk_size;
+}
+
+const struct conf *fs_conf(const struct fs *fs)
+{
+	return fs->conf;
+}
+
+void fs_set_writeback(struct fs *fs, bool on)
+{
+	fs->writeback = on;
+}
+
+/* ---- the in-memory inode table ---- */
+
+static struct fs_inode **itab_slot(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode **p = &fs->itab[(ino * 0x9E3779B97F4A7C15ull) >> 48];
+
+	while (*p && (*p)->ino != ino)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Finds or adds ino; fs->itab_lock held. */
+static struct fs_inode *itab_get(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode **p = itab_slot(fs, ino), *in;
+
+	if (*p)
+		return *p;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->ino = ino;
+	in->fd = -1;
+	pthread_rwlock_init(&in->io, NULL);
+	pthread_mutex_init(&in->lock, NULL);
+	*p = in;
+	return in;
+}
+
+static int inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nopen,
+		     struct fs_inode **ret)
+{
+	struct fs_inode *in;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	in = itab_get(fs, ino);
+	if (in) {
+		in->nlookup += nlookup;
+		in->nopen += nopen;
+	}
+	pthread_mutex_unlock(&fs->itab_lock);
+	if (!in)
+		return -ENOMEM;
+	if (ret)
+		*ret = in;
+	return 0;
+}
+
+/* Removes an unlinked inode for good: metadata first, then its data. */
+static void inode_purge(struct fs *fs, uint64_t ino)
+{
+	struct meta_inode mi;
+	char path[32];
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (r == 0 && mi.nlink == 0) {
+		r = meta_begin(fs->meta);
+		if (!r)
+			r = meta_inode_delete(fs->meta, ino);
+		if (!r)
+			r = meta_commit(fs->meta);
+		else
+			meta_rollback(fs->meta);
+	} else {
+		r = -EBUSY;       /* linked again, or gone already: nothing to do */
+	}
+	fs_meta_unlock(fs);
+	if (r == 0) {
+		fs_data_path(ino, path);
+		unlinkat(fs->datafd, path, 0);
+	}
+	/* A failed delete leaves an nlink 0 row that the next mount removes. */
+}
+
+/* Drops references; frees the entry and purges an unlinked inode when the
+ * last one goes. */
+static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32_t nopen)
+{
+	bool purge = false, drop = false;
+	uint64_t ino = in->ino;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	in->nlookup = in->nlookup > nlookup ? in->nlookup - nlookup : 0;
+	in->nopen = in->nopen > nopen ? in->nopen - nopen : 0;
+	if (in->nlookup == 0 && in->nopen == 0) {
+		struct fs_inode **p = itab_slot(fs, ino);
+
+		if (*p == in)
+			*p = in->next;
+		purge = in->unlinked;
+		drop = true;
+	}
+	pthread_mutex_unlock(&fs->itab_lock);
+	if (drop) {
+		if (in->fd >= 0)
+			close(in->fd);
+		pthread_rwlock_destroy(&in->io);
+		pthread_mutex_destroy(&in->lock);
+		free(in);
+	}
+	if (purge)
+		inode_purge(fs, ino);
+}
+
+/* nlink of ino reached 0: purge now when nobody holds it, else on last unref. */
+static void inode_unlinked(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode **p;
+	bool now;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	p = itab_slot(fs, ino);
+	now = *p == NULL;
+	if (*p)
+		(*p)->unlinked = true;
+	pthread_mutex_unlock(&fs->itab_lock);
+	if (now)
+		inode_purge(fs, ino);
+}
+
+/* Opens the backing file of a regular file once; in->lock held. */
+static int inode_open_fd(struct fs *fs, struct fs_inode *in)
+{
+	struct meta_inode mi;
+	struct stat st;
+	uint64_t cold = 0;
+	char path[32];
+	int fd, r;
+
+	if (in->fd >= 0)
+		return 0;
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, in->ino, &mi);
+	if (!r)
+		r = meta_chunk_cold_count(fs->meta, in->ino, &cold);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(mi.mode))
+		return -EINVAL;
+	fs_data_path(in->ino, path);
+	fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size != mi.size &&
+				   ftruncate(fd, (off_t)mi.size) < 0)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	in->fd = fd;
+	in->size = mi.size;
+	in->cold = cold;
+	return 0;
+}
+
+/* ---- attributes ---- */
+
+static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct stat *st)
+{
+	meta_inode_to_stat(mi, st);
+	if (S_ISREG(mi->mode)) {
+		struct stat bst;
+		char path[32];
+
+		fs_data_path(mi->ino, path);
+		if (fstatat(fs->datafd, path, &bst, 0) == 0)
+			st->st_blocks = bst.st_blocks;
+	} else if (S_ISLNK(mi->mode)) {
+		st->st_blocks = 0;
+	} else if (S_ISDIR(mi->mode)) {
+		st->st_size = 4096;
+		st->st_blocks = 8;
+	}
+	return 0;
+}
+
+static int stat_ino(struct fs *fs, uint64_t ino, struct stat *st)
+{
+	struct meta_inode mi;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	return fill_stat(fs, &mi, st);
+}
+
+int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st)
+{
+	return stat_ino(fs, ino, ret_st);
+}
+
+int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st)
+{
+	struct meta_inode mi;
+	uint64_t ino;
+	int r;
+
+	r = check_name(name);
+	if (r < 0)
+		return r;
+	fs_meta_lock(fs);
+	r = meta_lookup(fs->meta, parent, name, &ino);
+	if (!r)
+		r = meta_inode_get(fs->meta, ino, &mi);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	fill_stat(fs, &mi, ret_st);
+	return inode_ref(fs, ino, 1, 0, NULL);
+}
+
+void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
+{
+	struct fs_inode *in;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	in = *itab_slot(fs, ino);
+	pthread_mutex_unlock(&fs->itab_lock);
+	if (in)
+		inode_unref(fs, in, nlookup, 0);
+}
+
+/* Changes the size of a regular file with its I/O lock held exclusively. */
+static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
+{
+	struct timespec now = now_ts();
+	uint64_t old = in->size;
+	int r;
+
+	if (size > FS_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (in->cold && size < old) {
+		/* the chunk that keeps a partial tail must be local */
+		r = tier_make_local(fs, in, size, 1);
+		if (r < 0)
+			return r;
+	}
+	if (size > old && ftruncate(in->fd, (off_t)size) < 0)
+		return -errno;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_inode_set_size(fs->meta, in->ino, size, &now);
+	if (!r && size < old)
+		r = meta_chunk_delete_from(fs->meta, in->ino,
+					   (size + fs->chunk_size - 1) / fs->chunk_size);
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	if (!r && size < old)
+		meta_chunk_cold_count(fs->meta, in->ino, &in->cold);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	if (size < old && ftruncate(in->fd, (off_t)size) < 0)
+		return -errno;
+	atomic_fetch_add(&in->write_gen, 1);
+	in->size = size;
+	return 0;
+}
+
+static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
+{
+	struct fs_inode *in;
+	int r;
+
+	r = inode_ref(fs, ino, 0, 1, &in);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&in->io);
+	pthread_mutex_lock(&in->lock);
+	r = inode_open_fd(fs, in);
+	if (!r)
+		r = truncate_locked(fs, in, size);
+	pthread_mutex_unlock(&in->lock);
+	pthread_rwlock_unlock(&in->io);
+	inode_unref(fs, in, 0, 1);
+	return r;
+}
+
+int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
+	       struct stat *ret_st)
+{
+	struct meta_inode mi;
+	struct timespec now = now_ts();
+	int r;
+
+	if (to_set & FS_SET_SIZE) {
+		fs_meta_lock(fs);
+		r = meta_inode_get(fs->meta, ino, &mi);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			return r;
+		if (S_ISDIR(mi.mode))
+			return -EISDIR;
+		if (!S_ISREG(mi.mode))
+			return -EINVAL;
+		if (attr->st_size < 0)
+			return -EINVAL;
+		r = set_size(fs, ino, (uint64_t)attr->st_size);
+		if (r < 0)
+			return r;
+	}
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r) {
+		if (to_set & FS_SET_MODE)
+			mi.mode = (mi.mode & S_IFMT) | (attr->st_mode & 07777);
+		if (to_set & FS_SET_UID)
+			mi.uid = attr->st_uid;
+		if (to_set & FS_SET_GID)
+			mi.gid = attr->st_gid;
+		if (to_set & FS_SET_ATIME_NOW)
+			mi.atime = now;
+		else if (to_set & FS_SET_ATIME)
+			mi.atime = attr->st_atim;
+		if (to_set & FS_SET_MTIME_NOW)
+			mi.mtime = now;
+		else if (to_set & FS_SET_MTIME)
+			mi.mtime = attr->st_mtim;
+		if (to_set & FS_SET_CTIME)
+			mi.ctime = attr->st_ctim;
+		else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
+				   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
+			mi.ctime = now;
+		r = meta_inode_update(fs->meta, &mi);
+	}
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	return fill_stat(fs, &mi, ret_st);
+}
+
+int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_readlink(fs->meta, ino, buf, len, ret_len);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+/* ---- namespace changes ---- */
+
+/* Loads a directory inode for modification inside a transaction. */
+static int get_dir(struct fs *fs, uint64_t ino, struct meta_inode *ret)
+{
+	int r = meta_inode_get(fs->meta, ino, ret);
+
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(ret->mode))
+		return -ENOTDIR;
+	if (ret->nlink == 0)
+		return -ENOENT;        /* removed while a process sat in it */
+	return 0;
+}
+
+/* Parent directory gains or loses an entry: times, and nlink for subdirs. */
+static int dir_changed(struct fs *fs, struct meta_inode *dir, int dnlink, struct timespec now)
+{
+	dir->nlink = (uint32_t)((int64_t)dir->nlink + dnlink);
+	dir->mtime = now;
+	dir->ctime = now;
+	return meta_inode_update(fs->meta, dir);
+}
+
+static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		     mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret)
+{
+	struct meta_inode dir, mi;
+	struct timespec now = now_ts();
+	uint64_t ino;
+	int r;
+
+	r = check_name(name);
+	if (r < 0)
+		return r;
+	memset(&mi, 0, sizeof(mi));
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (r < 0)
+		goto out;
+	r = get_dir(fs, parent, &dir);
+	if (r < 0)
+		goto rollback;
+	r = meta_lookup(fs->meta, parent, name, &ino);
+	if (r == 0) {
+		r = -EEXIST;
+		goto rollback;
+	} else if (r != -ENOENT) {
+		goto rollback;
+	}
+	mi.mode = mode;
+	mi.uid = ctx->uid;
+	mi.gid = ctx->gid;
+	if (dir.mode & S_ISGID) {
+		/* BSD group semantics in a setgid directory, as ext4 */
+		mi.gid = dir.gid;
+		if (S_ISDIR(mode))
+			mi.mode |= S_ISGID;
+	}
+	mi.nlink = S_ISDIR(mode) ? 2 : 1;
+	mi.rdev = rdev;
+	mi.size = target ? strlen(target) : 0;
+	mi.atime = mi.mtime = mi.ctime = mi.btime = now;
+	r = meta_inode_insert(fs->meta, &mi, target, target ? strlen(target) : 0);
+	if (!r)
+		r = meta_dentry_insert(fs->meta, parent, name, mi.ino, mi.mode);
+	if (!r)
+		r = dir_changed(fs, &dir, S_ISDIR(mode) ? 1 : 0, now);
+	if (r < 0)
+		goto rollback;
+	r = meta_commit(fs->meta);
+	goto out;
+rollback:
+	meta_rollback(fs->meta);
+out:
+	fs_meta_unlock(fs);
+	if (!r)
+		*ret = mi;
+	return r;
+}
+
+static int new_entry(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		     mode_t mode, dev_t rdev, const char *target, struct stat *ret_st)
+{
+	struct meta_inode mi;
+	int r;
+
+	r = new_inode(fs, ctx, parent, name, mode, rdev, target, &mi);
+	if (r < 0)
+		return r;
+	fill_stat(fs, &mi, ret_st);
+	return inode_ref(fs, mi.ino, 1, 0, NULL);
+}
+
+int fs_mknod(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     mode_t mode, dev_t rdev, struct stat *ret_st)
+{
+	switch (mode & S_IFMT) {
+	case 0:
+		mode |= S_IFREG;
+		/* fall through */
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return new_entry(fs, ctx, parent, name, mode, 0, NULL, ret_st);
+	case S_IFCHR:
+	case S_IFBLK:
+		return -EPERM;          /* EFS supports no device files */
+	default:
+		return -EINVAL;
+	}
+}
+
+int fs_mkdir(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     mode_t mode, struct stat *ret_st)
+{
+	return new_entry(fs, ctx, parent, name, S_IFDIR | (mode & 07777), 0, NULL, ret_st);
+}
+
+int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	       const char *target, struct stat *ret_st)
+{
+	size_t n = strlen(target);
+
+	if (n == 0)
+		return -ENOENT;
+	if (n > FS_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	return new_entry(fs, ctx, parent, name, S_IFLNK | 0777, 0, target, ret_st);
+}
+
+int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname,
+	    struct stat *ret_st)
+{
+	struct meta_inode dir, mi;
+	struct timespec now = now_ts();
+	uint64_t other;
+	int r;
+
+	r = check_name(newname);
+	if (r < 0)
+		return r;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (r < 0)
+		goto out;
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (r < 0)
+		goto rollback;
+	if (S_ISDIR(mi.mode)) {
+		r = -EPERM;
+		goto rollback;
+	}
+	if (mi.nlink == 0) {
+		r = -ENOENT;
+		goto rollback;
+	}
+	if (mi.nlink >= FS_LINK_MAX) {
+		r = -EMLINK;
+		goto rollback;
+	}
+	r = get_dir(fs, newparent, &dir);
+	if (r < 0)
+		goto rollback;
+	r = meta_lookup(fs->meta, newparent, newname, &other);
+	if (r == 0)
+		r = -EEXIST;
+	if (r != -ENOENT)
+		goto rollback;
+	r = meta_dentry_insert(fs->meta, newparent, newname, ino, mi.mode);
+	if (r < 0)
+		goto rollback;
+	mi.nlink++;
+	mi.ctime = now;
+	r = meta_inode_update(fs->meta, &mi);
+	if (!r)
+		r = dir_changed(fs, &dir, 0, now);
+	if (r < 0)
+		goto rollback;
+	r = meta_commit(fs->meta);
+	goto out;
+rollback:
+	meta_rollback(fs->meta);
+out:
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	fill_stat(fs, &mi, ret_st);
+	return inode_ref(fs, ino, 1, 0, NULL);
+}
+
+/* Removes entry (parent, name) whose inode is *mi; drops nlink. */
+static int drop_entry(struct fs *fs, struct meta_inode *dir, const char *name,
+		      struct meta_inode *mi, struct timespec now)
+{
+	int r = meta_dentry_delete(fs->meta, dir->ino, name);
+
+	if (r < 0)
+		return r;
+	if (S_ISDIR(mi->mode)) {
+		mi->nlink = 0;
+		r = dir_changed(fs, dir, -1, now);
+	} else {
+		mi->nlink--;
+		r = dir_changed(fs, dir, 0, now);
+	}
+	mi->ctime = now;
+	if (!r)
+		r = meta_inode_update(fs->meta, mi);
+	return r;
+}
+
+static int remove_entry(struct fs *fs, uint64_t parent, const char *name, bool isdir)
+{
+	struct meta_inode dir, mi;
+	struct timespec now = now_ts();
+	uint64_t ino;
+	bool empty;
+	int r;
+
+	r = check_name(name);
+	if (r < 0)
+		return r;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (r < 0)
+		goto out;
+	r = get_dir(fs, parent, &dir);
+	if (!r)
+		r = meta_lookup(fs->meta, parent, name, &ino);
+	if (!r)
+		r = meta_inode_get(fs->meta, ino, &mi);
+	if (r < 0)
+		goto rollback;
+	if (isdir && !S_ISDIR(mi.mode)) {
+		r = -ENOTDIR;
+		goto rollback;
+	}
+	if (!isdir && S_ISDIR(mi.mode)) {
+		r = -EISDIR;
+		goto rollback;
+	}
+	if (isdir) {
+		r = meta_dir_is_empty(fs->meta, ino, &empty);
+		if (!r && !empty)
+			r = -ENOTEMPTY;
+		if (r < 0)
+			goto rollback;
+	}
+	r = drop_entry(fs, &dir, name, &mi, now);
+	if (r < 0)
+		goto rollback;
+	r = meta_commit(fs->meta);
+	goto out;
+rollback:
+	meta_rollback(fs->meta);
+out:
+	fs_meta_unlock(fs);
+	if (!r && mi.nlink == 0)
+		inode_unlinked(fs, ino);
+	return r;
+}
+
+int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
+{
+	return remove_entry(fs, parent, name, false);
+}
+
+int fs_rmdir(struct fs *fs, uint64_t parent, const char *name)
+{
+	return remove_entry(fs, parent, name, true);
+}
+
+/* -EINVAL when dir is `anc` or lies below it (a directory moved into itself). */
+static int check_not_below(struct fs *fs, uint64_t anc, uint64_t dir)
+{
+	for (int depth = 0; depth < 4096; depth++) {
+		uint64_t up;
+		int r;
+
+		if (dir == anc)
+			return -EINVAL;
+		if (dir == META_ROOT_INO)
+			return 0;
+		r = meta_dir_parent(fs->meta, dir, &up);
+		if (r < 0)
+			return r;
+		dir = up;
+	}
+	return -ELOOP;
+}
+
+static int rename_exchange(struct fs *fs, struct meta_inode *odir, const char *name,
+			   struct meta_inode *ndir, const char *newname,
+			   struct meta_inode *src, struct meta_inode *dst, struct timespec now)
+{
+	bool cross = odir->ino != ndir->ino;
+	int r;
+
+	if (cross && S_ISDIR(src->mode) && (r = check_not_below(fs, src->ino, ndir->ino)) < 0)
+		return r;
+	if (cross && S_ISDIR(dst->mode) && (r = check_not_below(fs, dst->ino, odir->ino)) < 0)
+		return r;
+	r = meta_dentry_retarget(fs->meta, odir->ino, name, dst->ino, dst->mode);
+	if (!r)
+		r = meta_dentry_retarget(fs->meta, ndir->ino, newname, src->ino, src->mode);
+	if (r < 0)
+		return r;
+	src->ctime = dst->ctime = now;
+	r = meta_inode_update(fs->meta, src);
+	if (!r)
+		r = meta_inode_update(fs->meta, dst);
+	if (r < 0)
+		return r;
+	if (cross) {
+		int d = (S_ISDIR(dst->mode) ? 1 : 0) - (S_ISDIR(src->mode) ? 1 : 0);
+
+		r = dir_changed(fs, odir, d, now);
+		if (!r)
+			r = dir_changed(fs, ndir, -d, now);
+	} else {
+		r = dir_changed(fs, odir, 0, now);
+	}
+	return r;
+}
+
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags)
+{
+	struct meta_inode odir, ndir, src, dst;
+	struct timespec now = now_ts();
+	uint64_t sino, dino = 0;
+	bool dst_exists, empty, dst_gone = false;
+	int r;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((r = check_name(name)) < 0 || (r = check_name(newname)) < 0)
+		return r;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (r < 0)
+		goto out;
+	r = get_dir(fs, parent, &odir);
+	if (!r)
+		r = get_dir(fs, newparent, &ndir);
+	if (!r)
+		r = meta_lookup(fs->meta, parent, name, &sino);
+	if (!r)
+		r = meta_inode_get(fs->meta, sino, &src);
+	if (r < 0)
+		goto rollback;
+	r = meta_lookup(fs->meta, newparent, newname, &dino);
+	if (r < 0 && r != -ENOENT)
+		goto rollback;
+	dst_exists = r == 0;
+	if (dst_exists && (r = meta_inode_get(fs->meta, dino, &dst)) < 0)
+		goto rollback;
+	if (parent == newparent) {
+		ndir = odir;          /* one row: keep one copy of it */
+		if (strcmp(name, newname) == 0) {
+			r = 0;
+			goto rollback;    /* renaming onto itself changes nothing */
+		}
+	}
+	if (flags & RENAME_EXCHANGE) {
+		if (!dst_exists) {
+			r = -ENOENT;
+			goto rollback;
+		}
+		r = rename_exchange(fs, &odir, name, &ndir, newname, &src, &dst, now);
+		if (r < 0)
+			goto rollback;
+		if (parent == newparent)
+			ndir = odir;
+		goto commit;
+	}
+	if (dst_exists) {
+		if (flags & RENAME_NOREPLACE) {
+			r = -EEXIST;
+			goto rollback;
+		}
+		if (dino == sino) {
+			r = 0;            /* two links to one inode: POSIX says do nothing */
+			goto rollback;
+		}
+		if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode)) {
+			r = -ENOTDIR;
+			goto rollback;
+		}
+		if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode)) {
+			r = -EISDIR;
+			goto rollback;
+		}
+		if (S_ISDIR(dst.mode)) {
+			r = meta_dir_is_empty(fs->meta, dino, &empty);
+			if (!r && !empty)
+				r = -ENOTEMPTY;
+			if (r < 0)
+				goto rollback;
+		}
+	}
+	if (S_ISDIR(src.mode) && parent != newparent &&
+	    (r = check_not_below(fs, sino, newparent)) < 0)
+		goto rollback;
+	if (dst_exists) {
+		r = drop_entry(fs, &ndir, newname, &dst, now);
+		if (r < 0)
+			goto rollback;
+		if (parent == newparent)
+			odir = ndir;
+		dst_gone = dst.nlink == 0;
+	}
+	r = meta_dentry_move(fs->meta, parent, name, newparent, newname);
+	if (r < 0)
+		goto rollback;
+	src.ctime = now;
+	r = meta_inode_update(fs->meta, &src);
+	if (r < 0)
+		goto rollback;
+	if (parent != newparent) {
+		int d = S_ISDIR(src.mode) ? 1 : 0;
+
+		r = dir_changed(fs, &odir, -d, now);
+		if (!r)
+			r = dir_changed(fs, &ndir, d, now);
+	} else {
+		r = dir_changed(fs, &odir, 0, now);
+	}
+	if (r < 0)
+		goto rollback;
+commit:
+	r = meta_commit(fs->meta);
+	goto out;
+rollback:
+	meta_rollback(fs->meta);
+out:
+	fs_meta_unlock(fs);
+	if (!r && dst_gone)
+		inode_unlinked(fs, dino);
+	return r;
+}
+
+/* ---- directories ---- */
+
+int fs_opendir(struct fs *fs, uint64_t ino, uint64_t *ret_snapshot)
+{
+	struct meta_inode mi;
+	uint64_t snap = 0;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r)
+		r = meta_dentry_max_cookie(fs->meta, &snap);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(mi.mode))
+		return -ENOTDIR;
+	*ret_snapshot = snap;
+	return 0;
+}
+
+struct readdir_state {
+	struct fs *fs;
+	bool plus;
+	fs_fill_cb fill;
+	void *arg;
+	int err;
+};
+
+static int readdir_one(const char *name, uint64_t ino, uint32_t type, uint64_t cookie, void *arg)
+{
+	struct readdir_state *rs = arg;
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	if (rs->plus) {
+		struct meta_inode mi;
+		int r = meta_inode_get(rs->fs->meta, ino, &mi);
+
+		if (r < 0) {
+			rs->err = r;
+			return 1;
+		}
+		fill_stat(rs->fs, &mi, &st);
+	} else {
+		st.st_ino = ino;
+		st.st_mode = type;
+	}
+	if (rs->fill(rs->arg, name, &st, cookie + 2))
+		return 1;
+	if (rs->plus) {
+		int r = inode_ref(rs->fs, ino, 1, 0, NULL);
+
+		if (r < 0) {
+			rs->err = r;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot, bool plus,
+	       fs_fill_cb fill, void *arg)
+{
+	struct readdir_state rs = { fs, plus, fill, arg, 0 };
+	struct stat st;
+	uint64_t up;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR;
+	if (cookie == 0) {
+		fs_meta_lock(fs);
+		r = meta_dentry_max_cookie(fs->meta, snapshot);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			return r;
+	}
+	if (cookie < 1) {
+		st.st_ino = dir;
+		if (fill(arg, ".", &st, 1))
+			return 0;
+		cookie = 1;
+	}
+	fs_meta_lock(fs);
+	if (cookie < 2) {
+		r = meta_dir_parent(fs->meta, dir, &up);
+		if (r < 0) {
+			fs_meta_unlock(fs);
+			return r;
+		}
+		st.st_ino = up;
+		if (fill(arg, "..", &st, 2)) {
+			fs_meta_unlock(fs);
+			return 0;
+		}
+		cookie = 2;
+	}
+	r = meta_readdir(fs->meta, dir, cookie - 2, *snapshot, readdir_one, &rs);
+	fs_meta_unlock(fs);
+	return r < 0 ? r : rs.err;
+}
+
+int fs_fsyncdir(struct fs *fs, uint64_t ino)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_sync(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+/* ---- files ---- */
+
+static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup,
+		    struct fs_file **ret_file)
+{
+	struct fs_file *f;
+	struct fs_inode *in;
+	int r;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	r = inode_ref(fs, ino, nlookup, 1, &in);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	pthread_mutex_lock(&in->lock);
+	r = inode_open_fd(fs, in);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		inode_unref(fs, in, nlookup, 1);
+		free(f);
+		return r;
+	}
+	f->inode = in;
+	f->flags = flags;
+	*ret_file = f;
+	return 0;
+}
+
+int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	      mode_t mode, int flags, struct fs_file **ret_file, struct stat *ret_st)
+{
+	struct meta_inode mi;
+	int r;
+
+	r = new_inode(fs, ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &mi);
+	if (r < 0)
+		return r;
+	r = open_ino(fs, mi.ino, flags, 1, ret_file);
+	if (r < 0)
+		return r;        /* the entry stays, as after a crash between the two */
+	fill_stat(fs, &mi, ret_st);
+	return 0;
+}
+
+int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file)
+{
+	return open_ino(fs, ino, flags, 0, ret_file);
+}
+
+void fs_release(struct fs *fs, struct fs_file *f)
+{
+	if (!f)
+		return;
+	/* A read or write whose reply has reached the kernel may still be
+	 * finishing (fs_read_end): wait for it before the handle goes. */
+	pthread_rwlock_wrlock(&f->inode->io);
+	pthread_rwlock_unlock(&f->inode->io);
+	inode_unref(fs, f->inode, 0, 1);
+	free(f);
+}
+
+int fs_flush(struct fs *fs, struct fs_file *f)
+{
+	return 0;
+}
+
+int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
+{
+	int r;
+
+	if ((datasync ? fdatasync(f->inode->fd) : fsync(f->inode->fd)) < 0)
+		return -errno;
+	fs_meta_lock(fs);
+	r = meta_sync(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)
+{
+	int64_t now = fs_now_ns() / 1000000000;
+
+	if (len == 0 || !fs->access)
+		return;
+	/* one note per inode per second is plenty for day-scale policies */
+	if (in->last_note == now)
+		return;
+	in->last_note = now;
+	tier_note_access(fs, in->ino, off / fs->chunk_size, (off + len - 1) / fs->chunk_size, now);
+}
+
+int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struct fs_rvec *rv)
+{
+	struct fs_inode *in = f->inode;
+	uint64_t size, pos, end;
+	int r = 0;
+
+	rv->n = 0;
+	rv->total = 0;
+	if (off < 0)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&in->io);
+	pthread_mutex_lock(&in->lock);
+	size = in->size;
+	pthread_mutex_unlock(&in->lock);
+	if ((uint64_t)off >= size || len == 0)
+		return 0;
+	end = (uint64_t)off + len < size ? (uint64_t)off + len : size;
+	if (in->cold == 0) {
+		rv->seg[0] = (struct fs_rseg){ in->fd, off, end - (uint64_t)off, NULL };
+		rv->n = 1;
+		rv->total = end - (uint64_t)off;
+		note_access(fs, in, (uint64_t)off, rv->total);
+		return 0;
+	}
+	for (pos = (uint64_t)off; pos < end && rv->n < FS_RSEG_MAX;) {
+		uint64_t idx = pos / fs->chunk_size;
+		uint64_t cend = (idx + 1) * fs->chunk_size;
+		size_t n = (size_t)((cend < end ? cend : end) - pos);
+		struct fs_rseg *s = &rv->seg[rv->n];
+
+		if (tier_chunk_is_cold(fs, in, idx)) {
+			void *buf;
+			size_t blen;
+			uint64_t at = pos - idx * fs->chunk_size;
+
+			r = tier_read_cold(fs, in, idx, &buf, &blen);
+			if (r < 0)
+				break;
+			s->mem = malloc(n);
+			if (!s->mem) {
+				free(buf);
+				r = -ENOMEM;
+				break;
+			}
+			memset(s->mem, 0, n);
+			if (at < blen)
+				memcpy(s->mem, (char *)buf + at, blen - at < n ? blen - at : n);
+			free(buf);
+			s->fd = -1;
+		} else {
+			s->fd = in->fd;
+			s->pos = (off_t)pos;
+			s->mem = NULL;
+		}
+		s->len = n;
+		rv->n++;
+		rv->total += n;
+		pos += n;
+	}
+	if (r < 0) {
+		fs_read_end(fs, f, rv);
+		return r;
+	}
+	note_access(fs, in, (uint64_t)off, rv->total);
+	return 0;
+}
+
+void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv)
+{
+	for (unsigned i = 0; i < rv->n; i++)
+		free(rv->seg[i].mem);
+	rv->n = 0;
+	pthread_rwlock_unlock(&f->inode->io);
+}
+
+/* -ENOSPC when fewer than len bytes plus the metadata reserve are free on
+ * the data disk; statvfs is asked at most every 100 ms while space is ample. */
+static int check_space(struct fs *fs, size_t len)
+{
+	int64_t now = mono_ns();
+	struct statvfs sv;
+	uint64_t need = len + FS_SPACE_RESERVE;
+	int r = 0;
+
+	pthread_mutex_lock(&fs->space_lock);
+	if (fs->space_free < need + (256ull << 20) || now - fs->space_checked_ns > 100000000) {
+		if (fstatvfs(fs->datafd, &sv) == 0) {
+			fs->space_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+			fs->space_checked_ns = now;
+		}
+	}
+	if (fs->space_free < need)
+		r = -ENOSPC;
+	else
+		fs->space_free -= len;
+	pthread_mutex_unlock(&fs->space_lock);
+	return r;
+}
+
+int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
+		   off_t *ret_off)
+{
+	struct fs_inode *in = f->inode;
+	int r;
+
+	if (off < 0)
+		return -EINVAL;
+	r = check_space(fs, len);
+	if (r < 0)
+		return r;
+	if (in->cold) {
+		pthread_rwlock_wrlock(&in->io);
+		r = tier_make_local(fs, in, (uint64_t)off, len);
+		pthread_rwlock_unlock(&in->io);
+		if (r < 0)
+			return r;
+	}
+	pthread_rwlock_rdlock(&in->io);
+	if ((f->flags & O_APPEND) && !fs->writeback) {
+		pthread_mutex_lock(&in->lock);
+		off = (off_t)in->size;
+		pthread_mutex_unlock(&in->lock);
+	}
+	if ((uint64_t)off + len > FS_MAX_FILE_SIZE) {
+		pthread_rwlock_unlock(&in->io);
+		return -EFBIG;
+	}
+	atomic_fetch_add(&in->write_gen, 1);
+	*ret_fd = in->fd;
+	*ret_off = off;
+	return 0;
+}
+
+int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, ssize_t written)
+{
+	struct fs_inode *in = f->inode;
+	struct timespec now;
+	uint64_t end;
+	int r = 0;
+
+	if (written <= 0)
+		goto out;
+	end = (uint64_t)off + (uint64_t)written;
+	pthread_mutex_lock(&in->lock);
+	if (end > in->size || !fs->writeback) {
+		uint64_t size = end > in->size ? end : in->size;
+
+		now = now_ts();
+		fs_meta_lock(fs);
+		r = meta_inode_set_size(fs->meta, in->ino, size, &now);
+		fs_meta_unlock(fs);
+		if (!r)
+			in->size = size;
+	}
+	pthread_mutex_unlock(&in->lock);
+	note_access(fs, in, (uint64_t)off, (uint64_t)written);
+out:
+	pthread_rwlock_unlock(&in->io);
+	return r;
+}
+
+int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t len)
+{
+	struct fs_inode *in = f->inode;
+	uint64_t end;
+	int r = 0;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	end = (uint64_t)off + (uint64_t)len;
+	if (end > FS_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (!(mode & FALLOC_FL_PUNCH_HOLE) && (r = check_space(fs, (size_t)len)) < 0)
+		return r;
+	pthread_rwlock_wrlock(&in->io);
+	if (in->cold)
+		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
+	if (!r && fallocate(in->fd, mode, off, len) < 0)
+		r = -errno;
+	atomic_fetch_add(&in->write_gen, 1);
+	if (!r) {
+		struct timespec now = now_ts();
+
+		pthread_mutex_lock(&in->lock);
+		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
+			fs_meta_lock(fs);
+			r = meta_inode_set_size(fs->meta, in->ino, end, &now);
+			fs_meta_unlock(fs);
+			if (!r)
+				in->size = end;
+		} else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+			fs_meta_lock(fs);
+			r = meta_inode_set_size(fs->meta, in->ino, in->size, &now);
+			fs_meta_unlock(fs);
+		}
+		pthread_mutex_unlock(&in->lock);
+	}
+	pthread_rwlock_unlock(&in->io);
+	return r;
+}
+
+off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
+{
+	struct fs_inode *in = f->inode;
+	off_t r;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&in->io);
+	if (off < 0 || (uint64_t)off >= in->size) {
+		r = -ENXIO;
+		goto out;
+	}
+	/* Cold chunks are holes in the backing file but data to the reader. */
+	for (int guard = 0; guard < 1 << 20; guard++) {
+		uint64_t idx;
+
+		r = lseek(in->fd, off, whence);
+		if (r < 0) {
+			r = -errno;
+			if (r == -ENXIO && whence == SEEK_HOLE)
+				r = (off_t)in->size;
+			if (r != -ENXIO || !in->cold)
+				break;
+			r = (off_t)in->size;    /* no more local data: maybe cold data */
+		}
+		if (!in->cold)
+			break;
+		if (whence == SEEK_DATA) {
+			/* the first cold chunk between off and r is data too */
+			for (idx = (uint64_t)off / fs->chunk_size;
+			     idx * fs->chunk_size < (uint64_t)r; idx++) {
+				if (tier_chunk_is_cold(fs, in, idx)) {
+					uint64_t s = idx * fs->chunk_size;
+
+					r = (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
+					break;
+				}
+			}
+			if ((uint64_t)r >= in->size)
+				r = -ENXIO;
+			break;
+		}
+		idx = (uint64_t)r / fs->chunk_size;
+		if ((uint64_t)r >= in->size || !tier_chunk_is_cold(fs, in, idx))
+			break;
+		off = (off_t)((idx + 1) * fs->chunk_size);   /* a hole in a cold chunk is not one */
+		if ((uint64_t)off >= in->size) {
+			r = (off_t)in->size;
+			break;
+		}
+	}
+out:
+	pthread_rwlock_unlock(&in->io);
+	return r;
+}
+
+/* ---- statfs ---- */
+
+static void usage(struct fs *fs, uint64_t *ret_bytes, uint64_t *ret_files)
+{
+	int64_t now = mono_ns();
+
+	pthread_mutex_lock(&fs->usage_lock);
+	if (fs->usage_checked_ns == 0 || now - fs->usage_checked_ns > 5000000000LL) {
+		char buf[64];
+
+		fs_meta_lock(fs);
+		/* kept current by the lifecycle engine's scans; a fresh file system has none */
+		if (meta_get_kv(fs->meta, "usage_bytes", buf, sizeof(buf)) == 0)
+			fs->usage_bytes = strtoull(buf, NULL, 10);
+		if (meta_get_kv(fs->meta, "usage_files", buf, sizeof(buf)) == 0)
+			fs->usage_files = strtoull(buf, NULL, 10);
+		fs_meta_unlock(fs);
+		fs->usage_checked_ns = now;
+	}
+	*ret_bytes = fs->usage_bytes;
+	*ret_files = fs->usage_files;
+	pthread_mutex_unlock(&fs->usage_lock);
+}
+
+int fs_statfs(struct fs *fs, struct statvfs *ret)
+{
+	uint64_t bytes, files;
+
+	if (fs->conf->statfs == CONF_STATFS_LOCAL) {
+		if (fstatvfs(fs->datafd, ret) < 0)
+			return -errno;
+		ret->f_namemax = FS_NAME_MAX;
+		return 0;
+	}
+	/* As EFS: 8 EiB, less what is stored. */
+	usage(fs, &bytes, &files);
+	memset(ret, 0, sizeof(*ret));
+	ret->f_bsize = 1 << 20;
+	ret->f_frsize = 4096;
+	ret->f_blocks = (8ull << 60) / 4096;
+	ret->f_bfree = ret->f_blocks - (bytes + 4095) / 4096;
+	ret->f_bavail = ret->f_bfree;
+	ret->f_files = 1ull << 48;
+	ret->f_ffree = ret->f_files - files;
+	ret->f_favail = ret->f_ffree;
+	ret->f_namemax = FS_NAME_MAX;
+	return 0;
+}
+
+/* ---- extended attributes ---- */
+
+static int check_xattr_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 255)
+		return -ERANGE;
+	if (strcmp(name, "user.") == 0 || strcmp(name, "trusted.") == 0 ||
+	    strcmp(name, "security.") == 0)
+		return -EINVAL;
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
+	    strncmp(name, "security.", 9))
+		return -EOPNOTSUPP;     /* system.* (ACLs) are not supported */
+	return 0;
+}
+
+int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value, size_t size,
+		int flags)
+{
+	struct meta_inode mi;
+	int r;
+
+	if ((r = check_xattr_name(name)) < 0)
+		return r;
+	if (size > FS_XATTR_MAX)
+		return -E2BIG;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r)
+		r = meta_xattr_set(fs->meta, ino, name, value, size, flags);
+	if (!r) {
+		mi.ctime = now_ts();
+		r = meta_inode_update(fs->meta, &mi);
+	}
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
+		size_t *ret_len)
+{
+	int r;
+
+	if ((r = check_xattr_name(name)) < 0)
+		return r == -EOPNOTSUPP ? -ENODATA : r;
+	fs_meta_lock(fs);
+	r = meta_xattr_get(fs->meta, ino, name, buf, size, ret_len);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *ret_len)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_xattr_list(fs->meta, ino, buf, size, ret_len);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
+{
+	struct meta_inode mi;
+	int r;
+
+	if ((r = check_xattr_name(name)) < 0)
+		return r == -EOPNOTSUPP ? -ENODATA : r;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r)
+		r = meta_xattr_remove(fs->meta, ino, name);
+	if (!r) {
+		mi.ctime = now_ts();
+		r = meta_inode_update(fs->meta, &mi);
+	}
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+/* ---- mkfs, open, close ---- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int make_fs_id(char out[FS_ID_LEN + 1])
+{
+	unsigned char rnd[9];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	memcpy(out, "fs-", 3);
+	for (int i = 0; i < 17; i++)
+		out[3 + i] = "0123456789abcdef"[(rnd[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[FS_ID_LEN] = '\0';
+	return 0;
+}
+
+int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
+	    char *ret_id, char *err, size_t errlen)
+{
+	char path[4096], id[FS_ID_LEN + 1], num[32];
+	struct meta *m = NULL;
+	struct meta_inode root;
+	int r;
+
+	if (chunk_size == 0)
+		chunk_size = conf->chunk_size ? conf->chunk_size : FS_DEFAULT_CHUNK;
+	if (chunk_size < 65536 || chunk_size > (64u << 20) || (chunk_size & (chunk_size - 1))) {
+		snprintf(err, errlen, "chunk size %" PRIu64 " is not a power of two between 64 KiB "
+			 "and 64 MiB", chunk_size);
+		return -EINVAL;
+	}
+	r = mkdir_p(conf->data_dir, 0700);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", conf->data_dir, strerror(-r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
+	if (access(path, F_OK) == 0) {
+		snprintf(err, errlen, "%s: a file system exists here already", conf->data_dir);
+		return -EEXIST;
+	}
+	snprintf(path, sizeof(path), "%s/data", conf->data_dir);
+	r = mkdir_p(path, 0700);
+	for (int i = 0; !r && i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/data/%02x", conf->data_dir, i);
+		r = mkdir_p(path, 0700);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = make_fs_id(id);
+	if (r < 0) {
+		snprintf(err, errlen, "/dev/urandom: %s", strerror(-r));
+		return r;
+	}
+	/* meta.db is created last, under a temporary name, so that a crash
+	 * during mkfs leaves no half file system that mount would accept */
+	snprintf(path, sizeof(path), "%s/meta.db.new", conf->data_dir);
+	unlink(path);
+	r = meta_open(path, true, &m, err, errlen);
+	if (r < 0)
+		return r;
+	memset(&root, 0, sizeof(root));
+	root.mode = S_IFDIR | 0755;
+	root.uid = ctx->uid;
+	root.gid = ctx->gid;
+	root.nlink = 2;
+	root.atime = root.mtime = root.ctime = root.btime = now_ts();
+	snprintf(num, sizeof(num), "%" PRIu64, chunk_size);
+	r = meta_begin(m);
+	if (!r)
+		r = meta_inode_insert(m, &root, NULL, 0);
+	if (!r && root.ino != META_ROOT_INO)
+		r = -EIO;
+	if (!r)
+		r = meta_set_kv(m, "fs_id", id);
+	if (!r)
+		r = meta_set_kv(m, "chunk_size", num);
+	if (!r)
+		r = meta_set_kv(m, "name", conf->name);
+	if (!r)
+		r = meta_set_kv(m, "encrypted", conf->encrypted ? "1" : "0");
+	if (!r)
+		r = meta_set_kv(m, "clean", "1");
+	if (!r) {
+		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+		r = meta_set_kv(m, "created", num);
+	}
+	if (!r)
+		r = meta_commit(m);
+	else
+		meta_rollback(m);
+	if (!r)
+		r = meta_checkpoint(m);
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, meta_errmsg(m));
+	meta_close(m);
+	if (!r) {
+		char final[4096];
+
+		snprintf(final, sizeof(final), "%s/meta.db", conf->data_dir);
+		if (rename(path, final) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", final, strerror(errno));
+		} else {
+			int dfd = open(conf->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+	if (!r)
+		memcpy(ret_id, id, FS_ID_LEN + 1);
+	return r;
+}
+
+static int purge_orphan(uint64_t ino, void *arg)
+{
+	struct fs *fs = arg;
+	char path[32];
+	int r;
+
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_inode_delete(fs->meta, ino);
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	if (r < 0)
+		return r;
+	fs_data_path(ino, path);
+	if (unlinkat(fs->datafd, path, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* After an unclean shutdown: data files whose inode is gone. */
+static int remove_stray_data(struct fs *fs)
+{
+	for (int i = 0; i < 256; i++) {
+		char sub[8];
+		int dfd;
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(sub, sizeof(sub), "%02x", i);
+		dfd = openat(fs->datafd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			return -errno;
+		}
+		while ((e = readdir(d))) {
+			struct meta_inode mi;
+			char *endp;
+			uint64_t ino;
+
+			if (e->d_name[0] == '.')
+				continue;
+			ino = strtoull(e->d_name, &endp, 16);
+			if (*endp || meta_inode_get(fs->meta, ino, &mi) == -ENOENT)
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
+	    size_t errlen)
+{
+	char path[4096], buf[512];
+	struct fs *fs;
+	ssize_t n;
+	int r;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->conf = (struct conf *)conf;
+	fs->dirfd = fs->datafd = fs->lockfd = -1;
+	fs->writeback = false;
+	pthread_mutex_init(&fs->meta_lock, NULL);
+	pthread_mutex_init(&fs->itab_lock, NULL);
+	pthread_mutex_init(&fs->space_lock, NULL);
+	pthread_mutex_init(&fs->usage_lock, NULL);
+
+	fs->dirfd = open(conf->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->dirfd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			snprintf(err, errlen, "%s: no file system '%s' here; create it with "
+				 "'efsfs mkfs %s'", conf->data_dir, conf->name, conf->name);
+		else
+			snprintf(err, errlen, "%s: %s", conf->data_dir, strerror(errno));
+		goto fail;
+	}
+	if (faccessat(fs->dirfd, "meta.db", F_OK, 0) < 0) {
+		r = -ENOENT;
+		snprintf(err, errlen, "%s: no file system '%s' here; create it with 'efsfs mkfs %s'",
+			 conf->data_dir, conf->name, conf->name);
+		goto fail;
+	}
+	fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fs->lockfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
+		goto fail;
+	}
+	if (flock(fs->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		n = pread(fs->lockfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		for (char *p = buf; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		snprintf(err, errlen, "file system '%s' (%s) is in use: %s", conf->name,
+			 conf->data_dir, buf[0] ? buf : "locked by another process");
+		goto fail;
+	}
+	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(),
+		     mountpoint ? mountpoint : "(none: efsfs tool)");
+	if (ftruncate(fs->lockfd, 0) < 0 || pwrite(fs->lockfd, buf, (size_t)n, 0) != n) {
+		r = -errno;
+		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
+		goto fail;
+	}
+	fs->datafd = openat(fs->dirfd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->datafd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s/data: %s", conf->data_dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
+	r = meta_open(path, false, &fs->meta, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = meta_get_kv(fs->meta, "fs_id", fs->fs_id, sizeof(fs->fs_id));
+	if (!r)
+		r = meta_get_kv(fs->meta, "chunk_size", buf, sizeof(buf));
+	if (r < 0) {
+		snprintf(err, errlen, "%s: missing fs_id or chunk_size: %s", path, strerror(-r));
+		goto fail;
+	}
+	fs->chunk_size = strtoull(buf, NULL, 10);
+	if (fs->chunk_size < 65536 || (fs->chunk_size & (fs->chunk_size - 1))) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s: bad chunk_size '%s'", path, buf);
+		goto fail;
+	}
+	if (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 || strcmp(buf, "1") != 0) {
+		r = remove_stray_data(fs);
+		if (r < 0) {
+			snprintf(err, errlen, "%s/data: recovery: %s", conf->data_dir, strerror(-r));
+			goto fail;
+		}
+	}
+	r = meta_orphans(fs->meta, purge_orphan, fs);
+	if (!r)
+		r = meta_begin(fs->meta);
+	if (!r) {
+		r = meta_set_kv(fs->meta, "clean", "0");
+		if (!r)
+			r = meta_commit(fs->meta);
+		else
+			meta_rollback(fs->meta);
+	}
+	if (!r)
+		r = meta_sync(fs->meta);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: recovery: %s (%s)", path, strerror(-r),
+			 meta_errmsg(fs->meta));
+		goto fail;
+	}
+	*ret = fs;
+	return 0;
+fail:
+	fs->conf = NULL;
+	fs_close(fs);
+	return r;
+}
+
+void fs_close(struct fs *fs)
+{
+	if (!fs)
+		return;
+	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
+		while (fs->itab[i]) {
+			struct fs_inode *in = fs->itab[i];
+
+			fs->itab[i] = in->next;
+			if (in->fd >= 0)
+				close(in->fd);
+			/* unlinked inodes still held are removed at the next mount */
+			pthread_rwlock_destroy(&in->io);
+			pthread_mutex_destroy(&in->lock);
+			free(in);
+		}
+	}
+	if (fs->meta && fs->conf) {
+		meta_checkpoint(fs->meta);
+		if (meta_begin(fs->meta) == 0) {
+			if (meta_set_kv(fs->meta, "clean", "1") == 0)
+				meta_commit(fs->meta);
+			else
+				meta_rollback(fs->meta);
+		}
+		meta_sync(fs->meta);
+	}
+	meta_close(fs->meta);
+	if (fs->lockfd >= 0) {
+		if (fs->conf && ftruncate(fs->lockfd, 0) < 0) {
+			/* a stale text is harmless: the flock is what counts */
+		}
+		close(fs->lockfd);
+	}
+	if (fs->datafd >= 0)
+		close(fs->datafd);
+	if (fs->dirfd >= 0)
+		close(fs->dirfd);
+	pthread_mutex_destroy(&fs->meta_lock);
+	pthread_mutex_destroy(&fs->itab_lock);
+	pthread_mutex_destroy(&fs->space_lock);
+	pthread_mutex_destroy(&fs->usage_lock);
+	free(fs);
+}

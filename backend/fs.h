@@ -1,0 +1,175 @@
+/* fs.h - the file system core: POSIX semantics over the metadata store and
+ * the local data files.  fuse/ translates kernel requests into these calls
+ * and replies with their result; the unit tests call them directly.
+ *
+ * On-disk layout of a file system (DATA_DIR from the config):
+ *   DATA_DIR/meta.db (+ -wal, -shm)   SQLite metadata (backend/meta.c)
+ *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
+ *                                      file, XX = low byte of the inode
+ *                                      number; chunk i at i * chunk_size
+ *   DATA_DIR/lock                      flock()ed by the one process that has
+ *                                      the file system open; text "pid=N
+ *                                      mountpoint=M" says who
+ *   DATA_DIR/objects/                  default file:// store of cold chunks
+ *
+ * Every function returns 0 (or a byte count) or a negative errno.
+ * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
+ *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
+ *   fs.meta_lock (mutex; every metadata transaction)
+ *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
+ */
+#ifndef EFSFS_FS_H
+#define EFSFS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "backend/conf.h"
+
+#define FS_NAME_MAX        255
+#define FS_SYMLINK_MAX     4080
+#define FS_LINK_MAX        177
+#define FS_MAX_FILE_SIZE   52673613135872ULL     /* 47.9 TiB, as EFS */
+#define FS_ID_LEN          20                    /* "fs-" + 17 hex digits */
+#define FS_DEFAULT_CHUNK   (4u << 20)
+
+struct fs;
+struct fs_file;
+
+/* Who is calling: used for new inodes' owner and setgid inheritance. */
+struct fs_ctx {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* One piece of a read: bytes at pos in fd, or len bytes at mem. */
+struct fs_rseg {
+	int fd;
+	off_t pos;
+	size_t len;
+	void *mem;
+};
+#define FS_RSEG_MAX 40
+struct fs_rvec {
+	unsigned n;
+	size_t total;
+	struct fs_rseg seg[FS_RSEG_MAX];
+};
+
+/* mkfs: creates DATA_DIR and an empty file system owned by ctx; the new
+ * fs- id is written to ret_id (FS_ID_LEN + 1 bytes).  -EEXIST when one is
+ * there already.  err receives a message naming the path on failure. */
+int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
+	    char *ret_id, char *err, size_t errlen);
+
+/* Opens the file system for exclusive use (mount, fsck).  mountpoint is
+ * recorded in the lock file (may be NULL).  -EBUSY when another process has
+ * it open (err names the pid and mount point), -ENOENT when there is no
+ * file system (err says to run mkfs).  Recovers after an unclean shutdown:
+ * removes orphan inodes and data files of deleted inodes. */
+int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
+	    size_t errlen);
+/* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
+void fs_close(struct fs *fs);
+
+const char *fs_id(const struct fs *fs);
+uint64_t fs_chunk_size(const struct fs *fs);
+const struct conf *fs_conf(const struct fs *fs);
+/* Whether the kernel keeps mtime/ctime of written files (writeback cache). */
+void fs_set_writeback(struct fs *fs, bool on);
+
+/* Namespace.  Calls that return an entry (ret_st) take one lookup
+ * reference on it that fs_forget() drops, as the kernel's nlookup. */
+int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st);
+void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
+int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st);
+
+/* Bits of `to_set` (same values as FUSE_SET_ATTR_*). */
+#define FS_SET_MODE      (1 << 0)
+#define FS_SET_UID       (1 << 1)
+#define FS_SET_GID       (1 << 2)
+#define FS_SET_SIZE      (1 << 3)
+#define FS_SET_ATIME     (1 << 4)
+#define FS_SET_MTIME     (1 << 5)
+#define FS_SET_ATIME_NOW (1 << 7)
+#define FS_SET_MTIME_NOW (1 << 8)
+#define FS_SET_CTIME     (1 << 10)
+int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
+	       struct stat *ret_st);
+
+int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len);
+int fs_mknod(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     mode_t mode, dev_t rdev, struct stat *ret_st);
+int fs_mkdir(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     mode_t mode, struct stat *ret_st);
+int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	       const char *target, struct stat *ret_st);
+int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname,
+	    struct stat *ret_st);
+int fs_unlink(struct fs *fs, uint64_t parent, const char *name);
+int fs_rmdir(struct fs *fs, uint64_t parent, const char *name);
+/* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE */
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags);
+
+/* Directories: cookies are stable across modification. fill returns
+ * non-zero when its buffer is full (that entry is not consumed).  With
+ * plus, st is filled and a lookup reference is taken for each consumed
+ * entry other than "." and "..". */
+typedef int (*fs_fill_cb)(void *arg, const char *name, const struct stat *st, uint64_t next);
+/* A directory stream lists the entries that existed when it was opened (or
+ * rewound: cookie 0) and not removed since; entries created meanwhile are
+ * left out, which POSIX allows and which keeps "for each entry, create
+ * one" loops finite.  snapshot is in/out: fs_opendir sets it, readdir at
+ * cookie 0 renews it. */
+int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot, bool plus,
+	       fs_fill_cb fill, void *arg);
+int fs_opendir(struct fs *fs, uint64_t ino, uint64_t *ret_snapshot);
+int fs_fsyncdir(struct fs *fs, uint64_t ino);
+
+/* Files. */
+int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	      mode_t mode, int flags, struct fs_file **ret_file, struct stat *ret_st);
+int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file);
+void fs_release(struct fs *fs, struct fs_file *f);
+int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync);
+int fs_flush(struct fs *fs, struct fs_file *f);
+
+/* Reads: fills rv with the pieces of [off, off+len) (short at EOF) and
+ * holds the inode's I/O lock until fs_read_end(), so that no tier move can
+ * punch the data out from under the reply. */
+int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struct fs_rvec *rv);
+void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv);
+
+/* Writes: fs_write_begin makes the range local (promotes cold chunks),
+ * takes the I/O lock and gives the fd to write at *ret_off (which differs
+ * from off for O_APPEND without writeback cache); fs_write_end records the
+ * new size and times and drops the lock. */
+int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
+		   off_t *ret_off);
+int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, ssize_t written);
+
+int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t len);
+off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence);
+
+int fs_statfs(struct fs *fs, struct statvfs *ret);
+
+/* Extended attributes (names with their namespace prefix, as the kernel
+ * sends them).  get/list with size 0 return the size needed. */
+int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value, size_t size,
+		int flags);
+int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
+		size_t *ret_len);
+int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *ret_len);
+int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
+
+/* fsck: checks the metadata and the data files; prints each problem with
+ * report(); with repair, fixes what can be fixed without loss.  Returns the
+ * number of errors found (0 = clean) or a negative errno. */
+int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
+	    void *arg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,88 @@
+/* fs_i.h - internals of the file system core shared by backend/fs.c,
+ * backend/fsck.c and the tier moves (tier/): struct fs, the in-memory
+ * inode table and the data file helpers.
+ */
+#ifndef EFSFS_FS_I_H
+#define EFSFS_FS_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "backend/fs.h"
+#include "backend/meta.h"
+
+struct objstore;
+struct codec;
+struct access;
+
+/* An inode the kernel holds a reference to or that is open. */
+struct fs_inode {
+	uint64_t ino;
+	struct fs_inode *next;        /* hash chain; fs.itab_lock */
+	uint64_t nlookup;             /* kernel references; fs.itab_lock */
+	uint32_t nopen;               /* open handles; fs.itab_lock */
+	bool unlinked;                /* nlink reached 0; fs.itab_lock */
+
+	pthread_rwlock_t io;          /* data I/O shared; truncate, tier moves exclusive */
+	pthread_mutex_t lock;         /* guards the fields below */
+	int fd;                       /* backing file while open, else -1 */
+	uint64_t size;                /* logical size while open (also in meta) */
+	uint64_t cold;                /* chunks not in STANDARD (from meta at open) */
+	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
+	int64_t last_note;            /* last access noted (seconds) */
+};
+
+struct fs_file {
+	struct fs_inode *inode;
+	int flags;
+};
+
+#define FS_ITAB_BUCKETS 65536
+
+struct fs {
+	struct conf *conf;
+	char fs_id[FS_ID_LEN + 1];
+	uint64_t chunk_size;
+	int dirfd;                    /* DATA_DIR */
+	int datafd;                   /* DATA_DIR/data */
+	int lockfd;
+	bool writeback;
+
+	pthread_mutex_t meta_lock;
+	struct meta *meta;            /* meta_lock */
+
+	pthread_mutex_t itab_lock;
+	struct fs_inode *itab[FS_ITAB_BUCKETS];  /* itab_lock */
+
+	pthread_mutex_t space_lock;
+	int64_t space_checked_ns;     /* space_lock */
+	uint64_t space_free;          /* space_lock */
+
+	pthread_mutex_t usage_lock;
+	int64_t usage_checked_ns;     /* usage_lock */
+	uint64_t usage_bytes, usage_files;   /* usage_lock */
+
+	/* Tiering (tier/): may be NULL when no store is configured. */
+	struct objstore *store[3];    /* by enum meta_class; [0] unused */
+	struct codec *codec;
+	struct access *access;
+};
+
+/* Path of an inode's backing file relative to datafd ("ab/00000000000000ab"). */
+void fs_data_path(uint64_t ino, char buf[32]);
+/* Lock/unlock the metadata store. */
+void fs_meta_lock(struct fs *fs);
+void fs_meta_unlock(struct fs *fs);
+int64_t fs_now_ns(void);
+/* Tier hook: makes the cold chunks in [off, off+len) of an open inode
+ * local again; called with inode->io held exclusively.  Defined in tier/. */
+int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len);
+/* Tier hook: reads a cold chunk into memory (called with io held shared). */
+int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, void **ret_buf,
+		   size_t *ret_len);
+/* Tier hook: notes an access to chunks [first, last] of ino at time now (s). */
+void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
+/* Tier hook: is chunk idx of in cold? (io held) */
+bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx);
+
+#endif

@@ -1,0 +1,945 @@
+/* meta.c - SQLite implementation of the metadata store (see meta.h).
+ *
+ * Schema (version META_SCHEMA):
+ *
+ *   fs(key TEXT PRIMARY KEY, value TEXT)          settings: fs_id, chunk_size, ...
+ *   inode(ino INTEGER PRIMARY KEY AUTOINCREMENT,  one row per inode; nlink 0 rows
+ *         mode, uid, gid, nlink, size, rdev,      are open-unlinked files, removed
+ *         atime_s, atime_ns, mtime_s, ...,        on last close or at next mount
+ *         target BLOB)                            symlink target
+ *   dentry(id INTEGER PRIMARY KEY,                id is the readdir cookie: a rename
+ *          parent, name BLOB, ino, type,          keeps it, so a directory listing
+ *          UNIQUE(parent, name))                  never returns an entry twice
+ *   xattr(ino, name BLOB, value BLOB)
+ *   chunk(ino, idx, class, atime, stored_len, plain_len)
+ *
+ * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
+ * encoding.  Every statement is prepared once at open.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include <sqlite3.h>
+
+#include "backend/meta.h"
+
+enum {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_KV_GET, ST_KV_SET,
+	ST_INODE_GET, ST_INODE_INSERT, ST_INODE_UPDATE, ST_INODE_SIZE, ST_INODE_DELETE,
+	ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_READLINK, ST_ORPHANS, ST_INODE_EACH,
+	ST_LOOKUP, ST_DENTRY_INSERT, ST_DENTRY_DELETE, ST_DENTRY_MOVE, ST_DENTRY_RETARGET,
+	ST_DIR_EMPTY, ST_DIR_PARENT, ST_READDIR, ST_MAX_COOKIE, ST_DENTRY_EACH,
+	ST_XATTR_GET, ST_XATTR_INSERT, ST_XATTR_REPLACE, ST_XATTR_UPSERT, ST_XATTR_REMOVE,
+	ST_XATTR_LIST,
+	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM, ST_CHUNK_COLD, ST_CHUNK_EACH,
+	ST_CHUNK_EACH_ALL,
+	ST__COUNT
+};
+
+static const char *const meta_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_KV_GET] = "SELECT value FROM fs WHERE key = ?1",
+	[ST_KV_SET] = "INSERT INTO fs(key, value) VALUES (?1, ?2) "
+		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns FROM inode WHERE ino = ?1",
+	[ST_INODE_INSERT] = "INSERT INTO inode(mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, "
+			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_INODE_UPDATE] = "UPDATE inode SET mode = ?1, uid = ?2, gid = ?3, nlink = ?4, size = ?5, "
+			    "rdev = ?6, atime_s = ?7, atime_ns = ?8, mtime_s = ?9, mtime_ns = ?10, "
+			    "ctime_s = ?11, ctime_ns = ?12 WHERE ino = ?15",
+	[ST_INODE_SIZE] = "UPDATE inode SET size = ?2, mtime_s = ?3, mtime_ns = ?4, ctime_s = ?3, "
+			  "ctime_ns = ?4 WHERE ino = ?1",
+	[ST_INODE_DELETE] = "DELETE FROM inode WHERE ino = ?1",
+	[ST_INODE_DEL_XATTR] = "DELETE FROM xattr WHERE ino = ?1",
+	[ST_INODE_DEL_CHUNKS] = "DELETE FROM chunk WHERE ino = ?1",
+	[ST_READLINK] = "SELECT target FROM inode WHERE ino = ?1",
+	[ST_ORPHANS] = "SELECT ino FROM inode WHERE nlink = 0",
+	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, ino FROM inode "
+			  "WHERE ino > ?1 ORDER BY ino",
+	[ST_LOOKUP] = "SELECT ino FROM dentry WHERE parent = ?1 AND name = ?2",
+	[ST_DENTRY_INSERT] = "INSERT INTO dentry(parent, name, ino, type) VALUES (?1, ?2, ?3, ?4)",
+	[ST_DENTRY_DELETE] = "DELETE FROM dentry WHERE parent = ?1 AND name = ?2",
+	[ST_DENTRY_MOVE] = "UPDATE dentry SET parent = ?3, name = ?4 WHERE parent = ?1 AND name = ?2",
+	[ST_DENTRY_RETARGET] = "UPDATE dentry SET ino = ?3, type = ?4 WHERE parent = ?1 AND name = ?2",
+	[ST_DIR_EMPTY] = "SELECT 1 FROM dentry WHERE parent = ?1 LIMIT 1",
+	[ST_DIR_PARENT] = "SELECT parent FROM dentry WHERE ino = ?1 LIMIT 1",
+	[ST_READDIR] = "SELECT name, ino, type, id FROM dentry WHERE parent = ?1 AND id > ?2 "
+		       "AND id <= ?3 ORDER BY id",
+	[ST_MAX_COOKIE] = "SELECT max(id) FROM dentry",
+	[ST_DENTRY_EACH] = "SELECT parent, name, ino, type FROM dentry",
+	[ST_XATTR_GET] = "SELECT value FROM xattr WHERE ino = ?1 AND name = ?2",
+	[ST_XATTR_INSERT] = "INSERT INTO xattr(ino, name, value) VALUES (?1, ?2, ?3)",
+	[ST_XATTR_REPLACE] = "UPDATE xattr SET value = ?3 WHERE ino = ?1 AND name = ?2",
+	[ST_XATTR_UPSERT] = "INSERT INTO xattr(ino, name, value) VALUES (?1, ?2, ?3) "
+			    "ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
+	[ST_XATTR_REMOVE] = "DELETE FROM xattr WHERE ino = ?1 AND name = ?2",
+	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
+	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len FROM chunk "
+			 "WHERE ino = ?1 AND idx = ?2",
+	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(ino, idx) DO UPDATE SET "
+			 "class = excluded.class, atime = excluded.atime, "
+			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len",
+	[ST_CHUNK_TOUCH] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
+			   "VALUES (?1, ?2, 0, ?3, 0, 0) ON CONFLICT(ino, idx) DO UPDATE SET "
+			   "atime = max(atime, excluded.atime)",
+	[ST_CHUNK_DEL_FROM] = "DELETE FROM chunk WHERE ino = ?1 AND idx >= ?2",
+	[ST_CHUNK_COLD] = "SELECT count(*) FROM chunk WHERE ino = ?1 AND class != 0",
+	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len FROM chunk "
+			  "WHERE ino = ?1 ORDER BY idx",
+	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len FROM chunk "
+			      "ORDER BY ino, idx",
+};
+
+static const char meta_schema[] =
+	"CREATE TABLE fs (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE inode ("
+	"  ino INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, rdev INTEGER NOT NULL DEFAULT 0,"
+	"  atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL,"
+	"  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	"  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+	"  btime_s INTEGER NOT NULL, btime_ns INTEGER NOT NULL,"
+	"  target BLOB);"
+	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
+	"CREATE TABLE dentry ("
+	"  id INTEGER PRIMARY KEY,"
+	"  parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL, type INTEGER NOT NULL,"
+	"  UNIQUE (parent, name));"
+	"CREATE INDEX dentry_ino ON dentry(ino);"
+	"CREATE INDEX dentry_parent_id ON dentry(parent, id);"
+	"CREATE TABLE xattr (ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,"
+	"  PRIMARY KEY (ino, name)) WITHOUT ROWID;"
+	"CREATE TABLE chunk (ino INTEGER NOT NULL, idx INTEGER NOT NULL, class INTEGER NOT NULL,"
+	"  atime INTEGER NOT NULL, stored_len INTEGER NOT NULL, plain_len INTEGER NOT NULL,"
+	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;";
+
+struct meta {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT];
+};
+
+/* Maps an SQLite result code to a negative errno. */
+static int meta_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+/* Takes the prepared statement for id, reset and with no bindings. */
+static sqlite3_stmt *meta_stmt(struct meta *m, int id)
+{
+	sqlite3_stmt *s = m->st[id];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Runs a statement that returns no rows. */
+static int meta_exec_stmt(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : meta_errno(rc);
+}
+
+static int meta_exec(struct meta *m, const char *sql)
+{
+	return meta_errno(sqlite3_exec(m->db, sql, NULL, NULL, NULL));
+}
+
+static void bind_name(sqlite3_stmt *s, int col, const char *name)
+{
+	sqlite3_bind_blob(s, col, name, (int)strlen(name), SQLITE_STATIC);
+}
+
+int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
+{
+	struct meta *m;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc, r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rc = sqlite3_open_v2(path, &m->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "%s: %s", path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
+		r = meta_errno(rc);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(m->db, 1);
+	sqlite3_busy_timeout(m->db, 5000);
+	r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
+			 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;");
+	if (r < 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, sqlite3_errmsg(m->db));
+		goto fail;
+	}
+	if (create) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d;", META_SCHEMA);
+		r = meta_exec(m, "BEGIN");
+		if (!r)
+			r = meta_exec(m, meta_schema);
+		if (!r)
+			r = meta_exec(m, buf);
+		if (!r)
+			r = meta_exec(m, "COMMIT");
+		if (r < 0) {
+			snprintf(errbuf, errlen, "%s: creating schema: %s", path, sqlite3_errmsg(m->db));
+			goto fail;
+		}
+	} else {
+		sqlite3_stmt *s;
+		int version = -1;
+
+		rc = sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &s, NULL);
+		if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+			version = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		if (version != META_SCHEMA) {
+			snprintf(errbuf, errlen, "%s: metadata schema version %d, this efsfs reads %d",
+				 path, version, META_SCHEMA);
+			r = -EINVAL;
+			goto fail;
+		}
+	}
+	for (int i = 0; i < ST__COUNT; i++) {
+		rc = sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&m->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(errbuf, errlen, "%s: preparing statement %d: %s", path, i,
+				 sqlite3_errmsg(m->db));
+			r = meta_errno(rc);
+			goto fail;
+		}
+	}
+	*ret = m;
+	return 0;
+fail:
+	meta_close(m);
+	return r < 0 ? r : -EIO;
+}
+
+void meta_close(struct meta *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(m->st[i]);
+	sqlite3_close(m->db);
+	free(m);
+}
+
+const char *meta_errmsg(struct meta *m)
+{
+	return sqlite3_errmsg(m->db);
+}
+
+int meta_begin(struct meta *m)
+{
+	return meta_exec_stmt(meta_stmt(m, ST_BEGIN));
+}
+
+int meta_commit(struct meta *m)
+{
+	int r = meta_exec_stmt(meta_stmt(m, ST_COMMIT));
+
+	if (r < 0)
+		meta_rollback(m);
+	return r;
+}
+
+void meta_rollback(struct meta *m)
+{
+	if (!sqlite3_get_autocommit(m->db))
+		meta_exec_stmt(meta_stmt(m, ST_ROLLBACK));
+}
+
+/* A commit with synchronous = FULL syncs the WAL, and with it every frame
+ * committed before. */
+int meta_sync(struct meta *m)
+{
+	int r;
+
+	r = meta_exec(m, "PRAGMA synchronous = FULL");
+	if (r < 0)
+		return r;
+	r = meta_begin(m);
+	if (!r)
+		r = meta_set_kv(m, "last_sync", "1");
+	if (!r)
+		r = meta_commit(m);
+	else
+		meta_rollback(m);
+	meta_exec(m, "PRAGMA synchronous = NORMAL");
+	return r;
+}
+
+int meta_checkpoint(struct meta *m)
+{
+	return meta_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+int meta_get_kv(struct meta *m, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_KV_GET);
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+
+		r = snprintf(buf, len, "%s", v ? v : "") >= (int)len ? -ENAMETOOLONG : 0;
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_set_kv(struct meta *m, const char *key, const char *value)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_KV_SET);
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	return meta_exec_stmt(s);
+}
+
+static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
+{
+	in->mode = (uint32_t)sqlite3_column_int64(s, 0);
+	in->uid = (uint32_t)sqlite3_column_int64(s, 1);
+	in->gid = (uint32_t)sqlite3_column_int64(s, 2);
+	in->nlink = (uint32_t)sqlite3_column_int64(s, 3);
+	in->size = (uint64_t)sqlite3_column_int64(s, 4);
+	in->rdev = (uint64_t)sqlite3_column_int64(s, 5);
+	in->atime.tv_sec = sqlite3_column_int64(s, 6);
+	in->atime.tv_nsec = sqlite3_column_int64(s, 7);
+	in->mtime.tv_sec = sqlite3_column_int64(s, 8);
+	in->mtime.tv_nsec = sqlite3_column_int64(s, 9);
+	in->ctime.tv_sec = sqlite3_column_int64(s, 10);
+	in->ctime.tv_nsec = sqlite3_column_int64(s, 11);
+	in->btime.tv_sec = sqlite3_column_int64(s, 12);
+	in->btime.tv_nsec = sqlite3_column_int64(s, 13);
+}
+
+static void bind_inode(sqlite3_stmt *s, const struct meta_inode *in)
+{
+	sqlite3_bind_int64(s, 1, in->mode);
+	sqlite3_bind_int64(s, 2, in->uid);
+	sqlite3_bind_int64(s, 3, in->gid);
+	sqlite3_bind_int64(s, 4, in->nlink);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)in->size);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)in->rdev);
+	sqlite3_bind_int64(s, 7, in->atime.tv_sec);
+	sqlite3_bind_int64(s, 8, in->atime.tv_nsec);
+	sqlite3_bind_int64(s, 9, in->mtime.tv_sec);
+	sqlite3_bind_int64(s, 10, in->mtime.tv_nsec);
+	sqlite3_bind_int64(s, 11, in->ctime.tv_sec);
+	sqlite3_bind_int64(s, 12, in->ctime.tv_nsec);
+	sqlite3_bind_int64(s, 13, in->btime.tv_sec);
+	sqlite3_bind_int64(s, 14, in->btime.tv_nsec);
+}
+
+int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_GET);
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row_to_inode(s, ret);
+		ret->ino = ino;
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_INSERT);
+	int r;
+
+	bind_inode(s, in);
+	if (target)
+		sqlite3_bind_blob(s, 15, target, (int)tlen, SQLITE_STATIC);
+	r = meta_exec_stmt(s);
+	if (r == 0)
+		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
+	return r;
+}
+
+int meta_inode_update(struct meta *m, const struct meta_inode *in)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_UPDATE);
+
+	bind_inode(s, in);
+	sqlite3_bind_int64(s, 15, (sqlite3_int64)in->ino);
+	return meta_exec_stmt(s);
+}
+
+int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SIZE);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+	sqlite3_bind_int64(s, 3, mtime->tv_sec);
+	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
+	return meta_exec_stmt(s);
+}
+
+int meta_inode_delete(struct meta *m, uint64_t ino)
+{
+	static const int ids[] = { ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_INODE_DELETE };
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		sqlite3_stmt *s = meta_stmt(m, ids[i]);
+		int r;
+
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+		r = meta_exec_stmt(s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_READLINK);
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		const void *p = sqlite3_column_blob(s, 0);
+
+		if (!p) {
+			r = -EINVAL;
+		} else if (n > len) {
+			r = -ERANGE;
+		} else {
+			memcpy(buf, p, n);
+			*ret_len = n;
+			r = 0;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_ORPHANS);
+	uint64_t *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	/* Collect first: the callback deletes rows. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			uint64_t *nl = realloc(list, (cap ? cap * 2 : 64) * sizeof(*list));
+
+			if (!nl) {
+				r = -ENOMEM;
+				break;
+			}
+			list = nl;
+			cap = cap ? cap * 2 : 64;
+		}
+		list[n++] = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	for (size_t i = 0; !r && i < n; i++)
+		r = cb(list[i], arg);
+	free(list);
+	return r;
+}
+
+int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	/* A private statement: callbacks may run other statements. */
+	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_INODE_EACH], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct meta_inode in;
+
+		row_to_inode(s, &in);
+		in.ino = (uint64_t)sqlite3_column_int64(s, 14);
+		r = cb(&in, arg);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_LOOKUP);
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	bind_name(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret_ino = (uint64_t)sqlite3_column_int64(s, 0);
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_INSERT);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	bind_name(s, 2, name);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 4, type & S_IFMT);
+	return meta_exec_stmt(s);
+}
+
+int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_DELETE);
+	int r;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	bind_name(s, 2, name);
+	r = meta_exec_stmt(s);
+	if (!r && sqlite3_changes(m->db) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
+		     uint64_t newparent, const char *newname)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_MOVE);
+	int r;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	bind_name(s, 2, name);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)newparent);
+	bind_name(s, 4, newname);
+	r = meta_exec_stmt(s);
+	if (!r && sqlite3_changes(m->db) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int meta_dentry_retarget(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_RETARGET);
+	int r;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	bind_name(s, 2, name);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 4, type & S_IFMT);
+	r = meta_exec_stmt(s);
+	if (!r && sqlite3_changes(m->db) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int meta_dir_is_empty(struct meta *m, uint64_t dir, bool *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_DIR_EMPTY);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return meta_errno(rc);
+	*ret = rc == SQLITE_DONE;
+	return 0;
+}
+
+int meta_dir_parent(struct meta *m, uint64_t dir, uint64_t *ret_parent)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if (dir == META_ROOT_INO) {
+		*ret_parent = META_ROOT_INO;
+		return 0;
+	}
+	s = meta_stmt(m, ST_DIR_PARENT);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ret_parent = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_readdir(struct meta *m, uint64_t dir, uint64_t after, uint64_t upto, meta_readdir_cb cb,
+		 void *arg)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_READDIR);
+	char name[256];
+	int rc, r = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)(upto > INT64_MAX ? INT64_MAX : upto));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(s, 0);
+		const void *p = sqlite3_column_blob(s, 0);
+
+		if (n <= 0 || n >= (int)sizeof(name) || !p) {
+			r = -EIO;
+			break;
+		}
+		memcpy(name, p, (size_t)n);
+		name[n] = '\0';
+		r = cb(name, (uint64_t)sqlite3_column_int64(s, 1), (uint32_t)sqlite3_column_int64(s, 2),
+		       (uint64_t)sqlite3_column_int64(s, 3), arg);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}
+
+int meta_dentry_max_cookie(struct meta *m, uint64_t *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_MAX_COOKIE);
+	int rc = sqlite3_step(s), r = 0;
+
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_dentry_each(struct meta *m, meta_dentry_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	char name[256];
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_DENTRY_EACH], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(s, 1);
+		const void *p = sqlite3_column_blob(s, 1);
+
+		if (n <= 0 || n >= (int)sizeof(name) || !p) {
+			name[0] = '\0';   /* fsck reports the empty or oversized name */
+		} else {
+			memcpy(name, p, (size_t)n);
+			name[n] = '\0';
+		}
+		r = cb((uint64_t)sqlite3_column_int64(s, 0), name, (uint64_t)sqlite3_column_int64(s, 2),
+		       (uint32_t)sqlite3_column_int64(s, 3), arg);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = meta_errno(rc);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int meta_xattr_get(struct meta *m, uint64_t ino, const char *name, void *buf, size_t len,
+		   size_t *ret_len)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_GET);
+	int rc, r = -ENODATA;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	bind_name(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+		r = 0;
+		if (len == 0) {
+			*ret_len = n;
+		} else if (n > len) {
+			r = -ERANGE;
+		} else {
+			if (n)
+				memcpy(buf, sqlite3_column_blob(s, 0), n);
+			*ret_len = n;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *val, size_t len,
+		   int flags)
+{
+	int id = flags & XATTR_CREATE ? ST_XATTR_INSERT :
+		 flags & XATTR_REPLACE ? ST_XATTR_REPLACE : ST_XATTR_UPSERT;
+	sqlite3_stmt *s = meta_stmt(m, id);
+	int r;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	bind_name(s, 2, name);
+	/* zeroblob keeps an empty value from binding as NULL */
+	if (len)
+		sqlite3_bind_blob(s, 3, val, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_zeroblob(s, 3, 0);
+	r = meta_exec_stmt(s);
+	if (id == ST_XATTR_REPLACE && !r && sqlite3_changes(m->db) == 0)
+		r = -ENODATA;
+	return r;
+}
+
+int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_REMOVE);
+	int r;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	bind_name(s, 2, name);
+	r = meta_exec_stmt(s);
+	if (!r && sqlite3_changes(m->db) == 0)
+		r = -ENODATA;
+	return r;
+}
+
+int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_LIST);
+	size_t total = 0;
+	int rc, r = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+		if (len) {
+			if (total + n + 1 > len) {
+				r = -ERANGE;
+				break;
+			}
+			memcpy(buf + total, sqlite3_column_blob(s, 0), n);
+			buf[total + n] = '\0';
+		}
+		total += n + 1;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	if (!r)
+		*ret_len = total;
+	return r;
+}
+
+static void row_to_chunk(sqlite3_stmt *s, int first, struct meta_chunk *c)
+{
+	c->class = sqlite3_column_int(s, first);
+	c->atime = sqlite3_column_int64(s, first + 1);
+	c->stored_len = (uint64_t)sqlite3_column_int64(s, first + 2);
+	c->plain_len = (uint64_t)sqlite3_column_int64(s, first + 3);
+}
+
+int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_GET);
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret->ino = ino;
+		ret->idx = idx;
+		row_to_chunk(s, 0, ret);
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_PUT);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)c->idx);
+	sqlite3_bind_int(s, 3, c->class);
+	sqlite3_bind_int64(s, 4, c->atime);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)c->stored_len);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->plain_len);
+	return meta_exec_stmt(s);
+}
+
+int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_TOUCH);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
+	sqlite3_bind_int64(s, 3, atime);
+	return meta_exec_stmt(s);
+}
+
+int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_DEL_FROM);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)first_idx);
+	return meta_exec_stmt(s);
+}
+
+int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_COLD);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(m->db, meta_sql[ino ? ST_CHUNK_EACH : ST_CHUNK_EACH_ALL], -1, &s,
+				NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	if (ino)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct meta_chunk c;
+
+		c.ino = (uint64_t)sqlite3_column_int64(s, 0);
+		c.idx = (uint64_t)sqlite3_column_int64(s, 1);
+		row_to_chunk(s, 2, &c);
+		r = cb(&c, arg);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = meta_errno(rc);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int meta_integrity(struct meta *m, char *buf, size_t len)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(m->db, "PRAGMA integrity_check", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+
+		if (!v || strcmp(v, "ok") != 0) {
+			snprintf(buf, len, "%s", v ? v : "integrity_check returned NULL");
+			r = -EIO;
+		}
+	} else {
+		snprintf(buf, len, "%s", sqlite3_errmsg(m->db));
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+void meta_inode_to_stat(const struct meta_inode *in, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = in->ino;
+	st->st_mode = in->mode;
+	st->st_uid = in->uid;
+	st->st_gid = in->gid;
+	st->st_nlink = in->nlink;
+	st->st_size = (off_t)in->size;
+	st->st_rdev = in->rdev;
+	st->st_atim = in->atime;
+	st->st_mtim = in->mtime;
+	st->st_ctim = in->ctime;
+	st->st_blksize = 4096;
+}

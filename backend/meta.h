@@ -1,0 +1,138 @@
+/* meta.h - the metadata store: inodes, directory entries, xattrs and the
+ * chunk map in SQLite (WAL mode, prepared statements).
+ *
+ * The schema is plain SQL (see meta.c) so that another engine can serve it
+ * later.  struct meta is NOT thread-safe: the caller (backend/fs.c) holds
+ * its own mutex around every transaction.  One POSIX operation is one
+ * transaction: meta_begin() ... meta_commit() or meta_rollback().
+ *
+ * Durability: commits use synchronous=NORMAL (durable against a daemon
+ * crash, since the WAL is in the kernel's page cache); meta_sync() makes
+ * everything committed so far durable against power loss, and fsync() on a
+ * file calls it.
+ *
+ * Timestamps are stored as seconds and nanoseconds in separate columns so
+ * that every time_t utimensat() accepts round-trips exactly.
+ */
+#ifndef EFSFS_META_H
+#define EFSFS_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define META_ROOT_INO      1
+#define META_SCHEMA        1
+
+struct meta;
+
+struct meta_inode {
+	uint64_t ino;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	uint64_t rdev;
+	struct timespec atime, mtime, ctime, btime;
+};
+
+/* Storage classes of a chunk (chunk.class column). */
+enum meta_class { META_STANDARD = 0, META_IA = 1, META_ARCHIVE = 2 };
+
+struct meta_chunk {
+	uint64_t ino, idx;
+	int class;                 /* enum meta_class */
+	int64_t atime;             /* last access, seconds since the epoch */
+	uint64_t stored_len;       /* bytes of the object in the store (0 for STANDARD) */
+	uint64_t plain_len;        /* plaintext bytes of the chunk (0 for STANDARD) */
+};
+
+/* Opens (create = false) or creates (create = true, fails with -EEXIST when
+ * a database is there) the database at path.  errbuf receives SQLite's text
+ * on failure. */
+int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen);
+void meta_close(struct meta *m);
+
+/* The text of the last SQLite error, for log lines. */
+const char *meta_errmsg(struct meta *m);
+
+int meta_begin(struct meta *m);
+int meta_commit(struct meta *m);
+void meta_rollback(struct meta *m);
+int meta_sync(struct meta *m);
+/* Checkpoints the WAL into the database (on clean unmount). */
+int meta_checkpoint(struct meta *m);
+
+/* The fs table: small key/value settings (fs_id, chunk_size, clean, ...). */
+int meta_get_kv(struct meta *m, const char *key, char *buf, size_t len);
+int meta_set_kv(struct meta *m, const char *key, const char *value);
+
+/* Inodes.  meta_inode_insert assigns ino (never reused: AUTOINCREMENT). */
+int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret);
+int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen);
+int meta_inode_update(struct meta *m, const struct meta_inode *in);
+int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime);
+int meta_inode_delete(struct meta *m, uint64_t ino);       /* also its xattrs and chunks */
+int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
+/* Calls cb for every inode with nlink 0 (orphans left by a crash). */
+int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg);
+
+/* Directory entries.  type is the S_IFMT bits of the target. */
+int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino);
+int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type);
+int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name);
+/* Moves an entry keeping its cookie (readdir position). */
+int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
+                     uint64_t newparent, const char *newname);
+/* Points an existing entry at another inode (rename over, exchange). */
+int meta_dentry_retarget(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type);
+/* true when the directory has no entries. */
+int meta_dir_is_empty(struct meta *m, uint64_t dir, bool *ret);
+/* The parent of a directory (its one entry); root is its own parent. */
+int meta_dir_parent(struct meta *m, uint64_t dir, uint64_t *ret_parent);
+
+/* Readdir: entries of dir with cookie > after, in cookie order; cb returns
+ * non-zero to stop (buffer full). */
+typedef int (*meta_readdir_cb)(const char *name, uint64_t ino, uint32_t type, uint64_t cookie,
+                               void *arg);
+int meta_readdir(struct meta *m, uint64_t dir, uint64_t after, uint64_t upto, meta_readdir_cb cb,
+		 void *arg);
+/* The highest cookie given so far (a directory stream's snapshot). */
+int meta_dentry_max_cookie(struct meta *m, uint64_t *ret);
+
+/* Extended attributes. get: -ENODATA when missing; -ERANGE when len is too
+ * small (len 0 asks for the size in *ret_len). */
+int meta_xattr_get(struct meta *m, uint64_t ino, const char *name, void *buf, size_t len,
+                   size_t *ret_len);
+/* flags: XATTR_CREATE / XATTR_REPLACE */
+int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *val, size_t len,
+                   int flags);
+int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name);
+/* list: NUL-separated names; len 0 asks for the size. */
+int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
+
+/* The chunk map: rows for chunks whose class or access time is recorded.
+ * A chunk without a row is STANDARD (or a hole) with the inode's mtime as
+ * its access time. */
+int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
+int meta_chunk_put(struct meta *m, const struct meta_chunk *c);
+int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime);
+int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx);
+/* Counts the chunks of ino that are not STANDARD. */
+int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret);
+typedef int (*meta_chunk_cb)(const struct meta_chunk *c, void *arg);
+/* Every chunk row of ino (ino 0: of every inode), ordered by (ino, idx). */
+int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg);
+
+/* Every inode, for fsck and the lifecycle scan; cb returns non-zero to stop. */
+typedef int (*meta_inode_cb)(const struct meta_inode *in, void *arg);
+int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);
+/* Every entry, for fsck. */
+typedef int (*meta_dentry_cb)(uint64_t parent, const char *name, uint64_t ino, uint32_t type,
+                              void *arg);
+int meta_dentry_each(struct meta *m, meta_dentry_cb cb, void *arg);
+/* PRAGMA integrity_check; 0 when "ok", -EIO with the first message in buf otherwise. */
+int meta_integrity(struct meta *m, char *buf, size_t len);
+
+void meta_inode_to_stat(const struct meta_inode *in, struct stat *st);
+
+#endif
