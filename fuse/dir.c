@@ -1,0 +1,291 @@
+/* dir.c - FUSE namespace operations: lookup, attributes, directories,
+ * links, rename, statfs.  Each handler calls one fs_*() and replies with
+ * its result; no file system logic lives here.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/log.h"
+#include "fuse/fuse_i.h"
+
+void efsfs_reply_entry(fuse_req_t req, const struct stat *st)
+{
+	struct efsfs *e = req_efsfs(req);
+	struct fuse_entry_param ep;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = st->st_ino;
+	ep.generation = 1;
+	ep.attr = *st;
+	ep.attr_timeout = e->attr_timeout;
+	ep.entry_timeout = e->entry_timeout;
+	fuse_reply_entry(req, &ep);
+}
+
+void efsfs_req_ctx(fuse_req_t req, struct fs_ctx *ctx)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+
+	ctx->uid = c->uid;
+	ctx->gid = c->gid;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct stat st;
+	int r = fs_lookup(req_efsfs(req)->fs, parent, name, &st);
+
+	if (r == -ENOENT) {
+		/* a negative entry, cached for entry_timeout */
+		memset(&st, 0, sizeof(st));
+		efsfs_reply_entry(req, &st);
+	} else if (r < 0) {
+		fuse_reply_err(req, -r);
+	} else {
+		efsfs_reply_entry(req, &st);
+	}
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_forget(req_efsfs(req)->fs, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_forget(req_efsfs(req)->fs, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int r = fs_getattr(req_efsfs(req)->fs, ino, &st);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, req_efsfs(req)->attr_timeout);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	int mask = FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE | FS_SET_ATIME |
+		   FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME;
+	int r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set & mask, &st);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, req_efsfs(req)->attr_timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[FS_SYMLINK_MAX + 1];
+	size_t n;
+	int r = fs_readlink(req_efsfs(req)->fs, ino, buf, FS_SYMLINK_MAX, &n);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+static void reply_new(fuse_req_t req, int r, const struct stat *st)
+{
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		efsfs_reply_entry(req, st);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct fs_ctx ctx;
+	struct stat st;
+
+	efsfs_req_ctx(req, &ctx);
+	reply_new(req, fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st), &st);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs_ctx ctx;
+	struct stat st;
+
+	efsfs_req_ctx(req, &ctx);
+	reply_new(req, fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st), &st);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs_ctx ctx;
+	struct stat st;
+
+	efsfs_req_ctx(req, &ctx);
+	reply_new(req, fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st), &st);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct stat st;
+
+	reply_new(req, fs_link(req_efsfs(req)->fs, ino, newparent, newname, &st), &st);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -fs_unlink(req_efsfs(req)->fs, parent, name));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -fs_rmdir(req_efsfs(req)->fs, parent, name));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname,
+				       flags));
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t *snap = malloc(sizeof(*snap));
+	int r = snap ? fs_opendir(req_efsfs(req)->fs, ino, snap) : -ENOMEM;
+
+	if (r < 0) {
+		free(snap);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uintptr_t)snap;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		free(snap);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	bool plus;
+};
+
+static int dir_fill(void *arg, const char *name, const struct stat *st, uint64_t next)
+{
+	struct dirbuf *d = arg;
+	size_t n;
+
+	if (d->plus) {
+		struct efsfs *e = req_efsfs(d->req);
+		struct fuse_entry_param ep;
+
+		memset(&ep, 0, sizeof(ep));
+		ep.attr = *st;
+		ep.ino = st->st_ino;
+		ep.generation = 1;
+		ep.attr_timeout = e->attr_timeout;
+		ep.entry_timeout = e->entry_timeout;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			/* the kernel takes no reference on these */
+			ep.attr_timeout = ep.entry_timeout = 0;
+		}
+		n = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, &ep,
+					   (off_t)next);
+	} else {
+		n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, st,
+				      (off_t)next);
+	}
+	if (n > d->size - d->used)
+		return 1;
+	d->used += n;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus,
+		       struct fuse_file_info *fi)
+{
+	struct dirbuf d = { req, NULL, size, 0, plus };
+	int r;
+
+	d.buf = malloc(size);
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = fs_readdir(req_efsfs(req)->fs, ino, (uint64_t)off, (uint64_t *)(uintptr_t)fi->fh, plus,
+		       dir_fill, &d);
+	if (r < 0 && d.used == 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, false, fi);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, true, fi);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	free((uint64_t *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -fs_fsyncdir(req_efsfs(req)->fs, ino));
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	int r = fs_statfs(req_efsfs(req)->fs, &sv);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+void efsfs_dir_ops(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->readlink = op_readlink;
+	ops->mknod = op_mknod;
+	ops->mkdir = op_mkdir;
+	ops->symlink = op_symlink;
+	ops->link = op_link;
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->rename = op_rename;
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
+	ops->releasedir = op_releasedir;
+	ops->fsyncdir = op_fsyncdir;
+	ops->statfs = op_statfs;
+}

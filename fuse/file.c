@@ -1,0 +1,191 @@
+/* file.c - FUSE file data operations: create/open/release, read (spliced
+ * straight from the backing file where the data is local), write_buf,
+ * fsync, fallocate and lseek. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/log.h"
+#include "fuse/fuse_i.h"
+
+static struct fs_file *file_of(struct fuse_file_info *fi)
+{
+	return (struct fs_file *)(uintptr_t)fi->fh;
+}
+
+static void set_open_flags(struct efsfs *e, struct fuse_file_info *fi, struct fs_file *f)
+{
+	fi->fh = (uintptr_t)f;
+	/* close-to-open: a new open revalidates the page cache against mtime */
+	fi->keep_cache = 0;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct efsfs *e = req_efsfs(req);
+	struct fuse_entry_param ep;
+	struct fs_file *f;
+	struct fs_ctx ctx;
+	int r;
+
+	efsfs_req_ctx(req, &ctx);
+	memset(&ep, 0, sizeof(ep));
+	r = fs_create(e->fs, &ctx, parent, name, mode, fi->flags, &f, &ep.attr);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	ep.ino = ep.attr.st_ino;
+	ep.generation = 1;
+	ep.attr_timeout = e->attr_timeout;
+	ep.entry_timeout = e->entry_timeout;
+	set_open_flags(e, fi, f);
+	if (fuse_reply_create(req, &ep, fi) != 0) {
+		/* the kernel is gone; it will not release this handle or forget */
+		fs_release(e->fs, f);
+		fs_forget(e->fs, ep.ino, 1);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct efsfs *e = req_efsfs(req);
+	struct fs_file *f;
+	int r;
+
+	r = fs_open_file(e->fs, ino, fi->flags, &f);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	set_open_flags(e, fi, f);
+	if (fuse_reply_open(req, fi) != 0)
+		fs_release(e->fs, f);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs_release(req_efsfs(req)->fs, file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -fs_flush(req_efsfs(req)->fs, file_of(fi)));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct efsfs *e = req_efsfs(req);
+	int r = fs_fsync(e->fs, file_of(fi), datasync != 0);
+
+	/* The kernel's cached st_blocks predates the write-back just done:
+	 * drop the cached attributes (offset -1: not the pages). */
+	if (r == 0)
+		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
+	fuse_reply_err(req, -r);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct efsfs *e = req_efsfs(req);
+	struct fs_file *f = file_of(fi);
+	struct fs_rvec rv;
+	struct fuse_bufvec *bv;
+	int r;
+
+	r = fs_read_begin(e->fs, f, off, size, &rv);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (rv.n == 0) {
+		fs_read_end(e->fs, f, &rv);
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	bv = calloc(1, sizeof(*bv) + rv.n * sizeof(bv->buf[0]));
+	if (!bv) {
+		fs_read_end(e->fs, f, &rv);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	bv->count = rv.n;
+	for (unsigned i = 0; i < rv.n; i++) {
+		struct fuse_buf *b = &bv->buf[i];
+
+		b->size = rv.seg[i].len;
+		if (rv.seg[i].mem) {
+			b->mem = rv.seg[i].mem;
+		} else {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+			b->fd = rv.seg[i].fd;
+			b->pos = rv.seg[i].pos;
+		}
+	}
+	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	fs_read_end(e->fs, f, &rv);
+	free(bv);
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+			 struct fuse_file_info *fi)
+{
+	struct efsfs *e = req_efsfs(req);
+	struct fs_file *f = file_of(fi);
+	size_t size = fuse_buf_size(in_buf);
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+	off_t woff;
+	ssize_t n;
+	int fd, r;
+
+	r = fs_write_begin(e->fs, f, off, size, &fd, &woff);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = fd;
+	out.buf[0].pos = woff;
+	n = fuse_buf_copy(&out, in_buf, 0);
+	r = fs_write_end(e->fs, f, woff, n);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			 struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -fs_fallocate(req_efsfs(req)->fs, file_of(fi), mode, off, len));
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	off_t r = fs_lseek(req_efsfs(req)->fs, file_of(fi), off, whence);
+
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+void efsfs_file_ops(struct fuse_lowlevel_ops *ops)
+{
+	ops->create = op_create;
+	ops->open = op_open;
+	ops->release = op_release;
+	ops->flush = op_flush;
+	ops->fsync = op_fsync;
+	ops->read = op_read;
+	ops->write_buf = op_write_buf;
+	ops->fallocate = op_fallocate;
+	ops->lseek = op_lseek;
+}

@@ -1,0 +1,48 @@
+/* fuse_i.h - internals shared by the files of fuse/: the daemon state that
+ * every low-level FUSE operation reaches through fuse_req_userdata(), and
+ * the operation tables each file fills in.
+ */
+#ifndef EFSFS_FUSE_I_H
+#define EFSFS_FUSE_I_H
+
+#include <fuse_lowlevel.h>
+
+#include "backend/conf.h"
+#include "backend/fs.h"
+
+struct efsfs {
+	struct fs *fs;
+	const struct conf *conf;
+	struct fuse_session *se;
+	double attr_timeout;
+	double entry_timeout;
+	bool writeback;             /* negotiated with the kernel in init */
+	bool debug;
+};
+
+static inline struct efsfs *req_efsfs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Fill the operation table: directory/namespace ops (dir.c), file data ops
+ * (file.c), extended attributes (xattr.c). */
+void efsfs_dir_ops(struct fuse_lowlevel_ops *ops);
+void efsfs_file_ops(struct fuse_lowlevel_ops *ops);
+void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
+
+/* Replies with an entry for st (ino 0 = negative entry). */
+void efsfs_reply_entry(fuse_req_t req, const struct stat *st);
+/* The caller of a request, for new inodes. */
+void efsfs_req_ctx(fuse_req_t req, struct fs_ctx *ctx);
+
+/* Mounts NAME at mountpoint and serves it until unmounted (daemon.c).
+ * opts: comma-separated FUSE mount options from -o (may be NULL). */
+int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
+		bool foreground, bool debug);
+
+/* CLI subcommands (cli.c); each returns the process exit code. */
+int cli_main(int argc, char **argv);
+int cli_mount_helper(int argc, char **argv);
+
+#endif
