@@ -1,0 +1,380 @@
+# tests/mount/lib.sh - helpers sourced by every mount test script (bash): a
+# per-script temp dir removed on exit (after unmounting what the script
+# mounted), config/mkfs/mount/umount wrappers around the efsfs CLI, assertions
+# and pass/fail counters that end in "N passed, M failed".
+#
+# Environment: EFSFS (efsfs binary, required), POSIX_TEST, EFSFS_SRC (used by
+# the scripts), TMPDIR, EFSFS_KEEP_TMP=1 keeps the temp dir for debugging.
+# Exit codes: 0 all passed, 1 a failure, 77 skipped (no root or no /dev/fuse).
+# Helpers that fail exit the script, so do not call them inside $(...).
+# shellcheck shell=bash
+
+set -eEuo pipefail
+
+TESTS_PASSED=0
+TESTS_FAILED=0
+TEST_NAME=$(basename "$0" .sh)
+TEST_TMP=""
+FS_ID=""
+EFSFS_WAIT_SECS=${EFSFS_WAIT_SECS:-30}
+declare -A DATA_DIRS=()		# file system name -> data_dir
+declare -A MOUNT_PIDS=()	# mount point -> daemon pid
+declare -A MOUNT_NAMES=()	# mount point -> file system name
+
+# ---- reporting ---------------------------------------------------------------
+
+pass()
+{
+	TESTS_PASSED=$((TESTS_PASSED + 1))
+	echo "ok: $*"
+}
+
+fail()
+{
+	TESTS_FAILED=$((TESTS_FAILED + 1))
+	echo "FAIL: $*"
+	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
+	exit 1
+}
+
+skip()
+{
+	echo "SKIP: $*"
+	exit 77
+}
+
+# Ends a script whose checks all passed.
+finish()
+{
+	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
+	exit 0
+}
+
+lib_on_err()
+{
+	fail "unexpected failure (exit $1) at ${BASH_SOURCE[1]:-$0}:$2: $3"
+}
+trap 'lib_on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# ---- assertions --------------------------------------------------------------
+
+# assert_eq EXPECTED ACTUAL MSG
+assert_eq()
+{
+	if [[ "$1" != "$2" ]]; then
+		fail "$3: expected '$1', got '$2'"
+	fi
+	pass "$3"
+}
+
+# assert_ok MSG CMD...: the command must exit 0.
+assert_ok()
+{
+	local msg=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if ((rc != 0)); then
+		fail "$msg: '$*' exited $rc"
+	fi
+	pass "$msg"
+}
+
+# assert_exit CODE MSG CMD...: the command must exit with exactly CODE.
+assert_exit()
+{
+	local want=$1 msg=$2 rc=0
+	shift 2
+	"$@" || rc=$?
+	if ((rc != want)); then
+		fail "$msg: '$*' exited $rc, expected $want"
+	fi
+	pass "$msg"
+}
+
+# assert_fails MSG CMD...: the command must exit non-zero.
+assert_fails()
+{
+	local msg=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if ((rc == 0)); then
+		fail "$msg: '$*' succeeded"
+	fi
+	pass "$msg"
+}
+
+# assert_errno ERRNAME MSG CMD...: the command must fail and print the strerror
+# text of ERRNAME (e.g. ENOENT -> "No such file or directory"), as coreutils do.
+assert_errno()
+{
+	local name=$1 msg=$2 rc=0 out text
+	shift 2
+	text=$(errno_text "$name")
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc == 0)); then
+		fail "$msg: '$*' succeeded, expected $name"
+	fi
+	if [[ "$out" != *"$text"* ]]; then
+		fail "$msg: '$*' failed without $name ($text): $out"
+	fi
+	pass "$msg"
+}
+
+errno_text()
+{
+	case $1 in
+	ENOENT) echo "No such file or directory" ;;
+	EEXIST) echo "File exists" ;;
+	EACCES) echo "Permission denied" ;;
+	EPERM) echo "Operation not permitted" ;;
+	ENOTDIR) echo "Not a directory" ;;
+	EISDIR) echo "Is a directory" ;;
+	ENOTEMPTY) echo "Directory not empty" ;;
+	ENOSPC) echo "No space left on device" ;;
+	EROFS) echo "Read-only file system" ;;
+	EIO) echo "Input/output error" ;;
+	ENAMETOOLONG) echo "File name too long" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# assert_same_file EXPECTED ACTUAL MSG: byte-for-byte equal.
+assert_same_file()
+{
+	if ! cmp -- "$1" "$2"; then
+		fail "$3: $2 differs from $1"
+	fi
+	pass "$3"
+}
+
+# ---- environment -----------------------------------------------------------------
+
+require_root_fuse()
+{
+	if ((EUID != 0)); then
+		skip "mount tests need root"
+	fi
+	if [[ ! -c /dev/fuse ]]; then
+		skip "/dev/fuse is missing"
+	fi
+	if [[ -z "${EFSFS:-}" || ! -x "$EFSFS" ]]; then
+		fail "EFSFS must name the efsfs binary (got '${EFSFS:-}')"
+	fi
+}
+
+# Calls CMD... every 0.05 s until it succeeds or SECS seconds have passed.
+wait_until()
+{
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	"$@"
+}
+
+# Prints the canonical path of $1 (which need not exist).
+canon()
+{
+	realpath -m -- "$1"
+}
+
+is_efsfs_mounted()
+{
+	local mnt
+	mnt=$(canon "$1")
+	mountpoint -q -- "$mnt" &&
+		awk -v m="$mnt" '$2 == m && $3 == "fuse.efsfs" { found = 1 } END { exit !found }' \
+			/proc/mounts
+}
+
+is_not_mounted()
+{
+	local mnt
+	mnt=$(canon "$1")
+	! awk -v m="$mnt" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
+}
+
+pid_gone()
+{
+	! kill -0 "$1" 2>/dev/null
+}
+
+# ---- config, mkfs, mount -------------------------------------------------------------
+
+# make_config NAME [KEY=VALUE...]: (re)writes section NAME of $TEST_TMP/efsfs.conf with
+# data_dir = $TEST_TMP/data/NAME plus the extra lines, and exports EFSFS_CONFIG.
+make_config()
+{
+	local name=$1 conf="$TEST_TMP/efsfs.conf" line
+	shift
+	[[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || fail "make_config: bad file system name '$name'"
+	DATA_DIRS[$name]="$TEST_TMP/data/$name"
+	mkdir -p "$TEST_TMP/data"
+	touch "$conf"
+	awk -v sec="[$name]" '/^\[/ { skip = ($0 == sec) } !skip' "$conf" >"$conf.new"
+	{
+		echo "[$name]"
+		echo "data_dir = ${DATA_DIRS[$name]}"
+		for line in "$@"; do
+			[[ "$line" == *=* ]] || fail "make_config: '$line' is not key=value"
+			echo "$line"
+		done
+	} >>"$conf.new"
+	mv "$conf.new" "$conf"
+	export EFSFS_CONFIG="$conf"
+}
+
+# efsfs_mkfs NAME [MKFS OPTIONS...]: creates the file system; sets FS_ID.
+efsfs_mkfs()
+{
+	local name=$1 out rc=0
+	shift
+	[[ -n "${DATA_DIRS[$name]:-}" ]] || fail "efsfs_mkfs: no make_config for '$name'"
+	out=$(timeout 120 "$EFSFS" mkfs "$@" "$name" 2>&1) || rc=$?
+	if ((rc != 0)); then
+		fail "efsfs mkfs $name exited $rc: $out"
+	fi
+	FS_ID=$(grep -oE 'fs-[0-9a-f]{17}' <<<"$out" | head -n 1) || true
+	if [[ -z "$FS_ID" ]]; then
+		fail "efsfs mkfs $name printed no fs- id: $out"
+	fi
+	pass "mkfs $name ($FS_ID)"
+}
+
+# Prints the daemon pid recorded in NAME's lock file ("pid=N"), or nothing.
+efsfs_daemon_pid()
+{
+	local lock="${DATA_DIRS[$1]:-}/lock"
+	[[ -r "$lock" ]] || return 0
+	sed -n 's/^pid=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$lock" | head -n 1
+}
+
+# efsfs_mount NAME MNT [OPTS]: mounts and checks that a fuse.efsfs mount is there.
+efsfs_mount()
+{
+	local name=$1 mnt opts=${3:-} rc=0 pid log
+	mnt=$(canon "$2")
+	log="$TEST_TMP/mount-$name.log"
+	mkdir -p -- "$mnt"
+	chmod 755 -- "$mnt"
+	local args=(mount)
+	if [[ -n "$opts" ]]; then
+		args+=(-o "$opts")
+	fi
+	args+=("$name" "$mnt")
+	echo "mount: $EFSFS ${args[*]}" >>"$log"
+	timeout 120 "$EFSFS" "${args[@]}" >>"$log" 2>&1 </dev/null || rc=$?
+	if ((rc != 0)); then
+		fail "efsfs mount $name $mnt exited $rc: $(tail -n 20 "$log")"
+	fi
+	if ! wait_until "$EFSFS_WAIT_SECS" is_efsfs_mounted "$mnt"; then
+		fail "no fuse.efsfs mount at $mnt after efsfs mount returned: $(grep -F " $mnt " \
+			/proc/mounts || echo 'not in /proc/mounts')"
+	fi
+	pid=$(efsfs_daemon_pid "$name")
+	if [[ -z "$pid" ]] || pid_gone "$pid"; then
+		fail "mounted $name, but ${DATA_DIRS[$name]}/lock names no live daemon (pid '$pid')"
+	fi
+	MOUNT_PIDS[$mnt]=$pid
+	MOUNT_NAMES[$mnt]=$name
+	pass "mount $name at $mnt (daemon pid $pid)"
+}
+
+# Unmounts without asserting; returns non-zero if the mount or daemon remains.
+efsfs_umount_quiet()
+{
+	local mnt pid
+	mnt=$(canon "$1")
+	pid=${MOUNT_PIDS[$mnt]:-}
+	if ! is_not_mounted "$mnt"; then
+		umount -- "$mnt" 2>/dev/null || fusermount3 -u -- "$mnt" 2>/dev/null || return 1
+	fi
+	wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$mnt" || return 1
+	if [[ -n "$pid" ]]; then
+		wait_until "$EFSFS_WAIT_SECS" pid_gone "$pid" || return 2
+	fi
+	unset "MOUNT_PIDS[$mnt]" "MOUNT_NAMES[$mnt]"
+	return 0
+}
+
+# efsfs_umount MNT: unmounts and waits until the daemon has exited.
+efsfs_umount()
+{
+	local mnt rc=0 pid
+	mnt=$(canon "$1")
+	pid=${MOUNT_PIDS[$mnt]:-}
+	efsfs_umount_quiet "$mnt" || rc=$?
+	case $rc in
+	0) pass "umount $mnt" ;;
+	2) fail "unmounted $mnt, but daemon pid $pid still runs after ${EFSFS_WAIT_SECS}s" ;;
+	*) fail "cannot unmount $mnt: $(umount -- "$mnt" 2>&1 || true)" ;;
+	esac
+}
+
+# efsfs_remount MNT [OPTS]: unmounts MNT and mounts the same file system there again.
+efsfs_remount()
+{
+	local mnt name
+	mnt=$(canon "$1")
+	name=${MOUNT_NAMES[$mnt]:-}
+	[[ -n "$name" ]] || fail "efsfs_remount: nothing mounted at $mnt by efsfs_mount"
+	efsfs_umount "$mnt"
+	efsfs_mount "$name" "$mnt" "${2:-}"
+}
+
+# efsfs_fsck NAME [OPTIONS...]: prints the output; returns fsck's exit status.
+efsfs_fsck()
+{
+	local name=$1
+	shift
+	timeout 600 "$EFSFS" fsck "$@" "$name"
+}
+
+# ---- temp dir and cleanup -----------------------------------------------------------
+
+lib_cleanup()
+{
+	local rc=$? mnt pid log
+	set +eE
+	trap - ERR
+	for mnt in "${!MOUNT_PIDS[@]}"; do
+		if ! efsfs_umount_quiet "$mnt"; then
+			echo "cleanup: $mnt did not unmount cleanly; detaching it" >&2
+			umount -l -- "$mnt" 2>/dev/null || fusermount3 -uz -- "$mnt" 2>/dev/null
+			pid=${MOUNT_PIDS[$mnt]:-}
+			if [[ -n "$pid" ]] && ! wait_until 5 pid_gone "$pid"; then
+				echo "cleanup: daemon $pid still runs; killing it" >&2
+				kill -KILL "$pid" 2>/dev/null
+			fi
+		fi
+	done
+	if [[ -n "$TEST_TMP" && -d "$TEST_TMP" ]]; then
+		# Anything still mounted below the temp dir (a script that bypassed efsfs_mount).
+		awk -v t="$TEST_TMP/" 'index($2, t) == 1 { print $2 }' /proc/mounts |
+			while read -r mnt; do umount -l -- "$mnt"; done
+		if ((rc != 0)); then
+			for log in "$TEST_TMP"/*.log; do
+				[[ -f "$log" ]] || continue
+				echo "---- last lines of $log ----"
+				tail -n 40 -- "$log"
+			done
+		fi
+		if [[ "${EFSFS_KEEP_TMP:-}" == 1 ]]; then
+			echo "kept $TEST_TMP"
+		else
+			rm -rf -- "$TEST_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+trap lib_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/efsfs-$TEST_NAME.XXXXXX")
+# Unprivileged checks (posix_test runs as nobody) need to reach mounts inside it.
+chmod 755 "$TEST_TMP"

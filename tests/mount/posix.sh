@@ -1,0 +1,69 @@
+#!/bin/bash
+# tests/mount/posix.sh - mount suite: mkfs and mount an efsfs with default
+# options, run the POSIX conformance program (posix_test) on it with the EFS
+# limits expected, unmount, require a clean fsck, then remount and check that
+# files written before the run are intact.
+# Needs: EFSFS (efsfs binary), POSIX_TEST (posix_test binary), root, /dev/fuse.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+if [[ -z "${POSIX_TEST:-}" || ! -x "$POSIX_TEST" ]]; then
+	fail "POSIX_TEST must name the posix_test binary (got '${POSIX_TEST:-}')"
+fi
+
+MNT="$TEST_TMP/mnt"
+make_config posix
+efsfs_mkfs posix
+efsfs_mount posix "$MNT"
+
+# Files written before the conformance run; they must survive it, an unmount
+# and a remount. data.bin spans more than one chunk and ends mid-block.
+REF="$TEST_TMP/keep.ref"
+SPARSE_END=$((64 * 1024 * 1024))
+head -c $((9 * 1024 * 1024 + 123)) /dev/urandom >"$REF"
+mkdir "$MNT/keep"
+cp -- "$REF" "$MNT/keep/data.bin"
+printf 'small file\n' >"$MNT/keep/small.txt"
+ln -s data.bin "$MNT/keep/link"
+printf 'end' | dd of="$MNT/keep/sparse" bs=1 seek="$SPARSE_END" conv=notrunc status=none
+sync -- "$MNT/keep/data.bin" "$MNT/keep/sparse"
+assert_same_file "$REF" "$MNT/keep/data.bin" "data written through the mount reads back"
+
+rc=0
+EFSFS_TEST_DIR="$MNT" EFSFS_EXPECT_EFS_LIMITS=1 timeout 800 "$POSIX_TEST" || rc=$?
+if ((rc != 0)); then
+	fail "posix_test on $MNT exited $rc (see the check output above)"
+fi
+pass "posix_test on an efsfs mount"
+assert_eq "keep" "$(ls -A -- "$MNT")" "posix_test removed its own files"
+
+efsfs_umount "$MNT"
+rc=0
+out=$(efsfs_fsck posix 2>&1) || rc=$?
+if ((rc != 0)); then
+	fail "efsfs fsck after the conformance run exited $rc: $out"
+fi
+pass "fsck is clean after the conformance run"
+
+efsfs_mount posix "$MNT"
+assert_same_file "$REF" "$MNT/keep/data.bin" "data.bin intact after remount"
+assert_eq "small file" "$(cat -- "$MNT/keep/small.txt")" "small.txt intact after remount"
+assert_eq "data.bin" "$(readlink -- "$MNT/keep/link")" "symlink intact after remount"
+assert_eq "$((SPARSE_END + 3))" "$(stat -c %s -- "$MNT/keep/sparse")" \
+	"sparse file size after remount"
+assert_eq "end" "$(tail -c 3 -- "$MNT/keep/sparse")" "sparse file tail after remount"
+assert_eq "0" "$(head -c "$SPARSE_END" -- "$MNT/keep/sparse" | tr -d '\0' | wc -c)" \
+	"sparse file hole reads as zeros after remount"
+printf 'after remount\n' >"$MNT/keep/new.txt"
+assert_eq "after remount" "$(cat -- "$MNT/keep/new.txt")" "writable after remount"
+efsfs_umount "$MNT"
+
+rc=0
+out=$(efsfs_fsck posix 2>&1) || rc=$?
+if ((rc != 0)); then
+	fail "efsfs fsck after the remount exited $rc: $out"
+fi
+pass "fsck is clean after the remount"
+finish
