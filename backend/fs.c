@@ -1075,6 +1075,31 @@ int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_fi
 	return open_ino(fs, ino, flags, 0, ret_file);
 }
 
+int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)
+{
+	struct fs_inode *in;
+	int r;
+
+	r = inode_ref(fs, ino, 0, 1, &in);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&in->lock);
+	r = inode_open_fd(fs, in);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		inode_unref(fs, in, 0, 1);
+		return r;
+	}
+	*ret = in;
+	return 0;
+}
+
+void fs_inode_drop(struct fs *fs, struct fs_inode *in)
+{
+	if (in)
+		inode_unref(fs, in, 0, 1);
+}
+
 void fs_release(struct fs *fs, struct fs_file *f)
 {
 	if (!f)
@@ -1134,6 +1159,18 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 	if ((uint64_t)off >= size || len == 0)
 		return 0;
 	end = (uint64_t)off + len < size ? (uint64_t)off + len : size;
+	if (in->cold && tier_promotes_on_read(fs)) {
+		/* AFTER_1_ACCESS: the first read brings the chunks back */
+		pthread_rwlock_unlock(&in->io);
+		pthread_rwlock_wrlock(&in->io);
+		r = tier_make_local(fs, in, (uint64_t)off, end - (uint64_t)off);
+		pthread_rwlock_unlock(&in->io);
+		pthread_rwlock_rdlock(&in->io);
+		if (r < 0) {
+			pthread_rwlock_unlock(&in->io);
+			return r;
+		}
+	}
 	if (in->cold == 0) {
 		rv->seg[0] = (struct fs_rseg){ in->fd, off, end - (uint64_t)off, NULL };
 		rv->n = 1;
@@ -1148,31 +1185,31 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 		struct fs_rseg *s = &rv->seg[rv->n];
 
 		if (tier_chunk_is_cold(fs, in, idx)) {
-			void *buf;
-			size_t blen;
-			uint64_t at = pos - idx * fs->chunk_size;
-
-			r = tier_read_cold(fs, in, idx, &buf, &blen);
-			if (r < 0)
-				break;
 			s->mem = malloc(n);
 			if (!s->mem) {
-				free(buf);
 				r = -ENOMEM;
 				break;
 			}
-			memset(s->mem, 0, n);
-			if (at < blen)
-				memcpy(s->mem, (char *)buf + at, blen - at < n ? blen - at : n);
-			free(buf);
 			s->fd = -1;
+			s->len = n;
+			rv->n++;
+			r = tier_read_cold(fs, in, idx, pos - idx * fs->chunk_size, n, s->mem);
+			if (r < 0)
+				break;
+			rv->total += n;
+			pos += n;
+			continue;
+		}
+		if (rv->n && !rv->seg[rv->n - 1].mem &&
+		    (uint64_t)rv->seg[rv->n - 1].pos + rv->seg[rv->n - 1].len == pos) {
+			rv->seg[rv->n - 1].len += n;      /* local chunks in a row: one splice */
 		} else {
 			s->fd = in->fd;
 			s->pos = (off_t)pos;
 			s->mem = NULL;
+			s->len = n;
+			rv->n++;
 		}
-		s->len = n;
-		rv->n++;
 		rv->total += n;
 		pos += n;
 	}
@@ -1386,14 +1423,13 @@ static void usage(struct fs *fs, uint64_t *ret_bytes, uint64_t *ret_files)
 
 	pthread_mutex_lock(&fs->usage_lock);
 	if (fs->usage_checked_ns == 0 || now - fs->usage_checked_ns > 5000000000LL) {
-		char buf[64];
+		struct meta_usage u;
 
 		fs_meta_lock(fs);
-		/* kept current by the lifecycle engine's scans; a fresh file system has none */
-		if (meta_get_kv(fs->meta, "usage_bytes", buf, sizeof(buf)) == 0)
-			fs->usage_bytes = strtoull(buf, NULL, 10);
-		if (meta_get_kv(fs->meta, "usage_files", buf, sizeof(buf)) == 0)
-			fs->usage_files = strtoull(buf, NULL, 10);
+		if (meta_usage(fs->meta, &u) == 0) {
+			fs->usage_bytes = u.bytes;
+			fs->usage_files = u.inodes;
+		}
 		fs_meta_unlock(fs);
 		fs->usage_checked_ns = now;
 	}
@@ -1562,6 +1598,38 @@ static int make_fs_id(char out[FS_ID_LEN + 1])
 	return 0;
 }
 
+/* An encrypted file system's key: 32 random bytes as 64 hex digits, made
+ * once (an existing key file is kept: it may be shared or restored). */
+static int make_key_file(const char *path)
+{
+	unsigned char key[32];
+	char hex[66];
+	int fd, ufd, r = 0;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (ufd < 0)
+		return -errno;
+	if (read(ufd, key, sizeof(key)) != (ssize_t)sizeof(key))
+		r = -EIO;
+	close(ufd);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	hex[64] = '\n';
+	memset(key, 0, sizeof(key));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, hex, 65) != 65 || fsync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	memset(hex, 0, sizeof(hex));
+	return r;
+}
+
 int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
 	    char *ret_id, char *err, size_t errlen)
 {
@@ -1601,6 +1669,13 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	if (r < 0) {
 		snprintf(err, errlen, "/dev/urandom: %s", strerror(-r));
 		return r;
+	}
+	if (conf->encrypted) {
+		r = make_key_file(conf->key_file);
+		if (r < 0) {
+			snprintf(err, errlen, "key_file %s: %s", conf->key_file, strerror(-r));
+			return r;
+		}
 	}
 	/* meta.db is created last, under a temporary name, so that a crash
 	 * during mkfs leaves no half file system that mount would accept */
@@ -1683,6 +1758,28 @@ static int purge_orphan(uint64_t ino, void *arg)
 	fs_data_path(ino, path);
 	if (unlinkat(fs->datafd, path, 0) < 0 && errno != ENOENT)
 		return -errno;
+	return 0;
+}
+
+/* After an unclean shutdown: local copies of chunks that were demoted just
+ * before the crash (tier/move.c step 5) are punched out. */
+static int punch_cold(const struct meta_chunk *c, void *arg)
+{
+	struct fs *fs = arg;
+	char path[32];
+	int fd;
+
+	if (c->class == META_STANDARD)
+		return 0;
+	fs_data_path(c->ino, path);
+	fd = openat(fs->datafd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(c->idx * fs->chunk_size), (off_t)fs->chunk_size) < 0) {
+		/* the space stays used, the data is right either way */
+	}
+	close(fd);
 	return 0;
 }
 
@@ -1804,11 +1901,16 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	}
 	if (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 || strcmp(buf, "1") != 0) {
 		r = remove_stray_data(fs);
+		if (!r)
+			r = meta_chunk_each(fs->meta, 0, punch_cold, fs);
 		if (r < 0) {
 			snprintf(err, errlen, "%s/data: recovery: %s", conf->data_dir, strerror(-r));
 			goto fail;
 		}
 	}
+	r = tier_open(fs, err, errlen);
+	if (r < 0)
+		goto fail;
 	r = meta_orphans(fs->meta, purge_orphan, fs);
 	if (!r)
 		r = meta_begin(fs->meta);
@@ -1838,6 +1940,7 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
+	tier_close(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
 		while (fs->itab[i]) {
 			struct fs_inode *in = fs->itab[i];

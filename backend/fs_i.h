@@ -62,10 +62,13 @@ struct fs {
 	int64_t usage_checked_ns;     /* usage_lock */
 	uint64_t usage_bytes, usage_files;   /* usage_lock */
 
-	/* Tiering (tier/): may be NULL when no store is configured. */
-	struct objstore *store[3];    /* by enum meta_class; [0] unused */
+	/* Tiering (tier/tier.c): stores by enum meta_class ([0] unused), the
+	 * codec, the access table and the engine's state; set up by tier_open()
+	 * from fs_open(), immutable while the file system is open. */
+	struct objstore *store[3];
 	struct codec *codec;
 	struct access *access;
+	struct tier *tier;
 };
 
 /* Path of an inode's backing file relative to datafd ("ab/00000000000000ab"). */
@@ -77,9 +80,21 @@ int64_t fs_now_ns(void);
 /* Tier hook: makes the cold chunks in [off, off+len) of an open inode
  * local again; called with inode->io held exclusively.  Defined in tier/. */
 int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len);
-/* Tier hook: reads a cold chunk into memory (called with io held shared). */
-int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, void **ret_buf,
-		   size_t *ret_len);
+/* Tier hook: copies n bytes at offset `at` of cold chunk idx into dst
+ * (zeros past the chunk's data); called with io held shared. */
+int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at, size_t n,
+		   void *dst);
+/* Tier hook: whether reading a cold chunk brings it back to STANDARD
+ * (transition_to_primary_storage_class = AFTER_1_ACCESS). */
+bool tier_promotes_on_read(struct fs *fs);
+/* Tier set-up and tear-down, called by fs_open() and fs_close(). */
+int tier_open(struct fs *fs, char *err, size_t errlen);
+void tier_close(struct fs *fs);
+
+/* Holds an inode open (its backing file) for a tier move; drop with
+ * fs_inode_drop().  -EINVAL when ino is not a regular file. */
+int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret);
+void fs_inode_drop(struct fs *fs, struct fs_inode *in);
 /* Tier hook: notes an access to chunks [first, last] of ino at time now (s). */
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
 /* Tier hook: is chunk idx of in cold? (io held) */

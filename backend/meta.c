@@ -11,7 +11,8 @@
  *          parent, name BLOB, ino, type,          keeps it, so a directory listing
  *          UNIQUE(parent, name))                  never returns an entry twice
  *   xattr(ino, name BLOB, value BLOB)
- *   chunk(ino, idx, class, atime, stored_len, plain_len)
+ *   chunk(ino, idx, class, atime,            storage class and last access of a
+ *         stored_len, plain_len, version)    chunk; version names its object
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -36,7 +37,7 @@ enum {
 	ST_XATTR_GET, ST_XATTR_INSERT, ST_XATTR_REPLACE, ST_XATTR_UPSERT, ST_XATTR_REMOVE,
 	ST_XATTR_LIST,
 	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM, ST_CHUNK_COLD, ST_CHUNK_EACH,
-	ST_CHUNK_EACH_ALL,
+	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS,
 	ST__COUNT
 };
 
@@ -83,21 +84,26 @@ static const char *const meta_sql[ST__COUNT] = {
 			    "ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
 	[ST_XATTR_REMOVE] = "DELETE FROM xattr WHERE ino = ?1 AND name = ?2",
 	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
-	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len FROM chunk "
+	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version FROM chunk "
 			 "WHERE ino = ?1 AND idx = ?2",
-	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(ino, idx) DO UPDATE SET "
+	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, version) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(ino, idx) DO UPDATE SET "
 			 "class = excluded.class, atime = excluded.atime, "
-			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len",
+			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len, "
+			 "version = excluded.version",
+	/* relatime-style: an access moves atime only when it is `step` newer */
 	[ST_CHUNK_TOUCH] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
 			   "VALUES (?1, ?2, 0, ?3, 0, 0) ON CONFLICT(ino, idx) DO UPDATE SET "
-			   "atime = max(atime, excluded.atime)",
+			   "atime = excluded.atime WHERE excluded.atime >= atime + ?4",
+	[ST_USAGE_FILES] = "SELECT count(*), total(size) FROM inode WHERE nlink > 0",
+	[ST_USAGE_CLASS] = "SELECT class, count(*), total(plain_len), total(stored_len) FROM chunk "
+			   "WHERE class != 0 GROUP BY class",
 	[ST_CHUNK_DEL_FROM] = "DELETE FROM chunk WHERE ino = ?1 AND idx >= ?2",
 	[ST_CHUNK_COLD] = "SELECT count(*) FROM chunk WHERE ino = ?1 AND class != 0",
-	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len FROM chunk "
+	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len, version FROM chunk "
 			  "WHERE ino = ?1 ORDER BY idx",
-	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len FROM chunk "
-			      "ORDER BY ino, idx",
+	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version "
+			      "FROM chunk ORDER BY ino, idx",
 };
 
 static const char meta_schema[] =
@@ -122,7 +128,9 @@ static const char meta_schema[] =
 	"  PRIMARY KEY (ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE chunk (ino INTEGER NOT NULL, idx INTEGER NOT NULL, class INTEGER NOT NULL,"
 	"  atime INTEGER NOT NULL, stored_len INTEGER NOT NULL, plain_len INTEGER NOT NULL,"
-	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;";
+	"  version INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
+	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;";
 
 struct meta {
 	sqlite3 *db;
@@ -809,6 +817,7 @@ static void row_to_chunk(sqlite3_stmt *s, int first, struct meta_chunk *c)
 	c->atime = sqlite3_column_int64(s, first + 1);
 	c->stored_len = (uint64_t)sqlite3_column_int64(s, first + 2);
 	c->plain_len = (uint64_t)sqlite3_column_int64(s, first + 3);
+	c->version = (uint64_t)sqlite3_column_int64(s, first + 4);
 }
 
 int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
@@ -841,17 +850,51 @@ int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
 	sqlite3_bind_int64(s, 4, c->atime);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)c->stored_len);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->plain_len);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->version);
 	return meta_exec_stmt(s);
 }
 
-int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime)
+int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)
 {
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_TOUCH);
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	sqlite3_bind_int64(s, 3, atime);
+	sqlite3_bind_int64(s, 4, step);
 	return meta_exec_stmt(s);
+}
+
+int meta_usage(struct meta *m, struct meta_usage *ret)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_USAGE_FILES);
+	int rc, r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret->inodes = (uint64_t)sqlite3_column_int64(s, 0);
+		ret->bytes = (uint64_t)sqlite3_column_double(s, 1);
+	} else {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
+	s = meta_stmt(m, ST_USAGE_CLASS);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int c = sqlite3_column_int(s, 0);
+
+		if (c < 0 || c > META_ARCHIVE)
+			continue;
+		ret->chunks[c] = (uint64_t)sqlite3_column_int64(s, 1);
+		ret->plain[c] = (uint64_t)sqlite3_column_double(s, 2);
+		ret->stored[c] = (uint64_t)sqlite3_column_double(s, 3);
+	}
+	if (rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
 }
 
 int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx)

@@ -44,7 +44,16 @@ struct meta_chunk {
 	int64_t atime;             /* last access, seconds since the epoch */
 	uint64_t stored_len;       /* bytes of the object in the store (0 for STANDARD) */
 	uint64_t plain_len;        /* plaintext bytes of the chunk (0 for STANDARD) */
+	uint64_t version;          /* names the chunk's object (0 for STANDARD) */
 };
+
+/* What the file system holds, for statfs and the StorageBytes metrics. */
+struct meta_usage {
+	uint64_t inodes;           /* linked inodes */
+	uint64_t bytes;            /* sum of their sizes (logical) */
+	uint64_t chunks[3], plain[3], stored[3];   /* cold chunks by class ([0] unused) */
+};
+int meta_usage(struct meta *m, struct meta_usage *ret);
 
 /* Opens (create = false) or creates (create = true, fails with -EEXIST when
  * a database is there) the database at path.  errbuf receives SQLite's text
@@ -115,7 +124,8 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t 
  * its access time. */
 int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
 int meta_chunk_put(struct meta *m, const struct meta_chunk *c);
-int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime);
+/* Records an access at atime unless the recorded one is less than step older. */
+int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step);
 int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx);
 /* Counts the chunks of ino that are not STANDARD. */
 int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret);

@@ -1,1 +1,122 @@
-/* tier/access.c - placeholder until written */
+/* access.c - the in-memory access table (see access.h): an open hash of
+ * (inode, chunk) -> last access second, guarded by one mutex.  Bounded:
+ * past ACCESS_MAX entries new notes are dropped until the next drain (the
+ * chunk then just looks older; nothing is lost but a little precision). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier/access.h"
+
+#define ACCESS_BUCKETS 4096
+#define ACCESS_MAX     (1u << 20)
+#define ACCESS_SPAN    1024       /* chunks noted per call at most */
+
+struct access_ent {
+	uint64_t ino, idx;
+	int64_t t;
+	struct access_ent *next;
+};
+
+struct access {
+	pthread_mutex_t lock;
+	struct access_ent *b[ACCESS_BUCKETS];   /* lock */
+	unsigned n;                             /* lock */
+};
+
+static unsigned bucket(uint64_t ino, uint64_t idx)
+{
+	return (unsigned)(((ino * 0x9E3779B97F4A7C15ull) ^ (idx * 0xC2B2AE3D27D4EB4Full)) >> 52);
+}
+
+int access_create(struct access **ret)
+{
+	struct access *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	pthread_mutex_init(&a->lock, NULL);
+	*ret = a;
+	return 0;
+}
+
+void access_free(struct access *a)
+{
+	if (!a)
+		return;
+	for (unsigned i = 0; i < ACCESS_BUCKETS; i++) {
+		while (a->b[i]) {
+			struct access_ent *e = a->b[i];
+
+			a->b[i] = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+static void note_one(struct access *a, uint64_t ino, uint64_t idx, int64_t now)
+{
+	struct access_ent **p = &a->b[bucket(ino, idx)], *e;
+
+	for (e = *p; e; e = e->next) {
+		if (e->ino == ino && e->idx == idx) {
+			if (now > e->t)
+				e->t = now;
+			return;
+		}
+	}
+	if (a->n >= ACCESS_MAX)
+		return;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	e->ino = ino;
+	e->idx = idx;
+	e->t = now;
+	e->next = *p;
+	*p = e;
+	a->n++;
+}
+
+void access_note(struct access *a, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
+{
+	if (last - first > ACCESS_SPAN)
+		last = first + ACCESS_SPAN;
+	pthread_mutex_lock(&a->lock);
+	for (uint64_t i = first; i <= last; i++)
+		note_one(a, ino, i, now);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int access_drain(struct access *a, int (*cb)(uint64_t ino, uint64_t idx, int64_t t, void *arg),
+		 void *arg)
+{
+	struct access_ent *list = NULL, *e;
+	int r = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (unsigned i = 0; i < ACCESS_BUCKETS; i++) {
+		while ((e = a->b[i])) {
+			a->b[i] = e->next;
+			e->next = list;
+			list = e;
+		}
+	}
+	a->n = 0;
+	pthread_mutex_unlock(&a->lock);
+	while ((e = list)) {
+		list = e->next;
+		if (r == 0)
+			r = cb(e->ino, e->idx, e->t, arg);
+		if (r < 0) {
+			pthread_mutex_lock(&a->lock);
+			note_one(a, e->ino, e->idx, e->t);
+			pthread_mutex_unlock(&a->lock);
+		}
+		free(e);
+	}
+	return r;
+}

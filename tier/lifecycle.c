@@ -1,26 +1,363 @@
-/* lifecycle.c - the lifecycle engine (TransitionToIA / TransitionToArchive /
- * TransitionToPrimaryStorageClass).  Until the object stores land, no chunk
- * is ever cold, and these hooks of backend/fs.c have nothing to move. */
+/* lifecycle.c - the lifecycle policy: a pass over every file that applies
+ * TransitionToIA and TransitionToArchive to each chunk by its last access,
+ * the background thread that runs passes on a mounted file system, the
+ * access-time flush, garbage collection of unreferenced objects, and the
+ * per-class storage sizes.
+ *
+ * A chunk's last access is its chunk-map atime (reads and writes, noted in
+ * memory and flushed here) or, for a chunk never accessed since it was
+ * written, its file's mtime.  Metadata operations (stat, listing) are not
+ * accesses.  A pass moves chunk by chunk and goes on after a failure; the
+ * report counts what moved and what failed.
+ */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "backend/fs_i.h"
+#include "backend/log.h"
+#include "backend/objstore.h"
+#include "tier/access.h"
+#include "tier/tier_i.h"
 
-int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)
+#define TIER_BATCH      256
+#define TIER_FLUSH_S    30
+
+static int touch_one(uint64_t ino, uint64_t idx, int64_t t, void *arg)
 {
-	return in->cold ? -EIO : 0;
+	struct fs *fs = arg;
+
+	return meta_chunk_touch(fs->meta, ino, idx, t, TIER_ATIME_STEP);
 }
 
-int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, void **ret_buf,
-		   size_t *ret_len)
+int tier_flush_access(struct fs *fs)
 {
-	return -EIO;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r) {
+		r = access_drain(fs->access, touch_one, fs);
+		if (!r)
+			r = meta_commit(fs->meta);
+		else
+			meta_rollback(fs->meta);
+	}
+	fs_meta_unlock(fs);
+	return r;
 }
 
-void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
+struct batch {
+	struct meta_inode v[TIER_BATCH];
+	size_t n;
+};
+
+static int collect(const struct meta_inode *in, void *arg)
 {
+	struct batch *b = arg;
+
+	if (!S_ISREG(in->mode) || in->nlink == 0)
+		return 0;
+	b->v[b->n++] = *in;
+	return b->n == TIER_BATCH ? 1 : 0;
 }
 
-bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
+struct rows {
+	struct meta_chunk *v;
+	size_t n, cap;
+};
+
+static int collect_row(const struct meta_chunk *c, void *arg)
 {
-	return false;
+	struct rows *rs = arg;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct meta_chunk *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *c;
+	return 0;
+}
+
+static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
+		     struct tier_report *rep)
+{
+	const struct conf *c = fs->conf;
+	int64_t ia = (int64_t)c->transition_to_ia_days * 86400;
+	int64_t ar = (int64_t)c->transition_to_archive_days * 86400;
+	uint64_t nchunks = (in->size + fs->chunk_size - 1) / fs->chunk_size;
+	struct rows rs = { NULL, 0, 0 };
+	size_t ri = 0;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_chunk_each(fs->meta, in->ino, collect_row, &rs);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		goto out;
+	for (uint64_t idx = 0; idx < nchunks; idx++) {
+		int cls = META_STANDARD, target = META_STANDARD;
+		int64_t atime = in->mtime.tv_sec;
+		char err[400];
+
+		while (ri < rs.n && rs.v[ri].idx < idx)
+			ri++;
+		if (ri < rs.n && rs.v[ri].idx == idx) {
+			cls = rs.v[ri].class;
+			atime = rs.v[ri].atime;
+		}
+		if (ar && as_of - atime >= ar)
+			target = META_ARCHIVE;
+		else if (ia && as_of - atime >= ia)
+			target = META_IA;
+		if (target <= cls)
+			continue;
+		r = tier_demote(fs, in->ino, idx, target, err, sizeof(err));
+		if (r == 0) {
+			struct meta_chunk now;
+
+			if (tier_chunk_row(fs, in->ino, idx, &now) == 0) {
+				if (target == META_IA) {
+					rep->chunks_to_ia++;
+					rep->bytes_to_ia += now.plain_len;
+				} else {
+					rep->chunks_to_archive++;
+					rep->bytes_to_archive += now.plain_len;
+				}
+			}
+		} else if (r < 0 && r != -EAGAIN) {
+			rep->chunks_failed++;
+			if (!rep->first_error[0])
+				snprintf(rep->first_error, sizeof(rep->first_error),
+					 "inode %" PRIu64 " chunk %" PRIu64 ": %s", in->ino, idx,
+					 err[0] ? err : strerror(-r));
+		}
+	}
+out:
+	free(rs.v);
+}
+
+int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
+{
+	struct batch *b;
+	uint64_t after = 0;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->tier->run_lock);
+	r = tier_flush_access(fs);
+	while (!r) {
+		b->n = 0;
+		fs_meta_lock(fs);
+		r = meta_inode_each(fs->meta, after, collect, b);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			break;
+		for (size_t i = 0; i < b->n; i++) {
+			rep->files_scanned++;
+			if (b->v[i].size >= TIER_MIN_FILE_SIZE)
+				run_file(fs, &b->v[i], as_of, rep);
+		}
+		if (b->n < TIER_BATCH)
+			break;
+		after = b->v[b->n - 1].ino;
+		r = 0;
+	}
+	pthread_mutex_unlock(&fs->tier->run_lock);
+	free(b);
+	return r < 0 ? r : 0;
+}
+
+int tier_stats(struct fs *fs, struct tier_stats *ret)
+{
+	struct meta_usage u;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_usage(fs->meta, &u);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	ret->files = u.inodes;
+	ret->ia = u.plain[META_IA];
+	ret->archive = u.plain[META_ARCHIVE];
+	ret->ia_chunks = u.chunks[META_IA];
+	ret->archive_chunks = u.chunks[META_ARCHIVE];
+	ret->ia_stored = u.stored[META_IA];
+	ret->archive_stored = u.stored[META_ARCHIVE];
+	/* files under 128 KiB never leave STANDARD, so no IA or Archive object
+	 * is metered up to 128 KiB: the overheads stay 0 */
+	ret->standard = u.bytes > ret->ia + ret->archive ? u.bytes - ret->ia - ret->archive : 0;
+	ret->total = ret->standard + ret->ia + ret->ia_overhead + ret->archive +
+		     ret->archive_overhead;
+	return 0;
+}
+
+struct gc_state {
+	struct fs *fs;
+	int class;
+	char **keys;
+	size_t n, cap;
+};
+
+/* Keys "<fs_id>/<ino>/<idx>.<version>" that the chunk map does not name. */
+static int gc_check(const char *key, uint64_t size, void *arg)
+{
+	struct gc_state *g = arg;
+	unsigned long long ino, idx, ver;
+	struct meta_chunk c;
+	size_t idlen = strlen(g->fs->fs_id);
+	char tail;
+
+	if (strncmp(key, g->fs->fs_id, idlen) != 0 || key[idlen] != '/')
+		return 0;
+	if (sscanf(key + idlen + 1, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
+		return 0;
+	if (tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class == g->class && c.version == ver)
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char **v = realloc(g->keys, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->keys = v;
+		g->cap = cap;
+	}
+	g->keys[g->n] = strdup(key);
+	if (!g->keys[g->n])
+		return -ENOMEM;
+	g->n++;
+	return 0;
+}
+
+int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
+{
+	uint64_t deleted = 0;
+	char prefix[FS_ID_LEN + 2];
+	int r = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
+	pthread_mutex_lock(&fs->tier->run_lock);
+	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
+		struct gc_state g = { fs, class, NULL, 0, 0 };
+		struct objstore *s = fs->store[class];
+
+		/* the same store may serve both classes: a key is garbage only when
+		 * neither class names it */
+		r = objstore_list(s, prefix, gc_check, &g);
+		if (r < 0)
+			snprintf(err, errlen, "%s", objstore_strerror(s));
+		for (size_t i = 0; i < g.n; i++) {
+			struct gc_state other = { fs, class == META_IA ? META_ARCHIVE : META_IA,
+						  NULL, 0, 0 };
+
+			if (!r && strcmp(objstore_url(fs->store[META_IA]),
+					 objstore_url(fs->store[META_ARCHIVE])) == 0) {
+				gc_check(g.keys[i], 0, &other);
+				if (other.n == 0) {
+					free(g.keys[i]);
+					continue;    /* the other class uses it */
+				}
+				free(other.keys[0]);
+				free(other.keys);
+			}
+			if (!r && objstore_del(s, g.keys[i]) == 0)
+				deleted++;
+			free(g.keys[i]);
+		}
+		free(g.keys);
+	}
+	pthread_mutex_unlock(&fs->tier->run_lock);
+	if (ret_deleted)
+		*ret_deleted = deleted;
+	return r;
+}
+
+static void *tier_thread(void *arg)
+{
+	struct fs *fs = arg;
+	struct tier *t = fs->tier;
+	int64_t interval = fs->conf->lifecycle_interval_s > 0 ? fs->conf->lifecycle_interval_s : 3600;
+	struct timespec next_pass, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &next_pass);
+	next_pass.tv_sec += interval;
+	pthread_mutex_lock(&t->thread_lock);
+	while (!t->stop) {
+		struct timespec wake;
+
+		clock_gettime(CLOCK_MONOTONIC, &wake);
+		wake.tv_sec += TIER_FLUSH_S;
+		pthread_cond_timedwait(&t->wake, &t->thread_lock, &wake);
+		if (t->stop)
+			break;
+		pthread_mutex_unlock(&t->thread_lock);
+		if (tier_flush_access(fs) < 0)
+			log_warn("%s: writing access times failed; will retry", fs->conf->name);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= next_pass.tv_sec) {
+			struct tier_report rep;
+			char err[512];
+			uint64_t gone = 0;
+
+			if (tier_run(fs, time(NULL), &rep) == 0 && (rep.chunks_to_ia ||
+			    rep.chunks_to_archive || rep.chunks_failed))
+				log_info("%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
+					 " to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
+					 rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
+					 rep.first_error[0] ? ": " : "", rep.first_error);
+			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
+				log_warn("%s: object gc: %s", fs->conf->name, err);
+			next_pass = now;
+			next_pass.tv_sec += interval;
+		}
+		pthread_mutex_lock(&t->thread_lock);
+	}
+	pthread_mutex_unlock(&t->thread_lock);
+	return NULL;
+}
+
+int tier_start(struct fs *fs)
+{
+	struct tier *t = fs->tier;
+	pthread_condattr_t ca;
+	int r;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&t->wake);
+	pthread_cond_init(&t->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	t->stop = false;
+	r = pthread_create(&t->thread, NULL, tier_thread, fs);
+	if (r)
+		return -r;
+	t->running = true;
+	return 0;
+}
+
+void tier_stop(struct fs *fs)
+{
+	struct tier *t = fs->tier;
+
+	if (!t || !t->running)
+		return;
+	pthread_mutex_lock(&t->thread_lock);
+	t->stop = true;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->thread_lock);
+	pthread_join(t->thread, NULL);
+	t->running = false;
 }

@@ -1,0 +1,253 @@
+/* move.c - moving one chunk between storage classes.
+ *
+ * Demotion, STANDARD -> IA or ARCHIVE (or IA -> ARCHIVE):
+ *   1. read   under the inode's io lock held exclusively: the chunk's bytes
+ *             from the backing file (or the IA object), and the inode's
+ *             write generation
+ *   2. copy   encode (zstd, checksum, encryption) and put the object under
+ *             a new version key, without any lock
+ *   3. verify get the object back and decode it; it must equal what was read
+ *   4. commit io lock exclusive again; if the write generation or the chunk
+ *             row changed, a write raced us: delete the new object, -EAGAIN.
+ *             Else commit the chunk row (class, version, lengths).
+ *   5. delete punch the chunk's range out of the backing file (or delete the
+ *             IA object).
+ *   A failure at 1-4 leaves the chunk where it was (an object put in 2-3 is
+ *   deleted, or left for tier_gc when that fails too).  A crash after 4 and
+ *   before 5 leaves a duplicate: local bytes that the chunk map no longer
+ *   uses (fs_open punches them after an unclean shutdown) or an IA object
+ *   that no row names (tier_gc deletes it).  There is never a chunk with no
+ *   copy.
+ *
+ * Promotion, IA or ARCHIVE -> STANDARD (on write, on read with
+ * AFTER_1_ACCESS), with the io lock held exclusively throughout:
+ *   1. fetch and verify the object (codec checks header, tag, SHA-256)
+ *   2. write the bytes into the backing file and fdatasync it
+ *   3. commit the chunk row as STANDARD
+ *   4. delete the object (or leave it for tier_gc)
+ *   A failure at 1-3 leaves the chunk cold and the caller gets -EIO (S3
+ *   down) or -ENOSPC (disk full); the object is only deleted after 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/codec.h"
+#include "backend/log.h"
+#include "backend/objstore.h"
+#include "tier/tier_i.h"
+
+static int commit_row(struct fs *fs, const struct meta_chunk *c)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_chunk_put(fs->meta, c);
+	if (!r)
+		r = meta_commit(fs->meta);
+	else
+		meta_rollback(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+static void delete_object(struct fs *fs, const struct meta_chunk *c)
+{
+	char key[96];
+
+	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	if (objstore_del(fs->store[c->class], key) < 0)
+		log_debug("leaving %s for gc: %s", key, objstore_strerror(fs->store[c->class]));
+}
+
+int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
+{
+	struct meta_chunk c, old;
+	char err[512];
+	uint64_t start = idx * fs->chunk_size, n;
+	void *buf;
+	size_t len;
+	int r;
+
+	r = tier_chunk_row(fs, in->ino, idx, &c);
+	if (r < 0 || c.class == META_STANDARD)
+		return r;
+	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
+	if (r < 0) {
+		log_err("inode %" PRIu64 " chunk %" PRIu64 ": bringing back cold data: %s", in->ino,
+			idx, err);
+		return r;
+	}
+	/* a chunk past EOF (the file shrank) has nothing to bring back */
+	n = start < in->size ? in->size - start : 0;
+	if (n > len)
+		n = len;
+	if (n && pwrite(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
+		r = errno ? -errno : -EIO;
+		free(buf);
+		return r;
+	}
+	free(buf);
+	if (n && fdatasync(in->fd) < 0)
+		return -errno;
+	old = c;
+	c.class = META_STANDARD;
+	c.stored_len = c.plain_len = c.version = 0;
+	r = commit_row(fs, &c);
+	if (r < 0)
+		return r;
+	if (in->cold)
+		in->cold--;
+	atomic_fetch_add(&in->write_gen, 1);
+	tier_cache_drop(fs, in->ino, idx);
+	delete_object(fs, &old);
+	return 0;
+}
+
+int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx)
+{
+	struct fs_inode *in;
+	int r;
+
+	r = fs_inode_hold(fs, ino, &in);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&in->io);
+	r = tier_promote_locked(fs, in, idx);
+	pthread_rwlock_unlock(&in->io);
+	fs_inode_drop(fs, in);
+	return r;
+}
+
+/* Step 1 of a demotion: the plaintext of the chunk as it is now. */
+static int read_chunk(struct fs *fs, struct fs_inode *in, const struct meta_chunk *c,
+		      void **ret_buf, size_t *ret_len, char *err, size_t errlen)
+{
+	uint64_t start = c->idx * fs->chunk_size, n;
+	off_t data;
+	void *buf;
+
+	if (c->class != META_STANDARD)
+		return tier_fetch(fs, c, ret_buf, ret_len, err, errlen);
+	if (start >= in->size)
+		return 1;
+	n = in->size - start < fs->chunk_size ? in->size - start : fs->chunk_size;
+	data = lseek(in->fd, (off_t)start, SEEK_DATA);
+	if ((data < 0 && errno == ENXIO) || (data >= 0 && (uint64_t)data >= start + n))
+		return 1;                 /* a hole: nothing is stored anywhere */
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return -ENOMEM;
+	if (pread(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
+		snprintf(err, errlen, "reading the backing file: %s", strerror(errno ? errno : EIO));
+		free(buf);
+		return -EIO;
+	}
+	*ret_buf = buf;
+	*ret_len = n;
+	return 0;
+}
+
+int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err, size_t errlen)
+{
+	struct objstore *s = fs->store[class];
+	struct meta_chunk c, now, nc;
+	struct fs_inode *in;
+	uint64_t gen;
+	void *plain = NULL, *obj = NULL, *back = NULL;
+	size_t plen = 0, olen = 0, blen = 0;
+	char key[96];
+	bool put = false;
+	int r;
+
+	err[0] = '\0';
+	r = fs_inode_hold(fs, ino, &in);
+	if (r < 0)
+		return r == -EINVAL ? 1 : r;
+
+	/* 1. read */
+	pthread_rwlock_wrlock(&in->io);
+	r = tier_chunk_row(fs, ino, idx, &c);
+	if (!r && c.class >= class)
+		r = 1;
+	if (!r)
+		r = read_chunk(fs, in, &c, &plain, &plen, err, errlen);
+	gen = atomic_load(&in->write_gen);
+	pthread_rwlock_unlock(&in->io);
+	if (r)
+		goto out;
+
+	/* 2. copy */
+	nc = c;
+	nc.class = class;
+	nc.version = (uint64_t)fs_now_ns();
+	nc.plain_len = plen;
+	if (c.class == META_STANDARD && nc.atime == 0)
+		nc.atime = fs_now_ns() / 1000000000;
+	r = codec_encode(fs->codec, ino, idx, plain, plen, &obj, &olen);
+	if (r < 0) {
+		snprintf(err, errlen, "encoding: %s", strerror(-r));
+		goto out;
+	}
+	nc.stored_len = olen;
+	tier_object_key(fs, ino, idx, nc.version, key);
+	r = objstore_put(s, key, obj, olen);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", objstore_strerror(s));
+		goto out;
+	}
+	put = true;
+
+	/* 3. verify */
+	r = tier_fetch(fs, &nc, &back, &blen, err, errlen);
+	if (!r && (blen != plen || memcmp(back, plain, plen) != 0)) {
+		snprintf(err, errlen, "%s/%s: read back differs from what was written",
+			 objstore_url(s), key);
+		r = -EIO;
+	}
+	if (r < 0)
+		goto out;
+
+	/* 4. commit */
+	pthread_rwlock_wrlock(&in->io);
+	r = tier_chunk_row(fs, ino, idx, &now);
+	if (!r && (atomic_load(&in->write_gen) != gen || now.class != c.class ||
+		   now.version != c.version))
+		r = -EAGAIN;
+	if (!r) {
+		if (now.atime > nc.atime)
+			nc.atime = now.atime;
+		r = commit_row(fs, &nc);
+	}
+	if (!r) {
+		put = false;                  /* the object is the chunk now */
+		/* 5. delete the source */
+		if (c.class == META_STANDARD) {
+			in->cold++;
+			if (fallocate(in->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)(idx * fs->chunk_size), (off_t)plen) < 0)
+				log_debug("inode %" PRIu64 " chunk %" PRIu64 ": punch: %s", ino, idx,
+					  strerror(errno));
+		}
+	}
+	pthread_rwlock_unlock(&in->io);
+	if (!r && c.class != META_STANDARD) {
+		tier_cache_drop(fs, ino, idx);
+		delete_object(fs, &c);
+	}
+out:
+	if (put && objstore_del(s, key) < 0)
+		log_debug("leaving %s for gc", key);
+	free(plain);
+	free(obj);
+	free(back);
+	fs_inode_drop(fs, in);
+	return r;
+}

@@ -1,0 +1,314 @@
+/* tier.c - set-up of the tiering engine (object stores, codec, access
+ * table, read cache) and the hooks backend/fs.c calls on the data path:
+ * is a chunk cold, read a cold chunk, make a range local, note an access. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/codec.h"
+#include "backend/log.h"
+#include "backend/objstore.h"
+#include "tier/access.h"
+#include "tier/tier_i.h"
+
+void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96])
+{
+	snprintf(buf, 96, "%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64, fs->fs_id, ino, idx,
+		 version);
+}
+
+/* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes. */
+static int load_key(const char *path, uint8_t key[CODEC_KEY_LEN], char *err, size_t errlen)
+{
+	char buf[80];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == CODEC_KEY_LEN * 2) {
+		for (int i = 0; i < CODEC_KEY_LEN; i++) {
+			unsigned v;
+
+			if (sscanf(buf + 2 * i, "%2x", &v) != 1)
+				goto bad;
+			key[i] = (uint8_t)v;
+		}
+		return 0;
+	}
+	if (n == CODEC_KEY_LEN) {
+		memcpy(key, buf, CODEC_KEY_LEN);
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "key_file %s: expected 64 hex digits or 32 bytes", path);
+	return -EINVAL;
+}
+
+static int open_store(struct fs *fs, int class, const char *url, const char *storage_class,
+		      char *err, size_t errlen)
+{
+	const struct conf *c = fs->conf;
+	struct objstore_conf oc = {
+		.endpoint = c->s3_endpoint,
+		.region = c->s3_region,
+		.path_style = c->s3_path_style,
+		.storage_class = storage_class,
+		.ca_file = c->s3_ca_file,
+		.profile = c->s3_profile,
+		.access_key = c->s3_access_key_id,
+		.secret_key = c->s3_secret_access_key,
+	};
+	int r;
+
+	/* the default file:// store lives in the data directory: make it */
+	if (strncmp(url, "file://", 7) == 0)
+		mkdir(url + 7, 0700);
+	r = objstore_open(url, &oc, &fs->store[class]);
+	if (r < 0)
+		snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE", url,
+			 objstore_open_error());
+	return r;
+}
+
+int tier_open(struct fs *fs, char *err, size_t errlen)
+{
+	const struct conf *c = fs->conf;
+	uint8_t key[CODEC_KEY_LEN], *keyp = NULL;
+	char enc[8] = "0";
+	struct tier *t;
+	int r;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->cache_lock, NULL);
+	pthread_mutex_init(&t->run_lock, NULL);
+	pthread_mutex_init(&t->thread_lock, NULL);
+	pthread_cond_init(&t->wake, NULL);
+	fs->tier = t;
+
+	r = open_store(fs, META_IA, c->ia_store, NULL, err, errlen);
+	if (!r)
+		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class, err,
+			       errlen);
+	if (r < 0)
+		return r;
+	/* encryption is chosen at mkfs; the config cannot turn it off later */
+	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
+	if (strcmp(enc, "1") == 0 || c->encrypted) {
+		r = load_key(c->key_file, key, err, errlen);
+		if (r < 0)
+			return r;
+		keyp = key;
+	}
+	r = codec_create(fs->fs_id, keyp, 1, 0, &fs->codec);
+	memset(key, 0, sizeof(key));
+	if (r < 0) {
+		snprintf(err, errlen, "codec: %s", strerror(-r));
+		return r;
+	}
+	r = access_create(&fs->access);
+	if (r < 0)
+		snprintf(err, errlen, "access table: %s", strerror(-r));
+	return r;
+}
+
+void tier_close(struct fs *fs)
+{
+	struct tier *t = fs->tier;
+
+	if (!t)
+		return;
+	tier_stop(fs);
+	if (fs->access && fs->meta && fs->conf)
+		tier_flush_access(fs);
+	for (int i = 0; i < TIER_CACHE_SLOTS; i++)
+		free(t->cache[i].buf);
+	access_free(fs->access);
+	codec_free(fs->codec);
+	objstore_free(fs->store[META_IA]);
+	objstore_free(fs->store[META_ARCHIVE]);
+	fs->access = NULL;
+	fs->codec = NULL;
+	fs->store[META_IA] = fs->store[META_ARCHIVE] = NULL;
+	pthread_mutex_destroy(&t->cache_lock);
+	pthread_mutex_destroy(&t->run_lock);
+	pthread_mutex_destroy(&t->thread_lock);
+	pthread_cond_destroy(&t->wake);
+	free(t);
+	fs->tier = NULL;
+}
+
+int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_chunk_get(fs->meta, ino, idx, ret);
+	fs_meta_unlock(fs);
+	if (r == -ENOENT) {
+		memset(ret, 0, sizeof(*ret));
+		ret->ino = ino;
+		ret->idx = idx;
+		ret->class = META_STANDARD;
+		r = 0;
+	}
+	return r;
+}
+
+int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t *ret_len,
+	       char *err, size_t errlen)
+{
+	struct objstore *s = fs->store[c->class];
+	const char *why = NULL;
+	char key[96];
+	void *obj;
+	size_t len;
+	int r;
+
+	if (c->class != META_IA && c->class != META_ARCHIVE)
+		return -EINVAL;
+	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	r = objstore_get(s, key, &obj, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", objstore_strerror(s));
+		return r == -ENOENT ? -EIO : r;    /* a missing object is data loss: EIO */
+	}
+	r = codec_decode(fs->codec, c->ino, c->idx, obj, len, ret_buf, ret_len, &why);
+	free(obj);
+	if (r < 0)
+		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why ? why : strerror(-r));
+	else if (*ret_len != c->plain_len) {
+		snprintf(err, errlen, "%s/%s: %zu bytes, the chunk map says %" PRIu64,
+			 objstore_url(s), key, *ret_len, c->plain_len);
+		free(*ret_buf);
+		r = -EIO;
+	}
+	return r < 0 && r != -ENOMEM ? -EIO : r;
+}
+
+void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx)
+{
+	struct tier *t = fs->tier;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_CACHE_SLOTS; i++) {
+		if (t->cache[i].buf && t->cache[i].ino == ino && t->cache[i].idx == idx) {
+			free(t->cache[i].buf);
+			t->cache[i].buf = NULL;
+		}
+	}
+	pthread_mutex_unlock(&t->cache_lock);
+}
+
+/* Copies [at, at+n) of a cached chunk into dst; false when not cached. */
+static bool cache_copy(struct tier *t, const struct meta_chunk *c, uint64_t at, size_t n, void *dst)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_CACHE_SLOTS; i++) {
+		struct tier_cached *e = &t->cache[i];
+
+		if (!e->buf || e->ino != c->ino || e->idx != c->idx || e->version != c->version)
+			continue;
+		memset(dst, 0, n);
+		if (at < e->len)
+			memcpy(dst, (char *)e->buf + at, e->len - at < n ? e->len - at : n);
+		e->used = ++t->clock;
+		hit = true;
+		break;
+	}
+	pthread_mutex_unlock(&t->cache_lock);
+	return hit;
+}
+
+static void cache_put(struct tier *t, const struct meta_chunk *c, void *buf, size_t len)
+{
+	struct tier_cached *victim = &t->cache[0];
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_CACHE_SLOTS; i++) {
+		if (!t->cache[i].buf) {
+			victim = &t->cache[i];
+			break;
+		}
+		if (t->cache[i].used < victim->used)
+			victim = &t->cache[i];
+	}
+	free(victim->buf);
+	*victim = (struct tier_cached){ c->ino, c->idx, c->version, buf, len, ++t->clock };
+	pthread_mutex_unlock(&t->cache_lock);
+}
+
+int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at, size_t n,
+		   void *dst)
+{
+	struct meta_chunk c;
+	char err[512];
+	void *buf;
+	size_t len;
+	int r;
+
+	r = tier_chunk_row(fs, in->ino, idx, &c);
+	if (r < 0)
+		return r;
+	if (cache_copy(fs->tier, &c, at, n, dst))
+		return 0;
+	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
+	if (r < 0) {
+		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", in->ino, idx,
+			err);
+		return r;
+	}
+	memset(dst, 0, n);
+	if (at < len)
+		memcpy(dst, (char *)buf + at, len - at < n ? len - at : n);
+	cache_put(fs->tier, &c, buf, len);
+	return 0;
+}
+
+bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
+{
+	struct meta_chunk c;
+
+	if (!in->cold)
+		return false;
+	return tier_chunk_row(fs, in->ino, idx, &c) == 0 && c.class != META_STANDARD;
+}
+
+bool tier_promotes_on_read(struct fs *fs)
+{
+	return fs->conf->promote_after_1_access;
+}
+
+int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)
+{
+	uint64_t first = off / fs->chunk_size;
+	uint64_t last = (off + (len ? len : 1) - 1) / fs->chunk_size;
+
+	for (uint64_t idx = first; idx <= last && in->cold; idx++) {
+		int r = tier_promote_locked(fs, in, idx);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
+{
+	access_note(fs->access, ino, first, last, now);
+}
