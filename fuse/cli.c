@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend/log.h"
+#include "fuse/control.h"
 #include "fuse/fuse_i.h"
 
 static const char usage_text[] =
@@ -20,6 +21,11 @@ static const char usage_text[] =
 	"  mount [-f] [-d] [-o OPTS] NAME DIR   mount NAME on DIR (-f: stay in foreground)\n"
 	"  fsck [--repair] NAME                 check NAME's metadata and data (unmounted)\n"
 	"  info NAME                            print NAME's id and settings\n"
+	"  stats NAME                           storage bytes per class (CloudWatch names)\n"
+	"  lifecycle run [--as-of DATE] NAME    apply the lifecycle policy now, or as if at DATE\n"
+	"                                       (YYYY-MM-DD[THH:MM:SS], @EPOCH, now, +Nd)\n"
+	"  lifecycle status NAME                the policy and the storage per class\n"
+	"  gc NAME                              delete objects no chunk refers to\n"
 	"  version                              print the version\n"
 	"\n"
 	"The configuration is --config FILE, else $EFSFS_CONFIG, else " CONF_DEFAULT_PATH
@@ -190,6 +196,77 @@ static int cmd_info(const char *config, int argc, char **argv)
 	return 0;
 }
 
+/* Runs a control command on the daemon that has NAME mounted, or, when
+ * none has, on the file system opened here. */
+static int control_cmd(const char *config, const char *name, int argc, char **argv)
+{
+	struct conf *conf;
+	struct fs *fs;
+	char err[1024];
+	int r;
+
+	if (load_conf(config, name, &conf) < 0)
+		return 1;
+	r = control_client(conf->data_dir, argc, argv, stdout);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		r = fs_open(conf, NULL, &fs, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "efsfs: %s\n", err);
+			conf_free(conf);
+			return 1;
+		}
+		r = control_exec(fs, argc, argv, stdout);
+		fs_close(fs);
+	} else if (r < 0) {
+		fprintf(stderr, "efsfs: %s: control socket: %s\n", name, strerror(-r));
+		r = 1;
+	}
+	conf_free(conf);
+	return r;
+}
+
+static int cmd_lifecycle(const char *config, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "as-of", required_argument, NULL, 'a' }, { NULL, 0, NULL, 0 }
+	};
+	const char *as_of = "now";
+	char *cargv[2];
+	int64_t t;
+	int c;
+
+	if (argc < 2)
+		return usage_error("lifecycle takes run or status");
+	if (strcmp(argv[1], "status") == 0) {
+		if (argc != 3)
+			return usage_error("lifecycle status takes one file system NAME");
+		cargv[0] = "status";
+		return control_cmd(config, argv[2], 1, cargv);
+	}
+	if (strcmp(argv[1], "run") != 0)
+		return usage_error("lifecycle takes run or status");
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+a:", lopts, NULL)) != -1) {
+		if (c != 'a')
+			return usage_error(NULL);
+		as_of = optarg;
+	}
+	if (optind + 1 != argc)
+		return usage_error("lifecycle run takes one file system NAME");
+	if (control_parse_date(as_of, &t) < 0)
+		return usage_error("--as-of: expected YYYY-MM-DD[THH:MM:SS], @EPOCH, now or +Nd");
+	cargv[0] = "run";
+	cargv[1] = (char *)as_of;
+	/* relative dates are resolved here, not by a daemon with another clock */
+	char abs[32];
+
+	snprintf(abs, sizeof(abs), "@%lld", (long long)t);
+	cargv[1] = abs;
+	return control_cmd(config, argv[optind], 2, cargv);
+}
+
 int cli_main(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -226,6 +303,13 @@ int cli_main(int argc, char **argv)
 		return cmd_fsck(config, argc, argv);
 	if (strcmp(argv[0], "info") == 0)
 		return cmd_info(config, argc, argv);
+	if (strcmp(argv[0], "lifecycle") == 0)
+		return cmd_lifecycle(config, argc, argv);
+	if ((strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "gc") == 0)) {
+		if (argc != 2)
+			return usage_error("stats and gc take one file system NAME");
+		return control_cmd(config, argv[1], 1, argv);
+	}
 	if (strcmp(argv[0], "version") == 0) {
 		printf("efsfs %s\n", EFSFS_VERSION);
 		return 0;

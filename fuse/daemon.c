@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "backend/log.h"
+#include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -134,6 +136,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
+	struct control *ctl = NULL;
 	struct efsfs e;
 	struct conf *conf = NULL;
 	char err[1024], mnt[PATH_MAX];
@@ -222,6 +225,14 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 			/* keep the current directory */
 		}
 	}
+	r = tier_start(e.fs);
+	if (r < 0)
+		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
+			 strerror(-r));
+	r = control_start(e.fs, &ctl);
+	if (r < 0)
+		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
+			 "reach this mount", name, strerror(-r));
 	lc = fuse_loop_cfg_create();
 	if (!lc) {
 		log_err("%s: out of memory", name);
@@ -233,6 +244,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		r = fuse_session_loop_mt(e.se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
+	control_stop(ctl);
 	fuse_remove_signal_handlers(e.se);
 	fuse_session_unmount(e.se);
 	log_info("%s unmounted from %s", name, mnt);

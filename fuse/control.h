@@ -1,0 +1,23 @@
+/* control.h - the control socket of a mounted file system (see control.c). */
+#ifndef EFSFS_CONTROL_H
+#define EFSFS_CONTROL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backend/fs.h"
+
+struct control;
+
+int control_start(struct fs *fs, struct control **ret);
+void control_stop(struct control *ctl);     /* accepts NULL */
+/* Runs a command (argv: "run DATE" | "stats" | "status" | "gc"); output to
+ * out; returns the exit code (0 ok, 1 failed, 2 usage). */
+int control_exec(struct fs *fs, int argc, char **argv, FILE *out);
+/* Sends a command to the daemon of data_dir: its exit code, or -errno
+ * when no daemon listens (-ENOENT, -ECONNREFUSED). */
+int control_client(const char *data_dir, int argc, char **argv, FILE *out);
+int control_path(const char *data_dir, char *buf, size_t len);
+int control_parse_date(const char *s, int64_t *ret);
+
+#endif
