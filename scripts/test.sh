@@ -43,16 +43,18 @@ for dir in build build-asan; do
 		status=1
 done
 
-# One closing line over both builds, from meson's own logs.
-python_free_count() {
-	local passed=0 failed=0 f
+# One closing line over both builds, from meson's own logs (one line per test).
+count_results() {
+	local passed=0 failed=0 skipped=0 f
 	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json; do
 		[ -f "$f" ] || continue
 		passed=$((passed + $(grep -c '"result": "OK"' "$f" || true)))
 		failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$f" || true)))
+		skipped=$((skipped + $(grep -c '"result": "SKIP"' "$f" || true)))
 	done
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
+	echo "$passed passed, $failed failed, $skipped skipped"
+	# CI runs as root with /dev/fuse: a skipped test there is a broken test
+	[ "$failed" = 0 ] && { [ "$skipped" = 0 ] || [ "${CI:-}" != true ]; }
 }
-python_free_count || status=1
+count_results || status=1
 exit "$status"
