@@ -345,7 +345,7 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 
 	if (size > FS_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (in->cold && size < old) {
+	if (in->cold && size < old && size % fs->chunk_size) {
 		/* the chunk that keeps a partial tail must be local */
 		r = tier_make_local(fs, in, size, 1);
 		if (r < 0)
@@ -622,10 +622,6 @@ int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname
 		r = -ENOENT;
 		goto rollback;
 	}
-	if (mi.nlink >= FS_LINK_MAX) {
-		r = -EMLINK;
-		goto rollback;
-	}
 	r = get_dir(fs, newparent, &dir);
 	if (r < 0)
 		goto rollback;
@@ -634,6 +630,10 @@ int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname
 		r = -EEXIST;
 	if (r != -ENOENT)
 		goto rollback;
+	if (mi.nlink >= FS_LINK_MAX) {
+		r = -EMLINK;
+		goto rollback;
+	}
 	r = meta_dentry_insert(fs->meta, newparent, newname, ino, mi.mode);
 	if (r < 0)
 		goto rollback;

@@ -7,7 +7,7 @@
  *         mode, uid, gid, nlink, size, rdev,      are open-unlinked files, removed
  *         atime_s, atime_ns, mtime_s, ...,        on last close or at next mount
  *         target BLOB)                            symlink target
- *   dentry(id INTEGER PRIMARY KEY,                id is the readdir cookie: a rename
+ *   dentry(id INTEGER PRIMARY KEY AUTOINCREMENT,  id is the readdir cookie, never reused: a rename
  *          parent, name BLOB, ino, type,          keeps it, so a directory listing
  *          UNIQUE(parent, name))                  never returns an entry twice
  *   xattr(ino, name BLOB, value BLOB)
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -92,8 +93,11 @@ static const char *const meta_sql[ST__COUNT] = {
 			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len, "
 			 "version = excluded.version",
 	/* relatime-style: an access moves atime only when it is `step` newer */
+	/* (an access noted before its file was deleted adds no row) */
 	[ST_CHUNK_TOUCH] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
-			   "VALUES (?1, ?2, 0, ?3, 0, 0) ON CONFLICT(ino, idx) DO UPDATE SET "
+			   "SELECT ?1, ?2, 0, ?3, 0, 0 WHERE EXISTS "
+			   "(SELECT 1 FROM inode WHERE ino = ?1 AND nlink > 0) "
+			   "ON CONFLICT(ino, idx) DO UPDATE SET "
 			   "atime = excluded.atime WHERE excluded.atime >= atime + ?4",
 	[ST_USAGE_FILES] = "SELECT count(*), total(size) FROM inode WHERE nlink > 0",
 	[ST_USAGE_CLASS] = "SELECT class, count(*), total(plain_len), total(stored_len) FROM chunk "
@@ -119,7 +123,7 @@ static const char meta_schema[] =
 	"  target BLOB);"
 	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
 	"CREATE TABLE dentry ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL, type INTEGER NOT NULL,"
 	"  UNIQUE (parent, name));"
 	"CREATE INDEX dentry_ino ON dentry(ino);"
@@ -201,6 +205,10 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	int rc, r;
 
+	if (create && access(path, F_OK) == 0) {
+		snprintf(errbuf, errlen, "%s: a database exists already", path);
+		return -EEXIST;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
