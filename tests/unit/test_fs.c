@@ -1,0 +1,1816 @@
+/* tests/unit/test_fs.c - unit tests of backend/fs.c and backend/fsck.c
+ * through the fs_* API (no FUSE): mkfs/open/lock, POSIX semantics of files
+ * and directories (sizes, holes, O_APPEND, open-unlinked files, rename
+ * flags, link and name limits, setgid directories, readdir snapshots),
+ * xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
+#include "backend/conf.h"
+#include "backend/fs.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define ROOT  1
+#define CHUNK 65536u
+
+static char tmp_dir[4096];
+static char data_dir[4200];
+static char fs_id_buf[FS_ID_LEN + 1];
+static struct conf *conf;
+static struct fs *fs;
+static const struct fs_ctx ctx = { 1234, 5678 };
+
+/* ---- fixture ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* One directory for the whole run, made and removed by main() in the
+ * runner process, so that the files of a failed (forked) test go too. */
+static char base_dir[3000];
+
+static void base_make(void)
+{
+	const char *base = getenv("EFSFS_TEST_TMP");
+
+	snprintf(base_dir, sizeof(base_dir), "%s/test_fs-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(base_dir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", base_dir, strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void base_remove(void)
+{
+	nftw(base_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup_mkfs(void)
+{
+	char path[4300], err[1024] = "";
+	FILE *fp;
+	int r;
+
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
+	ck_assert_msg(mkdtemp(tmp_dir) != NULL, "mkdtemp %s: %s", tmp_dir, strerror(errno));
+	snprintf(data_dir, sizeof(data_dir), "%s/fs", tmp_dir);
+	snprintf(path, sizeof(path), "%s/efsfs.conf", tmp_dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "[t]\ndata_dir = %s\n", data_dir);
+	ck_assert_int_eq(fclose(fp), 0);
+	r = conf_load(path, "t", &conf, err, sizeof(err));
+	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
+	ck_assert_str_eq(conf->data_dir, data_dir);
+	r = fs_mkfs(conf, &ctx, CHUNK, fs_id_buf, err, sizeof(err));
+	ck_assert_msg(r == 0, "fs_mkfs = %d: %s", r, err);
+}
+
+static void fs_reopen(const char *mountpoint)
+{
+	char err[1024] = "";
+	int r;
+
+	fs_close(fs);
+	fs = NULL;
+	r = fs_open(conf, mountpoint, &fs, err, sizeof(err));
+	ck_assert_msg(r == 0, "fs_open = %d: %s", r, err);
+	ck_assert_ptr_nonnull(fs);
+}
+
+static void setup_open(void)
+{
+	setup_mkfs();
+	fs_reopen(NULL);
+}
+
+static void teardown(void)
+{
+	fs_close(fs);
+	fs = NULL;
+	conf_free(conf);
+	conf = NULL;
+	nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- helpers ---- */
+
+/* DATA_DIR/data/XX/<ino:016x>, as fs.h documents. */
+static void data_path(uint64_t ino, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/data/%02x/%016" PRIx64, data_dir, (unsigned)(ino & 0xff), ino);
+}
+
+static bool data_exists(uint64_t ino)
+{
+	char p[4400];
+
+	data_path(ino, p, sizeof(p));
+	return access(p, F_OK) == 0;
+}
+
+static uint64_t create_file(uint64_t parent, const char *name, mode_t mode,
+			    struct fs_file **ret_f)
+{
+	struct stat st;
+	int r = fs_create(fs, &ctx, parent, name, mode, O_RDWR, ret_f, &st);
+
+	ck_assert_msg(r == 0, "fs_create(%s) = %d", name, r);
+	ck_assert(S_ISREG(st.st_mode));
+	return st.st_ino;
+}
+
+/* Creates a file, closes it and drops the lookup reference. */
+static uint64_t create_closed(uint64_t parent, const char *name)
+{
+	struct fs_file *f;
+	uint64_t ino = create_file(parent, name, 0644, &f);
+
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	return ino;
+}
+
+static uint64_t make_dir(uint64_t parent, const char *name, mode_t mode)
+{
+	struct stat st;
+	int r = fs_mkdir(fs, &ctx, parent, name, mode, &st);
+
+	ck_assert_msg(r == 0, "fs_mkdir(%s) = %d", name, r);
+	ck_assert(S_ISDIR(st.st_mode));
+	fs_forget(fs, st.st_ino, 1);
+	return st.st_ino;
+}
+
+/* Looks name up; returns its inode (0 when missing) and drops the reference. */
+static uint64_t lookup(uint64_t parent, const char *name, struct stat *ret_st)
+{
+	struct stat st;
+	int r = fs_lookup(fs, parent, name, &st);
+
+	if (r == -ENOENT)
+		return 0;
+	ck_assert_msg(r == 0, "fs_lookup(%s) = %d", name, r);
+	fs_forget(fs, st.st_ino, 1);
+	if (ret_st)
+		*ret_st = st;
+	return st.st_ino;
+}
+
+static struct stat getattr(uint64_t ino)
+{
+	struct stat st;
+	int r = fs_getattr(fs, ino, &st);
+
+	ck_assert_msg(r == 0, "fs_getattr(%" PRIu64 ") = %d", ino, r);
+	return st;
+}
+
+/* Writes len bytes at off; returns the offset actually written at. */
+static off_t write_at(struct fs_file *f, off_t off, const void *buf, size_t len)
+{
+	off_t at = -1;
+	ssize_t n;
+	int fd = -1, r;
+
+	r = fs_write_begin(fs, f, off, len, &fd, &at);
+	ck_assert_msg(r == 0, "fs_write_begin = %d", r);
+	ck_assert_int_ge(fd, 0);
+	n = pwrite(fd, buf, len, at);
+	ck_assert_int_eq(fs_write_end(fs, f, at, n), 0);
+	ck_assert_int_eq(n, (ssize_t)len);
+	return at;
+}
+
+/* Reads up to len bytes at off through the segments; returns the count. */
+static size_t read_at(struct fs_file *f, off_t off, void *buf, size_t len)
+{
+	struct fs_rvec rv;
+	size_t done = 0;
+	int r = fs_read_begin(fs, f, off, len, &rv);
+
+	ck_assert_msg(r == 0, "fs_read_begin = %d", r);
+	ck_assert_uint_le(rv.n, FS_RSEG_MAX);
+	for (unsigned i = 0; i < rv.n; i++) {
+		struct fs_rseg *s = &rv.seg[i];
+
+		ck_assert_uint_le(done + s->len, len);
+		if (s->mem) {
+			memcpy((char *)buf + done, s->mem, s->len);
+		} else {
+			ssize_t n = pread(s->fd, (char *)buf + done, s->len, s->pos);
+
+			ck_assert_int_eq(n, (ssize_t)s->len);
+		}
+		done += s->len;
+	}
+	ck_assert_uint_eq(done, rv.total);
+	fs_read_end(fs, f, &rv);
+	return done;
+}
+
+static bool all_bytes(const void *buf, size_t len, unsigned char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (((const unsigned char *)buf)[i] != c)
+			return false;
+	return true;
+}
+
+struct msgs {
+	int n;
+	char text[4096];
+};
+
+static void report_cb(const char *msg, void *arg)
+{
+	struct msgs *m = arg;
+	size_t used = strlen(m->text);
+
+	m->n++;
+	snprintf(m->text + used, sizeof(m->text) - used, "%s\n", msg);
+}
+
+/* Closes the file system and runs fsck; returns its result. */
+static int run_fsck(bool repair, struct msgs *m)
+{
+	char err[1024] = "";
+	int r;
+
+	fs_close(fs);
+	fs = NULL;
+	memset(m, 0, sizeof(*m));
+	r = fs_fsck(conf, repair, report_cb, m, err, sizeof(err));
+	ck_assert_msg(r >= 0, "fs_fsck = %d: %s", r, err);
+	ck_assert_int_eq(r, m->n);
+	return r;
+}
+
+static void fsck_clean(void)
+{
+	struct msgs m;
+	int r = run_fsck(false, &m);
+
+	ck_assert_msg(r == 0, "fsck found %d errors:\n%s", r, m.text);
+}
+
+/* Runs sql on meta.db with its own connection (the fs must be closed). */
+static void sql_exec(const char *sql)
+{
+	char path[4300], *msg = NULL;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
+		      msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+static int64_t sql_int(const char *sql)
+{
+	char path[4300];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v;
+
+	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- directory listing ---- */
+
+struct ent {
+	char name[256];
+	uint64_t ino, next;
+	mode_t mode;
+	off_t size;
+};
+
+struct listing {
+	int n, room;       /* fill refuses entries beyond room */
+	struct ent e[260];
+};
+
+static int fill_cb(void *arg, const char *name, const struct stat *st, uint64_t next)
+{
+	struct listing *l = arg;
+
+	if (l->n >= l->room)
+		return 1;
+	ck_assert_int_lt(l->n, 260);
+	snprintf(l->e[l->n].name, sizeof(l->e[0].name), "%s", name);
+	l->e[l->n].ino = st->st_ino;
+	l->e[l->n].mode = st->st_mode;
+	l->e[l->n].size = st->st_size;
+	l->e[l->n].next = next;
+	l->n++;
+	return 0;
+}
+
+/* Appends up to room more entries from cookie; returns the next cookie. */
+static uint64_t list_more(uint64_t dir, uint64_t cookie, uint64_t *snap, bool plus, int room,
+			  struct listing *l)
+{
+	int before = l->n, r;
+
+	l->room = l->n + room;
+	r = fs_readdir(fs, dir, cookie, snap, plus, fill_cb, l);
+	ck_assert_msg(r == 0, "fs_readdir = %d", r);
+	return l->n > before ? l->e[l->n - 1].next : cookie;
+}
+
+static void list_all(uint64_t dir, struct listing *l)
+{
+	uint64_t snap = 0, cookie = 0;
+
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(fs_opendir(fs, dir, &snap), 0);
+	for (int guard = 0; guard < 1000; guard++) {
+		int before = l->n;
+
+		cookie = list_more(dir, cookie, &snap, false, 1000, l);
+		if (l->n == before)
+			return;
+	}
+	ck_abort_msg("readdir does not end");
+}
+
+static int find_ent(const struct listing *l, const char *name)
+{
+	int at = -1;
+
+	for (int i = 0; i < l->n; i++) {
+		if (strcmp(l->e[i].name, name) == 0) {
+			ck_assert_msg(at < 0, "'%s' listed twice", name);
+			at = i;
+		}
+	}
+	return at;
+}
+
+/* ---- mkfs, open, lock ---- */
+
+START_TEST(test_mkfs_open)
+{
+	char err[1024] = "", id[FS_ID_LEN + 1] = "untouched", other[4300];
+	struct stat st;
+
+	ck_assert_uint_eq(strlen(fs_id_buf), FS_ID_LEN);
+	ck_assert_mem_eq(fs_id_buf, "fs-", 3);
+	ck_assert_uint_eq(strspn(fs_id_buf + 3, "0123456789abcdef"), 17);
+	ck_assert_str_eq(fs_id(fs), fs_id_buf);
+	ck_assert_uint_eq(fs_chunk_size(fs), CHUNK);
+	ck_assert_ptr_eq(fs_conf(fs), conf);
+	st = getattr(ROOT);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_uint_eq(st.st_uid, ctx.uid);
+	ck_assert_uint_eq(st.st_gid, ctx.gid);
+	ck_assert_uint_eq(st.st_nlink, 2);
+	ck_assert_uint_eq(st.st_ino, ROOT);
+	/* mkfs again: -EEXIST naming the directory, id untouched */
+	ck_assert_int_eq(fs_mkfs(conf, &ctx, CHUNK, id, err, sizeof(err)), -EEXIST);
+	ck_assert_str_eq(id, "untouched");
+	ck_assert_msg(strstr(err, data_dir) != NULL, "err '%s' does not name %s", err, data_dir);
+	/* bad chunk sizes */
+	snprintf(other, sizeof(other), "%s/other", tmp_dir);
+	free(conf->data_dir);
+	conf->data_dir = strdup(other);
+	ck_assert_int_eq(fs_mkfs(conf, &ctx, 100000, id, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(fs_mkfs(conf, &ctx, 32768, id, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(fs_mkfs(conf, &ctx, 128u << 20, id, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "chunk size") != NULL, "err '%s'", err);
+	ck_assert_str_eq(id, "untouched");
+	/* two file systems get different ids */
+	ck_assert_int_eq(fs_mkfs(conf, &ctx, 0, id, err, sizeof(err)), 0);
+	ck_assert_str_ne(id, fs_id_buf);
+	free(conf->data_dir);
+	conf->data_dir = strdup(data_dir);
+}
+END_TEST
+
+START_TEST(test_open_missing)
+{
+	char err[1024] = "", path[4300];
+	struct fs *f2 = (struct fs *)&f2;
+
+	snprintf(path, sizeof(path), "%s/nothere", tmp_dir);
+	free(conf->data_dir);
+	conf->data_dir = strdup(path);
+	ck_assert_int_eq(fs_open(conf, NULL, &f2, err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_eq(f2, (struct fs *)&f2);
+	ck_assert_msg(strstr(err, "mkfs") != NULL, "err '%s' does not say mkfs", err);
+	ck_assert_msg(strstr(err, path) != NULL, "err '%s' does not name %s", err, path);
+	/* an existing directory without a file system in it */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	err[0] = '\0';
+	ck_assert_int_eq(fs_open(conf, NULL, &f2, err, sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, "mkfs") != NULL, "err '%s' does not say mkfs", err);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	free(conf->data_dir);
+	conf->data_dir = strdup(data_dir);
+}
+END_TEST
+
+START_TEST(test_open_busy)
+{
+	char err[1024] = "", pid[32];
+	struct fs *f2 = (struct fs *)&f2;
+	struct msgs m = { 0 };
+
+	fs_reopen("/mnt/efs-unit");
+	/* a second open in this process: flock on another open file description */
+	ck_assert_int_eq(fs_open(conf, NULL, &f2, err, sizeof(err)), -EBUSY);
+	ck_assert_ptr_eq(f2, (struct fs *)&f2);
+	snprintf(pid, sizeof(pid), "pid=%d", (int)getpid());
+	ck_assert_msg(strstr(err, pid) != NULL, "err '%s' lacks '%s'", err, pid);
+	ck_assert_msg(strstr(err, "/mnt/efs-unit") != NULL, "err '%s' lacks the mount point", err);
+	/* fsck too */
+	err[0] = '\0';
+	ck_assert_int_eq(fs_fsck(conf, false, report_cb, &m, err, sizeof(err)), -EBUSY);
+	ck_assert_msg(strstr(err, pid) != NULL, "err '%s' lacks '%s'", err, pid);
+	/* the failed opens did not drop the holder's lock */
+	ck_assert_int_eq(fs_open(conf, NULL, &f2, err, sizeof(err)), -EBUSY);
+	/* the holder still works */
+	ck_assert(S_ISDIR(getattr(ROOT).st_mode));
+	/* after close the file system opens again */
+	fs_reopen(NULL);
+}
+END_TEST
+
+/* ---- files ---- */
+
+START_TEST(test_create_lookup_getattr)
+{
+	struct fs_file *f, *f2;
+	struct stat st, st2;
+	uint64_t ino;
+
+	ino = create_file(ROOT, "file", 0640, &f);
+	ck_assert_uint_gt(ino, ROOT);
+	st = getattr(ino);
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 0640);
+	ck_assert_uint_eq(st.st_nlink, 1);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert_uint_eq(st.st_uid, ctx.uid);
+	ck_assert_uint_eq(st.st_gid, ctx.gid);
+	ck_assert_uint_eq(lookup(ROOT, "file", &st2), ino);
+	ck_assert_uint_eq(st2.st_mode, st.st_mode);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "nothere", &st2), -ENOENT);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "FILE", &st2), -ENOENT);
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "file", 0600, O_RDWR, &f2, &st2), -EEXIST);
+	ck_assert_int_eq(fs_getattr(fs, 987654, &st2), -ENOENT);
+	/* the parent's times moved and it stayed at nlink 2 */
+	st2 = getattr(ROOT);
+	ck_assert_uint_eq(st2.st_nlink, 2);
+	ck_assert(st2.st_mtim.tv_sec > 0);
+	/* open again, a second handle */
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f2), 0);
+	fs_release(fs, f2);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	/* a directory cannot be opened as a file */
+	ck_assert_int_eq(fs_open_file(fs, ROOT, O_RDONLY, &f2), -EINVAL);
+	ck_assert_int_eq(fs_open_file(fs, 987654, O_RDONLY, &f2), -ENOENT);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_write_read)
+{
+	char buf[256];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "f", 0644, &f);
+	struct stat st;
+
+	ck_assert_int_eq(write_at(f, 0, "hello", 5), 0);
+	ck_assert_int_eq(getattr(ino).st_size, 5);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+	/* past EOF: nothing; across EOF: short */
+	ck_assert_uint_eq(read_at(f, 5, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(read_at(f, 100, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(read_at(f, 3, buf, sizeof(buf)), 2);
+	ck_assert_mem_eq(buf, "lo", 2);
+	ck_assert_uint_eq(read_at(f, 1, buf, 0), 0);
+	/* overwrite inside: size unchanged */
+	ck_assert_int_eq(write_at(f, 1, "EL", 2), 1);
+	ck_assert_int_eq(getattr(ino).st_size, 5);
+	/* a write past EOF leaves a zero-filled gap */
+	ck_assert_int_eq(write_at(f, 10, "world", 5), 10);
+	st = getattr(ino);
+	ck_assert_int_eq(st.st_size, 15);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 15);
+	ck_assert_mem_eq(buf, "hELlo", 5);
+	ck_assert(all_bytes(buf + 5, 5, 0));
+	ck_assert_mem_eq(buf + 10, "world", 5);
+	/* a negative offset */
+	{
+		struct fs_rvec rv;
+		int fd;
+		off_t at;
+
+		ck_assert_int_eq(fs_read_begin(fs, f, -1, 10, &rv), -EINVAL);
+		ck_assert_int_eq(fs_write_begin(fs, f, -1, 10, &fd, &at), -EINVAL);
+		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)FS_MAX_FILE_SIZE, 1, &fd, &at),
+				 -EFBIG);
+	}
+	ck_assert_int_eq(fs_fsync(fs, f, false), 0);
+	ck_assert_int_eq(fs_fsync(fs, f, true), 0);
+	ck_assert_int_eq(fs_flush(fs, f), 0);
+	fs_release(fs, f);
+	/* reopen the file: the data and size are there */
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 10, buf, sizeof(buf)), 5);
+	ck_assert_mem_eq(buf, "world", 5);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	/* and after a remount */
+	fs_reopen(NULL);
+	ck_assert_uint_eq(lookup(ROOT, "f", &st), ino);
+	ck_assert_int_eq(st.st_size, 15);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 15);
+	ck_assert_mem_eq(buf + 10, "world", 5);
+	fs_release(fs, f);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_large_write_spans_chunks)
+{
+	size_t len = 3 * CHUNK + 1234;
+	unsigned char *w = malloc(len), *r = malloc(len + 10);
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "big", 0644, &f);
+
+	for (size_t i = 0; i < len; i++)
+		w[i] = (unsigned char)(i * 7 + i / 251);
+	ck_assert_int_eq(write_at(f, CHUNK - 100, w, len), CHUNK - 100);
+	ck_assert_int_eq(getattr(ino).st_size, (off_t)(CHUNK - 100 + len));
+	ck_assert_uint_eq(read_at(f, CHUNK - 100, r, len + 10), len);
+	ck_assert(memcmp(r, w, len) == 0);
+	ck_assert_uint_eq(read_at(f, 0, r, CHUNK - 100), CHUNK - 100);
+	ck_assert(all_bytes(r, CHUNK - 100, 0));
+	fs_release(fs, f);
+	free(w);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_truncate)
+{
+	char buf[200], backing[4400];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "t", 0644, &f);
+	struct stat st, attr, bst;
+
+	memset(buf, 'x', 100);
+	write_at(f, 0, buf, 100);
+	memset(&attr, 0, sizeof(attr));
+	attr.st_size = 10;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(st.st_size, 10);
+	ck_assert_int_eq(getattr(ino).st_size, 10);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 10);
+	ck_assert(all_bytes(buf, 10, 'x'));
+	data_path(ino, backing, sizeof(backing));
+	ck_assert_int_eq(stat(backing, &bst), 0);
+	ck_assert_int_eq(bst.st_size, 10);
+	/* grow: the old tail does not come back */
+	attr.st_size = 150;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(st.st_size, 150);
+	memset(buf, 'q', sizeof(buf));
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 150);
+	ck_assert(all_bytes(buf, 10, 'x'));
+	ck_assert(all_bytes(buf + 10, 140, 0));
+	/* to zero and grow far: a hole, little space */
+	attr.st_size = 0;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	attr.st_size = 1ll << 40;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	st = getattr(ino);
+	ck_assert_int_eq(st.st_size, 1ll << 40);
+	ck_assert_int_lt(st.st_blocks, 64);
+	ck_assert_uint_eq(read_at(f, (1ll << 40) - 50, buf, sizeof(buf)), 50);
+	ck_assert(all_bytes(buf, 50, 0));
+	/* limits */
+	attr.st_size = (off_t)FS_MAX_FILE_SIZE + 1;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), -EFBIG);
+	attr.st_size = -1;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), -EINVAL);
+	attr.st_size = 0;
+	ck_assert_int_eq(fs_setattr(fs, ROOT, &attr, FS_SET_SIZE, &st), -EISDIR);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	/* truncate of a file nobody has open */
+	attr.st_size = 7;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(getattr(ino).st_size, 7);
+	ck_assert_int_eq(stat(backing, &bst), 0);
+	ck_assert_int_eq(bst.st_size, 7);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_append)
+{
+	char buf[64];
+	struct fs_file *f, *g;
+	uint64_t ino;
+	struct stat st;
+
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "log", 0644, O_WRONLY | O_APPEND, &f, &st), 0);
+	ino = st.st_ino;
+	/* without writeback cache the backend puts O_APPEND writes at EOF */
+	ck_assert_int_eq(write_at(f, 0, "abc", 3), 0);
+	ck_assert_int_eq(write_at(f, 0, "def", 3), 3);
+	ck_assert_int_eq(write_at(f, 1, "gh", 2), 6);
+	ck_assert_int_eq(getattr(ino).st_size, 8);
+	/* a second, non-append handle writes where it is told */
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &g), 0);
+	ck_assert_int_eq(write_at(g, 0, "X", 1), 0);
+	ck_assert_uint_eq(read_at(g, 0, buf, sizeof(buf)), 8);
+	ck_assert_mem_eq(buf, "Xbcdefgh", 8);
+	/* with writeback cache the kernel has chosen the offset already */
+	fs_set_writeback(fs, true);
+	ck_assert_int_eq(write_at(f, 2, "Y", 1), 2);
+	ck_assert_int_eq(getattr(ino).st_size, 8);
+	ck_assert_uint_eq(read_at(g, 0, buf, sizeof(buf)), 8);
+	ck_assert_mem_eq(buf, "XbYdefgh", 8);
+	fs_set_writeback(fs, false);
+	ck_assert_int_eq(write_at(f, 0, "Z", 1), 8);
+	ck_assert_int_eq(getattr(ino).st_size, 9);
+	fs_release(fs, g);
+	fs_release(fs, f);
+}
+END_TEST
+
+START_TEST(test_unlink_open_file)
+{
+	char buf[64];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "doomed", 0644, &f);
+	struct stat st;
+
+	write_at(f, 0, "payload", 7);
+	ck_assert(data_exists(ino));
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "doomed"), 0);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "doomed", &st), -ENOENT);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "doomed"), -ENOENT);
+	/* still there for the holder */
+	st = getattr(ino);
+	ck_assert_uint_eq(st.st_nlink, 0);
+	ck_assert_int_eq(st.st_size, 7);
+	ck_assert(data_exists(ino));
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 7);
+	ck_assert_mem_eq(buf, "payload", 7);
+	write_at(f, 7, "+more", 5);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 12);
+	ck_assert_mem_eq(buf, "payload+more", 12);
+	/* no new link to an unlinked inode */
+	ck_assert_int_eq(fs_link(fs, ino, ROOT, "back", &st), -ENOENT);
+	/* release: the kernel still holds a lookup reference */
+	fs_release(fs, f);
+	ck_assert(data_exists(ino));
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
+	/* forget: gone for good */
+	fs_forget(fs, ino, 1);
+	ck_assert(!data_exists(ino));
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_unlink_forget_then_release)
+{
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "doomed", 0644, &f);
+	struct stat st;
+
+	write_at(f, 0, "x", 1);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "doomed"), 0);
+	fs_forget(fs, ino, 1);
+	ck_assert(data_exists(ino));
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
+	fs_release(fs, f);
+	ck_assert(!data_exists(ino));
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_purge_on_forget)
+{
+	struct fs_file *f;
+	uint64_t a, b;
+	struct stat st;
+
+	/* two lookup references, no open handle */
+	a = create_file(ROOT, "a", 0644, &f);
+	write_at(f, 0, "aaaa", 4);
+	fs_release(fs, f);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "a", &st), 0);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "a"), 0);
+	ck_assert(data_exists(a));
+	fs_forget(fs, a, 1);
+	ck_assert(data_exists(a));
+	ck_assert_int_eq(fs_getattr(fs, a, &st), 0);
+	fs_forget(fs, a, 1);
+	ck_assert(!data_exists(a));
+	ck_assert_int_eq(fs_getattr(fs, a, &st), -ENOENT);
+	/* forget of more than is held, or of an unknown inode, is harmless */
+	fs_forget(fs, a, 5);
+	fs_forget(fs, 987654, 1);
+	/* nobody holds it: unlink removes at once */
+	b = create_file(ROOT, "b", 0644, &f);
+	write_at(f, 0, "bbbb", 4);
+	fs_release(fs, f);
+	fs_forget(fs, b, 1);
+	ck_assert(data_exists(b));
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "b"), 0);
+	ck_assert(!data_exists(b));
+	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
+	fsck_clean();
+}
+END_TEST
+
+/* ---- namespace ---- */
+
+START_TEST(test_mkdir_rmdir)
+{
+	struct fs_file *f;
+	uint64_t d, sub;
+	struct stat st;
+
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "d", 0750, &st), 0);
+	d = st.st_ino;
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0750);
+	ck_assert_uint_eq(st.st_nlink, 2);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 3);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "d", 0750, &st), -EEXIST);
+	sub = make_dir(d, "sub", 0755);
+	ck_assert_uint_eq(getattr(d).st_nlink, 3);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 3);
+	create_closed(d, "f");
+	ck_assert_uint_eq(getattr(d).st_nlink, 3);
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), -ENOTEMPTY);
+	ck_assert_int_eq(fs_rmdir(fs, d, "f"), -ENOTDIR);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "d"), -EISDIR);
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, "nothere"), -ENOENT);
+	ck_assert_int_eq(fs_unlink(fs, d, "f"), 0);
+	ck_assert_int_eq(fs_rmdir(fs, d, "sub"), 0);
+	ck_assert_uint_eq(getattr(d).st_nlink, 2);
+	ck_assert_int_eq(fs_getattr(fs, sub, &st), -ENOENT);
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), 0);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 2);
+	/* the kernel still holds d: it exists, with nlink 0, and takes no entries */
+	st = getattr(d);
+	ck_assert_uint_eq(st.st_nlink, 0);
+	ck_assert_int_eq(fs_create(fs, &ctx, d, "late", 0644, O_RDWR, &f, &st), -ENOENT);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
+	fs_forget(fs, d, 1);
+	ck_assert_int_eq(fs_getattr(fs, d, &st), -ENOENT);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
+	/* mkdir in a file */
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, create_closed(ROOT, "file"), "x", 0755, &st),
+			 -ENOTDIR);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_rename_files)
+{
+	struct fs_file *f;
+	uint64_t a, b, d, a2;
+	char buf[16];
+	struct stat st;
+
+	a = create_closed(ROOT, "a");
+	b = create_file(ROOT, "b", 0644, &f);
+	write_at(f, 0, "old b", 5);
+	fs_release(fs, f);
+	fs_forget(fs, b, 1);
+	d = make_dir(ROOT, "d", 0755);
+	/* same directory */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "a", ROOT, "a1", 0), 0);
+	ck_assert_uint_eq(lookup(ROOT, "a", NULL), 0);
+	ck_assert_uint_eq(lookup(ROOT, "a1", NULL), a);
+	/* onto itself: nothing happens */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "a1", ROOT, "a1", 0), 0);
+	ck_assert_uint_eq(lookup(ROOT, "a1", NULL), a);
+	/* across directories */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "a1", d, "a", 0), 0);
+	ck_assert_uint_eq(lookup(ROOT, "a1", NULL), 0);
+	ck_assert_uint_eq(lookup(d, "a", NULL), a);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 3);
+	ck_assert_uint_eq(getattr(d).st_nlink, 2);
+	/* missing source */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "ghost", ROOT, "x", 0), -ENOENT);
+	/* NOREPLACE onto an existing name */
+	ck_assert_int_eq(fs_rename(fs, d, "a", ROOT, "b", RENAME_NOREPLACE), -EEXIST);
+	ck_assert_uint_eq(lookup(d, "a", NULL), a);
+	ck_assert_uint_eq(lookup(ROOT, "b", NULL), b);
+	/* NOREPLACE onto a free name */
+	ck_assert_int_eq(fs_rename(fs, d, "a", ROOT, "a", RENAME_NOREPLACE), 0);
+	ck_assert_uint_eq(lookup(ROOT, "a", NULL), a);
+	/* replace: the old target goes, with its data */
+	ck_assert(data_exists(b));
+	ck_assert_int_eq(fs_rename(fs, ROOT, "a", ROOT, "b", 0), 0);
+	ck_assert_uint_eq(lookup(ROOT, "b", NULL), a);
+	ck_assert_uint_eq(lookup(ROOT, "a", NULL), 0);
+	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
+	ck_assert(!data_exists(b));
+	/* replace a target that is open: it lives until released */
+	a2 = create_file(ROOT, "c", 0644, &f);
+	write_at(f, 0, "keep", 4);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "b", ROOT, "c", 0), 0);
+	ck_assert_uint_eq(getattr(a2).st_nlink, 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 4);
+	ck_assert_mem_eq(buf, "keep", 4);
+	fs_release(fs, f);
+	fs_forget(fs, a2, 1);
+	ck_assert_int_eq(fs_getattr(fs, a2, &st), -ENOENT);
+	/* two links to one inode: rename between them does nothing */
+	ck_assert_int_eq(fs_link(fs, a, ROOT, "hard", &st), 0);
+	fs_forget(fs, a, 1);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "c", ROOT, "hard", 0), 0);
+	ck_assert_uint_eq(lookup(ROOT, "c", NULL), a);
+	ck_assert_uint_eq(lookup(ROOT, "hard", NULL), a);
+	ck_assert_uint_eq(getattr(a).st_nlink, 2);
+	/* a file over a directory and back */
+	make_dir(ROOT, "dir2", 0755);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "c", ROOT, "dir2", 0), -EISDIR);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "dir2", ROOT, "c", 0), -ENOTDIR);
+	/* bad flags */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "c", ROOT, "z", RENAME_NOREPLACE | RENAME_EXCHANGE),
+			 -EINVAL);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "c", ROOT, "z", 1u << 7), -EINVAL);
+	ck_assert_uint_eq(lookup(ROOT, "c", NULL), a);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_rename_dirs)
+{
+	uint64_t d1, d2, sub, e, full, f;
+	struct listing l;
+	struct stat st;
+	int i;
+
+	d1 = make_dir(ROOT, "d1", 0755);
+	d2 = make_dir(ROOT, "d2", 0755);
+	sub = make_dir(d1, "sub", 0755);
+	make_dir(sub, "deep", 0755);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 4);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
+	/* move a directory across: both parents' nlink change, and its ".." */
+	ck_assert_int_eq(fs_rename(fs, d1, "sub", d2, "sub", 0), 0);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 2);
+	ck_assert_uint_eq(getattr(d2).st_nlink, 3);
+	ck_assert_uint_eq(getattr(ROOT).st_nlink, 4);
+	list_all(sub, &l);
+	i = find_ent(&l, "..");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(l.e[i].ino, d2);
+	/* into itself or below itself */
+	ck_assert_int_eq(fs_rename(fs, ROOT, "d2", d2, "x", 0), -EINVAL);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "d2", sub, "x", 0), -EINVAL);
+	ck_assert_int_eq(fs_rename(fs, d2, "sub", lookup(sub, "deep", NULL), "x", 0), -EINVAL);
+	ck_assert_uint_eq(lookup(d2, "sub", NULL), sub);
+	/* over an empty directory */
+	e = make_dir(d1, "empty", 0755);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
+	ck_assert_int_eq(fs_rename(fs, d2, "sub", d1, "empty", 0), 0);
+	ck_assert_uint_eq(lookup(d1, "empty", NULL), sub);
+	ck_assert_int_eq(fs_getattr(fs, e, &st), -ENOENT);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
+	ck_assert_uint_eq(getattr(d2).st_nlink, 2);
+	/* over a non-empty one */
+	full = make_dir(d2, "full", 0755);
+	create_closed(full, "x");
+	ck_assert_int_eq(fs_rename(fs, d1, "empty", d2, "full", 0), -ENOTEMPTY);
+	/* same directory, dir over empty dir */
+	make_dir(d1, "e2", 0755);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 4);
+	ck_assert_int_eq(fs_rename(fs, d1, "empty", d1, "e2", 0), 0);
+	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
+	ck_assert_uint_eq(lookup(d1, "e2", NULL), sub);
+	/* exchange a file and a directory across directories */
+	f = create_closed(d2, "file");
+	ck_assert_int_eq(fs_rename(fs, d1, "e2", d2, "file", RENAME_EXCHANGE), 0);
+	ck_assert_uint_eq(lookup(d1, "e2", &st), f);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(lookup(d2, "file", &st), sub);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(getattr(d1).st_nlink, 2);
+	ck_assert_uint_eq(getattr(d2).st_nlink, 4);
+	list_all(sub, &l);
+	ck_assert_uint_eq(l.e[find_ent(&l, "..")].ino, d2);
+	list_all(d1, &l);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_uint_eq(l.e[find_ent(&l, "e2")].mode & S_IFMT, S_IFREG);
+	/* exchange within a directory */
+	ck_assert_int_eq(fs_rename(fs, d2, "file", d2, "full", RENAME_EXCHANGE), 0);
+	ck_assert_uint_eq(lookup(d2, "full", NULL), sub);
+	ck_assert_uint_eq(lookup(d2, "file", NULL), full);
+	ck_assert_uint_eq(getattr(d2).st_nlink, 4);
+	/* exchange with a missing name */
+	ck_assert_int_eq(fs_rename(fs, d2, "file", d2, "ghost", RENAME_EXCHANGE), -ENOENT);
+	/* exchange that would put a directory below itself */
+	ck_assert_int_eq(fs_rename(fs, d2, "file", d1, "nothere", RENAME_EXCHANGE), -ENOENT);
+	create_closed(full, "y");
+	ck_assert_int_eq(fs_rename(fs, ROOT, "d2", full, "y", RENAME_EXCHANGE), -EINVAL);
+	ck_assert_uint_eq(lookup(ROOT, "d2", NULL), d2);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_link_limit)
+{
+	char name[32];
+	uint64_t ino = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0755);
+	struct stat st;
+	int r;
+
+	for (int i = 2; i <= FS_LINK_MAX; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		r = fs_link(fs, ino, ROOT, name, &st);
+		ck_assert_msg(r == 0, "link %d = %d", i, r);
+		ck_assert_uint_eq(st.st_nlink, (unsigned)i);
+		ck_assert_uint_eq(st.st_ino, ino);
+		fs_forget(fs, ino, 1);
+	}
+	ck_assert_uint_eq(getattr(ino).st_nlink, FS_LINK_MAX);
+	ck_assert_int_eq(fs_link(fs, ino, ROOT, "one-too-many", &st), -EMLINK);
+	ck_assert_uint_eq(lookup(ROOT, "one-too-many", NULL), 0);
+	ck_assert_uint_eq(getattr(ino).st_nlink, FS_LINK_MAX);
+	/* after an unlink there is room again */
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "l2"), 0);
+	ck_assert_int_eq(fs_link(fs, ino, d, "again", &st), 0);
+	fs_forget(fs, ino, 1);
+	ck_assert_uint_eq(st.st_nlink, FS_LINK_MAX);
+	/* other link errors, below the limit */
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "l3"), 0);
+	ck_assert_int_eq(fs_link(fs, ino, ROOT, "l4", &st), -EEXIST);
+	ck_assert_int_eq(fs_link(fs, d, ROOT, "dirlink", &st), -EPERM);
+	ck_assert_int_eq(fs_link(fs, 987654, ROOT, "x", &st), -ENOENT);
+	ck_assert_int_eq(fs_link(fs, ino, 987654, "x", &st), -ENOENT);
+	ck_assert_int_eq(fs_link(fs, ino, ino, "x", &st), -ENOTDIR);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_name_limits)
+{
+	char n255[256], n256[257];
+	struct fs_file *f;
+	struct listing l;
+	struct stat st;
+	uint64_t ino;
+
+	memset(n255, 'n', 255);
+	n255[255] = '\0';
+	memset(n256, 'n', 256);
+	n256[256] = '\0';
+	ino = create_file(ROOT, n255, 0644, &f);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	ck_assert_uint_eq(lookup(ROOT, n255, NULL), ino);
+	list_all(ROOT, &l);
+	ck_assert_int_ge(find_ent(&l, n255), 0);
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, n256, 0644, O_RDWR, &f, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, n256, 0755, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, n256, S_IFIFO | 0644, 0, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, n256, "t", &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, n256, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_link(fs, ino, ROOT, n256, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, n256), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, n256), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_rename(fs, ROOT, n255, ROOT, n256, 0), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_rename(fs, ROOT, n256, ROOT, "x", 0), -ENAMETOOLONG);
+	ck_assert_uint_eq(lookup(ROOT, n255, NULL), ino);
+	/* raw bytes, not UTF-8 */
+	ck_assert_uint_gt(create_closed(ROOT, "\xff\xfe bad utf-8 \x80"), 0);
+	ck_assert_uint_gt(lookup(ROOT, "\xff\xfe bad utf-8 \x80", NULL), 0);
+	/* empty names and names with '/' */
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "", 0644, O_RDWR, &f, &st), -ENOENT);
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "a/b", 0644, O_RDWR, &f, &st), -EINVAL);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "a/b", 0755, &st), -EINVAL);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_symlink)
+{
+	char target[4082], buf[4100];
+	size_t len = 0;
+	struct stat st;
+
+	memset(target, 't', sizeof(target));
+	target[0] = '/';
+	target[4080] = '\0';
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "max", target, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_mode, S_IFLNK | 0777);
+	ck_assert_int_eq(st.st_size, 4080);
+	ck_assert_uint_eq(st.st_uid, ctx.uid);
+	ck_assert_int_eq(fs_readlink(fs, st.st_ino, buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 4080);
+	ck_assert_mem_eq(buf, target, 4080);
+	ck_assert_int_eq(fs_readlink(fs, st.st_ino, buf, 100, &len), -ERANGE);
+	ck_assert_int_eq(getattr(st.st_ino).st_size, 4080);
+	target[4080] = 't';
+	target[4081] = '\0';
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "over", target, &st), -ENAMETOOLONG);
+	ck_assert_uint_eq(lookup(ROOT, "over", NULL), 0);
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "empty", "", &st), -ENOENT);
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "max", "x", &st), -EEXIST);
+	/* a dangling target with any bytes */
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "dang", "../\xff/nowhere", &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_int_eq(fs_readlink(fs, st.st_ino, buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, strlen("../\xff/nowhere"));
+	ck_assert_mem_eq(buf, "../\xff/nowhere", len);
+	/* readlink of a non-link */
+	ck_assert_int_lt(fs_readlink(fs, ROOT, buf, sizeof(buf), &len), 0);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_mknod)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "chr", S_IFCHR | 0644, makedev(1, 3), &st),
+			 -EPERM);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "blk", S_IFBLK | 0644, makedev(8, 0), &st),
+			 -EPERM);
+	ck_assert_uint_eq(lookup(ROOT, "chr", NULL), 0);
+	ck_assert_uint_eq(lookup(ROOT, "blk", NULL), 0);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "fifo", S_IFIFO | 0600, 0, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_mode, S_IFIFO | 0600);
+	ck_assert_uint_eq(lookup(ROOT, "fifo", &st), st.st_ino);
+	ck_assert_uint_eq(st.st_mode, S_IFIFO | 0600);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "sock", S_IFSOCK | 0644, 0, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_mode, S_IFSOCK | 0644);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "plain", 0644, 0, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 0644);
+	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, "fifo", S_IFIFO | 0600, 0, &st), -EEXIST);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_setgid_inheritance)
+{
+	const struct fs_ctx other = { 4321, 8765 };
+	struct stat st, attr;
+	struct fs_file *f;
+	uint64_t sg, plain;
+
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "sg", 02775, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	sg = st.st_ino;
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 02775);
+	memset(&attr, 0, sizeof(attr));
+	attr.st_gid = 4242;
+	ck_assert_int_eq(fs_setattr(fs, sg, &attr, FS_SET_GID, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 02775);
+	/* a file takes the directory's group, keeps the caller's uid */
+	ck_assert_int_eq(fs_create(fs, &other, sg, "f", 0644, O_RDWR, &f, &st), 0);
+	fs_release(fs, f);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	ck_assert_uint_eq(st.st_uid, other.uid);
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 0644);
+	/* a subdirectory takes the group and the setgid bit */
+	ck_assert_int_eq(fs_mkdir(fs, &other, sg, "sub", 0755, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | S_ISGID | 0755);
+	ck_assert_int_eq(fs_mknod(fs, &other, st.st_ino, "fifo", S_IFIFO | 0644, 0, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	ck_assert_int_eq(fs_symlink(fs, &other, sg, "ln", "f", &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	/* without setgid: the caller's group */
+	plain = make_dir(ROOT, "plain", 0755);
+	ck_assert_int_eq(fs_create(fs, &other, plain, "f", 0644, O_RDWR, &f, &st), 0);
+	fs_release(fs, f);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, other.gid);
+	ck_assert_int_eq(fs_mkdir(fs, &other, plain, "sub", 0755, &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_uint_eq(st.st_gid, other.gid);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0755);
+}
+END_TEST
+
+START_TEST(test_setattr)
+{
+	uint64_t ino = create_closed(ROOT, "f");
+	struct stat attr, st, before;
+	struct timespec now;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.st_mode = S_IFDIR | 04751;      /* type bits are ignored */
+	attr.st_uid = 11;
+	attr.st_gid = 22;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_MODE | FS_SET_UID | FS_SET_GID, &st), 0);
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 04751);
+	ck_assert_uint_eq(st.st_uid, 11);
+	ck_assert_uint_eq(st.st_gid, 22);
+	st = getattr(ino);
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 04751);
+	/* explicit times with nanoseconds, including before the epoch */
+	attr.st_atim = (struct timespec){ -12345, 999999999 };
+	attr.st_mtim = (struct timespec){ 4102444800LL, 123456789 };
+	attr.st_ctim = (struct timespec){ 1, 2 };
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_ATIME | FS_SET_MTIME | FS_SET_CTIME,
+				    &st), 0);
+	st = getattr(ino);
+	ck_assert_int_eq((long long)st.st_atim.tv_sec, -12345);
+	ck_assert_int_eq(st.st_atim.tv_nsec, 999999999);
+	ck_assert_int_eq((long long)st.st_mtim.tv_sec, 4102444800LL);
+	ck_assert_int_eq(st.st_mtim.tv_nsec, 123456789);
+	ck_assert_int_eq((long long)st.st_ctim.tv_sec, 1);
+	ck_assert_int_eq(st.st_ctim.tv_nsec, 2);
+	/* a change without FS_SET_CTIME moves ctime to now; NOW flags use the clock */
+	before = st;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_MTIME_NOW | FS_SET_ATIME_NOW, &st), 0);
+	st = getattr(ino);
+	ck_assert_int_ge((long long)st.st_ctim.tv_sec, (long long)now.tv_sec);
+	ck_assert_int_ge((long long)st.st_mtim.tv_sec, (long long)now.tv_sec);
+	ck_assert_int_ge((long long)st.st_atim.tv_sec, (long long)now.tv_sec);
+	ck_assert_int_ne((long long)st.st_atim.tv_sec, (long long)before.st_atim.tv_sec);
+	/* nothing to set: nothing changes */
+	before = st;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, 0, &st), 0);
+	st = getattr(ino);
+	ck_assert_int_eq((long long)st.st_ctim.tv_sec, (long long)before.st_ctim.tv_sec);
+	ck_assert_int_eq(st.st_ctim.tv_nsec, before.st_ctim.tv_nsec);
+	ck_assert_int_eq(fs_setattr(fs, 987654, &attr, FS_SET_MODE, &st), -ENOENT);
+}
+END_TEST
+
+/* ---- readdir ---- */
+
+START_TEST(test_readdir_basic)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755), f, snap = 0;
+	struct listing l;
+	struct fs_file *h;
+	int i;
+
+	list_all(d, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_str_eq(l.e[0].name, ".");
+	ck_assert_uint_eq(l.e[0].ino, d);
+	ck_assert_str_eq(l.e[1].name, "..");
+	ck_assert_uint_eq(l.e[1].ino, ROOT);
+	list_all(ROOT, &l);
+	ck_assert_uint_eq(l.e[find_ent(&l, "..")].ino, ROOT);
+	f = create_file(d, "file", 0644, &h);
+	write_at(h, 0, "12345", 5);
+	fs_release(fs, h);
+	fs_forget(fs, f, 1);
+	make_dir(d, "sub", 0700);
+	list_all(d, &l);
+	ck_assert_int_eq(l.n, 4);
+	i = find_ent(&l, "file");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(l.e[i].ino, f);
+	ck_assert_uint_eq(l.e[i].mode & S_IFMT, S_IFREG);
+	ck_assert_uint_eq(l.e[find_ent(&l, "sub")].mode & S_IFMT, S_IFDIR);
+	/* cookies increase */
+	for (i = 1; i < l.n; i++)
+		ck_assert_uint_gt(l.e[i].next, l.e[i - 1].next);
+	/* opendir of a file */
+	ck_assert_int_eq(fs_opendir(fs, f, &snap), -ENOTDIR);
+	ck_assert_int_eq(fs_opendir(fs, 987654, &snap), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_readdir_snapshot)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755), snap = 0, cookie;
+	struct listing l;
+	char name[8];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		create_closed(d, name);
+	}
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, d, &snap), 0);
+	cookie = list_more(d, 0, &snap, false, 4, &l);       /* . .. e0 e1 */
+	ck_assert_int_eq(l.n, 4);
+	ck_assert_str_eq(l.e[3].name, "e1");
+	/* meanwhile: one created, one removed that was not read yet, one read removed */
+	create_closed(d, "new");
+	ck_assert_int_eq(fs_unlink(fs, d, "e3"), 0);
+	ck_assert_int_eq(fs_unlink(fs, d, "e0"), 0);
+	list_more(d, cookie, &snap, false, 100, &l);
+	ck_assert_int_eq(l.n, 6);
+	ck_assert_str_eq(l.e[4].name, "e2");
+	ck_assert_str_eq(l.e[5].name, "e4");
+	ck_assert_int_lt(find_ent(&l, "new"), 0);
+	/* rewind: a new snapshot */
+	memset(&l, 0, sizeof(l));
+	list_more(d, 0, &snap, false, 100, &l);
+	ck_assert_int_eq(l.n, 6);
+	ck_assert_int_ge(find_ent(&l, "new"), 0);
+	ck_assert_int_lt(find_ent(&l, "e3"), 0);
+	ck_assert_int_lt(find_ent(&l, "e0"), 0);
+}
+END_TEST
+
+/* A "for each entry, create one" loop ends: the stream never lists entries
+ * made after it started, even when the newest entry of the file system was
+ * removed just before (its cookie must not be handed out again). */
+START_TEST(test_readdir_snapshot_newest_removed)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755), snap = 0, cookie;
+	struct listing l;
+
+	create_closed(d, "a");
+	create_closed(d, "b");
+	create_closed(d, "c");         /* the newest entry of the whole file system */
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, d, &snap), 0);
+	cookie = list_more(d, 0, &snap, false, 3, &l);       /* . .. a */
+	ck_assert_str_eq(l.e[2].name, "a");
+	ck_assert_int_eq(fs_unlink(fs, d, "c"), 0);
+	create_closed(d, "late");
+	list_more(d, cookie, &snap, false, 100, &l);
+	ck_assert_msg(find_ent(&l, "late") < 0, "an entry created after the stream started "
+		      "was listed (dentry cookie reused after deleting the newest entry)");
+	ck_assert_int_eq(l.n, 4);
+	ck_assert_str_eq(l.e[3].name, "b");
+}
+END_TEST
+
+START_TEST(test_readdir_resume)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755), snap = 0, cookie = 0;
+	struct listing l;
+	char name[16];
+	int calls = 0;
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "n%02d", i);
+		create_closed(d, name);
+	}
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, d, &snap), 0);
+	/* one entry per call, renaming entries as we go */
+	for (;;) {
+		int before = l.n;
+
+		ck_assert_int_lt(calls++, 100);
+		cookie = list_more(d, cookie, &snap, false, 1, &l);
+		if (l.n == before)
+			break;
+		if (l.n == 5) {
+			/* already listed n02 and n10 not yet: rename both in place */
+			ck_assert_int_eq(fs_rename(fs, d, "n02", d, "r02", 0), 0);
+			ck_assert_int_eq(fs_rename(fs, d, "n10", d, "r10", 0), 0);
+		}
+	}
+	ck_assert_int_eq(l.n, 22);
+	ck_assert_int_lt(find_ent(&l, "r02"), 0);     /* not listed twice */
+	ck_assert_int_ge(find_ent(&l, "n02"), 0);
+	ck_assert_int_ge(find_ent(&l, "r10"), 0);
+	ck_assert_int_lt(find_ent(&l, "n10"), 0);
+	for (int i = 0; i < 20; i++) {
+		if (i == 10)
+			continue;
+		snprintf(name, sizeof(name), "n%02d", i);
+		ck_assert_msg(find_ent(&l, name) >= 0, "%s not listed", name);
+	}
+	/* resuming at "." and ".." cookies */
+	memset(&l, 0, sizeof(l));
+	list_more(d, 1, &snap, false, 1, &l);
+	ck_assert_str_eq(l.e[0].name, "..");
+	memset(&l, 0, sizeof(l));
+	list_more(d, 2, &snap, false, 1, &l);
+	ck_assert_str_eq(l.e[0].name, "n00");
+}
+END_TEST
+
+START_TEST(test_readdirplus_refs)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755), snap = 0, p, q;
+	struct fs_file *f;
+	struct listing l;
+	struct stat st;
+
+	p = create_file(d, "p", 0600, &f);
+	write_at(f, 0, "123", 3);
+	fs_release(fs, f);
+	fs_forget(fs, p, 1);
+	q = create_closed(d, "q");
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, d, &snap), 0);
+	/* room for . .. p: q is refused and takes no reference */
+	list_more(d, 0, &snap, true, 3, &l);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.e[2].name, "p");
+	ck_assert_uint_eq(l.e[2].ino, p);
+	ck_assert_int_eq(l.e[2].size, 3);
+	ck_assert_uint_eq(l.e[2].mode, S_IFREG | 0600);
+	/* p is referenced now: unlink keeps it until forgotten */
+	ck_assert_int_eq(fs_unlink(fs, d, "p"), 0);
+	ck_assert_int_eq(fs_getattr(fs, p, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 0);
+	fs_forget(fs, p, 1);
+	ck_assert_int_eq(fs_getattr(fs, p, &st), -ENOENT);
+	/* q was not consumed: unlink removes it at once */
+	ck_assert_int_eq(fs_unlink(fs, d, "q"), 0);
+	ck_assert_int_eq(fs_getattr(fs, q, &st), -ENOENT);
+}
+END_TEST
+
+/* ---- xattrs ---- */
+
+START_TEST(test_xattr)
+{
+	uint64_t ino = create_closed(ROOT, "f");
+	static const unsigned char bin[] = { 0, 0xff, 0, 1 };
+	char buf[128], *big;
+	struct stat attr, st;
+	size_t len = 0;
+
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, sizeof(buf), &len), -ENODATA);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "v", 1, XATTR_REPLACE), -ENODATA);
+	/* ctime moves on a change */
+	memset(&attr, 0, sizeof(attr));
+	attr.st_ctim = (struct timespec){ 1000, 0 };
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_CTIME, &st), 0);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "value", 5, XATTR_CREATE), 0);
+	ck_assert_int_gt((long long)getattr(ino).st_ctim.tv_sec, 1000);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "x", 1, XATTR_CREATE), -EEXIST);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", NULL, 0, &len), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, 4, &len), -ERANGE);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, sizeof(buf), &len), 0);
+	ck_assert_mem_eq(buf, "value", 5);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "v2", 2, XATTR_REPLACE), 0);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "trusted.bin", bin, sizeof(bin), 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.empty", "", 0, 0), 0);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "trusted.bin", buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, sizeof(bin));
+	ck_assert_mem_eq(buf, bin, sizeof(bin));
+	len = 9;
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.empty", buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 0);
+	/* list */
+	ck_assert_int_eq(fs_listxattr(fs, ino, NULL, 0, &len), 0);
+	ck_assert_uint_eq(len, sizeof("trusted.bin\0user.a\0user.empty"));
+	ck_assert_int_eq(fs_listxattr(fs, ino, buf, sizeof(buf), &len), 0);
+	ck_assert_mem_eq(buf, "trusted.bin\0user.a\0user.empty\0", len);
+	ck_assert_int_eq(fs_listxattr(fs, ino, buf, 5, &len), -ERANGE);
+	/* namespaces */
+	ck_assert_int_eq(fs_setxattr(fs, ino, "system.posix_acl_access", "x", 1, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "other.x", "x", 1, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "system.posix_acl_access", buf, sizeof(buf), &len),
+			 -ENODATA);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.", "x", 1, 0), -EINVAL);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "", "x", 1, 0), -ERANGE);
+	/* sizes */
+	big = calloc(1, 65537);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.big", big, 65537, 0), -E2BIG);
+	ck_assert_int_eq(fs_setxattr(fs, ino, "user.big", big, 65536, 0), 0);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.big", NULL, 0, &len), 0);
+	ck_assert_uint_eq(len, 65536);
+	free(big);
+	/* remove */
+	ck_assert_int_eq(fs_removexattr(fs, ino, "user.a"), 0);
+	ck_assert_int_eq(fs_removexattr(fs, ino, "user.a"), -ENODATA);
+	ck_assert_int_eq(fs_removexattr(fs, ino, "system.x"), -ENODATA);
+	/* on a directory, and on no inode */
+	ck_assert_int_eq(fs_setxattr(fs, ROOT, "user.d", "1", 1, 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, 987654, "user.d", "1", 1, 0), -ENOENT);
+	/* they persist */
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "trusted.bin", buf, sizeof(buf), &len), 0);
+	ck_assert_mem_eq(buf, bin, sizeof(bin));
+	ck_assert_int_eq(fs_getxattr(fs, ROOT, "user.d", buf, sizeof(buf), &len), 0);
+	fsck_clean();
+}
+END_TEST
+
+/* ---- statfs, lseek, fallocate ---- */
+
+START_TEST(test_statfs)
+{
+	struct statvfs sv, native;
+
+	ck_assert_int_eq(fs_statfs(fs, &sv), 0);
+	ck_assert_uint_gt(sv.f_frsize, 0);
+	ck_assert_uint_ge(sv.f_blocks, (8ull << 60) / sv.f_frsize);
+	ck_assert_uint_le(sv.f_bfree, sv.f_blocks);
+	ck_assert_uint_ge(sv.f_bavail, (7ull << 60) / sv.f_frsize);
+	ck_assert_uint_gt(sv.f_files, 0);
+	ck_assert_uint_le(sv.f_ffree, sv.f_files);
+	ck_assert_uint_eq(sv.f_namemax, FS_NAME_MAX);
+	/* local mode: the data disk */
+	conf->statfs = CONF_STATFS_LOCAL;
+	ck_assert_int_eq(fs_statfs(fs, &sv), 0);
+	ck_assert_int_eq(statvfs(data_dir, &native), 0);
+	ck_assert_uint_eq(sv.f_blocks, native.f_blocks);
+	ck_assert_uint_eq(sv.f_frsize, native.f_frsize);
+	ck_assert_uint_eq(sv.f_namemax, FS_NAME_MAX);
+	conf->statfs = CONF_STATFS_EFS;
+}
+END_TEST
+
+START_TEST(test_lseek)
+{
+	static const off_t probes[] = { 0, 1, 4095, 4096, 5000, CHUNK - 1, CHUNK, 4 * CHUNK - 1,
+					4 * CHUNK, 4 * CHUNK + 4095, 4 * CHUNK + 4096,
+					6 * CHUNK, 8 * CHUNK - 1, 8 * CHUNK, 8 * CHUNK + 1, -1 };
+	char block[4096], native[4400];
+	struct fs_file *f;
+	uint64_t ino;
+	int nfd;
+
+	memset(block, 'd', sizeof(block));
+	ino = create_file(ROOT, "sparse", 0644, &f);
+	write_at(f, 0, block, sizeof(block));
+	write_at(f, 4 * CHUNK, block, sizeof(block));
+	write_at(f, 4 * CHUNK + 8192, block, sizeof(block));
+	{
+		struct stat attr, st;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.st_size = 8 * CHUNK;       /* a trailing hole */
+		ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st), 0);
+	}
+	/* the same layout in a native file is the oracle */
+	snprintf(native, sizeof(native), "%s/native", tmp_dir);
+	nfd = open(native, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(nfd, 0);
+	ck_assert_int_eq(pwrite(nfd, block, sizeof(block), 0), (ssize_t)sizeof(block));
+	ck_assert_int_eq(pwrite(nfd, block, sizeof(block), 4 * CHUNK), (ssize_t)sizeof(block));
+	ck_assert_int_eq(pwrite(nfd, block, sizeof(block), 4 * CHUNK + 8192),
+			 (ssize_t)sizeof(block));
+	ck_assert_int_eq(ftruncate(nfd, 8 * CHUNK), 0);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		for (int w = 0; w < 2; w++) {
+			int whence = w ? SEEK_HOLE : SEEK_DATA;
+			off_t want = lseek(nfd, probes[i], whence), got;
+
+			if (want < 0)
+				want = -errno;
+			got = fs_lseek(fs, f, probes[i], whence);
+			ck_assert_msg(got == want, "lseek(%lld, %s) = %lld, native %lld",
+				      (long long)probes[i], w ? "SEEK_HOLE" : "SEEK_DATA",
+				      (long long)got, (long long)want);
+		}
+	}
+	/* the semantics hold whatever the disk's granularity */
+	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_DATA), 0);
+	ck_assert_int_le(fs_lseek(fs, f, 0, SEEK_HOLE), 4 * CHUNK);
+	ck_assert_int_ge(fs_lseek(fs, f, 0, SEEK_HOLE), 4096);
+	ck_assert_int_eq(fs_lseek(fs, f, 8 * CHUNK - 1, SEEK_HOLE), 8 * CHUNK - 1);
+	ck_assert_int_eq(fs_lseek(fs, f, 8 * CHUNK, SEEK_DATA), -ENXIO);
+	ck_assert_int_eq(fs_lseek(fs, f, 5 * CHUNK, SEEK_DATA), -ENXIO);
+	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_SET), -EINVAL);
+	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_END), -EINVAL);
+	close(nfd);
+	fs_release(fs, f);
+}
+END_TEST
+
+START_TEST(test_fallocate)
+{
+	size_t len = 3 * CHUNK;
+	unsigned char *buf = malloc(len + 100);
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "fa", 0644, &f);
+	struct stat st;
+	blkcnt_t blocks;
+
+	memset(buf, 'x', len);
+	write_at(f, 0, buf, len);
+	blocks = getattr(ino).st_blocks;
+	/* punch a hole: zeros, same size, fewer blocks */
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 70000,
+				      50000), 0);
+	st = getattr(ino);
+	ck_assert_int_eq(st.st_size, (off_t)len);
+	ck_assert_int_lt(st.st_blocks, blocks);
+	ck_assert_uint_eq(read_at(f, 0, buf, len + 100), len);
+	ck_assert(all_bytes(buf, 70000, 'x'));
+	ck_assert(all_bytes(buf + 70000, 50000, 0));
+	ck_assert(all_bytes(buf + 120000, len - 120000, 'x'));
+	/* zero range inside */
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_ZERO_RANGE, 10, 20), 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, 40), 40);
+	ck_assert(all_bytes(buf, 10, 'x'));
+	ck_assert(all_bytes(buf + 10, 20, 0));
+	ck_assert(all_bytes(buf + 30, 10, 'x'));
+	ck_assert_int_eq(getattr(ino).st_size, (off_t)len);
+	/* allocate past EOF: grows unless KEEP_SIZE */
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_KEEP_SIZE, (off_t)len, 4096), 0);
+	ck_assert_int_eq(getattr(ino).st_size, (off_t)len);
+	ck_assert_int_eq(fs_fallocate(fs, f, 0, (off_t)len, 5000), 0);
+	ck_assert_int_eq(getattr(ino).st_size, (off_t)len + 5000);
+	ck_assert_uint_eq(read_at(f, (off_t)len, buf, 6000), 5000);
+	ck_assert(all_bytes(buf, 5000, 0));
+	/* errors */
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_PUNCH_HOLE, 0, 10), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_COLLAPSE_RANGE, 0, CHUNK), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_fallocate(fs, f, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(fs_fallocate(fs, f, 0, -1, 10), -EINVAL);
+	ck_assert_int_eq(fs_fallocate(fs, f, 0, (off_t)FS_MAX_FILE_SIZE, 1), -EFBIG);
+	fs_release(fs, f);
+	free(buf);
+	fsck_clean();
+}
+END_TEST
+
+/* ---- crash recovery and fsck ---- */
+
+#define STRAY_INO 0xabcabull
+
+/* The child of test_crash_recovery: leaves an open-unlinked file, a kept
+ * file and a stray data file, then dies without fs_close. */
+static void crash_child(int wfd)
+{
+	char err[1024], path[4400], block[CHUNK];
+	struct fs_file *f, *k;
+	struct stat st;
+	uint64_t ino;
+	off_t at;
+	int fd;
+
+	if (fs_open(conf, "/mnt/crash", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	if (fs_create(fs, &ctx, ROOT, "victim", 0644, O_RDWR, &f, &st) < 0)
+		_exit(11);
+	ino = st.st_ino;
+	memset(block, 'v', sizeof(block));
+	if (fs_write_begin(fs, f, 0, sizeof(block), &fd, &at) < 0)
+		_exit(12);
+	if (pwrite(fd, block, sizeof(block), at) != (ssize_t)sizeof(block))
+		_exit(13);
+	if (fs_write_end(fs, f, at, sizeof(block)) < 0)
+		_exit(14);
+	if (fs_unlink(fs, ROOT, "victim") < 0)
+		_exit(15);
+	if (fs_create(fs, &ctx, ROOT, "keep", 0644, O_RDWR, &k, &st) < 0)
+		_exit(16);
+	if (fs_write_begin(fs, k, 0, 8, &fd, &at) < 0 || pwrite(fd, "keepdata", 8, at) != 8 ||
+	    fs_write_end(fs, k, at, 8) < 0)
+		_exit(17);
+	fs_release(fs, k);
+	if (fs_fsync(fs, f, false) < 0)
+		_exit(18);
+	data_path(STRAY_INO, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "stray", 5) != 5)
+		_exit(19);
+	close(fd);
+	if (write(wfd, &ino, sizeof(ino)) != (ssize_t)sizeof(ino))
+		_exit(20);
+	_exit(0);                /* no fs_close, no fs_release: a crash */
+}
+
+START_TEST(test_crash_recovery)
+{
+	char sql[128], buf[64];
+	struct fs_file *f;
+	struct stat st;
+	uint64_t victim = 0, keep;
+	int pfd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		crash_child(pfd[1]);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	ck_assert_int_eq(read(pfd[0], &victim, sizeof(victim)), (ssize_t)sizeof(victim));
+	close(pfd[0]);
+	/* the crash left what it should: an orphan row, its data, a stray file */
+	snprintf(sql, sizeof(sql), "SELECT nlink FROM inode WHERE ino = %" PRIu64, victim);
+	ck_assert_int_eq(sql_int(sql), 0);
+	ck_assert_int_eq(sql_int("SELECT value = '0' FROM fs WHERE key = 'clean'"), 1);
+	ck_assert(data_exists(victim));
+	ck_assert(data_exists(STRAY_INO));
+	/* mount: recovery removes the orphan and both data files */
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_getattr(fs, victim, &st), -ENOENT);
+	ck_assert(!data_exists(victim));
+	ck_assert(!data_exists(STRAY_INO));
+	keep = lookup(ROOT, "keep", &st);
+	ck_assert_uint_gt(keep, 0);
+	ck_assert_int_eq(st.st_size, 8);
+	ck_assert_int_eq(fs_open_file(fs, keep, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 8);
+	ck_assert_mem_eq(buf, "keepdata", 8);
+	fs_release(fs, f);
+	ck_assert(data_exists(keep));
+	/* and the inode number is not handed out again */
+	ck_assert_uint_gt(create_closed(ROOT, "after"), victim);
+	fsck_clean();
+	ck_assert_int_eq(sql_int("SELECT value = '1' FROM fs WHERE key = 'clean'"), 1);
+}
+END_TEST
+
+START_TEST(test_fsck_detects)
+{
+	char sql[256], want[64];
+	uint64_t f, d;
+	struct msgs m;
+	int r;
+
+	f = create_closed(ROOT, "f");
+	d = make_dir(ROOT, "d", 0755);
+	fsck_clean();
+	/* a wrong nlink on a file */
+	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 5 WHERE ino = %" PRIu64, f);
+	sql_exec(sql);
+	r = run_fsck(false, &m);
+	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
+	snprintf(want, sizeof(want), "inode %" PRIu64, f);
+	ck_assert_msg(strstr(m.text, want) != NULL, "report '%s' does not name %s", m.text, want);
+	ck_assert_msg(strstr(m.text, "nlink 5") != NULL, "report '%s'", m.text);
+	/* fsck does not repair that; it is still there */
+	ck_assert_int_eq(run_fsck(true, &m), 1);
+	/* a wrong directory nlink and an entry to nowhere */
+	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 1 WHERE ino = %" PRIu64 ";"
+		 "UPDATE inode SET nlink = 2 WHERE ino = %" PRIu64 ";"
+		 "INSERT INTO dentry(parent, name, ino, type) VALUES (%" PRIu64 ", 'ghost', 99999, %d)",
+		 f, d, d, S_IFREG);
+	sql_exec(sql);
+	r = run_fsck(false, &m);
+	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
+	ck_assert_msg(strstr(m.text, "99999") != NULL, "report '%s'", m.text);
+	ck_assert_msg(strstr(m.text, "ghost") != NULL, "report '%s'", m.text);
+	sql_exec("DELETE FROM dentry WHERE name = CAST('ghost' AS BLOB) OR name = 'ghost'");
+	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 3 WHERE ino = %" PRIu64, d);
+	sql_exec(sql);
+	r = run_fsck(false, &m);
+	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
+	snprintf(want, sizeof(want), "directory %" PRIu64, d);
+	ck_assert_msg(strstr(m.text, want) != NULL, "report '%s' does not name %s", m.text, want);
+	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 2 WHERE ino = %" PRIu64, d);
+	sql_exec(sql);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_fsck_repair_cuts_data_file)
+{
+	char path[4400];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "f", 0644, &f);
+	struct msgs m;
+	struct stat st;
+
+	write_at(f, 0, "0123456789", 10);
+	fs_release(fs, f);
+	fs_close(fs);
+	fs = NULL;
+	/* a crash between the data write and the size commit */
+	data_path(ino, path, sizeof(path));
+	ck_assert_int_eq(truncate(path, 5000), 0);
+	ck_assert_int_eq(run_fsck(false, &m), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 5000);
+	ck_assert_int_eq(run_fsck(true, &m), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 10);
+}
+END_TEST
+
+START_TEST(test_open_cuts_stale_tail)
+{
+	char path[4400], buf[64];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "f", 0644, &f);
+	int fd;
+
+	write_at(f, 0, "abc", 3);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	fs_close(fs);
+	fs = NULL;
+	/* stale bytes past the committed size */
+	data_path(ino, path, sizeof(path));
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "STALE", 5, 3), 5);
+	close(fd);
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	write_at(f, 10, "z", 1);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 11);
+	ck_assert_mem_eq(buf, "abc", 3);
+	ck_assert(all_bytes(buf + 3, 7, 0));
+	fs_release(fs, f);
+}
+END_TEST
+
+static Suite *fs_suite(void)
+{
+	Suite *s = suite_create("fs");
+	TCase *tc = tcase_create("fs");
+	TCase *tm = tcase_create("mkfs-only");
+
+	tcase_add_checked_fixture(tc, setup_open, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_mkfs_open);
+	tcase_add_test(tc, test_open_missing);
+	tcase_add_test(tc, test_open_busy);
+	tcase_add_test(tc, test_create_lookup_getattr);
+	tcase_add_test(tc, test_write_read);
+	tcase_add_test(tc, test_large_write_spans_chunks);
+	tcase_add_test(tc, test_truncate);
+	tcase_add_test(tc, test_append);
+	tcase_add_test(tc, test_unlink_open_file);
+	tcase_add_test(tc, test_unlink_forget_then_release);
+	tcase_add_test(tc, test_purge_on_forget);
+	tcase_add_test(tc, test_mkdir_rmdir);
+	tcase_add_test(tc, test_rename_files);
+	tcase_add_test(tc, test_rename_dirs);
+	tcase_add_test(tc, test_link_limit);
+	tcase_add_test(tc, test_name_limits);
+	tcase_add_test(tc, test_symlink);
+	tcase_add_test(tc, test_mknod);
+	tcase_add_test(tc, test_setgid_inheritance);
+	tcase_add_test(tc, test_setattr);
+	tcase_add_test(tc, test_readdir_basic);
+	tcase_add_test(tc, test_readdir_snapshot);
+	tcase_add_test(tc, test_readdir_snapshot_newest_removed);
+	tcase_add_test(tc, test_readdir_resume);
+	tcase_add_test(tc, test_readdirplus_refs);
+	tcase_add_test(tc, test_xattr);
+	tcase_add_test(tc, test_statfs);
+	tcase_add_test(tc, test_lseek);
+	tcase_add_test(tc, test_fallocate);
+	tcase_add_test(tc, test_fsck_detects);
+	tcase_add_test(tc, test_fsck_repair_cuts_data_file);
+	tcase_add_test(tc, test_open_cuts_stale_tail);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tm, setup_mkfs, teardown);
+	tcase_set_timeout(tm, 60);
+	tcase_add_test(tm, test_crash_recovery);
+	suite_add_tcase(s, tm);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fs_suite());
+	int failed;
+
+	base_make();
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	base_remove();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
