@@ -169,10 +169,7 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 		r = meta_begin(fs->meta);
 		if (!r)
 			r = meta_inode_delete(fs->meta, ino);
-		if (!r)
-			r = meta_commit(fs->meta);
-		else
-			meta_rollback(fs->meta);
+		r = meta_finish(fs->meta, r);
 	} else {
 		r = -EBUSY;       /* linked again, or gone already: nothing to do */
 	}
@@ -360,10 +357,7 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	if (!r && size < old)
 		r = meta_chunk_delete_from(fs->meta, in->ino,
 					   (size + fs->chunk_size - 1) / fs->chunk_size);
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	if (!r && size < old)
 		meta_chunk_cold_count(fs->meta, in->ino, &in->cold);
 	fs_meta_unlock(fs);
@@ -444,10 +438,7 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 			mi.ctime = now;
 		r = meta_inode_update(fs->meta, &mi);
 	}
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
@@ -1500,10 +1491,7 @@ int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value
 		mi.ctime = now_ts();
 		r = meta_inode_update(fs->meta, &mi);
 	}
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	fs_meta_unlock(fs);
 	return r;
 }
@@ -1548,10 +1536,7 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 		mi.ctime = now_ts();
 		r = meta_inode_update(fs->meta, &mi);
 	}
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	fs_meta_unlock(fs);
 	return r;
 }
@@ -1710,10 +1695,7 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
 		r = meta_set_kv(m, "created", num);
 	}
-	if (!r)
-		r = meta_commit(m);
-	else
-		meta_rollback(m);
+	r = meta_finish(m, r);
 	if (!r)
 		r = meta_checkpoint(m);
 	if (r < 0)
@@ -1749,10 +1731,7 @@ static int purge_orphan(uint64_t ino, void *arg)
 	r = meta_begin(fs->meta);
 	if (!r)
 		r = meta_inode_delete(fs->meta, ino);
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	if (r < 0)
 		return r;
 	fs_data_path(ino, path);
@@ -1916,10 +1895,7 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		r = meta_begin(fs->meta);
 	if (!r) {
 		r = meta_set_kv(fs->meta, "clean", "0");
-		if (!r)
-			r = meta_commit(fs->meta);
-		else
-			meta_rollback(fs->meta);
+		r = meta_finish(fs->meta, r);
 	}
 	if (!r)
 		r = meta_sync(fs->meta);

@@ -303,6 +303,14 @@ int meta_commit(struct meta *m)
 	return r;
 }
 
+int meta_finish(struct meta *m, int r)
+{
+	if (r == 0)
+		return meta_commit(m);
+	meta_rollback(m);
+	return r;
+}
+
 void meta_rollback(struct meta *m)
 {
 	if (!sqlite3_get_autocommit(m->db))
@@ -321,10 +329,7 @@ int meta_sync(struct meta *m)
 	r = meta_begin(m);
 	if (!r)
 		r = meta_set_kv(m, "last_sync", "1");
-	if (!r)
-		r = meta_commit(m);
-	else
-		meta_rollback(m);
+	r = meta_finish(m, r);
 	meta_exec(m, "PRAGMA synchronous = NORMAL");
 	return r;
 }

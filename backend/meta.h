@@ -67,6 +67,8 @@ const char *meta_errmsg(struct meta *m);
 int meta_begin(struct meta *m);
 int meta_commit(struct meta *m);
 void meta_rollback(struct meta *m);
+/* Ends the transaction: commits when r is 0, else rolls back; returns the result. */
+int meta_finish(struct meta *m, int r);
 int meta_sync(struct meta *m);
 /* Checkpoints the WAL into the database (on clean unmount). */
 int meta_checkpoint(struct meta *m);

@@ -40,10 +40,7 @@ int tier_flush_access(struct fs *fs)
 	r = meta_begin(fs->meta);
 	if (!r) {
 		r = access_drain(fs->access, touch_one, fs);
-		if (!r)
-			r = meta_commit(fs->meta);
-		else
-			meta_rollback(fs->meta);
+		r = meta_finish(fs->meta, r);
 	}
 	fs_meta_unlock(fs);
 	return r;

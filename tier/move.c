@@ -50,10 +50,7 @@ static int commit_row(struct fs *fs, const struct meta_chunk *c)
 	r = meta_begin(fs->meta);
 	if (!r)
 		r = meta_chunk_put(fs->meta, c);
-	if (!r)
-		r = meta_commit(fs->meta);
-	else
-		meta_rollback(fs->meta);
+	r = meta_finish(fs->meta, r);
 	fs_meta_unlock(fs);
 	return r;
 }
