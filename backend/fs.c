@@ -1123,14 +1123,22 @@ int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
 static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)
 {
 	int64_t now = fs_now_ns() / 1000000000;
+	uint64_t first = off / fs->chunk_size, last = (off + len - 1) / fs->chunk_size;
+	bool seen;
 
 	if (len == 0 || !fs->access)
 		return;
-	/* one note per inode per second is plenty for day-scale policies */
-	if (in->last_note == now)
-		return;
-	in->last_note = now;
-	tier_note_access(fs, in->ino, off / fs->chunk_size, (off + len - 1) / fs->chunk_size, now);
+	/* a sequential reader notes each chunk once a second, not each request */
+	pthread_mutex_lock(&in->lock);
+	seen = in->last_note == now && first >= in->noted_first && last <= in->noted_last;
+	if (!seen) {
+		in->last_note = now;
+		in->noted_first = first;
+		in->noted_last = last;
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (!seen)
+		tier_note_access(fs, in->ino, first, last, now);
 }
 
 int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struct fs_rvec *rv)

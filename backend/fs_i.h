@@ -29,7 +29,8 @@ struct fs_inode {
 	uint64_t size;                /* logical size while open (also in meta) */
 	uint64_t cold;                /* chunks not in STANDARD (from meta at open) */
 	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
-	int64_t last_note;            /* last access noted (seconds) */
+	int64_t last_note;            /* second of the last access noted */
+	uint64_t noted_first, noted_last;   /* chunks it covered */
 };
 
 struct fs_file {

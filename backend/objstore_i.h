@@ -1,6 +1,7 @@
 /* objstore_i.h - internals shared by objstore.c and the drivers (objstore_file.c,
  * objstore_s3.c): the layout of struct objstore, the driver entry points and the error
- * helper.  Not for use outside backend/ except by tests/unit/test_objstore.c.
+ * helper.  Not for use outside backend/ except by the unit tests (test_objstore.c,
+ * test_lifecycle.c), which reach into a store to inject faults.
  */
 #ifndef EFSFS_OBJSTORE_I_H
 #define EFSFS_OBJSTORE_I_H

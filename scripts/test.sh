@@ -34,7 +34,11 @@ mkdir -p "$work/s3"
 EFSFS_SRC="$src" bash tests/lib/s3rver.sh start "$work/s3" "$s3port"
 export EFSFS_S3_ENDPOINT="http://127.0.0.1:$s3port" EFSFS_S3_BUCKET=efsfs-test
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Sanitizer reports go to files, so that those of a detached mount daemon
+# (whose stderr is /dev/null) are seen too; any report fails the run.
+mkdir -p "$work/san"
+export ASAN_OPTIONS="detect_leaks=1:log_path=$work/san/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/san/ubsan"
 
 status=0
 for dir in build build-asan; do
@@ -57,4 +61,9 @@ count_results() {
 	[ "$failed" = 0 ] && { [ "$skipped" = 0 ] || [ "${CI:-}" != true ]; }
 }
 count_results || status=1
+if compgen -G "$work/san/*" >/dev/null; then
+	echo "sanitizer reports:" >&2
+	cat "$work"/san/* >&2
+	status=1
+fi
 exit "$status"

@@ -186,8 +186,15 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	nc.class = class;
 	nc.version = (uint64_t)fs_now_ns();
 	nc.plain_len = plen;
-	if (c.class == META_STANDARD && nc.atime == 0)
-		nc.atime = fs_now_ns() / 1000000000;
+	if (c.class == META_STANDARD && nc.atime == 0) {
+		/* no row: the policy aged the chunk by its file's mtime; keep that */
+		struct meta_inode mi;
+
+		fs_meta_lock(fs);
+		nc.atime = meta_inode_get(fs->meta, ino, &mi) == 0 ? mi.mtime.tv_sec
+								 : fs_now_ns() / 1000000000;
+		fs_meta_unlock(fs);
+	}
 	r = codec_encode(fs->codec, ino, idx, plain, plen, &obj, &olen);
 	if (r < 0) {
 		snprintf(err, errlen, "encoding: %s", strerror(-r));
@@ -229,7 +236,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		if (c.class == META_STANDARD) {
 			in->cold++;
 			if (fallocate(in->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)(idx * fs->chunk_size), (off_t)plen) < 0)
+				      (off_t)(idx * fs->chunk_size), (off_t)fs->chunk_size) < 0)
 				log_debug("inode %" PRIu64 " chunk %" PRIu64 ": punch: %s", ino, idx,
 					  strerror(errno));
 		}

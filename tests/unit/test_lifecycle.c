@@ -1,0 +1,1291 @@
+/* tests/unit/test_lifecycle.c - unit tests of the lifecycle engine (tier/)
+ * driven through the backend: a temp config and file system with 64 KiB
+ * chunks and the default file:// IA store, files written with
+ * fs_create/fs_write_begin/fs_write_end, passes run with tier_run at a
+ * chosen as_of, chunks moved with tier_demote/tier_promote and read back
+ * with fs_read_begin/fs_read_end.  Covers the policies (IA after N days,
+ * Archive later, the 128 KiB floor, holes, access times, AFTER_1_ACCESS),
+ * writes and truncates of cold chunks, the per-class sizes, gc, store
+ * faults (fault injection on the IA store), corrupt objects, encryption,
+ * and a write racing a demotion. */
+#include "backend/codec.h"
+#include "backend/conf.h"
+#include "backend/fs.h"
+#include "backend/fs_i.h"
+#include "backend/meta.h"
+#include "backend/objstore.h"
+#include "backend/objstore_i.h"
+#include "tier/tier.h"
+#include "tier/tier_i.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CS     (64u << 10)          /* chunk size of the test file systems */
+#define DAY    86400
+
+static char tmp_dir[4096];
+static char conf_path[4200];
+static char data_dir[4200];
+static char objects_dir[4300];
+static struct conf *conf;
+static struct fs *fs;
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Writes the config (policy lines in extra, "\n"-separated), mkfs and opens it. */
+static void env_open(const char *extra)
+{
+	const char *base = getenv("EFSFS_TEST_TMP");
+	struct fs_ctx ctx = { getuid(), getgid() };
+	char err[1024] = "", id[FS_ID_LEN + 1];
+	FILE *f;
+	int r;
+
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/test_lifecycle-XXXXXX",
+		 base && *base ? base : "/tmp");
+	ck_assert_msg(mkdtemp(tmp_dir) != NULL, "mkdtemp %s: %s", tmp_dir, strerror(errno));
+	snprintf(conf_path, sizeof(conf_path), "%s/efsfs.conf", tmp_dir);
+	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_dir);
+	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", data_dir);
+	f = fopen(conf_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[t]\ndata_dir = %s\nchunk_size = 64K\n%s\n", data_dir, extra ? extra : "");
+	ck_assert_int_eq(fclose(f), 0);
+	r = conf_load(conf_path, "t", &conf, err, sizeof(err));
+	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
+	r = fs_mkfs(conf, &ctx, CS, id, err, sizeof(err));
+	ck_assert_msg(r == 0, "fs_mkfs = %d: %s", r, err);
+	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	ck_assert_msg(r == 0, "fs_open = %d: %s", r, err);
+	ck_assert_str_eq(fs_id(fs), id);
+	ck_assert_uint_eq(fs_chunk_size(fs), CS);
+}
+
+static void env_reopen(void)
+{
+	char err[1024] = "";
+	int r;
+
+	fs_close(fs);
+	fs = NULL;
+	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	ck_assert_msg(r == 0, "fs_open (again) = %d: %s", r, err);
+}
+
+static void setup_default(void)
+{
+	env_open("transition_to_ia = AFTER_30_DAYS\ntransition_to_archive = AFTER_90_DAYS");
+}
+
+static void setup_promote(void)
+{
+	env_open("transition_to_ia = AFTER_30_DAYS\ntransition_to_archive = AFTER_90_DAYS\n"
+		 "transition_to_primary_storage_class = AFTER_1_ACCESS");
+}
+
+static void setup_encrypted(void)
+{
+	env_open("encrypted = true");
+}
+
+static void teardown(void)
+{
+	fs_close(fs);
+	fs = NULL;
+	conf_free(conf);
+	conf = NULL;
+	if (tmp_dir[0])
+		nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_dir[0] = '\0';
+}
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+/* Deterministic bytes that zstd cannot compress (so objects hold them raw). */
+static void *random_bytes(size_t n, uint64_t seed)
+{
+	uint8_t *p = malloc(n ? n : 1);
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)(x >> 24);
+	}
+	return p;
+}
+
+static void write_at(uint64_t ino, uint64_t off, const void *buf, size_t len, int want)
+{
+	struct fs_file *f;
+	off_t woff;
+	int fd, r;
+
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	r = fs_write_begin(fs, f, (off_t)off, len, &fd, &woff);
+	if (r == 0) {
+		ssize_t n = pwrite(fd, buf, len, woff);
+
+		ck_assert_int_eq(n, (ssize_t)len);
+		ck_assert_int_eq(fs_write_end(fs, f, woff, n), 0);
+	}
+	fs_release(fs, f);
+	ck_assert_msg(r == want, "write of %zu bytes at %" PRIu64 " of inode %" PRIu64
+		      " = %d, expected %d", len, off, ino, r, want);
+}
+
+/* Creates name in the root and writes len bytes of buf at off; returns the inode. */
+static uint64_t create_file(const char *name, const void *buf, size_t len, uint64_t off)
+{
+	struct fs_ctx ctx = { getuid(), getgid() };
+	struct fs_file *f;
+	struct stat st;
+	uint64_t ino;
+
+	ck_assert_int_eq(fs_create(fs, &ctx, META_ROOT_INO, name, 0644, O_RDWR, &f, &st), 0);
+	ino = st.st_ino;
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);            /* as the kernel would, eventually */
+	if (len)
+		write_at(ino, off, buf, len, 0);
+	return ino;
+}
+
+/* Reads [off, off+len) through fs_read_begin into out; returns the byte
+ * count or the negative errno of fs_read_begin. */
+static ssize_t read_at(uint64_t ino, uint64_t off, size_t len, void *out)
+{
+	struct fs_file *f;
+	struct fs_rvec rv;
+	size_t done = 0;
+	int r;
+
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	r = fs_read_begin(fs, f, (off_t)off, len, &rv);
+	if (r < 0) {
+		fs_release(fs, f);
+		return r;
+	}
+	for (unsigned i = 0; i < rv.n; i++) {
+		struct fs_rseg *s = &rv.seg[i];
+
+		if (s->mem)
+			memcpy((char *)out + done, s->mem, s->len);
+		else
+			ck_assert_int_eq(pread(s->fd, (char *)out + done, s->len, s->pos),
+					 (ssize_t)s->len);
+		done += s->len;
+	}
+	ck_assert_uint_eq(done, rv.total);
+	fs_read_end(fs, f, &rv);
+	fs_release(fs, f);
+	return (ssize_t)done;
+}
+
+/* The whole file must read back as want (len bytes). */
+static void check_content(uint64_t ino, const void *want, size_t len)
+{
+	char *got = malloc(len + CS);
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(got);
+	n = read_at(ino, 0, len + CS, got);
+	ck_assert_msg(n == (ssize_t)len, "inode %" PRIu64 ": read %zd bytes, expected %zu", ino,
+		      n, len);
+	if (memcmp(got, want, len) != 0) {
+		size_t i = 0;
+
+		while (got[i] == ((const char *)want)[i])
+			i++;
+		ck_abort_msg("inode %" PRIu64 ": byte %zu differs", ino, i);
+	}
+	free(got);
+}
+
+static struct meta_chunk chunk_row(uint64_t ino, uint64_t idx)
+{
+	struct meta_chunk c;
+
+	ck_assert_int_eq(tier_chunk_row(fs, ino, idx, &c), 0);
+	return c;
+}
+
+static int chunk_class(uint64_t ino, uint64_t idx)
+{
+	return chunk_row(ino, idx).class;
+}
+
+static void assert_classes(uint64_t ino, uint64_t n, int cls)
+{
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert_msg(chunk_class(ino, i) == cls, "inode %" PRIu64 " chunk %" PRIu64
+			      ": class %d, expected %d", ino, i, chunk_class(ino, i), cls);
+}
+
+/* The access time recorded for a chunk after a flush. */
+static int64_t chunk_atime(uint64_t ino, uint64_t idx)
+{
+	ck_assert_int_eq(tier_flush_access(fs), 0);
+	return chunk_row(ino, idx).atime;
+}
+
+static int64_t count_sum;
+static uint64_t count_n;
+
+static int count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_F && strncmp(path + ftw->base, ".objstore-tmp.", 14) != 0) {
+		count_n++;
+		count_sum += st->st_size;
+	}
+	return 0;
+}
+
+/* Objects in the file:// store (files below DATA_DIR/objects). */
+static uint64_t count_objects(void)
+{
+	count_n = 0;
+	count_sum = 0;
+	nftw(objects_dir, count_one, 16, FTW_PHYS);
+	return count_n;
+}
+
+static uint64_t objects_bytes(void)
+{
+	count_objects();
+	return (uint64_t)count_sum;
+}
+
+/* Path of the object a cold chunk names. */
+static void object_path(uint64_t ino, uint64_t idx, char *buf, size_t len)
+{
+	struct meta_chunk c = chunk_row(ino, idx);
+	char key[96];
+
+	ck_assert_int_ne(c.class, META_STANDARD);
+	tier_object_key(fs, ino, idx, c.version, key);
+	snprintf(buf, len, "%s/%s", objects_dir, key);
+}
+
+static void *slurp(const char *path, size_t *ret_len)
+{
+	struct stat st;
+	void *buf;
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*ret_len = (size_t)st.st_size;
+	return buf;
+}
+
+/* Blocks the backing file of ino takes on the local disk. */
+static uint64_t local_blocks(uint64_t ino)
+{
+	char rel[32], path[4400];
+	struct stat st;
+
+	fs_data_path(ino, rel);
+	snprintf(path, sizeof(path), "%s/data/%s", data_dir, rel);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (uint64_t)st.st_blocks;
+}
+
+static struct tier_report run_at(int64_t as_of)
+{
+	struct tier_report rep;
+	int r = tier_run(fs, as_of, &rep);
+
+	ck_assert_msg(r == 0, "tier_run = %d", r);
+	return rep;
+}
+
+static void truncate_to(uint64_t ino, uint64_t size, int want)
+{
+	struct stat attr, st;
+	int r;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.st_size = (off_t)size;
+	r = fs_setattr(fs, ino, &attr, FS_SET_SIZE, &st);
+	ck_assert_msg(r == want, "truncate inode %" PRIu64 " to %" PRIu64 " = %d, expected %d",
+		      ino, size, r, want);
+	if (!r)
+		ck_assert_uint_eq((uint64_t)st.st_size, size);
+}
+
+/* A file of `size` random bytes whose chunks all went to IA. */
+static uint64_t cold_file(const char *name, void **ret_buf, size_t size, uint64_t seed)
+{
+	void *buf = random_bytes(size, seed);
+	uint64_t ino = create_file(name, buf, size, 0);
+	uint64_t n = (size + CS - 1) / CS;
+	char err[512];
+
+	for (uint64_t i = 0; i < n; i++) {
+		int r = tier_demote(fs, ino, i, META_IA, err, sizeof(err));
+
+		ck_assert_msg(r == 0, "tier_demote chunk %" PRIu64 " = %d: %s", i, r, err);
+	}
+	assert_classes(ino, n, META_IA);
+	*ret_buf = buf;
+	return ino;
+}
+
+/* ---- policies ---------------------------------------------------------------- */
+
+START_TEST(test_ia_after_30_days_not_29)
+{
+	size_t size = 3 * CS + 100;
+	void *buf = random_bytes(size, 1);
+	uint64_t ino = create_file("f", buf, size, 0);
+	int64_t at = chunk_atime(ino, 0);
+	struct tier_report rep;
+
+	ck_assert_int_ge(at, time(NULL) - 5);
+	ck_assert_uint_gt(local_blocks(ino), 0);
+	rep = run_at(at + 29 * DAY);
+	ck_assert_uint_eq(rep.files_scanned, 1);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	rep = run_at(at + 30 * DAY - 1);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	assert_classes(ino, 4, META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 0);
+
+	rep = run_at(at + 30 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 4);
+	ck_assert_uint_eq(rep.bytes_to_ia, size);
+	ck_assert_uint_eq(rep.chunks_to_archive, 0);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	ck_assert_str_eq(rep.first_error, "");
+	assert_classes(ino, 4, META_IA);
+	ck_assert_uint_eq(count_objects(), 4);
+	ck_assert_uint_eq(chunk_row(ino, 3).plain_len, 100);
+	ck_assert_uint_le(local_blocks(ino) * 512, 4096);   /* punched out (but a tail block) */
+	check_content(ino, buf, size);
+	/* a second pass has nothing left to do */
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia + rep.chunks_failed, 0);
+	ck_assert_uint_eq(count_objects(), 4);
+	/* and it all survives a reopen */
+	env_reopen();
+	assert_classes(ino, 4, META_IA);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_archive_after_90_days)
+{
+	size_t size = 2 * CS + 7;
+	void *a = random_bytes(size, 2), *b = random_bytes(size, 3), *c = random_bytes(size, 26);
+	uint64_t ia = create_file("a", a, size, 0), ib = create_file("b", b, size, 0), ic;
+	int64_t at = chunk_atime(ia, 0);
+	struct tier_report rep;
+	char err[1024] = "";
+	struct conf *bad = NULL;
+	uint64_t gone = 99;
+	FILE *f;
+
+	ck_assert_int_le(chunk_atime(ib, 0), at + 1);
+	/* IA at 89 days */
+	rep = run_at(at + 89 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 6);
+	ck_assert_uint_eq(rep.chunks_to_archive, 0);
+	ck_assert_uint_eq(count_objects(), 6);
+	/* b is read at 60 days; at 91 days a goes to Archive (its IA objects are
+	 * replaced), b stays in IA */
+	tier_note_access(fs, ib, 0, 2, at + 60 * DAY);
+	rep = run_at(at + 91 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_archive, 3);
+	ck_assert_uint_eq(rep.bytes_to_archive, size);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	assert_classes(ia, 3, META_ARCHIVE);
+	assert_classes(ib, 3, META_IA);
+	ck_assert_uint_eq(count_objects(), 6);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	check_content(ia, a, size);
+	check_content(ib, b, size);
+
+	/* a new file goes to Archive directly once 90 days have passed */
+	ic = create_file("c", c, size, 0);
+	at = chunk_atime(ic, 0);
+	rep = run_at(at + 90 * DAY - 1);
+	ck_assert_uint_eq(rep.chunks_to_ia, 3);
+	ck_assert_uint_eq(tier_promote(fs, ic, 0) + tier_promote(fs, ic, 1) +
+			  tier_promote(fs, ic, 2), 0);
+	rep = run_at(at + 90 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	ck_assert_uint_eq(rep.chunks_to_archive, 3);
+	assert_classes(ic, 3, META_ARCHIVE);
+	ck_assert_uint_eq(count_objects(), 9);
+	check_content(ic, c, size);
+
+	/* Archive must come after IA */
+	f = fopen(conf_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[t]\ndata_dir = %s\ntransition_to_ia = AFTER_90_DAYS\n"
+		"transition_to_archive = AFTER_90_DAYS\n", data_dir);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(conf_load(conf_path, "t", &bad, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_null(bad);
+	ck_assert_ptr_nonnull(strstr(err, "transition_to_archive"));
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_small_files_never_move)
+{
+	void *buf = random_bytes(TIER_MIN_FILE_SIZE, 4);
+	uint64_t small = create_file("small", buf, TIER_MIN_FILE_SIZE - 1, 0);
+	uint64_t tiny = create_file("tiny", buf, 1, 0);
+	uint64_t empty = create_file("empty", NULL, 0, 0);
+	uint64_t edge = create_file("edge", buf, TIER_MIN_FILE_SIZE, 0);
+	int64_t at = chunk_atime(small, 0);
+	struct tier_report rep;
+
+	rep = run_at(at + 400 * DAY);
+	ck_assert_uint_eq(rep.files_scanned, 4);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	/* only the file of exactly 128 KiB moved: its two chunks */
+	ck_assert_uint_eq(rep.chunks_to_archive, 2);
+	ck_assert_uint_eq(rep.bytes_to_archive, TIER_MIN_FILE_SIZE);
+	assert_classes(small, 2, META_STANDARD);
+	assert_classes(tiny, 1, META_STANDARD);
+	assert_classes(empty, 1, META_STANDARD);
+	assert_classes(edge, 2, META_ARCHIVE);
+	ck_assert_uint_eq(count_objects(), 2);
+	check_content(small, buf, TIER_MIN_FILE_SIZE - 1);
+	check_content(edge, buf, TIER_MIN_FILE_SIZE);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_holes_not_stored)
+{
+	size_t size = 5 * CS;
+	char *want = calloc(1, size), *got = malloc(size);
+	void *data = random_bytes(CS, 5);
+	uint64_t ino = create_file("sparse", data, 1000, 0);
+	char err[512];
+	struct tier_report rep;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(got);
+	memcpy(want, data, 1000);
+	write_at(ino, 3 * CS, data, CS, 0);          /* chunks 1, 2 and 4 are holes */
+	memcpy(want + 3 * CS, data, CS);
+	truncate_to(ino, size, 0);
+	ck_assert_int_eq(tier_demote(fs, ino, 1, META_IA, err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_demote(fs, ino, 7, META_IA, err, sizeof(err)), 1);   /* past EOF */
+	ck_assert_uint_eq(count_objects(), 0);
+	rep = run_at(chunk_atime(ino, 0) + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	ck_assert_uint_eq(rep.bytes_to_ia, 2 * CS);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	ck_assert_int_eq(chunk_class(ino, 1), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 2), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 3), META_IA);
+	ck_assert_int_eq(chunk_class(ino, 4), META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 2);
+	ck_assert_uint_eq(local_blocks(ino), 0);
+	check_content(ino, want, size);
+	/* a hole inside a cold chunk is data (zeros) to SEEK_HOLE, holes outside stay holes */
+	{
+		struct fs_file *f;
+
+		ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+		ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_DATA), 0);
+		ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_HOLE), CS);
+		ck_assert_int_eq(fs_lseek(fs, f, CS, SEEK_DATA), 3 * CS);
+		fs_release(fs, f);
+	}
+	/* promotion brings back the data and the zeros of the chunk */
+	ck_assert_int_eq(tier_promote(fs, ino, 0), 0);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 1);
+	check_content(ino, want, size);
+	free(want);
+	free(got);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_accessed_chunk_stays)
+{
+	size_t size = 2 * CS;
+	void *a = random_bytes(size, 6), *b = random_bytes(size, 7);
+	uint64_t ia = create_file("a", a, size, 0), ib = create_file("b", b, size, 0);
+	int64_t at = chunk_atime(ia, 0);
+	struct tier_report rep;
+
+	/* a is read 20 days later (noted in memory, flushed by the pass) */
+	tier_note_access(fs, ia, 0, 1, at + 20 * DAY);
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	assert_classes(ib, 2, META_IA);
+	assert_classes(ia, 2, META_STANDARD);
+	ck_assert_int_eq(chunk_row(ia, 0).atime, at + 20 * DAY);
+	/* only one chunk of a read later still: the other goes at 50 days */
+	tier_note_access(fs, ia, 1, 1, at + 40 * DAY);
+	rep = run_at(at + 50 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 1);
+	ck_assert_int_eq(chunk_class(ia, 0), META_IA);
+	ck_assert_int_eq(chunk_class(ia, 1), META_STANDARD);
+	rep = run_at(at + 70 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 1);
+	assert_classes(ia, 2, META_IA);
+	check_content(ia, a, size);
+	check_content(ib, b, size);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* Every chunk a read touches counts as accessed, also when a program reads
+ * a file in several requests within one second (as the kernel does: 128 KiB
+ * at a time through one open file). */
+START_TEST(test_read_notes_every_chunk)
+{
+	size_t size = 4 * CS;
+	void *buf = random_bytes(size, 8);
+	uint64_t ino = create_file("f", buf, size, 0);
+	int64_t old, before;
+	struct tier_report rep;
+	struct fs_file *f;
+
+	/* make the file 40 days old: its chunk rows */
+	old = chunk_atime(ino, 0) - 40 * DAY;
+	fs_meta_lock(fs);
+	for (uint64_t i = 0; i < 4; i++) {
+		struct meta_chunk c = { .ino = ino, .idx = i, .class = META_STANDARD, .atime = old };
+
+		ck_assert_int_eq(meta_chunk_put(fs->meta, &c), 0);
+	}
+	fs_meta_unlock(fs);
+	ck_assert_int_eq(chunk_atime(ino, 3), old);
+	before = time(NULL);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	for (uint64_t i = 0; i < 4; i++) {
+		struct fs_rvec rv;
+
+		ck_assert_int_eq(fs_read_begin(fs, f, (off_t)(i * CS), CS, &rv), 0);
+		ck_assert_uint_eq(rv.total, CS);
+		fs_read_end(fs, f, &rv);
+	}
+	fs_release(fs, f);
+	for (uint64_t i = 0; i < 4; i++)
+		ck_assert_msg(chunk_atime(ino, i) >= before, "chunk %" PRIu64 " was read but its "
+			      "access time stayed %" PRId64 " (read at %" PRId64 ")", i,
+			      chunk_atime(ino, i), before);
+	rep = run_at(before + 10 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	free(buf);
+}
+END_TEST
+
+/* Likewise for writes: a cold chunk that a write brings back is hot, even
+ * when the same handle wrote another chunk in the same second. */
+START_TEST(test_write_notes_every_chunk)
+{
+	size_t size = 4 * CS;
+	char *buf;
+	uint64_t ino = cold_file("f", (void **)&buf, size, 27);
+	int64_t old = chunk_atime(ino, 0) - 40 * DAY, before;
+	struct tier_report rep;
+	struct fs_file *f;
+
+	fs_meta_lock(fs);
+	for (uint64_t i = 0; i < 4; i++) {
+		struct meta_chunk c;
+
+		ck_assert_int_eq(meta_chunk_get(fs->meta, ino, i, &c), 0);
+		c.atime = old;
+		ck_assert_int_eq(meta_chunk_put(fs->meta, &c), 0);
+	}
+	fs_meta_unlock(fs);
+	before = time(NULL);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	for (uint64_t i = 0; i < 4; i += 2) {
+		off_t woff;
+		int fd;
+
+		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &fd, &woff), 0);
+		ck_assert_int_eq(pwrite(fd, "new", 3, woff), 3);
+		ck_assert_int_eq(fs_write_end(fs, f, woff, 3), 0);
+		memcpy(buf + i * CS + 1, "new", 3);
+	}
+	fs_release(fs, f);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 2), META_STANDARD);
+	ck_assert_msg(chunk_atime(ino, 2) >= before, "chunk 2 was written but its access time "
+		      "stayed %" PRId64 " (written at %" PRId64 ")", chunk_atime(ino, 2), before);
+	rep = run_at(before + DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+/* ---- promotion, writes and truncates of cold chunks ------------------------------ */
+
+START_TEST(test_after_1_access_promotes_on_read)
+{
+	size_t size = 4 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 9);
+	char *got = malloc(size);
+	struct tier_stats st;
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.ia, size);
+	ck_assert_uint_eq(count_objects(), 4);
+	/* a small read inside chunk 1 brings chunk 1 back, and only it */
+	ck_assert_int_eq(read_at(ino, CS + 10, 100, got), 100);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 10, 100), 0);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	ck_assert_int_eq(chunk_class(ino, 1), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 2), META_IA);
+	ck_assert_uint_eq(count_objects(), 3);
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.ia, size - CS);
+	ck_assert_uint_eq(st.ia_chunks, 3);
+	ck_assert_uint_ge(local_blocks(ino) * 512, CS);
+	/* reading everything brings everything back */
+	check_content(ino, buf, size);
+	assert_classes(ino, 4, META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 0);
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.ia, 0);
+	ck_assert_uint_eq(st.standard, size);
+	env_reopen();
+	check_content(ino, buf, size);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_read_without_promotion_serves_cold_data)
+{
+	size_t size = 3 * CS + 5;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 10);
+	char *got = malloc(size);
+
+	ck_assert_ptr_nonnull(got);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(read_at(ino, CS - 3, 10, got), 10);          /* across two chunks */
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS - 3, 10), 0);
+	ck_assert_int_eq(read_at(ino, size - 2, 100, got), 2);        /* short at EOF */
+	ck_assert_int_eq(memcmp(got, (char *)buf + size - 2, 2), 0);
+	assert_classes(ino, 4, META_IA);
+	ck_assert_uint_eq(count_objects(), 4);
+	ck_assert_uint_le(local_blocks(ino) * 512, 4096);
+	/* explicit promotion of one chunk, and of one that is already local */
+	ck_assert_int_eq(tier_promote(fs, ino, 2), 0);
+	ck_assert_int_eq(chunk_class(ino, 2), META_STANDARD);
+	ck_assert_int_eq(tier_promote(fs, ino, 2), 0);
+	ck_assert_uint_eq(count_objects(), 3);
+	check_content(ino, buf, size);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_write_to_cold_chunk_promotes_it)
+{
+	size_t size = 4 * CS + 300;
+	char *buf;
+	uint64_t ino = cold_file("f", (void **)&buf, size, 11);
+	const char patch[] = "0123456789";
+
+	write_at(ino, CS + 100, patch, 10, 0);
+	memcpy(buf + CS + 100, patch, 10);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	ck_assert_int_eq(chunk_class(ino, 1), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 2), META_IA);
+	ck_assert_uint_eq(count_objects(), 4);
+	check_content(ino, buf, size);
+	/* a write across a chunk boundary brings both back */
+	write_at(ino, 3 * CS - 5, patch, 10, 0);
+	memcpy(buf + 3 * CS - 5, patch, 10);
+	ck_assert_int_eq(chunk_class(ino, 2), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 3), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 4), META_IA);
+	/* appending to a cold partial last chunk keeps its old bytes */
+	buf = realloc(buf, size + 10);
+	ck_assert_ptr_nonnull(buf);
+	write_at(ino, size, patch, 10, 0);
+	memcpy(buf + size, patch, 10);
+	size += 10;
+	ck_assert_int_eq(chunk_class(ino, 4), META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 1);
+	check_content(ino, buf, size);
+	env_reopen();
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_truncate_cold_file)
+{
+	size_t size = 4 * CS + 500;
+	char *buf, *zeros = calloc(1, 2 * CS), *got = malloc(2 * CS);
+	uint64_t ino = cold_file("f", (void **)&buf, size, 12), gone = 0;
+	struct tier_stats st;
+	char err[512];
+
+	ck_assert_ptr_nonnull(zeros);
+	ck_assert_ptr_nonnull(got);
+	truncate_to(ino, CS + CS / 2, 0);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	ck_assert_int_eq(chunk_class(ino, 1), META_STANDARD);   /* kept a partial tail */
+	ck_assert_int_eq(chunk_class(ino, 2), META_STANDARD);   /* rows past EOF are gone */
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.ia, CS);
+	ck_assert_uint_eq(st.ia_chunks, 1);
+	ck_assert_uint_eq(st.total, CS + CS / 2);
+	check_content(ino, buf, CS + CS / 2);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 3);
+	ck_assert_uint_eq(count_objects(), 1);
+	/* growing it again shows zeros, never the old bytes */
+	truncate_to(ino, 3 * CS, 0);
+	ck_assert_int_eq(read_at(ino, CS + CS / 2, 2 * CS, got), CS + CS / 2);
+	ck_assert_int_eq(memcmp(got, zeros, CS + CS / 2), 0);
+	ck_assert_int_eq(read_at(ino, 0, CS + CS / 2, got), CS + CS / 2);
+	ck_assert_int_eq(memcmp(got, buf, CS + CS / 2), 0);
+	/* to zero: nothing cold is left */
+	truncate_to(ino, 0, 0);
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.ia, 0);
+	ck_assert_uint_eq(st.ia_chunks, 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_le(gone, 1);
+	ck_assert_uint_eq(count_objects(), 0);
+	ck_assert_int_eq(read_at(ino, 0, CS, got), 0);
+	free(zeros);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+/* Cutting a cold file at a chunk boundary needs no object: it works with
+ * the store down. */
+START_TEST(test_truncate_at_chunk_boundary_store_down)
+{
+	size_t size = 4 * CS;
+	char *buf;
+	uint64_t ino = cold_file("f", (void **)&buf, size, 13);
+
+	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, true);
+	truncate_to(ino, 2 * CS, 0);
+	truncate_to(ino, 0, 0);
+	objstore_inject_fault(fs->store[META_IA], "get", 0, 0, false);
+	ck_assert_int_eq(read_at(ino, 0, CS, buf), 0);
+	free(buf);
+}
+END_TEST
+
+/* ---- sizes and garbage collection ------------------------------------------------ */
+
+START_TEST(test_stats_add_up)
+{
+	size_t sa = 3 * CS + 11, sb = 2 * CS + 1, sc = 5000, sd = 2 * CS;
+	void *a = random_bytes(sa, 14), *b = random_bytes(sb, 15), *c = random_bytes(sc, 16);
+	uint64_t ia = create_file("a", a, sa, 0), ib = create_file("b", b, sb, 0);
+	uint64_t id = create_file("d", a, sd, 0);
+	struct tier_stats st;
+	char err[512];
+	int64_t at;
+
+	create_file("c", c, sc, 0);
+	at = chunk_atime(ia, 0);
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.files, 5);               /* the root directory counts */
+	ck_assert_uint_eq(st.standard, sa + sb + sc + sd);
+	ck_assert_uint_eq(st.total, st.standard);
+	ck_assert_uint_eq(st.ia + st.archive + st.ia_chunks + st.archive_chunks, 0);
+
+	/* a to Archive, b to IA, d half to IA */
+	run_at(at + 95 * DAY);
+	for (uint64_t i = 0; i < 3; i++)
+		ck_assert_int_eq(tier_promote(fs, ib, i), 0);
+	for (uint64_t i = 0; i < 3; i++)
+		ck_assert_int_eq(tier_demote(fs, ib, i, META_IA, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_promote(fs, id, 1), 0);
+	ck_assert_int_eq(tier_promote(fs, id, 0), 0);
+	ck_assert_int_eq(tier_demote(fs, id, 1, META_IA, err, sizeof(err)), 0);
+	assert_classes(ia, 4, META_ARCHIVE);
+	assert_classes(ib, 3, META_IA);
+	ck_assert_int_eq(chunk_class(id, 0), META_STANDARD);
+	ck_assert_int_eq(chunk_class(id, 1), META_IA);
+
+	ck_assert_int_eq(tier_stats(fs, &st), 0);
+	ck_assert_uint_eq(st.archive, sa);
+	ck_assert_uint_eq(st.archive_chunks, 4);
+	ck_assert_uint_eq(st.ia, sb + CS);
+	ck_assert_uint_eq(st.ia_chunks, 4);
+	ck_assert_uint_eq(st.standard, sc + CS);
+	ck_assert_uint_eq(st.total, st.standard + st.ia + st.ia_overhead + st.archive +
+			  st.archive_overhead);
+	ck_assert_uint_eq(st.total, sa + sb + sc + sd);
+	/* stored sizes are what the objects take in the store */
+	ck_assert_uint_eq(count_objects(), 8);
+	ck_assert_uint_eq(st.ia_stored + st.archive_stored, objects_bytes());
+	ck_assert_uint_gt(st.archive_stored, sa);     /* random data: header overhead */
+	check_content(ia, a, sa);
+	check_content(ib, b, sb);
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_gc_deletes_orphans_only)
+{
+	size_t size = 2 * CS;
+	void *buf, *junk = random_bytes(100, 17);
+	uint64_t ino = cold_file("f", &buf, size, 18), gone = 99;
+	struct meta_chunk c = chunk_row(ino, 0);
+	uint64_t other = create_file("g", buf, size, 0);
+	char key[96], err[512] = "";
+	struct objstore *s = fs->store[META_IA];
+
+	/* nothing to collect yet */
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	ck_assert_uint_eq(count_objects(), 2);
+	/* orphans: another version of a live chunk, a chunk of a file that does not
+	 * exist, and a chunk that exists but is STANDARD */
+	tier_object_key(fs, ino, 0, c.version + 12345, key);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	tier_object_key(fs, 999999, 0, c.version, key);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	tier_object_key(fs, other, 1, c.version, key);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	/* not ours: another file system's key, and a key not in efsfs's form */
+	ck_assert_int_eq(objstore_put(s, "fs-0123456789abcdef0/0000000000000001/"
+				      "0000000000000000.0000000000000001", junk, 100), 0);
+	tier_object_key(fs, ino, 0, c.version, key);
+	strcat(key, ".bak");
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_uint_eq(count_objects(), 7);
+
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 3);
+	ck_assert_uint_eq(count_objects(), 4);
+	assert_classes(ino, 2, META_IA);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+
+	/* a deleted file's objects are garbage */
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 2);
+	ck_assert_uint_eq(count_objects(), 2);
+	/* a listing failure is reported */
+	objstore_inject_fault(s, "list", 1, EIO, false);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EIO);
+	ck_assert_str_ne(err, "");
+	free(buf);
+	free(junk);
+}
+END_TEST
+
+/* ---- faults ------------------------------------------------------------------------ */
+
+START_TEST(test_fault_put_fails)
+{
+	size_t size = 3 * CS;
+	void *buf = random_bytes(size, 19);
+	uint64_t ino = create_file("f", buf, size, 0);
+	int64_t at = chunk_atime(ino, 0);
+	struct tier_report rep;
+	uint64_t blocks = local_blocks(ino);
+
+	objstore_inject_fault(fs->store[META_IA], "put", 1, EIO, false);
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 1);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	ck_assert_str_ne(rep.first_error, "");
+	ck_assert_ptr_nonnull(strstr(rep.first_error, "chunk 0"));
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 1), META_IA);
+	ck_assert_uint_eq(count_objects(), 2);
+	ck_assert_uint_ge(local_blocks(ino) * 512, CS);
+	ck_assert_uint_lt(local_blocks(ino), blocks);
+	check_content(ino, buf, size);
+
+	/* a store that refuses every put: nothing moves, nothing is left behind */
+	ck_assert_int_eq(tier_promote(fs, ino, 1), 0);
+	ck_assert_int_eq(tier_promote(fs, ino, 2), 0);
+	objstore_inject_fault(fs->store[META_IA], "put", 1, EIO, true);
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 3);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	assert_classes(ino, 3, META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 0);
+	check_content(ino, buf, size);
+	/* the next pass after the store is back moves them */
+	objstore_inject_fault(fs->store[META_IA], "put", 0, 0, false);
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	ck_assert_uint_eq(rep.chunks_to_ia, 3);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_fault_verify_get_fails)
+{
+	size_t size = 2 * CS;
+	void *buf = random_bytes(size, 20);
+	uint64_t ino = create_file("f", buf, size, 0), gone = 0;
+	int64_t at = chunk_atime(ino, 0);
+	struct tier_report rep;
+	char err[512];
+
+	/* the read-back of chunk 0 fails: its object is deleted, it stays local */
+	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, false);
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 1);
+	ck_assert_uint_eq(rep.chunks_to_ia, 1);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 1), META_IA);
+	ck_assert_uint_eq(count_objects(), 1);
+	check_content(ino, buf, size);
+
+	/* read-back and delete fail: the object stays for gc */
+	ck_assert_int_eq(tier_promote(fs, ino, 1), 0);
+	ck_assert_uint_eq(count_objects(), 0);
+	objstore_inject_fault(fs->store[META_IA], "*", 2, EIO, true);   /* put ok, then all fail */
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 2);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	assert_classes(ino, 2, META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 1);
+	check_content(ino, buf, size);
+	objstore_inject_fault(fs->store[META_IA], "*", 0, 0, false);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 1);
+	ck_assert_uint_eq(count_objects(), 0);
+	assert_classes(ino, 2, META_STANDARD);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+static void promotion_fault(bool promote_on_read)
+{
+	size_t size = 2 * CS;
+	char *buf, *got = malloc(size);
+	uint64_t ino = cold_file("f", (void **)&buf, size, 21);
+	const char patch[] = "abc";
+
+	ck_assert_ptr_nonnull(got);
+	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, true);
+	ck_assert_int_eq(read_at(ino, 10, 100, got), -EIO);
+	ck_assert_int_eq(read_at(ino, CS, 100, got), -EIO);
+	write_at(ino, 10, patch, 3, -EIO);
+	truncate_to(ino, 100, -EIO);
+	assert_classes(ino, 2, META_IA);
+	ck_assert_uint_eq(count_objects(), 2);
+	objstore_inject_fault(fs->store[META_IA], "get", 0, 0, false);
+
+	ck_assert_int_eq(read_at(ino, 10, 100, got), 100);
+	ck_assert_int_eq(memcmp(got, buf + 10, 100), 0);
+	ck_assert_int_eq(chunk_class(ino, 0), promote_on_read ? META_STANDARD : META_IA);
+	write_at(ino, CS + 10, patch, 3, 0);
+	memcpy(buf + CS + 10, patch, 3);
+	ck_assert_int_eq(chunk_class(ino, 1), META_STANDARD);
+	check_content(ino, buf, size);
+	free(got);
+	free(buf);
+}
+
+START_TEST(test_fault_get_fails_on_promotion)
+{
+	promotion_fault(false);
+}
+END_TEST
+
+START_TEST(test_fault_get_fails_on_promotion_after_1_access)
+{
+	promotion_fault(true);
+}
+END_TEST
+
+/* Damages an object file: flips byte at (or cuts it to len when cut). */
+static void damage(const char *path, size_t at, bool cut)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	if (cut) {
+		ck_assert_int_eq(ftruncate(fd, (off_t)at), 0);
+	} else {
+		ck_assert_int_eq(pread(fd, &b, 1, (off_t)at), 1);
+		b ^= 0x01;
+		ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)at), 1);
+	}
+	close(fd);
+}
+
+START_TEST(test_corrupt_object_is_eio)
+{
+	size_t size = 4 * CS, olen;
+	char *buf, *got = malloc(size), path[4500], path0[4500];
+	uint64_t ino = cold_file("f", (void **)&buf, size, 22);
+	const char patch[] = "x";
+	void *obj;
+
+	ck_assert_ptr_nonnull(got);
+	/* a flipped payload bit in chunk 1, a flipped checksum bit in chunk 2, chunk 0's
+	 * object copied over chunk 3's, a cut object for chunk 0 */
+	object_path(ino, 1, path, sizeof(path));
+	damage(path, CODEC_HEADER_LEN + 1000, false);
+	object_path(ino, 2, path, sizeof(path));
+	damage(path, 48 + 5, false);
+	object_path(ino, 0, path0, sizeof(path0));
+	obj = slurp(path0, &olen);
+	object_path(ino, 3, path, sizeof(path));
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(obj, 1, olen, f), olen);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	free(obj);
+	for (uint64_t i = 1; i < 4; i++) {
+		ck_assert_msg(read_at(ino, i * CS, 10, got) == -EIO, "chunk %" PRIu64 " read", i);
+		ck_assert_msg(read_at(ino, i * CS, 10, got) == -EIO, "chunk %" PRIu64 " again", i);
+	}
+	ck_assert_int_eq(read_at(ino, 0, CS, got), CS);
+	ck_assert_int_eq(memcmp(got, buf, CS), 0);
+	ck_assert_int_eq(read_at(ino, 0, size, got), -EIO);    /* a read that spans them */
+	write_at(ino, CS + 1, patch, 1, -EIO);
+	assert_classes(ino, 4, META_IA);
+	damage(path0, 50, true);
+	ck_assert_int_eq(tier_promote(fs, ino, 0), -EIO);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+/* Whether needle (n bytes) occurs in hay. */
+static bool contains(const void *hay, size_t len, const void *needle, size_t n)
+{
+	return memmem(hay, len, needle, n) != NULL;
+}
+
+static void check_object_plaintext(bool encrypted)
+{
+	size_t size = 2 * CS, olen;
+	char *buf, path[4500];
+	uint64_t ino = cold_file("f", (void **)&buf, size, 23);
+	struct codec_header h;
+	void *obj;
+
+	object_path(ino, 1, path, sizeof(path));
+	obj = slurp(path, &olen);
+	ck_assert_int_eq(codec_peek(obj, olen, &h), 0);
+	ck_assert_uint_eq(h.plain_len, CS);
+	ck_assert_uint_eq(h.ino, ino);
+	ck_assert_uint_eq(h.idx, 1);
+	ck_assert_int_eq(!!(h.flags & CODEC_F_AESGCM), encrypted);
+	for (size_t at = 0; at + 32 <= CS; at += 4096)
+		ck_assert_int_eq(contains(obj, olen, buf + CS + at, 32), !encrypted);
+	free(obj);
+	check_content(ino, buf, size);
+	env_reopen();
+	check_content(ino, buf, size);
+	free(buf);
+}
+
+START_TEST(test_objects_plaintext_unless_encrypted)
+{
+	check_object_plaintext(false);
+}
+END_TEST
+
+START_TEST(test_encrypted_round_trip)
+{
+	char key_path[4300], other[66];
+	struct stat st;
+	size_t size = 2 * CS;
+	char *buf, *got = malloc(size);
+	uint64_t ino;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(got);
+	snprintf(key_path, sizeof(key_path), "%s/key", data_dir);
+	ck_assert_int_eq(stat(key_path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 077, 0);
+	ck_assert_int_eq(st.st_size, 65);
+	check_object_plaintext(true);
+
+	/* with another key the objects do not decode: EIO, not wrong data */
+	ino = cold_file("g", (void **)&buf, size, 24);
+	memset(other, 'a', 64);
+	other[64] = '\n';
+	other[65] = '\0';
+	f = fopen(key_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(other, f);
+	ck_assert_int_eq(fclose(f), 0);
+	env_reopen();
+	ck_assert_int_eq(read_at(ino, 0, CS, got), -EIO);
+	ck_assert_int_eq(chunk_class(ino, 0), META_IA);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+/* ---- a write racing a demotion ------------------------------------------------------ */
+
+static const struct objstore_ops *race_inner;
+static uint64_t race_ino;
+static int race_writes;
+
+/* put of the IA store that lets a write in between the copy and the commit. */
+static int race_put(struct objstore *s, const char *key, const void *buf, size_t len)
+{
+	int r = race_inner->put(s, key, buf, len);
+
+	if (race_writes-- > 0)
+		write_at(race_ino, 5, "race", 4, 0);
+	return r;
+}
+
+START_TEST(test_write_racing_demotion)
+{
+	size_t size = 2 * CS;
+	char *buf = random_bytes(size, 25), err[512];
+	uint64_t ino = create_file("f", buf, size, 0);
+	struct objstore_ops ops;
+	struct objstore *s = fs->store[META_IA];
+	struct tier_report rep;
+	int64_t at = chunk_atime(ino, 0);
+
+	race_inner = s->ops;
+	ops = *s->ops;
+	ops.put = race_put;
+	s->ops = &ops;
+	race_ino = ino;
+	race_writes = 1;
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), -EAGAIN);
+	memcpy(buf + 5, "race", 4);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 0);          /* the stale copy was deleted */
+	check_content(ino, buf, size);
+
+	/* in a pass the raced chunk is neither moved nor a failure */
+	race_writes = 1;
+	rep = run_at(at + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	ck_assert_uint_eq(rep.chunks_to_ia, 1);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_int_eq(chunk_class(ino, 1), META_IA);
+	ck_assert_uint_eq(count_objects(), 1);
+	check_content(ino, buf, size);
+	s->ops = race_inner;
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 0);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
+
+static Suite *lifecycle_suite(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *tc;
+
+	tc = tcase_create("policy");
+	tcase_add_checked_fixture(tc, setup_default, teardown);
+	tcase_add_test(tc, test_ia_after_30_days_not_29);
+	tcase_add_test(tc, test_archive_after_90_days);
+	tcase_add_test(tc, test_small_files_never_move);
+	tcase_add_test(tc, test_holes_not_stored);
+	tcase_add_test(tc, test_accessed_chunk_stays);
+	tcase_add_test(tc, test_read_notes_every_chunk);
+	tcase_add_test(tc, test_write_notes_every_chunk);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cold data");
+	tcase_add_checked_fixture(tc, setup_default, teardown);
+	tcase_add_test(tc, test_read_without_promotion_serves_cold_data);
+	tcase_add_test(tc, test_write_to_cold_chunk_promotes_it);
+	tcase_add_test(tc, test_truncate_cold_file);
+	tcase_add_test(tc, test_truncate_at_chunk_boundary_store_down);
+	tcase_add_test(tc, test_stats_add_up);
+	tcase_add_test(tc, test_gc_deletes_orphans_only);
+	tcase_add_test(tc, test_write_racing_demotion);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("promotion");
+	tcase_add_checked_fixture(tc, setup_promote, teardown);
+	tcase_add_test(tc, test_after_1_access_promotes_on_read);
+	tcase_add_test(tc, test_fault_get_fails_on_promotion_after_1_access);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("faults");
+	tcase_add_checked_fixture(tc, setup_default, teardown);
+	tcase_add_test(tc, test_fault_put_fails);
+	tcase_add_test(tc, test_fault_verify_get_fails);
+	tcase_add_test(tc, test_fault_get_fails_on_promotion);
+	tcase_add_test(tc, test_corrupt_object_is_eio);
+	tcase_add_test(tc, test_objects_plaintext_unless_encrypted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encryption");
+	tcase_add_checked_fixture(tc, setup_encrypted, teardown);
+	tcase_add_test(tc, test_encrypted_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(lifecycle_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
