@@ -1228,8 +1228,10 @@ void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv)
 	pthread_rwlock_unlock(&f->inode->io);
 }
 
-/* -ENOSPC when fewer than len bytes plus the metadata reserve are free on
- * the data disk; statvfs is asked at most every 100 ms while space is ample. */
+/* -ENOSPC when fewer than len bytes plus the metadata reserve plus what
+ * writes in progress have reserved are free on the data disk; statvfs is
+ * asked at most every 100 ms while space is ample.  On success len is
+ * reserved until release_space(). */
 static int check_space(struct fs *fs, size_t len)
 {
 	int64_t now = mono_ns();
@@ -1244,12 +1246,22 @@ static int check_space(struct fs *fs, size_t len)
 			fs->space_checked_ns = now;
 		}
 	}
-	if (fs->space_free < need)
+	if (fs->space_free < need + fs->space_inflight)
 		r = -ENOSPC;
 	else
-		fs->space_free -= len;
+		fs->space_inflight += len;
 	pthread_mutex_unlock(&fs->space_lock);
 	return r;
+}
+
+/* Ends a check_space() reservation once the write has landed (or failed);
+ * what landed shows in the next statvfs, which check_space asks for on
+ * every write once less than 256 MiB beyond the reserve is free. */
+static void release_space(struct fs *fs, size_t len)
+{
+	pthread_mutex_lock(&fs->space_lock);
+	fs->space_inflight -= len;
+	pthread_mutex_unlock(&fs->space_lock);
 }
 
 int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
@@ -1267,8 +1279,10 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 		pthread_rwlock_wrlock(&in->io);
 		r = tier_make_local(fs, in, (uint64_t)off, len);
 		pthread_rwlock_unlock(&in->io);
-		if (r < 0)
+		if (r < 0) {
+			release_space(fs, len);
 			return r;
+		}
 	}
 	pthread_rwlock_rdlock(&in->io);
 	if ((f->flags & O_APPEND) && !fs->writeback) {
@@ -1278,6 +1292,7 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 	}
 	if ((uint64_t)off + len > FS_MAX_FILE_SIZE) {
 		pthread_rwlock_unlock(&in->io);
+		release_space(fs, len);
 		return -EFBIG;
 	}
 	atomic_fetch_add(&in->write_gen, 1);
@@ -1286,7 +1301,7 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 	return 0;
 }
 
-int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, ssize_t written)
+int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_t written)
 {
 	struct fs_inode *in = f->inode;
 	struct timespec now;
@@ -1311,6 +1326,7 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, ssize_t written)
 	note_access(fs, in, (uint64_t)off, (uint64_t)written);
 out:
 	pthread_rwlock_unlock(&in->io);
+	release_space(fs, len);
 	return r;
 }
 
@@ -1355,6 +1371,8 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 		pthread_mutex_unlock(&in->lock);
 	}
 	pthread_rwlock_unlock(&in->io);
+	if (!(mode & FALLOC_FL_PUNCH_HOLE))
+		release_space(fs, (size_t)len);
 	return r;
 }
 
@@ -1907,6 +1925,11 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	}
 	if (!r)
 		r = meta_sync(fs->meta);
+	/* A full data disk must not lock the user out: without the mark, a
+	 * crash later only leaves unused space for the next recovery, and
+	 * deleting files is what frees the disk. */
+	if (r == -ENOSPC)
+		r = 0;
 	if (r < 0) {
 		snprintf(err, errlen, "%s: recovery: %s (%s)", path, strerror(-r),
 			 meta_errmsg(fs->meta));

@@ -150,7 +150,7 @@ void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv);
  * new size and times and drops the lock. */
 int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
 		   off_t *ret_off);
-int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, ssize_t written);
+int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_t written);
 
 int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t len);
 off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence);

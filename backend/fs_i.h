@@ -58,6 +58,7 @@ struct fs {
 	pthread_mutex_t space_lock;
 	int64_t space_checked_ns;     /* space_lock */
 	uint64_t space_free;          /* space_lock */
+	uint64_t space_inflight;      /* space_lock: reserved by writes not yet done */
 
 	pthread_mutex_t usage_lock;
 	int64_t usage_checked_ns;     /* usage_lock */

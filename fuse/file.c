@@ -151,7 +151,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	out.buf[0].fd = fd;
 	out.buf[0].pos = woff;
 	n = fuse_buf_copy(&out, in_buf, 0);
-	r = fs_write_end(e->fs, f, woff, n);
+	r = fs_write_end(e->fs, f, woff, size, n);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (r < 0)

@@ -20,6 +20,7 @@ EFSFS_WAIT_SECS=${EFSFS_WAIT_SECS:-30}
 declare -A DATA_DIRS=()		# file system name -> data_dir
 declare -A MOUNT_PIDS=()	# mount point -> daemon pid
 declare -A MOUNT_NAMES=()	# mount point -> file system name
+LIB_EXIT_HOOKS=()		# commands run by lib_cleanup (see at_exit)
 
 # ---- reporting ---------------------------------------------------------------
 
@@ -198,9 +199,13 @@ is_not_mounted()
 	! awk -v m="$mnt" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
 }
 
+# True when process $1 has exited (a zombie counts as exited).
 pid_gone()
 {
-	! kill -0 "$1" 2>/dev/null
+	local state=""
+	kill -0 "$1" 2>/dev/null || return 0
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[[ -z "$state" || "$state" == Z || "$state" == X ]]
 }
 
 # ---- config, mkfs, mount -------------------------------------------------------------
@@ -256,7 +261,7 @@ efsfs_daemon_pid()
 # efsfs_mount NAME MNT [OPTS]: mounts and checks that a fuse.efsfs mount is there.
 efsfs_mount()
 {
-	local name=$1 mnt opts=${3:-} rc=0 pid log
+	local name=$1 mnt opts=${3:-} rc=0 log
 	mnt=$(canon "$2")
 	log="$TEST_TMP/mount-$name.log"
 	mkdir -p -- "$mnt"
@@ -271,8 +276,18 @@ efsfs_mount()
 	if ((rc != 0)); then
 		fail "efsfs mount $name $mnt exited $rc: $(tail -n 20 "$log")"
 	fi
+	efsfs_adopt_mount "$name" "$mnt"
+}
+
+# efsfs_adopt_mount NAME MNT: for a mount made by other means (mount(8)):
+# checks that a fuse.efsfs mount is at MNT with a live daemon and records it
+# so that efsfs_umount, efsfs_crash and the cleanup know it.
+efsfs_adopt_mount()
+{
+	local name=$1 mnt pid
+	mnt=$(canon "$2")
 	if ! wait_until "$EFSFS_WAIT_SECS" is_efsfs_mounted "$mnt"; then
-		fail "no fuse.efsfs mount at $mnt after efsfs mount returned: $(grep -F " $mnt " \
+		fail "no fuse.efsfs mount at $mnt after mounting $name: $(grep -F " $mnt " \
 			/proc/mounts || echo 'not in /proc/mounts')"
 	fi
 	pid=$(efsfs_daemon_pid "$name")
@@ -326,6 +341,25 @@ efsfs_remount()
 	efsfs_mount "$name" "$mnt" "${2:-}"
 }
 
+# efsfs_crash MNT: kills the daemon serving MNT with SIGKILL (a crash), waits until it
+# is gone and detaches the dead mount; the file system can then be mounted again.
+efsfs_crash()
+{
+	local mnt pid
+	mnt=$(canon "$1")
+	pid=${MOUNT_PIDS[$mnt]:-}
+	[[ -n "$pid" ]] || fail "efsfs_crash: nothing mounted at $mnt by efsfs_mount"
+	kill -KILL "$pid" 2>/dev/null || fail "efsfs_crash: daemon $pid of $mnt is not running"
+	if ! wait_until "$EFSFS_WAIT_SECS" pid_gone "$pid"; then
+		fail "daemon $pid still runs ${EFSFS_WAIT_SECS}s after kill -9"
+	fi
+	umount -l -- "$mnt" 2>/dev/null || fusermount3 -uz -- "$mnt" 2>/dev/null ||
+		fail "cannot detach the dead mount $mnt"
+	wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$mnt" ||
+		fail "$mnt is still mounted after detaching it"
+	unset "MOUNT_PIDS[$mnt]" "MOUNT_NAMES[$mnt]"
+}
+
 # efsfs_fsck NAME [OPTIONS...]: prints the output; returns fsck's exit status.
 efsfs_fsck()
 {
@@ -338,7 +372,7 @@ efsfs_fsck()
 
 lib_cleanup()
 {
-	local rc=$? mnt pid log
+	local rc=$? mnt pid log i
 	set +eE
 	trap - ERR
 	for mnt in "${!MOUNT_PIDS[@]}"; do
@@ -351,6 +385,9 @@ lib_cleanup()
 				kill -KILL "$pid" 2>/dev/null
 			fi
 		fi
+	done
+	for ((i = ${#LIB_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${LIB_EXIT_HOOKS[i]}"
 	done
 	if [[ -n "$TEST_TMP" && -d "$TEST_TMP" ]]; then
 		# Anything still mounted below the temp dir (a script that bypassed efsfs_mount).
@@ -370,6 +407,13 @@ lib_cleanup()
 		fi
 	fi
 	exit "$rc"
+}
+
+# at_exit CMD: CMD (a string, eval'ed) runs when the script exits, after the
+# efsfs mounts are gone and before the temp dir is removed; the newest runs first.
+at_exit()
+{
+	LIB_EXIT_HOOKS+=("$1")
 }
 
 trap lib_cleanup EXIT

@@ -196,7 +196,7 @@ static off_t write_at(struct fs_file *f, off_t off, const void *buf, size_t len)
 	ck_assert_msg(r == 0, "fs_write_begin = %d", r);
 	ck_assert_int_ge(fd, 0);
 	n = pwrite(fd, buf, len, at);
-	ck_assert_int_eq(fs_write_end(fs, f, at, n), 0);
+	ck_assert_int_eq(fs_write_end(fs, f, at, len, n), 0);
 	ck_assert_int_eq(n, (ssize_t)len);
 	return at;
 }
@@ -1589,14 +1589,14 @@ static void crash_child(int wfd)
 		_exit(12);
 	if (pwrite(fd, block, sizeof(block), at) != (ssize_t)sizeof(block))
 		_exit(13);
-	if (fs_write_end(fs, f, at, sizeof(block)) < 0)
+	if (fs_write_end(fs, f, at, sizeof(block), sizeof(block)) < 0)
 		_exit(14);
 	if (fs_unlink(fs, ROOT, "victim") < 0)
 		_exit(15);
 	if (fs_create(fs, &ctx, ROOT, "keep", 0644, O_RDWR, &k, &st) < 0)
 		_exit(16);
 	if (fs_write_begin(fs, k, 0, 8, &fd, &at) < 0 || pwrite(fd, "keepdata", 8, at) != 8 ||
-	    fs_write_end(fs, k, at, 8) < 0)
+	    fs_write_end(fs, k, at, 8, 8) < 0)
 		_exit(17);
 	fs_release(fs, k);
 	if (fs_fsync(fs, f, false) < 0)

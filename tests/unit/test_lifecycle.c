@@ -145,7 +145,7 @@ static void write_at(uint64_t ino, uint64_t off, const void *buf, size_t len, in
 		ssize_t n = pwrite(fd, buf, len, woff);
 
 		ck_assert_int_eq(n, (ssize_t)len);
-		ck_assert_int_eq(fs_write_end(fs, f, woff, n), 0);
+		ck_assert_int_eq(fs_write_end(fs, f, woff, len, n), 0);
 	}
 	fs_release(fs, f);
 	ck_assert_msg(r == want, "write of %zu bytes at %" PRIu64 " of inode %" PRIu64
@@ -639,7 +639,7 @@ START_TEST(test_write_notes_every_chunk)
 
 		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &fd, &woff), 0);
 		ck_assert_int_eq(pwrite(fd, "new", 3, woff), 3);
-		ck_assert_int_eq(fs_write_end(fs, f, woff, 3), 0);
+		ck_assert_int_eq(fs_write_end(fs, f, woff, 3, 3), 0);
 		memcpy(buf + i * CS + 1, "new", 3);
 	}
 	fs_release(fs, f);
