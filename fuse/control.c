@@ -31,7 +31,7 @@ struct control {
 	pthread_t thread;
 };
 
-/* "2027-01-01", "2027-01-01T12:00:00", "@1798761600", "now", "+31d" (now + 31 days). */
+/* "2027-01-01", "2027-01-01T12:00:00[Z]" (UTC), "@1798761600", "now", "+31d" (now + 31 days). */
 int control_parse_date(const char *s, int64_t *ret)
 {
 	struct tm tm;
@@ -60,6 +60,8 @@ int control_parse_date(const char *s, int64_t *ret)
 	end = strptime(s, "%Y-%m-%d", &tm);
 	if (end && *end == 'T')
 		end = strptime(end + 1, "%H:%M:%S", &tm);
+	if (end && strcmp(end, "Z") == 0)
+		end++;                    /* UTC, which every date here is */
 	if (!end || *end)
 		return -EINVAL;
 	*ret = timegm(&tm);

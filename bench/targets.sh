@@ -1,0 +1,317 @@
+# bench/targets.sh - sourced by bench/run.sh: sets up and tears down the file
+# systems the benchmarks run on, all below one temp dir $BENCH_TMP.
+#
+#   native  a plain directory on the disk that also holds efsfs's data_dir
+#   efsfs   efsfs mkfs + mount with a config file of its own ($BENCH_TMP/efsfs.conf)
+#   bindfs  bindfs (libfuse 2) passthrough of a native directory
+#   s3fs    s3fs on bucket "s3fs-bench" of a local s3rver
+#   rclone  rclone mount --vfs-cache-mode full of bucket "rclone-bench" of the same s3rver
+#
+# target_setup NAME sets TARGET_DIR[NAME] (the directory workloads run in) or
+# TARGET_NA[NAME] (why the target is not available); target_teardown_all
+# undoes everything.  Every function returns 0 or 1 and logs to $BENCH_TMP/logs.
+# shellcheck shell=bash
+
+declare -A TARGET_DIR=()	# target -> directory the workloads use
+declare -A TARGET_NA=()		# target -> reason it is not available
+declare -A TARGET_PID=()	# target -> daemon pid to wait for (or kill) at teardown
+declare -A TARGET_MNT=()	# target -> mount point to unmount at teardown
+S3RVER_PORT=""
+S3RVER_DIR=""
+EFSFS_NAME=bench
+
+log()
+{
+	echo "bench: $*" >&2
+}
+
+# Calls CMD... every 0.1 s until it succeeds or SECS seconds have passed.
+wait_for()
+{
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+pid_gone()
+{
+	! kill -0 "$1" 2>/dev/null
+}
+
+is_mounted()
+{
+	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
+}
+
+is_not_mounted()
+{
+	! is_mounted "$1"
+}
+
+# ensure_tool CMD PACKAGE: installs PACKAGE with apt-get when CMD is missing.
+ensure_tool()
+{
+	local cmd=$1 pkg=$2
+	command -v "$cmd" >/dev/null && return 0
+	if ((EUID == 0)) && command -v apt-get >/dev/null; then
+		log "installing $pkg (apt-get)"
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" \
+			>>"$BENCH_TMP/logs/apt.log" 2>&1; then
+			# the package lists may be missing or stale on a fresh machine
+			apt-get update -q >>"$BENCH_TMP/logs/apt.log" 2>&1 || true
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" \
+				>>"$BENCH_TMP/logs/apt.log" 2>&1 || true
+		fi
+	fi
+	command -v "$cmd" >/dev/null
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on (bounded search).
+free_port()
+{
+	local i port
+	for ((i = 0; i < 100; i++)); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---- native --------------------------------------------------------------------
+
+setup_native()
+{
+	TARGET_DIR[native]="$BENCH_TMP/native"
+	mkdir -p "${TARGET_DIR[native]}"
+}
+
+# ---- efsfs -----------------------------------------------------------------------
+
+efsfs_daemon_pid()
+{
+	sed -n 's/^pid=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$BENCH_TMP/efsfs-data/lock" 2>/dev/null |
+		head -n 1
+}
+
+efsfs_mount_it()
+{
+	local mnt=$BENCH_TMP/mnt/efsfs pid
+	if ! timeout 120 "$EFSFS" mount "$EFSFS_NAME" "$mnt" </dev/null \
+		>>"$BENCH_TMP/logs/efsfs.log" 2>&1; then
+		return 1
+	fi
+	wait_for 30 is_mounted "$mnt" || return 1
+	pid=$(efsfs_daemon_pid)
+	[[ -n "$pid" ]] && TARGET_PID[efsfs]=$pid
+	return 0
+}
+
+efsfs_umount_it()
+{
+	local mnt=$BENCH_TMP/mnt/efsfs pid=${TARGET_PID[efsfs]:-}
+	if is_mounted "$mnt"; then
+		umount -- "$mnt" 2>>"$BENCH_TMP/logs/efsfs.log" || return 1
+	fi
+	if [[ -n "$pid" ]]; then
+		wait_for 60 pid_gone "$pid" || return 1
+		unset 'TARGET_PID[efsfs]'
+	fi
+	return 0
+}
+
+setup_efsfs()
+{
+	local mnt=$BENCH_TMP/mnt/efsfs
+	if [[ -z "$EFSFS" || ! -x "$EFSFS" ]]; then
+		TARGET_NA[efsfs]="no efsfs binary (set EFSFS or --efsfs)"
+		return 1
+	fi
+	# IA after one day, no promotion on read: the cold-read workload moves the
+	# clock forward with "lifecycle run --as-of" and reads cold chunks every run.
+	cat >"$BENCH_TMP/efsfs.conf" <<-EOF
+		[$EFSFS_NAME]
+		data_dir = $BENCH_TMP/efsfs-data
+		transition_to_ia = AFTER_1_DAY
+		transition_to_archive = NONE
+		transition_to_primary_storage_class = NONE
+		statfs = local
+	EOF
+	export EFSFS_CONFIG="$BENCH_TMP/efsfs.conf"
+	mkdir -p "$mnt"
+	if ! timeout 120 "$EFSFS" mkfs "$EFSFS_NAME" >>"$BENCH_TMP/logs/efsfs.log" 2>&1; then
+		TARGET_NA[efsfs]="mkfs failed (see log)"
+		tail -n 5 "$BENCH_TMP/logs/efsfs.log" >&2
+		return 1
+	fi
+	TARGET_MNT[efsfs]=$mnt
+	if ! efsfs_mount_it; then
+		TARGET_NA[efsfs]="mount failed"
+		tail -n 5 "$BENCH_TMP/logs/efsfs.log" >&2
+		return 1
+	fi
+	TARGET_DIR[efsfs]=$mnt
+}
+
+# ---- bindfs ----------------------------------------------------------------------
+
+setup_bindfs()
+{
+	local src=$BENCH_TMP/bindfs-src mnt=$BENCH_TMP/mnt/bindfs
+	if ! ensure_tool bindfs bindfs; then
+		TARGET_NA[bindfs]="bindfs not installable"
+		return 1
+	fi
+	mkdir -p "$src" "$mnt"
+	# bindfs 1.14 on Debian 12 is built on libfuse 2: big_writes lifts the 4 KiB
+	# write size to 128 KiB; --multithreaded matches efsfs's threaded loop.
+	if ! bindfs --multithreaded -o big_writes "$src" "$mnt" \
+		>>"$BENCH_TMP/logs/bindfs.log" 2>&1; then
+		TARGET_NA[bindfs]="bindfs mount failed"
+		return 1
+	fi
+	TARGET_MNT[bindfs]=$mnt
+	wait_for 30 is_mounted "$mnt" || { TARGET_NA[bindfs]="bindfs did not mount"; return 1; }
+	TARGET_PID[bindfs]=$(pgrep -n -f "^bindfs .*$mnt\$" || true)
+	TARGET_DIR[bindfs]=$mnt
+}
+
+# ---- s3rver, s3fs, rclone --------------------------------------------------------
+
+# Starts one s3rver for s3fs and rclone; 1 if it cannot.
+s3rver_start()
+{
+	[[ -n "$S3RVER_PORT" ]] && return 0
+	[[ -n "${S3RVER_FAILED:-}" ]] && return 1
+	S3RVER_DIR=$BENCH_TMP/s3rver
+	S3RVER_PORT=$(free_port) || { S3RVER_FAILED="no free port"; return 1; }
+	if ! bash "$BENCH_SRC/tests/lib/s3rver.sh" start "$S3RVER_DIR" "$S3RVER_PORT" s3fs-bench \
+		>>"$BENCH_TMP/logs/s3rver.log" 2>&1; then
+		S3RVER_FAILED="s3rver did not start (see logs/s3rver.log)"
+		S3RVER_PORT=""
+		return 1
+	fi
+	return 0
+}
+
+s3rver_stop()
+{
+	[[ -n "$S3RVER_DIR" ]] || return 0
+	bash "$BENCH_SRC/tests/lib/s3rver.sh" stop "$S3RVER_DIR" >>"$BENCH_TMP/logs/s3rver.log" 2>&1
+}
+
+setup_s3fs()
+{
+	local mnt=$BENCH_TMP/mnt/s3fs pw=$BENCH_TMP/s3fs.passwd
+	if ! ensure_tool s3fs s3fs; then
+		TARGET_NA[s3fs]="s3fs not installable"
+		return 1
+	fi
+	if ! s3rver_start; then
+		TARGET_NA[s3fs]=$S3RVER_FAILED
+		return 1
+	fi
+	echo "S3RVER:S3RVER" >"$pw"
+	chmod 600 "$pw"
+	mkdir -p "$mnt" "$BENCH_TMP/s3fs-cache"
+	if ! s3fs s3fs-bench "$mnt" -o "passwd_file=$pw,url=http://127.0.0.1:$S3RVER_PORT" \
+		-o use_path_request_style -o "logfile=$BENCH_TMP/logs/s3fs.log" \
+		>>"$BENCH_TMP/logs/s3fs.log" 2>&1; then
+		TARGET_NA[s3fs]="s3fs mount failed"
+		return 1
+	fi
+	TARGET_MNT[s3fs]=$mnt
+	wait_for 30 is_mounted "$mnt" || { TARGET_NA[s3fs]="s3fs did not mount"; return 1; }
+	TARGET_PID[s3fs]=$(pgrep -n -f "^s3fs s3fs-bench $mnt" || true)
+	if ! mkdir "$mnt/probe" 2>>"$BENCH_TMP/logs/s3fs.log" || ! rmdir "$mnt/probe"; then
+		TARGET_NA[s3fs]="s3fs mount is not writable (see logs/s3fs.log)"
+		return 1
+	fi
+	TARGET_DIR[s3fs]=$mnt
+}
+
+setup_rclone()
+{
+	local mnt=$BENCH_TMP/mnt/rclone conf=$BENCH_TMP/rclone.conf pid
+	if ! ensure_tool rclone rclone; then
+		TARGET_NA[rclone]="rclone not installable"
+		return 1
+	fi
+	if ! s3rver_start; then
+		TARGET_NA[rclone]=$S3RVER_FAILED
+		return 1
+	fi
+	cat >"$conf" <<-EOF
+		[bench]
+		type = s3
+		provider = Other
+		access_key_id = S3RVER
+		secret_access_key = S3RVER
+		endpoint = http://127.0.0.1:$S3RVER_PORT
+		force_path_style = true
+		region = us-east-1
+	EOF
+	mkdir -p "$mnt" "$BENCH_TMP/rclone-cache"
+	# AWS_CA_BUNDLE (set on some hosts) makes rclone 1.60 fail to build its
+	# HTTP client, and this endpoint is plain http anyway
+	if ! timeout 60 env -u AWS_CA_BUNDLE rclone --config "$conf" mkdir bench:rclone-bench \
+		>>"$BENCH_TMP/logs/rclone.log" 2>&1; then
+		TARGET_NA[rclone]="rclone could not create its bucket"
+		return 1
+	fi
+	# setsid: its own session, so that terminal signals go to run.sh alone
+	setsid env -u AWS_CA_BUNDLE rclone --config "$conf" mount bench:rclone-bench "$mnt" --vfs-cache-mode full \
+		--cache-dir "$BENCH_TMP/rclone-cache" --log-file "$BENCH_TMP/logs/rclone.log" \
+		</dev/null >>"$BENCH_TMP/logs/rclone-stdout.log" 2>&1 &
+	pid=$!
+	TARGET_PID[rclone]=$pid
+	TARGET_MNT[rclone]=$mnt
+	if ! wait_for 30 is_mounted "$mnt"; then
+		TARGET_NA[rclone]="rclone did not mount"
+		return 1
+	fi
+	TARGET_DIR[rclone]=$mnt
+}
+
+target_setup()
+{
+	local t=$1
+	mkdir -p "$BENCH_TMP/mnt"
+	"setup_$t" || {
+		[[ -n "${TARGET_NA[$t]:-}" ]] || TARGET_NA[$t]="setup failed"
+		unset "TARGET_DIR[$t]"
+		return 1
+	}
+}
+
+# Unmounts every target, waits for (then kills) their daemons, stops s3rver.
+target_teardown_all()
+{
+	local t mnt pid
+	for t in "${!TARGET_MNT[@]}"; do
+		mnt=${TARGET_MNT[$t]}
+		if is_mounted "$mnt"; then
+			umount -- "$mnt" 2>/dev/null || fusermount3 -u -- "$mnt" 2>/dev/null ||
+				fusermount -u -- "$mnt" 2>/dev/null || true
+			if ! wait_for 30 is_not_mounted "$mnt"; then
+				log "$mnt did not unmount; detaching it"
+				umount -l -- "$mnt" 2>/dev/null || true
+			fi
+		fi
+		pid=${TARGET_PID[$t]:-}
+		if [[ -n "$pid" ]] && ! wait_for 30 pid_gone "$pid"; then
+			log "$t daemon $pid still runs after unmount; killing it"
+			kill "$pid" 2>/dev/null || true
+			wait_for 5 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	TARGET_MNT=()
+	TARGET_PID=()
+	s3rver_stop || true
+}
