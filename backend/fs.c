@@ -188,6 +188,24 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 	bool purge = false, drop = false;
 	uint64_t ino = in->ino;
 
+	if (nopen) {
+		/* The last close closes the backing file: the kernel may keep
+		 * lookups on many thousands of inodes, and an fd each would run
+		 * out of descriptors.  Our own count is still held here, so the
+		 * entry cannot go away; an open racing us waits on in->lock and
+		 * opens the file again. */
+		bool last;
+
+		pthread_mutex_lock(&in->lock);
+		pthread_mutex_lock(&fs->itab_lock);
+		last = in->nopen <= nopen;
+		pthread_mutex_unlock(&fs->itab_lock);
+		if (last && in->fd >= 0) {
+			close(in->fd);
+			in->fd = -1;
+		}
+		pthread_mutex_unlock(&in->lock);
+	}
 	pthread_mutex_lock(&fs->itab_lock);
 	in->nlookup = in->nlookup > nlookup ? in->nlookup - nlookup : 0;
 	in->nopen = in->nopen > nopen ? in->nopen - nopen : 0;

@@ -222,7 +222,8 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 	sqlite3_busy_timeout(m->db, 5000);
 	r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 			 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-			 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;");
+			 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;"
+			 "PRAGMA locking_mode = EXCLUSIVE;");
 	if (r < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, sqlite3_errmsg(m->db));
 		goto fail;

@@ -237,6 +237,10 @@ static int cmd_lifecycle(const char *config, int argc, char **argv)
 
 	if (argc < 2)
 		return usage_error("lifecycle takes run or status");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (strcmp(argv[1], "status") == 0) {
 		if (argc != 3)
 			return usage_error("lifecycle status takes one file system NAME");

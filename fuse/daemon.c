@@ -239,8 +239,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		r = -ENOMEM;
 	} else {
 		fuse_loop_cfg_set_clone_fd(lc, 0);
-		fuse_loop_cfg_set_idle_threads(lc, 8);
-		fuse_loop_cfg_set_max_threads(lc, 32);
+		fuse_loop_cfg_set_idle_threads(lc, 16);
+		fuse_loop_cfg_set_max_threads(lc, 16);
 		r = fuse_session_loop_mt(e.se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
