@@ -2,8 +2,8 @@
 # scripts/quickstart.sh - the first of README's two commands: installs what
 # is missing (Debian 12), builds and installs efsfs, creates the file system
 # NAME (default "default") with the embedded defaults unless it exists, and
-# mounts it on DIR (default /mnt/efs).  Run as root:
-#     sudo ./scripts/quickstart.sh [NAME [DIR]]
+# mounts it on DIR (default /mnt/efs).  Run as root (sudo if you are not):
+#     ./scripts/quickstart.sh [NAME [DIR]]
 set -euo pipefail
 name=${1:-default}
 dir=${2:-/mnt/efs}
@@ -19,8 +19,11 @@ cd "$src"
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 meson install -C build --quiet
-if ! efsfs info "$name" >/dev/null 2>&1; then
-	efsfs mkfs "$name" >/dev/null
+if ! out=$(efsfs mkfs "$name" 2>&1 >/dev/null); then
+	case "$out" in
+	*"exists here already"*) ;;        # made by an earlier run: keep it
+	*) echo "$out" >&2; exit 1 ;;
+	esac
 fi
 mkdir -p "$dir"
 if mountpoint -q "$dir"; then
@@ -29,5 +32,5 @@ if mountpoint -q "$dir"; then
 fi
 mount -t efsfs "$name" "$dir"
 df -h "$dir"
-echo "efsfs: $name ($(efsfs info "$name" 2>/dev/null | sed -n 's/^file_system_id: //p')) is mounted on $dir"
+echo "efsfs: $name ($(efsfs stats "$name" | sed -n 's/^FileSystemId: //p')) is mounted on $dir"
 echo "efsfs: unmount with 'umount $dir'; fstab: '$name $dir efsfs _netdev,nofail 0 0'"
