@@ -474,6 +474,13 @@ out:
 
 /* Resolves the path as conf.h says and parses the file.  f->path is the path
  * read, or NULL when a missing default file means embedded defaults. */
+static const char *conf_default_path = CONF_DEFAULT_PATH;
+
+void conf_set_default_path(const char *path)
+{
+	conf_default_path = path ? path : CONF_DEFAULT_PATH;
+}
+
 static int ini_load(const char *path, struct ini_file *f, char *err, size_t errlen)
 {
 	bool explicit = true;
@@ -485,7 +492,7 @@ static int ini_load(const char *path, struct ini_file *f, char *err, size_t errl
 	if (!path) {
 		path = getenv("EFSFS_CONFIG");
 		if (!path || !*path) {
-			path = CONF_DEFAULT_PATH;
+			path = conf_default_path;
 			explicit = false;
 		}
 	}

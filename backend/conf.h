@@ -62,6 +62,10 @@ struct conf {
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 };
 
+/* Where a missing file means embedded defaults (CONF_DEFAULT_PATH unless
+ * changed): for tests, and for packagers who keep /etc elsewhere. */
+void conf_set_default_path(const char *path);
+
 /* Loads file system `name` from `path`.  path NULL = $EFSFS_CONFIG, else
  * CONF_DEFAULT_PATH, and then a missing file means embedded defaults; an
  * explicit path that does not exist is an error.  On error returns -EINVAL

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <grp.h>
 
 static char tmp_dir[4096];
 
@@ -338,26 +341,74 @@ START_TEST(test_defaults_no_file)
 	char err[256] = "";
 	struct conf *c = NULL;
 
+	char missing[4200];
+
 	env_reset();
-	if (access(CONF_DEFAULT_PATH, F_OK) == 0 || errno != ENOENT) {
-		/* this machine has a config: the embedded defaults cannot be seen */
-		ck_assert_msg(access(CONF_DEFAULT_PATH, F_OK) == 0, "%s: %s", CONF_DEFAULT_PATH,
-		              strerror(errno));
-		return;
-	}
+	/* a machine's own /etc/efsfs/efsfs.conf must not hide the defaults */
+	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", tmp_dir);
+	conf_set_default_path(missing);
 	ck_assert_msg(conf_load(NULL, "dev", &c, err, sizeof(err)) == 0, "%s", err);
+	conf_set_default_path(NULL);
 	ck_assert_ptr_null(c->source);
 	check_embedded_defaults(c, "dev");
 	conf_free(c);
 }
 END_TEST
 
+/* As uid 65534 in a child (the tests run as root in CI): a user's default
+ * data_dir follows XDG_DATA_HOME, else HOME.  Exit 0 when right. */
+static int xdg_child(const char *empty_conf)
+{
+	struct conf *c;
+	char err[256];
+	int bad = 0;
+
+	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0)
+		return 10;
+	setenv("XDG_DATA_HOME", "/xdg/data", 1);
+	if (conf_load(empty_conf, "dev", &c, err, sizeof(err)) < 0)
+		return 11;
+	bad |= strcmp(c->data_dir, "/xdg/data/efsfs/dev") ? 1 : 0;
+	bad |= strcmp(c->ia_store, "file:///xdg/data/efsfs/dev/objects") ? 2 : 0;
+	conf_free(c);
+	setenv("XDG_DATA_HOME", "relative/data", 1);     /* ignored, as the XDG spec says */
+	setenv("HOME", "/home/efsfs-test", 1);
+	if (conf_load(empty_conf, "dev", &c, err, sizeof(err)) < 0)
+		return 12;
+	bad |= strcmp(c->data_dir, "/home/efsfs-test/.local/share/efsfs/dev") ? 4 : 0;
+	conf_free(c);
+	return bad ? 20 + bad : 0;
+}
+
 START_TEST(test_default_data_dir_xdg)
 {
 	struct conf *c;
 
-	if (geteuid() == 0)
-		return; /* root always uses /var/lib/efsfs, checked elsewhere */
+	if (geteuid() == 0) {
+		char path[] = "/tmp/efsfs-test-conf.XXXXXX";
+		int fd = mkstemp(path), status = -1;
+		pid_t pid;
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(fchmod(fd, 0644), 0);
+		close(fd);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			_exit(xdg_child(path));
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		unlink(path);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "as uid 65534: default data_dir wrong (child status %d)", status);
+		/* and root itself always uses /var/lib/efsfs */
+		env_reset();
+		setenv("XDG_DATA_HOME", "/xdg/data", 1);
+		c = load_ok("", "dev");
+		ck_assert_str_eq(c->data_dir, "/var/lib/efsfs/dev");
+		conf_free(c);
+		return;
+	}
 	env_reset();
 	setenv("XDG_DATA_HOME", "/xdg/data", 1);
 	c = load_ok("", "dev");
