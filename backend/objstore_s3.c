@@ -551,18 +551,28 @@ static int s3_object_path(struct s3_store *st, const char *key, char **ret)
 	return 0;
 }
 
-static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+/* Runs req on its object's path; the answer's body stays in req->resp. */
+static int s3_object_request(struct objstore *s, struct s3_req *req)
 {
-	struct s3_req req = { .op = "GET", .method = "GET", .key = key };
 	char *path;
 	int r;
 
-	r = s3_object_path(s3_of(s), key, &path);
+	r = s3_object_path(s3_of(s), req->key, &path);
 	if (r < 0)
 		return r;
-	req.path = path;
-	r = s3_request(s, &req);
+	req->path = path;
+	r = s3_request(s, req);
+	req->path = NULL;
 	free(path);
+	return r;
+}
+
+static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+{
+	struct s3_req req = { .op = "GET", .method = "GET", .key = key };
+	int r;
+
+	r = s3_object_request(s, &req);
 	if (r < 0) {
 		membuf_reset(&req.resp);
 		return r;
@@ -581,32 +591,18 @@ static int s3_put(struct objstore *s, const char *key, const void *buf, size_t l
 {
 	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = buf,
 			      .body_len = len, .storage_class = true };
-	char *path;
-	int r;
+	int r = s3_object_request(s, &req);
 
-	r = s3_object_path(s3_of(s), key, &path);
-	if (r < 0)
-		return r;
-	req.path = path;
-	r = s3_request(s, &req);
 	membuf_reset(&req.resp);
-	free(path);
 	return r;
 }
 
 static int s3_del(struct objstore *s, const char *key)
 {
 	struct s3_req req = { .op = "DELETE", .method = "DELETE", .key = key };
-	char *path;
-	int r;
+	int r = s3_object_request(s, &req);
 
-	r = s3_object_path(s3_of(s), key, &path);
-	if (r < 0)
-		return r;
-	req.path = path;
-	r = s3_request(s, &req);
 	membuf_reset(&req.resp);
-	free(path);
 	return r;
 }
 
