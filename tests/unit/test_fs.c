@@ -3,6 +3,7 @@
  * and directories (sizes, holes, O_APPEND, open-unlinked files, rename
  * flags, link and name limits, setgid directories, readdir snapshots),
  * xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
+#include "tests/unit/testdir.h"
 #include "backend/conf.h"
 #include "backend/fs.h"
 
@@ -36,33 +37,9 @@ static const struct fs_ctx ctx = { 1234, 5678 };
 
 /* ---- fixture ---- */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* One directory for the whole run, made and removed by main() in the
  * runner process, so that the files of a failed (forked) test go too. */
 static char base_dir[3000];
-
-static void base_make(void)
-{
-	const char *base = getenv("EFSFS_TEST_TMP");
-
-	snprintf(base_dir, sizeof(base_dir), "%s/test_fs-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(base_dir)) {
-		fprintf(stderr, "mkdtemp %s: %s\n", base_dir, strerror(errno));
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_remove(void)
-{
-	nftw(base_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void setup_mkfs(void)
 {
@@ -109,7 +86,7 @@ static void teardown(void)
 	fs = NULL;
 	conf_free(conf);
 	conf = NULL;
-	nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(tmp_dir);
 }
 
 /* ---- helpers ---- */
@@ -1807,10 +1784,10 @@ int main(void)
 	SRunner *sr = srunner_create(fs_suite());
 	int failed;
 
-	base_make();
+	testdir_make("test_fs", base_dir, sizeof(base_dir));
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	base_remove();
+	testdir_remove(base_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -8,6 +8,7 @@
  * writes and truncates of cold chunks, the per-class sizes, gc, store
  * faults (fault injection on the IA store), corrupt objects, encryption,
  * and a write racing a demotion. */
+#include "tests/unit/testdir.h"
 #include "backend/codec.h"
 #include "backend/conf.h"
 #include "backend/fs.h"
@@ -42,11 +43,6 @@ static struct conf *conf;
 static struct fs *fs;
 
 /* ---- set-up ---------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
 
 /* Writes the config (policy lines in extra, "\n"-separated), mkfs and opens it. */
 static void env_open(const char *extra)
@@ -111,7 +107,7 @@ static void teardown(void)
 	conf_free(conf);
 	conf = NULL;
 	if (tmp_dir[0])
-		nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(tmp_dir);
 	tmp_dir[0] = '\0';
 }
 

@@ -3,6 +3,7 @@
  * numbers, exact timestamps), directory entries (raw-byte names, cookies
  * kept by moves, readdir bounds), xattrs, the chunk map, orphans,
  * transactions and the integrity check. */
+#include "tests/unit/testdir.h"
 #include "backend/meta.h"
 
 #include <check.h>
@@ -21,33 +22,9 @@ static char tmp_dir[4096];
 static char db_path[4200];
 static struct meta *m;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* One directory for the whole run, made and removed by main() in the
  * runner process, so that the files of a failed (forked) test go too. */
 static char base_dir[3000];
-
-static void base_make(void)
-{
-	const char *base = getenv("EFSFS_TEST_TMP");
-
-	snprintf(base_dir, sizeof(base_dir), "%s/test_meta-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(base_dir)) {
-		fprintf(stderr, "mkdtemp %s: %s\n", base_dir, strerror(errno));
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_remove(void)
-{
-	nftw(base_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void tmp_make(void)
 {
@@ -72,7 +49,7 @@ static void teardown(void)
 {
 	meta_close(m);
 	m = NULL;
-	nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(tmp_dir);
 }
 
 static void reopen(void)
@@ -1078,10 +1055,10 @@ int main(void)
 	SRunner *sr = srunner_create(meta_suite());
 	int failed;
 
-	base_make();
+	testdir_make("test_meta", base_dir, sizeof(base_dir));
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	base_remove();
+	testdir_remove(base_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
