@@ -203,12 +203,13 @@ int tier_stats(struct fs *fs, struct tier_stats *ret)
 
 struct gc_state {
 	struct fs *fs;
-	int class;
 	char **keys;
 	size_t n, cap;
 };
 
-/* Keys "<fs_id>/<ino>/<idx>.<version>" that the chunk map does not name. */
+/* Keys "<fs_id>/<ino>/<idx>.<version>" that the chunk map does not name.
+ * Every put gets a fresh version, so the version alone says whether a row
+ * names the object, whichever class's store holds it. */
 static int gc_check(const char *key, uint64_t size, void *arg)
 {
 	struct gc_state *g = arg;
@@ -221,7 +222,8 @@ static int gc_check(const char *key, uint64_t size, void *arg)
 		return 0;
 	if (sscanf(key + idlen + 1, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
 		return 0;
-	if (tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class == g->class && c.version == ver)
+	if (tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class != META_STANDARD &&
+	    c.version == ver)
 		return 0;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
@@ -248,28 +250,17 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
 	pthread_mutex_lock(&fs->tier->run_lock);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
-		struct gc_state g = { fs, class, NULL, 0, 0 };
+		struct gc_state g = { fs, NULL, 0, 0 };
 		struct objstore *s = fs->store[class];
 
-		/* the same store may serve both classes: a key is garbage only when
-		 * neither class names it */
+		/* one store serving both classes is listed once */
+		if (class == META_ARCHIVE && strcmp(objstore_url(s),
+						    objstore_url(fs->store[META_IA])) == 0)
+			break;
 		r = objstore_list(s, prefix, gc_check, &g);
 		if (r < 0)
 			snprintf(err, errlen, "%s", objstore_strerror(s));
 		for (size_t i = 0; i < g.n; i++) {
-			struct gc_state other = { fs, class == META_IA ? META_ARCHIVE : META_IA,
-						  NULL, 0, 0 };
-
-			if (!r && strcmp(objstore_url(fs->store[META_IA]),
-					 objstore_url(fs->store[META_ARCHIVE])) == 0) {
-				gc_check(g.keys[i], 0, &other);
-				if (other.n == 0) {
-					free(g.keys[i]);
-					continue;    /* the other class uses it */
-				}
-				free(other.keys[0]);
-				free(other.keys);
-			}
 			if (!r && objstore_del(s, g.keys[i]) == 0)
 				deleted++;
 			free(g.keys[i]);
