@@ -40,6 +40,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* suid/sgid clearing on write and chown is left to the kernel */
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+	/* open(O_TRUNC) of an existing file then comes as open + a size 0
+	 * setattr, which truncates here and clears set-user-ID bits the way
+	 * the kernel decides; with atomic O_TRUNC the open alone would have
+	 * to do both, and the kernel's cached size hid that it did not. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
 	conn->max_background = 64;
