@@ -58,6 +58,7 @@ enum key {
 	KEY_ATTR_TIMEOUT,
 	KEY_ENTRY_TIMEOUT,
 	KEY_WRITEBACK_CACHE,
+	KEY_PASSTHROUGH,
 	KEY_STATFS,
 	KEY_COUNT
 };
@@ -88,6 +89,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_ATTR_TIMEOUT] = "attr_timeout",
 	[KEY_ENTRY_TIMEOUT] = "entry_timeout",
 	[KEY_WRITEBACK_CACHE] = "writeback_cache",
+	[KEY_PASSTHROUGH] = "passthrough",
 	[KEY_STATFS] = "statfs",
 };
 
@@ -934,7 +936,8 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 		return 0;
 	case KEY_ENCRYPTED:
 	case KEY_ALLOW_OTHER:
-	case KEY_WRITEBACK_CACHE: {
+	case KEY_WRITEBACK_CACHE:
+	case KEY_PASSTHROUGH: {
 		bool b;
 
 		if (parse_bool(v, &b) < 0) {
@@ -946,6 +949,8 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 			c->encrypted = b;
 		else if (k == KEY_ALLOW_OTHER)
 			c->allow_other = b;
+		else if (k == KEY_PASSTHROUGH)
+			c->passthrough = b;
 		else
 			c->writeback_cache = b;
 		return 0;
@@ -1062,6 +1067,7 @@ static struct conf *conf_new(const char *name)
 	c->attr_timeout = 1.0;
 	c->entry_timeout = 1.0;
 	c->writeback_cache = true;
+	c->passthrough = true;
 	c->statfs = CONF_STATFS_EFS;
 	c->archive_storage_class = strdup("GLACIER_IR");
 	if (!c->archive_storage_class) {

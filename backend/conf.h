@@ -59,6 +59,7 @@ struct conf {
 	double attr_timeout;             /* seconds; default 1.0 */
 	double entry_timeout;            /* seconds; default 1.0 */
 	bool writeback_cache;            /* default true */
+	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 };
 

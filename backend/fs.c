@@ -29,9 +29,13 @@
 #include <unistd.h>
 
 #include "backend/fs_i.h"
+#include "backend/log.h"
 #include "backend/meta.h"
 
 #define FS_SPACE_RESERVE  (16ull << 20)   /* kept free for metadata when the disk fills */
+/* Passthrough writes bypass check_space(): a file is only opened that way
+ * while this much is free, so that the reserve is not what they eat. */
+#define FS_PT_MIN_FREE    (1ull << 30)
 #define FS_XATTR_MAX      65536
 
 /* ---- small helpers ---- */
@@ -108,6 +112,21 @@ void fs_set_writeback(struct fs *fs, bool on)
 	fs->writeback = on;
 }
 
+void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt)
+{
+	fs->pt = *pt;
+}
+
+uint64_t fs_passthrough_count(struct fs *fs)
+{
+	return atomic_load(&fs->pt_files);
+}
+
+static int64_t ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 /* ---- the in-memory inode table ---- */
 
 static struct fs_inode **itab_slot(struct fs *fs, uint64_t ino)
@@ -181,6 +200,45 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
 }
 
+/* Commits the size and mtime that passthrough writes left on in's backing
+ * file since they were last adopted; clears pt_dirty once no passthrough
+ * handle is left.  in->lock held (or in unreachable). */
+static int pt_refresh(struct fs *fs, struct fs_inode *in)
+{
+	struct stat st;
+	int r;
+
+	if (!atomic_load(&in->pt_dirty) || in->fd < 0)
+		return 0;
+	if (fstat(in->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != in->size ||
+	    ts_ns(st.st_mtim) != atomic_load(&in->pt_mtime_ns)) {
+		fs_meta_lock(fs);
+		r = meta_inode_set_size(fs->meta, in->ino, (uint64_t)st.st_size, &st.st_mtim);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			return r;
+		in->size = (uint64_t)st.st_size;
+		atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
+	}
+	if (in->npt == 0) {
+		atomic_store(&in->pt_dirty, false);
+		atomic_fetch_sub(&fs->pt_dirty_n, 1);
+	}
+	return 0;
+}
+
+/* After the daemon itself changed a passthrough file's backing file
+ * (truncate, fallocate): its new mtime is not a kernel write to adopt. */
+static void pt_rebase(struct fs_inode *in)
+{
+	struct stat st;
+
+	if (atomic_load(&in->pt_dirty) && fstat(in->fd, &st) == 0)
+		atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
+}
+
 /* Drops references; frees the entry and purges an unlinked inode when the
  * last one goes. */
 static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32_t nopen)
@@ -200,7 +258,7 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 		pthread_mutex_lock(&fs->itab_lock);
 		last = in->nopen <= nopen;
 		pthread_mutex_unlock(&fs->itab_lock);
-		if (last && in->fd >= 0) {
+		if (last && in->fd >= 0 && !atomic_load(&in->pt_dirty)) {
 			close(in->fd);
 			in->fd = -1;
 		}
@@ -219,6 +277,12 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 	}
 	pthread_mutex_unlock(&fs->itab_lock);
 	if (drop) {
+		if (atomic_load(&in->pt_dirty) && pt_refresh(fs, in) < 0)
+			log_err("inode %" PRIu64 ": the size and mtime of its last passthrough "
+				"writes could not be recorded; the next mount keeps the old ones",
+				ino);
+		if (atomic_load(&in->pt_dirty))
+			atomic_fetch_sub(&fs->pt_dirty_n, 1);
 		if (in->fd >= 0)
 			close(in->fd);
 		pthread_rwlock_destroy(&in->io);
@@ -283,16 +347,45 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in)
 
 /* ---- attributes ---- */
 
+/* Whether ino has passthrough writes not yet committed; *ret_ns is the
+ * backing file's mtime when last adopted.  Takes only itab_lock, so it may
+ * be called under meta_lock. */
+static bool pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns)
+{
+	struct fs_inode *in;
+	bool dirty = false;
+
+	if (atomic_load(&fs->pt_dirty_n) == 0)
+		return false;
+	pthread_mutex_lock(&fs->itab_lock);
+	in = *itab_slot(fs, ino);
+	if (in && atomic_load(&in->pt_dirty)) {
+		dirty = true;
+		*ret_ns = atomic_load(&in->pt_mtime_ns);
+	}
+	pthread_mutex_unlock(&fs->itab_lock);
+	return dirty;
+}
+
 static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct stat *st)
 {
 	meta_inode_to_stat(mi, st);
 	if (S_ISREG(mi->mode)) {
 		struct stat bst;
 		char path[32];
+		int64_t pt_ns;
 
 		fs_data_path(mi->ino, path);
-		if (fstatat(fs->datafd, path, &bst, 0) == 0)
+		if (fstatat(fs->datafd, path, &bst, 0) == 0) {
 			st->st_blocks = bst.st_blocks;
+			/* Open with passthrough: the kernel's writes are on the
+			 * backing file, not yet in the metadata. */
+			if (pt_pending(fs, mi->ino, &pt_ns)) {
+				st->st_size = bst.st_size;
+				if (ts_ns(bst.st_mtim) != pt_ns)
+					st->st_mtim = st->st_ctim = bst.st_mtim;
+			}
+		}
 	} else if (S_ISLNK(mi->mode)) {
 		st->st_blocks = 0;
 	} else if (S_ISDIR(mi->mode)) {
@@ -351,6 +444,25 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 		inode_unref(fs, in, nlookup, 0);
 }
 
+/* Commits pending passthrough writes of ino, if it has any. */
+static int refresh_ino(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode *in;
+	int64_t ns;
+	int r;
+
+	if (!pt_pending(fs, ino, &ns))
+		return 0;
+	r = inode_ref(fs, ino, 1, 0, &in);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&in->lock);
+	r = pt_refresh(fs, in);
+	pthread_mutex_unlock(&in->lock);
+	inode_unref(fs, in, 1, 0);
+	return r;
+}
+
 /* Changes the size of a regular file with its I/O lock held exclusively. */
 static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 {
@@ -400,7 +512,11 @@ static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
 	pthread_mutex_lock(&in->lock);
 	r = inode_open_fd(fs, in);
 	if (!r)
+		r = pt_refresh(fs, in);
+	if (!r)
 		r = truncate_locked(fs, in, size);
+	if (!r)
+		pt_rebase(in);
 	pthread_mutex_unlock(&in->lock);
 	pthread_rwlock_unlock(&in->io);
 	inode_unref(fs, in, 0, 1);
@@ -429,6 +545,8 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 		r = set_size(fs, ino, (uint64_t)attr->st_size);
 		if (r < 0)
 			return r;
+	} else if ((r = refresh_ino(fs, ino)) < 0) {
+		return r;        /* else the kernel's writes would override new times */
 	}
 	fs_meta_lock(fs);
 	r = meta_begin(fs->meta);
@@ -1051,6 +1169,8 @@ static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup,
 	}
 	pthread_mutex_lock(&in->lock);
 	r = inode_open_fd(fs, in);
+	if (!r)
+		in->ncached++;
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
 		inode_unref(fs, in, nlookup, 1);
@@ -1109,21 +1229,132 @@ void fs_inode_drop(struct fs *fs, struct fs_inode *in)
 		inode_unref(fs, in, 0, 1);
 }
 
-void fs_release(struct fs *fs, struct fs_file *f)
+static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len);
+
+/* Passthrough is for files the kernel may write without us: no set-user-ID
+ * or set-group-ID bit the kernel would have to clear on write (it only
+ * does so on the daemon path). */
+static bool pt_mode_ok(struct fs *fs, uint64_t ino)
 {
-	if (!f)
-		return;
-	/* A read or write whose reply has reached the kernel may still be
-	 * finishing (fs_read_end): wait for it before the handle goes. */
-	pthread_rwlock_wrlock(&f->inode->io);
-	pthread_rwlock_unlock(&f->inode->io);
-	inode_unref(fs, f->inode, 0, 1);
-	free(f);
+	struct meta_inode mi;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	fs_meta_unlock(fs);
+	return r == 0 && !(mi.mode & S_ISUID) &&
+	       (mi.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP);
 }
 
-int fs_flush(struct fs *fs, struct fs_file *f)
+static bool pt_space_ok(struct fs *fs)
 {
-	return 0;
+	int64_t now = mono_ns();
+	struct statvfs sv;
+	bool ok;
+
+	pthread_mutex_lock(&fs->space_lock);
+	if (now - fs->space_checked_ns > 100000000 && fstatvfs(fs->datafd, &sv) == 0) {
+		fs->space_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+		fs->space_checked_ns = now;
+	}
+	ok = fs->space_free >= FS_PT_MIN_FREE + FS_SPACE_RESERVE + fs->space_inflight;
+	pthread_mutex_unlock(&fs->space_lock);
+	return ok;
+}
+
+int fs_file_passthrough(struct fs *fs, struct fs_file *f)
+{
+	struct fs_inode *in = f->inode;
+	uint64_t size = 0;
+	struct stat st;
+	int id = 0;
+
+	if (!fs->pt.attach || f->pt)
+		return 0;
+	/* io shared: a tier move's commit and punch (io exclusive) is either
+	 * done, and then in->cold says so, or not begun, and then the write
+	 * generation bumped here makes it give up. */
+	pthread_rwlock_rdlock(&in->io);
+	pthread_mutex_lock(&in->lock);
+	if (in->npt == 0) {
+		/* The kernel refuses a passthrough open while the inode has
+		 * cached handles (ours counts itself), and vice versa. */
+		if (in->ncached > 1 || in->cold || !pt_mode_ok(fs, in->ino) || !pt_space_ok(fs) ||
+		    fstat(in->fd, &st) < 0)
+			goto out;
+		if (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)
+			goto out;        /* not ours to explain; keep the daemon path */
+		id = fs->pt.attach(fs->pt.arg, in->fd);
+		if (id <= 0) {
+			id = 0;
+			goto out;
+		}
+		in->pt_id = id;
+		if (!atomic_load(&in->pt_dirty)) {
+			atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
+			atomic_store(&in->pt_dirty, true);
+			atomic_fetch_add(&fs->pt_dirty_n, 1);
+		}
+	}
+	in->npt++;
+	in->ncached--;
+	f->pt = true;
+	id = in->pt_id;
+	size = in->size;
+	atomic_fetch_add(&in->write_gen, 1);
+out:
+	pthread_mutex_unlock(&in->lock);
+	pthread_rwlock_unlock(&in->io);
+	if (id) {
+		atomic_fetch_add(&fs->pt_files, 1);
+		note_access(fs, in, 0, size);
+	}
+	return id;
+}
+
+bool fs_inode_passthrough(struct fs_inode *in)
+{
+	bool r;
+
+	pthread_mutex_lock(&in->lock);
+	r = in->npt > 0 || atomic_load(&in->pt_dirty);
+	pthread_mutex_unlock(&in->lock);
+	return r;
+}
+
+void fs_release(struct fs *fs, struct fs_file *f)
+{
+	struct fs_inode *in;
+	uint64_t size = 0;
+	int id = 0, r;
+
+	if (!f)
+		return;
+	in = f->inode;
+	/* A read or write whose reply has reached the kernel may still be
+	 * finishing (fs_read_end): wait for it before the handle goes. */
+	pthread_rwlock_wrlock(&in->io);
+	pthread_rwlock_unlock(&in->io);
+	pthread_mutex_lock(&in->lock);
+	if (!f->pt) {
+		in->ncached--;
+	} else if (--in->npt == 0) {
+		/* the kernel has let go of the backing file: its writes are done */
+		id = in->pt_id;
+		in->pt_id = 0;
+		r = pt_refresh(fs, in);
+		if (r < 0)
+			log_warn("inode %" PRIu64 ": recording the size after passthrough writes: %s; "
+				 "retried at the next open or stat", in->ino, strerror(-r));
+		size = in->size;
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (id)
+		fs->pt.detach(fs->pt.arg, id);
+	if (f->pt)
+		note_access(fs, in, 0, size);     /* reads did not reach us */
+	inode_unref(fs, in, 0, 1);
+	free(f);
 }
 
 int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
@@ -1132,6 +1363,12 @@ int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
 
 	if ((datasync ? fdatasync(f->inode->fd) : fsync(f->inode->fd)) < 0)
 		return -errno;
+	/* the data first, then the size that covers it */
+	pthread_mutex_lock(&f->inode->lock);
+	r = pt_refresh(fs, f->inode);
+	pthread_mutex_unlock(&f->inode->lock);
+	if (r < 0)
+		return r;
 	fs_meta_lock(fs);
 	r = meta_sync(fs->meta);
 	fs_meta_unlock(fs);
@@ -1366,7 +1603,10 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 	if (!(mode & FALLOC_FL_PUNCH_HOLE) && (r = check_space(fs, (size_t)len)) < 0)
 		return r;
 	pthread_rwlock_wrlock(&in->io);
-	if (in->cold)
+	pthread_mutex_lock(&in->lock);
+	r = pt_refresh(fs, in);          /* in->size must be the real one */
+	pthread_mutex_unlock(&in->lock);
+	if (!r && in->cold)
 		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
 	if (!r && fallocate(in->fd, mode, off, len) < 0)
 		r = -errno;
@@ -1375,6 +1615,7 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 		struct timespec now = now_ts();
 
 		pthread_mutex_lock(&in->lock);
+		pt_rebase(in);
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
 			fs_meta_lock(fs);
 			r = meta_inode_set_size(fs->meta, in->ino, end, &now);
@@ -1402,6 +1643,11 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&in->io);
+	pthread_mutex_lock(&in->lock);
+	r = pt_refresh(fs, in);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0)
+		goto out;
 	if (off < 0 || (uint64_t)off >= in->size) {
 		r = -ENXIO;
 		goto out;

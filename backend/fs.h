@@ -81,6 +81,19 @@ const struct conf *fs_conf(const struct fs *fs);
 /* Whether the kernel keeps mtime/ctime of written files (writeback cache). */
 void fs_set_writeback(struct fs *fs, bool on);
 
+/* Passthrough: the kernel reads and writes an open file's backing file
+ * itself (FUSE passthrough).  attach registers a backing fd with the
+ * kernel and returns its id (> 0) or a negative errno; detach forgets an
+ * id once the last such handle is released.  Set once, before serving. */
+struct fs_passthrough {
+	int (*attach)(void *arg, int fd);
+	void (*detach)(void *arg, int id);
+	void *arg;
+};
+void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt);
+/* Handles opened with passthrough so far (for stats). */
+uint64_t fs_passthrough_count(struct fs *fs);
+
 /* Namespace.  Calls that return an entry (ret_st) take one lookup
  * reference on it that fs_forget() drops, as the kernel's nlookup. */
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st);
@@ -134,9 +147,17 @@ int fs_fsyncdir(struct fs *fs, uint64_t ino);
 int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 	      mode_t mode, int flags, struct fs_file **ret_file, struct stat *ret_st);
 int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file);
+/* Right after fs_create/fs_open_file: switches f to passthrough when it
+ * may be (all its data local, no set-user/group-ID bit, no handle of the
+ * inode on the daemon path, 1 GiB free on the data disk) and returns the
+ * backing id to give the kernel, or 0 to keep it on the daemon path.
+ * While such handles are open, the size and mtime the kernel's writes
+ * leave on the backing file are adopted at getattr, fsync, setattr and the
+ * last release, and tier moves leave the file alone.  An open counts as an
+ * access to the whole file, as reads no longer reach the daemon. */
+int fs_file_passthrough(struct fs *fs, struct fs_file *f);
 void fs_release(struct fs *fs, struct fs_file *f);
 int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync);
-int fs_flush(struct fs *fs, struct fs_file *f);
 
 /* Reads: fills rv with the pieces of [off, off+len) (short at EOF) and
  * holds the inode's I/O lock until fs_read_end(), so that no tier move can

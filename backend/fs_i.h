@@ -31,11 +31,23 @@ struct fs_inode {
 	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
 	int64_t last_note;            /* second of the last access noted */
 	uint64_t noted_first, noted_last;   /* chunks it covered */
+
+	/* Passthrough (fs_file_passthrough): handles on the daemon path and
+	 * handles the kernel serves from the backing file itself; the kernel
+	 * allows only one kind at a time per inode.  While pt_dirty the
+	 * backing file may be ahead of the metadata (size, mtime): stat shows
+	 * the backing file's, and pt_refresh commits them.  Written under lock;
+	 * the atomics are also read without it (fill_stat, under meta_lock). */
+	uint32_t ncached, npt;
+	int pt_id;                    /* the kernel's backing id while npt > 0 */
+	atomic_bool pt_dirty;
+	atomic_int_fast64_t pt_mtime_ns;  /* backing file's mtime when last adopted */
 };
 
 struct fs_file {
 	struct fs_inode *inode;
 	int flags;
+	bool pt;                      /* served by passthrough */
 };
 
 #define FS_ITAB_BUCKETS 65536
@@ -48,6 +60,9 @@ struct fs {
 	int datafd;                   /* DATA_DIR/data */
 	int lockfd;
 	bool writeback;
+	struct fs_passthrough pt;     /* attach == NULL: no passthrough */
+	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
+	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 
 	pthread_mutex_t meta_lock;
 	struct meta *meta;            /* meta_lock */
@@ -101,5 +116,8 @@ void fs_inode_drop(struct fs *fs, struct fs_inode *in);
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
 /* Tier hook: is chunk idx of in cold? (io held) */
 bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx);
+/* Whether the kernel may be reading or writing in's backing file behind
+ * our back (passthrough): tier moves leave such an inode alone. */
+bool fs_inode_passthrough(struct fs_inode *in);
 
 #endif

@@ -113,10 +113,11 @@ static int exec_stats(struct fs *fs, FILE *out)
 		"Files: %" PRIu64 "\nChunks{StorageClass=IA}: %" PRIu64 "\n"
 		"Chunks{StorageClass=Archive}: %" PRIu64 "\n"
 		"StoredBytes{StorageClass=IA}: %" PRIu64 "\n"
-		"StoredBytes{StorageClass=Archive}: %" PRIu64 "\n",
+		"StoredBytes{StorageClass=Archive}: %" PRIu64 "\n"
+		"PassthroughOpens: %" PRIu64 "\n",
 		fs_id(fs), st.total, st.standard, st.ia, st.ia_overhead, st.archive,
 		st.archive_overhead, st.files, st.ia_chunks, st.archive_chunks, st.ia_stored,
-		st.archive_stored);
+		st.archive_stored, fs_passthrough_count(fs));
 	return 0;
 }
 

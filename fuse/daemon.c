@@ -27,7 +27,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct efsfs *e = userdata;
 
-	if (e->conf->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+	/* Passthrough and the writeback cache exclude each other (the kernel
+	 * refuses both); passthrough is the faster for local data. */
+	e->passthrough = efsfs_pt_negotiate(e);
+	if (!e->passthrough && e->conf->writeback_cache &&
+	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		e->writeback = true;
 	}
@@ -49,8 +53,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
-	log_debug("fuse init: proto %u.%u, writeback %s", conn->proto_major, conn->proto_minor,
-		  e->writeback ? "on" : "off");
+	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
+		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
 }
 
 static const struct fuse_lowlevel_ops *efsfs_ops(void)
@@ -215,6 +219,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		fuse_remove_signal_handlers(e.se);
 		goto out;
 	}
+	efsfs_pt_install(&e);
 	log_info("%s (%s) mounted on %s, data in %s", name, fs_id(e.fs), mnt, conf->data_dir);
 	if (!foreground) {
 		char ok = 'K';

@@ -1,6 +1,7 @@
 /* file.c - FUSE file data operations: create/open/release, read (spliced
  * straight from the backing file where the data is local), write_buf,
- * fsync, fallocate and lseek. */
+ * fsync, fallocate and lseek.  Files opened with passthrough (see
+ * passthrough.c) get no read or write requests at all. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -42,7 +43,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	ep.attr_timeout = e->attr_timeout;
 	ep.entry_timeout = e->entry_timeout;
 	set_open_flags(e, fi, f);
-	if (fuse_reply_create(req, &ep, fi) != 0) {
+	efsfs_pt_reply_begin(fs_file_passthrough(e->fs, f));
+	r = fuse_reply_create(req, &ep, fi);
+	efsfs_pt_reply_end();
+	if (r != 0) {
 		/* the kernel is gone; it will not release this handle or forget */
 		fs_release(e->fs, f);
 		fs_forget(e->fs, ep.ino, 1);
@@ -61,7 +65,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	set_open_flags(e, fi, f);
-	if (fuse_reply_open(req, fi) != 0)
+	efsfs_pt_reply_begin(fs_file_passthrough(e->fs, f));
+	r = fuse_reply_open(req, fi);
+	efsfs_pt_reply_end();
+	if (r != 0)
 		fs_release(e->fs, f);
 }
 
@@ -69,11 +76,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	fs_release(req_efsfs(req)->fs, file_of(fi));
 	fuse_reply_err(req, 0);
-}
-
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, -fs_flush(req_efsfs(req)->fs, file_of(fi)));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -182,7 +184,8 @@ void efsfs_file_ops(struct fuse_lowlevel_ops *ops)
 	ops->create = op_create;
 	ops->open = op_open;
 	ops->release = op_release;
-	ops->flush = op_flush;
+	/* No flush: nothing is buffered here at close, and the kernel stops
+	 * sending FLUSH (a round trip per close) once it gets ENOSYS. */
 	ops->fsync = op_fsync;
 	ops->read = op_read;
 	ops->write_buf = op_write_buf;

@@ -17,6 +17,8 @@ struct efsfs {
 	double attr_timeout;
 	double entry_timeout;
 	bool writeback;             /* negotiated with the kernel in init */
+	bool pt_hooked;             /* our session I/O hooks are in (passthrough.c) */
+	bool passthrough;           /* negotiated with the kernel in init */
 	bool debug;
 };
 
@@ -30,6 +32,17 @@ static inline struct efsfs *req_efsfs(fuse_req_t req)
 void efsfs_dir_ops(struct fuse_lowlevel_ops *ops);
 void efsfs_file_ops(struct fuse_lowlevel_ops *ops);
 void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
+
+/* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks
+ * the session's I/O when the config asks for passthrough and we are root.
+ * negotiate: from op_init; true when the kernel offered passthrough, which
+ * is then asked for in the INIT reply and handed to the fs core.
+ * reply_begin/end: around the reply to an open or create that
+ * fs_file_passthrough gave a backing id for. */
+int efsfs_pt_install(struct efsfs *e);
+bool efsfs_pt_negotiate(struct efsfs *e);
+void efsfs_pt_reply_begin(int backing_id);
+void efsfs_pt_reply_end(void);
 
 /* Replies with an entry for st (ino 0 = negative entry). */
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st);

@@ -8,7 +8,9 @@
  *             a new version key, without any lock
  *   3. verify get the object back and decode it; it must equal what was read
  *   4. commit io lock exclusive again; if the write generation or the chunk
- *             row changed, a write raced us: delete the new object, -EAGAIN.
+ *             row changed, a write raced us (or the file was opened with
+ *             passthrough, when the kernel writes without telling us):
+ *             delete the new object, -EAGAIN.
  *             Else commit the chunk row (class, version, lengths).
  *   5. delete punch the chunk's range out of the backing file (or delete the
  *             IA object).
@@ -172,8 +174,8 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	/* 1. read */
 	pthread_rwlock_wrlock(&in->io);
 	r = tier_chunk_row(fs, ino, idx, &c);
-	if (!r && c.class >= class)
-		r = 1;
+	if (!r && (c.class >= class || fs_inode_passthrough(in)))
+		r = 1;        /* nothing to do, or open with passthrough: next pass */
 	if (!r)
 		r = read_chunk(fs, in, &c, &plain, &plen, err, errlen);
 	gen = atomic_load(&in->write_gen);
@@ -223,7 +225,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	pthread_rwlock_wrlock(&in->io);
 	r = tier_chunk_row(fs, ino, idx, &now);
 	if (!r && (atomic_load(&in->write_gen) != gen || now.class != c.class ||
-		   now.version != c.version))
+		   now.version != c.version || fs_inode_passthrough(in)))
 		r = -EAGAIN;
 	if (!r) {
 		if (now.atime > nc.atime)

@@ -2,7 +2,10 @@
 # tests/mount/posix.sh - mount suite: mkfs and mount an efsfs with default
 # options, run the POSIX conformance program (posix_test) on it with the EFS
 # limits expected, unmount, require a clean fsck, then remount and check that
-# files written before the run are intact.
+# files written before the run are intact.  The default mount uses FUSE
+# passthrough where the kernel has it (root, Linux 6.9+); a second file
+# system with passthrough = false runs the program on the writeback-cache
+# path.
 # Needs: EFSFS (efsfs binary), POSIX_TEST (posix_test binary), root, /dev/fuse.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -39,6 +42,28 @@ fi
 pass "posix_test on an efsfs mount"
 assert_eq "keep" "$(ls -A -- "$MNT")" "posix_test removed its own files"
 
+# Passthrough is used whenever this kernel has it.
+kernel_has_passthrough()
+{
+	local v
+	v=$(uname -r | sed -n 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	read -r major minor <<<"$v"
+	((major > 6 || (major == 6 && minor >= 9))) || return 1
+	[[ -r /proc/config.gz ]] && zgrep -q '^CONFIG_FUSE_PASSTHROUGH=y' /proc/config.gz
+}
+passthrough_opens()
+{
+	"$EFSFS" stats "$1" | sed -n 's/^PassthroughOpens: //p'
+}
+opens=$(passthrough_opens posix)
+if kernel_has_passthrough; then
+	[[ "$opens" =~ ^[0-9]+$ ]] && ((opens > 100)) ||
+		fail "this kernel has FUSE passthrough, but only '$opens' files were opened with it"
+	pass "$opens files opened with passthrough during the run"
+else
+	assert_eq "0" "$opens" "no passthrough opens on a kernel without it"
+fi
+
 efsfs_umount "$MNT"
 rc=0
 out=$(efsfs_fsck posix 2>&1) || rc=$?
@@ -66,4 +91,24 @@ if ((rc != 0)); then
 	fail "efsfs fsck after the remount exited $rc: $out"
 fi
 pass "fsck is clean after the remount"
+
+# The same program on the writeback-cache path.
+MNT2="$TEST_TMP/mnt-wb"
+make_config posixwb "passthrough = false"
+efsfs_mkfs posixwb
+efsfs_mount posixwb "$MNT2"
+rc=0
+EFSFS_TEST_DIR="$MNT2" EFSFS_EXPECT_EFS_LIMITS=1 timeout 800 "$POSIX_TEST" || rc=$?
+if ((rc != 0)); then
+	fail "posix_test on $MNT2 (passthrough = false) exited $rc (see the check output above)"
+fi
+pass "posix_test on an efsfs mount with passthrough = false"
+assert_eq "0" "$(passthrough_opens posixwb)" "passthrough = false opens nothing with passthrough"
+efsfs_umount "$MNT2"
+rc=0
+out=$(efsfs_fsck posixwb 2>&1) || rc=$?
+if ((rc != 0)); then
+	fail "efsfs fsck after the writeback-cache run exited $rc: $out"
+fi
+pass "fsck is clean after the writeback-cache run"
 finish

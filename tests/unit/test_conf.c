@@ -119,6 +119,7 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nencrypted = maybe\n", "dev", 2, "encrypted", "invalid boolean 'maybe'" },
 	{ "[dev]\nallow_other = 2\n", "dev", 2, "allow_other", "invalid boolean '2'" },
 	{ "[dev]\nwriteback_cache = enabled\n", "dev", 2, "writeback_cache", "invalid boolean" },
+	{ "[dev]\n\npassthrough = maybe\n", "dev", 3, "passthrough", "invalid boolean" },
 	{ "[dev]\nchunk_size = 3M\n", "dev", 2, "chunk_size", "not a power of two" },
 	{ "[dev]\nchunk_size = 32K\n", "dev", 2, "chunk_size", "between 64K and 64M" },
 	{ "[dev]\nchunk_size = 128M\n", "dev", 2, "chunk_size", "between 64K and 64M" },
@@ -318,6 +319,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->attr_timeout == 1.0);
 	ck_assert(c->entry_timeout == 1.0);
 	ck_assert(c->writeback_cache);
+	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	free(dir);
 }
@@ -507,12 +509,14 @@ START_TEST(test_value_forms)
 	env_reset();
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
 		snprintf(text, sizeof(text), "[dev]\nencrypted = %s\nallow_other = %s\n"
-		         "writeback_cache = %s\n", bools[i].v, bools[i].v, bools[i].v);
+		         "writeback_cache = %s\npassthrough = %s\n", bools[i].v, bools[i].v,
+		         bools[i].v, bools[i].v);
 		c = load_ok(text, "dev");
 		ck_assert_msg(c->encrypted == bools[i].want, "encrypted = %s", bools[i].v);
 		ck_assert_msg(c->allow_other == bools[i].want, "allow_other = %s", bools[i].v);
 		ck_assert_msg(c->writeback_cache == bools[i].want, "writeback_cache = %s",
 		              bools[i].v);
+		ck_assert_msg(c->passthrough == bools[i].want, "passthrough = %s", bools[i].v);
 		conf_free(c);
 	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {

@@ -520,7 +520,6 @@ START_TEST(test_write_read)
 	}
 	ck_assert_int_eq(fs_fsync(fs, f, false), 0);
 	ck_assert_int_eq(fs_fsync(fs, f, true), 0);
-	ck_assert_int_eq(fs_flush(fs, f), 0);
 	fs_release(fs, f);
 	/* reopen the file: the data and size are there */
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
@@ -1730,6 +1729,153 @@ START_TEST(test_open_cuts_stale_tail)
 }
 END_TEST
 
+/* ---- passthrough: the "kernel" writes the registered backing fd ---- */
+
+static struct {
+	int attached, detached, next_id, last_id, fail;
+	int fd;                       /* dup of the last attached fd */
+} kpt;
+
+static int kpt_attach(void *arg, int fd)
+{
+	(void)arg;
+	if (kpt.fail)
+		return -EPERM;
+	kpt.attached++;
+	if (kpt.fd >= 0)
+		close(kpt.fd);
+	kpt.fd = dup(fd);
+	kpt.last_id = ++kpt.next_id;
+	return kpt.last_id;
+}
+
+static void kpt_detach(void *arg, int id)
+{
+	(void)arg;
+	ck_assert_int_eq(id, kpt.last_id);
+	kpt.detached++;
+}
+
+static void kpt_on(void)
+{
+	static const struct fs_passthrough ops = { kpt_attach, kpt_detach, NULL };
+
+	memset(&kpt, 0, sizeof(kpt));
+	kpt.fd = -1;
+	fs_set_passthrough(fs, &ops);
+}
+
+static void kpt_off(void)
+{
+	if (kpt.fd >= 0)
+		close(kpt.fd);
+	kpt.fd = -1;
+}
+
+START_TEST(test_passthrough_size_and_times)
+{
+	struct fs_file *f, *g;
+	struct stat st, to;
+	char buf[16];
+	uint64_t ino;
+	int id;
+
+	kpt_on();
+	ino = create_file(ROOT, "p", 0644, &f);
+	id = fs_file_passthrough(fs, f);
+	ck_assert_int_gt(id, 0);
+	ck_assert_int_eq(kpt.attached, 1);
+	ck_assert_uint_eq(fs_passthrough_count(fs), 1);
+	/* a second handle shares the registration */
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &g), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, g), id);
+	ck_assert_int_eq(kpt.attached, 1);
+	/* the kernel writes; stat shows it before any commit */
+	ck_assert_int_eq(pwrite(kpt.fd, "0123456789", 10, 8190), 10);
+	st = getattr(ino);
+	ck_assert_int_eq(st.st_size, 8200);
+	ck_assert_int_eq(fs_fsync(fs, f, true), 0);
+	ck_assert_int_eq(getattr(ino).st_size, 8200);
+	/* explicit times win over the kernel's earlier writes */
+	ck_assert_int_eq(pwrite(kpt.fd, "x", 1, 9000), 1);
+	memset(&to, 0, sizeof(to));
+	to.st_mtim.tv_sec = 1000000;
+	ck_assert_int_eq(fs_setattr(fs, ino, &to, FS_SET_MTIME, &st), 0);
+	ck_assert_int_eq(st.st_mtim.tv_sec, 1000000);
+	ck_assert_int_eq(st.st_size, 9001);
+	st = getattr(ino);
+	ck_assert_int_eq(st.st_mtim.tv_sec, 1000000);
+	/* truncate sees the real size */
+	to.st_size = 8195;
+	ck_assert_int_eq(fs_setattr(fs, ino, &to, FS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(getattr(ino).st_size, 8195);
+	ck_assert_int_eq(lseek(kpt.fd, 0, SEEK_END), 8195);
+	/* release: the last one detaches and commits */
+	ck_assert_int_eq(pwrite(kpt.fd, "end", 3, 8195), 3);
+	fs_release(fs, g);
+	ck_assert_int_eq(kpt.detached, 0);
+	fs_release(fs, f);
+	ck_assert_int_eq(kpt.detached, 1);
+	fs_forget(fs, ino, 1);
+	/* committed: a new mount (without passthrough) has the size and data */
+	kpt_off();
+	fs_reopen(NULL);
+	ck_assert_int_eq(getattr(ino).st_size, 8198);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 8190, buf, sizeof(buf)), 8);
+	ck_assert_mem_eq(buf, "01234end", 8);
+	fs_release(fs, f);
+	fsck_clean();
+}
+END_TEST
+
+START_TEST(test_passthrough_refused)
+{
+	struct fs_file *f, *g;
+	uint64_t ino;
+
+	kpt_on();
+	/* a handle on the daemon path keeps others there (the kernel would
+	 * refuse to mix), and the other way round */
+	ino = create_file(ROOT, "a", 0644, &f);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &g), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, g), 0);
+	fs_release(fs, g);
+	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &g), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, g), 0);
+	fs_release(fs, g);
+	fs_release(fs, f);
+	ck_assert_int_eq(kpt.detached, 1);
+	fs_forget(fs, ino, 1);
+	/* set-user-ID and set-group-ID executables: the kernel must clear
+	 * those bits on write, which it only does on the daemon path */
+	ino = create_file(ROOT, "suid", 04755, &f);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	ino = create_file(ROOT, "sgid", 02750, &f);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	ino = create_file(ROOT, "sgid-noexec", 02640, &f);   /* mandatory locking mark */
+	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	/* the kernel refusing the backing file: daemon path, no detach */
+	kpt.fail = 1;
+	ino = create_file(ROOT, "b", 0644, &f);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	write_at(f, 0, "abc", 3);
+	fs_release(fs, f);
+	ck_assert_int_eq(kpt.detached, 2);
+	ck_assert_int_eq(getattr(ino).st_size, 3);
+	fs_forget(fs, ino, 1);
+	kpt_off();
+	fsck_clean();
+}
+END_TEST
+
 static Suite *fs_suite(void)
 {
 	Suite *s = suite_create("fs");
@@ -1739,6 +1885,8 @@ static Suite *fs_suite(void)
 	tcase_add_checked_fixture(tc, setup_open, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_mkfs_open);
+	tcase_add_test(tc, test_passthrough_size_and_times);
+	tcase_add_test(tc, test_passthrough_refused);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_open_busy);
 	tcase_add_test(tc, test_create_lookup_getattr);

@@ -393,6 +393,57 @@ START_TEST(test_ia_after_30_days_not_29)
 }
 END_TEST
 
+/* A file the kernel has open with passthrough can be written behind our
+ * back: the lifecycle leaves it alone until it is closed, and a cold file
+ * is never opened that way. */
+static int pt_attach_ok(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	return 7;
+}
+
+static void pt_detach_ok(void *arg, int id)
+{
+	(void)arg;
+	ck_assert_int_eq(id, 7);
+}
+
+START_TEST(test_passthrough_open_file_stays)
+{
+	static const struct fs_passthrough ops = { pt_attach_ok, pt_detach_ok, NULL };
+	size_t size = 2 * CS;
+	void *buf = random_bytes(size, 9), *cbuf;
+	uint64_t ino = create_file("f", buf, size, 0), cino;
+	int64_t at = chunk_atime(ino, 0);
+	struct fs_file *f;
+	struct tier_report rep;
+	char err[512];
+
+	fs_set_passthrough(fs, &ops);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 7);
+	rep = run_at(at + 40 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 0);
+	ck_assert_uint_eq(rep.chunks_failed, 0);
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 1);
+	assert_classes(ino, 2, META_STANDARD);
+	fs_release(fs, f);
+	/* closed: the next pass moves it */
+	rep = run_at(at + 40 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	/* a file with cold chunks stays on the daemon path */
+	cino = cold_file("c", &cbuf, size, 10);
+	ck_assert_int_eq(fs_open_file(fs, cino, O_RDONLY, &f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	fs_release(fs, f);
+	check_content(ino, buf, size);
+	check_content(cino, cbuf, size);
+	free(buf);
+	free(cbuf);
+}
+END_TEST
+
 START_TEST(test_archive_after_90_days)
 {
 	size_t size = 2 * CS + 7;
@@ -1234,6 +1285,7 @@ static Suite *lifecycle_suite(void)
 	tc = tcase_create("policy");
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_ia_after_30_days_not_29);
+	tcase_add_test(tc, test_passthrough_open_file_stays);
 	tcase_add_test(tc, test_archive_after_90_days);
 	tcase_add_test(tc, test_small_files_never_move);
 	tcase_add_test(tc, test_holes_not_stored);

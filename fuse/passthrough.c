@@ -1,0 +1,251 @@
+/* passthrough.c - FUSE passthrough (Linux 6.9 and later): the kernel reads
+ * and writes a file opened this way straight from its backing file in
+ * DATA_DIR/data, so its data never crosses /dev/fuse.
+ *
+ * libfuse 3.14 (Debian 12) predates passthrough, so the session's I/O goes
+ * through our own hooks (fuse_session_custom_io on the fd that
+ * fuse_session_mount opened) and the protocol is patched on its way:
+ *   - io_read sees the kernel's INIT request and whether it offers
+ *     FUSE_PASSTHROUGH (a flags2 bit);
+ *   - op_init (daemon.c) then asks for passthrough instead of the
+ *     writeback cache (the kernel refuses both together), and io_writev
+ *     adds FUSE_PASSTHROUGH and a stack depth of 1 to the INIT reply;
+ *   - opening a file, file.c registers its backing fd with the kernel
+ *     (FUSE_DEV_IOC_BACKING_OPEN, through fs_file_passthrough) and
+ *     io_writev sets FOPEN_PASSTHROUGH and the backing id in that open or
+ *     create reply, which libfuse writes from the same thread.
+ * The structures and numbers below are the kernel's ABI
+ * (include/uapi/linux/fuse.h, protocol 7.40); Debian 12's headers are too
+ * old to have them, so they are spelled out here.
+ *
+ * Registering backing files needs CAP_SYS_ADMIN: a mount by another user
+ * keeps the writeback cache and the daemon path.  Which files may use
+ * passthrough, and what that means for sizes, times and the tiering, is
+ * backend/fs.c's business (fs_file_passthrough).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "backend/log.h"
+#include "fuse/fuse_i.h"
+
+#define K_FUSE_INIT            26
+#define K_INIT_EXT             (1u << 30)
+#define K_PASSTHROUGH_FLAGS2   (1u << (37 - 32))     /* FUSE_PASSTHROUGH = 1 << 37 */
+#define K_FOPEN_PASSTHROUGH    (1u << 7)
+
+struct k_in_header {
+	uint32_t len, opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+	uint16_t total_extlen, padding;
+};
+
+struct k_init_in {
+	uint32_t major, minor, max_readahead, flags, flags2;
+};
+
+struct k_out_header {
+	uint32_t len;
+	int32_t error;
+	uint64_t unique;
+};
+
+struct k_init_out {
+	uint32_t major, minor, max_readahead, flags;
+	uint16_t max_background, congestion_threshold;
+	uint32_t max_write, time_gran;
+	uint16_t max_pages, map_alignment;
+	uint32_t flags2, max_stack_depth;
+};
+
+struct k_open_out {
+	uint64_t fh;
+	uint32_t open_flags;
+	int32_t backing_id;
+};
+
+struct k_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+
+#define K_DEV_IOC_BACKING_OPEN  _IOW(229, 1, struct k_backing_map)
+#define K_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+_Static_assert(sizeof(struct k_in_header) == 40, "fuse_in_header");
+_Static_assert(sizeof(struct k_out_header) == 16, "fuse_out_header");
+_Static_assert(offsetof(struct k_init_out, max_stack_depth) == 36, "fuse_init_out");
+_Static_assert(sizeof(struct k_open_out) == 16, "fuse_open_out");
+
+/* One mount per process. */
+static struct {
+	int devfd;
+	atomic_bool init_seen;      /* the INIT request has been read */
+	bool offered;               /* ... and offered passthrough */
+	uint64_t init_unique;
+	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
+	atomic_bool on;             /* negotiated, and registering works */
+	atomic_bool warned;
+} pt = { .devfd = -1 };
+
+/* The backing id for the open/create reply this thread is sending. */
+static __thread int reply_backing_id;
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	(void)userdata;
+	if (n >= (ssize_t)(sizeof(struct k_in_header) + sizeof(struct k_init_in)) &&
+	    !atomic_load(&pt.init_seen)) {
+		struct k_in_header h;
+		struct k_init_in in;
+
+		memcpy(&h, buf, sizeof(h));
+		if (h.opcode == K_FUSE_INIT) {
+			memcpy(&in, (char *)buf + sizeof(h), sizeof(in));
+			pt.init_unique = h.unique;
+			pt.offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
+			atomic_store(&pt.init_seen, true);
+		}
+	}
+	return n;
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	(void)userdata;
+	if (count >= 2 && iov[0].iov_len == sizeof(struct k_out_header)) {
+		const struct k_out_header *oh = iov[0].iov_base;
+		struct iovec *last = &iov[count - 1];
+
+		if (oh->error == 0 && atomic_load(&pt.patch_init) && oh->unique == pt.init_unique &&
+		    iov[1].iov_len >= offsetof(struct k_init_out, max_stack_depth) + 4) {
+			struct k_init_out *o = iov[1].iov_base;
+
+			o->flags |= K_INIT_EXT;
+			o->flags2 |= K_PASSTHROUGH_FLAGS2;
+			o->max_stack_depth = 1;     /* backing files on a plain file system */
+			atomic_store(&pt.patch_init, false);
+			atomic_store(&pt.on, true);
+		} else if (oh->error == 0 && reply_backing_id > 0 &&
+			   last->iov_len >= sizeof(struct k_open_out)) {
+			/* fuse_reply_open and fuse_reply_create end with fuse_open_out */
+			struct k_open_out o;
+			char *at = (char *)last->iov_base + last->iov_len - sizeof(o);
+
+			memcpy(&o, at, sizeof(o));
+			o.open_flags |= K_FOPEN_PASSTHROUGH;
+			o.backing_id = reply_backing_id;
+			memcpy(at, &o, sizeof(o));
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+				 unsigned int flags, void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+			      unsigned int flags, void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static int pt_attach(void *arg, int fd)
+{
+	struct k_backing_map map = { .fd = fd };
+	int id, e;
+
+	(void)arg;
+	if (!atomic_load(&pt.on))
+		return -EOPNOTSUPP;
+	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, &map);
+	if (id > 0)
+		return id;
+	e = id < 0 ? errno : EINVAL;
+	if (e != EMFILE && e != ENFILE && e != ENOMEM && e != EINTR) {
+		/* the kernel will not take our backing files: stop asking */
+		atomic_store(&pt.on, false);
+		if (!atomic_exchange(&pt.warned, true))
+			log_warn("passthrough: the kernel refused a backing file (%s); files stay "
+				 "on the daemon path", strerror(e));
+	}
+	return -e;
+}
+
+static void pt_detach(void *arg, int id)
+{
+	uint32_t u = (uint32_t)id;
+
+	(void)arg;
+	if (ioctl(pt.devfd, K_DEV_IOC_BACKING_CLOSE, &u) < 0)
+		log_warn("passthrough: closing backing id %d: %s", id, strerror(errno));
+}
+
+int efsfs_pt_install(struct efsfs *e)
+{
+	static const struct fuse_custom_io io = {
+		.read = io_read,
+		.writev = io_writev,
+		.splice_receive = io_splice_receive,
+		.splice_send = io_splice_send,
+	};
+	int r;
+
+	if (!e->conf->passthrough)
+		return 0;
+	if (geteuid() != 0) {
+		log_debug("passthrough needs root (CAP_SYS_ADMIN); using the writeback cache");
+		return 0;
+	}
+	pt.devfd = fuse_session_fd(e->se);
+	r = fuse_session_custom_io(e->se, &io, pt.devfd);
+	if (r < 0) {
+		log_warn("passthrough: cannot hook the FUSE session: %s", strerror(-r));
+		pt.devfd = -1;
+		return r;
+	}
+	e->pt_hooked = true;
+	return 0;
+}
+
+bool efsfs_pt_negotiate(struct efsfs *e)
+{
+	static const struct fs_passthrough ops = { pt_attach, pt_detach, NULL };
+
+	if (!e->pt_hooked)
+		return false;
+	if (!atomic_load(&pt.init_seen) || !pt.offered) {
+		log_info("%s: the kernel offers no FUSE passthrough; using the writeback cache",
+			 e->conf->name);
+		return false;
+	}
+	atomic_store(&pt.patch_init, true);
+	fs_set_passthrough(e->fs, &ops);
+	return true;
+}
+
+void efsfs_pt_reply_begin(int backing_id)
+{
+	reply_backing_id = backing_id;
+}
+
+void efsfs_pt_reply_end(void)
+{
+	reply_backing_id = 0;
+}
