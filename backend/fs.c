@@ -523,6 +523,49 @@ static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
 	return r;
 }
 
+#define XATTR_CAPS "security.capability"
+
+/* The mode without set-user-ID, and without set-group-ID when the group
+ * may execute (without it, the bit marks mandatory locking and stays). */
+static uint32_t kill_suidgid(uint32_t mode)
+{
+	mode &= ~(uint32_t)S_ISUID;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		mode &= ~(uint32_t)S_ISGID;
+	return mode;
+}
+
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
+{
+	struct meta_inode mi;
+	size_t n;
+	bool caps;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_get(fs->meta, ino, XATTR_CAPS, NULL, 0, &n);
+	caps = r == 0;
+	r = 0;
+	if (!caps && (!suidgid || kill_suidgid(mi.mode) == mi.mode))
+		goto out;            /* the common case: nothing to drop, no commit */
+	r = meta_begin(fs->meta);
+	if (!r && caps)
+		r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
+	if (!r) {
+		if (suidgid)
+			mi.mode = kill_suidgid(mi.mode);
+		mi.ctime = now_ts();
+		r = meta_inode_update(fs->meta, &mi);
+	}
+	r = meta_finish(fs->meta, r);
+out:
+	fs_meta_unlock(fs);
+	return r;
+}
+
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st)
 {
@@ -572,7 +615,16 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 		else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
 				   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
 			mi.ctime = now;
-		r = meta_inode_update(fs->meta, &mi);
+		if ((to_set & FS_SET_KILL_SUIDGID) && !S_ISDIR(mi.mode)) {
+			mi.mode = kill_suidgid(mi.mode);
+			if (to_set & FS_SET_SIZE) {
+				r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
+				if (r == -ENODATA)
+					r = 0;
+			}
+		}
+		if (!r)
+			r = meta_inode_update(fs->meta, &mi);
 	}
 	r = meta_finish(fs->meta, r);
 	fs_meta_unlock(fs);
@@ -1237,13 +1289,16 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 static bool pt_mode_ok(struct fs *fs, uint64_t ino)
 {
 	struct meta_inode mi;
+	size_t n;
 	int r;
 
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, ino, &mi);
+	/* nor file capabilities, which a write must drop */
+	if (r == 0 && meta_xattr_get(fs->meta, ino, XATTR_CAPS, NULL, 0, &n) != -ENODATA)
+		r = -EEXIST;
 	fs_meta_unlock(fs);
-	return r == 0 && !(mi.mode & S_ISUID) &&
-	       (mi.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP);
+	return r == 0 && kill_suidgid(mi.mode) == mi.mode;
 }
 
 static bool pt_space_ok(struct fs *fs)

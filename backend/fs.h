@@ -110,8 +110,20 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st);
 #define FS_SET_ATIME_NOW (1 << 7)
 #define FS_SET_MTIME_NOW (1 << 8)
 #define FS_SET_CTIME     (1 << 10)
+/* With the change, drop privileges as the kernel would if it did it (FUSE
+ * handle_killpriv_v2): clear set-user-ID, set-group-ID on a group-executable
+ * file, and on a size change the security.capability xattr.  The kernel
+ * asks for it on chown of a file, and on truncate by a caller without
+ * CAP_FSETID. */
+#define FS_SET_KILL_SUIDGID (1 << 11)
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st);
+
+/* After a write on the daemon path when the file system drops privileges
+ * itself (handle_killpriv_v2): removes the security.capability xattr and,
+ * with suidgid (the writer lacks CAP_FSETID), the set-user-ID bit and the
+ * set-group-ID bit of a group-executable file.  Commits only a change. */
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid);
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 int fs_mknod(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,

@@ -38,7 +38,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	fs_set_writeback(e->fs, e->writeback);
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
+	/* with passthrough, passthrough.c reads requests whole (kill flags) */
+	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !e->passthrough)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;

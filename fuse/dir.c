@@ -77,7 +77,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct stat st;
 	int mask = FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE | FS_SET_ATIME |
 		   FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME;
-	int r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set & mask, &st);
+	int r;
+
+	to_set &= mask;
+	if (req_efsfs(req)->passthrough && efsfs_pt_kill_suidgid())
+		to_set |= FS_SET_KILL_SUIDGID;
+	r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set, &st);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);

@@ -154,6 +154,9 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	out.buf[0].pos = woff;
 	n = fuse_buf_copy(&out, in_buf, 0);
 	r = fs_write_end(e->fs, f, woff, size, n);
+	/* handle_killpriv_v2 (with passthrough): the privileges are ours to drop */
+	if (r == 0 && n > 0 && e->passthrough)
+		r = fs_kill_priv(e->fs, ino, efsfs_pt_kill_suidgid());
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (r < 0)
@@ -165,7 +168,14 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -fs_fallocate(req_efsfs(req)->fs, file_of(fi), mode, off, len));
+	struct efsfs *e = req_efsfs(req);
+	int r = fs_fallocate(e->fs, file_of(fi), mode, off, len);
+
+	/* handle_killpriv_v2: the request carries no kill flag here; a caller
+	 * other than root stands for one without CAP_FSETID */
+	if (r == 0 && e->passthrough)
+		r = fs_kill_priv(e->fs, ino, fuse_req_ctx(req)->uid != 0);
+	fuse_reply_err(req, -r);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

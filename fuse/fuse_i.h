@@ -18,7 +18,7 @@ struct efsfs {
 	double entry_timeout;
 	bool writeback;             /* negotiated with the kernel in init */
 	bool pt_hooked;             /* our session I/O hooks are in (passthrough.c) */
-	bool passthrough;           /* negotiated with the kernel in init */
+	bool passthrough;           /* negotiated in init; so is handle_killpriv_v2 */
 	bool debug;
 };
 
@@ -42,6 +42,9 @@ void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 int efsfs_pt_install(struct efsfs *e);
 bool efsfs_pt_negotiate(struct efsfs *e);
 void efsfs_pt_reply_begin(int backing_id);
+/* With passthrough the kernel leaves dropping privileges to us: whether the
+ * WRITE or SETATTR being served asks to clear set-user/group-ID bits. */
+bool efsfs_pt_kill_suidgid(void);
 void efsfs_pt_reply_end(void);
 
 /* Replies with an entry for st (ino 0 = negative entry). */

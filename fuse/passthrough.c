@@ -18,6 +18,15 @@
  * (include/uapi/linux/fuse.h, protocol 7.40); Debian 12's headers are too
  * old to have them, so they are spelled out here.
  *
+ * With passthrough we also take FUSE_HANDLE_KILLPRIV_V2: the kernel then
+ * stops asking for security.capability before every write (a GETXATTR
+ * round trip each) and leaves dropping set-user-ID, set-group-ID and file
+ * capabilities to us: io_read notes the kill flag of each WRITE and
+ * SETATTR (efsfs_pt_kill_suidgid), which libfuse 3.14 does not pass on, and
+ * file.c and dir.c act on it.  That is why request data is read, not
+ * spliced, in this mode (reads and writes of passthrough files do not come
+ * here at all).
+ *
  * Registering backing files needs CAP_SYS_ADMIN: a mount by another user
  * keeps the writeback cache and the daemon path.  Which files may use
  * passthrough, and what that means for sizes, times and the tiering, is
@@ -36,8 +45,13 @@
 #include "backend/log.h"
 #include "fuse/fuse_i.h"
 
+#define K_FUSE_SETATTR         4
+#define K_FUSE_WRITE           16
 #define K_FUSE_INIT            26
+#define K_HANDLE_KILLPRIV_V2   (1u << 28)
 #define K_INIT_EXT             (1u << 30)
+#define K_WRITE_KILL_SUIDGID   (1u << 2)      /* fuse_write_in.write_flags */
+#define K_FATTR_KILL_SUIDGID   (1u << 11)     /* fuse_setattr_in.valid */
 #define K_PASSTHROUGH_FLAGS2   (1u << (37 - 32))     /* FUSE_PASSTHROUGH = 1 << 37 */
 #define K_FOPEN_PASSTHROUGH    (1u << 7)
 
@@ -99,12 +113,29 @@ static struct {
 
 /* The backing id for the open/create reply this thread is sending. */
 static __thread int reply_backing_id;
+/* The request this thread read asks us to drop privileges.  libfuse's
+ * workers process each request in the thread that read it. */
+static __thread bool req_kill_suidgid;
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
 
 	(void)userdata;
+	req_kill_suidgid = false;
+	if (n >= (ssize_t)sizeof(struct k_in_header) + 24 && atomic_load(&pt.on)) {
+		struct k_in_header h;
+		uint32_t v;
+
+		memcpy(&h, buf, sizeof(h));
+		if (h.opcode == K_FUSE_WRITE) {   /* fh, offset, size, write_flags */
+			memcpy(&v, (char *)buf + sizeof(h) + 20, sizeof(v));
+			req_kill_suidgid = (v & K_WRITE_KILL_SUIDGID) != 0;
+		} else if (h.opcode == K_FUSE_SETATTR) {   /* valid first */
+			memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
+			req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
+		}
+	}
 	if (n >= (ssize_t)(sizeof(struct k_in_header) + sizeof(struct k_init_in)) &&
 	    !atomic_load(&pt.init_seen)) {
 		struct k_in_header h;
@@ -132,7 +163,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		    iov[1].iov_len >= offsetof(struct k_init_out, max_stack_depth) + 4) {
 			struct k_init_out *o = iov[1].iov_base;
 
-			o->flags |= K_INIT_EXT;
+			o->flags |= K_INIT_EXT | K_HANDLE_KILLPRIV_V2;
 			o->flags2 |= K_PASSTHROUGH_FLAGS2;
 			o->max_stack_depth = 1;     /* backing files on a plain file system */
 			atomic_store(&pt.patch_init, false);
@@ -238,6 +269,11 @@ bool efsfs_pt_negotiate(struct efsfs *e)
 	atomic_store(&pt.patch_init, true);
 	fs_set_passthrough(e->fs, &ops);
 	return true;
+}
+
+bool efsfs_pt_kill_suidgid(void)
+{
+	return req_kill_suidgid;
 }
 
 void efsfs_pt_reply_begin(int backing_id)

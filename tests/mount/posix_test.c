@@ -1856,6 +1856,7 @@ static void child_write_setid(void)
 	fd = C_OK(open("sgid", O_WRONLY));
 	C_CHECK(write(fd, "w", 1) == 1, "write sgid: %s", errname(errno));
 	close(fd);
+	C_OK(truncate("suidt", 2));
 }
 
 START_TEST(test_setuid_cleared_on_write)
@@ -1869,9 +1870,14 @@ START_TEST(test_setuid_cleared_on_write)
 	OK(chmod("sgid", 02777));
 	write_file("rootw", "data", 4, 0777);
 	OK(chmod("rootw", 04777));
+	write_file("suidt", "data", 4, 0777);
+	OK(chmod("suidt", 06777));
 	run_as(UID_A, GID_A, child_write_setid, "write to set-id files");
 	ck_assert_msg(perm_of("suid") == 0777, "after a write by non-owner: %o", perm_of("suid"));
 	ck_assert_msg(perm_of("sgid") == 0777, "after a write by non-owner: %o", perm_of("sgid"));
+	ck_assert_msg(perm_of("suidt") == 0777, "after a truncate by non-owner: %o",
+		      perm_of("suidt"));
+	ck_assert_int_eq(xlstat("suidt").st_size, 2);
 	expect_content("suid", "wata");
 	/* root (CAP_FSETID) keeps the bit when it writes. */
 	fd = OK(open("rootw", O_WRONLY));
