@@ -3,7 +3,7 @@
 # bindfs, s3fs and rclone mount, and prints one table of medians and ratios to
 # native.  See bench/README.md.
 #
-#   bench/run.sh [--quick] [--runs N] [--targets LIST] [--workloads LIST]
+#   bench/run.sh [--quick] [--runs N] [--warmup 0|1] [--targets LIST] [--workloads LIST]
 #                [--out FILE] [--efsfs PATH] [--keep]
 #
 # Needs root (mounts, drop_caches) and /dev/fuse.  Missing peers are installed
@@ -18,11 +18,14 @@ ALL_TARGETS=(native efsfs bindfs s3fs rclone)
 usage()
 {
 	cat >&2 <<-EOF
-		usage: bench/run.sh [--quick] [--runs N] [--targets LIST] [--workloads LIST]
+		usage: bench/run.sh [--quick] [--runs N] [--warmup 0|1] [--targets LIST]
+		                    [--workloads LIST]
 		                    [--out FILE] [--efsfs PATH] [--keep]
 		  --quick            only the quick set (big file, 100 small files, stat) and
 		                     the cold-chunk read, 3 runs unless --runs says otherwise
 		  --runs N           runs of every workload per target (default 5, --quick 3)
+		  --warmup 0|1       an uncounted first run of every workload per target
+		                     (default 1: the first run on this VM is slow everywhere)
 		  --targets LIST     comma-separated subset of: ${ALL_TARGETS[*]}
 		  --workloads LIST   comma-separated workload ids (see bench/README.md)
 		  --out FILE         also write the report (table, settings, raw samples) to FILE
@@ -34,6 +37,7 @@ usage()
 
 QUICK=0
 RUNS=""
+WARMUP=1
 TARGETS_ARG=$(IFS=,; echo "${ALL_TARGETS[*]}")
 WORKLOADS_ARG=""
 OUT=""
@@ -44,6 +48,7 @@ while (($#)); do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--runs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage; RUNS=$2; shift ;;
+	--warmup) [[ $# -ge 2 && $2 =~ ^[01]$ ]] || usage; WARMUP=$2; shift ;;
 	--targets) [[ $# -ge 2 ]] || usage; TARGETS_ARG=$2; shift ;;
 	--workloads) [[ $# -ge 2 ]] || usage; WORKLOADS_ARG=$2; shift ;;
 	--out) [[ $# -ge 2 ]] || usage; OUT=$2; shift ;;
@@ -173,7 +178,7 @@ for w in "${WORKLOADS[@]}"; do
 		fi
 		runnable+=("$t")
 	done
-	for ((run = 1; run <= RUNS; run++)); do
+	for ((run = 1 - WARMUP; run <= RUNS; run++)); do
 		for t in "${runnable[@]}"; do
 			[[ -n "${CELL_NA["$w $t"]:-}" ]] && continue
 			if ! v=$("wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
@@ -181,6 +186,10 @@ for w in "${WORKLOADS[@]}"; do
 				CELL_NA["$w $t"]="failed in run $run (see logs/$w.log)"
 				log "$w on $t run $run failed:"
 				tail -n 5 "$BENCH_TMP/logs/$w.log" >&2
+				continue
+			fi
+			if ((run < 1)); then
+				log "$w on $t warm-up (not counted): $v ${WL_UNIT[$w]}"
 				continue
 			fi
 			SAMPLES["$w $t"]+="$v "
@@ -311,7 +320,7 @@ print_notes()
 		done
 	done
 	echo
-	echo "Medians of $RUNS runs; every unit is a rate (higher is better); ratios are target/native."
+	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
 	if ((scaled)); then
 		printf '* scaled down for the object-store targets:'
 		for k in seq rand_file rand_time create stat untar meta qbig; do
