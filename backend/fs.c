@@ -76,6 +76,97 @@ void fs_meta_lock(struct fs *fs)
 
 void fs_meta_unlock(struct fs *fs)
 {
+	if (fs->committer_on && fs->committer_idle && meta_group_due(fs->meta)) {
+		fs->committer_idle = false;          /* a group opened: time it */
+		pthread_cond_signal(&fs->commit_cond);
+	}
+	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+/* Commits the open group; meta_lock held.  For the moments when an effect
+ * outside the database (unlinking or cutting a data file) must wait until
+ * the metadata that stops naming it is committed. */
+static int meta_flush_locked(struct fs *fs)
+{
+	int r = meta_flush(fs->meta);
+
+	if (r < 0)
+		log_err("%s: committing metadata: %s (%s)%s", fs->conf->name, strerror(-r),
+			meta_errmsg(fs->meta),
+			meta_broken(fs->meta) ? "; the operations of the last moments are lost and "
+						"changes are refused until the next mount" : "");
+	return r;
+}
+
+static void *committer_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct timespec ts;
+	int64_t due, retry = 0;
+
+	pthread_mutex_lock(&fs->meta_lock);
+	while (!fs->committer_stop) {
+		due = meta_group_due(fs->meta);
+		if (due == 0 || meta_broken(fs->meta)) {
+			fs->committer_idle = true;
+			pthread_cond_wait(&fs->commit_cond, &fs->meta_lock);
+			continue;
+		}
+		if (due < retry)
+			due = retry;
+		if (mono_ns() >= due) {
+			/* a failure leaves the group open: try again in 100 ms */
+			if (meta_flush_locked(fs) < 0)
+				retry = mono_ns() + 100000000;
+			continue;
+		}
+		ts.tv_sec = due / 1000000000;
+		ts.tv_nsec = due % 1000000000;
+		pthread_cond_timedwait(&fs->commit_cond, &fs->meta_lock, &ts);
+	}
+	pthread_mutex_unlock(&fs->meta_lock);
+	return NULL;
+}
+
+int fs_set_group_commit(struct fs *fs, unsigned ms)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	if (fs->committer_on || ms == 0)
+		return 0;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->commit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	fs_meta_lock(fs);
+	meta_set_group(fs->meta, (int64_t)ms * 1000000);
+	fs->committer_idle = false;
+	fs->committer_stop = false;
+	r = pthread_create(&fs->committer, NULL, committer_main, fs);
+	if (r)
+		meta_set_group(fs->meta, 0);
+	else
+		fs->committer_on = true;
+	fs_meta_unlock(fs);
+	if (r)
+		pthread_cond_destroy(&fs->commit_cond);
+	return -r;
+}
+
+static void committer_stop(struct fs *fs)
+{
+	if (!fs->committer_on)
+		return;
+	pthread_mutex_lock(&fs->meta_lock);
+	fs->committer_stop = true;
+	pthread_cond_signal(&fs->commit_cond);
+	pthread_mutex_unlock(&fs->meta_lock);
+	pthread_join(fs->committer, NULL);
+	fs->committer_on = false;
+	pthread_cond_destroy(&fs->commit_cond);
+	pthread_mutex_lock(&fs->meta_lock);
+	meta_set_group(fs->meta, 0);       /* commits what is open */
 	pthread_mutex_unlock(&fs->meta_lock);
 }
 
@@ -192,6 +283,8 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 	} else {
 		r = -EBUSY;       /* linked again, or gone already: nothing to do */
 	}
+	if (r == 0)
+		r = meta_flush_locked(fs);     /* the data goes only once that is durable */
 	fs_meta_unlock(fs);
 	if (r == 0) {
 		fs_data_path(ino, path);
@@ -488,6 +581,8 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 		r = meta_chunk_delete_from(fs->meta, in->ino,
 					   (size + fs->chunk_size - 1) / fs->chunk_size);
 	r = meta_finish(fs->meta, r);
+	if (!r && size < old)
+		r = meta_flush_locked(fs);     /* commit the new size before cutting */
 	if (!r && size < old)
 		meta_chunk_cold_count(fs->meta, in->ino, &in->cold);
 	fs_meta_unlock(fs);
@@ -2266,6 +2361,7 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
+	committer_stop(fs);
 	tier_close(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
 		while (fs->itab[i]) {

@@ -91,6 +91,15 @@ struct fs_passthrough {
 	void *arg;
 };
 void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt);
+/* Group commit for a mounted file system: metadata operations are
+ * committed together every `ms` milliseconds (and at every fsync) instead
+ * of one by one.  A daemon crash can then lose the operations of the last
+ * `ms` that nothing fsynced, as a kernel crash does on a local file
+ * system; nothing fsynced is lost, and the data and metadata stay
+ * consistent (data files are only removed or cut after the commit that
+ * stops naming them).  0 or not called: every operation commits. */
+int fs_set_group_commit(struct fs *fs, unsigned ms);
+
 /* Handles opened with passthrough so far (for stats). */
 uint64_t fs_passthrough_count(struct fs *fs);
 

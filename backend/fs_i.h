@@ -66,6 +66,11 @@ struct fs {
 
 	pthread_mutex_t meta_lock;
 	struct meta *meta;            /* meta_lock */
+	/* Group commit (fs_set_group_commit): the committer thread commits the
+	 * open group when it is due.  All under meta_lock. */
+	pthread_t committer;
+	pthread_cond_t commit_cond;   /* CLOCK_MONOTONIC */
+	bool committer_on, committer_idle, committer_stop;
 
 	pthread_mutex_t itab_lock;
 	struct fs_inode *itab[FS_ITAB_BUCKETS];  /* itab_lock */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -29,7 +30,7 @@
 #include "backend/meta.h"
 
 enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_KV_GET, ST_KV_SET,
 	ST_INODE_GET, ST_INODE_INSERT, ST_INODE_UPDATE, ST_INODE_SIZE, ST_INODE_DELETE,
 	ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_READLINK, ST_ORPHANS, ST_INODE_EACH,
@@ -46,6 +47,9 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT op",
+	[ST_RELEASE] = "RELEASE op",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[ST_KV_GET] = "SELECT value FROM fs WHERE key = ?1",
 	[ST_KV_SET] = "INSERT INTO fs(key, value) VALUES (?1, ?2) "
 		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -139,7 +143,27 @@ static const char meta_schema[] =
 struct meta {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
+
+	/* Group commit (meta_set_group): operations are savepoints inside one
+	 * transaction that is committed after group_ns or META_GROUP_OPS. */
+	int64_t group_ns;             /* 0: each transaction commits */
+	bool outer;                   /* the group's transaction is open */
+	int64_t outer_since;          /* CLOCK_MONOTONIC ns when it began */
+	unsigned outer_ops;
+	bool broken;                  /* a group was lost: refuse writes */
 };
+
+#define META_GROUP_OPS 1000
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int group_open(struct meta *m);
 
 /* Maps an SQLite result code to a negative errno. */
 static int meta_errno(int rc)
@@ -181,9 +205,17 @@ static sqlite3_stmt *meta_stmt(struct meta *m, int id)
 }
 
 /* Runs a statement that returns no rows. */
-static int meta_exec_stmt(sqlite3_stmt *s)
+static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
 {
-	int rc = sqlite3_step(s);
+	int rc;
+
+	/* a write outside meta_begin joins the group rather than commit alone */
+	if (m->group_ns && sqlite3_get_autocommit(m->db) && !sqlite3_stmt_readonly(s)) {
+		rc = group_open(m);
+		if (rc < 0)
+			return rc;
+	}
+	rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : meta_errno(rc);
@@ -279,6 +311,7 @@ void meta_close(struct meta *m)
 {
 	if (!m)
 		return;
+	meta_flush(m);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(m->st[i]);
 	sqlite3_close(m->db);
@@ -290,18 +323,95 @@ const char *meta_errmsg(struct meta *m)
 	return sqlite3_errmsg(m->db);
 }
 
+static int group_open(struct meta *m)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_BEGIN);
+	int rc, r;
+
+	if (m->broken)
+		return -EIO;
+	/* not meta_exec_stmt: BEGIN IMMEDIATE is no read-only statement */
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	r = rc == SQLITE_DONE ? 0 : meta_errno(rc);
+	if (r < 0)
+		return r;
+	m->outer = true;
+	m->outer_since = mono_ns();
+	m->outer_ops = 0;
+	return 0;
+}
+
+void meta_set_group(struct meta *m, int64_t window_ns)
+{
+	if (window_ns <= 0)
+		meta_flush(m);
+	m->group_ns = window_ns > 0 ? window_ns : 0;
+}
+
+int64_t meta_group_due(struct meta *m)
+{
+	return m->outer ? m->outer_since + m->group_ns : 0;
+}
+
+int meta_flush(struct meta *m)
+{
+	int r;
+
+	if (!m->outer)
+		return m->broken ? -EIO : 0;
+	r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
+	if (r == 0) {
+		m->outer = false;
+		return 0;
+	}
+	if (sqlite3_get_autocommit(m->db)) {
+		/* SQLite rolled the group back (disk full, I/O error): what the
+		 * kernel was told is done is not in the database.  Refuse every
+		 * change from now on; a remount starts from what is. */
+		m->outer = false;
+		m->broken = true;
+		return r;
+	}
+	return r;             /* still open: the next flush tries again */
+}
+
+bool meta_broken(struct meta *m)
+{
+	return m->broken;
+}
+
 int meta_begin(struct meta *m)
 {
-	return meta_exec_stmt(meta_stmt(m, ST_BEGIN));
+	int r;
+
+	if (!m->group_ns)
+		return meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
+	if (!m->outer && (r = group_open(m)) < 0)
+		return r;
+	return meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
 }
 
 int meta_commit(struct meta *m)
 {
-	int r = meta_exec_stmt(meta_stmt(m, ST_COMMIT));
+	int r;
 
-	if (r < 0)
+	if (!m->outer) {
+		r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
+		if (r < 0)
+			meta_rollback(m);
+		return r;
+	}
+	r = meta_exec_stmt(m, meta_stmt(m, ST_RELEASE));
+	if (r < 0) {
 		meta_rollback(m);
-	return r;
+		return r;
+	}
+	/* The operation is in the group; a failure to commit the group is
+	 * the business of whoever flushes it (fsync reports it). */
+	if (++m->outer_ops >= META_GROUP_OPS || mono_ns() - m->outer_since >= m->group_ns)
+		meta_flush(m);
+	return 0;
 }
 
 int meta_finish(struct meta *m, int r)
@@ -314,8 +424,15 @@ int meta_finish(struct meta *m, int r)
 
 void meta_rollback(struct meta *m)
 {
-	if (!sqlite3_get_autocommit(m->db))
-		meta_exec_stmt(meta_stmt(m, ST_ROLLBACK));
+	if (sqlite3_get_autocommit(m->db))
+		return;
+	if (m->outer) {
+		/* undo this operation only; the group goes on */
+		meta_exec_stmt(m, meta_stmt(m, ST_ROLLBACK_TO));
+		meta_exec_stmt(m, meta_stmt(m, ST_RELEASE));
+		return;
+	}
+	meta_exec_stmt(m, meta_stmt(m, ST_ROLLBACK));
 }
 
 /* A commit with synchronous = FULL syncs the WAL, and with it every frame
@@ -324,19 +441,29 @@ int meta_sync(struct meta *m)
 {
 	int r;
 
+	/* the safety level cannot change inside a transaction: commit the
+	 * group first, then one small commit that syncs the WAL with it */
+	r = meta_flush(m);
+	if (r < 0)
+		return r;
 	r = meta_exec(m, "PRAGMA synchronous = FULL");
 	if (r < 0)
 		return r;
-	r = meta_begin(m);
-	if (!r)
-		r = meta_set_kv(m, "last_sync", "1");
-	r = meta_finish(m, r);
+	r = group_open(m);
+	if (!r) {
+		meta_set_kv(m, "last_sync", "1");   /* a commit with no change syncs nothing */
+		r = meta_flush(m);
+	}
 	meta_exec(m, "PRAGMA synchronous = NORMAL");
 	return r;
 }
 
 int meta_checkpoint(struct meta *m)
 {
+	int r = meta_flush(m);
+
+	if (r < 0)
+		return r;
 	return meta_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
@@ -364,7 +491,7 @@ int meta_set_kv(struct meta *m, const char *key, const char *value)
 
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
@@ -429,7 +556,7 @@ int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target,
 	bind_inode(s, in);
 	if (target)
 		sqlite3_bind_blob(s, 15, target, (int)tlen, SQLITE_STATIC);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (r == 0)
 		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
 	return r;
@@ -441,7 +568,7 @@ int meta_inode_update(struct meta *m, const struct meta_inode *in)
 
 	bind_inode(s, in);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)in->ino);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
@@ -452,7 +579,7 @@ int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struc
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 3, mtime->tv_sec);
 	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_inode_delete(struct meta *m, uint64_t ino)
@@ -464,7 +591,7 @@ int meta_inode_delete(struct meta *m, uint64_t ino)
 		int r;
 
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-		r = meta_exec_stmt(s);
+		r = meta_exec_stmt(m, s);
 		if (r < 0)
 			return r;
 	}
@@ -579,7 +706,7 @@ int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64
 	bind_name(s, 2, name);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 4, type & S_IFMT);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name)
@@ -589,7 +716,7 @@ int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name)
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (!r && sqlite3_changes(m->db) == 0)
 		r = -ENOENT;
 	return r;
@@ -605,7 +732,7 @@ int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
 	bind_name(s, 2, name);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)newparent);
 	bind_name(s, 4, newname);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (!r && sqlite3_changes(m->db) == 0)
 		r = -ENOENT;
 	return r;
@@ -620,7 +747,7 @@ int meta_dentry_retarget(struct meta *m, uint64_t parent, const char *name, uint
 	bind_name(s, 2, name);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 4, type & S_IFMT);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (!r && sqlite3_changes(m->db) == 0)
 		r = -ENOENT;
 	return r;
@@ -778,7 +905,7 @@ int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *v
 		sqlite3_bind_blob(s, 3, val, (int)len, SQLITE_STATIC);
 	else
 		sqlite3_bind_zeroblob(s, 3, 0);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (id == ST_XATTR_REPLACE && !r && sqlite3_changes(m->db) == 0)
 		r = -ENODATA;
 	return r;
@@ -791,7 +918,7 @@ int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	bind_name(s, 2, name);
-	r = meta_exec_stmt(s);
+	r = meta_exec_stmt(m, s);
 	if (!r && sqlite3_changes(m->db) == 0)
 		r = -ENODATA;
 	return r;
@@ -865,7 +992,7 @@ int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)c->stored_len);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->plain_len);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->version);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)
@@ -876,7 +1003,7 @@ int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, 
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	sqlite3_bind_int64(s, 3, atime);
 	sqlite3_bind_int64(s, 4, step);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_usage(struct meta *m, struct meta_usage *ret)
@@ -917,7 +1044,7 @@ int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx)
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)first_idx);
-	return meta_exec_stmt(s);
+	return meta_exec_stmt(m, s);
 }
 
 int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret)

@@ -4,7 +4,8 @@
  * The schema is plain SQL (see meta.c) so that another engine can serve it
  * later.  struct meta is NOT thread-safe: the caller (backend/fs.c) holds
  * its own mutex around every transaction.  One POSIX operation is one
- * transaction: meta_begin() ... meta_commit() or meta_rollback().
+ * transaction: meta_begin() ... meta_commit() or meta_rollback() (a
+ * savepoint in a group transaction with group commit, see meta_set_group).
  *
  * Durability: commits use synchronous=NORMAL (durable against a daemon
  * crash, since the WAL is in the kernel's page cache); meta_sync() makes
@@ -69,7 +70,25 @@ int meta_commit(struct meta *m);
 void meta_rollback(struct meta *m);
 /* Ends the transaction: commits when r is 0, else rolls back; returns the result. */
 int meta_finish(struct meta *m, int r);
+/* Makes everything committed so far durable against power loss (and
+ * commits the open group first). */
 int meta_sync(struct meta *m);
+
+/* Group commit: with window_ns > 0, meta_begin/meta_commit become savepoints
+ * inside one transaction (a "group"), committed when it is window_ns old or
+ * has META_GROUP_OPS operations, by meta_flush(), meta_sync() or the
+ * caller's timer (meta_group_due).  A daemon crash loses at most the open
+ * group, which fsync never leaves open.  0 turns it off (flushing first).
+ * Single writes outside meta_begin join the group too. */
+void meta_set_group(struct meta *m, int64_t window_ns);
+/* Commits the open group, if any.  When SQLite itself rolled the group
+ * back (a full disk or an I/O error at commit), the store is marked broken
+ * and refuses changes from then on (-EIO); else a failed flush leaves the
+ * group open for the next try. */
+int meta_flush(struct meta *m);
+/* When the open group is due (CLOCK_MONOTONIC ns), 0 when none is open. */
+int64_t meta_group_due(struct meta *m);
+bool meta_broken(struct meta *m);
 /* Checkpoints the WAL into the database (on clean unmount). */
 int meta_checkpoint(struct meta *m);
 

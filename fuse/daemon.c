@@ -23,6 +23,8 @@
 #include "fuse/fuse_i.h"
 #include "tier/tier.h"
 
+#define EFSFS_COMMIT_MS 10     /* the longest metadata waits for its commit */
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct efsfs *e = userdata;
@@ -200,6 +202,12 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		log_err("%s", err);
 		goto out;
 	}
+	/* Metadata operations are committed together every few milliseconds
+	 * (and at every fsync): on this kind of VM one SQLite commit costs
+	 * more than the FUSE round trips of the operation it records. */
+	r = fs_set_group_commit(e.fs, EFSFS_COMMIT_MS);
+	if (r < 0)
+		log_warn("%s: group commit: %s; committing every operation", name, strerror(-r));
 	r = build_args(&args, conf, opts, debug);
 	if (r < 0) {
 		log_err("%s: mount options: %s", name, strerror(-r));

@@ -260,6 +260,15 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 		r = objstore_list(s, prefix, gc_check, &g);
 		if (r < 0)
 			snprintf(err, errlen, "%s", objstore_strerror(s));
+		if (!r) {
+			/* a row removal gc_check saw must be durable before the
+			 * object goes (group commit) */
+			fs_meta_lock(fs);
+			r = meta_flush(fs->meta);
+			fs_meta_unlock(fs);
+			if (r < 0)
+				snprintf(err, errlen, "committing metadata: %s", strerror(-r));
+		}
 		for (size_t i = 0; i < g.n; i++) {
 			if (!r && objstore_del(s, g.keys[i]) == 0)
 				deleted++;

@@ -53,6 +53,8 @@ static int commit_row(struct fs *fs, const struct meta_chunk *c)
 	if (!r)
 		r = meta_chunk_put(fs->meta, c);
 	r = meta_finish(fs->meta, r);
+	if (!r)
+		r = meta_flush(fs->meta);   /* durable before the old copy goes */
 	fs_meta_unlock(fs);
 	return r;
 }

@@ -1587,6 +1587,92 @@ static void crash_child(int wfd)
 	_exit(0);                /* no fs_close, no fs_release: a crash */
 }
 
+/* Group commit: operations commit together; fsync commits everything before
+ * it; a crash loses only what the open group held, and recovery then removes
+ * the data files of the inodes it had created. */
+static void group_crash_child(int wfd)
+{
+	char err[1024];
+	struct fs_file *f, *g;
+	struct stat st;
+	uint64_t inos[2];
+	off_t at;
+	int fd;
+
+	if (fs_open(conf, "/mnt/group", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	if (fs_set_group_commit(fs, 60000) < 0)
+		_exit(11);
+	if (fs_create(fs, &ctx, ROOT, "synced", 0644, O_RDWR, &f, &st) < 0)
+		_exit(12);
+	inos[0] = st.st_ino;
+	if (fs_write_begin(fs, f, 0, 6, &fd, &at) < 0 || pwrite(fd, "synced", 6, at) != 6 ||
+	    fs_write_end(fs, f, at, 6, 6) < 0)
+		_exit(13);
+	if (fs_fsync(fs, f, false) < 0)
+		_exit(14);
+	if (fs_create(fs, &ctx, ROOT, "unsynced", 0644, O_RDWR, &g, &st) < 0)
+		_exit(15);
+	inos[1] = st.st_ino;
+	if (fs_write_begin(fs, g, 0, 2, &fd, &at) < 0 || pwrite(fd, "un", 2, at) != 2 ||
+	    fs_write_end(fs, g, at, 2, 2) < 0)
+		_exit(16);
+	if (write(wfd, inos, sizeof(inos)) != (ssize_t)sizeof(inos))
+		_exit(17);
+	_exit(0);                /* a crash, with "unsynced" in the open group */
+}
+
+START_TEST(test_group_commit)
+{
+	struct fs_file *f;
+	struct stat st;
+	uint64_t inos[2], a, b, d;
+	char buf[16];
+	int pfd[2], status;
+	pid_t pid;
+
+	/* a failed operation inside a group undoes only itself */
+	ck_assert_int_eq(fs_set_group_commit(fs, 60000), 0);
+	a = create_closed(ROOT, "a");
+	ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "a", 0644, O_RDWR, &f, &st), -EEXIST);
+	b = create_closed(ROOT, "b");
+	d = make_dir(ROOT, "d", 0755);
+	ck_assert_int_eq(fs_rename(fs, ROOT, "b", d, "b2", 0), 0);
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), -ENOTEMPTY);
+	fs_reopen(NULL);                 /* a clean close commits the group */
+	ck_assert_uint_eq(lookup(ROOT, "a", NULL), a);
+	ck_assert_uint_eq(lookup(d, "b2", NULL), b);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "b", &st), -ENOENT);
+	fs_close(fs);
+	fs = NULL;
+
+	/* a crash */
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		group_crash_child(pfd[1]);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	ck_assert_int_eq(read(pfd[0], inos, sizeof(inos)), (ssize_t)sizeof(inos));
+	close(pfd[0]);
+	ck_assert(data_exists(inos[1]));
+	fs_reopen(NULL);
+	ck_assert_uint_eq(lookup(ROOT, "synced", &st), inos[0]);
+	ck_assert_int_eq(st.st_size, 6);
+	ck_assert_int_eq(fs_open_file(fs, inos[0], O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 6);
+	ck_assert_mem_eq(buf, "synced", 6);
+	fs_release(fs, f);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "unsynced", &st), -ENOENT);
+	ck_assert(!data_exists(inos[1]));
+	fsck_clean();
+}
+END_TEST
+
 START_TEST(test_crash_recovery)
 {
 	char sql[128], buf[64];
@@ -1923,6 +2009,7 @@ static Suite *fs_suite(void)
 	tcase_add_checked_fixture(tm, setup_mkfs, teardown);
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_crash_recovery);
+	tcase_add_test(tc, test_group_commit);
 	suite_add_tcase(s, tm);
 	return s;
 }
