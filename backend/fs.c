@@ -1336,13 +1336,52 @@ int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	struct meta_inode mi;
 	int r;
 
+	struct fs_inode *in;
+	struct fs_file *f;
+	char path[32];
+	int fd;
+
 	r = new_inode(fs, ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &mi);
 	if (r < 0)
 		return r;
-	r = open_ino(fs, mi.ino, flags, 1, ret_file);
-	if (r < 0)
-		return r;        /* the entry stays, as after a crash between the two */
-	fill_stat(fs, &mi, ret_st);
+	/* open_ino() for an inode known to be new: an empty data file (inode
+	 * numbers are never reused, so nothing can be there but a stray a
+	 * crash left, which O_TRUNC empties), no chunk rows, no xattrs */
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;  /* the entry stays, as after a crash between the two */
+	r = inode_ref(fs, mi.ino, 1, 1, &in);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	pthread_mutex_lock(&in->lock);
+	if (in->fd < 0) {
+		fs_data_path(mi.ino, path);
+		fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			in->fd = fd;
+			in->size = 0;
+			in->cold = 0;
+		}
+	}
+	if (!r)
+		in->ncached++;
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		inode_unref(fs, in, 1, 1);
+		free(f);
+		return r;
+	}
+	f->inode = in;
+	f->flags = flags;
+	f->fresh = true;
+	f->fresh_pt_ok = kill_suidgid(mi.mode) == mi.mode;
+	*ret_file = f;
+	meta_inode_to_stat(&mi, ret_st);
+	ret_st->st_blocks = 0;
 	return 0;
 }
 
@@ -1429,11 +1468,16 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	if (in->npt == 0) {
 		/* The kernel refuses a passthrough open while the inode has
 		 * cached handles (ours counts itself), and vice versa. */
-		if (in->ncached > 1 || in->cold || !pt_mode_ok(fs, in->ino) || !pt_space_ok(fs) ||
-		    fstat(in->fd, &st) < 0)
+		if (in->ncached > 1 || in->cold || !pt_space_ok(fs))
 			goto out;
-		if (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)
-			goto out;        /* not ours to explain; keep the daemon path */
+		if (f->fresh) {
+			if (!f->fresh_pt_ok)
+				goto out;
+			st.st_mtim.tv_sec = st.st_mtim.tv_nsec = 0;   /* adopted at release */
+		} else if (!pt_mode_ok(fs, in->ino) || fstat(in->fd, &st) < 0 ||
+			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
+			goto out;        /* a size not ours to explain: keep the daemon path */
+		}
 		id = fs->pt.attach(fs->pt.arg, in->fd);
 		if (id <= 0) {
 			id = 0;

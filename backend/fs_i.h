@@ -48,6 +48,8 @@ struct fs_file {
 	struct fs_inode *inode;
 	int flags;
 	bool pt;                      /* served by passthrough */
+	bool fresh;                   /* made by fs_create: empty, no xattrs */
+	bool fresh_pt_ok;             /* ... and its mode allows passthrough */
 };
 
 #define FS_ITAB_BUCKETS 65536
