@@ -460,22 +460,42 @@ static bool pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns)
 	return dirty;
 }
 
-static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct stat *st)
+/* Whether mi, read under meta_lock, may lag behind passthrough writes.
+ * Taken under that same hold: a pt_refresh commits (under meta_lock) before
+ * it clears pt_dirty, so either mi already has its commit or the snapshot
+ * still says dirty. */
+struct pt_snap {
+	bool dirty;
+	int64_t ns;                   /* backing mtime when last adopted */
+};
+
+static struct pt_snap pt_snap(struct fs *fs, const struct meta_inode *mi)
+{
+	struct pt_snap ps = { false, 0 };
+
+	if (S_ISREG(mi->mode))
+		ps.dirty = pt_pending(fs, mi->ino, &ps.ns);
+	return ps;
+}
+
+static const struct pt_snap PT_NONE = { false, 0 };
+
+static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct pt_snap ps,
+		     struct stat *st)
 {
 	meta_inode_to_stat(mi, st);
 	if (S_ISREG(mi->mode)) {
 		struct stat bst;
 		char path[32];
-		int64_t pt_ns;
 
 		fs_data_path(mi->ino, path);
 		if (fstatat(fs->datafd, path, &bst, 0) == 0) {
 			st->st_blocks = bst.st_blocks;
 			/* Open with passthrough: the kernel's writes are on the
 			 * backing file, not yet in the metadata. */
-			if (pt_pending(fs, mi->ino, &pt_ns)) {
+			if (ps.dirty) {
 				st->st_size = bst.st_size;
-				if (ts_ns(bst.st_mtim) != pt_ns)
+				if (ts_ns(bst.st_mtim) != ps.ns)
 					st->st_mtim = st->st_ctim = bst.st_mtim;
 			}
 		}
@@ -491,14 +511,17 @@ static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct stat *st
 static int stat_ino(struct fs *fs, uint64_t ino, struct stat *st)
 {
 	struct meta_inode mi;
+	struct pt_snap ps = PT_NONE;
 	int r;
 
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r)
+		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	return fill_stat(fs, &mi, st);
+	return fill_stat(fs, &mi, ps, st);
 }
 
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st)
@@ -508,6 +531,7 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st)
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st)
 {
+	struct pt_snap ps = PT_NONE;
 	struct meta_inode mi;
 	uint64_t ino;
 	int r;
@@ -519,10 +543,12 @@ int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret
 	r = meta_lookup(fs->meta, parent, name, &ino);
 	if (!r)
 		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r)
+		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	fill_stat(fs, &mi, ret_st);
+	fill_stat(fs, &mi, ps, ret_st);
 	return inode_ref(fs, ino, 1, 0, NULL);
 }
 
@@ -664,6 +690,7 @@ out:
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st)
 {
+	struct pt_snap ps = PT_NONE;
 	struct meta_inode mi;
 	struct timespec now = now_ts();
 	int r;
@@ -722,10 +749,12 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 			r = meta_inode_update(fs->meta, &mi);
 	}
 	r = meta_finish(fs->meta, r);
+	if (!r)
+		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	return fill_stat(fs, &mi, ret_st);
+	return fill_stat(fs, &mi, ps, ret_st);
 }
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len)
@@ -829,7 +858,7 @@ static int new_entry(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 	r = new_inode(fs, ctx, parent, name, mode, rdev, target, &mi);
 	if (r < 0)
 		return r;
-	fill_stat(fs, &mi, ret_st);
+	fill_stat(fs, &mi, PT_NONE, ret_st);
 	return inode_ref(fs, mi.ino, 1, 0, NULL);
 }
 
@@ -873,6 +902,7 @@ int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname,
 	    struct stat *ret_st)
 {
+	struct pt_snap ps = PT_NONE;
 	struct meta_inode dir, mi;
 	struct timespec now = now_ts();
 	uint64_t other;
@@ -923,10 +953,12 @@ int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname
 rollback:
 	meta_rollback(fs->meta);
 out:
+	if (!r)
+		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	fill_stat(fs, &mi, ret_st);
+	fill_stat(fs, &mi, ps, ret_st);
 	return inode_ref(fs, ino, 1, 0, NULL);
 }
 
@@ -1227,7 +1259,7 @@ static int readdir_one(const char *name, uint64_t ino, uint32_t type, uint64_t c
 			rs->err = r;
 			return 1;
 		}
-		fill_stat(rs->fs, &mi, &st);
+		fill_stat(rs->fs, &mi, pt_snap(rs->fs, &mi), &st);
 	} else {
 		st.st_ino = ino;
 		st.st_mode = type;
