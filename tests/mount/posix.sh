@@ -16,6 +16,28 @@ if [[ -z "${POSIX_TEST:-}" || ! -x "$POSIX_TEST" ]]; then
 	fail "POSIX_TEST must name the posix_test binary (got '${POSIX_TEST:-}')"
 fi
 
+# run_posix DIR WHAT: the conformance program on DIR, with the EFS limits.
+run_posix()
+{
+	local rc=0
+	EFSFS_TEST_DIR="$1" EFSFS_EXPECT_EFS_LIMITS=1 timeout 800 "$POSIX_TEST" || rc=$?
+	if ((rc != 0)); then
+		fail "posix_test on $1 ($2) exited $rc (see the check output above)"
+	fi
+	pass "posix_test on $2"
+}
+
+# fsck_clean NAME WHEN: efsfs fsck of the unmounted NAME finds nothing.
+fsck_clean()
+{
+	local rc=0 out
+	out=$(efsfs_fsck "$1" 2>&1) || rc=$?
+	if ((rc != 0)); then
+		fail "efsfs fsck $1 $2 exited $rc: $out"
+	fi
+	pass "fsck is clean $2"
+}
+
 MNT="$TEST_TMP/mnt"
 make_config posix
 efsfs_mkfs posix
@@ -34,12 +56,7 @@ printf 'end' | dd of="$MNT/keep/sparse" bs=1 seek="$SPARSE_END" conv=notrunc sta
 sync -- "$MNT/keep/data.bin" "$MNT/keep/sparse"
 assert_same_file "$REF" "$MNT/keep/data.bin" "data written through the mount reads back"
 
-rc=0
-EFSFS_TEST_DIR="$MNT" EFSFS_EXPECT_EFS_LIMITS=1 timeout 800 "$POSIX_TEST" || rc=$?
-if ((rc != 0)); then
-	fail "posix_test on $MNT exited $rc (see the check output above)"
-fi
-pass "posix_test on an efsfs mount"
+run_posix "$MNT" "an efsfs mount"
 assert_eq "keep" "$(ls -A -- "$MNT")" "posix_test removed its own files"
 
 # Passthrough is used whenever this kernel has it.
@@ -65,12 +82,7 @@ else
 fi
 
 efsfs_umount "$MNT"
-rc=0
-out=$(efsfs_fsck posix 2>&1) || rc=$?
-if ((rc != 0)); then
-	fail "efsfs fsck after the conformance run exited $rc: $out"
-fi
-pass "fsck is clean after the conformance run"
+fsck_clean posix "after the conformance run"
 
 efsfs_mount posix "$MNT"
 assert_same_file "$REF" "$MNT/keep/data.bin" "data.bin intact after remount"
@@ -84,31 +96,15 @@ assert_eq "0" "$(head -c "$SPARSE_END" -- "$MNT/keep/sparse" | tr -d '\0' | wc -
 printf 'after remount\n' >"$MNT/keep/new.txt"
 assert_eq "after remount" "$(cat -- "$MNT/keep/new.txt")" "writable after remount"
 efsfs_umount "$MNT"
-
-rc=0
-out=$(efsfs_fsck posix 2>&1) || rc=$?
-if ((rc != 0)); then
-	fail "efsfs fsck after the remount exited $rc: $out"
-fi
-pass "fsck is clean after the remount"
+fsck_clean posix "after the remount"
 
 # The same program on the writeback-cache path.
 MNT2="$TEST_TMP/mnt-wb"
 make_config posixwb "passthrough = false"
 efsfs_mkfs posixwb
 efsfs_mount posixwb "$MNT2"
-rc=0
-EFSFS_TEST_DIR="$MNT2" EFSFS_EXPECT_EFS_LIMITS=1 timeout 800 "$POSIX_TEST" || rc=$?
-if ((rc != 0)); then
-	fail "posix_test on $MNT2 (passthrough = false) exited $rc (see the check output above)"
-fi
-pass "posix_test on an efsfs mount with passthrough = false"
+run_posix "$MNT2" "an efsfs mount with passthrough = false"
 assert_eq "0" "$(passthrough_opens posixwb)" "passthrough = false opens nothing with passthrough"
 efsfs_umount "$MNT2"
-rc=0
-out=$(efsfs_fsck posixwb 2>&1) || rc=$?
-if ((rc != 0)); then
-	fail "efsfs fsck after the writeback-cache run exited $rc: $out"
-fi
-pass "fsck is clean after the writeback-cache run"
+fsck_clean posixwb "after the writeback-cache run"
 finish

@@ -1587,6 +1587,27 @@ static void crash_child(int wfd)
 	_exit(0);                /* no fs_close, no fs_release: a crash */
 }
 
+/* Runs child(wfd) in a forked process that ends without closing the file
+ * system (a crash) and reads the len bytes it reports into out. */
+static void run_crash_child(void (*child)(int wfd), void *out, size_t len)
+{
+	int pfd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		child(pfd[1]);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	ck_assert_int_eq(read(pfd[0], out, len), (ssize_t)len);
+	close(pfd[0]);
+}
+
 /* Group commit: operations commit together; fsync commits everything before
  * it; a crash loses only what the open group held, and recovery then removes
  * the data files of the inodes it had created. */
@@ -1628,8 +1649,6 @@ START_TEST(test_group_commit)
 	struct stat st;
 	uint64_t inos[2], a, b, d;
 	char buf[16];
-	int pfd[2], status;
-	pid_t pid;
 
 	/* a failed operation inside a group undoes only itself */
 	ck_assert_int_eq(fs_set_group_commit(fs, 60000), 0);
@@ -1647,18 +1666,7 @@ START_TEST(test_group_commit)
 	fs = NULL;
 
 	/* a crash */
-	ck_assert_int_eq(pipe(pfd), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		group_crash_child(pfd[1]);
-	}
-	close(pfd[1]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
-	ck_assert_int_eq(read(pfd[0], inos, sizeof(inos)), (ssize_t)sizeof(inos));
-	close(pfd[0]);
+	run_crash_child(group_crash_child, inos, sizeof(inos));
 	ck_assert(data_exists(inos[1]));
 	fs_reopen(NULL);
 	ck_assert_uint_eq(lookup(ROOT, "synced", &st), inos[0]);
@@ -1679,21 +1687,8 @@ START_TEST(test_crash_recovery)
 	struct fs_file *f;
 	struct stat st;
 	uint64_t victim = 0, keep;
-	int pfd[2], status;
-	pid_t pid;
 
-	ck_assert_int_eq(pipe(pfd), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		crash_child(pfd[1]);
-	}
-	close(pfd[1]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
-	ck_assert_int_eq(read(pfd[0], &victim, sizeof(victim)), (ssize_t)sizeof(victim));
-	close(pfd[0]);
+	run_crash_child(crash_child, &victim, sizeof(victim));
 	/* the crash left what it should: an orphan row, its data, a stray file */
 	snprintf(sql, sizeof(sql), "SELECT nlink FROM inode WHERE ino = %" PRIu64, victim);
 	ck_assert_int_eq(sql_int(sql), 0);
