@@ -1859,6 +1859,53 @@ static void child_write_setid(void)
 	C_OK(truncate("suidt", 2));
 }
 
+/* File capabilities go with a write (by anyone, root too), a truncate and a
+ * change of owner, as on ext4.  A v2 security.capability value: magic and
+ * flags, then permitted/inheritable for the two 32-bit halves. */
+static void set_file_cap(const char *path)
+{
+	static const unsigned char cap[20] = {
+		0x01, 0x00, 0x00, 0x02,          /* VFS_CAP_REVISION_2, effective */
+		0x00, 0x04, 0x00, 0x00,          /* permitted: CAP_NET_BIND_SERVICE */
+	};
+
+	OK(setxattr(path, "security.capability", cap, sizeof(cap), 0));
+	ck_assert_int_eq(getxattr(path, "security.capability", NULL, 0), (ssize_t)sizeof(cap));
+}
+
+static bool has_file_cap(const char *path)
+{
+	ssize_t n = getxattr(path, "security.capability", NULL, 0);
+
+	ck_assert_msg(n >= 0 || errno == ENODATA, "getxattr %s: %s", path, errname(errno));
+	return n >= 0;
+}
+
+START_TEST(test_file_caps_dropped)
+{
+	int fd;
+
+	write_file("w", "data", 4, 0755);
+	set_file_cap("w");
+	fd = OK(open("w", O_WRONLY));
+	ck_assert(has_file_cap("w"));            /* opening is not writing */
+	ck_assert_int_eq(OK(write(fd, "x", 1)), 1);
+	OK(close(fd));
+	ck_assert_msg(!has_file_cap("w"), "security.capability kept after a write");
+	expect_content("w", "xata");
+
+	write_file("t", "data", 4, 0755);
+	set_file_cap("t");
+	OK(truncate("t", 2));
+	ck_assert_msg(!has_file_cap("t"), "security.capability kept after a truncate");
+
+	write_file("o", "data", 4, 0755);
+	set_file_cap("o");
+	OK(chown("o", UID_A, GID_A));
+	ck_assert_msg(!has_file_cap("o"), "security.capability kept after a chown");
+}
+END_TEST
+
 START_TEST(test_setuid_cleared_on_write)
 {
 	int fd;
@@ -2621,6 +2668,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, test_setgid_dir);
 	tcase_add_test(tc, test_chmod_nonowner);
 	tcase_add_test(tc, test_setuid_cleared_on_write);
+	tcase_add_test(tc, test_file_caps_dropped);
 
 	tc = new_tcase(s, "readdir");
 	tcase_add_test(tc, test_readdir_exact);
