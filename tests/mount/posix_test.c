@@ -599,6 +599,36 @@ START_TEST(test_append)
 }
 END_TEST
 
+/* O_DIRECT: aligned direct writes and reads, and dd's way with an unaligned
+ * tail: drop O_DIRECT with fcntl, then write it buffered. */
+START_TEST(test_o_direct)
+{
+	unsigned char *buf, *back;
+	int fd, fl;
+
+	ck_assert_int_eq(posix_memalign((void **)&buf, 4096, 8192), 0);
+	ck_assert_int_eq(posix_memalign((void **)&back, 4096, 8192), 0);
+	fill_pattern(buf, 8192, 0, 7);
+	fd = OK(open("d", O_RDWR | O_CREAT | O_DIRECT, 0644));
+	ck_assert_int_eq(OK(pwrite(fd, buf, 4096, 0)), 4096);
+	fl = OK(fcntl(fd, F_GETFL));
+	OK(fcntl(fd, F_SETFL, fl & ~O_DIRECT));
+	ck_assert_int_eq(OK(pwrite(fd, buf + 4096, 100, 4096)), 100);
+	OK(close(fd));
+	ck_assert_int_eq(xlstat("d").st_size, 4196);
+	fd = OK(open("d", O_RDONLY | O_DIRECT));
+	ck_assert_int_eq(OK(pread(fd, back, 4096, 0)), 4096);
+	ck_assert_mem_eq(back, buf, 4096);
+	OK(close(fd));
+	fd = OK(open("d", O_RDONLY));
+	ck_assert_int_eq(OK(pread(fd, back, 8192, 0)), 4196);
+	ck_assert_mem_eq(back, buf, 4196);
+	OK(close(fd));
+	free(buf);
+	free(back);
+}
+END_TEST
+
 START_TEST(test_o_trunc)
 {
 	unsigned char big[100000];
@@ -2622,6 +2652,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, test_large_offsets);
 	tcase_add_test(tc, test_append);
 	tcase_add_test(tc, test_o_trunc);
+	tcase_add_test(tc, test_o_direct);
 	tcase_add_test(tc, test_o_excl);
 	tcase_add_test(tc, test_umask);
 	tcase_add_test(tc, test_pread_pwrite);

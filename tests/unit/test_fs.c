@@ -1943,6 +1943,11 @@ START_TEST(test_passthrough_refused)
 	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
 	fs_release(fs, f);
 	fs_forget(fs, ino, 1);
+	/* O_DIRECT: the daemon path (the kernel would keep O_DIRECT on the
+	 * backing file when fcntl drops it from the open file) */
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR | O_DIRECT, &f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	fs_release(fs, f);
 	/* the kernel refusing the backing file: daemon path, no detach */
 	kpt.fail = 1;
 	ino = create_file(ROOT, "b", 0644, &f);
