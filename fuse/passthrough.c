@@ -107,6 +107,7 @@ static struct {
 	bool offered;               /* ... and offered passthrough */
 	uint64_t init_unique;
 	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
+	atomic_bool killpriv;       /* handle_killpriv_v2 negotiated: kill flags are ours */
 	atomic_bool on;             /* negotiated, and registering works */
 	atomic_bool warned;
 } pt = { .devfd = -1 };
@@ -120,34 +121,30 @@ static __thread bool req_kill_suidgid;
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
+	struct k_in_header h;
+	struct k_init_in in;
+	uint32_t v;
 
 	(void)userdata;
 	req_kill_suidgid = false;
-	if (n >= (ssize_t)sizeof(struct k_in_header) + 24 && atomic_load(&pt.on)) {
-		struct k_in_header h;
-		uint32_t v;
-
-		memcpy(&h, buf, sizeof(h));
-		if (h.opcode == K_FUSE_WRITE) {   /* fh, offset, size, write_flags */
-			memcpy(&v, (char *)buf + sizeof(h) + 20, sizeof(v));
-			req_kill_suidgid = (v & K_WRITE_KILL_SUIDGID) != 0;
-		} else if (h.opcode == K_FUSE_SETATTR) {   /* valid first */
-			memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
-			req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
-		}
-	}
-	if (n >= (ssize_t)(sizeof(struct k_in_header) + sizeof(struct k_init_in)) &&
-	    !atomic_load(&pt.init_seen)) {
-		struct k_in_header h;
-		struct k_init_in in;
-
-		memcpy(&h, buf, sizeof(h));
-		if (h.opcode == K_FUSE_INIT) {
-			memcpy(&in, (char *)buf + sizeof(h), sizeof(in));
-			pt.init_unique = h.unique;
-			pt.offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
-			atomic_store(&pt.init_seen, true);
-		}
+	/* we look at most at the first 24 bytes after the header (write_flags
+	 * ends there; fuse_init_in's flags2 and fuse_setattr_in's valid before) */
+	if (n < (ssize_t)sizeof(h) + 24)
+		return n;
+	memcpy(&h, buf, sizeof(h));
+	if (h.opcode == K_FUSE_INIT && !atomic_load(&pt.init_seen)) {
+		memcpy(&in, (char *)buf + sizeof(h), sizeof(in));
+		pt.init_unique = h.unique;
+		pt.offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
+		atomic_store(&pt.init_seen, true);
+	} else if (h.opcode == K_FUSE_WRITE && atomic_load(&pt.killpriv)) {
+		/* fuse_write_in: fh, offset, size, write_flags */
+		memcpy(&v, (char *)buf + sizeof(h) + 20, sizeof(v));
+		req_kill_suidgid = (v & K_WRITE_KILL_SUIDGID) != 0;
+	} else if (h.opcode == K_FUSE_SETATTR && atomic_load(&pt.killpriv)) {
+		/* fuse_setattr_in: valid first */
+		memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
+		req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
 	}
 	return n;
 }
@@ -167,6 +164,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 			o->flags2 |= K_PASSTHROUGH_FLAGS2;
 			o->max_stack_depth = 1;     /* backing files on a plain file system */
 			atomic_store(&pt.patch_init, false);
+			atomic_store(&pt.killpriv, true);   /* for good, even if attach fails */
 			atomic_store(&pt.on, true);
 		} else if (oh->error == 0 && reply_backing_id > 0 &&
 			   last->iov_len >= sizeof(struct k_open_out)) {
