@@ -204,21 +204,26 @@ static sqlite3_stmt *meta_stmt(struct meta *m, int id)
 	return s;
 }
 
-/* Runs a statement that returns no rows. */
-static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
+/* Steps a statement once and resets it. */
+static int meta_step(sqlite3_stmt *s)
 {
-	int rc;
-
-	/* a write outside meta_begin joins the group rather than commit alone */
-	if (m->group_ns && sqlite3_get_autocommit(m->db) && !sqlite3_stmt_readonly(s)) {
-		rc = group_open(m);
-		if (rc < 0)
-			return rc;
-	}
-	rc = sqlite3_step(s);
+	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : meta_errno(rc);
+}
+
+/* Runs a statement that returns no rows. */
+static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
+{
+	/* a write outside meta_begin joins the group rather than commit alone */
+	if (m->group_ns && sqlite3_get_autocommit(m->db) && !sqlite3_stmt_readonly(s)) {
+		int r = group_open(m);
+
+		if (r < 0)
+			return r;
+	}
+	return meta_step(s);
 }
 
 static int meta_exec(struct meta *m, const char *sql)
@@ -325,15 +330,12 @@ const char *meta_errmsg(struct meta *m)
 
 static int group_open(struct meta *m)
 {
-	sqlite3_stmt *s = meta_stmt(m, ST_BEGIN);
-	int rc, r;
+	int r;
 
 	if (m->broken)
 		return -EIO;
 	/* not meta_exec_stmt: BEGIN IMMEDIATE is no read-only statement */
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	r = rc == SQLITE_DONE ? 0 : meta_errno(rc);
+	r = meta_step(meta_stmt(m, ST_BEGIN));
 	if (r < 0)
 		return r;
 	m->outer = true;
