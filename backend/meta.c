@@ -387,6 +387,8 @@ int meta_begin(struct meta *m)
 {
 	int r;
 
+	if (m->broken)
+		return -EIO;     /* also once group commit is off again (unmount) */
 	if (!m->group_ns)
 		return meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
 	if (!m->outer && (r = group_open(m)) < 0)
