@@ -402,8 +402,11 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 		inode_purge(fs, ino);
 }
 
-/* Opens the backing file of a regular file once; in->lock held. */
-static int inode_open_fd(struct fs *fs, struct fs_inode *in)
+/* Opens the backing file of a regular file once; in->lock held.  fresh:
+ * the inode fs_create just made, known to be empty, with no chunk rows:
+ * no queries, no size check, and O_TRUNC (inode numbers are never reused,
+ * so nothing can be there but a stray a crash left). */
+static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 {
 	struct meta_inode mi;
 	struct stat st;
@@ -413,6 +416,16 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in)
 
 	if (in->fd >= 0)
 		return 0;
+	fs_data_path(in->ino, path);
+	if (fresh) {
+		fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		in->fd = fd;
+		in->size = 0;
+		in->cold = 0;
+		return 0;
+	}
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, in->ino, &mi);
 	if (!r)
@@ -422,7 +435,6 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
-	fs_data_path(in->ino, path);
 	fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -631,7 +643,7 @@ static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
 		return r;
 	pthread_rwlock_wrlock(&in->io);
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in);
+	r = inode_open_fd(fs, in, false);
 	if (!r)
 		r = pt_refresh(fs, in);
 	if (!r)
@@ -1331,7 +1343,7 @@ int fs_fsyncdir(struct fs *fs, uint64_t ino)
 
 /* ---- files ---- */
 
-static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup,
+static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup, bool fresh,
 		    struct fs_file **ret_file)
 {
 	struct fs_file *f;
@@ -1347,7 +1359,7 @@ static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup,
 		return r;
 	}
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in);
+	r = inode_open_fd(fs, in, fresh);
 	if (!r)
 		in->ncached++;
 	pthread_mutex_unlock(&in->lock);
@@ -1368,58 +1380,22 @@ int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	struct meta_inode mi;
 	int r;
 
-	struct fs_inode *in;
-	struct fs_file *f;
-	char path[32];
-	int fd;
-
 	r = new_inode(fs, ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &mi);
 	if (r < 0)
 		return r;
-	/* open_ino() for an inode known to be new: an empty data file (inode
-	 * numbers are never reused, so nothing can be there but a stray a
-	 * crash left, which O_TRUNC empties), no chunk rows, no xattrs */
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;  /* the entry stays, as after a crash between the two */
-	r = inode_ref(fs, mi.ino, 1, 1, &in);
-	if (r < 0) {
-		free(f);
-		return r;
-	}
-	pthread_mutex_lock(&in->lock);
-	if (in->fd < 0) {
-		fs_data_path(mi.ino, path);
-		fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			r = -errno;
-		} else {
-			in->fd = fd;
-			in->size = 0;
-			in->cold = 0;
-		}
-	}
-	if (!r)
-		in->ncached++;
-	pthread_mutex_unlock(&in->lock);
-	if (r < 0) {
-		inode_unref(fs, in, 1, 1);
-		free(f);
-		return r;
-	}
-	f->inode = in;
-	f->flags = flags;
-	f->fresh = true;
-	f->fresh_pt_ok = kill_suidgid(mi.mode) == mi.mode;
-	*ret_file = f;
+	r = open_ino(fs, mi.ino, flags, 1, true, ret_file);
+	if (r < 0)
+		return r;        /* the entry stays, as after a crash between the two */
+	(*ret_file)->fresh = true;
+	(*ret_file)->fresh_pt_ok = kill_suidgid(mi.mode) == mi.mode;
 	meta_inode_to_stat(&mi, ret_st);
-	ret_st->st_blocks = 0;
+	ret_st->st_blocks = 0;   /* an empty data file: no fstatat */
 	return 0;
 }
 
 int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file)
 {
-	return open_ino(fs, ino, flags, 0, ret_file);
+	return open_ino(fs, ino, flags, 0, false, ret_file);
 }
 
 int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)
@@ -1431,7 +1407,7 @@ int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in);
+	r = inode_open_fd(fs, in, false);
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
 		inode_unref(fs, in, 0, 1);
