@@ -1443,17 +1443,25 @@ static bool pt_mode_ok(struct fs *fs, uint64_t ino)
 	return r == 0 && kill_suidgid(mi.mode) == mi.mode;
 }
 
-static bool pt_space_ok(struct fs *fs)
+/* Asks statvfs for the free space when `always` or the last answer is
+ * more than 100 ms old; space_lock held. */
+static void space_update(struct fs *fs, bool always)
 {
 	int64_t now = mono_ns();
 	struct statvfs sv;
-	bool ok;
 
-	pthread_mutex_lock(&fs->space_lock);
-	if (now - fs->space_checked_ns > 100000000 && fstatvfs(fs->datafd, &sv) == 0) {
+	if ((always || now - fs->space_checked_ns > 100000000) && fstatvfs(fs->datafd, &sv) == 0) {
 		fs->space_free = (uint64_t)sv.f_bavail * sv.f_frsize;
 		fs->space_checked_ns = now;
 	}
+}
+
+static bool pt_space_ok(struct fs *fs)
+{
+	bool ok;
+
+	pthread_mutex_lock(&fs->space_lock);
+	space_update(fs, false);
 	ok = fs->space_free >= FS_PT_MIN_FREE + FS_SPACE_RESERVE + fs->space_inflight;
 	pthread_mutex_unlock(&fs->space_lock);
 	return ok;
@@ -1695,18 +1703,11 @@ void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv)
  * reserved until release_space(). */
 static int check_space(struct fs *fs, size_t len)
 {
-	int64_t now = mono_ns();
-	struct statvfs sv;
 	uint64_t need = len + FS_SPACE_RESERVE;
 	int r = 0;
 
 	pthread_mutex_lock(&fs->space_lock);
-	if (fs->space_free < need + (256ull << 20) || now - fs->space_checked_ns > 100000000) {
-		if (fstatvfs(fs->datafd, &sv) == 0) {
-			fs->space_free = (uint64_t)sv.f_bavail * sv.f_frsize;
-			fs->space_checked_ns = now;
-		}
-	}
+	space_update(fs, fs->space_free < need + (256ull << 20));
 	if (fs->space_free < need + fs->space_inflight)
 		r = -ENOSPC;
 	else
