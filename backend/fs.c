@@ -1483,11 +1483,11 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	pthread_mutex_lock(&in->lock);
 	if (in->npt == 0) {
 		/* The kernel refuses a passthrough open while the inode has
-		 * cached handles (ours counts itself), and vice versa. */
-		/* O_DIRECT stays on the daemon path: the kernel opens the
-		 * backing file with the flags of this open, and a later
-		 * fcntl(F_SETFL) dropping O_DIRECT (as dd does for an unaligned
-		 * tail) would not reach it. */
+		 * cached handles (ours counts itself), and vice versa.  O_DIRECT
+		 * stays on the daemon path: the kernel opens the backing file
+		 * with the flags of this open, and a later fcntl(F_SETFL)
+		 * dropping O_DIRECT (as dd does for an unaligned tail) would not
+		 * reach it. */
 		if (in->ncached > 1 || in->cold || (f->flags & O_DIRECT) || !pt_space_ok(fs))
 			goto out;
 		if (f->fresh) {
