@@ -2418,6 +2418,20 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
+	/* Files the kernel still had open with passthrough when the daemon
+	 * stopped (a SIGTERM, or a RELEASE still queued when the connection
+	 * ended): commit what was written to them, as their last release
+	 * would have, or a clean stop would lose the new sizes. */
+	for (int i = 0; fs->meta && i < FS_ITAB_BUCKETS; i++) {
+		for (struct fs_inode *in = fs->itab[i]; in; in = in->next) {
+			pthread_mutex_lock(&in->lock);
+			if (atomic_load(&in->pt_dirty) && pt_refresh(fs, in) < 0)
+				log_err("inode %" PRIu64 ": the size and mtime of its last "
+					"passthrough writes could not be recorded at unmount",
+					in->ino);
+			pthread_mutex_unlock(&in->lock);
+		}
+	}
 	committer_stop(fs);
 	tier_close(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {

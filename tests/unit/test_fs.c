@@ -1910,6 +1910,31 @@ START_TEST(test_passthrough_size_and_times)
 }
 END_TEST
 
+/* The daemon stops (SIGTERM) while the kernel still has a passthrough file
+ * open, or before its RELEASE arrived: fs_close commits what the kernel
+ * wrote, as the last release would have. */
+START_TEST(test_passthrough_stop_while_open)
+{
+	struct fs_file *f;
+	char buf[8];
+	uint64_t ino;
+
+	kpt_on();
+	ino = create_file(ROOT, "open-at-stop", 0644, &f);
+	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(pwrite(kpt.fd, "written", 7, 0), 7);
+	kpt_off();
+	fs_reopen(NULL);
+	free(f);        /* the handle the kernel never released */
+	ck_assert_int_eq(getattr(ino).st_size, 7);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 7);
+	ck_assert_mem_eq(buf, "written", 7);
+	fs_release(fs, f);
+	fsck_clean();
+}
+END_TEST
+
 START_TEST(test_passthrough_refused)
 {
 	struct fs_file *f, *g;
@@ -1973,6 +1998,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_mkfs_open);
 	tcase_add_test(tc, test_passthrough_size_and_times);
 	tcase_add_test(tc, test_passthrough_refused);
+	tcase_add_test(tc, test_passthrough_stop_while_open);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_open_busy);
 	tcase_add_test(tc, test_create_lookup_getattr);
