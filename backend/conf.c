@@ -59,6 +59,7 @@ enum key {
 	KEY_ENTRY_TIMEOUT,
 	KEY_WRITEBACK_CACHE,
 	KEY_PASSTHROUGH,
+	KEY_FUSE_SPIN_US,
 	KEY_STATFS,
 	KEY_COUNT
 };
@@ -90,6 +91,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_ENTRY_TIMEOUT] = "entry_timeout",
 	[KEY_WRITEBACK_CACHE] = "writeback_cache",
 	[KEY_PASSTHROUGH] = "passthrough",
+	[KEY_FUSE_SPIN_US] = "fuse_spin_us",
 	[KEY_STATFS] = "statfs",
 };
 
@@ -934,6 +936,14 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 		}
 		c->lifecycle_interval_s = (int)n;
 		return 0;
+	case KEY_FUSE_SPIN_US:
+		if (parse_uint(v, 10000, &n) < 0) {
+			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
+			         "microseconds from 0 to 10000)", v);
+			return -EINVAL;
+		}
+		c->fuse_spin_us = (int)n;
+		return 0;
 	case KEY_ENCRYPTED:
 	case KEY_ALLOW_OTHER:
 	case KEY_WRITEBACK_CACHE:
@@ -1068,6 +1078,7 @@ static struct conf *conf_new(const char *name)
 	c->entry_timeout = 1.0;
 	c->writeback_cache = true;
 	c->passthrough = true;
+	c->fuse_spin_us = 50;
 	c->statfs = CONF_STATFS_EFS;
 	c->archive_storage_class = strdup("GLACIER_IR");
 	if (!c->archive_storage_class) {

@@ -60,6 +60,7 @@ struct conf {
 	double entry_timeout;            /* seconds; default 1.0 */
 	bool writeback_cache;            /* default true */
 	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
+	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 };
 

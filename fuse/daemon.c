@@ -1,5 +1,5 @@
 /* daemon.c - the mount daemon: opens the file system, mounts it through
- * /dev/fuse and serves kernel requests on a multi-threaded loop.
+ * /dev/fuse and serves kernel requests on the request loop (loop.c).
  *
  * Without -f the process forks first and the child does all the work; the
  * parent waits on a pipe and exits 0 only once the mount is live, or with
@@ -147,7 +147,6 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		bool foreground, bool debug)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *lc = NULL;
 	struct control *ctl = NULL;
 	struct efsfs e;
 	struct conf *conf = NULL;
@@ -252,17 +251,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	if (r < 0)
 		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
 			 "reach this mount", name, strerror(-r));
-	lc = fuse_loop_cfg_create();
-	if (!lc) {
-		log_err("%s: out of memory", name);
-		r = -ENOMEM;
-	} else {
-		fuse_loop_cfg_set_clone_fd(lc, 0);
-		fuse_loop_cfg_set_idle_threads(lc, 16);
-		fuse_loop_cfg_set_max_threads(lc, 16);
-		r = fuse_session_loop_mt(e.se, lc);
-		fuse_loop_cfg_destroy(lc);
-	}
+	r = efsfs_loop_run(e.se, (unsigned)conf->fuse_spin_us, 16);
 	control_stop(ctl);
 	fuse_remove_signal_handlers(e.se);
 	fuse_session_unmount(e.se);

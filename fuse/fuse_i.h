@@ -33,6 +33,11 @@ void efsfs_dir_ops(struct fuse_lowlevel_ops *ops);
 void efsfs_file_ops(struct fuse_lowlevel_ops *ops);
 void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 
+/* The request loop (loop.c): serves the session until it ends with up to
+ * max_threads workers, the waiting one polling for spin_us before it
+ * sleeps.  0 when the session ended by unmount or signal, else -errno. */
+int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads);
+
 /* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks
  * the session's I/O when the config asks for passthrough and we are root.
  * negotiate: from op_init; true when the kernel offered passthrough, which

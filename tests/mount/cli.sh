@@ -221,6 +221,24 @@ assert_same_file "$REF" "$MNT/dir/big" "the big file persists across umount and 
 assert_eq "hello efsfs" "$(cat -- "$MNT/small")" "the small file persists"
 assert_eq "dir/big" "$(readlink -- "$MNT/link")" "the symlink persists"
 assert_eq "still writable" "$(cat -- "$MNT/after-refusal")" "a file written last persists"
+
+# SIGTERM to the daemon ends the mount as umount does: the request loop's
+# threads stop (the reader is woken from /dev/fuse), the file system is
+# unmounted and closed clean, and what was written is there next time.
+PID=${MOUNT_PIDS[$(canon "$MNT")]}
+printf 'before sigterm\n' >"$MNT/sigterm"
+kill -TERM "$PID"
+wait_until "$EFSFS_WAIT_SECS" pid_gone "$PID" || fail "daemon $PID still runs after SIGTERM"
+wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$MNT" || fail "$MNT is still mounted after SIGTERM"
+pass "SIGTERM stops the daemon and unmounts"
+unset "MOUNT_PIDS[$(canon "$MNT")]" "MOUNT_NAMES[$(canon "$MNT")]"
+run "$EFSFS" fsck cli
+if ((RC != 0)) || ! grep -qE '(^|[^0-9])0 errors' <<<"$OUT"; then
+	fail "fsck after SIGTERM exited $RC: $OUT $ERR"
+fi
+pass "fsck after SIGTERM exits 0 with 0 errors"
+efsfs_mount cli "$MNT"
+assert_eq "before sigterm" "$(cat -- "$MNT/sigterm")" "a file written before SIGTERM persists"
 efsfs_umount "$MNT"
 
 # ---- errors before mounting ------------------------------------------------------------

@@ -5,7 +5,7 @@
 # files written before the run are intact.  The default mount uses FUSE
 # passthrough where the kernel has it (root, Linux 6.9+); a second file
 # system with passthrough = false runs the program on the writeback-cache
-# path.
+# path, and with fuse_spin_us = 0 (loop.c hands every request to a worker).
 # Needs: EFSFS (efsfs binary), POSIX_TEST (posix_test binary), root, /dev/fuse.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -100,7 +100,7 @@ fsck_clean posix "after the remount"
 
 # The same program on the writeback-cache path.
 MNT2="$TEST_TMP/mnt-wb"
-make_config posixwb "passthrough = false"
+make_config posixwb "passthrough = false" "fuse_spin_us = 0"
 efsfs_mkfs posixwb
 efsfs_mount posixwb "$MNT2"
 run_posix "$MNT2" "an efsfs mount with passthrough = false"

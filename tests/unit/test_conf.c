@@ -179,6 +179,9 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nlifecycle_interval = 1.5\n", "dev", 2, "lifecycle_interval", "invalid value" },
 	{ "[dev]\nlifecycle_interval = 99999999999999999999\n", "dev", 2, "lifecycle_interval",
 	  "invalid value" },
+	{ "[dev]\nfuse_spin_us = 10001\n", "dev", 2, "fuse_spin_us", "0 to 10000" },
+	{ "[dev]\nfuse_spin_us = -1\n", "dev", 2, "fuse_spin_us", "invalid value '-1'" },
+	{ "[dev]\nfuse_spin_us = 50us\n", "dev", 2, "fuse_spin_us", "invalid value '50us'" },
 	{ "[dev]\nkey_file = etc/key\n", "dev", 2, "key_file", "not an absolute path" },
 	{ "[dev]\ndata_dir = var/efsfs\n", "dev", 2, "data_dir", "not an absolute path" },
 	{ "[dev]\ndata_dir = %n\n", "dev", 2, "data_dir", "'dev' is not an absolute path" },
@@ -320,6 +323,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->entry_timeout == 1.0);
 	ck_assert(c->writeback_cache);
 	ck_assert(c->passthrough);
+	ck_assert_int_eq(c->fuse_spin_us, 50);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	free(dir);
 }
@@ -456,6 +460,7 @@ START_TEST(test_every_key)
 	            "attr_timeout = 0.25\n"
 	            "entry_timeout = 3600\n"
 	            "writeback_cache = 0\n"
+	            "fuse_spin_us = 0\n"
 	            "statfs = local\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
@@ -482,6 +487,7 @@ START_TEST(test_every_key)
 	ck_assert(c->attr_timeout == 0.25);
 	ck_assert(c->entry_timeout == 3600.0);
 	ck_assert(!c->writeback_cache);
+	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
 	conf_free(c);
 }

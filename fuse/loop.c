@@ -1,0 +1,301 @@
+/* loop.c - the request loop: worker threads that read requests from
+ * /dev/fuse and answer them, one reader at a time, with a short spin.
+ *
+ * libfuse's multi-threaded loop puts every idle worker to sleep in read(2)
+ * on /dev/fuse, so each request wakes a sleeping thread, and each thread
+ * sleeps again right after its reply.  For an application doing one
+ * operation after another (untar, a build, `cp -r`) that is two context
+ * switches per request on the daemon's side, and on a virtual machine a
+ * context switch costs about as much as the request itself.
+ *
+ * Here idle workers wait on a condition variable instead, and only one of
+ * them, the reader, waits for the kernel.  Before it sleeps in read(2) the
+ * reader polls /dev/fuse for up to spin_us microseconds: the next request
+ * of a busy application usually arrives within that time and is taken
+ * without a sleep or a wake-up.  The reader then gives its place to a
+ * waiting worker only when the request may take long (data I/O, fsync, a
+ * rename, anything that may wait for the disk or S3); for a quick one (a
+ * lookup, getattr, create, release...) it answers and takes the reader's
+ * place back itself, so a stream of quick requests is served by one thread
+ * without waking another.  A quick request that waits anyway (behind a
+ * lock, say) delays the requests queued behind it by that wait, never
+ * indefinitely; parallel I/O goes to parallel workers as before.
+ *
+ * spin_us = 0 (the config's fuse_spin_us) gives libfuse's behaviour: no
+ * poll, the place handed on at every request.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/log.h"
+#include "fuse/fuse_i.h"
+
+/* The kernel's request header (include/uapi/linux/fuse.h): we look only
+ * at the opcode to decide whether the request is a quick one. */
+struct k_req_head {
+	uint32_t len, opcode;
+};
+
+struct loop {
+	struct fuse_session *se;
+	int fd;
+	unsigned spin_us;
+	unsigned max_threads;
+	pthread_mutex_t lock;
+	pthread_cond_t turn;        /* idle workers wait here for the reader's place */
+	sem_t finished;             /* a worker saw the end of the session */
+	bool reading;               /* a worker holds the reader's place */
+	bool stop;
+	unsigned misses;            /* polls in a row that found no request */
+	unsigned nthreads, nwaiting;
+	int error;                  /* first error that ended the loop, negative */
+	struct worker *workers;
+};
+
+struct worker {
+	struct loop *l;
+	pthread_t tid;
+	bool done;                  /* left its loop; may be joined */
+	struct worker *next;
+};
+
+/* Requests that never wait for data, the disk's cache flushes or S3:
+ * served by the reader itself.  Everything else hands the reader's place on
+ * first.  (Opcodes from include/uapi/linux/fuse.h.) */
+static bool quick_opcode(uint32_t op)
+{
+	switch (op) {
+	case 1:         /* LOOKUP */
+	case 2:         /* FORGET */
+	case 3:         /* GETATTR */
+	case 5:         /* READLINK */
+	case 14:        /* OPEN */
+	case 17:        /* STATFS */
+	case 18:        /* RELEASE */
+	case 22:        /* GETXATTR */
+	case 23:        /* LISTXATTR */
+	case 25:        /* FLUSH */
+	case 27:        /* OPENDIR */
+	case 28:        /* READDIR */
+	case 29:        /* RELEASEDIR */
+	case 34:        /* ACCESS */
+	case 35:        /* CREATE */
+	case 36:        /* INTERRUPT */
+	case 42:        /* BATCH_FORGET */
+	case 44:        /* READDIRPLUS */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Poll /dev/fuse without sleeping for up to spin_us; true when a request
+ * is waiting.  After 16 polls in a row that found nothing (requests come
+ * slower than spin_us apart) only every 16th wait polls, until one finds a
+ * request: the CPU spent on polling stays small when it does not pay.
+ * Called by the reader only, so misses needs no lock of its own. */
+static bool spin_for_request(struct loop *l)
+{
+	struct pollfd p = { .fd = l->fd, .events = POLLIN };
+	uint64_t until;
+
+	if (l->spin_us == 0)
+		return false;
+	if (l->misses >= 16 && l->misses++ % 16 != 0)
+		return false;
+	until = now_us() + l->spin_us;
+	do {
+		if (poll(&p, 1, 0) != 0) {
+			/* a request, or an error read(2) will report */
+			l->misses = 0;
+			return true;
+		}
+	} while (now_us() < until);
+	if (l->misses < 16)
+		l->misses++;
+	return false;
+}
+
+static void *worker_main(void *arg);
+
+static void free_buf(void *arg)
+{
+	struct fuse_buf *b = arg;
+
+	free(b->mem);
+	b->mem = NULL;
+}
+
+/* Called with l->lock held. */
+static void start_worker(struct loop *l)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w) {
+		log_warn("request loop: out of memory for a worker thread");
+		return;
+	}
+	w->l = l;
+	r = pthread_create(&w->tid, NULL, worker_main, w);
+	if (r != 0) {
+		log_warn("request loop: cannot start a worker thread: %s", strerror(r));
+		free(w);
+		return;
+	}
+	w->next = l->workers;
+	l->workers = w;
+	l->nthreads++;
+}
+
+static void finish(struct loop *l, int error)
+{
+	pthread_mutex_lock(&l->lock);
+	if (error < 0 && l->error == 0)
+		l->error = error;
+	l->stop = true;
+	pthread_cond_broadcast(&l->turn);
+	pthread_mutex_unlock(&l->lock);
+	sem_post(&l->finished);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct loop *l = w->l;
+	struct fuse_buf fbuf = { .mem = NULL };
+	bool quick = false;
+	int r;
+
+	/* cancellable only while waiting for the kernel (see efsfs_loop_run) */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		/* After a quick request the reader's place is usually still
+		 * free: take it back without waking anyone. */
+		while (l->reading && !l->stop) {
+			l->nwaiting++;
+			pthread_cond_wait(&l->turn, &l->lock);
+			l->nwaiting--;
+		}
+		if (l->stop)
+			break;
+		l->reading = true;
+		pthread_mutex_unlock(&l->lock);
+
+		spin_for_request(l);
+		pthread_cleanup_push(free_buf, &fbuf);
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		r = fuse_session_receive_buf(l->se, &fbuf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		pthread_cleanup_pop(0);
+
+		if (r == -EINTR || r == -EAGAIN) {
+			pthread_mutex_lock(&l->lock);
+			l->reading = false;
+			pthread_mutex_unlock(&l->lock);
+			quick = true;
+			continue;
+		}
+		if (r <= 0 || fuse_session_exited(l->se)) {
+			/* 0: unmounted (libfuse has marked the session exited) */
+			pthread_mutex_lock(&l->lock);
+			l->reading = false;
+			pthread_mutex_unlock(&l->lock);
+			if (r < 0)
+				log_err("request loop: reading /dev/fuse: %s", strerror(-r));
+			finish(l, r < 0 ? r : 0);
+			pthread_mutex_lock(&l->lock);
+			break;
+		}
+		quick = l->spin_us > 0 && fbuf.size >= sizeof(struct k_req_head) &&
+			!(fbuf.flags & FUSE_BUF_IS_FD) &&
+			quick_opcode(((const struct k_req_head *)fbuf.mem)->opcode);
+		pthread_mutex_lock(&l->lock);
+		l->reading = false;
+		if (!quick) {
+			if (l->nwaiting > 0)
+				pthread_cond_signal(&l->turn);
+			else if (l->nthreads < l->max_threads)
+				start_worker(l);
+		}
+		pthread_mutex_unlock(&l->lock);
+
+		fuse_session_process_buf(l->se, &fbuf);
+	}
+	/* here with l->lock held */
+	w->done = true;
+	pthread_mutex_unlock(&l->lock);
+	free(fbuf.mem);
+	return NULL;
+}
+
+int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads)
+{
+	struct loop l;
+	struct worker *w, *next;
+	sigset_t all, old;
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	l.se = se;
+	l.fd = fuse_session_fd(se);
+	l.spin_us = spin_us;
+	l.max_threads = max_threads ? max_threads : 1;
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_cond_init(&l.turn, NULL);
+	sem_init(&l.finished, 0, 0);
+
+	/* Workers take no signals: SIGINT/SIGTERM/SIGHUP reach this thread,
+	 * whose sem_wait they interrupt (libfuse's handlers mark the session
+	 * exited). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_mutex_lock(&l.lock);
+	start_worker(&l);
+	if (l.max_threads > 1)
+		start_worker(&l);
+	r = l.nthreads ? 0 : -EAGAIN;
+	pthread_mutex_unlock(&l.lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	while (r == 0 && !fuse_session_exited(se)) {
+		if (sem_wait(&l.finished) == 0)
+			break;
+	}
+	/* Wake everyone: waiting workers see stop; the reader, asleep in
+	 * read(2) or poll(2) with cancellation enabled only there, is
+	 * cancelled; workers busy with a request finish it first. */
+	pthread_mutex_lock(&l.lock);
+	l.stop = true;
+	pthread_cond_broadcast(&l.turn);
+	for (w = l.workers; w; w = w->next)
+		if (!w->done)
+			pthread_cancel(w->tid);
+	pthread_mutex_unlock(&l.lock);
+	for (w = l.workers; w; w = next) {
+		next = w->next;
+		pthread_join(w->tid, NULL);
+		free(w);
+	}
+	if (r == 0)
+		r = l.error;
+	sem_destroy(&l.finished);
+	pthread_cond_destroy(&l.turn);
+	pthread_mutex_destroy(&l.lock);
+	return r;
+}
