@@ -13,10 +13,10 @@
  * reader polls /dev/fuse for up to spin_us microseconds: the next request
  * of a busy application usually arrives within that time and is taken
  * without a sleep or a wake-up.  The reader then gives its place to a
- * waiting worker only when the request may take long (data I/O, fsync, a
- * rename, anything that may wait for the disk or S3); for a quick one (a
- * lookup, getattr, create, release...) it answers and takes the reader's
- * place back itself, so a stream of quick requests is served by one thread
+ * waiting worker only when the request may take long (data I/O, fsync,
+ * truncate, anything that may wait for S3 or a flush of the disk); for a
+ * quick one (lookup, getattr, create, rename, release...) it answers and
+ * takes the reader's place back itself, so a stream of quick requests is served by one thread
  * without waking another.  A quick request that waits anyway (behind a
  * lock, say) delays the requests queued behind it by that wait, never
  * indefinitely; parallel I/O goes to parallel workers as before.
@@ -36,11 +36,18 @@
 #include "backend/log.h"
 #include "fuse/fuse_i.h"
 
-/* The kernel's request header (include/uapi/linux/fuse.h): we look only
- * at the opcode to decide whether the request is a quick one. */
+/* The kernel's request header and the start of a SETATTR's argument
+ * (include/uapi/linux/fuse.h): we look only at what tells whether the
+ * request is a quick one. */
 struct k_req_head {
 	uint32_t len, opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+	uint16_t total_extlen, padding;
 };
+
+#define K_FUSE_SETATTR  4
+#define K_FATTR_SIZE    (1u << 3)
 
 struct loop {
 	struct fuse_session *se;
@@ -65,21 +72,43 @@ struct worker {
 	struct worker *next;
 };
 
-/* Requests that never wait for data, the disk's cache flushes or S3:
- * served by the reader itself.  Everything else hands the reader's place on
- * first.  (Opcodes from include/uapi/linux/fuse.h.) */
-static bool quick_opcode(uint32_t op)
+/* Whether a request is served by the reader itself (see the top).  Slow
+ * are those that may wait for S3 (data I/O of cold chunks), for the disk
+ * to flush (fsync, fallocate, truncate), for another process (a lock), or
+ * move much data; the metadata operations, which SQLite and the local
+ * disk's cache answer, are quick.  Opcodes from include/uapi/linux/fuse.h;
+ * one we do not know is slow. */
+static bool quick_request(const struct fuse_buf *b)
 {
-	switch (op) {
+	const struct k_req_head *h = b->mem;
+	uint32_t valid;
+
+	if ((b->flags & FUSE_BUF_IS_FD) || b->size < sizeof(*h))
+		return false;   /* a big WRITE, left in the pipe */
+	switch (h->opcode) {
+	case K_FUSE_SETATTR:
+		if (b->size < sizeof(*h) + sizeof(valid))
+			return false;
+		memcpy(&valid, (const char *)b->mem + sizeof(*h), sizeof(valid));
+		return !(valid & K_FATTR_SIZE);
 	case 1:         /* LOOKUP */
 	case 2:         /* FORGET */
 	case 3:         /* GETATTR */
 	case 5:         /* READLINK */
+	case 6:         /* SYMLINK */
+	case 8:         /* MKNOD */
+	case 9:         /* MKDIR */
+	case 10:        /* UNLINK */
+	case 11:        /* RMDIR */
+	case 12:        /* RENAME */
+	case 13:        /* LINK */
 	case 14:        /* OPEN */
 	case 17:        /* STATFS */
 	case 18:        /* RELEASE */
+	case 21:        /* SETXATTR */
 	case 22:        /* GETXATTR */
 	case 23:        /* LISTXATTR */
+	case 24:        /* REMOVEXATTR */
 	case 25:        /* FLUSH */
 	case 27:        /* OPENDIR */
 	case 28:        /* READDIR */
@@ -89,8 +118,9 @@ static bool quick_opcode(uint32_t op)
 	case 36:        /* INTERRUPT */
 	case 42:        /* BATCH_FORGET */
 	case 44:        /* READDIRPLUS */
+	case 45:        /* RENAME2 */
 		return true;
-	default:
+	default:        /* READ, WRITE, FSYNC, FSYNCDIR, FALLOCATE, LSEEK, locks... */
 		return false;
 	}
 }
@@ -178,7 +208,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct loop *l = w->l;
 	struct fuse_buf fbuf = { .mem = NULL };
-	bool quick = false;
+	bool quick;
 	int r;
 
 	/* cancellable only while waiting for the kernel (see efsfs_loop_run) */
@@ -208,7 +238,6 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&l->lock);
 			l->reading = false;
 			pthread_mutex_unlock(&l->lock);
-			quick = true;
 			continue;
 		}
 		if (r <= 0 || fuse_session_exited(l->se)) {
@@ -222,9 +251,7 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&l->lock);
 			break;
 		}
-		quick = l->spin_us > 0 && fbuf.size >= sizeof(struct k_req_head) &&
-			!(fbuf.flags & FUSE_BUF_IS_FD) &&
-			quick_opcode(((const struct k_req_head *)fbuf.mem)->opcode);
+		quick = l->spin_us > 0 && quick_request(&fbuf);
 		pthread_mutex_lock(&l->lock);
 		l->reading = false;
 		if (!quick) {
