@@ -282,19 +282,43 @@ print_table()
 	done
 }
 
+# paired_ratios WL TARGET BASE: the ratio of every run of TARGET to the same
+# run of BASE (the targets take turns within a run, so a pair saw the same
+# machine), as "median min max"; nothing when the runs do not pair up.
+paired_ratios()
+{
+	local w=$1 t=$2 base=$3
+	[[ -n "${SAMPLES["$w $t"]:-}" && -n "${SAMPLES["$w $base"]:-}" ]] || return 0
+	awk -v a="${SAMPLES["$w $t"]}" -v b="${SAMPLES["$w $base"]}" 'BEGIN {
+		n = split(a, x, " "); m = split(b, y, " ")
+		if (n != m || n == 0) exit
+		for (i = 1; i <= n; i++) { if (y[i] <= 0) exit; r[i] = x[i] / y[i] }
+		for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
+		med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+		printf "%.2f %.2f %.2f\n", med, r[1], r[n] }'
+}
+
 # goal LABEL WL TARGET BASE MIN
 goal()
 {
-	local label=$1 w=$2 t=$3 base=$4 min=$5 r
+	local label=$1 w=$2 t=$3 base=$4 min=$5 r p verdict
 	if [[ -z "${MED["$w $t"]:-}" || -z "${MED["$w $base"]:-}" ]]; then
 		printf -- '- %s: not measured\n' "$label"
 		return
 	fi
 	r=$(ratio_cell "$w" "$t" "$base")
 	if awk -v r="$r" -v m="$min" 'BEGIN { exit !(r + 0 >= m) }'; then
-		printf -- '- %s: %s (goal >= %s) PASS\n' "$label" "$r" "$min"
+		verdict=PASS
 	else
-		printf -- '- %s: %s (goal >= %s) BELOW GOAL\n' "$label" "$r" "$min"
+		verdict="BELOW GOAL"
+	fi
+	p=$(paired_ratios "$w" "$t" "$base")
+	if [[ -n "$p" ]]; then
+		read -r pm plo phi <<<"$p"
+		printf -- '- %s: %s (goal >= %s) %s; run by run: median %s, from %s to %s\n' \
+			"$label" "$r" "$min" "$verdict" "$pm" "$plo" "$phi"
+	else
+		printf -- '- %s: %s (goal >= %s) %s\n' "$label" "$r" "$min" "$verdict"
 	fi
 }
 
@@ -321,6 +345,7 @@ print_notes()
 	done
 	echo
 	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
+	echo "Goal lines also give the ratio run by run: each run of efsfs against the same run of the other target (the targets take turns within a run)."
 	if ((scaled)); then
 		printf '* scaled down for the object-store targets:'
 		for k in seq rand_file rand_time create stat untar meta qbig; do

@@ -50,7 +50,7 @@ WL_ONLY[coldread]=efsfs
 # Size table: full size, then the size for the slow targets.  BENCH_<KEY>
 # in the environment overrides the full size.
 declare -A SIZE_FULL=(
-	[seq]=1G [rand_file]=256M [rand_time]=10 [create]=2000 [stat]=2000
+	[seq]=1G [rand_file]=256M [rand_time]=10 [create]=5000 [stat]=2000
 	[untar]=1000 [meta]=500 [qbig]=1G [qsmall]=100 [cold]=256M
 )
 declare -A SIZE_SLOW=(
