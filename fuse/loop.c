@@ -16,10 +16,11 @@
  * waiting worker only when the request may take long (data I/O, fsync,
  * truncate, anything that may wait for S3 or a flush of the disk); for a
  * quick one (lookup, getattr, create, rename, release...) it answers and
- * takes the reader's place back itself, so a stream of quick requests is served by one thread
- * without waking another.  A quick request that waits anyway (behind a
- * lock, say) delays the requests queued behind it by that wait, never
- * indefinitely; parallel I/O goes to parallel workers as before.
+ * takes the reader's place back itself, so a stream of quick requests is
+ * served by one thread without waking another.  A quick request that waits
+ * anyway (behind a lock, say) delays the requests queued behind it by that
+ * wait: no quick operation waits for another request or for S3, so never
+ * indefinitely.  Parallel I/O goes to parallel workers as before.
  *
  * spin_us = 0 (the config's fuse_spin_us) gives libfuse's behaviour: no
  * poll, the place handed on at every request.
