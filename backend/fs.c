@@ -213,6 +213,11 @@ uint64_t fs_passthrough_count(struct fs *fs)
 	return atomic_load(&fs->pt_files);
 }
 
+bool fs_fetching(struct fs *fs)
+{
+	return atomic_load(&fs->fetching) != 0;
+}
+
 static int64_t ts_ns(struct timespec t)
 {
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;

@@ -103,6 +103,11 @@ int fs_set_group_commit(struct fs *fs, unsigned ms);
 /* Handles opened with passthrough so far (for stats). */
 uint64_t fs_passthrough_count(struct fs *fs);
 
+/* True while a cold chunk is being fetched from its store: an operation on
+ * that file (even an open or a release) may then wait for the fetch, so the
+ * request loop does not count on any operation being quick. */
+bool fs_fetching(struct fs *fs);
+
 /* Namespace.  Calls that return an entry (ret_st) take one lookup
  * reference on it that fs_forget() drops, as the kernel's nlookup. */
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st);

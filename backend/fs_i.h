@@ -65,6 +65,7 @@ struct fs {
 	struct fs_passthrough pt;     /* attach == NULL: no passthrough */
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
+	atomic_uint fetching;         /* cold chunk fetches in flight (tier_fetch) */
 
 	pthread_mutex_t meta_lock;
 	struct meta *meta;            /* meta_lock */

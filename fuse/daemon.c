@@ -143,6 +143,11 @@ static int wait_child(pid_t pid, int rfd)
 	return 1;
 }
 
+static bool fetching(void *fs)
+{
+	return fs_fetching(fs);
+}
+
 int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
 		bool foreground, bool debug)
 {
@@ -251,7 +256,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	if (r < 0)
 		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
 			 "reach this mount", name, strerror(-r));
-	r = efsfs_loop_run(e.se, (unsigned)conf->fuse_spin_us, 16);
+	r = efsfs_loop_run(e.se, (unsigned)conf->fuse_spin_us, 16, fetching, e.fs);
 	control_stop(ctl);
 	fuse_remove_signal_handlers(e.se);
 	fuse_session_unmount(e.se);

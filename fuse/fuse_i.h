@@ -35,8 +35,10 @@ void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 
 /* The request loop (loop.c): serves the session until it ends with up to
  * max_threads workers, the waiting one polling for spin_us before it
- * sleeps.  0 when the session ended by unmount or signal, else -errno. */
-int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads);
+ * sleeps.  may_wait(arg) true: no request may be assumed quick right now.
+ * 0 when the session ended by unmount or signal, else -errno. */
+int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads,
+		   bool (*may_wait)(void *arg), void *arg);
 
 /* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks
  * the session's I/O when the config asks for passthrough and we are root.

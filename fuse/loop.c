@@ -19,8 +19,11 @@
  * takes the reader's place back itself, so a stream of quick requests is
  * served by one thread without waking another.  A quick request that waits
  * anyway (behind a lock, say) delays the requests queued behind it by that
- * wait: no quick operation waits for another request or for S3, so never
- * indefinitely.  Parallel I/O goes to parallel workers as before.
+ * wait, never for another request.  But an open or a release takes the
+ * file's I/O lock, which a read or write holds while it fetches a cold
+ * chunk from S3: so while a slow request is being served, or the lifecycle
+ * fetches a chunk (the may_wait callback, fs_fetching), every request is
+ * handed on, as libfuse does.
  *
  * spin_us = 0 (the config's fuse_spin_us) gives libfuse's behaviour: no
  * poll, the place handed on at every request.
@@ -55,6 +58,8 @@ struct loop {
 	int fd;
 	unsigned spin_us;
 	unsigned max_threads;
+	bool (*may_wait)(void *arg);   /* true: no request counts as quick now */
+	void *arg;
 	pthread_mutex_t lock;
 	pthread_cond_t turn;        /* idle workers wait here for the reader's place */
 	sem_t finished;             /* a worker saw the end of the session */
@@ -62,6 +67,7 @@ struct loop {
 	bool stop;
 	unsigned misses;            /* polls in a row that found no request */
 	unsigned nthreads, nwaiting;
+	unsigned nslow;             /* slow requests being served */
 	int error;                  /* first error that ended the loop, negative */
 	struct worker *workers;
 };
@@ -252,10 +258,16 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&l->lock);
 			break;
 		}
-		quick = l->spin_us > 0 && quick_request(&fbuf);
+		quick = l->spin_us > 0 && quick_request(&fbuf) &&
+			!(l->may_wait && l->may_wait(l->arg));
 		pthread_mutex_lock(&l->lock);
 		l->reading = false;
+		/* a quick request may still wait for a lock a slow one holds:
+		 * while one runs, nothing holds up the others */
+		if (l->nslow > 0)
+			quick = false;
 		if (!quick) {
+			l->nslow++;
 			if (l->nwaiting > 0)
 				pthread_cond_signal(&l->turn);
 			else if (l->nthreads < l->max_threads)
@@ -264,6 +276,11 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&l->lock);
 
 		fuse_session_process_buf(l->se, &fbuf);
+		if (!quick) {
+			pthread_mutex_lock(&l->lock);
+			l->nslow--;
+			pthread_mutex_unlock(&l->lock);
+		}
 	}
 	/* here with l->lock held */
 	w->done = true;
@@ -272,7 +289,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads)
+int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads,
+		   bool (*may_wait)(void *arg), void *arg)
 {
 	struct loop l;
 	struct worker *w, *next;
@@ -283,6 +301,8 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 	l.se = se;
 	l.fd = fuse_session_fd(se);
 	l.spin_us = spin_us;
+	l.may_wait = may_wait;
+	l.arg = arg;
 	l.max_threads = max_threads ? max_threads : 1;
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.turn, NULL);

@@ -9,7 +9,7 @@ efsfs_deps() {
 		libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev ca-certificates
 		check curl attr util-linux)
 	if [ "${1:-}" = test ]; then
-		want+=(fio)
+		want+=(fio iproute2)   # iproute2: ss, in tests/mount/tier.sh
 		# s3rver (npm) needs node and npm; keep a node that is already installed
 		command -v node >/dev/null 2>&1 || want+=(nodejs)
 		command -v npm >/dev/null 2>&1 || want+=(npm)

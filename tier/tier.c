@@ -181,7 +181,9 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	if (c->class != META_IA && c->class != META_ARCHIVE)
 		return -EINVAL;
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	atomic_fetch_add(&fs->fetching, 1);
 	r = objstore_get(s, key, &obj, &len);
+	atomic_fetch_sub(&fs->fetching, 1);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", objstore_strerror(s));
 		return r == -ENOENT ? -EIO : r;    /* a missing object is data loss: EIO */

@@ -252,6 +252,53 @@ check_files "the mount stays up: local data reads with S3 down" small
 s3_start
 check_files "the cold file reads back once S3 is back" big1
 
+# ---- S3 stalled while a cold file is read --------------------------------------------------
+# s3rver stopped with SIGSTOP takes the request and never answers: a read of
+# a cold chunk waits.  Meanwhile the rest of the mount must answer, even a
+# close of another handle of the same file, whose release waits behind that
+# read for the file's I/O lock (fuse/loop.c then hands requests on instead of
+# serving them in turn).
+
+S3PID=$(cat "$S3DIR/s3rver.pid")
+s3_has_unread_request()
+{
+	# s3rver's side of the connection holds bytes it has not read
+	ss -Htn state established "( sport = :$S3PORT )" | awk '$1 > 0 { f = 1 } END { exit !f }'
+}
+drop_caches
+exec {held}<"$MNT/big1"
+kill -STOP "$S3PID"
+# The first chunk (the earlier full read left only the last ones in the
+# daemon's cache), with O_DIRECT: one READ, no readahead.  The held handle
+# is not inherited, so that closing it below is its last close.
+timeout 120 dd if="$MNT/big1" of="$TEST_TMP/stalled.out" bs=64K count=1 iflag=direct status=none \
+	2>"$TEST_TMP/stalled.err" {held}<&- &
+ddpid=$!
+if ! wait_until 30 s3_has_unread_request; then
+	kill -CONT "$S3PID"
+	fail "the cold read sent no request to the stopped s3rver"
+fi
+kill -0 "$ddpid" 2>/dev/null || { kill -CONT "$S3PID"; fail "the cold read did not wait for S3"; }
+exec {held}<&-
+stall_ok=1
+timeout 10 stat -- "$MNT/small" >/dev/null || stall_ok=0
+timeout 10 cmp -- "$REF/small" "$MNT/small" || stall_ok=0
+timeout 10 touch -- "$MNT/during-stall" || stall_ok=0
+timeout 10 ls -- "$MNT" >/dev/null || stall_ok=0
+still_waiting=0
+kill -0 "$ddpid" 2>/dev/null && still_waiting=1
+kill -CONT "$S3PID"
+((stall_ok)) || fail "with a cold read waiting for S3, stat/read/create of other files hung"
+((still_waiting)) || fail "the cold read ended before S3 was resumed: $(cat "$TEST_TMP/stalled.err")"
+pass "with a cold read waiting for a stalled S3, the rest of the mount answers"
+rc=0
+wait "$ddpid" || rc=$?
+assert_eq 0 "$rc" "the stalled cold read completes once S3 answers"
+cmp -n 65536 -- "$REF/big1" "$TEST_TMP/stalled.out" ||
+	fail "the stalled cold read returned other data than was written"
+pass "the stalled cold read returns the right data"
+rm -f -- "$MNT/during-stall"
+
 # ---- S3 down during a lifecycle run --------------------------------------------------------------
 
 FRESH=$((3 * CS + 1))
