@@ -1853,11 +1853,26 @@ static void kpt_off(void)
 	kpt.fd = -1;
 }
 
+/* After a remount: ino has `size` bytes, and reads `want` (its last bytes)
+ * at `off`; fsck is clean. */
+static void check_committed(uint64_t ino, off_t size, off_t off, const char *want)
+{
+	struct fs_file *f;
+	char buf[16];
+	size_t n = strlen(want);
+
+	ck_assert_int_eq(getattr(ino).st_size, size);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	ck_assert_uint_eq(read_at(f, off, buf, sizeof(buf)), n);
+	ck_assert_mem_eq(buf, want, n);
+	fs_release(fs, f);
+	fsck_clean();
+}
+
 START_TEST(test_passthrough_size_and_times)
 {
 	struct fs_file *f, *g;
 	struct stat st, to;
-	char buf[16];
 	uint64_t ino;
 	int id;
 
@@ -1901,12 +1916,7 @@ START_TEST(test_passthrough_size_and_times)
 	/* committed: a new mount (without passthrough) has the size and data */
 	kpt_off();
 	fs_reopen(NULL);
-	ck_assert_int_eq(getattr(ino).st_size, 8198);
-	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
-	ck_assert_uint_eq(read_at(f, 8190, buf, sizeof(buf)), 8);
-	ck_assert_mem_eq(buf, "01234end", 8);
-	fs_release(fs, f);
-	fsck_clean();
+	check_committed(ino, 8198, 8190, "01234end");
 }
 END_TEST
 
@@ -1916,7 +1926,6 @@ END_TEST
 START_TEST(test_passthrough_stop_while_open)
 {
 	struct fs_file *f;
-	char buf[8];
 	uint64_t ino;
 
 	kpt_on();
@@ -1926,12 +1935,7 @@ START_TEST(test_passthrough_stop_while_open)
 	kpt_off();
 	fs_reopen(NULL);
 	free(f);        /* the handle the kernel never released */
-	ck_assert_int_eq(getattr(ino).st_size, 7);
-	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
-	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 7);
-	ck_assert_mem_eq(buf, "written", 7);
-	fs_release(fs, f);
-	fsck_clean();
+	check_committed(ino, 7, 0, "written");
 }
 END_TEST
 
