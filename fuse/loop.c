@@ -50,6 +50,8 @@ struct k_req_head {
 	uint16_t total_extlen, padding;
 };
 
+_Static_assert(sizeof(struct k_req_head) == 40, "fuse_in_header is 40 bytes");
+
 #define K_FUSE_SETATTR  4
 #define K_FATTR_SIZE    (1u << 3)
 
@@ -180,8 +182,12 @@ static void free_buf(void *arg)
 /* Called with l->lock held. */
 static void start_worker(struct loop *l)
 {
-	struct worker *w = calloc(1, sizeof(*w));
+	struct worker *w;
 	int r;
+
+	if (l->stop)
+		return;         /* efsfs_loop_run may be joining the list already */
+	w = calloc(1, sizeof(*w));
 
 	if (!w) {
 		log_warn("request loop: out of memory for a worker thread");
@@ -199,11 +205,14 @@ static void start_worker(struct loop *l)
 	l->nthreads++;
 }
 
+/* The reader saw the end of the session: it gives up its place and stops
+ * everyone in one go, so that no other worker reads again. */
 static void finish(struct loop *l, int error)
 {
 	pthread_mutex_lock(&l->lock);
 	if (error < 0 && l->error == 0)
 		l->error = error;
+	l->reading = false;
 	l->stop = true;
 	pthread_cond_broadcast(&l->turn);
 	pthread_mutex_unlock(&l->lock);
@@ -249,9 +258,6 @@ static void *worker_main(void *arg)
 		}
 		if (r <= 0 || fuse_session_exited(l->se)) {
 			/* 0: unmounted (libfuse has marked the session exited) */
-			pthread_mutex_lock(&l->lock);
-			l->reading = false;
-			pthread_mutex_unlock(&l->lock);
 			if (r < 0)
 				log_err("request loop: reading /dev/fuse: %s", strerror(-r));
 			finish(l, r < 0 ? r : 0);
@@ -293,7 +299,7 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 		   bool (*may_wait)(void *arg), void *arg)
 {
 	struct loop l;
-	struct worker *w, *next;
+	struct worker *w;
 	sigset_t all, old;
 	int r;
 
@@ -321,8 +327,14 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 	pthread_mutex_unlock(&l.lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+	/* A signal normally interrupts sem_wait here; the timeout covers one
+	 * that lands just before it, or in another thread. */
 	while (r == 0 && !fuse_session_exited(se)) {
-		if (sem_wait(&l.finished) == 0)
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		if (sem_timedwait(&l.finished, &until) == 0)
 			break;
 	}
 	/* Wake everyone: waiting workers see stop; the reader, asleep in
@@ -334,12 +346,15 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 	for (w = l.workers; w; w = w->next)
 		if (!w->done)
 			pthread_cancel(w->tid);
-	pthread_mutex_unlock(&l.lock);
-	for (w = l.workers; w; w = next) {
-		next = w->next;
+	/* with stop set no worker starts another, so the list only shrinks */
+	while ((w = l.workers)) {
+		l.workers = w->next;
+		pthread_mutex_unlock(&l.lock);
 		pthread_join(w->tid, NULL);
 		free(w);
+		pthread_mutex_lock(&l.lock);
 	}
+	pthread_mutex_unlock(&l.lock);
 	if (r == 0)
 		r = l.error;
 	sem_destroy(&l.finished);

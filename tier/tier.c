@@ -300,14 +300,15 @@ int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t l
 {
 	uint64_t first = off / fs->chunk_size;
 	uint64_t last = (off + (len ? len : 1) - 1) / fs->chunk_size;
+	int r = 0;
 
-	for (uint64_t idx = first; idx <= last && in->cold; idx++) {
-		int r = tier_promote_locked(fs, in, idx);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	/* the caller holds in->io exclusively from here to the commit: count
+	 * it all as a fetch (fs_fetching), not only the GETs */
+	atomic_fetch_add(&fs->fetching, 1);
+	for (uint64_t idx = first; idx <= last && in->cold && r >= 0; idx++)
+		r = tier_promote_locked(fs, in, idx);
+	atomic_fetch_sub(&fs->fetching, 1);
+	return r < 0 ? r : 0;
 }
 
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
