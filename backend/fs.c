@@ -327,6 +327,28 @@ static int pt_refresh(struct fs *fs, struct fs_inode *in)
 	return 0;
 }
 
+/* pt_refresh with in->lock taken here. */
+static int pt_commit(struct fs *fs, struct fs_inode *in)
+{
+	int r;
+
+	pthread_mutex_lock(&in->lock);
+	r = pt_refresh(fs, in);
+	pthread_mutex_unlock(&in->lock);
+	return r;
+}
+
+/* For an inode leaving memory (its last reference, or fs_close): commits
+ * what passthrough writes left, or says that the next mount will not have
+ * it.  in unreachable. */
+static void pt_refresh_last(struct fs *fs, struct fs_inode *in)
+{
+	if (atomic_load(&in->pt_dirty) && pt_refresh(fs, in) < 0)
+		log_err("inode %" PRIu64 ": the size and mtime of its last passthrough "
+			"writes could not be recorded; the next mount keeps the old ones",
+			in->ino);
+}
+
 /* After the daemon itself changed a passthrough file's backing file
  * (truncate, fallocate): its new mtime is not a kernel write to adopt. */
 static void pt_rebase(struct fs_inode *in)
@@ -375,10 +397,7 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 	}
 	pthread_mutex_unlock(&fs->itab_lock);
 	if (drop) {
-		if (atomic_load(&in->pt_dirty) && pt_refresh(fs, in) < 0)
-			log_err("inode %" PRIu64 ": the size and mtime of its last passthrough "
-				"writes could not be recorded; the next mount keeps the old ones",
-				ino);
+		pt_refresh_last(fs, in);
 		if (atomic_load(&in->pt_dirty))
 			atomic_fetch_sub(&fs->pt_dirty_n, 1);
 		if (in->fd >= 0)
@@ -592,9 +611,7 @@ static int refresh_ino(struct fs *fs, uint64_t ino)
 	r = inode_ref(fs, ino, 1, 0, &in);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&in->lock);
-	r = pt_refresh(fs, in);
-	pthread_mutex_unlock(&in->lock);
+	r = pt_commit(fs, in);
 	inode_unref(fs, in, 1, 0);
 	return r;
 }
@@ -1583,9 +1600,7 @@ int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
 	if ((datasync ? fdatasync(f->inode->fd) : fsync(f->inode->fd)) < 0)
 		return -errno;
 	/* the data first, then the size that covers it */
-	pthread_mutex_lock(&f->inode->lock);
-	r = pt_refresh(fs, f->inode);
-	pthread_mutex_unlock(&f->inode->lock);
+	r = pt_commit(fs, f->inode);
 	if (r < 0)
 		return r;
 	fs_meta_lock(fs);
@@ -1815,9 +1830,7 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 	if (!(mode & FALLOC_FL_PUNCH_HOLE) && (r = check_space(fs, (size_t)len)) < 0)
 		return r;
 	pthread_rwlock_wrlock(&in->io);
-	pthread_mutex_lock(&in->lock);
-	r = pt_refresh(fs, in);          /* in->size must be the real one */
-	pthread_mutex_unlock(&in->lock);
+	r = pt_commit(fs, in);           /* in->size must be the real one */
 	if (!r && in->cold)
 		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
 	if (!r && fallocate(in->fd, mode, off, len) < 0)
@@ -1855,9 +1868,7 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&in->io);
-	pthread_mutex_lock(&in->lock);
-	r = pt_refresh(fs, in);
-	pthread_mutex_unlock(&in->lock);
+	r = pt_commit(fs, in);
 	if (r < 0)
 		goto out;
 	if (off < 0 || (uint64_t)off >= in->size) {
@@ -2423,20 +2434,6 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
-	/* Files the kernel still had open with passthrough when the daemon
-	 * stopped (a SIGTERM, or a RELEASE still queued when the connection
-	 * ended): commit what was written to them, as their last release
-	 * would have, or a clean stop would lose the new sizes. */
-	for (int i = 0; fs->meta && i < FS_ITAB_BUCKETS; i++) {
-		for (struct fs_inode *in = fs->itab[i]; in; in = in->next) {
-			pthread_mutex_lock(&in->lock);
-			if (atomic_load(&in->pt_dirty) && pt_refresh(fs, in) < 0)
-				log_err("inode %" PRIu64 ": the size and mtime of its last "
-					"passthrough writes could not be recorded at unmount",
-					in->ino);
-			pthread_mutex_unlock(&in->lock);
-		}
-	}
 	committer_stop(fs);
 	tier_close(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
@@ -2444,6 +2441,12 @@ void fs_close(struct fs *fs)
 			struct fs_inode *in = fs->itab[i];
 
 			fs->itab[i] = in->next;
+			/* Still open with passthrough when the daemon stopped (a
+			 * SIGTERM, or a RELEASE still queued when the connection
+			 * ended): commit what the kernel wrote, as the last
+			 * release would have, or a clean stop would lose it. */
+			if (fs->meta)
+				pt_refresh_last(fs, in);
 			if (in->fd >= 0)
 				close(in->fd);
 			/* unlinked inodes still held are removed at the next mount */
