@@ -39,21 +39,7 @@
 
 #include "backend/log.h"
 #include "fuse/fuse_i.h"
-
-/* The kernel's request header and the start of a SETATTR's argument
- * (include/uapi/linux/fuse.h): we look only at what tells whether the
- * request is a quick one. */
-struct k_req_head {
-	uint32_t len, opcode;
-	uint64_t unique, nodeid;
-	uint32_t uid, gid, pid;
-	uint16_t total_extlen, padding;
-};
-
-_Static_assert(sizeof(struct k_req_head) == 40, "fuse_in_header is 40 bytes");
-
-#define K_FUSE_SETATTR  4
-#define K_FATTR_SIZE    (1u << 3)
+#include "fuse/kernel_abi.h"
 
 struct loop {
 	struct fuse_session *se;
@@ -89,7 +75,7 @@ struct worker {
  * one we do not know is slow. */
 static bool quick_request(const struct fuse_buf *b)
 {
-	const struct k_req_head *h = b->mem;
+	const struct k_in_header *h = b->mem;
 	uint32_t valid;
 
 	if ((b->flags & FUSE_BUF_IS_FD) || b->size < sizeof(*h))

@@ -1,0 +1,71 @@
+/* kernel_abi.h - the parts of the kernel's FUSE protocol that fuse/ reads
+ * or writes itself, around libfuse: request and reply headers, the INIT
+ * and open replies passthrough.c patches, and the backing-file ioctls.
+ * They are the kernel's ABI (include/uapi/linux/fuse.h, protocol 7.40);
+ * Debian 12's headers are too old to have the passthrough ones, so all are
+ * spelled out here, and checked against the kernel's sizes below.
+ */
+#ifndef EFSFS_KERNEL_ABI_H
+#define EFSFS_KERNEL_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#define K_FUSE_SETATTR         4
+#define K_FUSE_WRITE           16
+#define K_FUSE_INIT            26
+#define K_HANDLE_KILLPRIV_V2   (1u << 28)
+#define K_INIT_EXT             (1u << 30)
+#define K_WRITE_KILL_SUIDGID   (1u << 2)      /* fuse_write_in.write_flags */
+#define K_FATTR_SIZE           (1u << 3)      /* fuse_setattr_in.valid */
+#define K_FATTR_KILL_SUIDGID   (1u << 11)     /* fuse_setattr_in.valid */
+#define K_PASSTHROUGH_FLAGS2   (1u << (37 - 32))     /* FUSE_PASSTHROUGH = 1 << 37 */
+#define K_FOPEN_PASSTHROUGH    (1u << 7)
+
+struct k_in_header {
+	uint32_t len, opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+	uint16_t total_extlen, padding;
+};
+
+struct k_init_in {
+	uint32_t major, minor, max_readahead, flags, flags2;
+};
+
+struct k_out_header {
+	uint32_t len;
+	int32_t error;
+	uint64_t unique;
+};
+
+struct k_init_out {
+	uint32_t major, minor, max_readahead, flags;
+	uint16_t max_background, congestion_threshold;
+	uint32_t max_write, time_gran;
+	uint16_t max_pages, map_alignment;
+	uint32_t flags2, max_stack_depth;
+};
+
+struct k_open_out {
+	uint64_t fh;
+	uint32_t open_flags;
+	int32_t backing_id;
+};
+
+struct k_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+
+#define K_DEV_IOC_BACKING_OPEN  _IOW(229, 1, struct k_backing_map)
+#define K_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+_Static_assert(sizeof(struct k_in_header) == 40, "fuse_in_header");
+_Static_assert(sizeof(struct k_out_header) == 16, "fuse_out_header");
+_Static_assert(offsetof(struct k_init_out, max_stack_depth) == 36, "fuse_init_out");
+_Static_assert(sizeof(struct k_open_out) == 16, "fuse_open_out");
+
+#endif
