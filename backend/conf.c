@@ -451,8 +451,9 @@ static int ini_parse(FILE *fp, struct ini_file *f, char *err, size_t errlen)
 		/* a UTF-8 byte order mark some editors write */
 		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
 			line += 3;
-		if (len > 0 && line[strlen(line) - 1] == '\n')
-			line[strlen(line) - 1] = '\0';
+		len = (ssize_t)strlen(line);
+		if (len > 0 && line[len - 1] == '\n')
+			line[len - 1] = '\0';
 		line = trim(line);
 		if (*line == '\0' || *line == '#' || *line == ';')
 			continue;

@@ -339,6 +339,14 @@ START_TEST(test_defaults_empty_file)
 	c = load_ok("[other]\nstatfs = local\n", "fs-0123456789abcdef0");
 	check_embedded_defaults(c, "fs-0123456789abcdef0");
 	conf_free(c);
+	/* a file that is only a UTF-8 byte order mark: the line left after the
+	 * mark is empty (UBSan caught a read before it) */
+	c = load_ok("\xef\xbb\xbf", "dev");
+	check_embedded_defaults(c, "dev");
+	conf_free(c);
+	c = load_ok("\xef\xbb\xbf\n", "dev");
+	check_embedded_defaults(c, "dev");
+	conf_free(c);
 }
 END_TEST
 
