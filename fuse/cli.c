@@ -259,8 +259,14 @@ static int cmd_lifecycle(const char *config, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error("lifecycle run takes one file system NAME");
-	if (control_parse_date(as_of, &t) < 0)
-		return usage_error("--as-of: expected YYYY-MM-DD[THH:MM:SS], @EPOCH, now or +Nd");
+	if ((c = control_parse_date(as_of, &t)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "--as-of '%.300s': %s", as_of,
+			 c == -ERANGE ? "date out of range"
+				      : "expected YYYY-MM-DD[THH:MM:SS], @EPOCH, now or +Nd");
+		return usage_error(msg);
+	}
 	cargv[0] = "run";
 	cargv[1] = (char *)as_of;
 	/* relative dates are resolved here, not by a daemon with another clock */

@@ -8,6 +8,7 @@
  * tabs; the server answers with the command's output and closes, the last
  * line being "exit N".
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -31,7 +32,8 @@ struct control {
 	pthread_t thread;
 };
 
-/* "2027-01-01", "2027-01-01T12:00:00[Z]" (UTC), "@1798761600", "now", "+31d" (now + 31 days). */
+/* "2027-01-01", "2027-01-01T12:00:00[Z]" (UTC), "@1798761600", "now", "+31d" (now + 31 days).
+ * -EINVAL for anything else, -ERANGE for a number or a date past what time_t holds. */
 int control_parse_date(const char *s, int64_t *ret)
 {
 	struct tm tm;
@@ -42,16 +44,28 @@ int control_parse_date(const char *s, int64_t *ret)
 		return 0;
 	}
 	if (s[0] == '@' || s[0] == '+') {
-		long long v = strtoll(s + 1, &end, 10);
+		long long v, secs, t;
 
-		if (end == s + 1)
+		/* digits only (a '-' too after '@'): strtoll would also take spaces and a sign */
+		if (!isdigit((unsigned char)s[1]) && !(s[0] == '@' && s[1] == '-' &&
+							isdigit((unsigned char)s[2])))
 			return -EINVAL;
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno == ERANGE)
+			return -ERANGE;
 		if (s[0] == '@' && !*end) {
+			if ((long long)(time_t)v != v)
+				return -ERANGE;
 			*ret = v;
 			return 0;
 		}
 		if (s[0] == '+' && (strcmp(end, "d") == 0 || strcmp(end, "days") == 0)) {
-			*ret = time(NULL) + v * 86400;
+			if (__builtin_mul_overflow(v, 86400LL, &secs) ||
+			    __builtin_add_overflow((long long)time(NULL), secs, &t) ||
+			    (long long)(time_t)t != t)
+				return -ERANGE;
+			*ret = t;
 			return 0;
 		}
 		return -EINVAL;
@@ -165,7 +179,7 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 
 static void serve(struct control *ctl, int fd)
 {
-	char line[1024], *argv[8];
+	char line[CONTROL_LINE_MAX], *argv[8];
 	int argc = 0, code;
 	FILE *f = fdopen(fd, "r+");
 
@@ -264,11 +278,25 @@ void control_stop(struct control *ctl)
 int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char line[4096];
+	char line[CONTROL_LINE_MAX] = "";
 	size_t used = 0;
 	int fd, code = -1;
 	FILE *f;
 
+	/* one request line of tab-separated arguments: an argument must not hold
+	 * a tab or a newline, and the line must fit the server's buffer */
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (strpbrk(argv[i], "\t\n"))
+			return -EINVAL;
+		if (n + (i ? 1 : 0) + 2 > sizeof(line) - used)      /* "\n" and NUL follow */
+			return -E2BIG;
+		if (i)
+			line[used++] = '\t';
+		memcpy(line + used, argv[i], n + 1);
+		used += n;
+	}
 	if (control_path(data_dir, sa.sun_path, sizeof(sa.sun_path)) < 0)
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -280,9 +308,6 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 		close(fd);
 		return -e;
 	}
-	for (int i = 0; i < argc; i++)
-		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? "\t" : "",
-					 argv[i]);
 	f = fdopen(fd, "r+");
 	if (!f) {
 		close(fd);
