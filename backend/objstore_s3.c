@@ -612,7 +612,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 			void *arg, char **ret_token)
 {
 	struct s3_store *st = s3_of(s);
-	const char *p = b->p, *end = b->p + b->len, *a, *e;
+	const char *p = b->p, *end, *a, *e;
 	size_t plen = strlen(st->prefix);
 	bool truncated = false;
 	int r = 0;
@@ -622,6 +622,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 		objstore_set_error(s, "LIST %s: empty answer", s->url);
 		return -EIO;
 	}
+	end = p + b->len;
 	if (xml_find(p, end, "IsTruncated", &a, &e))
 		truncated = (size_t)(e - a) == 4 && !strncmp(a, "true", 4);
 	for (;;) {
