@@ -2,7 +2,8 @@
 # scripts/test.sh - the second of README's two commands: installs what is
 # missing (Debian 12), builds efsfs twice (optimised, and with ASan+UBSan),
 # starts a local s3rver on 127.0.0.1 for the S3 tests, and runs every test
-# (unit and mount suites) in both builds.  Run as root (the mount tests use
+# (unit and mount suites) in both builds, then each fuzz target for a while
+# under clang's libFuzzer.  Run as root (the mount tests use
 # /dev/fuse).  .ci/run calls this.  Ends with "N passed, N failed".
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,9 +48,43 @@ for dir in build build-asan; do
 		status=1
 done
 
+# The fuzz targets under clang's libFuzzer (ASan+UBSan), EFSFS_FUZZ_SECS
+# each (default 30), starting from their seed corpus in a scratch copy; a
+# crash, a leak, UB or a failed check fails the run and keeps the input.
+fuzz_passed=0 fuzz_failed=0
+if command -v clang >/dev/null 2>&1; then
+	if [ ! -d build-fuzz ]; then
+		CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dc_args=-fno-sanitize-recover=undefined >/dev/null
+	fi
+	targets=(conf codec s3 sigv4)
+	ninja -C build-fuzz "${targets[@]/#/tests/fuzz/fuzz_}" >/dev/null
+	for t in "${targets[@]}"; do
+		mkdir -p "$work/fuzz/$t"
+		echo "== fuzz_$t: ${EFSFS_FUZZ_SECS:-30} s" >&2
+		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			"build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="${EFSFS_FUZZ_SECS:-30}" \
+			-timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+			-artifact_prefix="$work/fuzz/$t-" "$work/fuzz/$t" "tests/fuzz/corpus/$t" \
+			>"$work/fuzz/$t.log" 2>&1; then
+			fuzz_passed=$((fuzz_passed + 1))
+			tail -n 1 "$work/fuzz/$t.log" >&2
+		else
+			fuzz_failed=$((fuzz_failed + 1))
+			echo "fuzz_$t FAILED:" >&2
+			grep -v '^#' "$work/fuzz/$t.log" | tail -n 40 >&2
+			for a in "$work/fuzz/$t"-*; do
+				[ -e "$a" ] && { echo "input $a (base64):"; base64 -w0 "$a"; echo; } >&2
+			done
+		fi
+	done
+else
+	echo "== fuzz: clang is not installed; the seed corpora ran in the unit suite only" >&2
+fi
+
 # One closing line over both builds, from meson's own logs (one line per test).
 count_results() {
-	local passed=0 failed=0 skipped=0 f
+	local passed=$fuzz_passed failed=$fuzz_failed skipped=0 f
 	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json; do
 		[ -f "$f" ] || continue
 		passed=$((passed + $(grep -c '"result": "OK"' "$f" || true)))
