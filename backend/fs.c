@@ -1671,8 +1671,13 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 		uint64_t cend = (idx + 1) * fs->chunk_size;
 		size_t n = (size_t)((cend < end ? cend : end) - pos);
 		struct fs_rseg *s = &rv->seg[rv->n];
+		int cold = tier_chunk_is_cold(fs, in, idx);
 
-		if (tier_chunk_is_cold(fs, in, idx)) {
+		if (cold < 0) {
+			r = cold;
+			break;
+		}
+		if (cold) {
 			s->mem = malloc(n);
 			if (!s->mem) {
 				r = -ENOMEM;
@@ -1878,6 +1883,7 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 	/* Cold chunks are holes in the backing file but data to the reader. */
 	for (int guard = 0; guard < 1 << 20; guard++) {
 		uint64_t idx;
+		int cold;
 
 		r = lseek(in->fd, off, whence);
 		if (r < 0) {
@@ -1894,20 +1900,28 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 			/* the first cold chunk between off and r is data too */
 			for (idx = (uint64_t)off / fs->chunk_size;
 			     idx * fs->chunk_size < (uint64_t)r; idx++) {
-				if (tier_chunk_is_cold(fs, in, idx)) {
+				cold = tier_chunk_is_cold(fs, in, idx);
+				if (cold) {
 					uint64_t s = idx * fs->chunk_size;
 
-					r = (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
+					r = cold < 0 ? cold
+						     : (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
 					break;
 				}
 			}
-			if ((uint64_t)r >= in->size)
+			if (r >= 0 && (uint64_t)r >= in->size)
 				r = -ENXIO;
 			break;
 		}
 		idx = (uint64_t)r / fs->chunk_size;
-		if ((uint64_t)r >= in->size || !tier_chunk_is_cold(fs, in, idx))
+		if ((uint64_t)r >= in->size)
 			break;
+		cold = tier_chunk_is_cold(fs, in, idx);
+		if (cold <= 0) {
+			if (cold < 0)
+				r = cold;
+			break;
+		}
 		off = (off_t)((idx + 1) * fs->chunk_size);   /* a hole in a cold chunk is not one */
 		if ((uint64_t)off >= in->size) {
 			r = (off_t)in->size;

@@ -122,8 +122,10 @@ int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret);
 void fs_inode_drop(struct fs *fs, struct fs_inode *in);
 /* Tier hook: notes an access to chunks [first, last] of ino at time now (s). */
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
-/* Tier hook: is chunk idx of in cold? (io held) */
-bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx);
+/* Tier hook: is chunk idx of in cold? 1 yes, 0 no, -errno when the chunk map
+ * cannot be read: never taken for "not cold", since the local range of a
+ * cold chunk is a punched hole and would read as zeros.  (io held) */
+int tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx);
 /* Whether the kernel may be reading or writing in's backing file behind
  * our back (passthrough): tier moves leave such an inode alone. */
 bool fs_inode_passthrough(struct fs_inode *in);

@@ -151,6 +151,7 @@ struct meta {
 	int64_t outer_since;          /* CLOCK_MONOTONIC ns when it began */
 	unsigned outer_ops;
 	bool broken;                  /* a group was lost: refuse writes */
+	int chunk_get_fault;          /* test knob (meta_fail_chunk_reads): positive errno */
 };
 
 #define META_GROUP_OPS 1000
@@ -965,11 +966,18 @@ static void row_to_chunk(sqlite3_stmt *s, int first, struct meta_chunk *c)
 	c->version = (uint64_t)sqlite3_column_int64(s, first + 4);
 }
 
+void meta_fail_chunk_reads(struct meta *m, int err)
+{
+	m->chunk_get_fault = err;
+}
+
 int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
 {
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_GET);
 	int rc, r = -ENOENT;
 
+	if (m->chunk_get_fault)
+		return -m->chunk_get_fault;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	rc = sqlite3_step(s);

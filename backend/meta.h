@@ -144,6 +144,9 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t 
  * A chunk without a row is STANDARD (or a hole) with the inode's mtime as
  * its access time. */
 int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
+/* Fault injection for tests: while err (a positive errno) is not 0, every
+ * meta_chunk_get() fails with -err, as a failing disk or database would. */
+void meta_fail_chunk_reads(struct meta *m, int err);
 int meta_chunk_put(struct meta *m, const struct meta_chunk *c);
 /* Records an access at atime unless the recorded one is less than step older. */
 int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step);

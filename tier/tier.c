@@ -282,13 +282,17 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 	return 0;
 }
 
-bool tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
+int tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
 {
 	struct meta_chunk c;
+	int r;
 
 	if (!in->cold)
-		return false;
-	return tier_chunk_row(fs, in->ino, idx, &c) == 0 && c.class != META_STANDARD;
+		return 0;
+	r = tier_chunk_row(fs, in->ino, idx, &c);
+	if (r < 0)
+		return r;
+	return c.class != META_STANDARD;
 }
 
 bool tier_promotes_on_read(struct fs *fs)

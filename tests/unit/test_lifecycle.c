@@ -1152,6 +1152,37 @@ START_TEST(test_corrupt_object_is_eio)
 }
 END_TEST
 
+/* A chunk map that cannot be read while a file has cold chunks: reads and
+ * SEEK_DATA fail with the error, never serve the punched-out local range
+ * (zeros) as the chunk's data.  tier_chunk_is_cold() took any failure for
+ * "not cold" and so read zeros. */
+START_TEST(test_chunk_map_error_is_not_zeros)
+{
+	size_t size = 4 * CS;
+	char *buf, *got = malloc(size);
+	uint64_t ino = cold_file("f", (void **)&buf, size, 31);
+	struct fs_file *f;
+
+	ck_assert_ptr_nonnull(got);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
+	fs_meta_lock(fs);
+	meta_fail_chunk_reads(fs->meta, EIO);
+	fs_meta_unlock(fs);
+	ck_assert_int_eq(read_at(ino, CS, 100, got), -EIO);
+	ck_assert_int_eq(read_at(ino, 0, size, got), -EIO);
+	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_DATA), -EIO);
+	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_HOLE), -EIO);
+	fs_meta_lock(fs);
+	meta_fail_chunk_reads(fs->meta, 0);
+	fs_meta_unlock(fs);
+	fs_release(fs, f);
+	check_content(ino, buf, size);
+	free(got);
+	free(buf);
+}
+END_TEST
+
 /* Whether needle (n bytes) occurs in hay. */
 static bool contains(const void *hay, size_t len, const void *needle, size_t n)
 {
@@ -1317,6 +1348,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_fault_verify_get_fails);
 	tcase_add_test(tc, test_fault_get_fails_on_promotion);
 	tcase_add_test(tc, test_corrupt_object_is_eio);
+	tcase_add_test(tc, test_chunk_map_error_is_not_zeros);
 	tcase_add_test(tc, test_objects_plaintext_unless_encrypted);
 	suite_add_tcase(s, tc);
 
