@@ -1041,6 +1041,7 @@ void conf_free(struct conf *c)
 	if (!c)
 		return;
 	free(c->source);
+	free(c->warning);
 	free(c->data_dir);
 	free(c->key_file);
 	free(c->ia_store);

@@ -27,6 +27,8 @@ enum conf_statfs { CONF_STATFS_EFS, CONF_STATFS_LOCAL };
 struct conf {
 	char name[CONF_NAME_MAX + 1];
 	char *source;                  /* the file read, or NULL for embedded defaults */
+	char *warning;                 /* NULL, or why a configuration file was skipped
+	                                  (for the caller to print) */
 
 	char *data_dir;                /* default: /var/lib/efsfs/NAME (root) or
 	                                  $XDG_DATA_HOME|~/.local/share/efsfs/NAME */

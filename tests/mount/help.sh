@@ -1,0 +1,179 @@
+#!/bin/bash
+# tests/mount/help.sh - mount suite: what the command line tells its user:
+# `efsfs help`, every command's --help, the version, the man pages (every
+# command and option of `efsfs help` is in efsfs(8), the pages render
+# without warnings), the messages for an empty meta.db and a subdirectory
+# mount, and where the configuration comes from for an unprivileged user
+# whose /etc/efsfs/efsfs.conf is root-only.
+#
+# The /etc/efsfs of those checks is a private one: the commands run in a
+# mount namespace (unshare -m) with an overlay over /etc, so the host's /etc
+# is never changed (useradd adds one test user, removed on exit).
+# Needs: EFSFS, root, groff and man (man-db), unshare and setpriv (util-linux).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+MAN8="$(dirname -- "$EFSFS")/efsfs.8"
+SRC=${EFSFS_SRC:?EFSFS_SRC must name the source tree}
+
+# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
+run()
+{
+	RC=0
+	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
+	OUT=$(<"$TEST_TMP/run.out")
+	ERR=$(<"$TEST_TMP/run.err")
+}
+
+# expect_help MSG CMD: the last run exited 0, printed "usage: efsfs CMD" first
+# on stdout and nothing on stderr.
+expect_help()
+{
+	if ((RC != 0)); then
+		fail "$1: exited $RC (stderr: $ERR)"
+	fi
+	if [[ "$(head -n 1 <<<"$OUT")" != "usage: efsfs $2"* ]]; then
+		fail "$1: stdout does not start with 'usage: efsfs $2': $OUT"
+	fi
+	if [[ -n "$ERR" ]]; then
+		fail "$1: wrote to stderr: $ERR"
+	fi
+	pass "$1"
+}
+
+# ---- efsfs help and every command's --help ------------------------------------------------
+
+run "$EFSFS" help
+if ((RC != 0)) || [[ "$OUT" != *"Commands:"* ]]; then
+	fail "efsfs help exited $RC: $OUT $ERR"
+fi
+pass "efsfs help lists the commands"
+HELP=$OUT
+run "$EFSFS" --help
+assert_eq "$HELP" "$OUT" "efsfs --help prints what efsfs help prints"
+
+# The commands: the lines after "Commands:" up to the blank line, each
+# "  WORD [WORD] ARGS" in 26 columns, then the summary; a command's words
+# are lowercase, its arguments not.
+mapfile -t COMMANDS < <(awk '/^Commands:/ { on = 1; next } on && /^$/ { exit }
+	on { n = split(substr($0, 3, 26), w, " "); c = w[1]
+	     if (n > 1 && w[2] ~ /^[a-z]+$/) c = c " " w[2]; print c }' <<<"$HELP")
+if ((${#COMMANDS[@]} < 9)); then
+	fail "efsfs help lists only ${#COMMANDS[@]} commands: $HELP"
+fi
+for want in mkfs mount fsck info stats "lifecycle run" "lifecycle status" gc help version; do
+	found=0
+	for c in "${COMMANDS[@]}"; do
+		[[ "$c" == "$want" ]] && found=1
+	done
+	((found)) || fail "efsfs help does not list '$want': $HELP"
+done
+pass "efsfs help lists all ${#COMMANDS[@]} commands"
+
+[[ -f "$MAN8" ]] || fail "the build made no efsfs.8 beside $EFSFS"
+MANTEXT=$(MANWIDTH=200 man -l "$MAN8" 2>/dev/null | col -b)
+for c in "${COMMANDS[@]}"; do
+	# shellcheck disable=SC2086 # the command's words are separate arguments
+	run "$EFSFS" $c --help
+	expect_help "efsfs $c --help" "$c"
+	CMD_HELP=$OUT
+	# shellcheck disable=SC2086
+	run "$EFSFS" help $c
+	expect_help "efsfs help $c" "$c"
+	assert_eq "$CMD_HELP" "$OUT" "efsfs help $c prints what efsfs $c --help prints"
+	# shellcheck disable=SC2086
+	run "$EFSFS" $c -h
+	expect_help "efsfs $c -h" "$c"
+	if ! grep -qF -- "efsfs $c" <<<"$MANTEXT"; then
+		fail "efsfs.8 does not describe 'efsfs $c'"
+	fi
+	# every option of the command's help ("-c, --chunk-size SIZE" or
+	# "--man TEMPLATE") is in efsfs.8 the same way
+	while read -r opt; do
+		[[ "$opt" == "-h, --help" ]] && continue
+		if ! grep -qF -- "$opt" <<<"$MANTEXT"; then
+			fail "efsfs.8 lacks option '$opt' of efsfs $c"
+		fi
+	done < <(sed -n 's/^  \(\(-[A-Za-z], \)\{0,1\}--[a-z-]*\( [A-Z]*\)\{0,1\}\).*/\1/p;
+		s/^      \(--[a-z-]*\( [A-Z]*\)\{0,1\}\).*/\1/p' <<<"$CMD_HELP" | sed 's/ *$//')
+	pass "efsfs.8 has 'efsfs $c' and each of its options"
+done
+
+run "$EFSFS" lifecycle --help
+if ((RC != 0)) || [[ "$OUT" != *"usage: efsfs lifecycle run"* ||
+	"$OUT" != *"usage: efsfs lifecycle status"* ]]; then
+	fail "efsfs lifecycle --help exited $RC: $OUT $ERR"
+fi
+pass "efsfs lifecycle --help shows run and status"
+run "$EFSFS" help no-such-command
+if ((RC != 2)) || [[ "$ERR" != *"unknown command 'no-such-command'"* ]]; then
+	fail "efsfs help no-such-command exited $RC: $ERR"
+fi
+pass "efsfs help of an unknown command exits 2 and says so"
+run "$EFSFS" mkfs --no-such-option x
+if ((RC != 2)) || [[ "$ERR" != *"efsfs mkfs: unrecognized option '--no-such-option'"* ||
+	"$ERR" != *"usage: efsfs mkfs"* ]]; then
+	fail "efsfs mkfs --no-such-option exited $RC: $ERR"
+fi
+pass "an unknown option names the command and shows its usage"
+
+VERSION=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$SRC/meson.build")
+[[ -n "$VERSION" ]] || fail "no version in $SRC/meson.build"
+for v in -V --version version; do
+	run "$EFSFS" "$v"
+	assert_eq "0 efsfs $VERSION" "$RC $OUT" "efsfs $v prints the version"
+done
+
+# ---- messages: an empty meta.db, a subdirectory mount -------------------------------------
+
+make_config empty
+efsfs_mkfs empty
+DB="${DATA_DIRS[empty]}/meta.db"
+rm -f -- "$DB-wal" "$DB-shm"
+: >"$DB"
+run "$EFSFS" info empty
+if ((RC == 0)) || [[ "$ERR" != *"$DB: not an efsfs metadata database (the file is empty"* ]]; then
+	fail "efsfs info on an empty meta.db exited $RC: $ERR"
+fi
+if [[ "$ERR" == *"schema version"* ]]; then
+	fail "the message for an empty meta.db still talks of a schema version: $ERR"
+fi
+pass "an empty meta.db is 'not an efsfs metadata database'"
+assert_eq 0 "$(stat -c %s -- "$DB")" "opening the empty meta.db left it empty"
+
+make_config sub
+efsfs_mkfs sub
+MNT="$TEST_TMP/mnt"
+mkdir -p -- "$MNT" "$TEST_TMP/bin"
+# mount(8) runs /sbin/mount.efsfs SOURCE DIR -o OPTIONS with the source as written
+ln -s -- "$(realpath -- "$EFSFS")" "$TEST_TMP/bin/mount.efsfs"
+for cmd in "$TEST_TMP/bin/mount.efsfs sub:/some/dir $MNT -o rw" "$EFSFS mount sub:/some/dir $MNT"; do
+	# shellcheck disable=SC2086 # the words of the command line
+	run $cmd
+	if ((RC == 0)) || [[ "$ERR" != *"sub:/some/dir: mounting a subdirectory (/some/dir) is not supported yet"* ]]; then
+		fail "'$cmd' exited $RC without saying subdirectory mounts are not supported: $ERR"
+	fi
+	if [[ "$ERR" == *"$EFSFS_CONFIG"* || "$ERR" == *"invalid file system name"* ]]; then
+		fail "'$cmd' blames the configuration: $ERR"
+	fi
+	is_not_mounted "$MNT" || fail "'$cmd' mounted something on $MNT"
+	pass "$(basename -- "${cmd%% *}"): NAME:/sub is refused as a subdirectory mount, naming the source"
+done
+
+# ---- man pages -------------------------------------------------------------------------------
+
+for page in "$MAN8" "$SRC/man/mount.efsfs.8" "$SRC/man/efsfs.conf.5"; do
+	warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
+	assert_eq "" "$warn" "$(basename "$page") renders without groff warnings"
+done
+MOUNT8=$(MANWIDTH=200 man -l "$SRC/man/mount.efsfs.8" 2>/dev/null | col -b)
+for want in "config=FILE" foreground "not supported yet"; do
+	if [[ "$MOUNT8" != *"$want"* ]]; then
+		fail "mount.efsfs.8 does not mention '$want'"
+	fi
+done
+pass "mount.efsfs.8 describes the helper's own options"
+
+finish
