@@ -167,6 +167,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		fprintf(stderr, "efsfs: %s\n", err);
 		return 1;
 	}
+	if (conf->warning)
+		fprintf(stderr, "efsfs: warning: %s\n", conf->warning);
 	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0) {
 		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
 		goto out;

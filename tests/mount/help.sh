@@ -162,6 +162,99 @@ for cmd in "$TEST_TMP/bin/mount.efsfs sub:/some/dir $MNT -o rw" "$EFSFS mount su
 	pass "$(basename -- "${cmd%% *}"): NAME:/sub is refused as a subdirectory mount, naming the source"
 done
 
+# ---- a user's own configuration and a root-only /etc/efsfs/efsfs.conf ----------------------
+
+# in_ns CMD...: runs CMD in a private mount namespace whose /etc is an
+# overlay of the real one (changes land in $TEST_TMP/etc-upper, for every
+# in_ns call, and never in the real /etc).
+ETC_UP="$TEST_TMP/etc-upper"
+ETC_WORK="$TEST_TMP/etc-work"
+mkdir -p -- "$ETC_UP" "$ETC_WORK"
+IN_NS="$TEST_TMP/bin/in_ns"
+mkdir -p -- "$TEST_TMP/bin"
+cat >"$IN_NS" <<'EOS'
+#!/bin/bash
+# in_ns UPPER WORK CMD...
+up=$1 work=$2
+shift 2
+exec unshare -m --propagation private bash -c 'mount -t overlay overlay \
+	-o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && shift 2 && exec "$@"' \
+	in_ns "$up" "$work" "$@"
+EOS
+chmod 755 -- "$IN_NS"
+in_ns()
+{
+	"$IN_NS" "$ETC_UP" "$ETC_WORK" "$@"
+}
+
+TUSER=efsfs-t-cli
+THOME="$TEST_TMP/home"
+if id -u "$TUSER" >/dev/null 2>&1; then
+	userdel -- "$TUSER" || fail "cannot remove the user $TUSER left by an earlier run"
+fi
+useradd --no-create-home --home-dir "$THOME" --shell /usr/sbin/nologin --user-group -- "$TUSER" ||
+	fail "useradd $TUSER failed"
+at_exit "userdel -- $TUSER"
+mkdir -p -- "$THOME"
+chown -- "$TUSER:$TUSER" "$THOME"
+install -m 755 -- "$EFSFS" "$TEST_TMP/bin/efsfs"
+# "${AS_USER[@]}" CMD...: CMD as $TUSER with a clean environment (no EFSFS_CONFIG)
+AS_USER=(setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups
+	env -i HOME="$THOME" PATH=/usr/bin:/bin)
+
+SYS_DATA="$TEST_TMP/sys-data"
+in_ns sh -c "mkdir -p /etc/efsfs && printf '[shared]\ndata_dir = $SYS_DATA/%%n\n\
+s3_access_key_id = AKIDEXAMPLE\ns3_secret_access_key = secret\n' >/etc/efsfs/efsfs.conf &&
+	chmod 600 /etc/efsfs/efsfs.conf"
+if [[ -e /etc/efsfs/efsfs.conf && "$(stat -c %i /etc/efsfs/efsfs.conf)" == \
+	"$(stat -c %i "$ETC_UP/efsfs/efsfs.conf")" ]]; then
+	fail "the private /etc/efsfs reached the real /etc"
+fi
+run "$IN_NS" "$ETC_UP" "$ETC_WORK" "${AS_USER[@]}" "$TEST_TMP/bin/efsfs" info shared
+if [[ "$ERR" != *"/etc/efsfs/efsfs.conf: Permission denied"* ]]; then
+	fail "the test user can read the root-only /etc/efsfs/efsfs.conf: $RC $ERR"
+fi
+pass "the private /etc/efsfs/efsfs.conf is root-only"
+
+# root still reads the system file
+env -u EFSFS_CONFIG HOME="$TEST_TMP/root-home" "$IN_NS" "$ETC_UP" "$ETC_WORK" "$EFSFS" mkfs shared >"$TEST_TMP/root-mkfs.log" 2>&1 ||
+	fail "root cannot mkfs [shared] of the system file"
+[[ -f "$SYS_DATA/shared/meta.db" ]] || fail "root's mkfs shared did not use /etc's data_dir"
+pass "root reads [shared] from /etc/efsfs/efsfs.conf"
+
+# a user without a file of their own: the system file is skipped with a
+# warning, and their file system gets the embedded defaults (data in ~)
+run "$IN_NS" "$ETC_UP" "$ETC_WORK" "${AS_USER[@]}" "$TEST_TMP/bin/efsfs" mkfs solo
+if ((RC != 0)); then
+	fail "mkfs as a user with a root-only system file exited $RC: $ERR"
+fi
+if [[ "$ERR" != *"warning: /etc/efsfs/efsfs.conf: Permission denied; skipped it: file system 'solo' gets the embedded defaults"* ]]; then
+	fail "mkfs as a user did not warn that the system file was skipped: $ERR"
+fi
+[[ -f "$THOME/.local/share/efsfs/solo/meta.db" ]] ||
+	fail "the user's mkfs solo did not create ~/.local/share/efsfs/solo"
+pass "a root-only system file is skipped with a warning; the user's file system works"
+
+# the user's own file stands alone for the file systems it defines
+"${AS_USER[@]}" mkdir -p "$THOME/.config/efsfs"
+printf '[mine]\ndata_dir = %s/fs/%%n\n' "$THOME" |
+	"${AS_USER[@]}" sh -c 'cat >"$HOME/.config/efsfs/efsfs.conf"'
+run "$IN_NS" "$ETC_UP" "$ETC_WORK" "${AS_USER[@]}" "$TEST_TMP/bin/efsfs" mkfs mine
+if ((RC != 0)) || [[ "$ERR" == *warning* ]]; then
+	fail "mkfs of a file system in the user's own file exited $RC or warned: $ERR"
+fi
+[[ -f "$THOME/fs/mine/meta.db" ]] || fail "mkfs mine did not use the user file's data_dir"
+run "$IN_NS" "$ETC_UP" "$ETC_WORK" "${AS_USER[@]}" "$TEST_TMP/bin/efsfs" info mine
+if ((RC != 0)) || [[ "$OUT" != *"config: $THOME/.config/efsfs/efsfs.conf"* || -n "$ERR" ]]; then
+	fail "efsfs info mine as the user exited $RC: $OUT $ERR"
+fi
+pass "a file system of the user's own file is read from it alone, without a warning"
+run "$IN_NS" "$ETC_UP" "$ETC_WORK" "${AS_USER[@]}" "$TEST_TMP/bin/efsfs" info solo
+if ((RC != 0)) || [[ "$ERR" != *"gets the [defaults] of $THOME/.config/efsfs/efsfs.conf"* ]]; then
+	fail "efsfs info solo (not in the user file) exited $RC: $OUT $ERR"
+fi
+pass "a file system the user file does not define gets its [defaults], with the warning"
+
 # ---- man pages -------------------------------------------------------------------------------
 
 for page in "$MAN8" "$SRC/man/mount.efsfs.8" "$SRC/man/efsfs.conf.5"; do
