@@ -44,6 +44,7 @@ enum key {
 	KEY_LIFECYCLE_INTERVAL,
 	KEY_ENCRYPTED,
 	KEY_KEY_FILE,
+	KEY_LOG_FILE,
 	KEY_IA_STORE,
 	KEY_ARCHIVE_STORE,
 	KEY_ARCHIVE_STORAGE_CLASS,
@@ -76,6 +77,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_LIFECYCLE_INTERVAL] = "lifecycle_interval",
 	[KEY_ENCRYPTED] = "encrypted",
 	[KEY_KEY_FILE] = "key_file",
+	[KEY_LOG_FILE] = "log_file",
 	[KEY_IA_STORE] = "ia_store",
 	[KEY_ARCHIVE_STORE] = "archive_store",
 	[KEY_ARCHIVE_STORAGE_CLASS] = "archive_storage_class",
@@ -891,6 +893,8 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 		return apply_path(&c->data_dir, k, v, name, false, reason, rlen);
 	case KEY_KEY_FILE:
 		return apply_path(&c->key_file, k, v, name, false, reason, rlen);
+	case KEY_LOG_FILE:
+		return apply_path(&c->log_file, k, v, name, false, reason, rlen);
 	case KEY_IA_STORE:
 		return apply_path(&c->ia_store, k, v, name, true, reason, rlen);
 	case KEY_ARCHIVE_STORE:
@@ -1085,6 +1089,7 @@ void conf_free(struct conf *c)
 	free(c->warning);
 	free(c->data_dir);
 	free(c->key_file);
+	free(c->log_file);
 	free(c->ia_store);
 	free(c->archive_store);
 	free(c->archive_storage_class);
@@ -1218,6 +1223,10 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 	}
 	if (!c->key_file && asprintf(&c->key_file, "%s/key", c->data_dir) < 0) {
 		c->key_file = NULL;
+		goto nomem;
+	}
+	if (!c->log_file && asprintf(&c->log_file, "%s/efsfs.log", c->data_dir) < 0) {
+		c->log_file = NULL;
 		goto nomem;
 	}
 	if (!c->ia_store && asprintf(&c->ia_store, "file://%s/objects", c->data_dir) < 0) {

@@ -45,6 +45,8 @@ struct conf {
 
 	bool encrypted;                  /* default false; chosen at mkfs */
 	char *key_file;                  /* default DATA_DIR/key */
+	char *log_file;                  /* a detached daemon's log without syslog;
+	                                    default DATA_DIR/efsfs.log */
 
 	char *ia_store;                  /* URL; default file://DATA_DIR/objects */
 	char *archive_store;             /* URL; default: same as ia_store */

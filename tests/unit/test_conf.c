@@ -184,6 +184,7 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nfuse_spin_us = -1\n", "dev", 2, "fuse_spin_us", "invalid value '-1'" },
 	{ "[dev]\nfuse_spin_us = 50us\n", "dev", 2, "fuse_spin_us", "invalid value '50us'" },
 	{ "[dev]\nkey_file = etc/key\n", "dev", 2, "key_file", "not an absolute path" },
+	{ "[dev]\nlog_file = efsfs.log\n", "dev", 2, "log_file", "not an absolute path" },
 	{ "[dev]\ndata_dir = var/efsfs\n", "dev", 2, "data_dir", "not an absolute path" },
 	{ "[dev]\ndata_dir = %n\n", "dev", 2, "data_dir", "'dev' is not an absolute path" },
 	{ "[dev]\ndata_dir = /srv/%x\n", "dev", 2, "data_dir", "unknown escape '%x'" },
@@ -306,6 +307,9 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(!c->encrypted);
 	ck_assert_int_ge(asprintf(&s, "%s/key", dir), 0);
 	ck_assert_str_eq(c->key_file, s);
+	free(s);
+	ck_assert_int_ge(asprintf(&s, "%s/efsfs.log", dir), 0);
+	ck_assert_str_eq(c->log_file, s);
 	free(s);
 	ck_assert_int_ge(asprintf(&s, "file://%s/objects", dir), 0);
 	ck_assert_str_eq(c->ia_store, s);
@@ -639,9 +643,10 @@ START_TEST(test_percent_n)
 	conf_free(c);
 
 	c = load_ok("[dev]\ndata_dir = /srv/100%%/%n\nkey_file = /keys/%n.key\n"
-	            "archive_store = file:///cold/%n\n", "dev");
+	            "archive_store = file:///cold/%n\nlog_file = /var/log/efsfs/%n.log\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/100%/dev");
 	ck_assert_str_eq(c->key_file, "/keys/dev.key");
+	ck_assert_str_eq(c->log_file, "/var/log/efsfs/dev.log");
 	ck_assert_str_eq(c->ia_store, "file:///srv/100%/dev/objects");
 	ck_assert_str_eq(c->archive_store, "file:///cold/dev");
 	conf_free(c);
