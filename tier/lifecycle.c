@@ -367,12 +367,17 @@ static void *tier_thread(void *arg)
 			char err[512];
 			uint64_t gone = 0;
 
-			if (tier_run(fs, time(NULL), &rep) == 0 && (rep.chunks_to_ia ||
-			    rep.chunks_to_archive || rep.chunks_failed))
-				log_info("%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
-					 " to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
-					 rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
-					 rep.first_error[0] ? ": " : "", rep.first_error);
+			int r = tier_run(fs, time(NULL), &rep);
+
+			if (r < 0)
+				log_warn("%s: lifecycle pass stopped: %s", fs->conf->name,
+					 strerror(-r));
+			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
+				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
+					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
+					" to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
+					rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
+					rep.first_error[0] ? ": " : "", rep.first_error);
 			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
 				log_warn("%s: object gc: %s", fs->conf->name, err);
 			next_pass = now;

@@ -144,4 +144,44 @@ fi
 pass "the daemon's error is in the log file: $(grep -m 1 'reading cold data' "$LOG")"
 efsfs_umount "$MNT"
 
+# ---- with a syslog on /dev/log the daemon logs there, not to the file ----------------------
+
+# this namespace's /dev becomes an overlay, so that a listener of ours can
+# bind /dev/log without touching the host's /dev
+if mountpoint -q /dev/log; then
+	umount /dev/log
+fi
+mkdir -p -- "$TEST_TMP/dev-up" "$TEST_TMP/dev-work"
+mount -t overlay overlay -o "lowerdir=/dev,upperdir=$TEST_TMP/dev-up,workdir=$TEST_TMP/dev-work" \
+	/dev || fail "cannot put an overlay over /dev in the test's namespace"
+PY=$(command -v python3) || fail "python3 is missing (meson needs it too)"
+"$PY" -c '
+import os, socket, sys
+try:
+    os.unlink("/dev/log")
+except FileNotFoundError:
+    pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1] + ".ready", "w").close()
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b"\n")
+' "$TEST_TMP/syslog.txt" &
+SYSLOG_PID=$!
+at_exit "kill $SYSLOG_PID 2>/dev/null"
+wait_until 10 test -e "$TEST_TMP/syslog.txt.ready" || fail "the test's syslog listener did not start"
+[[ -S /dev/log ]] || fail "/dev/log is not the test's socket"
+LOG_LINES=$(wc -l <"$LOG")
+efsfs_mount "$NAME" "$MNT"
+drop_caches
+cat -- "$MNT/a" >/dev/null 2>&1 && fail "the damaged file read without an error"
+if ! wait_until 10 grep -qE "efsfs\[[0-9]+\]: inode [0-9]+ chunk 0: reading cold data" \
+	"$TEST_TMP/syslog.txt"; then
+	fail "the daemon's error did not reach syslog: $(tail -n 5 "$TEST_TMP/syslog.txt")"
+fi
+pass "with a syslog on /dev/log the daemon's error goes there"
+efsfs_umount "$MNT"
+assert_eq "$LOG_LINES" "$(wc -l <"$LOG")" "with a syslog nothing is added to the log file"
+
 finish
