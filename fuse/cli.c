@@ -1,6 +1,7 @@
-/* cli.c - the efsfs command line: mkfs, mount, fsck, info, and the
- * mount(8) helper front end (mount.efsfs).  Exit codes: 0 success, 1 the
- * operation failed (or fsck found errors), 2 bad usage.
+/* cli.c - the efsfs command line (mkfs, mount, fsck, info, stats,
+ * lifecycle, gc, help, version), its help texts and the COMMANDS section of
+ * efsfs(8), and the mount(8) helper front end (mount.efsfs).  Exit codes: 0
+ * success, 1 the operation failed (or fsck found errors), 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +24,9 @@
  * command's table (plus its case in the command's option switch).
  */
 
-/* An option of a command.  key: the short option letter, or a value from
- * OPT_LONG_ONLY up for an option with only a long name. */
+/* An option of a command.  key: the short option letter, or for an option
+ * with only a long name OPT_LONG_ONLY, OPT_LONG_ONLY + 1, ... (distinct
+ * within the command); the command's switch has a case for each key. */
 struct cli_opt {
 	int key;
 	const char *name;          /* long name, without "--" */
@@ -276,14 +278,14 @@ static int usage_error(const struct cli_cmd *cmd, const char *msg)
 static int cmd_getopt(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct cli_cmd *built;
-	static struct option lopts[16];
-	static char sopts[48];
+	static struct option lopts[32];
+	static char sopts[96];
 
 	if (built != cmd) {
 		size_t n = 0, k = 0;
 
 		sopts[k++] = '+';
-		for (const struct cli_opt *o = cmd->opts; o->name && n < 14; o++, n++) {
+		for (const struct cli_opt *o = cmd->opts; o->name && n < 30; o++, n++) {
 			lopts[n] = (struct option){ o->name, o->arg ? required_argument : no_argument,
 						    NULL, o->key };
 			if (o->key < OPT_LONG_ONLY) {
@@ -493,8 +495,8 @@ static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, 
 	return 0;
 }
 
-/* The common case: options, then exactly `nargs` arguments.  Returns -1 to
- * go on (ret_* filled) or the exit code. */
+/* The common case: no options but --help, then exactly `nargs` arguments,
+ * which start at argv[optind].  Returns -1 to go on, or the exit code. */
 static int parse_simple(const struct cli_cmd *cmd, int argc, char **argv, int nargs)
 {
 	int o;
@@ -845,6 +847,12 @@ int cli_mount_helper(int argc, char **argv)
 	size_t used = 0;
 
 	log_init("mount.efsfs", false, LOG_INFO);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs("usage: mount.efsfs NAME[:/] DIR [-sfnv] [-o OPTIONS]\n"
+		      "mount(8)'s helper for mount -t efsfs; own options: config=FILE, foreground.\n"
+		      "See mount.efsfs(8).\n", stdout);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *o, *p;
 

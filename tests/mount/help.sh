@@ -261,6 +261,11 @@ for page in "$MAN8" "$SRC/man/mount.efsfs.8" "$SRC/man/efsfs.conf.5"; do
 	warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
 	assert_eq "" "$warn" "$(basename "$page") renders without groff warnings"
 done
+run "$TEST_TMP/bin/mount.efsfs" --help
+if ((RC != 0)) || [[ "$OUT" != "usage: mount.efsfs "* || "$OUT" != *"mount.efsfs(8)"* ]]; then
+	fail "mount.efsfs --help exited $RC: $OUT $ERR"
+fi
+pass "mount.efsfs --help prints its usage"
 MOUNT8=$(MANWIDTH=200 man -l "$SRC/man/mount.efsfs.8" 2>/dev/null | col -b)
 for want in "config=FILE" foreground "not supported yet"; do
 	if [[ "$MOUNT8" != *"$want"* ]]; then
