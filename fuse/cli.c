@@ -116,7 +116,7 @@ static const struct cli_cmd commands[] = {
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
 	  "moved and what failed. With --as-of, as if the time were DATE.",
 	  lifecycle_run_opts, cmd_lifecycle_run },
-	{ "lifecycle status", "NAME", "the policy, the last pass and the storage per class",
+	{ "lifecycle status", "NAME", "the policy, the last pass, storage per class",
 	  "Prints the lifecycle policy, the stores, the storage per class and a summary of "
 	  "the last lifecycle pass.",
 	  no_opts, cmd_control },
