@@ -9,7 +9,7 @@
 # The /etc/efsfs of those checks is a private one: the commands run in a
 # mount namespace (unshare -m) with an overlay over /etc, so the host's /etc
 # is never changed (useradd adds one test user, removed on exit).
-# Needs: EFSFS, root, groff and man (man-db), unshare and setpriv (util-linux).
+# Needs: EFSFS, root, groff (groff-base), unshare and setpriv (util-linux).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -73,7 +73,7 @@ done
 pass "efsfs help lists all ${#COMMANDS[@]} commands"
 
 [[ -f "$MAN8" ]] || fail "the build made no efsfs.8 beside $EFSFS"
-MANTEXT=$(MANWIDTH=200 man -l "$MAN8" 2>/dev/null | col -b)
+MANTEXT=$(groff -man -Tascii -P-cbou -rLL=200n "$MAN8")
 for c in "${COMMANDS[@]}"; do
 	# shellcheck disable=SC2086 # the command's words are separate arguments
 	run "$EFSFS" $c --help
@@ -266,7 +266,7 @@ if ((RC != 0)) || [[ "$OUT" != "usage: mount.efsfs "* || "$OUT" != *"mount.efsfs
 	fail "mount.efsfs --help exited $RC: $OUT $ERR"
 fi
 pass "mount.efsfs --help prints its usage"
-MOUNT8=$(MANWIDTH=200 man -l "$SRC/man/mount.efsfs.8" 2>/dev/null | col -b)
+MOUNT8=$(groff -man -Tascii -P-cbou -rLL=200n "$SRC/man/mount.efsfs.8")
 for want in "config=FILE" foreground "not supported yet"; do
 	if [[ "$MOUNT8" != *"$want"* ]]; then
 		fail "mount.efsfs.8 does not mention '$want'"
