@@ -8,7 +8,8 @@
  * memory and flushed here) or, for a chunk never accessed since it was
  * written, its file's mtime.  Metadata operations (stat, listing) are not
  * accesses.  A pass moves chunk by chunk and goes on after a failure; the
- * report counts what moved and what failed.
+ * report counts what moved and what failed, and a summary of it is kept in
+ * the metadata (fs key lifecycle_last_pass) for `efsfs lifecycle status`.
  */
 #include <errno.h>
 #include <inttypes.h>
