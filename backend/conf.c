@@ -44,6 +44,7 @@ enum key {
 	KEY_LIFECYCLE_INTERVAL,
 	KEY_ENCRYPTED,
 	KEY_KEY_FILE,
+	KEY_LOG_FILE,
 	KEY_IA_STORE,
 	KEY_ARCHIVE_STORE,
 	KEY_ARCHIVE_STORAGE_CLASS,
@@ -76,6 +77,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_LIFECYCLE_INTERVAL] = "lifecycle_interval",
 	[KEY_ENCRYPTED] = "encrypted",
 	[KEY_KEY_FILE] = "key_file",
+	[KEY_LOG_FILE] = "log_file",
 	[KEY_IA_STORE] = "ia_store",
 	[KEY_ARCHIVE_STORE] = "archive_store",
 	[KEY_ARCHIVE_STORAGE_CLASS] = "archive_storage_class",
@@ -183,6 +185,11 @@ static int key_lookup(const char *name)
 		if (strcmp(key_names[k], name) == 0)
 			return k;
 	return -1;
+}
+
+const char *conf_key_name(size_t i)
+{
+	return i < KEY_COUNT ? key_names[i] : NULL;
 }
 
 bool conf_name_valid(const char *name)
@@ -477,8 +484,6 @@ out:
 	return r;
 }
 
-/* Resolves the path as conf.h says and parses the file.  f->path is the path
- * read, or NULL when a missing default file means embedded defaults. */
 static const char *conf_default_path = CONF_DEFAULT_PATH;
 
 void conf_set_default_path(const char *path)
@@ -486,21 +491,59 @@ void conf_set_default_path(const char *path)
 	conf_default_path = path ? path : CONF_DEFAULT_PATH;
 }
 
+/* $EFSFS_CONFIG, or NULL when unset or empty. */
+static const char *env_config(void)
+{
+	const char *p = getenv("EFSFS_CONFIG");
+
+	return p && *p ? p : NULL;
+}
+
+/* The user's own file: $XDG_CONFIG_HOME/efsfs/efsfs.conf, else
+ * ~/.config/efsfs/efsfs.conf; NULL (no user file) without a home. */
+static char *user_conf_path(void)
+{
+	const char *base = getenv("XDG_CONFIG_HOME");
+	char *s = NULL;
+
+	if (base && base[0] == '/')
+		return asprintf(&s, "%s/efsfs/efsfs.conf", base) < 0 ? NULL : s;
+	base = getenv("HOME");
+	if (!base || base[0] != '/') {
+		struct passwd *pw = getpwuid(geteuid());
+
+		base = pw ? pw->pw_dir : NULL;
+	}
+	if (!base || base[0] != '/')
+		return NULL;
+	return asprintf(&s, "%s/.config/efsfs/efsfs.conf", base) < 0 ? NULL : s;
+}
+
+static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+                         size_t errlen);
+
+/* Resolves a NULL path to $EFSFS_CONFIG (which must exist) or the system
+ * file (missing: embedded defaults) and parses it.  f->path is the path
+ * read, or NULL when a missing default file means embedded defaults. */
 static int ini_load(const char *path, struct ini_file *f, char *err, size_t errlen)
 {
-	bool explicit = true;
+	if (path)
+		return ini_load_file(path, true, f, err, errlen);
+	if (env_config())
+		return ini_load_file(env_config(), true, f, err, errlen);
+	return ini_load_file(conf_default_path, false, f, err, errlen);
+}
+
+/* Parses path; a missing file is an error when explicit, else f->path
+ * stays NULL (no file). */
+static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+                         size_t errlen)
+{
 	struct stat st;
 	FILE *fp;
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	if (!path) {
-		path = getenv("EFSFS_CONFIG");
-		if (!path || !*path) {
-			path = conf_default_path;
-			explicit = false;
-		}
-	}
 	fp = fopen(path, "re");
 	if (!fp) {
 		r = -errno;
@@ -851,6 +894,8 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 		return apply_path(&c->data_dir, k, v, name, false, reason, rlen);
 	case KEY_KEY_FILE:
 		return apply_path(&c->key_file, k, v, name, false, reason, rlen);
+	case KEY_LOG_FILE:
+		return apply_path(&c->log_file, k, v, name, false, reason, rlen);
 	case KEY_IA_STORE:
 		return apply_path(&c->ia_store, k, v, name, true, reason, rlen);
 	case KEY_ARCHIVE_STORE:
@@ -1042,8 +1087,10 @@ void conf_free(struct conf *c)
 	if (!c)
 		return;
 	free(c->source);
+	free(c->warning);
 	free(c->data_dir);
 	free(c->key_file);
+	free(c->log_file);
 	free(c->ia_store);
 	free(c->archive_store);
 	free(c->archive_storage_class);
@@ -1177,6 +1224,10 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 	}
 	if (!c->key_file && asprintf(&c->key_file, "%s/key", c->data_dir) < 0) {
 		c->key_file = NULL;
+		goto nomem;
+	}
+	if (!c->log_file && asprintf(&c->log_file, "%s/efsfs.log", c->data_dir) < 0) {
+		c->log_file = NULL;
 		goto nomem;
 	}
 	if (!c->ia_store && asprintf(&c->ia_store, "file://%s/objects", c->data_dir) < 0) {
@@ -1354,38 +1405,98 @@ out:
 	return r;
 }
 
+/* Without --config or $EFSFS_CONFIG: the user's file for a file system it
+ * has a section for, else the system file; when the system file is missing
+ * or cannot be read (root-only), the user file's [defaults] or the
+ * embedded defaults, with *ret_warning saying why for an unreadable one.
+ * Both files are loaded into uf and sf; *ret_chosen is one of them. */
+static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *sf,
+                        char **ret_user, struct ini_file **ret_chosen, char **ret_warning,
+                        char *err, size_t errlen)
+{
+	char serr[1024];
+	int r;
+
+	*ret_user = user_conf_path();
+	if (*ret_user) {
+		r = ini_load_file(*ret_user, false, uf, err, errlen);
+		if (r < 0)
+			return r;
+		/* the user's own file is checked whole, as any file efsfs reads */
+		if (uf->path) {
+			r = ini_validate(uf, NULL, NULL, err, errlen);
+			if (r < 0)
+				return r;
+			if (section_find(uf, name)) {
+				*ret_chosen = uf;
+				return 0;
+			}
+		}
+	}
+	r = ini_load_file(conf_default_path, false, sf, serr, sizeof(serr));
+	if (r == -EACCES || r == -EPERM) {
+		if (asprintf(ret_warning, "%s; skipped it: file system '%s' gets %s%s%s", serr, name,
+		             uf->path ? "the [defaults] of " : "the embedded defaults",
+		             uf->path ? uf->path : "", uf->path ? "" :
+		             " (define it in ~/.config/efsfs/efsfs.conf or use --config)") < 0) {
+			*ret_warning = NULL;
+			err_set(err, errlen, conf_default_path, 0, NULL, "%s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		*ret_chosen = uf;
+		return 0;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s", serr);
+		return r;
+	}
+	*ret_chosen = sf->path ? sf : uf;
+	return 0;
+}
+
 int conf_load(const char *path, const char *name, struct conf **ret, char *err, size_t errlen)
 {
-	struct ini_file f;
+	struct ini_file uf, sf, *f = &sf;
 	struct conf *c = NULL;
+	char *user = NULL, *warning = NULL;
 	int r;
 
 	if (err && errlen)
 		err[0] = '\0';
+	memset(&uf, 0, sizeof(uf));
+	memset(&sf, 0, sizeof(sf));
 	if (!ret)
 		return -EINVAL;
-	r = ini_load(path, &f, err, errlen);
+	if (path || env_config() || !conf_name_valid(name))
+		r = ini_load(path, &sf, err, errlen);
+	else
+		r = conf_resolve(name, &uf, &sf, &user, &f, &warning, err, errlen);
 	if (r < 0)
-		return r;
+		goto out;
 	if (!conf_name_valid(name) || strcmp(name, DEFAULTS_SECTION) == 0) {
-		err_set(err, errlen, f.path, 0, NULL, "invalid file system name '%s' (expected "
+		err_set(err, errlen, f->path, 0, NULL, "invalid file system name '%s' (expected "
 		        "1-%d of [A-Za-z0-9._-], not starting with '.' or '-', and not "
 		        "'defaults')", name ? name : "(null)", CONF_NAME_MAX);
 		r = -EINVAL;
 		goto out;
 	}
-	r = ini_validate(&f, name, &c, err, errlen);
+	r = ini_validate(f, name, &c, err, errlen);
 	if (r < 0)
 		goto out;
 	if (!c) {
 		/* not a section of the file: [defaults] and the embedded defaults */
-		r = conf_build(&f, NULL, name, &c, NULL, err, errlen);
+		r = conf_build(f, NULL, name, &c, NULL, err, errlen);
 		if (r < 0)
 			goto out;
 	}
+	c->warning = warning;
+	warning = NULL;
 	*ret = c;
 out:
-	ini_file_free(&f);
+	ini_file_free(&uf);
+	ini_file_free(&sf);
+	free(user);
+	free(warning);
 	return r;
 }
 

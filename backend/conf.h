@@ -27,6 +27,8 @@ enum conf_statfs { CONF_STATFS_EFS, CONF_STATFS_LOCAL };
 struct conf {
 	char name[CONF_NAME_MAX + 1];
 	char *source;                  /* the file read, or NULL for embedded defaults */
+	char *warning;                 /* NULL, or why a configuration file was skipped
+	                                  (for the caller to print) */
 
 	char *data_dir;                /* default: /var/lib/efsfs/NAME (root) or
 	                                  $XDG_DATA_HOME|~/.local/share/efsfs/NAME */
@@ -43,6 +45,8 @@ struct conf {
 
 	bool encrypted;                  /* default false; chosen at mkfs */
 	char *key_file;                  /* default DATA_DIR/key */
+	char *log_file;                  /* a detached daemon's log without syslog;
+	                                    default DATA_DIR/efsfs.log */
 
 	char *ia_store;                  /* URL; default file://DATA_DIR/objects */
 	char *archive_store;             /* URL; default: same as ia_store */
@@ -68,10 +72,14 @@ struct conf {
  * changed): for tests, and for packagers who keep /etc elsewhere. */
 void conf_set_default_path(const char *path);
 
-/* Loads file system `name` from `path`.  path NULL = $EFSFS_CONFIG, else
- * CONF_DEFAULT_PATH, and then a missing file means embedded defaults; an
- * explicit path that does not exist is an error.  On error returns -EINVAL
- * (or -errno of the failed read) and writes "file:line: key: reason" into err. */
+/* Loads file system `name` from `path`.  path NULL = $EFSFS_CONFIG; else
+ * the user's own file ($XDG_CONFIG_HOME/efsfs/efsfs.conf, by default
+ * ~/.config/efsfs/efsfs.conf) when it has a section [name]; else
+ * CONF_DEFAULT_PATH.  When that is missing, or cannot be read (a root-only
+ * file read by a user: c->warning then says so), the user file's [defaults]
+ * or the embedded defaults apply.  An explicit path or $EFSFS_CONFIG that
+ * does not exist is an error.  On error returns -EINVAL (or -errno of the
+ * failed read) and writes "file:line: key: reason" into err. */
 int conf_load(const char *path, const char *name, struct conf **ret, char *err, size_t errlen);
 void conf_free(struct conf *c);          /* accepts NULL */
 
@@ -83,6 +91,10 @@ int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *ar
 /* true when name is a valid file system name: 1-64 of [A-Za-z0-9._-], not
  * starting with '.' or '-'. */
 bool conf_name_valid(const char *name);
+
+/* The i-th key of the key table ("data_dir", ...), NULL past the last: for
+ * the test that efsfs.conf(5) documents every key. */
+const char *conf_key_name(size_t i);
 
 /* "AFTER_30_DAYS" -> 30, "NONE" -> 0; -1 when not an EFS lifecycle value. */
 int conf_parse_transition(const char *value);

@@ -237,8 +237,24 @@ static void bind_name(sqlite3_stmt *s, int col, const char *name)
 	sqlite3_bind_blob(s, col, name, (int)strlen(name), SQLITE_STATIC);
 }
 
+/* true when the database has a table of that name */
+static bool meta_has_table(struct meta *m, const char *name)
+{
+	sqlite3_stmt *s;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(m->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+			       "name = ?1", -1, &s, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	yes = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return yes;
+}
+
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
 {
+	struct stat st;
 	struct meta *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	int rc, r;
@@ -246,6 +262,13 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 	if (create && access(path, F_OK) == 0) {
 		snprintf(errbuf, errlen, "%s: a database exists already", path);
 		return -EEXIST;
+	}
+	/* SQLite would take an empty file for an empty database and write
+	 * a header into it */
+	if (!create && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		snprintf(errbuf, errlen, "%s: not an efsfs metadata database (the file is empty; "
+			 "'efsfs mkfs' creates one)", path);
+		return -EINVAL;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -290,9 +313,13 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 			version = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 		if (version != META_SCHEMA) {
-			snprintf(errbuf, errlen, "%s: metadata schema version %d, this efsfs reads %d",
-				 path, version, META_SCHEMA);
 			r = -EINVAL;
+			if (version == 0 && !meta_has_table(m, "fs"))
+				snprintf(errbuf, errlen, "%s: not an efsfs metadata database (no efsfs "
+					 "tables in it; 'efsfs mkfs' creates one)", path);
+			else
+				snprintf(errbuf, errlen, "%s: metadata schema version %d, this efsfs "
+					 "reads %d", path, version, META_SCHEMA);
 			goto fail;
 		}
 	}

@@ -1,6 +1,7 @@
-/* cli.c - the efsfs command line: mkfs, mount, fsck, info, and the
- * mount(8) helper front end (mount.efsfs).  Exit codes: 0 success, 1 the
- * operation failed (or fsck found errors), 2 bad usage.
+/* cli.c - the efsfs command line (mkfs, mount, fsck, info, stats,
+ * lifecycle, gc, help, version), its help texts and the COMMANDS section of
+ * efsfs(8), and the mount(8) helper front end (mount.efsfs).  Exit codes: 0
+ * success, 1 the operation failed (or fsck found errors), 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,30 +15,506 @@
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
 
-static const char usage_text[] =
-	"usage: efsfs [--config FILE] COMMAND [ARGS]\n"
-	"\n"
-	"  mkfs [--chunk-size SIZE] NAME        create file system NAME (see efsfs.conf)\n"
-	"  mount [-f] [-d] [-o OPTS] NAME DIR   mount NAME on DIR (-f: stay in foreground)\n"
-	"  fsck [--repair] NAME                 check NAME's metadata and data (unmounted)\n"
-	"  info NAME                            print NAME's id and settings\n"
-	"  stats NAME                           storage bytes per class (CloudWatch names)\n"
-	"  lifecycle run [--as-of DATE] NAME    apply the lifecycle policy now, or as if at DATE\n"
-	"                                       (YYYY-MM-DD[THH:MM:SS], @EPOCH, now, +Nd)\n"
-	"  lifecycle status NAME                the policy and the storage per class\n"
-	"  gc NAME                              delete objects no chunk refers to\n"
-	"  version                              print the version\n"
-	"\n"
-	"The configuration is --config FILE, else $EFSFS_CONFIG, else " CONF_DEFAULT_PATH
-	"\n(optional: without it every file system uses the embedded defaults).\n"
-	"Unmount with: umount DIR\n";
+/* ---- the command and option tables ------------------------------------
+ *
+ * Every subcommand and every option is one row below.  `efsfs help`,
+ * `efsfs COMMAND --help`, the getopt parsing and the COMMANDS section of
+ * the efsfs(8) man page (built from man/efsfs.8.in by `efsfs help --man`)
+ * are all made from these rows, so adding an option is one line in its
+ * command's table (plus its case in the command's option switch).
+ */
 
-static int usage_error(const char *msg)
+/* An option of a command.  key: the short option letter, or for an option
+ * with only a long name OPT_LONG_ONLY, OPT_LONG_ONLY + 1, ... (distinct
+ * within the command); the command's switch has a case for each key. */
+struct cli_opt {
+	int key;
+	const char *name;          /* long name, without "--" */
+	const char *arg;           /* the argument's name, NULL for a flag */
+	const char *help;
+};
+
+#define OPT_LONG_ONLY 256
+#define OPT_HELP      'h'
+
+struct cli_cmd {
+	const char *name;          /* "mkfs", "lifecycle run" */
+	const char *args;          /* after the options: "NAME DIR" */
+	const char *summary;       /* one line, for `efsfs help` */
+	const char *doc;           /* a paragraph, for --help and the man page */
+	const struct cli_opt *opts;
+	int (*run)(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+};
+
+static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_mount(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_info(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_lifecycle_run(const struct cli_cmd *cmd, const char *config, int argc,
+			     char **argv);
+static int cmd_help(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+
+static const struct cli_opt mkfs_opts[] = {
+	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
+	  "chunk_size in the configuration, else 4M); fixed for the file system's life" },
+	{ 0 }
+};
+
+static const struct cli_opt mount_opts[] = {
+	{ 'f', "foreground", NULL, "stay in the foreground and log to standard error" },
+	{ 'd', "debug", NULL, "log every FUSE request (implies --foreground)" },
+	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro" },
+	{ 0 }
+};
+
+static const struct cli_opt fsck_opts[] = {
+	{ 'r', "repair", NULL, "repair what can be repaired (orphaned inodes, stray data files)" },
+	{ 0 }
+};
+
+static const struct cli_opt lifecycle_run_opts[] = {
+	{ 'a', "as-of", "DATE", "run as if the time were DATE: YYYY-MM-DD[THH:MM:SS] (UTC), "
+	  "@EPOCH, now or +Nd (N days from now); default now" },
+	{ 0 }
+};
+
+static const struct cli_opt help_opts[] = {
+	{ OPT_LONG_ONLY, "man", "TEMPLATE", "print the efsfs(8) man page made from TEMPLATE "
+	  "(man/efsfs.8.in; the build does this)" },
+	{ 0 }
+};
+
+static const struct cli_opt no_opts[] = { { 0 } };
+
+static const struct cli_cmd commands[] = {
+	{ "mkfs", "NAME", "create file system NAME",
+	  "Creates file system NAME in its data directory, with the settings of its section of "
+	  "the configuration (or the embedded defaults), and prints its new id (fs- and 17 "
+	  "hex digits).",
+	  mkfs_opts, cmd_mkfs },
+	{ "mount", "NAME DIR", "mount NAME on DIR",
+	  "Mounts file system NAME on directory DIR and detaches once the mount is live. "
+	  "Unmount it with umount DIR. mount -t efsfs NAME DIR does the same through "
+	  "mount.efsfs(8).",
+	  mount_opts, cmd_mount },
+	{ "fsck", "NAME", "check an unmounted file system",
+	  "Checks the metadata and the data files of file system NAME, which must not be "
+	  "mounted, prints each problem and the number of errors, and exits 1 when there are "
+	  "any.",
+	  fsck_opts, cmd_fsck },
+	{ "info", "NAME", "print NAME's id and settings",
+	  "Prints the file system's name, fs- id, data directory, chunk size and the "
+	  "configuration file it was read from.",
+	  no_opts, cmd_info },
+	{ "stats", "NAME", "storage bytes per class (CloudWatch names)",
+	  "Prints the StorageBytes metrics per storage class under their CloudWatch names, "
+	  "from the mounted daemon or, unmounted, from the file system itself.",
+	  no_opts, cmd_control },
+	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
+	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
+	  "moved and what failed. With --as-of, as if the time were DATE.",
+	  lifecycle_run_opts, cmd_lifecycle_run },
+	{ "lifecycle status", "NAME", "the policy, the last pass, storage per class",
+	  "Prints the lifecycle policy, the stores, the storage per class and a summary of "
+	  "the last lifecycle pass.",
+	  no_opts, cmd_control },
+	{ "gc", "NAME", "delete objects no chunk refers to",
+	  "Deletes the objects in the IA and Archive stores that no chunk of the file system "
+	  "refers to any more (left by a crash or a deleted file).",
+	  no_opts, cmd_control },
+	{ "help", "[COMMAND]", "this list, or the help of COMMAND",
+	  "Prints the list of commands, or the usage and options of COMMAND (as "
+	  "efsfs COMMAND --help does).",
+	  help_opts, cmd_help },
+	{ "version", "", "print the version",
+	  "Prints the version of efsfs (as efsfs --version does).",
+	  no_opts, cmd_version },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_opt global_opts[] = {
+	{ OPT_LONG_ONLY, "config", "FILE", "read FILE instead of the usual configuration "
+	  "files (also $EFSFS_CONFIG)" },
+	{ 'V', "version", NULL, "print the version and exit" },
+	{ OPT_HELP, "help", NULL, "print this help and exit" },
+	{ 0 }
+};
+
+static const char config_text[] =
+	"The configuration is --config FILE or $EFSFS_CONFIG when given (that file\n"
+	"alone). Else a file system with a section in the user's own file\n"
+	"($XDG_CONFIG_HOME/efsfs/efsfs.conf, by default ~/.config/efsfs/efsfs.conf) is\n"
+	"read from there, and any other from " CONF_DEFAULT_PATH " (skipped with a\n"
+	"warning when it cannot be read). Without a file, the embedded defaults apply.\n"
+	"See efsfs.conf(5).\n";
+
+/* Prints "  -c, --chunk-size SIZE" and the help, wrapped, for one option. */
+static void print_opt(FILE *out, const struct cli_opt *o)
+{
+	char head[64];
+	const char *h = o->help;
+	int col;
+
+	if (o->key < OPT_LONG_ONLY)
+		snprintf(head, sizeof(head), "  -%c, --%s%s%s", o->key, o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	else
+		snprintf(head, sizeof(head), "      --%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	fputs(head, out);
+	col = (int)strlen(head);
+	if (col > 24) {
+		fputc('\n', out);
+		col = 0;
+	}
+	fprintf(out, "%*s", 26 - col, "");
+	col = 26;
+	/* word-wrapped at 79 columns, continuation lines indented to 26 */
+	while (*h) {
+		size_t w = strcspn(h, " ");
+
+		if (col > 26 && col + 1 + (int)w > 79) {
+			fprintf(out, "\n%26s", "");
+			col = 26;
+		} else if (col > 26) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(h, 1, w, out);
+		col += (int)w;
+		h += w;
+		while (*h == ' ')
+			h++;
+	}
+	fputc('\n', out);
+}
+
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+	int col = 0;
+
+	while (*text) {
+		size_t w = strcspn(text, " ");
+
+		if (col == 0) {
+			fprintf(out, "%*s", indent, "");
+			col = indent;
+		} else if (col + 1 + (int)w > 79) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, w, out);
+		col += (int)w;
+		text += w;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', out);
+}
+
+static void print_cmd_usage(FILE *out, const struct cli_cmd *cmd)
+{
+	fprintf(out, "usage: efsfs %s%s%s%s\n", cmd->name, cmd->opts[0].name ? " [OPTIONS]" : "",
+		cmd->args[0] ? " " : "", cmd->args);
+}
+
+static void print_cmd_help(FILE *out, const struct cli_cmd *cmd)
+{
+	static const struct cli_opt help_opt = { OPT_HELP, "help", NULL, "print this help" };
+
+	print_cmd_usage(out, cmd);
+	fputc('\n', out);
+	print_wrapped(out, cmd->doc, 0);
+	fputs("\nOptions:\n", out);
+	for (const struct cli_opt *o = cmd->opts; o->name; o++)
+		print_opt(out, o);
+	print_opt(out, &help_opt);
+}
+
+static void print_main_help(FILE *out)
+{
+	fputs("usage: efsfs [--config FILE] COMMAND [OPTIONS] [ARGS]\n"
+	      "       efsfs help [COMMAND]\n\nCommands:\n", out);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		char head[64];
+
+		snprintf(head, sizeof(head), "%s%s%s", commands[i].name,
+			 commands[i].args[0] ? " " : "", commands[i].args);
+		fprintf(out, "  %-26s %s\n", head, commands[i].summary);
+	}
+	fputs("\nOptions:\n", out);
+	for (const struct cli_opt *o = global_opts; o->name; o++)
+		print_opt(out, o);
+	fputc('\n', out);
+	fputs(config_text, out);
+	fputs("Run 'efsfs COMMAND --help' for the options of a command; see also efsfs(8).\n"
+	      "Unmount with: umount DIR\n", out);
+}
+
+/* A usage error: the message, the command's usage line (or the main
+ * help), and exit code 2. */
+static int usage_error(const struct cli_cmd *cmd, const char *msg)
 {
 	if (msg)
 		fprintf(stderr, "efsfs: %s\n", msg);
-	fputs(usage_text, stderr);
+	if (cmd) {
+		print_cmd_usage(stderr, cmd);
+		fprintf(stderr, "Try 'efsfs %s --help'.\n", cmd->name);
+	} else {
+		print_main_help(stderr);
+	}
 	return 2;
+}
+
+/* getopt_long over cmd's options plus -h/--help.  Returns the option's key
+ * (OPT_HELP for help), -1 after the last option, or '?' for a bad one (getopt
+ * has printed why). */
+static int cmd_getopt(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	static const struct cli_cmd *built;
+	static struct option lopts[32];
+	static char sopts[96];
+
+	if (built != cmd) {
+		size_t n = 0, k = 0;
+
+		sopts[k++] = '+';
+		for (const struct cli_opt *o = cmd->opts; o->name && n < 30; o++, n++) {
+			lopts[n] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+						    NULL, o->key };
+			if (o->key < OPT_LONG_ONLY) {
+				sopts[k++] = (char)o->key;
+				if (o->arg)
+					sopts[k++] = ':';
+			}
+		}
+		lopts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+		lopts[n] = (struct option){ NULL, 0, NULL, 0 };
+		sopts[k++] = 'h';
+		sopts[k] = '\0';
+		built = cmd;
+	}
+	return getopt_long(argc, argv, sopts, lopts, NULL);
+}
+
+static const struct cli_cmd *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* true when some command's name is "group WORD" */
+static bool cmd_group(const char *group)
+{
+	size_t len = strlen(group);
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strncmp(commands[i].name, group, len) == 0 && commands[i].name[len] == ' ')
+			return true;
+	return false;
+}
+
+/* "lifecycle" alone: the commands whose name starts with "lifecycle ". */
+static bool print_group_help(FILE *out, const char *group)
+{
+	size_t len = strlen(group);
+	bool any = false;
+
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strncmp(commands[i].name, group, len) != 0 || commands[i].name[len] != ' ')
+			continue;
+		if (any)
+			fputc('\n', out);
+		print_cmd_help(out, &commands[i]);
+		any = true;
+	}
+	return any;
+}
+
+/* ---- efsfs(8) from the tables ------------------------------------------- */
+
+/* Writes s with roff's special characters escaped. */
+static void roff_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);       /* not a request */
+	for (; *s; s++) {
+		if (*s == '-' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+/* One command for the COMMANDS section: ".TP" with the synopsis, the doc,
+ * then its options as an indented list. */
+static void roff_cmd(FILE *out, const struct cli_cmd *cmd)
+{
+	fputs(".TP\n\\fBefsfs ", out);
+	roff_text(out, cmd->name);
+	fputs("\\fR", out);
+	if (cmd->opts[0].name)
+		fputs(" [\\fIOPTIONS\\fR]", out);
+	for (const char *a = cmd->args; *a;) {
+		size_t w = strcspn(a, " ");
+
+		fputs(" \\fI", out);
+		fwrite(a, 1, w, out);
+		fputs("\\fR", out);
+		a += w;
+		while (*a == ' ')
+			a++;
+	}
+	fputc('\n', out);
+	roff_text(out, cmd->doc);
+	fputc('\n', out);
+	if (!cmd->opts[0].name)
+		return;
+	fputs(".RS\n", out);
+	for (const struct cli_opt *o = cmd->opts; o->name; o++) {
+		fputs(".TP\n", out);
+		if (o->key < OPT_LONG_ONLY)
+			fprintf(out, "\\fB\\-%c\\fR, ", o->key);
+		fputs("\\fB\\-\\-", out);
+		roff_text(out, o->name);
+		fputs("\\fR", out);
+		if (o->arg) {
+			fputs(" \\fI", out);
+			roff_text(out, o->arg);
+			fputs("\\fR", out);
+		}
+		fputc('\n', out);
+		roff_text(out, o->help);
+		fputc('\n', out);
+	}
+	fputs(".RE\n", out);
+}
+
+/* Copies the template to stdout with its "@COMMANDS@" line replaced by the
+ * command list, its "@OPTIONS@" line by the global options and "@VERSION@"
+ * by the version. */
+static int print_man(const char *template)
+{
+	char line[1024];
+	FILE *in = fopen(template, "re");
+
+	if (!in) {
+		fprintf(stderr, "efsfs: %s: %s\n", template, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		char *v = strstr(line, "@VERSION@");
+
+		if (strcmp(line, "@COMMANDS@\n") == 0) {
+			for (size_t i = 0; i < N_COMMANDS; i++)
+				roff_cmd(stdout, &commands[i]);
+		} else if (strcmp(line, "@OPTIONS@\n") == 0) {
+			for (const struct cli_opt *o = global_opts; o->name; o++) {
+				fputs(".TP\n", stdout);
+				if (o->key < OPT_LONG_ONLY)
+					printf("\\fB\\-%c\\fR, ", o->key);
+				fputs("\\fB\\-\\-", stdout);
+				roff_text(stdout, o->name);
+				fputs("\\fR", stdout);
+				if (o->arg)
+					printf(" \\fI%s\\fR", o->arg);
+				fputc('\n', stdout);
+				roff_text(stdout, o->help);
+				fputc('\n', stdout);
+			}
+		} else if (v) {
+			*v = '\0';
+			printf("%s%s%s", line, EFSFS_VERSION, v + 9);
+		} else {
+			fputs(line, stdout);
+		}
+	}
+	fclose(in);
+	return ferror(stdout) || fflush(stdout) ? 1 : 0;
+}
+
+static int cmd_help(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	const char *man = NULL;
+	char name[64];
+	int o;
+
+	while ((o = cmd_getopt(cmd, argc, argv)) != -1) {
+		if (o == OPT_HELP) {
+			print_cmd_help(stdout, cmd);
+			return 0;
+		}
+		if (o != OPT_LONG_ONLY)
+			return usage_error(cmd, NULL);
+		man = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (man)
+		return argc ? usage_error(cmd, "help --man takes only the TEMPLATE") : print_man(man);
+	if (argc == 0) {
+		print_main_help(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return usage_error(cmd, "help takes one COMMAND");
+	snprintf(name, sizeof(name), "%s%s%s", argv[0], argc == 2 ? " " : "",
+		 argc == 2 ? argv[1] : "");
+	c = cmd_find(name);
+	if (c) {
+		print_cmd_help(stdout, c);
+		return 0;
+	}
+	if (argc == 1 && print_group_help(stdout, name))
+		return 0;
+	fprintf(stderr, "efsfs: help: unknown command '%s'\n", name);
+	return usage_error(NULL, NULL);
+}
+
+static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	int o;
+
+	while ((o = cmd_getopt(cmd, argc, argv)) != -1) {
+		if (o != OPT_HELP)
+			return usage_error(cmd, NULL);
+		print_cmd_help(stdout, cmd);
+		return 0;
+	}
+	if (optind != argc)
+		return usage_error(cmd, "version takes no arguments");
+	printf("efsfs %s\n", EFSFS_VERSION);
+	return 0;
+}
+
+/* The common case: no options but --help, then exactly `nargs` arguments,
+ * which start at argv[optind].  Returns -1 to go on, or the exit code. */
+static int parse_simple(const struct cli_cmd *cmd, int argc, char **argv, int nargs)
+{
+	int o;
+
+	while ((o = cmd_getopt(cmd, argc, argv)) != -1) {
+		if (o == OPT_HELP) {
+			print_cmd_help(stdout, cmd);
+			return 0;
+		}
+		return usage_error(cmd, NULL);
+	}
+	if (argc - optind != nargs) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%s takes %s", cmd->name, cmd->args);
+		return usage_error(cmd, msg);
+	}
+	return -1;
 }
 
 /* "4M", "4MiB", "65536" -> bytes; 0 on a malformed value. */
@@ -61,6 +538,20 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* "NAME:/sub": EFS's form for mounting a subdirectory.  Prints why it is
+ * refused and returns true. */
+static bool subdir_refused(const char *prog, const char *source)
+{
+	const char *colon = strchr(source, ':');
+
+	if (!colon || colon[1] != '/' || colon[2] == '\0')
+		return false;
+	fprintf(stderr, "%s: %s: mounting a subdirectory (%s) is not supported yet; mount "
+		"%.*s or %.*s:/ instead\n", prog, source, colon + 1, (int)(colon - source), source,
+		(int)(colon - source), source);
+	return true;
+}
+
 static int load_conf(const char *config, const char *name, struct conf **ret)
 {
 	char err[1024];
@@ -74,29 +565,35 @@ static int load_conf(const char *config, const char *name, struct conf **ret)
 	r = conf_load(config, name, ret, err, sizeof(err));
 	if (r < 0)
 		fprintf(stderr, "efsfs: %s\n", err);
+	else if ((*ret)->warning)
+		fprintf(stderr, "efsfs: warning: %s\n", (*ret)->warning);
 	return r;
 }
 
-static int cmd_mkfs(const char *config, int argc, char **argv)
+static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "chunk-size", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 }
-	};
 	struct fs_ctx ctx = { geteuid(), getegid() };
 	struct conf *conf;
 	uint64_t chunk = 0;
 	char id[FS_ID_LEN + 1], err[1024];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:", lopts, NULL)) != -1) {
-		if (c != 'c')
-			return usage_error(NULL);
-		chunk = parse_size(optarg);
-		if (!chunk)
-			return usage_error("--chunk-size: expected a size such as 4M");
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 'c':
+			chunk = parse_size(optarg);
+			if (!chunk)
+				return usage_error(cmd, "--chunk-size: expected a size such as 4M");
+			break;
+		case OPT_HELP:
+			print_cmd_help(stdout, cmd);
+			return 0;
+		default:
+			return usage_error(cmd, NULL);
+		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("mkfs takes one file system NAME");
+		return usage_error(cmd, "mkfs takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
 	r = fs_mkfs(conf, &ctx, chunk, id, err, sizeof(err));
@@ -111,26 +608,28 @@ static int cmd_mkfs(const char *config, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_mount(const char *config, int argc, char **argv)
+static int cmd_mount(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
 	bool fg = false, debug = false;
 	char *opts = NULL;
-	int c, code;
+	int c;
 
-	while ((c = getopt(argc, argv, "+fdo:")) != -1) {
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
 		switch (c) {
 		case 'f': fg = true; break;
 		case 'd': debug = true; fg = true; break;
 		case 'o': opts = optarg; break;
-		default: return usage_error(NULL);
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
 		}
 	}
 	if (optind + 2 != argc)
-		return usage_error("mount takes NAME and a mount point DIR");
+		return usage_error(cmd, "mount takes NAME and a mount point DIR");
+	if (subdir_refused("efsfs", argv[optind]))
+		return 1;
 	if (!conf_name_valid(argv[optind]))
 		return load_conf(config, argv[optind], NULL) < 0 ? 1 : 1;
-	code = efsfs_mount(config, argv[optind], argv[optind + 1], opts, fg, debug);
-	return code;
+	return efsfs_mount(config, argv[optind], argv[optind + 1], opts, fg, debug);
 }
 
 static void fsck_report(const char *msg, void *arg)
@@ -141,23 +640,22 @@ static void fsck_report(const char *msg, void *arg)
 	printf("%s\n", msg);
 }
 
-static int cmd_fsck(const char *config, int argc, char **argv)
+static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "repair", no_argument, NULL, 'r' }, { NULL, 0, NULL, 0 }
-	};
 	struct conf *conf;
 	bool repair = false;
 	char err[1024];
 	int c, r, lines = 0;
 
-	while ((c = getopt_long(argc, argv, "+r", lopts, NULL)) != -1) {
-		if (c != 'r')
-			return usage_error(NULL);
-		repair = true;
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 'r': repair = true; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("fsck takes one file system NAME");
+		return usage_error(cmd, "fsck takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
 	r = fs_fsck(conf, repair, fsck_report, &lines, err, sizeof(err));
@@ -171,16 +669,17 @@ static int cmd_fsck(const char *config, int argc, char **argv)
 	return r ? 1 : 0;
 }
 
-static int cmd_info(const char *config, int argc, char **argv)
+static int cmd_info(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
 	struct conf *conf;
 	struct fs *fs;
 	char err[1024];
 	int r;
 
-	if (argc != 2)
-		return usage_error("info takes one file system NAME");
-	if (load_conf(config, argv[1], &conf) < 0)
+	r = parse_simple(cmd, argc, argv, 1);
+	if (r >= 0)
+		return r;
+	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
 	r = fs_open(conf, NULL, &fs, err, sizeof(err));
 	if (r < 0) {
@@ -225,107 +724,103 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	return r;
 }
 
-static int cmd_lifecycle(const char *config, int argc, char **argv)
+/* stats, gc, lifecycle status: NAME, and the control command is the last
+ * word of the command's name. */
+static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "as-of", required_argument, NULL, 'a' }, { NULL, 0, NULL, 0 }
-	};
+	const char *word = strrchr(cmd->name, ' ');
+	char *cargv[1] = { (char *)(word ? word + 1 : cmd->name) };
+	int r = parse_simple(cmd, argc, argv, 1);
+
+	if (r >= 0)
+		return r;
+	return control_cmd(config, argv[optind], 1, cargv);
+}
+
+static int cmd_lifecycle_run(const struct cli_cmd *cmd, const char *config, int argc,
+			     char **argv)
+{
 	const char *as_of = "now";
-	char *cargv[2];
+	char *cargv[2], abs[32];
 	int64_t t;
 	int c;
 
-	if (argc < 2)
-		return usage_error("lifecycle takes run or status");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "status") == 0) {
-		if (argc != 3)
-			return usage_error("lifecycle status takes one file system NAME");
-		cargv[0] = "status";
-		return control_cmd(config, argv[2], 1, cargv);
-	}
-	if (strcmp(argv[1], "run") != 0)
-		return usage_error("lifecycle takes run or status");
-	argc--;
-	argv++;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+a:", lopts, NULL)) != -1) {
-		if (c != 'a')
-			return usage_error(NULL);
-		as_of = optarg;
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 'a': as_of = optarg; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("lifecycle run takes one file system NAME");
+		return usage_error(cmd, "lifecycle run takes one file system NAME");
 	if ((c = control_parse_date(as_of, &t)) < 0) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "--as-of '%.300s': %s", as_of,
 			 c == -ERANGE ? "date out of range"
 				      : "expected YYYY-MM-DD[THH:MM:SS], @EPOCH, now or +Nd");
-		return usage_error(msg);
+		return usage_error(cmd, msg);
 	}
-	cargv[0] = "run";
-	cargv[1] = (char *)as_of;
 	/* relative dates are resolved here, not by a daemon with another clock */
-	char abs[32];
-
 	snprintf(abs, sizeof(abs), "@%lld", (long long)t);
+	cargv[0] = "run";
 	cargv[1] = abs;
 	return control_cmd(config, argv[optind], 2, cargv);
 }
 
 int cli_main(int argc, char **argv)
 {
+	static const struct cli_cmd main_cmd = { "", "COMMAND", "", "", global_opts, NULL };
+	const struct cli_cmd *cmd;
 	const char *config = NULL;
-	int i = 1;
+	char name[64];
+	int c;
 
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config = argv[i] + 9;
-			i++;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("efsfs %s\n", EFSFS_VERSION);
-			return 0;
-		} else {
-			return usage_error("unknown option");
+	opterr = 1;
+	while ((c = cmd_getopt(&main_cmd, argc, argv)) != -1) {
+		switch (c) {
+		case OPT_LONG_ONLY: config = optarg; break;
+		case 'V': printf("efsfs %s\n", EFSFS_VERSION); return 0;
+		case OPT_HELP: print_main_help(stdout); return 0;
+		default: return usage_error(NULL, NULL);
 		}
 	}
-	if (i >= argc)
-		return usage_error(NULL);
-	argv += i;
-	argc -= i;
-	optind = 1;
+	if (optind >= argc)
+		return usage_error(NULL, NULL);
+	argv += optind;
+	argc -= optind;
 	log_init("efsfs", false, LOG_INFO);
-	if (strcmp(argv[0], "mkfs") == 0)
-		return cmd_mkfs(config, argc, argv);
-	if (strcmp(argv[0], "mount") == 0)
-		return cmd_mount(config, argc, argv);
-	if (strcmp(argv[0], "fsck") == 0)
-		return cmd_fsck(config, argc, argv);
-	if (strcmp(argv[0], "info") == 0)
-		return cmd_info(config, argc, argv);
-	if (strcmp(argv[0], "lifecycle") == 0)
-		return cmd_lifecycle(config, argc, argv);
-	if ((strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "gc") == 0)) {
-		if (argc != 2)
-			return usage_error("stats and gc take one file system NAME");
-		return control_cmd(config, argv[1], 1, argv);
+	cmd = cmd_find(argv[0]);
+	if (!cmd && argc >= 2 && !(argv[1][0] == '-')) {
+		/* two-word commands: "lifecycle run" */
+		snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+		cmd = cmd_find(name);
+		if (cmd) {
+			argv++;
+			argc--;
+		}
 	}
-	if (strcmp(argv[0], "version") == 0) {
-		printf("efsfs %s\n", EFSFS_VERSION);
-		return 0;
+	if (!cmd) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) &&
+		    print_group_help(stdout, argv[0]))
+			return 0;
+		if (cmd_group(argv[0])) {
+			if (argc == 1)
+				fprintf(stderr, "efsfs: %s takes a subcommand\n", argv[0]);
+			else
+				fprintf(stderr, "efsfs: unknown command '%s %s'\n", argv[0], argv[1]);
+			print_group_help(stderr, argv[0]);
+			return 2;
+		}
+		fprintf(stderr, "efsfs: unknown command '%s'\n", argv[0]);
+		return usage_error(NULL, NULL);
 	}
-	fprintf(stderr, "efsfs: unknown command '%s'\n", argv[0]);
-	return usage_error(NULL);
+	/* getopt's messages then say "efsfs mkfs: unrecognized option" */
+	snprintf(name, sizeof(name), "efsfs %s", cmd->name);
+	argv[0] = name;
+	optind = 0;               /* a fresh getopt scan of the command's words */
+	return cmd->run(cmd, config, argc, argv);
 }
 
 /* Options that mount(8) and fstab use and FUSE must not see. */
@@ -357,6 +852,12 @@ int cli_mount_helper(int argc, char **argv)
 	size_t used = 0;
 
 	log_init("mount.efsfs", false, LOG_INFO);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs("usage: mount.efsfs NAME[:/] DIR [-sfnv] [-o OPTIONS]\n"
+		      "mount(8)'s helper for mount -t efsfs; own options: config=FILE, foreground.\n"
+		      "See mount.efsfs(8).\n", stdout);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *o, *p;
 
@@ -405,6 +906,10 @@ int cli_mount_helper(int argc, char **argv)
 		fprintf(stderr, "usage: mount.efsfs NAME DIR [-o OPTIONS]\n");
 		free(config);
 		return 2;
+	}
+	if (subdir_refused("mount.efsfs", name)) {
+		free(config);
+		return 32;        /* mount(8)'s "mount failure" */
 	}
 	/* "NAME:/" as in EFS's "fs-id:/" fstab lines */
 	{

@@ -135,6 +135,40 @@ static int exec_stats(struct fs *fs, FILE *out)
 	return 0;
 }
 
+/* "2026-12-01T10:00:00Z" */
+static const char *utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "@%" PRId64, t);
+	return buf;
+}
+
+/* The last lifecycle pass, for `efsfs lifecycle status`. */
+static void print_last_pass(struct fs *fs, FILE *out)
+{
+	struct tier_last_pass p;
+	char a[32], b[32];
+	int r = tier_last_pass(fs, &p);
+
+	if (r == -ENOENT) {
+		fprintf(out, "last_pass: never\n");
+		return;
+	}
+	if (r < 0) {
+		fprintf(out, "last_pass: unknown (%s)\n", strerror(-r));
+		return;
+	}
+	fprintf(out, "last_pass: %s\nlast_pass_seconds: %.3f\nlast_pass_as_of: %s\n"
+		"last_pass_files_scanned: %" PRIu64 "\nlast_pass_chunks_moved: %" PRIu64 "\n"
+		"last_pass_chunks_failed: %" PRIu64 "\n", utc(p.start, a, sizeof(a)), p.seconds,
+		utc(p.as_of, b, sizeof(b)), p.files_scanned, p.chunks_moved, p.chunks_failed);
+	if (p.first_error[0])
+		fprintf(out, "last_pass_first_error: %s\n", p.first_error);
+}
+
 static const char *days(int d, char *buf, size_t len)
 {
 	if (d == 0)
@@ -160,6 +194,7 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 			days(c->transition_to_archive_days, b, sizeof(b)),
 			c->promote_after_1_access ? "AFTER_1_ACCESS" : "NONE", c->ia_store,
 			c->archive_store);
+		print_last_pass(fs, out);
 		return exec_stats(fs, out);
 	}
 	if (argc == 1 && strcmp(argv[0], "gc") == 0) {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "backend/log.h"
@@ -143,6 +144,27 @@ static int wait_child(pid_t pid, int rfd)
 	return 1;
 }
 
+/* A detached daemon logs to syslog, or to conf->log_file when nothing
+ * listens on /dev/log (most containers), so that its errors are kept. */
+static void log_detached(const struct conf *conf, int level)
+{
+	int r;
+
+	if (log_syslog_available(_PATH_LOG)) {
+		log_init("efsfs", true, level);
+		return;
+	}
+	r = log_open_file("efsfs", conf->log_file, level);
+	if (r < 0) {
+		log_init("efsfs", true, level);
+		log_warn("%s: no syslog on %s and cannot open the log file %s: %s", conf->name,
+			 _PATH_LOG, conf->log_file, strerror(-r));
+		return;
+	}
+	log_info("%s: logging to %s (nothing listens on %s)", conf->name, conf->log_file,
+		 _PATH_LOG);
+}
+
 static bool fetching(void *fs)
 {
 	return fs_fetching(fs);
@@ -167,6 +189,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		fprintf(stderr, "efsfs: %s\n", err);
 		return 1;
 	}
+	if (conf->warning)
+		fprintf(stderr, "efsfs: warning: %s\n", conf->warning);
 	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0) {
 		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
 		goto out;
@@ -243,7 +267,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		close(pipefd[1]);
 		pipefd[1] = -1;
 		detach_stdio();
-		log_init("efsfs", true, debug ? LOG_DEBUG : LOG_INFO);
+		log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
 		if (chdir("/") < 0) {
 			/* keep the current directory */
 		}

@@ -11,6 +11,7 @@ efsfs_deps() {
 	if [ "${1:-}" = test ]; then
 		want+=(fio iproute2)   # iproute2: ss, in tests/mount/tier.sh
 		want+=(clang libclang-rt-dev)   # libFuzzer for tests/fuzz
+		want+=(groff-base)     # tests/mount/help.sh renders the man pages
 		# s3rver (npm) needs node and npm; keep a node that is already installed
 		command -v node >/dev/null 2>&1 || want+=(nodejs)
 		command -v npm >/dev/null 2>&1 || want+=(npm)

@@ -8,7 +8,8 @@
  * memory and flushed here) or, for a chunk never accessed since it was
  * written, its file's mtime.  Metadata operations (stat, listing) are not
  * accesses.  A pass moves chunk by chunk and goes on after a failure; the
- * report counts what moved and what failed.
+ * report counts what moved and what failed, and a summary of it is kept in
+ * the metadata (fs key lifecycle_last_pass) for `efsfs lifecycle status`.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -141,9 +142,65 @@ out:
 	free(rs.v);
 }
 
+#define LAST_PASS_KEY "lifecycle_last_pass"
+
+/* Stores the pass's summary as "START SECONDS AS_OF FILES MOVED FAILED
+ * FIRST_ERROR".  A failure to store it (a read-only data directory) does
+ * not fail the pass. */
+static void record_pass(struct fs *fs, int64_t start, const struct timespec *t0,
+			int64_t as_of, const struct tier_report *rep, int r)
+{
+	struct timespec t1;
+	char v[768], stopped[128] = "";
+	const char *error = rep->first_error;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r < 0 && !error[0]) {
+		snprintf(stopped, sizeof(stopped), "the pass stopped: %s", strerror(-r));
+		error = stopped;
+	}
+	snprintf(v, sizeof(v), "%" PRId64 " %.3f %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		 " %s", start, (double)(t1.tv_sec - t0->tv_sec) +
+		 (double)(t1.tv_nsec - t0->tv_nsec) / 1e9, as_of, rep->files_scanned,
+		 rep->chunks_to_ia + rep->chunks_to_archive, rep->chunks_failed, error);
+	fs_meta_lock(fs);
+	if (meta_begin(fs->meta) == 0)
+		meta_finish(fs->meta, meta_set_kv(fs->meta, LAST_PASS_KEY, v));
+	fs_meta_unlock(fs);
+}
+
+int tier_last_pass(struct fs *fs, struct tier_last_pass *ret)
+{
+	struct tier_last_pass p;
+	long long start, as_of;
+	unsigned long long files, moved, failed;
+	char v[768];
+	int n = 0, r;
+
+	fs_meta_lock(fs);
+	r = meta_get_kv(fs->meta, LAST_PASS_KEY, v, sizeof(v));
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	memset(&p, 0, sizeof(p));
+	if (sscanf(v, "%lld %lf %lld %llu %llu %llu %n", &start, &p.seconds, &as_of, &files,
+		   &moved, &failed, &n) != 6 || n == 0)
+		return -EINVAL;
+	p.start = start;
+	p.as_of = as_of;
+	p.files_scanned = files;
+	p.chunks_moved = moved;
+	p.chunks_failed = failed;
+	snprintf(p.first_error, sizeof(p.first_error), "%s", v + n);
+	*ret = p;
+	return 0;
+}
+
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
 {
 	struct batch *b;
+	struct timespec t0;
+	int64_t start = time(NULL);
 	uint64_t after = 0;
 	int r;
 
@@ -152,6 +209,7 @@ int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
 	if (!b)
 		return -ENOMEM;
 	pthread_mutex_lock(&fs->tier->run_lock);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = tier_flush_access(fs);
 	while (!r) {
 		b->n = 0;
@@ -170,6 +228,7 @@ int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
 		after = b->v[b->n - 1].ino;
 		r = 0;
 	}
+	record_pass(fs, start, &t0, as_of, rep, r);
 	pthread_mutex_unlock(&fs->tier->run_lock);
 	free(b);
 	return r < 0 ? r : 0;
@@ -309,12 +368,17 @@ static void *tier_thread(void *arg)
 			char err[512];
 			uint64_t gone = 0;
 
-			if (tier_run(fs, time(NULL), &rep) == 0 && (rep.chunks_to_ia ||
-			    rep.chunks_to_archive || rep.chunks_failed))
-				log_info("%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
-					 " to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
-					 rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
-					 rep.first_error[0] ? ": " : "", rep.first_error);
+			int r = tier_run(fs, time(NULL), &rep);
+
+			if (r < 0)
+				log_warn("%s: lifecycle pass stopped: %s", fs->conf->name,
+					 strerror(-r));
+			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
+				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
+					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
+					" to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
+					rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
+					rep.first_error[0] ? ": " : "", rep.first_error);
 			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
 				log_warn("%s: object gc: %s", fs->conf->name, err);
 			next_pass = now;

@@ -31,6 +31,16 @@ struct tier_report {
 	char first_error[512];
 };
 
+/* The last lifecycle pass, kept in the metadata (fs key lifecycle_last_pass)
+ * so that `efsfs lifecycle status` shows it after a restart. */
+struct tier_last_pass {
+	int64_t start;                /* wall clock, seconds since the epoch */
+	double seconds;               /* how long it took */
+	int64_t as_of;                /* the time the policy was applied for */
+	uint64_t files_scanned, chunks_moved, chunks_failed;
+	char first_error[512];        /* "" when none */
+};
+
 struct tier_stats {
 	uint64_t files;               /* linked inodes */
 	uint64_t total;               /* StorageBytes{StorageClass=Total} */
@@ -43,6 +53,8 @@ struct tier_stats {
 
 /* One lifecycle pass as if the time were as_of (seconds since the epoch). */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);
+/* The summary of the last pass; -ENOENT when none has run. */
+int tier_last_pass(struct fs *fs, struct tier_last_pass *ret);
 /* Writes the access times noted in memory to the chunk map. */
 int tier_flush_access(struct fs *fs);
 /* Deletes objects that no chunk refers to (left by a crash or a delete). */

@@ -20,6 +20,7 @@ static void env_reset(void)
 {
 	unsetenv("EFSFS_CONFIG");
 	unsetenv("XDG_DATA_HOME");
+	unsetenv("XDG_CONFIG_HOME");
 	setenv("HOME", tmp_dir, 1);
 }
 
@@ -183,6 +184,7 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nfuse_spin_us = -1\n", "dev", 2, "fuse_spin_us", "invalid value '-1'" },
 	{ "[dev]\nfuse_spin_us = 50us\n", "dev", 2, "fuse_spin_us", "invalid value '50us'" },
 	{ "[dev]\nkey_file = etc/key\n", "dev", 2, "key_file", "not an absolute path" },
+	{ "[dev]\nlog_file = efsfs.log\n", "dev", 2, "log_file", "not an absolute path" },
 	{ "[dev]\ndata_dir = var/efsfs\n", "dev", 2, "data_dir", "not an absolute path" },
 	{ "[dev]\ndata_dir = %n\n", "dev", 2, "data_dir", "'dev' is not an absolute path" },
 	{ "[dev]\ndata_dir = /srv/%x\n", "dev", 2, "data_dir", "unknown escape '%x'" },
@@ -305,6 +307,9 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(!c->encrypted);
 	ck_assert_int_ge(asprintf(&s, "%s/key", dir), 0);
 	ck_assert_str_eq(c->key_file, s);
+	free(s);
+	ck_assert_int_ge(asprintf(&s, "%s/efsfs.log", dir), 0);
+	ck_assert_str_eq(c->log_file, s);
 	free(s);
 	ck_assert_int_ge(asprintf(&s, "file://%s/objects", dir), 0);
 	ck_assert_str_eq(c->ia_store, s);
@@ -646,9 +651,10 @@ START_TEST(test_percent_n)
 	conf_free(c);
 
 	c = load_ok("[dev]\ndata_dir = /srv/100%%/%n\nkey_file = /keys/%n.key\n"
-	            "archive_store = file:///cold/%n\n", "dev");
+	            "archive_store = file:///cold/%n\nlog_file = /var/log/efsfs/%n.log\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/100%/dev");
 	ck_assert_str_eq(c->key_file, "/keys/dev.key");
+	ck_assert_str_eq(c->log_file, "/var/log/efsfs/dev.log");
 	ck_assert_str_eq(c->ia_store, "file:///srv/100%/dev/objects");
 	ck_assert_str_eq(c->archive_store, "file:///cold/dev");
 	conf_free(c);
@@ -762,6 +768,126 @@ START_TEST(test_missing_explicit_file)
 	ck_assert_int_eq(conf_load(tmp_dir, "dev", &c, err, sizeof(err)), -EISDIR);
 	ck_assert_ptr_null(c);
 	free(missing);
+}
+END_TEST
+
+/* Writes text to path, making its directory. */
+static void write_at(const char *path, const char *text)
+{
+	char dir[4200], *slash;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+		*slash = '/';
+	}
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Without --config or $EFSFS_CONFIG: a file system with a section in the
+ * user's own file comes from it alone; any other from the system file; a
+ * missing system file leaves the user file's [defaults]. */
+START_TEST(test_user_file)
+{
+	char err[1024] = "", user[4200], home_user[4200], *sys, missing[4200];
+	struct conf *c = NULL;
+
+	env_reset();
+	snprintf(user, sizeof(user), "%s/xdg/efsfs/efsfs.conf", tmp_dir);
+	write_at(user, "[defaults]\nstatfs = local\n[mine]\nattr_timeout = 2\n");
+	snprintf(home_user, sizeof(home_user), "%s/xdg", tmp_dir);
+	setenv("XDG_CONFIG_HOME", home_user, 1);
+	sys = write_conf("[mine]\nattr_timeout = 3\n[other]\nattr_timeout = 4\n");
+	conf_set_default_path(sys);
+
+	ck_assert_msg(conf_load(NULL, "mine", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, user);
+	ck_assert(c->attr_timeout == 2.0);
+	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
+	ck_assert_ptr_null(c->warning);
+	conf_free(c);
+	ck_assert_msg(conf_load(NULL, "other", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, sys);
+	ck_assert(c->attr_timeout == 4.0);
+	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
+	conf_free(c);
+	/* neither defines it: the system file's (empty) [defaults] */
+	ck_assert_msg(conf_load(NULL, "third", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, sys);
+	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
+	conf_free(c);
+
+	/* no system file: the user file's [defaults] */
+	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", tmp_dir);
+	conf_set_default_path(missing);
+	ck_assert_msg(conf_load(NULL, "third", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, user);
+	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
+	ck_assert_ptr_null(c->warning);
+	conf_free(c);
+
+	/* $EFSFS_CONFIG names the one file read */
+	setenv("EFSFS_CONFIG", sys, 1);
+	ck_assert_msg(conf_load(NULL, "mine", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, sys);
+	ck_assert(c->attr_timeout == 3.0);
+	conf_free(c);
+	unsetenv("EFSFS_CONFIG");
+
+	/* without XDG_CONFIG_HOME: ~/.config/efsfs/efsfs.conf */
+	unsetenv("XDG_CONFIG_HOME");
+	snprintf(home_user, sizeof(home_user), "%s/.config/efsfs/efsfs.conf", tmp_dir);
+	write_at(home_user, "[mine]\nattr_timeout = 5\n");
+	ck_assert_msg(conf_load(NULL, "mine", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->source, home_user);
+	ck_assert(c->attr_timeout == 5.0);
+	conf_free(c);
+
+	/* an error anywhere in the user's file is reported, naming it */
+	write_at(home_user, "[mine]\nattr_timeout = 5\n[x]\nstatfs = nfs\n");
+	ck_assert_int_eq(conf_load(NULL, "mine", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strncmp(err, home_user, strlen(home_user)) == 0 && strstr(err, ":4: statfs"),
+		      "%s", err);
+	unlink(home_user);
+	conf_set_default_path(NULL);
+	free(sys);
+}
+END_TEST
+
+/* efsfs.conf(5) documents every key of the key table. */
+START_TEST(test_man_page_keys)
+{
+	const char *src = getenv("EFSFS_SRC");
+	char path[4200], line[1024], *text = NULL;
+	size_t len = 0;
+	FILE *fp, *mem = open_memstream(&text, &len);
+
+	ck_assert_msg(src && *src, "EFSFS_SRC must name the source tree");
+	snprintf(path, sizeof(path), "%s/man/efsfs.conf.5", src);
+	fp = fopen(path, "r");
+	ck_assert_msg(fp, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), fp))
+		fputs(line, mem);
+	fclose(fp);
+	fclose(mem);
+	for (size_t i = 0; conf_key_name(i); i++) {
+		char b[128], br[128], br2[128];
+		const char *k = conf_key_name(i);
+
+		/* ".B key", or one of ".BR a \", \" b" */
+		snprintf(b, sizeof(b), "\n.B %s\n", k);
+		snprintf(br, sizeof(br), "\n.BR %s ", k);
+		snprintf(br2, sizeof(br2), "\" %s\n", k);
+		ck_assert_msg(strstr(text, b) || strstr(text, br) || strstr(text, br2),
+			      "%s does not document the key %s (add a .TP/.B %s entry)", path, k, k);
+	}
+	ck_assert_ptr_null(conf_key_name(1000));
+	free(text);
 }
 END_TEST
 
@@ -990,6 +1116,8 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_efsfs_config_env);
 	tcase_add_test(tc, test_missing_explicit_file);
+	tcase_add_test(tc, test_user_file);
+	tcase_add_test(tc, test_man_page_keys);
 	tcase_add_test(tc, test_bad_load_name);
 	tcase_add_test(tc, test_name_valid);
 	tcase_add_test(tc, test_parse_transition);
