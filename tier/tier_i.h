@@ -42,6 +42,10 @@ int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk 
 int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t *ret_len,
 	       char *err, size_t errlen);
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
+/* Records the SHA-256 of plain (a verified fetch) in a cold chunk row that
+ * has none (written by metadata schema 1); the row must still name c's
+ * version.  From then on a read accepts only that content. */
+int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len);
 /* Promotes chunk idx of an inode whose io lock is held exclusively. */
 int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx);
 
