@@ -13,13 +13,15 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 static const char usage_text[] =
 	"usage: efsfs [--config FILE] COMMAND [ARGS]\n"
 	"\n"
 	"  mkfs [--chunk-size SIZE] NAME        create file system NAME (see efsfs.conf)\n"
 	"  mount [-f] [-d] [-o OPTS] NAME DIR   mount NAME on DIR (-f: stay in foreground)\n"
-	"  fsck [--repair] NAME                 check NAME's metadata and data (unmounted)\n"
+	"  fsck [--deep] [--repair] NAME        check NAME's metadata, data and cold objects\n"
+	"                                       (unmounted; --deep fetches and verifies each object)\n"
 	"  info NAME                            print NAME's id and settings\n"
 	"  stats NAME                           storage bytes per class (CloudWatch names)\n"
 	"  lifecycle run [--as-of DATE] NAME    apply the lifecycle policy now, or as if at DATE\n"
@@ -144,23 +146,43 @@ static void fsck_report(const char *msg, void *arg)
 static int cmd_fsck(const char *config, int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "repair", no_argument, NULL, 'r' }, { NULL, 0, NULL, 0 }
+		{ "repair", no_argument, NULL, 'r' }, { "deep", no_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 }
 	};
 	struct conf *conf;
+	struct fs *fs;
 	bool repair = false;
+	unsigned flags = 0;
 	char err[1024];
-	int c, r, lines = 0;
+	int c, r, cold, lines = 0;
 
 	while ((c = getopt_long(argc, argv, "+r", lopts, NULL)) != -1) {
-		if (c != 'r')
+		if (c == 'r')
+			repair = true;
+		else if (c == 'D')
+			flags |= TIER_FSCK_DEEP;
+		else
 			return usage_error(NULL);
-		repair = true;
 	}
+	if (repair)
+		flags |= TIER_FSCK_REPAIR;
 	if (optind + 1 != argc)
 		return usage_error("fsck takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
-	r = fs_fsck(conf, repair, fsck_report, &lines, err, sizeof(err));
+	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: fsck %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	/* the metadata and local data, then the cold objects in the stores */
+	r = fs_fsck_open(fs, repair, fsck_report, &lines, err, sizeof(err));
+	if (r >= 0) {
+		cold = tier_fsck(fs, flags, fsck_report, &lines, err, sizeof(err));
+		r = cold < 0 ? cold : r + cold;
+	}
+	fs_close(fs);
 	if (r < 0) {
 		fprintf(stderr, "efsfs: fsck %s: %s\n", conf->name, err);
 		conf_free(conf);
