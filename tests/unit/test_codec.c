@@ -1,5 +1,7 @@
 /* tests/unit/test_codec.c - unit tests of backend/codec: the cold chunk object
- * format (header, zstd, AES-256-GCM), its verification and key rotation. */
+ * format (header, zstd, AES-256-GCM), its verification against the chunk map
+ * (version, class, length, recorded SHA-256), format 1 still read, and key
+ * rotation. */
 #include "backend/codec.h"
 
 #include <check.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <openssl/evp.h>
 #include <zstd.h>
@@ -752,6 +755,213 @@ START_TEST(test_lying_sizes)
 }
 END_TEST
 
+/* The header names the chunk version and class (format 2), so an older
+ * version of the same chunk, or the same bytes under the other class, is
+ * refused; in an encrypted object rewriting those fields breaks the tag. */
+START_TEST(test_replay_other_version)
+{
+	int kind = _i;
+	size_t len = 300, obj_len;
+	uint8_t plain[300], *obj;
+	struct codec *c;
+	struct codec_chunk want;
+	const char *err;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	want = *WANT(INO, IDX, len);
+	want.version = VER + 1;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_str_eq(err, "chunk version mismatch");
+	want.version = VER;
+	want.class = 2;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_str_eq(err, "storage class mismatch");
+	want.class = CLS;
+	if (kind & 1) {
+		/* the header says what the chunk map expects, but the tag knows better */
+		put_le64_at(obj + 80, VER + 1);
+		want.version = VER + 1;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+		put_le64_at(obj + 80, VER);
+		want.version = VER;
+		obj[88] = 2;
+		want.class = 2;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+	}
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* With the SHA-256 the chunk map recorded, only that content decodes: an
+ * older object of the same chunk (same version, as a format-1 one would
+ * be) is refused although it is otherwise valid. */
+START_TEST(test_recorded_sha)
+{
+	int kind = _i;
+	size_t len = 300, obj_len, other_len, out_len;
+	uint8_t plain[300], other[300], sha[32], other_sha[32], *obj, *old;
+	struct codec *c;
+	struct codec_chunk want = *WANT(INO, IDX, len);
+	const char *err;
+	void *out;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	memcpy(other, plain, len);
+	other[7] ^= 0x40;
+	old = round_trip(c, other, len, &other_len);
+	sha256_of(plain, len, sha);
+	sha256_of(other, len, other_sha);
+	want.sha256 = sha;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+	ck_assert_int_eq(decode_fails(c, &want, old, other_len, &err), -EIO);
+	ck_assert_str_eq(err, "SHA-256 differs from the chunk map's (another version of the chunk)");
+	want.sha256 = other_sha;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	free(old);
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* A format-1 object, as efsfs wrote them before the version and class were
+ * added: header of 96 bytes, tag at 80, AAD = header bytes 0..79 + fs id.
+ * Built here with OpenSSL directly, encrypted under key when not NULL. */
+static uint8_t *format1(const uint8_t *key, const uint8_t *plain, size_t len, size_t *ret_len)
+{
+	uint8_t *obj = calloc(1, CODEC_HEADER_LEN_1 + len + 1);
+	EVP_CIPHER_CTX *ctx;
+	int outl;
+
+	ck_assert_ptr_nonnull(obj);
+	memcpy(obj, "EFSC", 4);
+	obj[4] = 1;
+	obj[6] = CODEC_HEADER_LEN_1;
+	put_le64_at(obj + 24, len);
+	put_le64_at(obj + 32, INO);
+	put_le64_at(obj + 40, IDX);
+	sha256_of(plain, len, obj + 48);
+	memcpy(obj + CODEC_HEADER_LEN_1, plain, len);
+	if (key) {
+		obj[5] = CODEC_F_AESGCM;
+		obj[8] = 1;                                   /* key id 1 */
+		fill_random(obj + 12, 12, 99);                /* nonce */
+		ctx = EVP_CIPHER_CTX_new();
+		ck_assert_ptr_nonnull(ctx);
+		ck_assert_int_eq(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL), 1);
+		ck_assert_int_eq(EVP_EncryptInit_ex(ctx, NULL, NULL, key, obj + 12), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, NULL, &outl, obj, 80), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, NULL, &outl, (const uint8_t *)FSID, 20), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, obj + CODEC_HEADER_LEN_1, &outl,
+						   obj + CODEC_HEADER_LEN_1, (int)len), 1);
+		ck_assert_int_eq(EVP_EncryptFinal_ex(ctx, obj + CODEC_HEADER_LEN_1 + len, &outl), 1);
+		ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, obj + 80), 1);
+		EVP_CIPHER_CTX_free(ctx);
+	}
+	*ret_len = CODEC_HEADER_LEN_1 + len;
+	return obj;
+}
+
+START_TEST(test_format_1_still_read)
+{
+	int enc = _i;
+	size_t len = 1000, obj_len, out_len;
+	uint8_t plain[1000], sha[32], *obj;
+	struct codec *c = make_codec(FSID, enc ? key1 : NULL, 1);
+	struct codec_chunk want = *WANT(INO, IDX, len);
+	struct codec_header h;
+	const char *err;
+	void *out;
+
+	fill_random(plain, len, 31);
+	sha256_of(plain, len, sha);
+	obj = format1(enc ? key1 : NULL, plain, len, &obj_len);
+	ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
+	ck_assert_uint_eq(h.format, 1);
+	ck_assert_uint_eq(h.version, 0);
+	/* format 1 has no version or class: any the chunk map names will do */
+	want.version = 77;
+	want.class = 2;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_uint_eq(out_len, len);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+	want.sha256 = sha;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	free(out);
+	/* and it is checked as thoroughly as before */
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, &err), -EIO);
+	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
+	if (enc) {
+		obj[40] ^= 1;                 /* the chunk index, under the tag */
+		want.idx ^= 1;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+	}
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/* A zstd bomb: a valid frame of 1 GiB of zeros (a few KiB) behind a header
+ * that says so, for a chunk whose row says 64 KiB.  Decode refuses it before
+ * allocating or inflating anything: the peak memory stays where it was. */
+START_TEST(test_zstd_bounded_by_chunk_map)
+{
+	const size_t step = MiB, cap = 4 * MiB;
+	const uint64_t bomb = 1ull << 30;
+	uint8_t *zeros = calloc(1, step), *frame = xmalloc(cap), sha[32] = { 0 }, *obj;
+	struct codec *c = make_codec(FSID, NULL, 0);
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_outBuffer out = { frame, cap, 0 };
+	const char *err;
+	long before;
+
+	ck_assert_ptr_nonnull(zeros);
+	ck_assert_ptr_nonnull(cctx);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, bomb)));
+	for (uint64_t done = 0; done < bomb; done += step) {
+		ZSTD_inBuffer in = { zeros, step, 0 };
+		ZSTD_EndDirective end = done + step == bomb ? ZSTD_e_end : ZSTD_e_continue;
+		size_t left;
+
+		do {
+			left = ZSTD_compressStream2(cctx, &out, &in, end);
+			ck_assert(!ZSTD_isError(left));
+		} while (in.pos < in.size || (end == ZSTD_e_end && left));
+	}
+	ZSTD_freeCCtx(cctx);
+	ck_assert_uint_lt(out.pos, cap);
+	ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, out.pos), bomb);
+	obj = craft(CODEC_F_ZSTD, bomb, sha, frame, out.pos);
+	free(frame);
+	free(zeros);
+
+	before = max_rss_kib();
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, 64 * 1024), obj, CODEC_HEADER_LEN_1 + out.pos,
+				      &err), -EIO);
+	ck_assert_str_eq(err, "plaintext length differs from the chunk map's");
+	ck_assert_msg(max_rss_kib() - before < 64 * 1024, "decode grew the peak memory by %ld KiB",
+		      max_rss_kib() - before);
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
 	struct codec *c = make_codec(FSID, NULL, 0);
@@ -855,6 +1065,10 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_nonce_differs);
 	tcase_add_test(tc, test_version_and_flags);
 	tcase_add_test(tc, test_lying_sizes);
+	tcase_add_loop_test(tc, test_replay_other_version, 0, 4);
+	tcase_add_loop_test(tc, test_recorded_sha, 0, 4);
+	tcase_add_loop_test(tc, test_format_1_still_read, 0, 2);
+	tcase_add_test(tc, test_zstd_bounded_by_chunk_map);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
