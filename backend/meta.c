@@ -97,8 +97,8 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
 	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version, sha256 FROM chunk "
 			 "WHERE ino = ?1 AND idx = ?2",
-	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, version, "
-			 "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, "
+			 "version, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
 			 "ON CONFLICT(ino, idx) DO UPDATE SET "
 			 "class = excluded.class, atime = excluded.atime, "
 			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len, "

@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"  mkfs [--chunk-size SIZE] NAME        create file system NAME (see efsfs.conf)\n"
 	"  mount [-f] [-d] [-o OPTS] NAME DIR   mount NAME on DIR (-f: stay in foreground)\n"
 	"  fsck [--deep] [--repair] NAME        check NAME's metadata, data and cold objects\n"
-	"                                       (unmounted; --deep fetches and verifies each object)\n"
+	"                                       (unmounted; --deep: fetch and verify every object)\n"
 	"  info NAME                            print NAME's id and settings\n"
 	"  stats NAME                           storage bytes per class (CloudWatch names)\n"
 	"  lifecycle run [--as-of DATE] NAME    apply the lifecycle policy now, or as if at DATE\n"

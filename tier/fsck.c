@@ -271,8 +271,8 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
 			goto out;
 		}
 		if (r < 0) {
-			say(&k, true, "%s store %s: cannot list its objects (%s); its chunks are not "
-			    "checked", class_name(class), objstore_url(fs->store[class]),
+			say(&k, true, "%s store %s: cannot list its objects (%s); its chunks "
+			    "are not checked", class_name(class), objstore_url(fs->store[class]),
 			    why[0] ? why : strerror(-r));
 			continue;
 		}

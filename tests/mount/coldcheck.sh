@@ -45,6 +45,16 @@ flip_byte()
 		status=none
 }
 
+# fsck_logged NAME [OPTIONS...]: efsfs fsck, its output also kept in fsck.log.
+fsck_logged()
+{
+	local rc=0 out
+	out=$(efsfs_fsck "$@" 2>&1) || rc=$?
+	printf '%s\n' "== efsfs fsck $* (exit $rc)" "$out" >>"$TEST_TMP/fsck.log"
+	printf '%s\n' "$out"
+	return "$rc"
+}
+
 demote()
 {
 	local out
@@ -91,7 +101,7 @@ replay()
 	pass "$name: a replayed object reads as EIO"
 	assert_ok "$name: the other chunks still read" cmp -n "$CS" "$TEST_TMP/v2" "$MNT/f"
 	efsfs_umount "$MNT"
-	out=$(efsfs_fsck "$name" --deep 2>&1) && fail "$name: fsck --deep passed a replayed object"
+	out=$(fsck_logged "$name" --deep 2>&1) && fail "$name: fsck --deep passed a replayed object"
 	[[ "$out" == *"/f) chunk 1"* ]] || fail "$name: fsck --deep does not name /f chunk 1: $out"
 	pass "$name: fsck --deep reports the replayed object"
 }
@@ -113,15 +123,15 @@ G=$(stat -c %i "$MNT/g")
 efsfs_umount "$MNT"
 demote "$NAME" +31d
 
-out=$(efsfs_fsck "$NAME" 2>&1) || fail "fsck of a clean cold file system: $out"
+out=$(fsck_logged "$NAME" 2>&1) || fail "fsck of a clean cold file system: $out"
 [[ "$out" == *"cold chunks: 7 checked"* ]] || fail "fsck did not check the 7 cold chunks: $out"
 pass "fsck: clean, 7 cold chunks checked"
-assert_ok "fsck --deep: clean" efsfs_fsck "$NAME" --deep
+assert_ok "fsck --deep: clean" fsck_logged "$NAME" --deep
 
 # a flipped payload byte: the listing cannot see it, --deep must
 OBJ=$(the_object "$NAME" "$F" 1)
 flip_byte "$OBJ" 2000
-out=$(efsfs_fsck "$NAME" --deep 2>&1) && fail "fsck --deep passed a flipped byte: $out"
+out=$(fsck_logged "$NAME" --deep 2>&1) && fail "fsck --deep passed a flipped byte: $out"
 [[ "$out" == *"/d/f) chunk 1"*"$(basename "$OBJ")"* ]] ||
 	fail "fsck --deep does not name /d/f chunk 1 and its object: $out"
 pass "fsck --deep: a flipped byte in /d/f chunk 1"
@@ -129,7 +139,7 @@ pass "fsck --deep: a flipped byte in /d/f chunk 1"
 # a deleted object: the listing shows it, with the file and the chunk
 OBJ=$(the_object "$NAME" "$F" 2)
 rm -- "$OBJ"
-out=$(efsfs_fsck "$NAME" 2>&1) && fail "fsck passed a deleted object: $out"
+out=$(fsck_logged "$NAME" 2>&1) && fail "fsck passed a deleted object: $out"
 [[ "$out" == *"/d/f) chunk 2 (bytes $((2 * CS))-$((3 * CS - 1)))"*"is missing"* ]] ||
 	fail "fsck does not say /d/f chunk 2's object is missing: $out"
 [[ "$out" == *"check: 1 error"* ]] || fail "fsck (no --deep) should count 1 error: $out"
@@ -139,13 +149,13 @@ pass "fsck: a deleted object of /d/f chunk 2"
 OBJ=$(the_object "$NAME" "$G" 0)
 STRAY="${OBJ%.*}.00000000000000ff"
 cp -- "$OBJ" "$STRAY"
-out=$(efsfs_fsck "$NAME" 2>&1) || true
+out=$(fsck_logged "$NAME" 2>&1) || true
 [[ "$out" == *"$(basename "$STRAY") ("*"belongs to no chunk"* ]] ||
 	fail "fsck does not report the unreferenced object: $out"
 [[ "$out" == *"check: 1 error"* ]] || fail "an unreferenced object is not an error: $out"
 pass "fsck: reports an object no chunk refers to"
 
-out=$(efsfs_fsck "$NAME" --repair 2>&1) && fail "fsck --repair claims to have repaired a lost object"
+out=$(fsck_logged "$NAME" --repair 2>&1) && fail "fsck --repair claims to repair a lost object: $out"
 [[ "$out" == *"deleted 1 object no chunk refers to"* ]] ||
 	fail "fsck --repair did not delete the unreferenced object: $out"
 [[ ! -e "$STRAY" ]] || fail "fsck --repair left $STRAY"

@@ -24,7 +24,8 @@
 #define CLS        1                       /* their storage class (IA) */
 
 /* The chunk an object is encoded for, and what decode expects of it. */
-#define ID(i, x)      (&(struct codec_chunk){ .ino = (i), .idx = (x), .version = VER, .class = CLS })
+#define ID(i, x)      (&(struct codec_chunk){ .ino = (i), .idx = (x), .version = VER, \
+					      .class = CLS })
 #define WANT(i, x, n) (&(struct codec_chunk){ .ino = (i), .idx = (x), .version = VER, \
 					      .class = CLS, .plain_len = (n) })
 
@@ -651,6 +652,7 @@ START_TEST(test_version_and_flags)
 END_TEST
 
 /* Hand-built unencrypted format-1 objects (whose sizes lie). */
+#define H1 CODEC_HEADER_LEN_1
 static uint8_t *craft(uint8_t flags, uint64_t plain_len, const uint8_t sha[32],
 		      const void *payload, size_t payload_len)
 {
@@ -678,6 +680,7 @@ START_TEST(test_lying_sizes)
 	ZSTD_CCtx *cctx;
 	ZSTD_inBuffer in;
 	ZSTD_outBuffer out;
+	const struct codec_chunk *want = WANT(INO, IDX, small);
 	struct codec_header h;
 	void *got;
 	size_t got_len;
@@ -688,8 +691,7 @@ START_TEST(test_lying_sizes)
 	ck_assert(!ZSTD_isError(n));
 	sha256_of(zeros, small, sha);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
-	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + n, &got, &got_len, NULL),
-			 0);
+	ck_assert_int_eq(codec_decode(c, want, obj, H1 + n, &got, &got_len, NULL), 0);
 	ck_assert_uint_eq(got_len, small);
 	free(got);
 	free(obj);
@@ -698,7 +700,7 @@ START_TEST(test_lying_sizes)
 	n = ZSTD_compress(frame, bound, zeros, zeros_len, 1);
 	ck_assert(!ZSTD_isError(n));
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n, NULL), -EIO);
 	free(obj);
 
 	/* a frame that does not state its size */
@@ -711,7 +713,7 @@ START_TEST(test_lying_sizes)
 	ZSTD_freeCCtx(cctx);
 	ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, out.pos), ZSTD_CONTENTSIZE_UNKNOWN);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, out.pos);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + out.pos, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + out.pos, NULL), -EIO);
 	free(obj);
 
 	/* two frames of 500 bytes each */
@@ -719,7 +721,7 @@ START_TEST(test_lying_sizes)
 	ck_assert(!ZSTD_isError(n));
 	memcpy(frame + n, frame, n);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, 2 * n);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + 2 * n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + 2 * n, NULL), -EIO);
 	free(obj);
 
 	/* the right frame followed by a skippable frame (magic 0x184D2A50, size 4) */
@@ -728,7 +730,7 @@ START_TEST(test_lying_sizes)
 	memcpy(frame + n, "\x50\x2a\x4d\x18\x04\x00\x00\x00" "abcd", 12);
 	ck_assert_uint_eq(ZSTD_findFrameCompressedSize(frame + n, 12), 12);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n + 12);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + n + 12, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n + 12, NULL), -EIO);
 	free(obj);
 
 	/* a plaintext length over the 1 GiB cap, raw or compressed */
@@ -739,10 +741,10 @@ START_TEST(test_lying_sizes)
 	ck_assert_uint_eq(h.plain_len, 1ull << 30);
 	free(obj);
 	obj = craft(0, (1ull << 30) + 1, sha, zeros, small);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + small, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + small, NULL), -EIO);
 	free(obj);
 	obj = craft(CODEC_F_ZSTD, UINT64_MAX, sha, frame, n);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, small), obj, CODEC_HEADER_LEN_1 + n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n, NULL), -EIO);
 	free(obj);
 
 	/* encode refuses what decode would refuse (the buffer is never read) */
