@@ -1,11 +1,14 @@
 /* backend/codec.c - the cold chunk object codec: header, zstd, AES-256-GCM.
  *
- * The byte format is the table in codec.h.  Encoding: SHA-256 of the plaintext,
- * zstd (kept only when the frame is smaller than the plaintext), then, when the
- * codec has a current key, AES-256-GCM over the payload in place with header
- * bytes 0..79 and the file system id as additional data.  Decoding checks in the
- * reverse order and never hands unauthenticated bytes to zstd: header fields and
- * sizes, key, GCM tag, zstd frame and its length, SHA-256.
+ * The byte format is the table in codec.h.  Encoding (always format 2): SHA-256
+ * of the plaintext, zstd (kept only when the frame is smaller than the
+ * plaintext), then, when the codec has a current key, AES-256-GCM over the
+ * payload in place with the header bytes before the tag and the file system id
+ * as additional data.  Decoding (format 2 or 1) checks in the reverse order and
+ * never hands unauthenticated bytes to zstd: header fields and sizes against
+ * the chunk map's (the plaintext length first, so nothing larger is ever
+ * allocated or inflated), key, GCM tag, zstd frame and its length, SHA-256
+ * against the header's and the chunk map's.
  *
  * Thread safety: a struct codec is read-only once codec_create() and any
  * codec_add_key() calls are done.  Every encode and decode uses its own zstd and
@@ -47,15 +50,31 @@ enum {
 	OFF_INO       = 32,
 	OFF_IDX       = 40,
 	OFF_SHA       = 48,
-	OFF_TAG       = 80,
+	OFF_CHUNK_VER = 80,           /* format 2 */
+	OFF_CLASS     = 88,           /* format 2 */
+	OFF_RESERVED  = 89,           /* format 2 */
+	OFF_TAG       = 96,           /* format 2 */
+	OFF_TAG_1     = 80,           /* format 1 */
 };
-
-/* the GCM additional data is the header up to the tag */
-#define AAD_HDR_LEN OFF_TAG
+#define RESERVED_LEN 7
 
 _Static_assert(OFF_NONCE + NONCE_LEN == OFF_PLAIN_LEN, "nonce field size");
-_Static_assert(OFF_SHA + SHA_LEN == OFF_TAG, "sha field size");
+_Static_assert(OFF_SHA + SHA_LEN == OFF_CHUNK_VER, "sha field size");
+_Static_assert(OFF_RESERVED + RESERVED_LEN == OFF_TAG, "reserved field size");
 _Static_assert(OFF_TAG + TAG_LEN == CODEC_HEADER_LEN, "header length");
+_Static_assert(OFF_TAG_1 + TAG_LEN == CODEC_HEADER_LEN_1, "format 1 header length");
+_Static_assert(SHA_LEN == CODEC_SHA_LEN, "sha length");
+
+/* Where a header's tag is and how long the header is, by format. */
+static size_t tag_off(uint8_t format)
+{
+	return format == 1 ? OFF_TAG_1 : OFF_TAG;
+}
+
+static size_t header_len(uint8_t format)
+{
+	return format == 1 ? CODEC_HEADER_LEN_1 : CODEC_HEADER_LEN;
+}
 
 struct codec_key {
 	uint32_t id;
@@ -149,11 +168,13 @@ static const char *version_reason(unsigned int version)
 	return buf;
 }
 
-/* Parses and checks everything the header alone can tell.  On success fills
- * *ret; on failure returns -EIO and points *why at the reason. */
+/* Parses and checks everything the header alone can tell (format 2 or 1).
+ * On success fills *ret; on failure returns -EIO and points *why at the
+ * reason. */
 static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, const char **why)
 {
 	struct codec_header h;
+	uint8_t format;
 
 	if (len < OFF_KEY_ID) {
 		*why = "truncated header";
@@ -163,27 +184,40 @@ static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, 
 		*why = "bad magic";
 		return -EIO;
 	}
-	if (p[OFF_VERSION] != CODEC_VERSION) {
-		*why = version_reason(p[OFF_VERSION]);
+	format = p[OFF_VERSION];
+	if (format != CODEC_VERSION && format != 1) {
+		*why = version_reason(format);
 		return -EIO;
 	}
-	if (get_le16(p + OFF_HDR_LEN) != CODEC_HEADER_LEN) {
+	if (get_le16(p + OFF_HDR_LEN) != header_len(format)) {
 		*why = "bad header length";
 		return -EIO;
 	}
-	if (len < CODEC_HEADER_LEN) {
+	if (len < header_len(format)) {
 		*why = "truncated header";
 		return -EIO;
 	}
 
 	memset(&h, 0, sizeof(h));
-	h.version = p[OFF_VERSION];
+	h.format = format;
 	h.flags = p[OFF_FLAGS];
 	h.key_id = get_le32(p + OFF_KEY_ID);
 	h.plain_len = get_le64(p + OFF_PLAIN_LEN);
 	h.ino = get_le64(p + OFF_INO);
 	h.idx = get_le64(p + OFF_IDX);
 	memcpy(h.sha256, p + OFF_SHA, SHA_LEN);
+	if (format >= 2) {
+		h.version = get_le64(p + OFF_CHUNK_VER);
+		h.class = p[OFF_CLASS];
+		if (!all_zero(p + OFF_RESERVED, RESERVED_LEN)) {
+			*why = "reserved header bytes set";
+			return -EIO;
+		}
+		if (h.class != 1 && h.class != 2) {
+			*why = "bad storage class";
+			return -EIO;
+		}
+	}
 
 	if (h.flags & ~(CODEC_F_ZSTD | CODEC_F_AESGCM)) {
 		*why = "unknown flags";
@@ -195,7 +229,8 @@ static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, 
 	}
 	/* nothing else would notice these fields changing in a plain object */
 	if (!(h.flags & CODEC_F_AESGCM) &&
-	    (h.key_id != 0 || !all_zero(p + OFF_NONCE, NONCE_LEN) || !all_zero(p + OFF_TAG, TAG_LEN))) {
+	    (h.key_id != 0 || !all_zero(p + OFF_NONCE, NONCE_LEN) ||
+	     !all_zero(p + tag_off(format), TAG_LEN))) {
 		*why = "encryption fields set in an unencrypted object";
 		return -EIO;
 	}
@@ -204,10 +239,11 @@ static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, 
 }
 
 /* AES-256-GCM of n bytes from in to out (which may be the same buffer).  The
- * nonce and the additional data come from hdr.  Encrypting writes the tag to
- * tag; decrypting checks it (-EIO on mismatch). */
+ * nonce and the additional data come from hdr (aad_len bytes, the header
+ * before the tag).  Encrypting writes the tag to tag; decrypting checks it
+ * (-EIO on mismatch). */
 static int gcm_run(bool enc, const struct codec *c, const struct codec_key *k, const uint8_t *hdr,
-		   const uint8_t *in, uint8_t *out, size_t n, uint8_t *tag)
+		   size_t aad_len, const uint8_t *in, uint8_t *out, size_t n, uint8_t *tag)
 {
 	EVP_CIPHER_CTX *ctx;
 	uint8_t fin[TAG_LEN];
@@ -221,7 +257,7 @@ static int gcm_run(bool enc, const struct codec *c, const struct codec_key *k, c
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, k->key, hdr + OFF_NONCE, enc) != 1)
 		goto out_ctx;
-	if (EVP_CipherUpdate(ctx, NULL, &outl, hdr, AAD_HDR_LEN) != 1 ||
+	if (EVP_CipherUpdate(ctx, NULL, &outl, hdr, (int)aad_len) != 1 ||
 	    EVP_CipherUpdate(ctx, NULL, &outl, (const uint8_t *)c->fs_id, CODEC_FSID_LEN) != 1)
 		goto out_ctx;
 	while (done < n) {
@@ -244,7 +280,7 @@ out_ctx:
 	return r;
 }
 
-static int sha256(const void *data, size_t len, uint8_t out[SHA_LEN])
+int codec_sha256(const void *data, size_t len, uint8_t out[CODEC_SHA_LEN])
 {
 	static const uint8_t nothing;
 
@@ -361,14 +397,15 @@ void codec_free(struct codec *c)
 	free(c);
 }
 
-int codec_encode(struct codec *c, uint64_t ino, uint64_t idx, const void *plain, size_t len,
+int codec_encode(struct codec *c, const struct codec_chunk *id, const void *plain, size_t len,
 		 void **ret_obj, size_t *ret_len)
 {
 	uint8_t *obj, *payload, *shrunk, flags = 0;
 	size_t bound, cap, payload_len, z;
 	int r;
 
-	if (!c || (!plain && len) || !ret_obj || !ret_len)
+	if (!c || !id || (id->class != 1 && id->class != 2) || (!plain && len) || !ret_obj ||
+	    !ret_len)
 		return -EINVAL;
 	if (len > CODEC_MAX_PLAIN)
 		return -EFBIG;
@@ -399,9 +436,11 @@ int codec_encode(struct codec *c, uint64_t ino, uint64_t idx, const void *plain,
 	obj[OFF_FLAGS] = flags;
 	put_le16(obj + OFF_HDR_LEN, CODEC_HEADER_LEN);
 	put_le64(obj + OFF_PLAIN_LEN, len);
-	put_le64(obj + OFF_INO, ino);
-	put_le64(obj + OFF_IDX, idx);
-	r = sha256(plain, len, obj + OFF_SHA);
+	put_le64(obj + OFF_INO, id->ino);
+	put_le64(obj + OFF_IDX, id->idx);
+	put_le64(obj + OFF_CHUNK_VER, id->version);
+	obj[OFF_CLASS] = id->class;
+	r = codec_sha256(plain, len, obj + OFF_SHA);
 	if (r < 0)
 		goto out_obj;
 
@@ -411,7 +450,7 @@ int codec_encode(struct codec *c, uint64_t ino, uint64_t idx, const void *plain,
 			r = -EIO;
 			goto out_obj;
 		}
-		r = gcm_run(true, c, &c->keys[0], obj, payload, payload, payload_len,
+		r = gcm_run(true, c, &c->keys[0], obj, OFF_TAG, payload, payload, payload_len,
 			    obj + OFF_TAG);
 		if (r < 0)
 			goto out_obj;
@@ -431,7 +470,7 @@ out_obj:
 	return r;
 }
 
-int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, size_t len,
+int codec_decode(struct codec *c, const struct codec_chunk *want, const void *obj, size_t len,
 		 void **ret_plain, size_t *ret_len, const char **err)
 {
 	const uint8_t *p = obj, *payload;
@@ -444,7 +483,7 @@ int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, s
 
 	if (err)
 		*err = NULL;
-	if (!c || (!obj && len) || !ret_plain || !ret_len) {
+	if (!c || !want || (!obj && len) || !ret_plain || !ret_len) {
 		why = "invalid argument";
 		r = -EINVAL;
 		goto out;
@@ -453,16 +492,33 @@ int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, s
 	if (r < 0)
 		goto out;
 	r = -EIO;
-	if (h.ino != ino) {
+	if (h.ino != want->ino) {
 		why = "inode number mismatch";
 		goto out;
 	}
-	if (h.idx != idx) {
+	if (h.idx != want->idx) {
 		why = "chunk index mismatch";
 		goto out;
 	}
-	payload = p + CODEC_HEADER_LEN;
-	payload_len = len - CODEC_HEADER_LEN;
+	if (h.format >= 2 && h.version != want->version) {
+		why = "chunk version mismatch";
+		goto out;
+	}
+	if (h.format >= 2 && h.class != want->class) {
+		why = "storage class mismatch";
+		goto out;
+	}
+	/* before any allocation: zstd never inflates more than the chunk map allows */
+	if (h.plain_len != want->plain_len) {
+		why = "plaintext length differs from the chunk map's";
+		goto out;
+	}
+	if (want->sha256 && CRYPTO_memcmp(h.sha256, want->sha256, SHA_LEN) != 0) {
+		why = "SHA-256 differs from the chunk map's (another version of the chunk)";
+		goto out;
+	}
+	payload = p + header_len(h.format);
+	payload_len = len - header_len(h.format);
 	if (h.flags & CODEC_F_ZSTD) {
 		if (payload_len > ZSTD_compressBound((size_t)h.plain_len)) {
 			why = "payload too long";
@@ -486,8 +542,8 @@ int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, s
 			r = -ENOMEM;
 			goto out;
 		}
-		memcpy(tag, p + OFF_TAG, TAG_LEN);
-		r = gcm_run(false, c, key, p, payload, clear, payload_len, tag);
+		memcpy(tag, p + tag_off(h.format), TAG_LEN);
+		r = gcm_run(false, c, key, p, tag_off(h.format), payload, clear, payload_len, tag);
 		if (r < 0) {
 			why = r == -ENOMEM ? "out of memory" : "authentication failed";
 			goto out;
@@ -518,7 +574,7 @@ int codec_decode(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, s
 			memcpy(plain, payload, payload_len);
 	}
 
-	if (sha256(plain, (size_t)h.plain_len, sha) < 0) {
+	if (codec_sha256(plain, (size_t)h.plain_len, sha) < 0) {
 		why = "sha-256 failed";
 		goto out;
 	}

@@ -218,5 +218,9 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
  * number of errors found (0 = clean) or a negative errno. */
 int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
 	    void *arg, char *err, size_t errlen);
+/* The same checks on a file system the caller opened (fs_open), so that
+ * the CLI can check the cold objects (tier_fsck) in the same session. */
+int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, void *arg),
+		 void *arg, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,8 @@
  *   - a chunk row belongs to no regular file, or lies past its end
  * With repair, a data file whose size differs from its inode's size is cut
  * to size (a crash between write and commit), which is not an error.
+ * The cold objects in the stores are tier/'s to check (tier_fsck); the CLI
+ * runs both on one open file system.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,16 +213,13 @@ static void check_data(struct fsck *c, bool repair)
 	}
 }
 
-int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
-	    void *arg, char *err, size_t errlen)
+int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, void *arg),
+		 void *arg, char *err, size_t errlen)
 {
-	struct fsck c = { .report = report, .arg = arg };
+	struct fsck c = { .fs = fs, .report = report, .arg = arg };
 	char buf[512];
 	int r;
 
-	r = fs_open(conf, NULL, &c.fs, err, errlen);
-	if (r < 0)
-		return r;
 	if (meta_integrity(c.fs->meta, buf, sizeof(buf)) < 0)
 		problem(&c, "metadata database: %s", buf);
 	r = meta_inode_each(c.fs->meta, 0, collect_inode, &c);
@@ -240,6 +239,19 @@ int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg
 	r = c.errors;
 out:
 	free(c.v);
-	fs_close(c.fs);
+	return r;
+}
+
+int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
+	    void *arg, char *err, size_t errlen)
+{
+	struct fs *fs;
+	int r;
+
+	r = fs_open(conf, NULL, &fs, err, errlen);
+	if (r < 0)
+		return r;
+	r = fs_fsck_open(fs, repair, report, arg, err, errlen);
+	fs_close(fs);
 	return r;
 }

@@ -12,7 +12,12 @@
  *          UNIQUE(parent, name))                  never returns an entry twice
  *   xattr(ino, name BLOB, value BLOB)
  *   chunk(ino, idx, class, atime,            storage class and last access of a
- *         stored_len, plain_len, version)    chunk; version names its object
+ *         stored_len, plain_len, version,    chunk; version names its object,
+ *         sha256 BLOB)                       sha256 is its plaintext's (schema 2;
+ *                                            NULL for STANDARD and in cold rows
+ *                                            schema 1 wrote, until filled in)
+ *
+ * Migrations run in meta_open, in one transaction: 1 -> 2 adds chunk.sha256.
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -38,8 +43,9 @@ enum {
 	ST_DIR_EMPTY, ST_DIR_PARENT, ST_READDIR, ST_MAX_COOKIE, ST_DENTRY_EACH,
 	ST_XATTR_GET, ST_XATTR_INSERT, ST_XATTR_REPLACE, ST_XATTR_UPSERT, ST_XATTR_REMOVE,
 	ST_XATTR_LIST,
-	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM, ST_CHUNK_COLD, ST_CHUNK_EACH,
-	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS,
+	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_SET_SHA, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM,
+	ST_CHUNK_COLD, ST_CHUNK_EACH,
+	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
 	ST__COUNT
 };
 
@@ -89,13 +95,16 @@ static const char *const meta_sql[ST__COUNT] = {
 			    "ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
 	[ST_XATTR_REMOVE] = "DELETE FROM xattr WHERE ino = ?1 AND name = ?2",
 	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
-	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version FROM chunk "
+	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version, sha256 FROM chunk "
 			 "WHERE ino = ?1 AND idx = ?2",
-	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, version) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(ino, idx) DO UPDATE SET "
+	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, "
+			 "version, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+			 "ON CONFLICT(ino, idx) DO UPDATE SET "
 			 "class = excluded.class, atime = excluded.atime, "
 			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len, "
-			 "version = excluded.version",
+			 "version = excluded.version, sha256 = excluded.sha256",
+	[ST_CHUNK_SET_SHA] = "UPDATE chunk SET sha256 = ?4 WHERE ino = ?1 AND idx = ?2 AND "
+			     "version = ?3 AND class != 0 AND sha256 IS NULL",
 	/* relatime-style: an access moves atime only when it is `step` newer */
 	/* (an access noted before its file was deleted adds no row) */
 	[ST_CHUNK_TOUCH] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
@@ -108,10 +117,11 @@ static const char *const meta_sql[ST__COUNT] = {
 			   "WHERE class != 0 GROUP BY class",
 	[ST_CHUNK_DEL_FROM] = "DELETE FROM chunk WHERE ino = ?1 AND idx >= ?2",
 	[ST_CHUNK_COLD] = "SELECT count(*) FROM chunk WHERE ino = ?1 AND class != 0",
-	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len, version FROM chunk "
-			  "WHERE ino = ?1 ORDER BY idx",
-	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version "
-			      "FROM chunk ORDER BY ino, idx",
+	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, sha256 "
+			  "FROM chunk WHERE ino = ?1 ORDER BY idx",
+	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, "
+			      "sha256 FROM chunk ORDER BY ino, idx",
+	[ST_DENTRY_OF] = "SELECT parent, name FROM dentry WHERE ino = ?1 ORDER BY id LIMIT 1",
 };
 
 static const char meta_schema[] =
@@ -136,7 +146,7 @@ static const char meta_schema[] =
 	"  PRIMARY KEY (ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE chunk (ino INTEGER NOT NULL, idx INTEGER NOT NULL, class INTEGER NOT NULL,"
 	"  atime INTEGER NOT NULL, stored_len INTEGER NOT NULL, plain_len INTEGER NOT NULL,"
-	"  version INTEGER NOT NULL DEFAULT 0,"
+	"  version INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
 	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
 	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;";
 
@@ -252,6 +262,24 @@ static bool meta_has_table(struct meta *m, const char *name)
 	return yes;
 }
 
+/* Schema 1 -> 2: cold chunk rows get the SHA-256 of their plaintext.  The
+ * old rows' column is NULL: their objects (format 1) are verified against
+ * their own header's SHA-256 only, until tier/ records the hash at the
+ * chunk's first verified read (or fsck --deep --repair does), or the chunk
+ * moves and gets a new row. */
+static int migrate_1_to_2(struct meta *m)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r)
+		r = meta_exec(m, "ALTER TABLE chunk ADD COLUMN sha256 BLOB;"
+				 "PRAGMA user_version = 2;");
+	if (!r)
+		return meta_exec(m, "COMMIT");
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
 {
 	struct stat st;
@@ -312,6 +340,15 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 		if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
 			version = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
+		if (version == 1) {
+			r = migrate_1_to_2(m);
+			if (r < 0) {
+				snprintf(errbuf, errlen, "%s: migrating metadata schema 1 to 2: %s",
+					 path, sqlite3_errmsg(m->db));
+				goto fail;
+			}
+			version = 2;
+		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
 			if (version == 0 && !meta_has_table(m, "fs"))
@@ -991,6 +1028,12 @@ static void row_to_chunk(sqlite3_stmt *s, int first, struct meta_chunk *c)
 	c->stored_len = (uint64_t)sqlite3_column_int64(s, first + 2);
 	c->plain_len = (uint64_t)sqlite3_column_int64(s, first + 3);
 	c->version = (uint64_t)sqlite3_column_int64(s, first + 4);
+	c->has_sha256 = sqlite3_column_type(s, first + 5) == SQLITE_BLOB &&
+			sqlite3_column_bytes(s, first + 5) == (int)sizeof(c->sha256);
+	if (c->has_sha256)
+		memcpy(c->sha256, sqlite3_column_blob(s, first + 5), sizeof(c->sha256));
+	else
+		memset(c->sha256, 0, sizeof(c->sha256));
 }
 
 void meta_fail_chunk_reads(struct meta *m, int err)
@@ -1031,7 +1074,64 @@ int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)c->stored_len);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->plain_len);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->version);
+	if (c->has_sha256)
+		sqlite3_bind_blob(s, 8, c->sha256, (int)sizeof(c->sha256), SQLITE_STATIC);
 	return meta_exec_stmt(m, s);
+}
+
+int meta_chunk_set_sha256(struct meta *m, uint64_t ino, uint64_t idx, uint64_t version,
+			  const uint8_t sha256[32])
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_SET_SHA);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)version);
+	sqlite3_bind_blob(s, 4, sha256, 32, SQLITE_STATIC);
+	return meta_exec_stmt(m, s);
+}
+
+int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len)
+{
+	size_t at = len;              /* the path is built backwards from the end */
+	unsigned depth = 0;
+	int r = 0;
+
+	if (!len)
+		return -ENAMETOOLONG;
+	buf[--at] = '\0';
+	while (ino != META_ROOT_INO && !r) {
+		sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_OF);
+		int rc, n;
+
+		if (++depth > 4096) {
+			r = -ELOOP;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
+			sqlite3_reset(s);
+			break;
+		}
+		n = sqlite3_column_bytes(s, 1);
+		if ((size_t)n + 1 > at) {
+			r = -ENAMETOOLONG;
+		} else {
+			at -= (size_t)n;
+			memcpy(buf + at, sqlite3_column_blob(s, 1), (size_t)n);
+			buf[--at] = '/';
+			ino = (uint64_t)sqlite3_column_int64(s, 0);
+		}
+		sqlite3_reset(s);
+	}
+	if (r < 0)
+		return r;
+	if (at == len - 1)
+		buf[--at] = '/';      /* the root itself */
+	memmove(buf, buf + at, len - at);
+	return 0;
 }
 
 int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)

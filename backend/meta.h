@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define META_ROOT_INO      1
-#define META_SCHEMA        1
+#define META_SCHEMA        2
 
 struct meta;
 
@@ -46,6 +46,10 @@ struct meta_chunk {
 	uint64_t stored_len;       /* bytes of the object in the store (0 for STANDARD) */
 	uint64_t plain_len;        /* plaintext bytes of the chunk (0 for STANDARD) */
 	uint64_t version;          /* names the chunk's object (0 for STANDARD) */
+	bool has_sha256;           /* sha256 is recorded: always for rows written by
+	                              schema 2, never for STANDARD; a cold row that
+	                              schema 1 wrote has none until it is filled in */
+	uint8_t sha256[32];        /* SHA-256 of the plaintext of the chunk's object */
 };
 
 /* What the file system holds, for statfs and the StorageBytes metrics. */
@@ -58,7 +62,8 @@ int meta_usage(struct meta *m, struct meta_usage *ret);
 
 /* Opens (create = false) or creates (create = true, fails with -EEXIST when
  * a database is there) the database at path.  errbuf receives SQLite's text
- * on failure. */
+ * on failure.  A database of an older schema is migrated on open (schema 1
+ * -> 2: the chunk table gets its sha256 column, NULL in the old rows). */
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen);
 void meta_close(struct meta *m);
 
@@ -148,6 +153,10 @@ int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk
  * meta_chunk_get() fails with -err, as a failing disk or database would. */
 void meta_fail_chunk_reads(struct meta *m, int err);
 int meta_chunk_put(struct meta *m, const struct meta_chunk *c);
+/* Records the SHA-256 of a cold chunk whose row has none (a row from schema
+ * 1), if the row still names that version; else nothing changes. */
+int meta_chunk_set_sha256(struct meta *m, uint64_t ino, uint64_t idx, uint64_t version,
+                          const uint8_t sha256[32]);
 /* Records an access at atime unless the recorded one is less than step older. */
 int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step);
 int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx);
@@ -160,6 +169,10 @@ int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg);
 /* Every inode, for fsck and the lifecycle scan; cb returns non-zero to stop. */
 typedef int (*meta_inode_cb)(const struct meta_inode *in, void *arg);
 int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);
+/* A path of ino from the root ("/a/b", via its first entry at each level),
+ * for fsck's messages; -ENOENT when it has no entry (unlinked), -ENAMETOOLONG
+ * when buf is too small, -ELOOP on a cycle. */
+int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len);
 /* Every entry, for fsck. */
 typedef int (*meta_dentry_cb)(uint64_t parent, const char *name, uint64_t ino, uint32_t type,
                               void *arg);

@@ -14,6 +14,7 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 /* ---- the command and option tables ------------------------------------
  *
@@ -70,7 +71,10 @@ static const struct cli_opt mount_opts[] = {
 };
 
 static const struct cli_opt fsck_opts[] = {
-	{ 'r', "repair", NULL, "repair what can be repaired (orphaned inodes, stray data files)" },
+	{ OPT_LONG_ONLY, "deep", NULL, "also fetch and verify every cold object (header, checksum, the "
+	  "SHA-256 the chunk map records)" },
+	{ 'r', "repair", NULL, "repair what can be repaired (orphaned inodes, stray data files, "
+	  "objects no chunk refers to); says what it cannot repair" },
 	{ 0 }
 };
 
@@ -100,9 +104,10 @@ static const struct cli_cmd commands[] = {
 	  "mount.efsfs(8).",
 	  mount_opts, cmd_mount },
 	{ "fsck", "NAME", "check an unmounted file system",
-	  "Checks the metadata and the data files of file system NAME, which must not be "
-	  "mounted, prints each problem and the number of errors, and exits 1 when there are "
-	  "any.",
+	  "Checks the metadata, the data files and the cold objects of file system NAME, which "
+	  "must not be mounted: every cold chunk's object must be in its store (a listing), "
+	  "and objects no chunk refers to are reported. Prints each problem and the number of "
+	  "errors, and exits 1 when there are any.",
 	  fsck_opts, cmd_fsck },
 	{ "info", "NAME", "print NAME's id and settings",
 	  "Prints the file system's name, fs- id, data directory, chunk size and the "
@@ -643,22 +648,39 @@ static void fsck_report(const char *msg, void *arg)
 static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
 	struct conf *conf;
+	struct fs *fs;
 	bool repair = false;
+	unsigned flags = 0;
 	char err[1024];
-	int c, r, lines = 0;
+	int c, r, cold, lines = 0;
 
 	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
 		switch (c) {
 		case 'r': repair = true; break;
+		case OPT_LONG_ONLY: flags |= TIER_FSCK_DEEP; break;
 		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
 		default: return usage_error(cmd, NULL);
 		}
 	}
+	if (repair)
+		flags |= TIER_FSCK_REPAIR;
 	if (optind + 1 != argc)
 		return usage_error(cmd, "fsck takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
-	r = fs_fsck(conf, repair, fsck_report, &lines, err, sizeof(err));
+	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: fsck %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	/* the metadata and local data, then the cold objects in the stores */
+	r = fs_fsck_open(fs, repair, fsck_report, &lines, err, sizeof(err));
+	if (r >= 0) {
+		cold = tier_fsck(fs, flags, fsck_report, &lines, err, sizeof(err));
+		r = cold < 0 ? cold : r + cold;
+	}
+	fs_close(fs);
 	if (r < 0) {
 		fprintf(stderr, "efsfs: fsck %s: %s\n", conf->name, err);
 		conf_free(conf);

@@ -1,8 +1,8 @@
 /* lifecycle.c - the lifecycle policy: a pass over every file that applies
  * TransitionToIA and TransitionToArchive to each chunk by its last access,
  * the background thread that runs passes on a mounted file system, the
- * access-time flush, garbage collection of unreferenced objects, and the
- * per-class storage sizes.
+ * access-time flush, the listing of a store's chunk objects and garbage
+ * collection of unreferenced ones, and the per-class storage sizes.
  *
  * A chunk's last access is its chunk-map atime (reads and writes, noted in
  * memory and flushed here) or, for a chunk never accessed since it was
@@ -260,29 +260,59 @@ int tier_stats(struct fs *fs, struct tier_stats *ret)
 	return 0;
 }
 
-struct gc_state {
+struct list_state {
 	struct fs *fs;
-	char **keys;
-	size_t n, cap;
+	tier_list_cb cb;
+	void *arg;
 };
 
-/* Keys "<fs_id>/<ino>/<idx>.<version>" that the chunk map does not name.
+/* Keys "<fs_id>/<ino>/<idx>.<version>" and whether the chunk map names them.
  * Every put gets a fresh version, so the version alone says whether a row
  * names the object, whichever class's store holds it. */
 static int gc_check(const char *key, uint64_t size, void *arg)
 {
-	struct gc_state *g = arg;
+	struct list_state *g = arg;
 	unsigned long long ino, idx, ver;
 	struct meta_chunk c;
 	size_t idlen = strlen(g->fs->fs_id);
+	bool named;
 	char tail;
 
 	if (strncmp(key, g->fs->fs_id, idlen) != 0 || key[idlen] != '/')
 		return 0;
 	if (sscanf(key + idlen + 1, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
 		return 0;
-	if (tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class != META_STANDARD &&
-	    c.version == ver)
+	named = tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class != META_STANDARD &&
+		c.version == ver;
+	return g->cb(key, size, named, g->arg);
+}
+
+int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char *err,
+		      size_t errlen)
+{
+	struct list_state g = { fs, cb, arg };
+	struct objstore *s = fs->store[class];
+	char prefix[FS_ID_LEN + 2];
+	int r;
+
+	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
+	r = objstore_list(s, prefix, gc_check, &g);
+	if (r < 0)
+		snprintf(err, errlen, "%s", objstore_strerror(s));
+	return r;
+}
+
+struct gc_state {
+	char **keys;
+	size_t n, cap;
+};
+
+/* Collects the keys no row names. */
+static int gc_collect(const char *key, uint64_t size, bool named, void *arg)
+{
+	struct gc_state *g = arg;
+
+	if (named)
 		return 0;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
@@ -303,22 +333,17 @@ static int gc_check(const char *key, uint64_t size, void *arg)
 int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 {
 	uint64_t deleted = 0;
-	char prefix[FS_ID_LEN + 2];
 	int r = 0;
 
-	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
 	pthread_mutex_lock(&fs->tier->run_lock);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
-		struct gc_state g = { fs, NULL, 0, 0 };
+		struct gc_state g = { NULL, 0, 0 };
 		struct objstore *s = fs->store[class];
 
 		/* one store serving both classes is listed once */
-		if (class == META_ARCHIVE && strcmp(objstore_url(s),
-						    objstore_url(fs->store[META_IA])) == 0)
+		if (class == META_ARCHIVE && tier_same_store(fs))
 			break;
-		r = objstore_list(s, prefix, gc_check, &g);
-		if (r < 0)
-			snprintf(err, errlen, "%s", objstore_strerror(s));
+		r = tier_list_objects(fs, class, gc_collect, &g, err, errlen);
 		if (!r) {
 			/* a row removal gc_check saw must be durable before the
 			 * object goes (group commit) */
@@ -339,6 +364,11 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 	if (ret_deleted)
 		*ret_deleted = deleted;
 	return r;
+}
+
+bool tier_same_store(struct fs *fs)
+{
+	return strcmp(objstore_url(fs->store[META_ARCHIVE]), objstore_url(fs->store[META_IA])) == 0;
 }
 
 static void *tier_thread(void *arg)

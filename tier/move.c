@@ -4,14 +4,16 @@
  *   1. read   under the inode's io lock held exclusively: the chunk's bytes
  *             from the backing file (or the IA object), and the inode's
  *             write generation
- *   2. copy   encode (zstd, checksum, encryption) and put the object under
- *             a new version key, without any lock
+ *   2. copy   encode (zstd, checksum, encryption; the header names the new
+ *             version and class) and put the object under a new version
+ *             key, without any lock
  *   3. verify get the object back and decode it; it must equal what was read
  *   4. commit io lock exclusive again; if the write generation or the chunk
  *             row changed, a write raced us (or the file was opened with
  *             passthrough, when the kernel writes without telling us):
  *             delete the new object, -EAGAIN.
- *             Else commit the chunk row (class, version, lengths).
+ *             Else commit the chunk row (class, version, lengths, and the
+ *             plaintext's SHA-256, which every later read checks).
  *   5. delete punch the chunk's range out of the backing file (or delete the
  *             IA object).
  *   A failure at 1-4 leaves the chunk where it was (an object put in 2-3 is
@@ -23,7 +25,8 @@
  *
  * Promotion, IA or ARCHIVE -> STANDARD (on write, on read with
  * AFTER_1_ACCESS), with the io lock held exclusively throughout:
- *   1. fetch and verify the object (codec checks header, tag, SHA-256)
+ *   1. fetch and verify the object (codec checks header, tag, and SHA-256
+ *             against the header's and the chunk map's)
  *   2. write the bytes into the backing file and fdatasync it
  *   3. commit the chunk row as STANDARD
  *   4. delete the object (or leave it for tier_gc)
@@ -101,6 +104,7 @@ int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
 	old = c;
 	c.class = META_STANDARD;
 	c.stored_len = c.plain_len = c.version = 0;
+	c.has_sha256 = false;
 	r = commit_row(fs, &c);
 	if (r < 0)
 		return r;
@@ -160,6 +164,8 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 {
 	struct objstore *s = fs->store[class];
 	struct meta_chunk c, now, nc;
+	struct codec_chunk id;
+	struct codec_header h;
 	struct fs_inode *in;
 	uint64_t gen;
 	void *plain = NULL, *obj = NULL, *back = NULL;
@@ -199,12 +205,18 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 								 : fs_now_ns() / 1000000000;
 		fs_meta_unlock(fs);
 	}
-	r = codec_encode(fs->codec, ino, idx, plain, plen, &obj, &olen);
+	id = (struct codec_chunk){ .ino = ino, .idx = idx, .version = nc.version,
+				   .class = (uint8_t)class };
+	r = codec_encode(fs->codec, &id, plain, plen, &obj, &olen);
+	if (!r)
+		r = codec_peek(obj, olen, &h);
 	if (r < 0) {
 		snprintf(err, errlen, "encoding: %s", strerror(-r));
 		goto out;
 	}
 	nc.stored_len = olen;
+	nc.has_sha256 = true;         /* every later read must find this content */
+	memcpy(nc.sha256, h.sha256, sizeof(nc.sha256));
 	tier_object_key(fs, ino, idx, nc.version, key);
 	r = objstore_put(s, key, obj, olen);
 	if (r < 0) {

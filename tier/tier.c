@@ -172,6 +172,7 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	       char *err, size_t errlen)
 {
 	struct objstore *s = fs->store[c->class];
+	struct codec_chunk want;
 	const char *why = NULL;
 	char key[96];
 	void *obj;
@@ -188,7 +189,10 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 		snprintf(err, errlen, "%s", objstore_strerror(s));
 		return r == -ENOENT ? -EIO : r;    /* a missing object is data loss: EIO */
 	}
-	r = codec_decode(fs->codec, c->ino, c->idx, obj, len, ret_buf, ret_len, &why);
+	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
+				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
+				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
+	r = codec_decode(fs->codec, &want, obj, len, ret_buf, ret_len, &why);
 	free(obj);
 	if (r < 0)
 		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why ? why : strerror(-r));
@@ -199,6 +203,26 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 		r = -EIO;
 	}
 	return r < 0 && r != -ENOMEM ? -EIO : r;
+}
+
+int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len)
+{
+	uint8_t sha[CODEC_SHA_LEN];
+	int r;
+
+	r = codec_sha256(plain, len, sha);
+	if (r < 0)
+		return r;
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = meta_chunk_set_sha256(fs->meta, c->ino, c->idx, c->version, sha);
+	r = meta_finish(fs->meta, r);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		log_debug("inode %" PRIu64 " chunk %" PRIu64 ": recording its SHA-256: %s", c->ino,
+			  c->idx, strerror(-r));
+	return r;
 }
 
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx)
@@ -278,6 +302,8 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 	memset(dst, 0, n);
 	if (at < len)
 		memcpy(dst, (char *)buf + at, len - at < n ? len - at : n);
+	if (!c.has_sha256)
+		tier_record_sha256(fs, &c, buf, len);
 	cache_put(fs->tier, &c, buf, len);
 	return 0;
 }

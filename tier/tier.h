@@ -67,6 +67,18 @@ int tier_stats(struct fs *fs, struct tier_stats *ret);
 int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err, size_t errlen);
 int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx);
 
+/* The cold-object half of `efsfs fsck` on an open, unmounted file system
+ * (see tier/fsck.c): every cold chunk's object must be in its store's
+ * listing with the recorded size; TIER_FSCK_DEEP also fetches and verifies
+ * each; objects no chunk refers to are noted (TIER_FSCK_REPAIR: gc deletes
+ * them; with DEEP it also records the SHA-256 of verified chunks written by
+ * metadata schema 1).  Each finding goes to report(); returns the number of
+ * errors (0 = clean) or a negative errno with err set. */
+#define TIER_FSCK_DEEP   0x1u
+#define TIER_FSCK_REPAIR 0x2u
+int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, void *arg),
+	      void *arg, char *err, size_t errlen);
+
 /* The background thread of a mounted file system: flushes accesses every
  * 30 s and runs a pass and gc every lifecycle_interval seconds. */
 int tier_start(struct fs *fs);

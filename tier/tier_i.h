@@ -42,6 +42,19 @@ int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk 
 int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t *ret_len,
 	       char *err, size_t errlen);
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
+/* Records the SHA-256 of plain (a verified fetch) in a cold chunk row that
+ * has none (written by metadata schema 1); the row must still name c's
+ * version.  From then on a read accepts only that content. */
+int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len);
+/* Lists the chunk objects in class's store under this file system's key
+ * prefix (what gc looks at): cb gets each key, its size, and whether a chunk
+ * row names it (gc deletes those no row names); other keys are skipped.  cb
+ * returns 0 to go on.  err gets the store's message on failure. */
+typedef int (*tier_list_cb)(const char *key, uint64_t size, bool named, void *arg);
+int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char *err,
+		      size_t errlen);
+/* Whether IA and ARCHIVE are one store (listed once). */
+bool tier_same_store(struct fs *fs);
 /* Promotes chunk idx of an inode whose io lock is held exclusively. */
 int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx);
 

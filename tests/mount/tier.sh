@@ -8,8 +8,9 @@
 # With AFTER_1_ACCESS a read brings the chunks back.  Faults: S3 down while a
 # cold file is read (EIO within a bound, the mount stays up, the read works
 # once S3 is back), S3 down during a lifecycle run (it fails, nothing is lost,
-# fsck is clean), and kill -9 of the daemon in the middle of a run (remount,
-# every checksum, fsck clean, gc leaves exactly the objects the chunk map names).
+# fsck says it cannot list the store, and is clean once S3 is back), and kill -9
+# of the daemon in the middle of a run (remount, every checksum, fsck clean, gc
+# leaves exactly the objects the chunk map names).
 # Needs: EFSFS, EFSFS_SRC (for tests/lib/s3rver.sh), root, /dev/fuse, node and
 # npm (s3rver.sh installs s3rver), curl.
 
@@ -316,10 +317,15 @@ assert_eq "$((SMALL + FRESH)) 0 $BIG" "$STATS_STANDARD $STATS_IA $STATS_ARCHIVE"
 	"stats unchanged by the failed run"
 check_files "local data still reads after the failed run" small fresh
 efsfs_umount "$MNT"
+# fsck cannot vouch for cold objects it cannot list: an error naming the store
+run "$EFSFS" fsck "$NAME"
+((RC == 1)) || fail "fsck with S3 down exited $RC, expected 1: $OUT"
+[[ "$OUT" == *"cannot list its objects"* ]] || fail "fsck with S3 down does not say why: $OUT"
+pass "fsck with S3 down says it cannot check the cold objects"
+s3_start
 run "$EFSFS" fsck "$NAME"
 ((RC == 0)) || fail "fsck after the failed run exited $RC: $OUT"
 pass "fsck clean after the failed run"
-s3_start
 
 # ---- AFTER_1_ACCESS ------------------------------------------------------------------------------
 

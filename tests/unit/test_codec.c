@@ -1,5 +1,7 @@
 /* tests/unit/test_codec.c - unit tests of backend/codec: the cold chunk object
- * format (header, zstd, AES-256-GCM), its verification and key rotation. */
+ * format (header, zstd, AES-256-GCM), its verification against the chunk map
+ * (version, class, length, recorded SHA-256), format 1 still read, and key
+ * rotation. */
 #include "backend/codec.h"
 
 #include <check.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <openssl/evp.h>
 #include <zstd.h>
@@ -17,6 +20,14 @@
 #define INO        4242u
 #define IDX        7u
 #define MiB        (1024u * 1024u)
+#define VER        0x1234567890abcdefull   /* chunk version of the test objects */
+#define CLS        1                       /* their storage class (IA) */
+
+/* The chunk an object is encoded for, and what decode expects of it. */
+#define ID(i, x)      (&(struct codec_chunk){ .ino = (i), .idx = (x), .version = VER, \
+					      .class = CLS })
+#define WANT(i, x, n) (&(struct codec_chunk){ .ino = (i), .idx = (x), .version = VER, \
+					      .class = CLS, .plain_len = (n) })
 
 /* a pointer value decode must leave alone when it fails */
 static char sentinel;
@@ -117,10 +128,10 @@ static uint8_t *round_trip(struct codec *c, const void *plain, size_t len, size_
 	size_t obj_len = 0, out_len = 12345;
 	const char *err = "unset";
 
-	ck_assert_int_eq(codec_encode(c, INO, IDX, plain, len, &obj, &obj_len), 0);
+	ck_assert_int_eq(codec_encode(c, ID(INO, IDX), plain, len, &obj, &obj_len), 0);
 	ck_assert_ptr_nonnull(obj);
 	ck_assert_uint_ge(obj_len, CODEC_HEADER_LEN);
-	ck_assert_int_eq(codec_decode(c, INO, IDX, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, len), obj, obj_len, &out, &out_len, &err), 0);
 	ck_assert_ptr_null(err);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_uint_eq(out_len, len);
@@ -132,7 +143,7 @@ static uint8_t *round_trip(struct codec *c, const void *plain, size_t len, size_
 }
 
 /* decode must fail with one of the given errors and leave the outputs alone */
-static int decode_fails(struct codec *c, uint64_t ino, uint64_t idx, const void *obj, size_t len,
+static int decode_fails(struct codec *c, const struct codec_chunk *want, const void *obj, size_t len,
 			const char **ret_err)
 {
 	void *out = SENTINEL;
@@ -140,7 +151,7 @@ static int decode_fails(struct codec *c, uint64_t ino, uint64_t idx, const void 
 	const char *err = NULL;
 	int r;
 
-	r = codec_decode(c, ino, idx, obj, len, &out, &out_len, &err);
+	r = codec_decode(c, want, obj, len, &out, &out_len, &err);
 	ck_assert_int_lt(r, 0);
 	ck_assert_ptr_eq(out, SENTINEL);
 	ck_assert_uint_eq(out_len, 777);
@@ -242,7 +253,7 @@ START_TEST(test_empty)
 		ck_assert_uint_eq(h.flags & CODEC_F_ZSTD, 0);
 		ck_assert_uint_eq(h.flags & CODEC_F_AESGCM, i == 1 ? CODEC_F_AESGCM : 0);
 		/* an empty object is still bound to its chunk */
-		ck_assert_int_eq(decode_fails(cs[i], INO, IDX + 1, obj, obj_len, NULL), -EIO);
+		ck_assert_int_eq(decode_fails(cs[i], WANT(INO, IDX + 1, 0), obj, obj_len, NULL), -EIO);
 		free(obj);
 		/* a non-NULL pointer with length 0 is the same */
 		obj = round_trip(cs[i], &one, 0, &obj_len);
@@ -288,15 +299,18 @@ START_TEST(test_header_layout)
 	sha256_of(plain, len, sha);
 	obj = round_trip(c, plain, len, &obj_len);
 	ck_assert_mem_eq(obj, "EFSC", 4);
-	ck_assert_uint_eq(obj[4], 1);
-	ck_assert_uint_eq(obj[6] | obj[7] << 8, 96);
+	ck_assert_uint_eq(obj[4], 2);
+	ck_assert_uint_eq(obj[6] | obj[7] << 8, 112);
 	ck_assert_uint_eq(le32_at(obj + 8), 0);
 	ck_assert(all_zero(obj + 12, 12));
 	ck_assert_uint_eq(le64_at(obj + 24), len);
 	ck_assert_uint_eq(le64_at(obj + 32), INO);
 	ck_assert_uint_eq(le64_at(obj + 40), IDX);
 	ck_assert_mem_eq(obj + 48, sha, 32);
-	ck_assert(all_zero(obj + 80, 16));
+	ck_assert_uint_eq(le64_at(obj + 80), VER);
+	ck_assert_uint_eq(obj[88], CLS);
+	ck_assert(all_zero(obj + 89, 7));
+	ck_assert(all_zero(obj + 96, 16));
 	free(obj);
 	free(plain);
 	codec_free(c);
@@ -317,7 +331,7 @@ START_TEST(test_encrypted_round_trip)
 	ck_assert_uint_eq(obj_len, CODEC_HEADER_LEN + len);
 	ck_assert_uint_eq(le32_at(obj + 8), 0xa1b2c3d4u);
 	ck_assert(!all_zero(obj + 12, 12));
-	ck_assert(!all_zero(obj + 80, 16));
+	ck_assert(!all_zero(obj + 96, 16));
 	/* the payload is not the plaintext */
 	ck_assert_mem_ne(obj + CODEC_HEADER_LEN, rnd, 64);
 	free(obj);
@@ -375,7 +389,7 @@ START_TEST(test_every_byte_corrupted)
 
 			memcpy(bad, obj, obj_len);
 			bad[i] ^= masks[m];
-			r = codec_decode(c, INO, IDX, bad, obj_len, &out, &out_len, &err);
+			r = codec_decode(c, WANT(INO, IDX, len), bad, obj_len, &out, &out_len, &err);
 			tried++;
 			if (r == 0 && kind == 2 && i >= CODEC_HEADER_LEN) {
 				ck_assert_ptr_null(err);
@@ -410,12 +424,12 @@ START_TEST(test_truncated)
 
 	obj = make_small(&c, kind, plain, len, &obj_len);
 	for (size_t n = 0; n < obj_len; n++)
-		ck_assert_int_eq(decode_fails(c, INO, IDX, obj, n, NULL), -EIO);
+		ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, n, NULL), -EIO);
 	/* one byte too many is as bad */
 	longer = xmalloc(obj_len + 1);
 	memcpy(longer, obj, obj_len);
 	longer[obj_len] = 0;
-	ck_assert_int_eq(decode_fails(c, INO, IDX, longer, obj_len + 1, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), longer, obj_len + 1, NULL), -EIO);
 	free(longer);
 	free(obj);
 	codec_free(c);
@@ -431,13 +445,13 @@ START_TEST(test_wrong_chunk)
 	const char *err;
 
 	obj = make_small(&c, kind, plain, len, &obj_len);
-	ck_assert_int_eq(decode_fails(c, INO + 1, IDX, obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(c, INO, IDX + 1, obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(c, IDX, INO, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(IDX, INO, len), obj, obj_len, &err), -EIO);
 	if (kind & 1) {
 		/* same key under another file system id: the GCM tag fails */
 		other = make_codec(FSID_OTHER, key1, 1);
-		ck_assert_int_eq(decode_fails(other, INO, IDX, obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(other, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
 		codec_free(other);
 	}
 	free(obj);
@@ -456,10 +470,10 @@ START_TEST(test_replay_other_chunk)
 
 	obj = make_small(&c, 1, plain, len, &obj_len);
 	put_le64_at(obj + 32, INO + 1);
-	ck_assert_int_eq(decode_fails(c, INO + 1, IDX, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, &err), -EIO);
 	put_le64_at(obj + 32, INO);
 	put_le64_at(obj + 40, IDX + 5);
-	ck_assert_int_eq(decode_fails(c, INO, IDX + 5, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 5, len), obj, obj_len, &err), -EIO);
 	put_le64_at(obj + 40, IDX);
 	free(round_trip(c, plain, len, &obj_len));
 	free(obj);
@@ -478,9 +492,9 @@ START_TEST(test_wrong_key)
 	same_id = make_codec(FSID, key2, 1);
 	other_id = make_codec(FSID, key2, 2);
 	none = make_codec(FSID, NULL, 0);
-	ck_assert_int_eq(decode_fails(same_id, INO, IDX, obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(other_id, INO, IDX, obj, obj_len, &err), -ENOKEY);
-	ck_assert_int_eq(decode_fails(none, INO, IDX, obj, obj_len, &err), -ENOKEY);
+	ck_assert_int_eq(decode_fails(same_id, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(other_id, WANT(INO, IDX, len), obj, obj_len, &err), -ENOKEY);
+	ck_assert_int_eq(decode_fails(none, WANT(INO, IDX, len), obj, obj_len, &err), -ENOKEY);
 	free(obj);
 	codec_free(c);
 	codec_free(same_id);
@@ -498,7 +512,7 @@ START_TEST(test_encrypted_rejects_plain)
 	const char *err;
 
 	obj = make_small(&c, 2, plain, len, &obj_len);
-	ck_assert_int_eq(decode_fails(enc, INO, IDX, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(enc, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
 	free(obj);
 	codec_free(c);
 	codec_free(enc);
@@ -516,10 +530,10 @@ START_TEST(test_rotation)
 
 	fill_text(plain, len, 8);
 	obj1 = round_trip(old, plain, len, &len1);
-	ck_assert_int_eq(decode_fails(cur, INO, IDX, obj1, len1, NULL), -ENOKEY);
+	ck_assert_int_eq(decode_fails(cur, WANT(INO, IDX, len), obj1, len1, NULL), -ENOKEY);
 
 	ck_assert_int_eq(codec_add_key(cur, 1, key1), 0);
-	ck_assert_int_eq(codec_decode(cur, INO, IDX, obj1, len1, &out, &out_len, NULL), 0);
+	ck_assert_int_eq(codec_decode(cur, WANT(INO, IDX, len), obj1, len1, &out, &out_len, NULL), 0);
 	ck_assert_uint_eq(out_len, len);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
@@ -533,13 +547,13 @@ START_TEST(test_rotation)
 	obj2 = round_trip(cur, plain, len, &len2);
 	ck_assert_int_eq(codec_peek(obj2, len2, &h), 0);
 	ck_assert_uint_eq(h.key_id, 2);
-	ck_assert_int_eq(decode_fails(old, INO, IDX, obj2, len2, NULL), -ENOKEY);
+	ck_assert_int_eq(decode_fails(old, WANT(INO, IDX, len), obj2, len2, NULL), -ENOKEY);
 
 	/* a decode-only codec (no current key) reads both */
 	codec_free(old);
 	old = make_codec(FSID, NULL, 0);
 	ck_assert_int_eq(codec_add_key(old, 2, key2), 0);
-	ck_assert_int_eq(codec_decode(old, INO, IDX, obj2, len2, &out, &out_len, NULL), 0);
+	ck_assert_int_eq(codec_decode(old, WANT(INO, IDX, len), obj2, len2, &out, &out_len, NULL), 0);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
 	free(obj1);
@@ -560,11 +574,13 @@ START_TEST(test_peek)
 
 	fill_text(plain, len, 9);
 	sha256_of(plain, len, sha);
-	ck_assert_int_eq(codec_encode(c, 0xfedcba9876543210ull, 0x1122334455ull, plain, len, &o,
+	ck_assert_int_eq(codec_encode(c, ID(0xfedcba9876543210ull, 0x1122334455ull), plain, len, &o,
 				      &obj_len), 0);
 	obj = o;
 	ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
-	ck_assert_uint_eq(h.version, CODEC_VERSION);
+	ck_assert_uint_eq(h.format, CODEC_VERSION);
+	ck_assert_uint_eq(h.version, VER);
+	ck_assert_uint_eq(h.class, CLS);
 	ck_assert_uint_eq(h.flags, CODEC_F_ZSTD | CODEC_F_AESGCM);
 	ck_assert_uint_eq(h.key_id, 77);
 	ck_assert_uint_eq(h.plain_len, len);
@@ -598,11 +614,11 @@ START_TEST(test_nonce_differs)
 	obj2 = round_trip(c, plain, len, &len2);
 	ck_assert_uint_eq(len1, len2);
 	ck_assert_mem_ne(obj1 + 12, obj2 + 12, 12);                    /* nonce */
-	ck_assert_mem_ne(obj1 + 80, obj2 + 80, 16);                    /* tag */
+	ck_assert_mem_ne(obj1 + 96, obj2 + 96, 16);                    /* tag */
 	ck_assert_mem_ne(obj1 + CODEC_HEADER_LEN, obj2 + CODEC_HEADER_LEN, len1 - CODEC_HEADER_LEN);
 	/* everything but nonce and tag is the same */
 	ck_assert_mem_eq(obj1, obj2, 12);
-	ck_assert_mem_eq(obj1 + 24, obj2 + 24, 56);
+	ck_assert_mem_eq(obj1 + 24, obj2 + 24, 72);
 	free(obj1);
 	free(obj2);
 	free(plain);
@@ -620,13 +636,13 @@ START_TEST(test_version_and_flags)
 
 	obj = make_small(&c, 2, plain, len, &obj_len);
 	obj[4] = CODEC_VERSION + 1;
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
 	snprintf(want, sizeof(want), "unsupported format version %d", CODEC_VERSION + 1);
 	ck_assert_str_eq(err, want);
 	obj[4] = CODEC_VERSION;
 	for (unsigned int bit = 2; bit < 8; bit++) {
 		obj[5] ^= (uint8_t)(1u << bit);
-		ck_assert_int_eq(decode_fails(c, INO, IDX, obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
 		obj[5] ^= (uint8_t)(1u << bit);
 	}
 	free(round_trip(c, plain, len, &obj_len));
@@ -635,11 +651,12 @@ START_TEST(test_version_and_flags)
 }
 END_TEST
 
-/* Hand-built unencrypted objects whose sizes lie. */
+/* Hand-built unencrypted format-1 objects (whose sizes lie). */
+#define H1 CODEC_HEADER_LEN_1
 static uint8_t *craft(uint8_t flags, uint64_t plain_len, const uint8_t sha[32],
 		      const void *payload, size_t payload_len)
 {
-	uint8_t *obj = calloc(1, CODEC_HEADER_LEN + payload_len + 1);
+	uint8_t *obj = calloc(1, CODEC_HEADER_LEN_1 + payload_len + 1);
 
 	ck_assert_ptr_nonnull(obj);
 	memcpy(obj, "EFSC", 4);
@@ -651,7 +668,7 @@ static uint8_t *craft(uint8_t flags, uint64_t plain_len, const uint8_t sha[32],
 	put_le64_at(obj + 40, IDX);
 	memcpy(obj + 48, sha, 32);
 	if (payload_len)
-		memcpy(obj + CODEC_HEADER_LEN, payload, payload_len);
+		memcpy(obj + CODEC_HEADER_LEN_1, payload, payload_len);
 	return obj;
 }
 
@@ -663,6 +680,7 @@ START_TEST(test_lying_sizes)
 	ZSTD_CCtx *cctx;
 	ZSTD_inBuffer in;
 	ZSTD_outBuffer out;
+	const struct codec_chunk *want = WANT(INO, IDX, small);
 	struct codec_header h;
 	void *got;
 	size_t got_len;
@@ -673,8 +691,7 @@ START_TEST(test_lying_sizes)
 	ck_assert(!ZSTD_isError(n));
 	sha256_of(zeros, small, sha);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
-	ck_assert_int_eq(codec_decode(c, INO, IDX, obj, CODEC_HEADER_LEN + n, &got, &got_len, NULL),
-			 0);
+	ck_assert_int_eq(codec_decode(c, want, obj, H1 + n, &got, &got_len, NULL), 0);
 	ck_assert_uint_eq(got_len, small);
 	free(got);
 	free(obj);
@@ -683,7 +700,7 @@ START_TEST(test_lying_sizes)
 	n = ZSTD_compress(frame, bound, zeros, zeros_len, 1);
 	ck_assert(!ZSTD_isError(n));
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n, NULL), -EIO);
 	free(obj);
 
 	/* a frame that does not state its size */
@@ -696,7 +713,7 @@ START_TEST(test_lying_sizes)
 	ZSTD_freeCCtx(cctx);
 	ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, out.pos), ZSTD_CONTENTSIZE_UNKNOWN);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, out.pos);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + out.pos, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + out.pos, NULL), -EIO);
 	free(obj);
 
 	/* two frames of 500 bytes each */
@@ -704,7 +721,7 @@ START_TEST(test_lying_sizes)
 	ck_assert(!ZSTD_isError(n));
 	memcpy(frame + n, frame, n);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, 2 * n);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + 2 * n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + 2 * n, NULL), -EIO);
 	free(obj);
 
 	/* the right frame followed by a skippable frame (magic 0x184D2A50, size 4) */
@@ -713,29 +730,236 @@ START_TEST(test_lying_sizes)
 	memcpy(frame + n, "\x50\x2a\x4d\x18\x04\x00\x00\x00" "abcd", 12);
 	ck_assert_uint_eq(ZSTD_findFrameCompressedSize(frame + n, 12), 12);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n + 12);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n + 12, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n + 12, NULL), -EIO);
 	free(obj);
 
 	/* a plaintext length over the 1 GiB cap, raw or compressed */
 	obj = craft(0, (1ull << 30) + 1, sha, NULL, 0);
-	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN, &h), -EIO);
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN_1, &h), -EIO);
 	put_le64_at(obj + 24, 1ull << 30);
-	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN, &h), 0);
+	ck_assert_int_eq(codec_peek(obj, CODEC_HEADER_LEN_1, &h), 0);
 	ck_assert_uint_eq(h.plain_len, 1ull << 30);
 	free(obj);
 	obj = craft(0, (1ull << 30) + 1, sha, zeros, small);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + small, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + small, NULL), -EIO);
 	free(obj);
 	obj = craft(CODEC_F_ZSTD, UINT64_MAX, sha, frame, n);
-	ck_assert_int_eq(decode_fails(c, INO, IDX, obj, CODEC_HEADER_LEN + n, NULL), -EIO);
+	ck_assert_int_eq(decode_fails(c, want, obj, H1 + n, NULL), -EIO);
 	free(obj);
 
 	/* encode refuses what decode would refuse (the buffer is never read) */
-	ck_assert_int_eq(codec_encode(c, INO, IDX, zeros, (1u << 30) + 1, &got, &got_len),
+	ck_assert_int_eq(codec_encode(c, ID(INO, IDX), zeros, (1u << 30) + 1, &got, &got_len),
 			 -EFBIG);
 
 	free(frame);
 	free(zeros);
+	codec_free(c);
+}
+END_TEST
+
+/* The header names the chunk version and class (format 2), so an older
+ * version of the same chunk, or the same bytes under the other class, is
+ * refused; in an encrypted object rewriting those fields breaks the tag. */
+START_TEST(test_replay_other_version)
+{
+	int kind = _i;
+	size_t len = 300, obj_len;
+	uint8_t plain[300], *obj;
+	struct codec *c;
+	struct codec_chunk want;
+	const char *err;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	want = *WANT(INO, IDX, len);
+	want.version = VER + 1;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_str_eq(err, "chunk version mismatch");
+	want.version = VER;
+	want.class = 2;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_str_eq(err, "storage class mismatch");
+	want.class = CLS;
+	if (kind & 1) {
+		/* the header says what the chunk map expects, but the tag knows better */
+		put_le64_at(obj + 80, VER + 1);
+		want.version = VER + 1;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+		put_le64_at(obj + 80, VER);
+		want.version = VER;
+		obj[88] = 2;
+		want.class = 2;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+	}
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* With the SHA-256 the chunk map recorded, only that content decodes: an
+ * older object of the same chunk (same version, as a format-1 one would
+ * be) is refused although it is otherwise valid. */
+START_TEST(test_recorded_sha)
+{
+	int kind = _i;
+	size_t len = 300, obj_len, other_len, out_len;
+	uint8_t plain[300], other[300], sha[32], other_sha[32], *obj, *old;
+	struct codec *c;
+	struct codec_chunk want = *WANT(INO, IDX, len);
+	const char *err;
+	void *out;
+
+	obj = make_small(&c, kind, plain, len, &obj_len);
+	memcpy(other, plain, len);
+	other[7] ^= 0x40;
+	old = round_trip(c, other, len, &other_len);
+	sha256_of(plain, len, sha);
+	sha256_of(other, len, other_sha);
+	want.sha256 = sha;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+	ck_assert_int_eq(decode_fails(c, &want, old, other_len, &err), -EIO);
+	ck_assert_str_eq(err, "SHA-256 differs from the chunk map's (another version of the chunk)");
+	want.sha256 = other_sha;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	free(old);
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+/* A format-1 object, as efsfs wrote them before the version and class were
+ * added: header of 96 bytes, tag at 80, AAD = header bytes 0..79 + fs id.
+ * Built here with OpenSSL directly, encrypted under key when not NULL. */
+static uint8_t *format1(const uint8_t *key, const uint8_t *plain, size_t len, size_t *ret_len)
+{
+	uint8_t *obj = calloc(1, CODEC_HEADER_LEN_1 + len + 1);
+	EVP_CIPHER_CTX *ctx;
+	int outl;
+
+	ck_assert_ptr_nonnull(obj);
+	memcpy(obj, "EFSC", 4);
+	obj[4] = 1;
+	obj[6] = CODEC_HEADER_LEN_1;
+	put_le64_at(obj + 24, len);
+	put_le64_at(obj + 32, INO);
+	put_le64_at(obj + 40, IDX);
+	sha256_of(plain, len, obj + 48);
+	memcpy(obj + CODEC_HEADER_LEN_1, plain, len);
+	if (key) {
+		obj[5] = CODEC_F_AESGCM;
+		obj[8] = 1;                                   /* key id 1 */
+		fill_random(obj + 12, 12, 99);                /* nonce */
+		ctx = EVP_CIPHER_CTX_new();
+		ck_assert_ptr_nonnull(ctx);
+		ck_assert_int_eq(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL), 1);
+		ck_assert_int_eq(EVP_EncryptInit_ex(ctx, NULL, NULL, key, obj + 12), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, NULL, &outl, obj, 80), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, NULL, &outl, (const uint8_t *)FSID, 20), 1);
+		ck_assert_int_eq(EVP_EncryptUpdate(ctx, obj + CODEC_HEADER_LEN_1, &outl,
+						   obj + CODEC_HEADER_LEN_1, (int)len), 1);
+		ck_assert_int_eq(EVP_EncryptFinal_ex(ctx, obj + CODEC_HEADER_LEN_1 + len, &outl), 1);
+		ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, obj + 80), 1);
+		EVP_CIPHER_CTX_free(ctx);
+	}
+	*ret_len = CODEC_HEADER_LEN_1 + len;
+	return obj;
+}
+
+START_TEST(test_format_1_still_read)
+{
+	int enc = _i;
+	size_t len = 1000, obj_len, out_len;
+	uint8_t plain[1000], sha[32], *obj;
+	struct codec *c = make_codec(FSID, enc ? key1 : NULL, 1);
+	struct codec_chunk want = *WANT(INO, IDX, len);
+	struct codec_header h;
+	const char *err;
+	void *out;
+
+	fill_random(plain, len, 31);
+	sha256_of(plain, len, sha);
+	obj = format1(enc ? key1 : NULL, plain, len, &obj_len);
+	ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
+	ck_assert_uint_eq(h.format, 1);
+	ck_assert_uint_eq(h.version, 0);
+	/* format 1 has no version or class: any the chunk map names will do */
+	want.version = 77;
+	want.class = 2;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_uint_eq(out_len, len);
+	ck_assert_mem_eq(out, plain, len);
+	free(out);
+	want.sha256 = sha;
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	free(out);
+	/* and it is checked as thoroughly as before */
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, &err), -EIO);
+	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
+	if (enc) {
+		obj[40] ^= 1;                 /* the chunk index, under the tag */
+		want.idx ^= 1;
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_str_eq(err, "authentication failed");
+	}
+	free(obj);
+	codec_free(c);
+}
+END_TEST
+
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/* A zstd bomb: a valid frame of 1 GiB of zeros (a few KiB) behind a header
+ * that says so, for a chunk whose row says 64 KiB.  Decode refuses it before
+ * allocating or inflating anything: the peak memory stays where it was. */
+START_TEST(test_zstd_bounded_by_chunk_map)
+{
+	const size_t step = MiB, cap = 4 * MiB;
+	const uint64_t bomb = 1ull << 30;
+	uint8_t *zeros = calloc(1, step), *frame = xmalloc(cap), sha[32] = { 0 }, *obj;
+	struct codec *c = make_codec(FSID, NULL, 0);
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_outBuffer out = { frame, cap, 0 };
+	const char *err;
+	long before;
+
+	ck_assert_ptr_nonnull(zeros);
+	ck_assert_ptr_nonnull(cctx);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, bomb)));
+	for (uint64_t done = 0; done < bomb; done += step) {
+		ZSTD_inBuffer in = { zeros, step, 0 };
+		ZSTD_EndDirective end = done + step == bomb ? ZSTD_e_end : ZSTD_e_continue;
+		size_t left;
+
+		do {
+			left = ZSTD_compressStream2(cctx, &out, &in, end);
+			ck_assert(!ZSTD_isError(left));
+		} while (in.pos < in.size || (end == ZSTD_e_end && left));
+	}
+	ZSTD_freeCCtx(cctx);
+	ck_assert_uint_lt(out.pos, cap);
+	ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, out.pos), bomb);
+	obj = craft(CODEC_F_ZSTD, bomb, sha, frame, out.pos);
+	free(frame);
+	free(zeros);
+
+	before = max_rss_kib();
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, 64 * 1024), obj, CODEC_HEADER_LEN_1 + out.pos,
+				      &err), -EIO);
+	ck_assert_str_eq(err, "plaintext length differs from the chunk map's");
+	ck_assert_msg(max_rss_kib() - before < 64 * 1024, "decode grew the peak memory by %ld KiB",
+		      max_rss_kib() - before);
+	free(obj);
 	codec_free(c);
 }
 END_TEST
@@ -747,11 +971,11 @@ START_TEST(test_bad_args)
 	size_t len = 5;
 	struct codec_header h;
 
-	ck_assert_int_eq(codec_encode(c, INO, IDX, NULL, 10, &obj, &len), -EINVAL);
-	ck_assert_int_eq(codec_encode(NULL, INO, IDX, "x", 1, &obj, &len), -EINVAL);
+	ck_assert_int_eq(codec_encode(c, ID(INO, IDX), NULL, 10, &obj, &len), -EINVAL);
+	ck_assert_int_eq(codec_encode(NULL, ID(INO, IDX), "x", 1, &obj, &len), -EINVAL);
 	ck_assert_ptr_eq(obj, SENTINEL);
 	ck_assert_uint_eq(len, 5);
-	ck_assert_int_eq(codec_decode(c, INO, IDX, NULL, 10, &obj, &len, NULL), -EINVAL);
+	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, 10), NULL, 10, &obj, &len, NULL), -EINVAL);
 	ck_assert_int_eq(codec_peek(NULL, 0, &h), -EIO);
 	ck_assert_int_eq(codec_add_key(c, 1, NULL), -EINVAL);
 	codec_free(c);
@@ -785,9 +1009,9 @@ static void *worker_run(void *arg)
 			fill_text(plain, len, ino);
 		else
 			fill_random(plain, len, ino);
-		if (codec_encode(w->c, ino, i, plain, len, &obj, &obj_len) < 0)
+		if (codec_encode(w->c, ID(ino, i), plain, len, &obj, &obj_len) < 0)
 			continue;
-		if (codec_decode(w->c, ino, i, obj, obj_len, &out, &out_len, NULL) == 0) {
+		if (codec_decode(w->c, WANT(ino, i, len), obj, obj_len, &out, &out_len, NULL) == 0) {
 			if (out_len == len && memcmp(out, plain, len) == 0)
 				w->ok++;
 			free(out);
@@ -843,6 +1067,10 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_nonce_differs);
 	tcase_add_test(tc, test_version_and_flags);
 	tcase_add_test(tc, test_lying_sizes);
+	tcase_add_loop_test(tc, test_replay_other_version, 0, 4);
+	tcase_add_loop_test(tc, test_recorded_sha, 0, 4);
+	tcase_add_loop_test(tc, test_format_1_still_read, 0, 2);
+	tcase_add_test(tc, test_zstd_bounded_by_chunk_map);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);

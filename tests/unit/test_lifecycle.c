@@ -7,7 +7,8 @@
  * Archive later, the 128 KiB floor, holes, access times, AFTER_1_ACCESS),
  * writes and truncates of cold chunks, the per-class sizes, gc, store
  * faults (fault injection on the IA store), corrupt objects, encryption,
- * and a write racing a demotion. */
+ * replayed objects, a file system from metadata schema 1 with format-1
+ * objects, and a write racing a demotion. */
 #include "tests/unit/testdir.h"
 #include "backend/codec.h"
 #include "backend/conf.h"
@@ -21,6 +22,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -1252,6 +1254,155 @@ START_TEST(test_encrypted_round_trip)
 }
 END_TEST
 
+/* ---- replayed and legacy objects ------------------------------------------------------ */
+
+static void spit(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Issue 9's replay: chunk 1's version-1 object copied over its version-2
+ * object.  The read is EIO, never version 1's bytes, encrypted or not. */
+static void check_replay(void)
+{
+	size_t size = 3 * CS, olen;
+	char *buf, *got = malloc(CS), path[4500], path2[4500], err[512];
+	uint64_t ino = cold_file("r", (void **)&buf, size, 40);
+	void *old;
+
+	ck_assert_ptr_nonnull(got);
+	object_path(ino, 1, path, sizeof(path));
+	old = slurp(path, &olen);
+	write_at(ino, CS + 10, "version 2", 9, 0);            /* promotes chunk 1 */
+	memcpy(buf + CS + 10, "version 2", 9);
+	ck_assert_int_eq(tier_demote(fs, ino, 1, META_IA, err, sizeof(err)), 0);
+	object_path(ino, 1, path2, sizeof(path2));
+	ck_assert_str_ne(path, path2);
+	spit(path2, old, olen);
+	env_reopen();                                          /* no decoded copy cached */
+	ck_assert_int_eq(read_at(ino, CS, CS, got), -EIO);
+	ck_assert_int_eq(tier_promote(fs, ino, 1), -EIO);
+	ck_assert_int_eq(chunk_class(ino, 1), META_IA);
+	ck_assert_int_eq(read_at(ino, 0, CS, got), CS);
+	ck_assert_int_eq(memcmp(got, buf, CS), 0);
+	free(old);
+	free(got);
+	free(buf);
+}
+
+START_TEST(test_replayed_object_is_eio)
+{
+	check_replay();
+}
+END_TEST
+
+START_TEST(test_replayed_encrypted_object_is_eio)
+{
+	check_replay();
+}
+END_TEST
+
+static int count_reports;
+
+static void count_report(const char *msg, void *arg)
+{
+	char *last = arg;
+
+	count_reports++;
+	snprintf(last, 1024, "%s", msg);
+	fprintf(stderr, "fsck: %s\n", msg);
+}
+
+/* Rewrites an unencrypted format-2 object file as format 1 (as efsfs wrote
+ * them before): no version or class, the tag at 80, the payload at 96. */
+static void to_format_1(const char *path)
+{
+	size_t len;
+	uint8_t *o = slurp(path, &len), *v1 = calloc(1, len);
+
+	ck_assert_ptr_nonnull(v1);
+	ck_assert_uint_ge(len, CODEC_HEADER_LEN);
+	memcpy(v1, o, 80);
+	v1[4] = 1;
+	v1[6] = CODEC_HEADER_LEN_1;
+	memcpy(v1 + CODEC_HEADER_LEN_1, o + CODEC_HEADER_LEN, len - CODEC_HEADER_LEN);
+	spit(path, v1, len - (CODEC_HEADER_LEN - CODEC_HEADER_LEN_1));
+	free(v1);
+	free(o);
+}
+
+/* A file system from before the fix: metadata schema 1 (no SHA-256 in the
+ * rows), format-1 objects.  It opens (migrated), reads, has its hashes
+ * recorded by a read or by fsck --deep --repair, and from then on a
+ * replaced object is refused. */
+START_TEST(test_schema_1_file_system)
+{
+	size_t size = 3 * CS, olen;
+	char *buf, *got = malloc(CS), path[4500], db[4300], last[1024], err[1024] = "";
+	uint64_t ino = cold_file("old", (void **)&buf, size, 41);
+	struct meta_chunk c;
+	uint8_t sha[32];
+	uint8_t *obj;
+	sqlite3 *h;
+
+	ck_assert_ptr_nonnull(got);
+	for (uint64_t i = 0; i < 3; i++) {
+		object_path(ino, i, path, sizeof(path));
+		to_format_1(path);
+	}
+	fs_close(fs);
+	fs = NULL;
+	snprintf(db, sizeof(db), "%s/meta.db", data_dir);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	/* as schema 1 recorded format-1 objects: no hash, 16 bytes shorter */
+	ck_assert_int_eq(sqlite3_exec(h, "ALTER TABLE chunk DROP COLUMN sha256;"
+				      "UPDATE chunk SET stored_len = stored_len - 16 WHERE class != 0;"
+				      "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	ck_assert_int_eq(fs_open(conf, NULL, &fs, err, sizeof(err)), 0);
+	for (uint64_t i = 0; i < 3; i++)
+		ck_assert(!chunk_row(ino, i).has_sha256);
+
+	/* fsck: a note, not an error; --deep --repair records the hashes of chunk 0 and 2 */
+	count_reports = 0;
+	ck_assert_int_eq(tier_fsck(fs, TIER_FSCK_DEEP, count_report, last, err, sizeof(err)), 0);
+	ck_assert_int_ge(count_reports, 2);
+	ck_assert_ptr_nonnull(strstr(last, "3 checked"));
+	ck_assert_int_eq(read_at(ino, CS, CS, got), CS);      /* a read records chunk 1's */
+	ck_assert_int_eq(memcmp(got, buf + CS, CS), 0);
+	ck_assert(chunk_row(ino, 1).has_sha256);
+	ck_assert(!chunk_row(ino, 0).has_sha256);
+	ck_assert_int_eq(tier_fsck(fs, TIER_FSCK_DEEP | TIER_FSCK_REPAIR, count_report, last, err,
+				   sizeof(err)), 0);
+	for (uint64_t i = 0; i < 3; i++) {
+		c = chunk_row(ino, i);
+		ck_assert(c.has_sha256);
+		ck_assert_int_eq(codec_sha256(buf + i * CS, CS, sha), 0);
+		ck_assert_mem_eq(c.sha256, sha, 32);
+	}
+	check_content(ino, buf, size);
+
+	/* another valid format-1 object for chunk 0 (its own header checksum
+	 * right) is now refused: the row knows what chunk 0 holds */
+	object_path(ino, 0, path, sizeof(path));
+	obj = slurp(path, &olen);
+	ck_assert_uint_eq(olen, CODEC_HEADER_LEN_1 + CS);     /* random data: stored raw */
+	obj[CODEC_HEADER_LEN_1 + 3] ^= 0xff;
+	ck_assert_int_eq(codec_sha256(obj + CODEC_HEADER_LEN_1, CS, obj + 48), 0);
+	spit(path, obj, olen);
+	free(obj);
+	env_reopen();
+	ck_assert_int_eq(read_at(ino, 0, CS, got), -EIO);
+	ck_assert_int_gt(tier_fsck(fs, TIER_FSCK_DEEP, count_report, last, err, sizeof(err)), 0);
+	free(got);
+	free(buf);
+}
+END_TEST
+
 /* ---- a write racing a demotion ------------------------------------------------------ */
 
 static const struct objstore_ops *race_inner;
@@ -1350,11 +1501,14 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_corrupt_object_is_eio);
 	tcase_add_test(tc, test_chunk_map_error_is_not_zeros);
 	tcase_add_test(tc, test_objects_plaintext_unless_encrypted);
+	tcase_add_test(tc, test_replayed_object_is_eio);
+	tcase_add_test(tc, test_schema_1_file_system);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encryption");
 	tcase_add_checked_fixture(tc, setup_encrypted, teardown);
 	tcase_add_test(tc, test_encrypted_round_trip);
+	tcase_add_test(tc, test_replayed_encrypted_object_is_eio);
 	suite_add_tcase(s, tc);
 	return s;
 }

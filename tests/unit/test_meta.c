@@ -1,7 +1,8 @@
 /* tests/unit/test_meta.c - unit tests of backend/meta.c: open/create and the
  * schema version check, the fs key/value table, inodes (AUTOINCREMENT
  * numbers, exact timestamps), directory entries (raw-byte names, cookies
- * kept by moves, readdir bounds), xattrs, the chunk map, orphans,
+ * kept by moves, readdir bounds), xattrs, the chunk map (and the migration
+ * from schema 1, which added its SHA-256), inode paths, orphans,
  * transactions and the integrity check. */
 #include "tests/unit/testdir.h"
 #include "backend/meta.h"
@@ -805,6 +806,104 @@ START_TEST(test_chunks)
 }
 END_TEST
 
+/* A schema-1 database (chunk rows without sha256) is migrated on open: the
+ * old rows stay, with no hash until one is recorded for their version. */
+START_TEST(test_migrate_schema_1)
+{
+	uint8_t sha[32], other[32];
+	struct meta_chunk c;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int version = -1;
+
+	meta_close(m);
+	m = NULL;
+	sql_exec("ALTER TABLE chunk DROP COLUMN sha256; PRAGMA user_version = 1;"
+		 "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, version) "
+		 "VALUES (5, 0, 1, 100, 200, 300, 42), (5, 1, 0, 100, 0, 0, 0)");
+	reopen();
+	ck_assert_int_eq(meta_chunk_get(m, 5, 0, &c), 0);
+	ck_assert_int_eq(c.class, META_IA);
+	ck_assert_uint_eq(c.stored_len, 200);
+	ck_assert_uint_eq(c.plain_len, 300);
+	ck_assert_uint_eq(c.version, 42);
+	ck_assert(!c.has_sha256);
+
+	/* recorded only for the version the row names, and only once */
+	memset(sha, 0xa5, sizeof(sha));
+	memset(other, 0x5a, sizeof(other));
+	ck_assert_int_eq(meta_chunk_set_sha256(m, 5, 0, 41, sha), 0);
+	ck_assert_int_eq(meta_chunk_get(m, 5, 0, &c), 0);
+	ck_assert(!c.has_sha256);
+	ck_assert_int_eq(meta_chunk_set_sha256(m, 5, 1, 0, sha), 0);   /* STANDARD: never */
+	ck_assert_int_eq(meta_chunk_get(m, 5, 1, &c), 0);
+	ck_assert(!c.has_sha256);
+	ck_assert_int_eq(meta_chunk_set_sha256(m, 5, 0, 42, sha), 0);
+	ck_assert_int_eq(meta_chunk_set_sha256(m, 5, 0, 42, other), 0);
+	ck_assert_int_eq(meta_chunk_get(m, 5, 0, &c), 0);
+	ck_assert(c.has_sha256);
+	ck_assert_mem_eq(c.sha256, sha, 32);
+
+	/* a row written now carries its hash; without one it has none */
+	c = (struct meta_chunk){ .ino = 6, .idx = 2, .class = META_ARCHIVE, .atime = 1,
+				 .stored_len = 9, .plain_len = 8, .version = 7, .has_sha256 = true };
+	memcpy(c.sha256, other, 32);
+	ck_assert_int_eq(meta_chunk_put(m, &c), 0);
+	reopen();
+	ck_assert_int_eq(meta_chunk_get(m, 6, 2, &c), 0);
+	ck_assert(c.has_sha256);
+	ck_assert_mem_eq(c.sha256, other, 32);
+	c.has_sha256 = false;
+	ck_assert_int_eq(meta_chunk_put(m, &c), 0);
+	ck_assert_int_eq(meta_chunk_get(m, 6, 2, &c), 0);
+	ck_assert(!c.has_sha256);
+	ck_assert_int_eq(meta_chunk_get(m, 5, 0, &c), 0);
+	ck_assert_mem_eq(c.sha256, sha, 32);
+
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	ck_assert_int_eq(version, META_SCHEMA);
+	reopen();
+}
+END_TEST
+
+START_TEST(test_inode_path)
+{
+	uint64_t root = inode_add(S_IFDIR | 0755, 3);
+	uint64_t d = inode_add(S_IFDIR | 0755, 2), e = inode_add(S_IFDIR | 0755, 2);
+	uint64_t f = inode_add(S_IFREG | 0644, 1), u = inode_add(S_IFREG | 0644, 0);
+	static char big[65536];
+	char buf[64], small[6];
+
+	ck_assert_uint_eq(root, META_ROOT_INO);
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_dentry_insert(m, META_ROOT_INO, "dir", d, S_IFDIR), 0);
+	ck_assert_int_eq(meta_dentry_insert(m, d, "sub", e, S_IFDIR), 0);
+	ck_assert_int_eq(meta_dentry_insert(m, e, "file", f, S_IFREG), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_int_eq(meta_inode_path(m, f, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/dir/sub/file");
+	ck_assert_int_eq(meta_inode_path(m, META_ROOT_INO, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/");
+	ck_assert_int_eq(meta_inode_path(m, d, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/dir");
+	ck_assert_int_eq(meta_inode_path(m, u, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(meta_inode_path(m, f, small, sizeof(small)), -ENAMETOOLONG);
+	/* a cycle (a corrupt database) ends */
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_dentry_move(m, META_ROOT_INO, "dir", e, "loop"), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_int_eq(meta_inode_path(m, f, buf, sizeof(buf)), -ENAMETOOLONG);
+	ck_assert_int_eq(meta_inode_path(m, f, big, sizeof(big)), -ELOOP);
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	struct meta_inode in = inode_make(S_IFREG | 0644, 1);
@@ -1041,6 +1140,8 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_xattr);
 	tcase_add_test(tc, test_xattr_list);
 	tcase_add_test(tc, test_chunks);
+	tcase_add_test(tc, test_migrate_schema_1);
+	tcase_add_test(tc, test_inode_path);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_orphans);
 	tcase_add_test(tc, test_each);
