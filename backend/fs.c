@@ -37,10 +37,10 @@
  * while this much is free, so that the reserve is not what they eat. */
 #define FS_PT_MIN_FREE    (1ull << 30)
 #define FS_XATTR_MAX      65536
-/* All xattrs of one inode, names and values: at most FS_XATTR_INODE_MAX
- * bytes, and the names (with their NULs) at most what one listxattr can
- * return (XATTR_LIST_MAX); beyond either, setxattr fails with ENOSPC, as on
- * ext4 when an inode's xattr block is full. */
+/* All xattrs of one inode: values of at most FS_XATTR_INODE_MAX bytes
+ * together (four of the largest), and names (with their NULs) of at most
+ * what one listxattr can return (XATTR_LIST_MAX); beyond either, setxattr
+ * fails with ENOSPC, as on ext4 when an inode's xattr space is full. */
 #define FS_XATTR_INODE_MAX (256u << 10)
 #define FS_XATTR_LIST_MAX  65536u
 /* Metadata space (see check_meta_space): the reserve meta.c keeps
@@ -2058,7 +2058,7 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 		r = meta_xattr_usage(fs->meta, ino, name, &names, &values);
 	if (!r) {
 		names += strlen(name) + 1;
-		if (names > FS_XATTR_LIST_MAX || names + values + size > FS_XATTR_INODE_MAX)
+		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
 			r = -ENOSPC;
 	}
 	if (!r)

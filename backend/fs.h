@@ -211,8 +211,8 @@ int fs_statfs(struct fs *fs, struct statvfs *ret);
 /* Extended attributes (names with their namespace prefix, as the kernel
  * sends them).  get/list with size 0 return the size needed.  setxattr:
  * -E2BIG for a value over 64 KiB; -ENOSPC when the inode's names would
- * exceed 64 KiB (what listxattr can return) or its names and values 256 KiB,
- * or when the data disk is short of space (see below). */
+ * exceed 64 KiB (what listxattr can return) or its values 256 KiB, or when
+ * the data disk is short of space (see struct fs_ctx). */
 int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
 		const void *value, size_t size, int flags);
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
