@@ -2044,6 +2044,8 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 {
 	struct meta_inode mi;
 	uint64_t names, values;
+	size_t old = 0;
+	bool had = false;
 	int r;
 
 	if ((r = check_xattr_name(name)) < 0)
@@ -2061,7 +2063,14 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
 			r = -ENOSPC;
 	}
-	if (!r)
+	if (!r) {
+		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
+		had = r == 0;
+		r = r == -ENODATA ? 0 : r;
+	}
+	/* Replacing a value by one no larger rewrites pages in place, which
+	 * the reserve covers like a delete: only growth has to be admitted. */
+	if (!r && (!had || size > old))
 		r = check_meta_space(fs, ctx, strlen(name) + size);
 	if (!r)
 		r = meta_xattr_set(fs->meta, ino, name, value, size, flags);

@@ -1411,6 +1411,53 @@ END_TEST
 
 /* ---- statfs, lseek, fallocate ---- */
 
+/* Per inode: values of at most 256 KiB together, names of at most 64 KiB
+ * (what one listxattr returns); beyond, ENOSPC as on ext4. */
+START_TEST(test_xattr_inode_limits)
+{
+	uint64_t ino = create_closed(ROOT, "f"), other = create_closed(ROOT, "g");
+	char *val = calloc(1, 65536), name[300];
+	size_t len = 0, n;
+	int i;
+
+	ck_assert_ptr_nonnull(val);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "user.v%d", i);
+		memset(val, 'a' + i, 65536);
+		ck_assert_int_eq(fs_setxattr(fs, NULL, ino, name, val, 65536, 0), 0);
+	}
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", val, 65536, 0), -ENOSPC);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", "x", 1, 0), -ENOSPC);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.v4", NULL, 0, &len), -ENODATA);
+	/* replacing a value within the total works, so does an empty one */
+	memset(val, 'z', 65536);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v0", val, 65536, XATTR_REPLACE), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.empty", "", 0, 0), 0);
+	/* removing one makes room again */
+	ck_assert_int_eq(fs_removexattr(fs, ino, "user.v3"), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", val, 65536, 0), 0);
+	/* the limit is per inode */
+	ck_assert_int_eq(fs_setxattr(fs, NULL, other, "user.v0", val, 65536, 0), 0);
+	/* names: 251 bytes each with the NUL, 261 fit in 64 KiB, the 262nd not */
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	name[250] = '\0';
+	for (i = 0; i < 261; i++) {
+		snprintf(name + 5, 6, "%05d", i);
+		name[10] = 'n';
+		ck_assert_int_eq(fs_setxattr(fs, NULL, other, name, "", 0, 0), 0);
+	}
+	snprintf(name + 5, 6, "%05d", i);
+	name[10] = 'n';
+	ck_assert_int_eq(fs_setxattr(fs, NULL, other, name, "", 0, 0), -ENOSPC);
+	ck_assert_int_eq(fs_listxattr(fs, other, NULL, 0, &n), 0);
+	ck_assert_uint_le(n, 65536);
+	ck_assert_uint_eq(n, 261 * 251 + sizeof("user.v0"));
+	free(val);
+	fsck_clean();
+}
+END_TEST
+
 START_TEST(test_statfs)
 {
 	struct statvfs sv, native;
@@ -2033,6 +2080,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_readdir_resume);
 	tcase_add_test(tc, test_readdirplus_refs);
 	tcase_add_test(tc, test_xattr);
+	tcase_add_test(tc, test_xattr_inode_limits);
 	tcase_add_test(tc, test_statfs);
 	tcase_add_test(tc, test_lseek);
 	tcase_add_test(tc, test_fallocate);
