@@ -13,6 +13,12 @@
  *    that the stale tail never shows through a later extension.
  *  - shrink: the size is committed first, then the backing file is cut.
  *  - fsync: fdatasync of the backing file, then meta_sync().
+ *
+ * Disk space: data writes need FS_SPACE_RESERVE free beyond themselves
+ * (check_space); an operation that adds metadata is admitted by
+ * check_meta_space() inside its transaction, before it is acknowledged, so
+ * that the group it joins can always be committed (the design is in
+ * backend/meta.c's top comment); removals are always admitted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -894,9 +900,6 @@ static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 	r = get_dir(fs, parent, &dir);
 	if (r < 0)
 		goto rollback;
-	r = check_meta_space(fs, ctx, strlen(name) + (target ? strlen(target) : 0));
-	if (r < 0)
-		goto rollback;
 	r = meta_lookup(fs->meta, parent, name, &ino);
 	if (r == 0) {
 		r = -EEXIST;
@@ -904,6 +907,9 @@ static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 	} else if (r != -ENOENT) {
 		goto rollback;
 	}
+	r = check_meta_space(fs, ctx, strlen(name) + (target ? strlen(target) : 0));
+	if (r < 0)
+		goto rollback;
 	mi.mode = mode;
 	mi.uid = ctx->uid;
 	mi.gid = ctx->gid;

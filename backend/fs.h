@@ -17,6 +17,8 @@
  *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
  *   fs.meta_lock (mutex; every metadata transaction)
  *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
+ *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
+ *                  takes it under meta_lock)
  */
 #ifndef EFSFS_FS_H
 #define EFSFS_FS_H
