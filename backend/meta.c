@@ -28,10 +28,11 @@
  *    blocks from the reserve, a file PATH-reserve of meta_reserve() bytes
  *    allocated beforehand, by cutting it 1 MiB at a time, and is tried
  *    again; SQLite never sees the full disk while the reserve lasts;
- *  - the open transaction's size is estimated (meta_pending: a few pages per
- *    write statement plus the bytes of its blobs), and a group is committed
- *    early once that reaches META_GROUP_BYTES, so that a group and the
- *    checkpoint copying it into the database fit in the reserve;
+ *  - the open transaction's size is estimated (meta_pending: four pages per
+ *    inserting statement, one per update or delete, plus the bytes of its
+ *    blobs), and a group is committed early once that reaches
+ *    META_GROUP_BYTES, so that a group and the checkpoint copying it into
+ *    the database fit in the reserve;
  *  - the caller (backend/fs.c) admits an operation that grows the metadata
  *    only while the free space less meta_pending() is above a floor (lower
  *    for root), and only while the reserve is whole (meta_reserve_missing;
@@ -186,6 +187,7 @@ struct meta {
 	 * estimate per write statement; next_bytes are the blob bytes bound
 	 * to the statement being prepared. */
 	uint64_t pending, next_bytes;
+	bool in_op;                   /* between meta_begin and its commit or rollback */
 
 	/* Group commit (meta_set_group): operations are savepoints inside one
 	 * transaction that is committed after group_ns or META_GROUP_OPS. */
@@ -201,8 +203,8 @@ struct meta {
  * comment); with the default reserve of 8 MiB, the group's WAL frames and
  * their checkpoint into the database fit twice over. */
 #define META_GROUP_BYTES  (2ull << 20)
-/* Estimated pages a write statement dirties: its row, index entries and
- * the occasional split. */
+/* Estimated bytes of pages an inserting statement dirties: its row, index
+ * entries and the occasional split (an UPDATE or DELETE counts one page). */
 #define META_STMT_BYTES   (4 * 4096)
 #define META_RESERVE_STEP (1ull << 20)
 
@@ -268,17 +270,28 @@ static int meta_step(sqlite3_stmt *s)
 /* Runs a statement that returns no rows. */
 static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
 {
-	/* a write outside meta_begin joins the group rather than commit alone */
-	if (m->group_ns && sqlite3_get_autocommit(m->db) && !sqlite3_stmt_readonly(s)) {
-		int r = group_open(m);
+	bool write = !sqlite3_stmt_readonly(s);
+	int r;
 
+	/* a write outside meta_begin joins the group rather than commit alone */
+	if (m->group_ns && sqlite3_get_autocommit(m->db) && write) {
+		r = group_open(m);
 		if (r < 0)
 			return r;
 	}
-	if (!sqlite3_stmt_readonly(s))
-		m->pending += META_STMT_BYTES + m->next_bytes + m->next_bytes / 16;
+	if (write) {
+		/* an update or delete rewrites the pages of one row in place */
+		const char *sql = sqlite3_sql(s);
+		bool in_place = sql && (strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "DELETE", 6) == 0);
+
+		m->pending += (in_place ? 4096 : META_STMT_BYTES) + m->next_bytes + m->next_bytes / 16;
+	}
 	m->next_bytes = 0;
-	return meta_step(s);
+	r = meta_step(s);
+	/* such a write is an operation of its own: the group cap applies */
+	if (!r && write && m->outer && !m->in_op && m->pending >= META_GROUP_BYTES)
+		meta_flush(m);
+	return r;
 }
 
 static int meta_exec(struct meta *m, const char *sql)
@@ -596,31 +609,50 @@ static int shim_register(struct meta *m)
 int meta_reserve(struct meta *m, uint64_t bytes)
 {
 	m->reserve_want = (bytes + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
-	if (m->reserve_fd < 0) {
-		struct stat st;
-
-		m->reserve_fd = open(m->reserve_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (m->reserve_fd < 0)
-			return -errno;
-		/* what a previous mount left is ours already */
-		if (fstat(m->reserve_fd, &st) == 0)
-			m->reserve_held = (uint64_t)st.st_size / META_RESERVE_STEP * META_RESERVE_STEP;
-	}
 	return meta_reserve_fill(m);
+}
+
+/* Allocates the step at off of the reserve file: fallocate, or zeros where
+ * the file system has no fallocate. */
+static int reserve_step(int fd, off_t off)
+{
+	static const char zeros[65536];
+
+	if (fallocate(fd, 0, off, (off_t)META_RESERVE_STEP) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	for (off_t done = 0; done < (off_t)META_RESERVE_STEP; done += (off_t)sizeof(zeros)) {
+		if (pwrite(fd, zeros, sizeof(zeros), off + done) != (ssize_t)sizeof(zeros))
+			return errno ? -errno : -ENOSPC;
+	}
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int reserve_open(struct meta *m)
+{
+	struct stat st;
+
+	m->reserve_fd = open(m->reserve_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (m->reserve_fd < 0)
+		return -errno;
+	/* what a previous mount left is ours already */
+	if (fstat(m->reserve_fd, &st) == 0)
+		m->reserve_held = (uint64_t)st.st_size / META_RESERVE_STEP * META_RESERVE_STEP;
+	return 0;
 }
 
 int meta_reserve_fill(struct meta *m)
 {
 	int r = 0;
 
-	if (m->reserve_fd < 0)
-		return m->reserve_want ? -EBADF : 0;
+	if (m->reserve_fd < 0 && (!m->reserve_want || (r = reserve_open(m)) < 0))
+		return r;
 	while (m->reserve_held < m->reserve_want) {
 		/* allocated blocks, not a sparse length: they must be there to give */
-		if (fallocate(m->reserve_fd, 0, (off_t)m->reserve_held, (off_t)META_RESERVE_STEP) < 0) {
-			r = -errno;
+		r = reserve_step(m->reserve_fd, (off_t)m->reserve_held);
+		if (r < 0)
 			break;
-		}
 		m->reserve_held += META_RESERVE_STEP;
 	}
 	if (m->reserve_held > m->reserve_want) {
@@ -819,18 +851,24 @@ int meta_begin(struct meta *m)
 	if (m->broken)
 		return -EIO;     /* also once group commit is off again (unmount) */
 	if (!m->group_ns) {
-		m->pending = 0;
-		return meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
-	}
-	if (!m->outer && (r = group_open(m)) < 0)
+		if (sqlite3_get_autocommit(m->db))
+			m->pending = 0;
+		r = meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
+	} else if (!m->outer && (r = group_open(m)) < 0) {
 		return r;
-	return meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
+	} else {
+		r = meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
+	}
+	if (r == 0)
+		m->in_op = true;
+	return r;
 }
 
 int meta_commit(struct meta *m)
 {
 	int r;
 
+	m->in_op = false;
 	if (!m->outer) {
 		r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
 		if (r < 0)
@@ -864,6 +902,7 @@ int meta_finish(struct meta *m, int r)
 
 void meta_rollback(struct meta *m)
 {
+	m->in_op = false;
 	if (sqlite3_get_autocommit(m->db))
 		return;
 	if (m->outer) {

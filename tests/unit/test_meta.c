@@ -1031,6 +1031,18 @@ START_TEST(test_group_bytes)
 	ck_assert_msg(committed_at >= 16 && committed_at < 40,
 		      "a group of 64 KiB values committed after %d of them", committed_at + 1);
 	ck_assert_uint_eq(meta_pending(m), 0);
+	/* writes outside meta_begin (a file's new size) join the group, and
+	 * count as operations of their own: one page each */
+	committed_at = -1;
+	for (int i = 0; i < 1000 && committed_at < 0; i++) {
+		struct timespec now = { 1000 + i, 0 };
+
+		ck_assert_int_eq(meta_inode_set_size(m, ino, (uint64_t)i, &now), 0);
+		if (meta_group_due(m) == 0)
+			committed_at = i;
+	}
+	ck_assert_msg(committed_at >= 400 && committed_at < 600,
+		      "a group of size updates committed after %d of them", committed_at + 1);
 	meta_set_group(m, 0);
 	free(val);
 }
