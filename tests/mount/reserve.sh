@@ -72,30 +72,68 @@ import errno, hashlib, os, sys
 def value(name, i):
     return (hashlib.sha256(f"{name}:{i}".encode()).digest() * 2048)[:65536]
 
+class Full(Exception):
+    pass
+
+def attempt(d, op):
+    """Runs op(); on ENOSPC commits the open group (fsync of the directory)
+    and tries once more, so that ENOSPC is the disk's answer, not the
+    estimate of a group in flight.  Full when it is ENOSPC again."""
+    try:
+        return op()
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    os.fsync(fd)
+    os.close(fd)
+    try:
+        return op()
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise Full()
+        raise
+
 def fill(d, log):
     out = open(log, "w")
-    n = 0
     over = False
-    while True:
-        name = f"x{n:05d}"
-        path = os.path.join(d, name)
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
-        except OSError as e:
-            return e.errno, f"create {name}", over
-        for i in range(8):
-            try:
-                os.setxattr(path, f"user.v{i}", value(name, i))
-            except OSError as e:
-                if e.errno == errno.ENOSPC and i == 4:
-                    if n == 0:
-                        print("per-inode limit: the 5th 64 KiB value of a file is refused")
-                    break          # the per-inode total; next file
-                return e.errno, f"setxattr {name} user.v{i}", over
-            out.write(f"{name} user.v{i}\n")
-            out.flush()
-            over = over or i >= 4
-        n += 1
+    # 64 KiB values, four a file, until the disk is full for them
+    n = 0
+    try:
+        while True:
+            name = f"x{n:05d}"
+            path = os.path.join(d, name)
+            attempt(d, lambda: os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)))
+            for i in range(8):
+                try:
+                    os.setxattr(path, f"user.v{i}", value(name, i))
+                except OSError as e:
+                    if e.errno == errno.ENOSPC and i == 4:
+                        if n == 0:
+                            print("per-inode limit: the 5th 64 KiB value of a file is refused")
+                        break          # the per-inode total; next file
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    attempt(d, lambda: os.setxattr(path, f"user.v{i}", value(name, i)))
+                out.write(f"{name} user.v{i}\n")
+                out.flush()
+                over = over or i >= 4
+            n += 1
+    except Full:
+        print(f"64 KiB values: full after {n} files")
+    except OSError as e:
+        return e.errno, "64 KiB values", over
+    # then empty files until the disk is full for them too
+    n = 0
+    try:
+        while True:
+            path = os.path.join(d, f"e{n:05d}")
+            attempt(d, lambda: os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)))
+            n += 1
+    except Full:
+        return errno.ENOSPC, f"empty files: full after {n}", over
+    except OSError as e:
+        return e.errno, "empty files", over
 
 def check(d, log):
     bad = 0
@@ -161,7 +199,7 @@ pass "at least 4 MiB stay free after the user's fill"
 VALUE64K="0s$(head -c 65536 /dev/urandom | base64 -w 0)"
 assert_errno ENOSPC "the user's next 64 KiB setxattr reports ENOSPC" \
 	as_user setfattr -n user.more -v "$VALUE64K" -- "$MNT/shared/big"
-assert_errno ENOSPC "the user's next mkdir reports ENOSPC" as_user mkdir -- "$MNT/shared/dir"
+assert_errno ENOSPC "the user's next mkdir reports ENOSPC" as_user mkdir -- "$MNT/shared/d-long-name"
 
 # ---- root still works, nothing says EIO ------------------------------------------------
 
