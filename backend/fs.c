@@ -191,6 +191,8 @@ static void committer_stop(struct fs *fs)
 	pthread_mutex_unlock(&fs->meta_lock);
 }
 
+static void space_update(struct fs *fs, bool always);
+
 /* Whether the caller may grow the metadata by about `bytes` (names, a
  * symlink target, an xattr value) now; meta_lock held, inside the
  * operation's transaction.  -ENOSPC when the free space on the data disk,
@@ -200,8 +202,6 @@ static void committer_stop(struct fs *fs)
  * cannot be made whole.  Every operation that acknowledges new metadata
  * passes here first, so the reserve only covers what was admitted (see
  * meta.c's top comment).  Takes space_lock (inside meta_lock). */
-static void space_update(struct fs *fs, bool always);
-
 static int check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes)
 {
 	bool root = !ctx || ctx->uid == 0;
@@ -2062,17 +2062,22 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	r = meta_begin(fs->meta);
 	if (!r)
 		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r) {
+		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
+		had = r == 0;
+		r = r == -ENODATA ? 0 : r;
+	}
+	/* the flags' answers come before any about space */
+	if (!r && had && (flags & XATTR_CREATE))
+		r = -EEXIST;
+	if (!r && !had && (flags & XATTR_REPLACE))
+		r = -ENODATA;
 	if (!r)
 		r = meta_xattr_usage(fs->meta, ino, name, &names, &values);
 	if (!r) {
 		names += strlen(name) + 1;
 		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
 			r = -ENOSPC;
-	}
-	if (!r) {
-		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
-		had = r == 0;
-		r = r == -ENODATA ? 0 : r;
 	}
 	/* Replacing a value by one no larger rewrites pages in place, which
 	 * the reserve covers like a delete: only growth has to be admitted. */

@@ -1428,6 +1428,9 @@ START_TEST(test_xattr_inode_limits)
 	}
 	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", val, 65536, 0), -ENOSPC);
 	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", "x", 1, 0), -ENOSPC);
+	/* the flags answer first, as on ext4 */
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", "x", 1, XATTR_REPLACE), -ENODATA);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v0", "x", 1, XATTR_CREATE), -EEXIST);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.v4", NULL, 0, &len), -ENODATA);
 	/* replacing a value within the total works, so does an empty one */
 	memset(val, 'z', 65536);
