@@ -506,15 +506,20 @@ static int shim_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, i
 
 	sf->m = m;
 	sf->real = (sqlite3_file *)(sf + 1);
+	sf->real->pMethods = NULL;
 	rc = m->inner->xOpen(m->inner, name, sf->real, flags, ret_flags);
-	/* SQLite closes only a file whose pMethods is set */
-	sf->base.pMethods = rc == SQLITE_OK && sf->real->pMethods ? &shim_io : NULL;
-	if (rc == SQLITE_OK && sf->real->pMethods && sf->real->pMethods->iVersion < 3) {
-		sf->real->pMethods->xClose(sf->real);
-		sf->base.pMethods = NULL;
+	/* the shim relays version 3 methods (WAL, mmap); SQLite closes only a
+	 * file whose pMethods is set, so a failed open is closed here */
+	if (rc == SQLITE_OK && (!sf->real->pMethods || sf->real->pMethods->iVersion < 3))
 		rc = SQLITE_CANTOPEN;
+	if (rc != SQLITE_OK) {
+		if (sf->real->pMethods)
+			sf->real->pMethods->xClose(sf->real);
+		sf->base.pMethods = NULL;
+		return rc;
 	}
-	return rc;
+	sf->base.pMethods = &shim_io;
+	return SQLITE_OK;
 }
 
 static int shim_delete(sqlite3_vfs *vfs, const char *name, int sync)
