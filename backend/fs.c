@@ -13,6 +13,12 @@
  *    that the stale tail never shows through a later extension.
  *  - shrink: the size is committed first, then the backing file is cut.
  *  - fsync: fdatasync of the backing file, then meta_sync().
+ *
+ * Disk space: data writes need FS_SPACE_RESERVE free beyond themselves
+ * (check_space); an operation that adds metadata is admitted by
+ * check_meta_space() inside its transaction, before it is acknowledged, so
+ * that the group it joins can always be committed (the design is in
+ * backend/meta.c's top comment); removals are always admitted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +43,21 @@
  * while this much is free, so that the reserve is not what they eat. */
 #define FS_PT_MIN_FREE    (1ull << 30)
 #define FS_XATTR_MAX      65536
+/* All xattrs of one inode: values of at most FS_XATTR_INODE_MAX bytes
+ * together (four of the largest), and names (with their NULs) of at most
+ * what one listxattr can return (XATTR_LIST_MAX); beyond either, setxattr
+ * fails with ENOSPC, as on ext4 when an inode's xattr space is full. */
+#define FS_XATTR_INODE_MAX (256u << 10)
+#define FS_XATTR_LIST_MAX  65536u
+/* Metadata space (see check_meta_space): the reserve meta.c keeps
+ * allocated for commits, and the free space below which an operation that
+ * grows the metadata fails with ENOSPC: 8 MiB for users, 2 MiB for root
+ * (data writes stop at FS_SPACE_RESERVE already).  FS_OP_BYTES is what one
+ * operation is taken to add beyond its names, target or value. */
+#define FS_META_RESERVE    (8ull << 20)
+#define FS_META_USER_FLOOR (8ull << 20)
+#define FS_META_ROOT_FLOOR (2ull << 20)
+#define FS_OP_BYTES        (64u << 10)
 
 /* ---- small helpers ---- */
 
@@ -168,6 +189,40 @@ static void committer_stop(struct fs *fs)
 	pthread_mutex_lock(&fs->meta_lock);
 	meta_set_group(fs->meta, 0);       /* commits what is open */
 	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+static void space_update(struct fs *fs, bool always);
+
+/* Whether the caller may grow the metadata by about `bytes` (names, a
+ * symlink target, an xattr value) now; meta_lock held, inside the
+ * operation's transaction.  -ENOSPC when the free space on the data disk,
+ * less what the open group and data writes in flight may still take, is
+ * below the caller's floor (root's is lower, as ext4 keeps blocks for uid
+ * 0; ctx NULL is the daemon itself), or when the reserve is not whole and
+ * cannot be made whole.  Every operation that acknowledges new metadata
+ * passes here first, so the reserve only covers what was admitted (see
+ * meta.c's top comment).  Takes space_lock (inside meta_lock). */
+static int check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes)
+{
+	bool root = !ctx || ctx->uid == 0;
+	uint64_t need = (root ? FS_META_ROOT_FLOOR : FS_META_USER_FLOOR) + FS_OP_BYTES + bytes +
+			meta_pending(fs->meta);
+	uint64_t missing = meta_reserve_missing(fs->meta);
+	int r = 0;
+
+	pthread_mutex_lock(&fs->space_lock);
+	space_update(fs, fs->space_free < need + missing + (256ull << 20));
+	if (fs->space_free < need + missing + fs->space_inflight) {
+		r = -ENOSPC;
+	} else if (missing) {
+		/* space came back: complete the reserve before anything grows */
+		r = meta_reserve_fill(fs->meta);
+		space_update(fs, true);
+		if (r < 0 || fs->space_free < need + fs->space_inflight)
+			r = -ENOSPC;
+	}
+	pthread_mutex_unlock(&fs->space_lock);
+	return r;
 }
 
 static int check_name(const char *name)
@@ -852,6 +907,9 @@ static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 	} else if (r != -ENOENT) {
 		goto rollback;
 	}
+	r = check_meta_space(fs, ctx, strlen(name) + (target ? strlen(target) : 0));
+	if (r < 0)
+		goto rollback;
 	mi.mode = mode;
 	mi.uid = ctx->uid;
 	mi.gid = ctx->gid;
@@ -933,8 +991,8 @@ int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return new_entry(fs, ctx, parent, name, S_IFLNK | 0777, 0, target, ret_st);
 }
 
-int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname,
-	    struct stat *ret_st)
+int fs_link(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, uint64_t newparent,
+	    const char *newname, struct stat *ret_st)
 {
 	struct pt_snap ps = PT_NONE;
 	struct meta_inode dir, mi;
@@ -972,6 +1030,9 @@ int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname
 		r = -EMLINK;
 		goto rollback;
 	}
+	r = check_meta_space(fs, ctx, strlen(newname));
+	if (r < 0)
+		goto rollback;
 	r = meta_dentry_insert(fs->meta, newparent, newname, ino, mi.mode);
 	if (r < 0)
 		goto rollback;
@@ -1998,10 +2059,13 @@ static int check_xattr_name(const char *name)
 	return 0;
 }
 
-int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value, size_t size,
-		int flags)
+int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
+		const void *value, size_t size, int flags)
 {
 	struct meta_inode mi;
+	uint64_t names, values;
+	size_t old = 0;
+	bool had = false;
 	int r;
 
 	if ((r = check_xattr_name(name)) < 0)
@@ -2012,6 +2076,27 @@ int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value
 	r = meta_begin(fs->meta);
 	if (!r)
 		r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r) {
+		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
+		had = r == 0;
+		r = r == -ENODATA ? 0 : r;
+	}
+	/* the flags' answers come before any about space */
+	if (!r && had && (flags & XATTR_CREATE))
+		r = -EEXIST;
+	if (!r && !had && (flags & XATTR_REPLACE))
+		r = -ENODATA;
+	if (!r)
+		r = meta_xattr_usage(fs->meta, ino, name, &names, &values);
+	if (!r) {
+		names += strlen(name) + 1;
+		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
+			r = -ENOSPC;
+	}
+	/* Replacing a value by one no larger rewrites pages in place, which
+	 * the reserve covers like a delete: only growth has to be admitted. */
+	if (!r && (!had || size > old))
+		r = check_meta_space(fs, ctx, strlen(name) + size);
 	if (!r)
 		r = meta_xattr_set(fs->meta, ino, name, value, size, flags);
 	if (!r) {
@@ -2392,6 +2477,9 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	r = meta_open(path, false, &fs->meta, err, errlen);
 	if (r < 0)
 		goto fail;
+	/* On a full disk the reserve stays short, and check_meta_space refuses
+	 * growth until deleting files made room to complete it. */
+	meta_reserve(fs->meta, FS_META_RESERVE);
 	r = meta_get_kv(fs->meta, "fs_id", fs->fs_id, sizeof(fs->fs_id));
 	if (!r)
 		r = meta_get_kv(fs->meta, "chunk_size", buf, sizeof(buf));

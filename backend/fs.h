@@ -17,6 +17,8 @@
  *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
  *   fs.meta_lock (mutex; every metadata transaction)
  *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
+ *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
+ *                  takes it under meta_lock)
  */
 #ifndef EFSFS_FS_H
 #define EFSFS_FS_H
@@ -39,7 +41,11 @@
 struct fs;
 struct fs_file;
 
-/* Who is calling: used for new inodes' owner and setgid inheritance. */
+/* Who is calling: used for new inodes' owner and setgid inheritance, and
+ * for the space kept free for metadata: an operation that grows the
+ * metadata (a create, mkdir, symlink, link, setxattr) fails with ENOSPC
+ * once less than 8 MiB is free on the data disk, 2 MiB for uid 0 (a NULL
+ * ctx is the daemon itself and counts as root).  Deleting always works. */
 struct fs_ctx {
 	uid_t uid;
 	gid_t gid;
@@ -146,8 +152,8 @@ int fs_mkdir(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const cha
 	     mode_t mode, struct stat *ret_st);
 int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 	       const char *target, struct stat *ret_st);
-int fs_link(struct fs *fs, uint64_t ino, uint64_t newparent, const char *newname,
-	    struct stat *ret_st);
+int fs_link(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, uint64_t newparent,
+	    const char *newname, struct stat *ret_st);
 int fs_unlink(struct fs *fs, uint64_t parent, const char *name);
 int fs_rmdir(struct fs *fs, uint64_t parent, const char *name);
 /* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE */
@@ -205,9 +211,12 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence);
 int fs_statfs(struct fs *fs, struct statvfs *ret);
 
 /* Extended attributes (names with their namespace prefix, as the kernel
- * sends them).  get/list with size 0 return the size needed. */
-int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const void *value, size_t size,
-		int flags);
+ * sends them).  get/list with size 0 return the size needed.  setxattr:
+ * -E2BIG for a value over 64 KiB; -ENOSPC when the inode's names would
+ * exceed 64 KiB (what listxattr can return) or its values 256 KiB, or when
+ * the data disk is short of space (see struct fs_ctx). */
+int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
+		const void *value, size_t size, int flags);
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
 		size_t *ret_len);
 int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *ret_len);

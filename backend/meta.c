@@ -21,8 +21,35 @@
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
+ *
+ * Disk space.  With group commit the kernel has been told that the
+ * operations of the open group are done, so its COMMIT must not fail for
+ * want of space; and SQLite rolls the whole transaction back when a write
+ * of the WAL fails (at COMMIT, or a page spilled from the cache), so there
+ * is nothing left to retry afterwards.  Hence space is made certain before
+ * an operation is acknowledged, not hoped for at commit:
+ *  - every file SQLite writes goes through a VFS shim (the `vfs` of struct
+ *    meta, over the default VFS).  A write that fails with SQLITE_FULL takes
+ *    blocks from the reserve, a file PATH-reserve of meta_reserve() bytes
+ *    allocated beforehand, by cutting it 1 MiB at a time, and is tried
+ *    again; SQLite never sees the full disk while the reserve lasts;
+ *  - the open transaction's size is estimated (meta_pending: four pages per
+ *    inserting statement, one per update or delete, plus the bytes of its
+ *    blobs), and a group is committed early once that reaches
+ *    META_GROUP_BYTES, so that a group and the checkpoint copying it into
+ *    the database fit in the reserve;
+ *  - the caller (backend/fs.c) admits an operation that grows the metadata
+ *    only while the free space less meta_pending() is above a floor (lower
+ *    for root), and only while the reserve is whole (meta_reserve_missing;
+ *    it refills it first when space came back).  Operations that shrink the
+ *    metadata (unlink, removexattr) are always admitted: they write a few
+ *    pages that the reserve covers.
+ * A commit that fails all the same (the reserve used up by another writer
+ * of the disk, an I/O error) and that SQLite rolled back marks the store
+ * broken as before; the operation whose commit failed gets the error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +69,7 @@ enum {
 	ST_LOOKUP, ST_DENTRY_INSERT, ST_DENTRY_DELETE, ST_DENTRY_MOVE, ST_DENTRY_RETARGET,
 	ST_DIR_EMPTY, ST_DIR_PARENT, ST_READDIR, ST_MAX_COOKIE, ST_DENTRY_EACH,
 	ST_XATTR_GET, ST_XATTR_INSERT, ST_XATTR_REPLACE, ST_XATTR_UPSERT, ST_XATTR_REMOVE,
-	ST_XATTR_LIST,
+	ST_XATTR_LIST, ST_XATTR_USAGE,
 	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_SET_SHA, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM,
 	ST_CHUNK_COLD, ST_CHUNK_EACH,
 	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
@@ -95,6 +122,8 @@ static const char *const meta_sql[ST__COUNT] = {
 			    "ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
 	[ST_XATTR_REMOVE] = "DELETE FROM xattr WHERE ino = ?1 AND name = ?2",
 	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
+	[ST_XATTR_USAGE] = "SELECT total(length(name) + 1), total(length(value)) FROM xattr "
+			   "WHERE ino = ?1 AND name != ?2",
 	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version, sha256 FROM chunk "
 			 "WHERE ino = ?1 AND idx = ?2",
 	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, "
@@ -154,6 +183,22 @@ struct meta {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 
+	/* The reserve (meta_reserve): a file of reserve_want bytes beside the
+	 * database whose blocks a write that finds the disk full takes (see
+	 * the top comment).  Every SQLite file of this store goes through
+	 * vfs, our shim over the default VFS, registered under vfs_name. */
+	sqlite3_vfs vfs, *inner;
+	char vfs_name[40];
+	char *reserve_path;
+	int reserve_fd;               /* -1 when none */
+	uint64_t reserve_want, reserve_held;
+	uint64_t reserve_given;       /* bytes given to SQLite writes so far (stats, tests) */
+	/* Bytes the open transaction may still write (meta_pending): an
+	 * estimate per write statement; next_bytes are the blob bytes bound
+	 * to the statement being prepared. */
+	uint64_t pending, next_bytes;
+	bool in_op;                   /* between meta_begin and its commit or rollback */
+
 	/* Group commit (meta_set_group): operations are savepoints inside one
 	 * transaction that is committed after group_ns or META_GROUP_OPS. */
 	int64_t group_ns;             /* 0: each transaction commits */
@@ -165,6 +210,14 @@ struct meta {
 };
 
 #define META_GROUP_OPS 1000
+/* A group is committed once its estimated size reaches this (see the top
+ * comment); with the default reserve of 8 MiB, the group's WAL frames and
+ * their checkpoint into the database fit twice over. */
+#define META_GROUP_BYTES  (2ull << 20)
+/* Estimated bytes of pages an inserting statement dirties: its row, index
+ * entries and the occasional split (an UPDATE or DELETE counts one page). */
+#define META_STMT_BYTES   (4 * 4096)
+#define META_RESERVE_STEP (1ull << 20)
 
 static int64_t mono_ns(void)
 {
@@ -212,6 +265,7 @@ static sqlite3_stmt *meta_stmt(struct meta *m, int id)
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	m->next_bytes = 0;
 	return s;
 }
 
@@ -227,19 +281,40 @@ static int meta_step(sqlite3_stmt *s)
 /* Runs a statement that returns no rows. */
 static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
 {
-	/* a write outside meta_begin joins the group rather than commit alone */
-	if (m->group_ns && sqlite3_get_autocommit(m->db) && !sqlite3_stmt_readonly(s)) {
-		int r = group_open(m);
+	bool write = !sqlite3_stmt_readonly(s);
+	int r;
 
+	/* a write outside meta_begin joins the group rather than commit alone */
+	if (m->group_ns && sqlite3_get_autocommit(m->db) && write) {
+		r = group_open(m);
 		if (r < 0)
 			return r;
 	}
-	return meta_step(s);
+	if (write) {
+		/* an update or delete rewrites the pages of one row in place */
+		const char *sql = sqlite3_sql(s);
+		bool in_place = sql && (strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "DELETE", 6) == 0);
+
+		m->pending += (in_place ? 4096 : META_STMT_BYTES) + m->next_bytes + m->next_bytes / 16;
+	}
+	m->next_bytes = 0;
+	r = meta_step(s);
+	/* such a write is an operation of its own: the group cap applies */
+	if (!r && write && m->outer && !m->in_op && m->pending >= META_GROUP_BYTES)
+		meta_flush(m);
+	return r;
 }
 
 static int meta_exec(struct meta *m, const char *sql)
 {
 	return meta_errno(sqlite3_exec(m->db, sql, NULL, NULL, NULL));
+}
+
+/* Binds a blob of a write statement, counting it for meta_pending. */
+static void bind_blob(struct meta *m, sqlite3_stmt *s, int col, const void *p, size_t n)
+{
+	m->next_bytes += n;
+	sqlite3_bind_blob(s, col, p, (int)n, SQLITE_STATIC);
 }
 
 static void bind_name(sqlite3_stmt *s, int col, const char *name)
@@ -280,6 +355,380 @@ static int migrate_1_to_2(struct meta *m)
 	return r;
 }
 
+/* ---- the VFS shim and the reserve (see the top comment) ---- */
+
+/* A file opened through the shim: the inner VFS's file follows it. */
+struct shim_file {
+	sqlite3_file base;
+	struct meta *m;
+	sqlite3_file *real;
+};
+
+/* Gives SQLite up to `want` bytes of the reserve (at least a step) by
+ * cutting the reserve file; false when there is nothing left to give. */
+static bool reserve_give(struct meta *m, uint64_t want)
+{
+	uint64_t step = want < META_RESERVE_STEP ? META_RESERVE_STEP :
+			(want + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
+
+	if (m->reserve_fd < 0 || m->reserve_held == 0)
+		return false;
+	if (step > m->reserve_held)
+		step = m->reserve_held;
+	if (ftruncate(m->reserve_fd, (off_t)(m->reserve_held - step)) < 0)
+		return false;
+	m->reserve_held -= step;
+	m->reserve_given += step;
+	return true;
+}
+
+static sqlite3_file *shim_real(sqlite3_file *f)
+{
+	return ((struct shim_file *)f)->real;
+}
+
+static int shim_close(sqlite3_file *f)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xClose(r);
+}
+
+static int shim_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xRead(r, buf, n, off);
+}
+
+/* The one method that is more than a relay: a full disk takes the reserve. */
+static int shim_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
+{
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	for (;;) {
+		rc = sf->real->pMethods->xWrite(sf->real, buf, n, off);
+		if ((rc & 0xff) != SQLITE_FULL || !reserve_give(sf->m, (uint64_t)n))
+			return rc;
+	}
+}
+
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xTruncate(r, size);
+}
+
+static int shim_sync(sqlite3_file *f, int flags)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xSync(r, flags);
+}
+
+static int shim_file_size(sqlite3_file *f, sqlite3_int64 *ret)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xFileSize(r, ret);
+}
+
+static int shim_lock(sqlite3_file *f, int level)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xLock(r, level);
+}
+
+static int shim_unlock(sqlite3_file *f, int level)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xUnlock(r, level);
+}
+
+static int shim_check_lock(sqlite3_file *f, int *ret)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xCheckReservedLock(r, ret);
+}
+
+static int shim_file_control(sqlite3_file *f, int op, void *arg)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xFileControl(r, op, arg);
+}
+
+static int shim_sector_size(sqlite3_file *f)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xSectorSize(r);
+}
+
+static int shim_device_chars(sqlite3_file *f)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xDeviceCharacteristics(r);
+}
+
+static int shim_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **ret)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xShmMap(r, pg, pgsz, extend, ret);
+}
+
+static int shim_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xShmLock(r, off, n, flags);
+}
+
+static void shim_shm_barrier(sqlite3_file *f)
+{
+	sqlite3_file *r = shim_real(f);
+
+	r->pMethods->xShmBarrier(r);
+}
+
+static int shim_shm_unmap(sqlite3_file *f, int del)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xShmUnmap(r, del);
+}
+
+static int shim_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **ret)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xFetch(r, off, n, ret);
+}
+
+static int shim_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	sqlite3_file *r = shim_real(f);
+
+	return r->pMethods->xUnfetch(r, off, p);
+}
+
+static const sqlite3_io_methods shim_io = {
+	.iVersion = 3,
+	.xClose = shim_close,
+	.xRead = shim_read,
+	.xWrite = shim_write,
+	.xTruncate = shim_truncate,
+	.xSync = shim_sync,
+	.xFileSize = shim_file_size,
+	.xLock = shim_lock,
+	.xUnlock = shim_unlock,
+	.xCheckReservedLock = shim_check_lock,
+	.xFileControl = shim_file_control,
+	.xSectorSize = shim_sector_size,
+	.xDeviceCharacteristics = shim_device_chars,
+	.xShmMap = shim_shm_map,
+	.xShmLock = shim_shm_lock,
+	.xShmBarrier = shim_shm_barrier,
+	.xShmUnmap = shim_shm_unmap,
+	.xFetch = shim_fetch,
+	.xUnfetch = shim_unfetch,
+};
+
+static int shim_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+		     int *ret_flags)
+{
+	struct meta *m = vfs->pAppData;
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	sf->m = m;
+	sf->real = (sqlite3_file *)(sf + 1);
+	sf->real->pMethods = NULL;
+	rc = m->inner->xOpen(m->inner, name, sf->real, flags, ret_flags);
+	/* the shim relays version 3 methods (WAL, mmap); SQLite closes only a
+	 * file whose pMethods is set, so a failed open is closed here */
+	if (rc == SQLITE_OK && (!sf->real->pMethods || sf->real->pMethods->iVersion < 3))
+		rc = SQLITE_CANTOPEN;
+	if (rc != SQLITE_OK) {
+		if (sf->real->pMethods)
+			sf->real->pMethods->xClose(sf->real);
+		sf->base.pMethods = NULL;
+		return rc;
+	}
+	sf->base.pMethods = &shim_io;
+	return SQLITE_OK;
+}
+
+static int shim_delete(sqlite3_vfs *vfs, const char *name, int sync)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xDelete(m->inner, name, sync);
+}
+
+static int shim_access(sqlite3_vfs *vfs, const char *name, int flags, int *ret)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xAccess(m->inner, name, flags, ret);
+}
+
+static int shim_full_path(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xFullPathname(m->inner, name, n, out);
+}
+
+static int shim_randomness(sqlite3_vfs *vfs, int n, char *out)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xRandomness(m->inner, n, out);
+}
+
+static int shim_sleep(sqlite3_vfs *vfs, int us)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xSleep(m->inner, us);
+}
+
+static int shim_time(sqlite3_vfs *vfs, double *ret)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xCurrentTime(m->inner, ret);
+}
+
+static int shim_last_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	struct meta *m = vfs->pAppData;
+
+	return m->inner->xGetLastError ? m->inner->xGetLastError(m->inner, n, out) : 0;
+}
+
+static int shim_time64(sqlite3_vfs *vfs, sqlite3_int64 *ret)
+{
+	struct meta *m = vfs->pAppData;
+
+	double d;
+	int rc;
+
+	if (m->inner->iVersion >= 2 && m->inner->xCurrentTimeInt64)
+		return m->inner->xCurrentTimeInt64(m->inner, ret);
+	rc = m->inner->xCurrentTime(m->inner, &d);
+	*ret = (sqlite3_int64)(d * 86400000.0);
+	return rc;
+}
+
+/* Registers m's own VFS (its pAppData is m) over the default one. */
+static int shim_register(struct meta *m)
+{
+	m->inner = sqlite3_vfs_find(NULL);
+	if (!m->inner)
+		return -ENOSYS;
+	snprintf(m->vfs_name, sizeof(m->vfs_name), "efsfs-%p", (void *)m);
+	m->vfs = (sqlite3_vfs){
+		.iVersion = 2,
+		.szOsFile = (int)sizeof(struct shim_file) + m->inner->szOsFile,
+		.mxPathname = m->inner->mxPathname,
+		.zName = m->vfs_name,
+		.pAppData = m,
+		.xOpen = shim_open,
+		.xDelete = shim_delete,
+		.xAccess = shim_access,
+		.xFullPathname = shim_full_path,
+		.xRandomness = shim_randomness,
+		.xSleep = shim_sleep,
+		.xCurrentTime = shim_time,
+		.xGetLastError = shim_last_error,
+		.xCurrentTimeInt64 = shim_time64,
+	};
+	return meta_errno(sqlite3_vfs_register(&m->vfs, 0));
+}
+
+int meta_reserve(struct meta *m, uint64_t bytes)
+{
+	m->reserve_want = (bytes + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
+	return meta_reserve_fill(m);
+}
+
+/* Allocates the step at off of the reserve file: fallocate, or zeros where
+ * the file system has no fallocate. */
+static int reserve_step(int fd, off_t off)
+{
+	static const char zeros[65536];
+
+	if (fallocate(fd, 0, off, (off_t)META_RESERVE_STEP) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	for (off_t done = 0; done < (off_t)META_RESERVE_STEP; done += (off_t)sizeof(zeros)) {
+		if (pwrite(fd, zeros, sizeof(zeros), off + done) != (ssize_t)sizeof(zeros))
+			return errno ? -errno : -ENOSPC;
+	}
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int reserve_open(struct meta *m)
+{
+	struct stat st;
+
+	m->reserve_fd = open(m->reserve_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (m->reserve_fd < 0)
+		return -errno;
+	/* what a previous mount left is ours already */
+	if (fstat(m->reserve_fd, &st) == 0)
+		m->reserve_held = (uint64_t)st.st_size / META_RESERVE_STEP * META_RESERVE_STEP;
+	return 0;
+}
+
+int meta_reserve_fill(struct meta *m)
+{
+	int r = 0;
+
+	if (m->reserve_fd < 0 && (!m->reserve_want || (r = reserve_open(m)) < 0))
+		return r;
+	while (m->reserve_held < m->reserve_want) {
+		/* allocated blocks, not a sparse length: they must be there to give */
+		r = reserve_step(m->reserve_fd, (off_t)m->reserve_held);
+		if (r < 0)
+			break;
+		m->reserve_held += META_RESERVE_STEP;
+	}
+	if (m->reserve_held > m->reserve_want) {
+		m->reserve_held = m->reserve_want;
+		r = 0;
+	}
+	/* a failed step may have allocated part of itself: drop that */
+	if (ftruncate(m->reserve_fd, (off_t)m->reserve_held) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+uint64_t meta_reserve_missing(struct meta *m)
+{
+	return m->reserve_want - m->reserve_held;
+}
+
+uint64_t meta_reserve_given(struct meta *m)
+{
+	return m->reserve_given;
+}
+
+uint64_t meta_pending(struct meta *m)
+{
+	return sqlite3_get_autocommit(m->db) ? 0 : m->pending;
+}
+
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
 {
 	struct stat st;
@@ -301,7 +750,19 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &m->db, flags, NULL);
+	m->reserve_fd = -1;
+	if (asprintf(&m->reserve_path, "%s-reserve", path) < 0) {
+		free(m);
+		return -ENOMEM;
+	}
+	r = shim_register(m);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "%s: cannot register the SQLite VFS shim", path);
+		free(m->reserve_path);
+		free(m);
+		return r;
+	}
+	rc = sqlite3_open_v2(path, &m->db, flags, m->vfs_name);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "%s: %s", path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
 		r = meta_errno(rc);
@@ -385,6 +846,10 @@ void meta_close(struct meta *m)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(m->st[i]);
 	sqlite3_close(m->db);
+	sqlite3_vfs_unregister(&m->vfs);
+	if (m->reserve_fd >= 0)
+		close(m->reserve_fd);
+	free(m->reserve_path);
 	free(m);
 }
 
@@ -406,6 +871,7 @@ static int group_open(struct meta *m)
 	m->outer = true;
 	m->outer_since = mono_ns();
 	m->outer_ops = 0;
+	m->pending = 0;
 	return 0;
 }
 
@@ -454,17 +920,25 @@ int meta_begin(struct meta *m)
 
 	if (m->broken)
 		return -EIO;     /* also once group commit is off again (unmount) */
-	if (!m->group_ns)
-		return meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
-	if (!m->outer && (r = group_open(m)) < 0)
+	if (!m->group_ns) {
+		if (sqlite3_get_autocommit(m->db))
+			m->pending = 0;
+		r = meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
+	} else if (!m->outer && (r = group_open(m)) < 0) {
 		return r;
-	return meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
+	} else {
+		r = meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
+	}
+	if (r == 0)
+		m->in_op = true;
+	return r;
 }
 
 int meta_commit(struct meta *m)
 {
 	int r;
 
+	m->in_op = false;
 	if (!m->outer) {
 		r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
 		if (r < 0)
@@ -476,10 +950,15 @@ int meta_commit(struct meta *m)
 		meta_rollback(m);
 		return r;
 	}
-	/* The operation is in the group; a failure to commit the group is
-	 * the business of whoever flushes it (fsync reports it). */
-	if (++m->outer_ops >= META_GROUP_OPS || mono_ns() - m->outer_since >= m->group_ns)
-		meta_flush(m);
+	/* The operation is in the group.  A flush that fails but leaves the
+	 * group open is retried by the next one (fsync reports it); one that
+	 * lost the group fails this operation, which nobody was told of yet. */
+	if (++m->outer_ops >= META_GROUP_OPS || m->pending >= META_GROUP_BYTES ||
+	    mono_ns() - m->outer_since >= m->group_ns) {
+		r = meta_flush(m);
+		if (r < 0 && m->broken)
+			return r;
+	}
 	return 0;
 }
 
@@ -493,6 +972,7 @@ int meta_finish(struct meta *m, int r)
 
 void meta_rollback(struct meta *m)
 {
+	m->in_op = false;
 	if (sqlite3_get_autocommit(m->db))
 		return;
 	if (m->outer) {
@@ -624,7 +1104,7 @@ int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target,
 
 	bind_inode(s, in);
 	if (target)
-		sqlite3_bind_blob(s, 15, target, (int)tlen, SQLITE_STATIC);
+		bind_blob(m, s, 15, target, tlen);
 	r = meta_exec_stmt(m, s);
 	if (r == 0)
 		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
@@ -772,7 +1252,7 @@ int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64
 	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_INSERT);
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_name(s, 2, name);
+	bind_blob(m, s, 2, name, strlen(name));
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 4, type & S_IFMT);
 	return meta_exec_stmt(m, s);
@@ -800,7 +1280,7 @@ int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)newparent);
-	bind_name(s, 4, newname);
+	bind_blob(m, s, 4, newname, strlen(newname));
 	r = meta_exec_stmt(m, s);
 	if (!r && sqlite3_changes(m->db) == 0)
 		r = -ENOENT;
@@ -968,10 +1448,10 @@ int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *v
 	int r;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	bind_name(s, 2, name);
+	bind_blob(m, s, 2, name, strlen(name));
 	/* zeroblob keeps an empty value from binding as NULL */
 	if (len)
-		sqlite3_bind_blob(s, 3, val, (int)len, SQLITE_STATIC);
+		bind_blob(m, s, 3, val, len);
 	else
 		sqlite3_bind_zeroblob(s, 3, 0);
 	r = meta_exec_stmt(m, s);
@@ -1018,6 +1498,25 @@ int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t 
 	sqlite3_reset(s);
 	if (!r)
 		*ret_len = total;
+	return r;
+}
+
+int meta_xattr_usage(struct meta *m, uint64_t ino, const char *except, uint64_t *ret_names,
+		     uint64_t *ret_values)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_USAGE);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	bind_name(s, 2, except ? except : "");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret_names = (uint64_t)sqlite3_column_double(s, 0);
+		*ret_values = (uint64_t)sqlite3_column_double(s, 1);
+	} else {
+		r = meta_errno(rc);
+	}
+	sqlite3_reset(s);
 	return r;
 }
 

@@ -87,13 +87,29 @@ int meta_sync(struct meta *m);
  * Single writes outside meta_begin join the group too. */
 void meta_set_group(struct meta *m, int64_t window_ns);
 /* Commits the open group, if any.  When SQLite itself rolled the group
- * back (a full disk or an I/O error at commit), the store is marked broken
- * and refuses changes from then on (-EIO); else a failed flush leaves the
- * group open for the next try. */
+ * back (an I/O error at commit, or a full disk with the reserve used up),
+ * the store is marked broken and refuses changes from then on (-EIO); else
+ * a failed flush leaves the group open for the next try.  A group is also
+ * committed once meta_pending() reaches 2 MiB. */
 int meta_flush(struct meta *m);
 /* When the open group is due (CLOCK_MONOTONIC ns), 0 when none is open. */
 int64_t meta_group_due(struct meta *m);
 bool meta_broken(struct meta *m);
+
+/* Disk space (see meta.c's top comment).  meta_reserve keeps `bytes`
+ * (rounded up to MiB) allocated in PATH-reserve beside the database; a
+ * write of SQLite's that finds the disk full takes its blocks, 1 MiB at a
+ * time, instead of failing.  0 once the reserve is whole, else -errno (it
+ * stays as full as it could be made).  meta_reserve_fill tries to make it
+ * whole again; meta_reserve_missing says how much it lacks (0: whole);
+ * meta_reserve_given counts the bytes given to SQLite since open. */
+int meta_reserve(struct meta *m, uint64_t bytes);
+int meta_reserve_fill(struct meta *m);
+uint64_t meta_reserve_missing(struct meta *m);
+uint64_t meta_reserve_given(struct meta *m);
+/* An estimate of the bytes the open transaction (the group with group
+ * commit) will write at its commit: 0 outside a transaction. */
+uint64_t meta_pending(struct meta *m);
 /* Checkpoints the WAL into the database (on clean unmount). */
 int meta_checkpoint(struct meta *m);
 
@@ -144,6 +160,10 @@ int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *v
 int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name);
 /* list: NUL-separated names; len 0 asks for the size. */
 int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
+/* The bytes of ino's xattr names (each with its NUL, as listxattr gives
+ * them) and of its values, leaving out the one named except (may be NULL). */
+int meta_xattr_usage(struct meta *m, uint64_t ino, const char *except, uint64_t *ret_names,
+		     uint64_t *ret_values);
 
 /* The chunk map: rows for chunks whose class or access time is recorded.
  * A chunk without a row is STANDARD (or a hole) with the inode's mtime as

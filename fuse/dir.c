@@ -142,9 +142,11 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	struct fs_ctx ctx;
 	struct stat st;
 
-	reply_new(req, fs_link(req_efsfs(req)->fs, ino, newparent, newname, &st), &st);
+	efsfs_req_ctx(req, &ctx);
+	reply_new(req, fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st), &st);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -672,7 +672,7 @@ START_TEST(test_unlink_open_file)
 	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 12);
 	ck_assert_mem_eq(buf, "payload+more", 12);
 	/* no new link to an unlinked inode */
-	ck_assert_int_eq(fs_link(fs, ino, ROOT, "back", &st), -ENOENT);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, ROOT, "back", &st), -ENOENT);
 	/* release: the kernel still holds a lookup reference */
 	fs_release(fs, f);
 	ck_assert(data_exists(ino));
@@ -834,7 +834,7 @@ START_TEST(test_rename_files)
 	fs_forget(fs, a2, 1);
 	ck_assert_int_eq(fs_getattr(fs, a2, &st), -ENOENT);
 	/* two links to one inode: rename between them does nothing */
-	ck_assert_int_eq(fs_link(fs, a, ROOT, "hard", &st), 0);
+	ck_assert_int_eq(fs_link(fs, NULL, a, ROOT, "hard", &st), 0);
 	fs_forget(fs, a, 1);
 	ck_assert_int_eq(fs_rename(fs, ROOT, "c", ROOT, "hard", 0), 0);
 	ck_assert_uint_eq(lookup(ROOT, "c", NULL), a);
@@ -937,28 +937,28 @@ START_TEST(test_link_limit)
 
 	for (int i = 2; i <= FS_LINK_MAX; i++) {
 		snprintf(name, sizeof(name), "l%d", i);
-		r = fs_link(fs, ino, ROOT, name, &st);
+		r = fs_link(fs, NULL, ino, ROOT, name, &st);
 		ck_assert_msg(r == 0, "link %d = %d", i, r);
 		ck_assert_uint_eq(st.st_nlink, (unsigned)i);
 		ck_assert_uint_eq(st.st_ino, ino);
 		fs_forget(fs, ino, 1);
 	}
 	ck_assert_uint_eq(getattr(ino).st_nlink, FS_LINK_MAX);
-	ck_assert_int_eq(fs_link(fs, ino, ROOT, "one-too-many", &st), -EMLINK);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, ROOT, "one-too-many", &st), -EMLINK);
 	ck_assert_uint_eq(lookup(ROOT, "one-too-many", NULL), 0);
 	ck_assert_uint_eq(getattr(ino).st_nlink, FS_LINK_MAX);
 	/* after an unlink there is room again */
 	ck_assert_int_eq(fs_unlink(fs, ROOT, "l2"), 0);
-	ck_assert_int_eq(fs_link(fs, ino, d, "again", &st), 0);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, d, "again", &st), 0);
 	fs_forget(fs, ino, 1);
 	ck_assert_uint_eq(st.st_nlink, FS_LINK_MAX);
 	/* other link errors, below the limit */
 	ck_assert_int_eq(fs_unlink(fs, ROOT, "l3"), 0);
-	ck_assert_int_eq(fs_link(fs, ino, ROOT, "l4", &st), -EEXIST);
-	ck_assert_int_eq(fs_link(fs, d, ROOT, "dirlink", &st), -EPERM);
-	ck_assert_int_eq(fs_link(fs, 987654, ROOT, "x", &st), -ENOENT);
-	ck_assert_int_eq(fs_link(fs, ino, 987654, "x", &st), -ENOENT);
-	ck_assert_int_eq(fs_link(fs, ino, ino, "x", &st), -ENOTDIR);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, ROOT, "l4", &st), -EEXIST);
+	ck_assert_int_eq(fs_link(fs, NULL, d, ROOT, "dirlink", &st), -EPERM);
+	ck_assert_int_eq(fs_link(fs, NULL, 987654, ROOT, "x", &st), -ENOENT);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, 987654, "x", &st), -ENOENT);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, ino, "x", &st), -ENOTDIR);
 	fsck_clean();
 }
 END_TEST
@@ -986,7 +986,7 @@ START_TEST(test_name_limits)
 	ck_assert_int_eq(fs_mknod(fs, &ctx, ROOT, n256, S_IFIFO | 0644, 0, &st), -ENAMETOOLONG);
 	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, n256, "t", &st), -ENAMETOOLONG);
 	ck_assert_int_eq(fs_lookup(fs, ROOT, n256, &st), -ENAMETOOLONG);
-	ck_assert_int_eq(fs_link(fs, ino, ROOT, n256, &st), -ENAMETOOLONG);
+	ck_assert_int_eq(fs_link(fs, NULL, ino, ROOT, n256, &st), -ENAMETOOLONG);
 	ck_assert_int_eq(fs_unlink(fs, ROOT, n256), -ENAMETOOLONG);
 	ck_assert_int_eq(fs_rmdir(fs, ROOT, n256), -ENAMETOOLONG);
 	ck_assert_int_eq(fs_rename(fs, ROOT, n255, ROOT, n256, 0), -ENAMETOOLONG);
@@ -1350,22 +1350,22 @@ START_TEST(test_xattr)
 	size_t len = 0;
 
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, sizeof(buf), &len), -ENODATA);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "v", 1, XATTR_REPLACE), -ENODATA);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.a", "v", 1, XATTR_REPLACE), -ENODATA);
 	/* ctime moves on a change */
 	memset(&attr, 0, sizeof(attr));
 	attr.st_ctim = (struct timespec){ 1000, 0 };
 	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_CTIME, &st), 0);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "value", 5, XATTR_CREATE), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.a", "value", 5, XATTR_CREATE), 0);
 	ck_assert_int_gt((long long)getattr(ino).st_ctim.tv_sec, 1000);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "x", 1, XATTR_CREATE), -EEXIST);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.a", "x", 1, XATTR_CREATE), -EEXIST);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", NULL, 0, &len), 0);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, 4, &len), -ERANGE);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, sizeof(buf), &len), 0);
 	ck_assert_mem_eq(buf, "value", 5);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.a", "v2", 2, XATTR_REPLACE), 0);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "trusted.bin", bin, sizeof(bin), 0), 0);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.empty", "", 0, 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.a", "v2", 2, XATTR_REPLACE), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "trusted.bin", bin, sizeof(bin), 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.empty", "", 0, 0), 0);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "trusted.bin", buf, sizeof(buf), &len), 0);
 	ck_assert_uint_eq(len, sizeof(bin));
 	ck_assert_mem_eq(buf, bin, sizeof(bin));
@@ -1379,17 +1379,17 @@ START_TEST(test_xattr)
 	ck_assert_mem_eq(buf, "trusted.bin\0user.a\0user.empty\0", len);
 	ck_assert_int_eq(fs_listxattr(fs, ino, buf, 5, &len), -ERANGE);
 	/* namespaces */
-	ck_assert_int_eq(fs_setxattr(fs, ino, "system.posix_acl_access", "x", 1, 0), -EOPNOTSUPP);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "other.x", "x", 1, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "system.posix_acl_access", "x", 1, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "other.x", "x", 1, 0), -EOPNOTSUPP);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "system.posix_acl_access", buf, sizeof(buf), &len),
 			 -ENODATA);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.", "x", 1, 0), -EINVAL);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "", "x", 1, 0), -ERANGE);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.", "x", 1, 0), -EINVAL);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "", "x", 1, 0), -ERANGE);
 	/* sizes */
 	big = calloc(1, 65537);
 	ck_assert_ptr_nonnull(big);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.big", big, 65537, 0), -E2BIG);
-	ck_assert_int_eq(fs_setxattr(fs, ino, "user.big", big, 65536, 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.big", big, 65537, 0), -E2BIG);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.big", big, 65536, 0), 0);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "user.big", NULL, 0, &len), 0);
 	ck_assert_uint_eq(len, 65536);
 	free(big);
@@ -1398,8 +1398,8 @@ START_TEST(test_xattr)
 	ck_assert_int_eq(fs_removexattr(fs, ino, "user.a"), -ENODATA);
 	ck_assert_int_eq(fs_removexattr(fs, ino, "system.x"), -ENODATA);
 	/* on a directory, and on no inode */
-	ck_assert_int_eq(fs_setxattr(fs, ROOT, "user.d", "1", 1, 0), 0);
-	ck_assert_int_eq(fs_setxattr(fs, 987654, "user.d", "1", 1, 0), -ENOENT);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ROOT, "user.d", "1", 1, 0), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, 987654, "user.d", "1", 1, 0), -ENOENT);
 	/* they persist */
 	fs_reopen(NULL);
 	ck_assert_int_eq(fs_getxattr(fs, ino, "trusted.bin", buf, sizeof(buf), &len), 0);
@@ -1410,6 +1410,56 @@ START_TEST(test_xattr)
 END_TEST
 
 /* ---- statfs, lseek, fallocate ---- */
+
+/* Per inode: values of at most 256 KiB together, names of at most 64 KiB
+ * (what one listxattr returns); beyond, ENOSPC as on ext4. */
+START_TEST(test_xattr_inode_limits)
+{
+	uint64_t ino = create_closed(ROOT, "f"), other = create_closed(ROOT, "g");
+	char *val = calloc(1, 65536), name[300];
+	size_t len = 0, n;
+	int i;
+
+	ck_assert_ptr_nonnull(val);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "user.v%d", i);
+		memset(val, 'a' + i, 65536);
+		ck_assert_int_eq(fs_setxattr(fs, NULL, ino, name, val, 65536, 0), 0);
+	}
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", val, 65536, 0), -ENOSPC);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", "x", 1, 0), -ENOSPC);
+	/* the flags answer first, as on ext4 */
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", "x", 1, XATTR_REPLACE), -ENODATA);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v0", "x", 1, XATTR_CREATE), -EEXIST);
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.v4", NULL, 0, &len), -ENODATA);
+	/* replacing a value within the total works, so does an empty one */
+	memset(val, 'z', 65536);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v0", val, 65536, XATTR_REPLACE), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.empty", "", 0, 0), 0);
+	/* removing one makes room again */
+	ck_assert_int_eq(fs_removexattr(fs, ino, "user.v3"), 0);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, ino, "user.v4", val, 65536, 0), 0);
+	/* the limit is per inode */
+	ck_assert_int_eq(fs_setxattr(fs, NULL, other, "user.v0", val, 65536, 0), 0);
+	/* names: 251 bytes each with the NUL, 261 fit in 64 KiB, the 262nd not */
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	name[250] = '\0';
+	for (i = 0; i < 261; i++) {
+		snprintf(name + 5, 6, "%05d", i);
+		name[10] = 'n';
+		ck_assert_int_eq(fs_setxattr(fs, NULL, other, name, "", 0, 0), 0);
+	}
+	snprintf(name + 5, 6, "%05d", i);
+	name[10] = 'n';
+	ck_assert_int_eq(fs_setxattr(fs, NULL, other, name, "", 0, 0), -ENOSPC);
+	ck_assert_int_eq(fs_listxattr(fs, other, NULL, 0, &n), 0);
+	ck_assert_uint_le(n, 65536);
+	ck_assert_uint_eq(n, 261 * 251 + sizeof("user.v0"));
+	free(val);
+	fsck_clean();
+}
+END_TEST
 
 START_TEST(test_statfs)
 {
@@ -2033,6 +2083,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_readdir_resume);
 	tcase_add_test(tc, test_readdirplus_refs);
 	tcase_add_test(tc, test_xattr);
+	tcase_add_test(tc, test_xattr_inode_limits);
 	tcase_add_test(tc, test_statfs);
 	tcase_add_test(tc, test_lseek);
 	tcase_add_test(tc, test_fallocate);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -1106,6 +1107,70 @@ START_TEST(test_rollback_commit)
 }
 END_TEST
 
+/* With group commit, a group is committed once its estimated size reaches
+ * 2 MiB, however young it is, so that it fits the reserve. */
+START_TEST(test_group_bytes)
+{
+	uint64_t ino = inode_add(S_IFREG | 0644, 1);
+	char *val = calloc(1, 65536), name[32];
+	int committed_at = -1;
+
+	ck_assert_ptr_nonnull(val);
+	meta_set_group(m, 60 * 1000000000LL);      /* the window alone would wait a minute */
+	ck_assert_uint_eq(meta_pending(m), 0);
+	for (int i = 0; i < 100 && committed_at < 0; i++) {
+		snprintf(name, sizeof(name), "user.v%d", i);
+		ck_assert_int_eq(meta_begin(m), 0);
+		ck_assert_int_eq(meta_xattr_set(m, ino, name, val, 65536, 0), 0);
+		ck_assert_uint_ge(meta_pending(m), 65536);
+		ck_assert_int_eq(meta_commit(m), 0);
+		if (meta_group_due(m) == 0)
+			committed_at = i;
+	}
+	ck_assert_msg(committed_at >= 16 && committed_at < 40,
+		      "a group of 64 KiB values committed after %d of them", committed_at + 1);
+	ck_assert_uint_eq(meta_pending(m), 0);
+	/* writes outside meta_begin (a file's new size) join the group, and
+	 * count as operations of their own: one page each */
+	committed_at = -1;
+	for (int i = 0; i < 1000 && committed_at < 0; i++) {
+		struct timespec now = { 1000 + i, 0 };
+
+		ck_assert_int_eq(meta_inode_set_size(m, ino, (uint64_t)i, &now), 0);
+		if (meta_group_due(m) == 0)
+			committed_at = i;
+	}
+	ck_assert_msg(committed_at >= 400 && committed_at < 600,
+		      "a group of size updates committed after %d of them", committed_at + 1);
+	meta_set_group(m, 0);
+	free(val);
+}
+END_TEST
+
+/* The reserve is a file of allocated blocks beside the database, rounded up
+ * to MiB, and a reopen finds what it holds. */
+START_TEST(test_reserve_file)
+{
+	char path[4300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s-reserve", db_path);
+	ck_assert_int_eq(meta_reserve_missing(m), 0);     /* none asked for */
+	ck_assert_int_eq(meta_reserve(m, (3u << 20) + 1), 0);
+	ck_assert_int_eq(meta_reserve_missing(m), 0);
+	ck_assert_int_eq(meta_reserve_given(m), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 4 << 20);
+	ck_assert_int_ge((long long)st.st_blocks * 512, 4 << 20);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	reopen();
+	ck_assert_int_eq(meta_reserve(m, 2u << 20), 0);   /* smaller: cut to size */
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 << 20);
+	ck_assert_int_eq(meta_reserve_missing(m), 0);
+}
+END_TEST
+
 START_TEST(test_integrity)
 {
 	char buf[256] = "untouched";
@@ -1147,6 +1212,8 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
 	tcase_add_test(tc, test_integrity);
+	tcase_add_test(tc, test_group_bytes);
+	tcase_add_test(tc, test_reserve_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
