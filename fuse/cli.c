@@ -13,11 +13,14 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 static const char usage_text[] =
 	"usage: efsfs [--config FILE] COMMAND [ARGS]\n"
 	"\n"
-	"  mkfs [--chunk-size SIZE] NAME        create file system NAME (see efsfs.conf)\n"
+	"  mkfs [--chunk-size SIZE] [--create-bucket] NAME\n"
+	"                                       create file system NAME (see efsfs.conf);\n"
+	"                                       --create-bucket: its S3 bucket too\n"
 	"  mount [-f] [-d] [-o OPTS] NAME DIR   mount NAME on DIR (-f: stay in foreground)\n"
 	"  fsck [--repair] NAME                 check NAME's metadata and data (unmounted)\n"
 	"  info NAME                            print NAME's id and settings\n"
@@ -80,15 +83,21 @@ static int load_conf(const char *config, const char *name, struct conf **ret)
 static int cmd_mkfs(const char *config, int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "chunk-size", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 }
+		{ "chunk-size", required_argument, NULL, 'c' },
+		{ "create-bucket", no_argument, NULL, 'b' }, { NULL, 0, NULL, 0 }
 	};
 	struct fs_ctx ctx = { geteuid(), getegid() };
 	struct conf *conf;
 	uint64_t chunk = 0;
+	bool create_bucket = false;
 	char id[FS_ID_LEN + 1], err[1024];
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+c:", lopts, NULL)) != -1) {
+		if (c == 'b') {
+			create_bucket = true;
+			continue;
+		}
 		if (c != 'c')
 			return usage_error(NULL);
 		chunk = parse_size(optarg);
@@ -99,6 +108,16 @@ static int cmd_mkfs(const char *config, int argc, char **argv)
 		return usage_error("mkfs takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
+	/* the stores first: a file system whose cold data has nowhere to go is not made */
+	r = tier_check_stores(conf, create_bucket, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: mkfs %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
+		fprintf(stderr, "efsfs: %s: archive_storage_class STANDARD (the default for an "
+			"s3_endpoint that is not AWS S3; set it to choose another)\n", conf->name);
 	r = fs_mkfs(conf, &ctx, chunk, id, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: mkfs %s: %s\n", conf->name, err);

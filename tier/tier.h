@@ -60,6 +60,13 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx);
 int tier_start(struct fs *fs);
 void tier_stop(struct fs *fs);
 
+/* Checks before mkfs and mount that each s3:// store of c takes a write with its storage
+ * class and a delete (objstore_check), so that a missing bucket or a refused storage
+ * class shows now, not at the first lifecycle pass.  create_bucket: first create a
+ * bucket that does not exist (efsfs mkfs --create-bucket).  err names the store, the
+ * cause and the fix. */
+int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen);
+
 /* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96]);
 
