@@ -14,6 +14,7 @@
 #ifndef EFSFS_TIER_H
 #define EFSFS_TIER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,8 +42,19 @@ struct tier_stats {
 	uint64_t ia_stored, archive_stored;   /* bytes in the stores (compressed) */
 };
 
+/* How far a pass is, for another thread to show: the pass first counts the chunks due
+ * (todo, then counted = true), then moves them (done counts each one tried). */
+struct tier_progress {
+	atomic_uint_fast64_t todo;
+	atomic_uint_fast64_t done;
+	atomic_bool counted;
+};
+
 /* One lifecycle pass as if the time were as_of (seconds since the epoch). */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);
+/* The same with progress reported in *prog (zeroed by the caller). */
+int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *ret,
+		      struct tier_progress *prog);
 /* Writes the access times noted in memory to the chunk map. */
 int tier_flush_access(struct fs *fs);
 /* Deletes objects that no chunk refers to (left by a crash or a delete). */
