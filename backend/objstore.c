@@ -305,8 +305,19 @@ int objstore_check(struct objstore *s)
 
 int objstore_create(struct objstore *s)
 {
+	char why[ERR_LEN];
+	int r;
+
 	objstore_clear_error(s);
-	return s->ops->create ? s->ops->create(s) : 0;
+	r = s->ops->create ? s->ops->create(s) : 0;
+	if (r != -EEXIST)
+		return r;
+	/* stores that say "exists" also to its owner: ours when it takes our writes */
+	snprintf(why, sizeof(why), "%s", objstore_strerror(s));
+	if (objstore_check(s) == 0)
+		return 0;
+	objstore_set_error(s, "%s", why);
+	return -EEXIST;
 }
 
 int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
