@@ -206,9 +206,13 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		log_err("%s", err);
 		goto out;
 	}
-	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass */
+	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
+	 * A store that does not answer (-EIO) may be back soon: the local data is usable. */
 	r = tier_check_stores(conf, false, err, sizeof(err));
-	if (r < 0) {
+	if (r == -EIO) {
+		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
+			 "answers", name, err);
+	} else if (r < 0) {
 		log_err("%s: %s", name, err);
 		goto out;
 	}

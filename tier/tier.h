@@ -75,8 +75,9 @@ void tier_stop(struct fs *fs);
 /* Checks before mkfs and mount that each s3:// store of c takes a write with its storage
  * class and a delete (objstore_check), so that a missing bucket or a refused storage
  * class shows now, not at the first lifecycle pass.  create_bucket: first create a
- * bucket that does not exist (efsfs mkfs --create-bucket).  err names the store, the
- * cause and the fix. */
+ * bucket that does not exist (efsfs mkfs --create-bucket).  -ENOENT no bucket, -EINVAL
+ * the class is refused (or a bad configuration), -EACCES, -EIO the store failed or did
+ * not answer.  err names the store, the cause and the fix. */
 int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen);
 
 /* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */

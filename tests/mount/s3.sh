@@ -214,6 +214,17 @@ lifecycle_stalled "unmounted"
 run "$EFSFS" lifecycle run --as-of +31d stall
 assert_eq "0 3" "$RC $(field chunks_to_ia)" "once S3 answers, the run moves the chunks"
 
+# ---- S3 down at mount time ---------------------------------------------------------------
+# No answer is not a configuration error: the mount goes ahead with a warning.
+
+s3_stop
+S3PID=""
+efsfs_mount stall "$MNT"
+grep -q "mounting anyway" "$TEST_TMP/mount-stall.log" ||
+	fail "mount with S3 down gave no warning: $(tail -n 5 "$TEST_TMP/mount-stall.log")"
+pass "mount with S3 down goes ahead with a warning"
+efsfs_umount "$MNT"
+
 mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
 if ((${#reports[@]} > 0)); then
 	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
