@@ -17,7 +17,14 @@
  *
  * Failures: connect errors, timeouts, resets, HTTP 5xx, 408, 429 and 400 RequestTimeout
  * are retried up to conf->retries times, sleeping backoff_ms, 2*backoff_ms, ... (capped at
- * 10 s) between attempts, re-signing each attempt.  GET 404 is -ENOENT, DELETE 404 is 0,
+ * 10 s) between attempts, re-signing each attempt.  Time limits: an attempt ends after
+ * request_timeout_ms, or when it moved less than low_speed_bytes a second for
+ * low_speed_time_s (a stalled server); all attempts of one call and the sleeps between
+ * them end within operation_timeout_ms (the last attempt gets what is left, and no sleep
+ * starts that the deadline would cut).  Answers are bounded: a GET body by
+ * max_object_bytes, a list page by MAX_LIST_PAGE, anything else by MAX_OTHER_ANSWER
+ * (-EIO, not retried); a listing fails when a page repeats the previous continuation
+ * token or there are more than max_pages pages.  GET 404 is -ENOENT, DELETE 404 is 0,
  * 403 is -EACCES, any other answer -EIO; the text for objstore_strerror() names the
  * method, the object, the URL and the HTTP status with S3's <Code> and <Message>, or
  * curl's error.
