@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/codec.h"
@@ -275,10 +276,40 @@ static void cache_put(struct tier *t, const struct meta_chunk *c, void *buf, siz
 	pthread_mutex_unlock(&t->cache_lock);
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* True when the fetch of c failed less than TIER_FAIL_MS ago.  record: notes that it
+ * failed now, after waiting since start; only a failure that took longer than
+ * TIER_FAIL_MS is noted (a quick one costs little to repeat). */
+static bool failed_just_now(struct tier *t, const struct meta_chunk *c, bool record,
+			    const struct timespec *start)
+{
+	struct timespec now;
+	bool hit;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&t->cache_lock);
+	if (record && ms_between(start, &now) >= TIER_FAIL_MS) {
+		t->failed.ino = c->ino;
+		t->failed.idx = c->idx;
+		t->failed.version = c->version;
+		t->failed.at = now;
+	}
+	hit = (t->failed.at.tv_sec || t->failed.at.tv_nsec) && t->failed.ino == c->ino &&
+	      t->failed.idx == c->idx && t->failed.version == c->version &&
+	      ms_between(&t->failed.at, &now) < TIER_FAIL_MS;
+	pthread_mutex_unlock(&t->cache_lock);
+	return hit;
+}
+
 int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at, size_t n,
 		   void *dst)
 {
 	struct meta_chunk c;
+	struct timespec start;
 	char err[512];
 	void *buf;
 	size_t len;
@@ -289,10 +320,15 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 		return r;
 	if (cache_copy(fs->tier, &c, at, n, dst))
 		return 0;
+	if (failed_just_now(fs->tier, &c, false, NULL))
+		return -EIO;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
 		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", in->ino, idx,
 			err);
+		if (r == -EIO)
+			failed_just_now(fs->tier, &c, true, &start);
 		return r;
 	}
 	memset(dst, 0, n);
