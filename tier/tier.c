@@ -282,17 +282,18 @@ static long ms_between(const struct timespec *a, const struct timespec *b)
 }
 
 /* True when the fetch of c failed less than TIER_FAIL_MS ago.  record: notes that it
- * failed now, after waiting since start; only a failure that took longer than
- * TIER_FAIL_MS is noted (a quick one costs little to repeat). */
+ * failed now, after waiting since start; only a failure that took at least slow_ms is
+ * noted (a store that timed out; a quick failure costs little to repeat, and the store
+ * may be back at the next read). */
 static bool failed_just_now(struct tier *t, const struct meta_chunk *c, bool record,
-			    const struct timespec *start)
+			    const struct timespec *start, long slow_ms)
 {
 	struct timespec now;
 	bool hit;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&t->cache_lock);
-	if (record && ms_between(start, &now) >= TIER_FAIL_MS) {
+	if (record && ms_between(start, &now) >= slow_ms) {
 		t->failed.ino = c->ino;
 		t->failed.idx = c->idx;
 		t->failed.version = c->version;
@@ -320,7 +321,7 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 		return r;
 	if (cache_copy(fs->tier, &c, at, n, dst))
 		return 0;
-	if (failed_just_now(fs->tier, &c, false, NULL))
+	if (failed_just_now(fs->tier, &c, false, NULL, 0))
 		return -EIO;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
@@ -328,7 +329,8 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", in->ino, idx,
 			err);
 		if (r == -EIO)
-			failed_just_now(fs->tier, &c, true, &start);
+			failed_just_now(fs->tier, &c, true, &start,
+					fs->conf->s3_operation_timeout_ms / 2);
 		return r;
 	}
 	memset(dst, 0, n);

@@ -27,9 +27,10 @@ struct tier {
 	pthread_mutex_t cache_lock;
 	struct tier_cached cache[TIER_CACHE_SLOTS];   /* cache_lock */
 	uint64_t clock;                                /* cache_lock */
-	/* The last cold read that failed slowly (a stalled store): the kernel reads a page
-	 * again at once after a failed readahead, and that second read would wait for a
-	 * second operation timeout; for TIER_FAIL_MS it fails at once instead. */
+	/* The last cold read that failed after half s3_operation_timeout or more (a store
+	 * that timed out): the kernel reads a page again at once after a failed readahead,
+	 * and that second read would wait for a second operation timeout; for TIER_FAIL_MS
+	 * it fails at once instead. */
 	struct {
 		uint64_t ino, idx, version;
 		struct timespec at;                    /* CLOCK_MONOTONIC; 0 = none */
