@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,11 @@ enum key {
 	KEY_S3_PROFILE,
 	KEY_S3_ACCESS_KEY_ID,
 	KEY_S3_SECRET_ACCESS_KEY,
+	KEY_S3_CONNECT_TIMEOUT,
+	KEY_S3_REQUEST_TIMEOUT,
+	KEY_S3_LOW_SPEED_LIMIT,
+	KEY_S3_LOW_SPEED_TIME,
+	KEY_S3_OPERATION_TIMEOUT,
 	KEY_ALLOW_OTHER,
 	KEY_ATTR_TIMEOUT,
 	KEY_ENTRY_TIMEOUT,
@@ -88,6 +94,11 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_S3_PROFILE] = "s3_profile",
 	[KEY_S3_ACCESS_KEY_ID] = "s3_access_key_id",
 	[KEY_S3_SECRET_ACCESS_KEY] = "s3_secret_access_key",
+	[KEY_S3_CONNECT_TIMEOUT] = "s3_connect_timeout",
+	[KEY_S3_REQUEST_TIMEOUT] = "s3_request_timeout",
+	[KEY_S3_LOW_SPEED_LIMIT] = "s3_low_speed_limit",
+	[KEY_S3_LOW_SPEED_TIME] = "s3_low_speed_time",
+	[KEY_S3_OPERATION_TIMEOUT] = "s3_operation_timeout",
 	[KEY_ALLOW_OTHER] = "allow_other",
 	[KEY_ATTR_TIMEOUT] = "attr_timeout",
 	[KEY_ENTRY_TIMEOUT] = "entry_timeout",
@@ -823,6 +834,22 @@ static int check_endpoint(const char *v, char *reason, size_t rlen)
 	return 0;
 }
 
+/* true when endpoint (checked by check_endpoint) is AWS S3's: *.amazonaws.com[.cn]. */
+static bool endpoint_is_aws(const char *endpoint)
+{
+	const char *host = strstr(endpoint, "://") + 3;
+	size_t n = strcspn(host, ":/");
+
+	for (const char *const *d = (const char *const[]){ ".amazonaws.com", ".amazonaws.com.cn",
+							   NULL }; *d; d++) {
+		size_t dl = strlen(*d);
+
+		if (n > dl && strncasecmp(host + n - dl, *d, dl) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void set_str(char **field, char *value)
 {
 	free(*field);
@@ -1051,6 +1078,37 @@ static int key_apply(struct conf *c, enum key k, const char *v, const char *name
 	case KEY_S3_SECRET_ACCESS_KEY:
 		return apply_string(&c->s3_secret_access_key, v, false, "the secret access key",
 		                    reason, rlen);
+	case KEY_S3_CONNECT_TIMEOUT:
+	case KEY_S3_REQUEST_TIMEOUT:
+	case KEY_S3_OPERATION_TIMEOUT:
+		if (parse_decimal(v, &d) < 0 || d < 0.1 || d > 86400.0) {
+			snprintf(reason, rlen, "invalid value '%s' (expected seconds from 0.1 to "
+			         "86400, decimals allowed)", v);
+			return -EINVAL;
+		}
+		if (k == KEY_S3_CONNECT_TIMEOUT)
+			c->s3_connect_timeout_ms = (int)(d * 1000.0 + 0.5);
+		else if (k == KEY_S3_REQUEST_TIMEOUT)
+			c->s3_request_timeout_ms = (int)(d * 1000.0 + 0.5);
+		else
+			c->s3_operation_timeout_ms = (int)(d * 1000.0 + 0.5);
+		return 0;
+	case KEY_S3_LOW_SPEED_LIMIT:
+		if (parse_size(v, &size) < 0 || size > (1u << 30)) {
+			snprintf(reason, rlen, "invalid value '%s' (expected bytes per second "
+			         "from 0 (no check) to 1G, with an optional K, M or G suffix)", v);
+			return -EINVAL;
+		}
+		c->s3_low_speed_limit = (int)size;
+		return 0;
+	case KEY_S3_LOW_SPEED_TIME:
+		if (parse_uint(v, 3600, &n) < 0 || n < 1) {
+			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
+			         "seconds from 1 to 3600)", v);
+			return -EINVAL;
+		}
+		c->s3_low_speed_time_s = (int)n;
+		return 0;
 	case KEY_ATTR_TIMEOUT:
 	case KEY_ENTRY_TIMEOUT:
 		if (parse_decimal(v, &d) < 0 || d > 3600.0) {
@@ -1128,6 +1186,11 @@ static struct conf *conf_new(const char *name)
 	c->passthrough = true;
 	c->fuse_spin_us = 50;
 	c->statfs = CONF_STATFS_EFS;
+	c->s3_connect_timeout_ms = 5000;
+	c->s3_request_timeout_ms = 30000;
+	c->s3_low_speed_limit = 1024;
+	c->s3_low_speed_time_s = 10;
+	c->s3_operation_timeout_ms = 30000;
 	c->archive_storage_class = strdup("GLACIER_IR");
 	if (!c->archive_storage_class) {
 		free(c);
@@ -1264,6 +1327,17 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 			        "%s must be earlier than transition_to_archive (%s%s)", ia, ar,
 			        o->entry[KEY_TRANSITION_TO_ARCHIVE] ? "" : ", the default");
 		return -EINVAL;
+	}
+	/* GLACIER_IR is an AWS class that S3-compatible stores (MinIO, s3rver, ...) refuse:
+	 * without an explicit archive_storage_class they get STANDARD */
+	if (!o->entry[KEY_ARCHIVE_STORAGE_CLASS] && c->s3_endpoint &&
+	    !endpoint_is_aws(c->s3_endpoint)) {
+		char *std = strdup("STANDARD");
+
+		if (!std)
+			goto nomem;
+		set_str(&c->archive_storage_class, std);
+		c->archive_storage_class_auto = true;
 	}
 	if (!c->s3_access_key_id != !c->s3_secret_access_key) {
 		enum key set = c->s3_access_key_id ? KEY_S3_ACCESS_KEY_ID

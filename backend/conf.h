@@ -50,7 +50,9 @@ struct conf {
 
 	char *ia_store;                  /* URL; default file://DATA_DIR/objects */
 	char *archive_store;             /* URL; default: same as ia_store */
-	char *archive_storage_class;     /* S3 storage class for ARCHIVE puts; default GLACIER_IR */
+	char *archive_storage_class;     /* S3 storage class for ARCHIVE puts; default GLACIER_IR,
+	                                    or STANDARD with an s3_endpoint that is not AWS's */
+	bool archive_storage_class_auto; /* that STANDARD was chosen (not set in the file) */
 	char *s3_endpoint;               /* NULL = AWS */
 	char *s3_region;                 /* NULL = us-east-1 */
 	bool s3_path_style;              /* s3_url_style = path|virtual; default path */
@@ -58,6 +60,11 @@ struct conf {
 	char *s3_profile;
 	char *s3_access_key_id;
 	char *s3_secret_access_key;
+	int s3_connect_timeout_ms;       /* s3_connect_timeout (seconds); default 5 s */
+	int s3_request_timeout_ms;       /* s3_request_timeout: one attempt; default 30 s */
+	int s3_low_speed_limit;          /* bytes/s; 0 = no check; default 1024 ... */
+	int s3_low_speed_time_s;         /* ... for s3_low_speed_time = 10 s fails an attempt */
+	int s3_operation_timeout_ms;     /* s3_operation_timeout: all attempts; default 30 s */
 
 	bool allow_other;                /* default true: a shared file system */
 	double attr_timeout;             /* seconds; default 1.0 */

@@ -274,6 +274,52 @@ int objstore_del(struct objstore *s, const char *key)
 	return r < 0 ? r : s->ops->del(s, key);
 }
 
+int objstore_check(struct objstore *s)
+{
+	unsigned char rnd[8];
+	char key[64];
+	int r = objstore_enter(s, "put", "efsfs-probe", true);
+	FILE *f;
+
+	if (r < 0)
+		return r;
+	/* a name of its own per call: two mounts probing one store do not meet */
+	f = fopen("/dev/urandom", "re");
+	if (!f || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
+		r = -EIO;
+		objstore_set_error(s, "%s: /dev/urandom: %s", s->url, strerror(errno ? errno : EIO));
+	}
+	if (f)
+		fclose(f);
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof(key), "efsfs-probe/%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	if (s->ops->check)
+		return s->ops->check(s, key);
+	r = s->ops->put(s, key, "efsfs probe\n", 12);
+	if (r == 0)
+		r = s->ops->del(s, key);
+	return r;
+}
+
+int objstore_create(struct objstore *s)
+{
+	char why[ERR_LEN];
+	int r;
+
+	objstore_clear_error(s);
+	r = s->ops->create ? s->ops->create(s) : 0;
+	if (r != -EEXIST)
+		return r;
+	/* stores that say "exists" also to its owner: ours when it takes our writes */
+	snprintf(why, sizeof(why), "%s", objstore_strerror(s));
+	if (objstore_check(s) == 0)
+		return 0;
+	objstore_set_error(s, "%s", why);
+	return -EEXIST;
+}
+
 int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
 {
 	int r = objstore_enter(s, "list", prefix, false);

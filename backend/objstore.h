@@ -43,10 +43,17 @@ struct objstore_conf {
 	const char *profile;        /* s3: credentials profile, NULL = $AWS_PROFILE or "default" */
 	const char *access_key;     /* s3: explicit credentials (config file), lowest priority */
 	const char *secret_key;
-	int connect_timeout_ms;     /* 0 = 5000 */
-	int request_timeout_ms;     /* 0 = 30000, whole request */
+	int connect_timeout_ms;     /* s3: 0 = 5000 */
+	int request_timeout_ms;     /* s3: one attempt from start to end; 0 = 30000 */
+	int low_speed_bytes;        /* s3: an attempt that moves fewer bytes per second than */
+	int low_speed_time_s;       /*     this for this long fails (a stalled server);
+	                               0 = 1024 B/s for 10 s, low_speed_bytes < 0 = no check */
+	int operation_timeout_ms;   /* s3: every attempt of one call with the backoff between
+	                               them; 0 = 30000 */
 	int retries;                /* attempts after the first for transient errors; <0 = 0, 0 = default 4 */
 	int backoff_ms;             /* first retry delay, doubled each time; 0 = 100 */
+	uint64_t max_object_bytes;  /* s3: a GET answer longer than this fails (-EIO) instead of
+	                               filling memory; 0 = 128 MiB */
 };
 
 /* One listed object; list callbacks return 0 to go on, non-zero to stop
@@ -59,6 +66,8 @@ struct objstore_ops {
 	int (*put)(struct objstore *s, const char *key, const void *buf, size_t len);
 	int (*del)(struct objstore *s, const char *key);
 	int (*list)(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
+	int (*check)(struct objstore *s, const char *key);  /* NULL: put and del of key */
+	int (*create)(struct objstore *s);                   /* NULL: nothing to create */
 	void (*free)(struct objstore *s);
 };
 
@@ -76,6 +85,16 @@ int objstore_put(struct objstore *s, const char *key, const void *buf, size_t le
 int objstore_del(struct objstore *s, const char *key);
 /* list: every key that starts with prefix, in no particular order. */
 int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
+
+/* check: writes a small probe object (with the store's storage class) and deletes it, so
+ * that mkfs and mount learn at once what the first lifecycle pass would.  Besides the
+ * errors above: -ENOENT the bucket (s3) does not exist, -EINVAL the store refuses the
+ * storage class.  The error text names the store, its endpoint and the cause. */
+int objstore_check(struct objstore *s);
+/* create: s3: creates the bucket (with a LocationConstraint of the region outside
+ * us-east-1); 0 when it is the caller's already, -EEXIST when another account owns
+ * it.  file:// : 0 (open made the directory). */
+int objstore_create(struct objstore *s);
 
 /* The last error of the calling thread on this store, as text naming the
  * object and the cause ("PUT s3://b/k: HTTP 503 SlowDown"), or "" */

@@ -48,5 +48,8 @@ bool objstore_key_valid(const char *key);
 /* Test knob: ListObjectsV2 max-keys of an s3 store (0 = server default of 1000).
  * Returns -EINVAL when s is not an s3 store. */
 int objstore_s3_set_page_size(struct objstore *s, unsigned max_keys);
+/* Test knob: the most ListObjectsV2 pages one list may take before it fails (-EIO), so a
+ * store that never ends a listing cannot keep a caller forever (0 = default 1000000). */
+int objstore_s3_set_max_pages(struct objstore *s, unsigned max_pages);
 
 #endif

@@ -17,7 +17,14 @@
  *
  * Failures: connect errors, timeouts, resets, HTTP 5xx, 408, 429 and 400 RequestTimeout
  * are retried up to conf->retries times, sleeping backoff_ms, 2*backoff_ms, ... (capped at
- * 10 s) between attempts, re-signing each attempt.  GET 404 is -ENOENT, DELETE 404 is 0,
+ * 10 s) between attempts, re-signing each attempt.  Time limits: an attempt ends after
+ * request_timeout_ms, or when it moved less than low_speed_bytes a second for
+ * low_speed_time_s (a stalled server); all attempts of one call and the sleeps between
+ * them end within operation_timeout_ms (the last attempt gets what is left, and no sleep
+ * starts that the deadline would cut).  Answers are bounded: a GET body by
+ * max_object_bytes, a list page by MAX_LIST_PAGE, anything else by MAX_OTHER_ANSWER
+ * (-EIO, not retried); a listing fails when a page repeats the previous continuation
+ * token or there are more than max_pages pages.  GET 404 is -ENOENT, DELETE 404 is 0,
  * 403 is -EACCES, any other answer -EIO; the text for objstore_strerror() names the
  * method, the object, the URL and the HTTP status with S3's <Code> and <Message>, or
  * curl's error.
@@ -48,6 +55,10 @@
 #define POOL_MAX 8
 #define MAX_HEADERS 6
 #define MAX_BACKOFF_MS 10000
+#define DEFAULT_MAX_OBJECT (128u << 20)
+#define MAX_LIST_PAGE (16u << 20)       /* a page of 1000 keys is about 300 KiB */
+#define MAX_OTHER_ANSWER (1u << 20)     /* PUT, DELETE and error bodies */
+#define DEFAULT_MAX_PAGES 1000000u      /* 10^9 keys at S3's 1000 a page */
 
 struct s3_store {
 	char *bucket;
@@ -63,20 +74,28 @@ struct s3_store {
 	char *ca_file;              /* NULL = system default */
 	long connect_timeout_ms;
 	long request_timeout_ms;
+	long low_speed_bytes;       /* 0 = no check */
+	long low_speed_time_s;
+	long operation_timeout_ms;
 	int retries;
 	long backoff_ms;
+	uint64_t max_object_bytes;
 	unsigned page_size;         /* max-keys; 0 = server default (test knob, set before use) */
+	unsigned max_pages;         /* pages one list may take (test knob, set before use) */
 	pthread_mutex_t pool_lock;
 	CURL *pool[POOL_MAX];       /* pool_lock */
 	int n_pool;                 /* pool_lock */
 };
 
-/* A growing response body. */
+/* A growing response body, at most max bytes (an answer's Content-Length is checked
+ * by curl first, but a chunked answer has none). */
 struct membuf {
 	char *p;
 	size_t len;
 	size_t cap;
+	size_t max;
 	bool oom;
+	bool too_big;
 };
 
 /* The upload body of a PUT. */
@@ -97,6 +116,7 @@ struct s3_req {
 	const void *body;
 	size_t body_len;
 	bool storage_class;
+	size_t max_answer;          /* longest answer body accepted; 0 = MAX_OTHER_ANSWER */
 	long status;                /* out: final HTTP status, 0 = none */
 	struct membuf resp;         /* out: final response body */
 };
@@ -119,6 +139,10 @@ static size_t membuf_write(char *data, size_t size, size_t nmemb, void *arg)
 	struct membuf *b = arg;
 	size_t n = size * nmemb;
 
+	if (n > b->max - b->len) {
+		b->too_big = true;
+		return 0;               /* aborts the transfer */
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 16384;
 		char *p;
@@ -363,10 +387,11 @@ static void amz_now(char *out, size_t outsz)
 	strftime(out, outsz, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* One attempt.  Returns the curl code; req->status and req->resp are set.  *ret_err is
- * -errno when the attempt could not be made or its answer not be stored (no retry). */
+/* One attempt of at most timeout_ms.  Returns the curl code; req->status and req->resp
+ * are set.  *ret_err is -errno when the attempt could not be made or its answer not be
+ * stored (no retry). */
 static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *url,
-			   const char *payload_hash, char *errbuf, int *ret_err)
+			   const char *payload_hash, long timeout_ms, char *errbuf, int *ret_err)
 {
 	struct sigv4_header h[MAX_HEADERS];
 	struct sigv4_signature sig = { 0 };
@@ -420,6 +445,7 @@ static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *
 		goto out_free;
 	*ret_err = 0;
 	membuf_reset(&req->resp);
+	req->resp.max = req->max_answer ? req->max_answer : MAX_OTHER_ANSWER;
 	req->status = 0;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
@@ -432,8 +458,14 @@ static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (st->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->request_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 st->connect_timeout_ms < timeout_ms ? st->connect_timeout_ms : timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (st->low_speed_bytes > 0) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, st->low_speed_bytes);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, st->low_speed_time_s);
+	}
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->resp.max);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, membuf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &req->resp);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
@@ -454,6 +486,8 @@ static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *
 		snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
 	if (req->resp.oom)
 		*ret_err = -ENOMEM;
+	if (cc == CURLE_FILESIZE_EXCEEDED)
+		req->resp.too_big = true;
 	/* unhook pointers to this stack frame before the handle goes back to the pool */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
@@ -464,17 +498,27 @@ out_free:
 	return cc;
 }
 
-/* Runs req with retries.  Returns 0 for 2xx; else -errno with the error text set.  A GET
- * 404 is -ENOENT; a DELETE 404 is 0. */
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Runs req with retries, all of them within st->operation_timeout_ms.  Returns 0 for
+ * 2xx; else -errno with the error text set.  A GET 404 is -ENOENT; a DELETE 404 is 0. */
 static int s3_request(struct objstore *s, struct s3_req *req)
 {
 	struct s3_store *st = s3_of(s);
 	char payload_hash[SIGV4_SHA256_HEX_LEN + 1], errbuf[CURL_ERROR_SIZE];
-	char *enc_path = NULL, *query = NULL, *url = NULL, detail[512];
-	long delay = st->backoff_ms;
+	char *enc_path = NULL, *query = NULL, *url = NULL, detail[512], spent[96] = "";
+	long delay = st->backoff_ms, left = 0;
 	int attempts = 0, r;
 	CURLcode cc = CURLE_OK;
+	struct timespec t0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sigv4_sha256_hex(req->body ? req->body : "", req->body_len, payload_hash);
 	r = sigv4_uri_encode(req->path, true, &enc_path);
 	if (r == 0)
@@ -490,8 +534,12 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 	for (;;) {
 		int err = 0;
 
+		left = st->operation_timeout_ms - ms_since(&t0);
 		attempts++;
-		cc = s3_attempt(st, req, url, payload_hash, errbuf, &err);
+		cc = s3_attempt(st, req, url, payload_hash,
+				left < st->request_timeout_ms ? (left > 1 ? left : 1)
+							      : st->request_timeout_ms,
+				errbuf, &err);
 		if (err < 0) {
 			r = err;
 			objstore_set_error(s, "%s %s/%s (%s): %s", req->op, s->url,
@@ -502,10 +550,20 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 			r = 0;
 			goto out_free;
 		}
+		if (req->resp.too_big)
+			break;
 		if (attempts > st->retries)
 			break;
 		if (cc != CURLE_OK ? !curl_transient(cc) : !http_transient(req->status, &req->resp))
 			break;
+		/* no attempt that the operation's time could not finish */
+		left = st->operation_timeout_ms - ms_since(&t0);
+		if (left <= delay) {
+			snprintf(spent, sizeof(spent), "; gave up after %.1f s (operation timeout "
+				 "%.1f s)", (double)ms_since(&t0) / 1000.0,
+				 (double)st->operation_timeout_ms / 1000.0);
+			break;
+		}
 		{
 			struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
 
@@ -515,11 +573,17 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		delay = delay * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay * 2;
 	}
 
+	if (req->resp.too_big) {
+		r = -EIO;
+		objstore_set_error(s, "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
+				   s->url, req->key ? req->key : "", url, req->resp.max);
+		goto out_free;
+	}
 	if (cc != CURLE_OK) {
 		r = -EIO;
-		objstore_set_error(s, "%s %s/%s (%s): %s (after %d attempt%s)", req->op, s->url,
+		objstore_set_error(s, "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
 				   req->key ? req->key : "", url, errbuf, attempts,
-				   attempts == 1 ? "" : "s");
+				   attempts == 1 ? "" : "s", spent);
 		goto out_free;
 	}
 	if (req->status == 404 && !strcmp(req->method, "DELETE")) {
@@ -534,9 +598,9 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		r = -EACCES;
 	else
 		r = -EIO;
-	objstore_set_error(s, "%s %s/%s (%s): HTTP %ld%s%s", req->op, s->url,
+	objstore_set_error(s, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
 			   req->key ? req->key : "", url, req->status, detail,
-			   attempts > 1 ? " (after retries)" : "");
+			   attempts > 1 ? " (after retries)" : "", spent);
 out_free:
 	free(url);
 	free(query);
@@ -569,7 +633,8 @@ static int s3_object_request(struct objstore *s, struct s3_req *req)
 
 static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
 {
-	struct s3_req req = { .op = "GET", .method = "GET", .key = key };
+	struct s3_req req = { .op = "GET", .method = "GET", .key = key,
+			      .max_answer = s3_of(s)->max_object_bytes };
 	int r;
 
 	r = s3_object_request(s, &req);
@@ -674,6 +739,7 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 {
 	struct s3_store *st = s3_of(s);
 	char *full_prefix = NULL, *token = NULL, *path = NULL, max_keys[16];
+	unsigned pages = 0;
 	int r;
 
 	if (asprintf(&full_prefix, "%s%s", st->prefix, prefix) < 0)
@@ -685,9 +751,15 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 	}
 	snprintf(max_keys, sizeof(max_keys), "%u", st->page_size);
 	do {
+		if (pages++ == st->max_pages) {
+			objstore_set_error(s, "LIST %s: more than %u pages: giving up (a store "
+					   "that never ends its listing)", s->url, st->max_pages);
+			r = -EIO;
+			break;
+		}
 		struct sigv4_param params[4];
 		struct s3_req req = { .op = "LIST", .method = "GET", .path = path,
-				      .params = params };
+				      .params = params, .max_answer = MAX_LIST_PAGE };
 		char *next = NULL;
 
 		params[req.n_params++] = (struct sigv4_param){ "list-type", "2" };
@@ -701,6 +773,12 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 		if (r == 0)
 			r = s3_list_page(s, &req.resp, cb, arg, &next);
 		membuf_reset(&req.resp);
+		/* the same token again would ask for the same page forever */
+		if (r == 0 && next && token && !strcmp(next, token)) {
+			objstore_set_error(s, "LIST %s: the store answered the continuation token "
+					   "\"%.64s\" with the same token again", s->url, token);
+			r = -EIO;
+		}
 		free(token);
 		token = next;
 	} while (r == 0 && token);
@@ -708,6 +786,75 @@ out_free:
 	free(token);
 	free(path);
 	free(full_prefix);
+	return r;
+}
+
+/* The probe of objstore_check: a PUT with the storage class, then a DELETE; S3's answer
+ * to the PUT says what is wrong. */
+static int s3_check(struct objstore *s, const char *key)
+{
+	struct s3_store *st = s3_of(s);
+	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = "efsfs probe\n",
+			      .body_len = 12, .storage_class = true };
+	char why[600];
+	int r = s3_object_request(s, &req);
+
+	if (r < 0 && req.status == 404 && s3_body_has_code(&req.resp, "NoSuchBucket")) {
+		r = -ENOENT;
+		objstore_set_error(s, "%s: bucket \"%s\" does not exist at %s", s->url,
+				   st->bucket, st->base_url);
+	} else if (r < 0 && req.status == 400 &&
+		   s3_body_has_code(&req.resp, "InvalidStorageClass")) {
+		r = -EINVAL;
+		objstore_set_error(s, "%s: the store at %s does not accept storage class %s "
+				   "(HTTP 400 InvalidStorageClass)", s->url, st->base_url,
+				   st->storage_class ? st->storage_class : "(none)");
+	} else if (r < 0) {
+		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
+		objstore_set_error(s, "%s: a test write failed: %s", s->url, why);
+	}
+	membuf_reset(&req.resp);
+	if (r < 0)
+		return r;
+	req = (struct s3_req){ .op = "DELETE", .method = "DELETE", .key = key };
+	r = s3_object_request(s, &req);
+	membuf_reset(&req.resp);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
+		objstore_set_error(s, "%s: a test write worked but its delete failed: %s", s->url,
+				   why);
+	}
+	return r;
+}
+
+/* PUT bucket, with a LocationConstraint outside us-east-1 (S3 refuses one there). */
+static int s3_create(struct objstore *s)
+{
+	struct s3_store *st = s3_of(s);
+	struct s3_req req = { .op = "CREATE BUCKET", .method = "PUT" };
+	char *path = NULL, *body = NULL;
+	int r;
+
+	if (asprintf(&path, "%s", st->path_base[0] ? st->path_base : "/") < 0)
+		return -ENOMEM;
+	if (strcmp(st->region, "us-east-1") &&
+	    asprintf(&body, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+		     "2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
+		     "</CreateBucketConfiguration>", st->region) < 0) {
+		free(path);
+		return -ENOMEM;
+	}
+	req.path = path;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	r = s3_request(s, &req);
+	if (r < 0 && req.status == 409 && s3_body_has_code(&req.resp, "BucketAlreadyOwnedByYou"))
+		r = 0;
+	else if (r < 0 && req.status == 409)
+		r = -EEXIST;
+	membuf_reset(&req.resp);
+	free(body);
+	free(path);
 	return r;
 }
 
@@ -744,6 +891,8 @@ static const struct objstore_ops s3_ops = {
 	.put = s3_put,
 	.del = s3_del,
 	.list = s3_list,
+	.check = s3_check,
+	.create = s3_create,
 	.free = s3_free,
 };
 
@@ -752,6 +901,14 @@ int objstore_s3_set_page_size(struct objstore *s, unsigned max_keys)
 	if (!s || s->ops != &s3_ops)
 		return -EINVAL;
 	s3_of(s)->page_size = max_keys;
+	return 0;
+}
+
+int objstore_s3_set_max_pages(struct objstore *s, unsigned max_pages)
+{
+	if (!s || s->ops != &s3_ops)
+		return -EINVAL;
+	s3_of(s)->max_pages = max_pages ? max_pages : DEFAULT_MAX_PAGES;
 	return 0;
 }
 
@@ -878,9 +1035,9 @@ static int s3_credentials(struct objstore *s, struct s3_store *st,
 		return st->access_key && st->secret_key ? 0 : -ENOMEM;
 	}
 	objstore_set_open_error("object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
-				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or access_key and "
-				"secret_key in the configuration", s->url, profile,
-				file ? file : "~/.aws/credentials");
+				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
+				"s3_access_key_id and s3_secret_access_key in the configuration",
+				s->url, profile, file ? file : "~/.aws/credentials");
 	free(default_file);
 	return -EINVAL;
 }
@@ -1037,6 +1194,18 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 	}
 	st->connect_timeout_ms = conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 5000;
 	st->request_timeout_ms = conf->request_timeout_ms > 0 ? conf->request_timeout_ms : 30000;
+	if (conf->low_speed_bytes < 0)
+		st->low_speed_bytes = 0;
+	else
+		st->low_speed_bytes = conf->low_speed_bytes ? conf->low_speed_bytes : 1024;
+	st->low_speed_time_s = conf->low_speed_time_s > 0 ? conf->low_speed_time_s : 10;
+	st->operation_timeout_ms = conf->operation_timeout_ms > 0 ? conf->operation_timeout_ms
+								  : 30000;
+	st->max_object_bytes = conf->max_object_bytes ? conf->max_object_bytes
+						      : DEFAULT_MAX_OBJECT;
+	if (st->max_object_bytes > SIZE_MAX - 1)
+		st->max_object_bytes = SIZE_MAX - 1;
+	st->max_pages = DEFAULT_MAX_PAGES;
 	st->retries = conf->retries < 0 ? 0 : conf->retries == 0 ? 4 : conf->retries;
 	st->backoff_ms = conf->backoff_ms > 0 ? conf->backoff_ms : 100;
 	r = s3_endpoint(s, st, conf);

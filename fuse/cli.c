@@ -60,6 +60,8 @@ static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, 
 static const struct cli_opt mkfs_opts[] = {
 	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
 	  "chunk_size in the configuration, else 4M); fixed for the file system's life" },
+	{ OPT_LONG_ONLY, "create-bucket", NULL, "create the S3 bucket of each s3:// store first "
+	  "(with the region's LocationConstraint); an existing bucket that takes writes is kept" },
 	{ 0 }
 };
 
@@ -71,7 +73,8 @@ static const struct cli_opt mount_opts[] = {
 };
 
 static const struct cli_opt fsck_opts[] = {
-	{ OPT_LONG_ONLY, "deep", NULL, "also fetch and verify every cold object (header, checksum, the "
+	{ OPT_LONG_ONLY, "deep", NULL, "also fetch and verify every cold object (header, checksum, "
+	  "the "
 	  "SHA-256 the chunk map records)" },
 	{ 'r', "repair", NULL, "repair what can be repaired (orphaned inodes, stray data files, "
 	  "objects no chunk refers to); says what it cannot repair" },
@@ -580,6 +583,7 @@ static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, cha
 	struct fs_ctx ctx = { geteuid(), getegid() };
 	struct conf *conf;
 	uint64_t chunk = 0;
+	bool create_bucket = false;
 	char id[FS_ID_LEN + 1], err[1024];
 	int c, r;
 
@@ -589,6 +593,9 @@ static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, cha
 			chunk = parse_size(optarg);
 			if (!chunk)
 				return usage_error(cmd, "--chunk-size: expected a size such as 4M");
+			break;
+		case OPT_LONG_ONLY:
+			create_bucket = true;
 			break;
 		case OPT_HELP:
 			print_cmd_help(stdout, cmd);
@@ -601,6 +608,16 @@ static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, cha
 		return usage_error(cmd, "mkfs takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
+	/* the stores first: a file system whose cold data has nowhere to go is not made */
+	r = tier_check_stores(conf, create_bucket, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: mkfs %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
+		fprintf(stderr, "efsfs: %s: archive_storage_class STANDARD (the default for an "
+			"s3_endpoint that is not AWS S3; set it to choose another)\n", conf->name);
 	r = fs_mkfs(conf, &ctx, chunk, id, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: mkfs %s: %s\n", conf->name, err);

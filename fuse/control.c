@@ -6,7 +6,8 @@
  *
  * Protocol: the client sends one line, the command's words separated by
  * tabs; the server answers with the command's output and closes, the last
- * line being "exit N".
+ * line being "exit N".  Lines "progress: TEXT" on the way (a lifecycle run
+ * that takes more than PROGRESS_S seconds) go to the client's stderr.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +25,51 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "tier/tier.h"
+
+#define PROGRESS_S 2
+#define PROGRESS_TAG "progress: "
+
+/* The thread that shows a lifecycle run's progress every PROGRESS_S seconds: to stderr
+ * in the CLI's own process, as PROGRESS_TAG lines to a control client. */
+struct progress_show {
+	struct tier_progress p;
+	const char *name;
+	FILE *out;                  /* stderr, or the client's socket */
+	bool remote;
+	struct timespec start;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;        /* lock */
+	bool stop;                  /* lock */
+	pthread_t thread;
+};
+
+static void *progress_thread(void *arg)
+{
+	struct progress_show *ps = arg;
+	struct timespec next = ps->start, now;
+
+	pthread_mutex_lock(&ps->lock);
+	for (;;) {
+		next.tv_sec += PROGRESS_S;
+		while (!ps->stop && pthread_cond_timedwait(&ps->cond, &ps->lock, &next) != ETIMEDOUT)
+			;
+		if (ps->stop)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!atomic_load(&ps->p.counted))
+			fprintf(ps->out, "%s%s: lifecycle run: looking for chunks to move (%lld s)\n",
+				ps->remote ? PROGRESS_TAG : "efsfs: ", ps->name,
+				(long long)(now.tv_sec - ps->start.tv_sec));
+		else
+			fprintf(ps->out, "%s%s: lifecycle run: %" PRIuFAST64 " of %" PRIuFAST64
+				" chunks done (%lld s)\n", ps->remote ? PROGRESS_TAG : "efsfs: ",
+				ps->name, atomic_load(&ps->p.done), atomic_load(&ps->p.todo),
+				(long long)(now.tv_sec - ps->start.tv_sec));
+		fflush(ps->out);
+	}
+	pthread_mutex_unlock(&ps->lock);
+	return NULL;
+}
 
 struct control {
 	struct fs *fs;
@@ -82,9 +128,13 @@ int control_parse_date(const char *s, int64_t *ret)
 	return 0;
 }
 
-static int exec_run(struct fs *fs, const char *as_of_s, FILE *out)
+static int exec_run(struct fs *fs, const char *as_of_s, FILE *out, bool remote)
 {
+	struct progress_show ps = { .name = fs_conf(fs)->name, .out = remote ? out : stderr,
+				    .remote = remote };
 	struct tier_report rep;
+	pthread_condattr_t ca;
+	bool shown = false;
 	int64_t as_of;
 	int r;
 
@@ -93,7 +143,24 @@ static int exec_run(struct fs *fs, const char *as_of_s, FILE *out)
 			"+Nd\n", as_of_s);
 		return 2;
 	}
-	r = tier_run(fs, as_of, &rep);
+	clock_gettime(CLOCK_MONOTONIC, &ps.start);
+	pthread_mutex_init(&ps.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ps.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* without the thread the run goes on, only unseen */
+	shown = pthread_create(&ps.thread, NULL, progress_thread, &ps) == 0;
+	r = tier_run_progress(fs, as_of, &rep, &ps.p);
+	if (shown) {
+		pthread_mutex_lock(&ps.lock);
+		ps.stop = true;
+		pthread_cond_signal(&ps.cond);
+		pthread_mutex_unlock(&ps.lock);
+		pthread_join(ps.thread, NULL);
+	}
+	pthread_cond_destroy(&ps.cond);
+	pthread_mutex_destroy(&ps.lock);
 	if (r < 0) {
 		fprintf(out, "error: lifecycle pass: %s\n", strerror(-r));
 		return 1;
@@ -177,12 +244,13 @@ static const char *days(int d, char *buf, size_t len)
 	return buf;
 }
 
-int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
+/* control_exec; remote: out is a control client's socket. */
+static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote)
 {
 	const struct conf *c = fs_conf(fs);
 
 	if (argc == 2 && strcmp(argv[0], "run") == 0)
-		return exec_run(fs, argv[1], out);
+		return exec_run(fs, argv[1], out, remote);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
 		return exec_stats(fs, out);
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
@@ -212,6 +280,11 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 	return 2;
 }
 
+int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
+{
+	return exec_cmd(fs, argc, argv, out, false);
+}
+
 static void serve(struct control *ctl, int fd)
 {
 	char line[CONTROL_LINE_MAX], *argv[8];
@@ -230,7 +303,7 @@ static void serve(struct control *ctl, int fd)
 	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
-	code = control_exec(ctl->fs, argc, argv, f);
+	code = exec_cmd(ctl->fs, argc, argv, f, true);
 	fprintf(f, "exit %d\n", code);
 	fclose(f);
 }
@@ -354,6 +427,10 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 		if (strncmp(line, "exit ", 5) == 0) {
 			code = atoi(line + 5);
 			break;
+		}
+		if (strncmp(line, PROGRESS_TAG, strlen(PROGRESS_TAG)) == 0) {
+			fprintf(stderr, "efsfs: %s", line + strlen(PROGRESS_TAG));
+			continue;
 		}
 		fputs(line, out);
 	}

@@ -230,6 +230,19 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		log_err("%s", err);
 		goto out;
 	}
+	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
+	 * A store that does not answer (-EIO) may be back soon: the local data is usable. */
+	r = tier_check_stores(conf, false, err, sizeof(err));
+	if (r == -EIO) {
+		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
+			 "answers", name, err);
+	} else if (r < 0) {
+		log_err("%s: %s", name, err);
+		goto out;
+	}
+	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
+		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
+			 "is not AWS S3", name);
 	/* Metadata operations are committed together every few milliseconds
 	 * (and at every fsync): on this kind of VM one SQLite commit costs
 	 * more than the FUSE round trips of the operation it records. */

@@ -84,8 +84,10 @@ static int collect_row(const struct meta_chunk *c, void *arg)
 	return 0;
 }
 
+/* Moves the chunks of one file that are due, or with count only adds them to
+ * prog->todo. */
 static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
-		     struct tier_report *rep)
+		     struct tier_report *rep, struct tier_progress *prog, bool count)
 {
 	const struct conf *c = fs->conf;
 	int64_t ia = (int64_t)c->transition_to_ia_days * 86400;
@@ -117,7 +119,13 @@ static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
 			target = META_IA;
 		if (target <= cls)
 			continue;
+		if (count) {
+			atomic_fetch_add(&prog->todo, 1);
+			continue;
+		}
 		r = tier_demote(fs, in->ino, idx, target, err, sizeof(err));
+		if (prog)
+			atomic_fetch_add(&prog->done, 1);
 		if (r == 0) {
 			struct meta_chunk now;
 
@@ -196,12 +204,40 @@ int tier_last_pass(struct fs *fs, struct tier_last_pass *ret)
 	return 0;
 }
 
-int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
+/* One scan over every file: moving, or only counting into prog. */
+static int run_scan(struct fs *fs, int64_t as_of, struct tier_report *rep,
+		    struct tier_progress *prog, bool count, struct batch *b)
+{
+	uint64_t after = 0;
+	int r = 0;
+
+	for (;;) {
+		b->n = 0;
+		fs_meta_lock(fs);
+		r = meta_inode_each(fs->meta, after, collect, b);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			break;
+		for (size_t i = 0; i < b->n; i++) {
+			if (!count)
+				rep->files_scanned++;
+			if (b->v[i].size >= TIER_MIN_FILE_SIZE)
+				run_file(fs, &b->v[i], as_of, rep, prog, count);
+		}
+		if (b->n < TIER_BATCH)
+			break;
+		after = b->v[b->n - 1].ino;
+		r = 0;
+	}
+	return r < 0 ? r : 0;
+}
+
+int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *rep,
+		      struct tier_progress *prog)
 {
 	struct batch *b;
 	struct timespec t0;
 	int64_t start = time(NULL);
-	uint64_t after = 0;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
@@ -211,27 +247,22 @@ int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
 	pthread_mutex_lock(&fs->tier->run_lock);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = tier_flush_access(fs);
-	while (!r) {
-		b->n = 0;
-		fs_meta_lock(fs);
-		r = meta_inode_each(fs->meta, after, collect, b);
-		fs_meta_unlock(fs);
-		if (r < 0)
-			break;
-		for (size_t i = 0; i < b->n; i++) {
-			rep->files_scanned++;
-			if (b->v[i].size >= TIER_MIN_FILE_SIZE)
-				run_file(fs, &b->v[i], as_of, rep);
-		}
-		if (b->n < TIER_BATCH)
-			break;
-		after = b->v[b->n - 1].ino;
-		r = 0;
+	/* counting costs a metadata scan; only a caller that shows progress pays it */
+	if (!r && prog) {
+		r = run_scan(fs, as_of, rep, prog, true, b);
+		atomic_store(&prog->counted, true);
 	}
+	if (!r)
+		r = run_scan(fs, as_of, rep, prog, false, b);
 	record_pass(fs, start, &t0, as_of, rep, r);
 	pthread_mutex_unlock(&fs->tier->run_lock);
 	free(b);
-	return r < 0 ? r : 0;
+	return r;
+}
+
+int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
+{
+	return tier_run_progress(fs, as_of, rep, NULL);
 }
 
 int tier_stats(struct fs *fs, struct tier_stats *ret)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/codec.h"
@@ -56,30 +57,51 @@ bad:
 	return -EINVAL;
 }
 
-static int open_store(struct fs *fs, int class, const char *url, const char *storage_class,
-		      char *err, size_t errlen)
+/* Opens the store of a class as the configuration says; chunk_size bounds what a GET
+ * may answer (0 = the driver's default).  err: "IA store s3://b/p: why". */
+static int store_open(const struct conf *c, int class, uint64_t chunk_size,
+		      struct objstore **ret, char *err, size_t errlen)
 {
-	const struct conf *c = fs->conf;
+	const char *url = class == META_IA ? c->ia_store : c->archive_store;
 	struct objstore_conf oc = {
 		.endpoint = c->s3_endpoint,
 		.region = c->s3_region,
 		.path_style = c->s3_path_style,
-		.storage_class = storage_class,
+		.storage_class = class == META_ARCHIVE ? c->archive_storage_class : NULL,
 		.ca_file = c->s3_ca_file,
 		.profile = c->s3_profile,
 		.access_key = c->s3_access_key_id,
 		.secret_key = c->s3_secret_access_key,
+		.connect_timeout_ms = c->s3_connect_timeout_ms,
+		.request_timeout_ms = c->s3_request_timeout_ms,
+		.low_speed_bytes = c->s3_low_speed_limit > 0 ? c->s3_low_speed_limit : -1,
+		.low_speed_time_s = c->s3_low_speed_time_s,
+		.operation_timeout_ms = c->s3_operation_timeout_ms,
+		/* an object is at most the chunk and a header (codec.h) */
+		.max_object_bytes = chunk_size ? chunk_size + 65536 : 0,
 	};
+	const char *why;
 	int r;
 
+	r = objstore_open(url, &oc, ret);
+	if (r < 0) {
+		/* the driver's text starts "object store URL: ": say which store once */
+		why = objstore_open_error();
+		if (strncmp(why, "object store ", 13) == 0 && strncmp(why + 13, url, strlen(url)) == 0 &&
+		    strncmp(why + 13 + strlen(url), ": ", 2) == 0)
+			why += 13 + strlen(url) + 2;
+		snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE", url,
+			 why);
+	}
+	return r;
+}
+
+static int open_store(struct fs *fs, int class, const char *url, char *err, size_t errlen)
+{
 	/* the default file:// store lives in the data directory: make it */
 	if (strncmp(url, "file://", 7) == 0)
 		mkdir(url + 7, 0700);
-	r = objstore_open(url, &oc, &fs->store[class]);
-	if (r < 0)
-		snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE", url,
-			 objstore_open_error());
-	return r;
+	return store_open(fs->conf, class, fs->chunk_size, &fs->store[class], err, errlen);
 }
 
 int tier_open(struct fs *fs, char *err, size_t errlen)
@@ -99,10 +121,9 @@ int tier_open(struct fs *fs, char *err, size_t errlen)
 	pthread_cond_init(&t->wake, NULL);
 	fs->tier = t;
 
-	r = open_store(fs, META_IA, c->ia_store, NULL, err, errlen);
+	r = open_store(fs, META_IA, c->ia_store, err, errlen);
 	if (!r)
-		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class, err,
-			       errlen);
+		r = open_store(fs, META_ARCHIVE, c->archive_store, err, errlen);
 	if (r < 0)
 		return r;
 	/* encryption is chosen at mkfs; the config cannot turn it off later */
@@ -279,10 +300,41 @@ static void cache_put(struct tier *t, const struct meta_chunk *c, void *buf, siz
 	pthread_mutex_unlock(&t->cache_lock);
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* True when the fetch of c failed less than TIER_FAIL_MS ago.  record: notes that it
+ * failed now, after waiting since start; only a failure that took at least slow_ms is
+ * noted (a store that timed out; a quick failure costs little to repeat, and the store
+ * may be back at the next read). */
+static bool failed_just_now(struct tier *t, const struct meta_chunk *c, bool record,
+			    const struct timespec *start, long slow_ms)
+{
+	struct timespec now;
+	bool hit;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&t->cache_lock);
+	if (record && ms_between(start, &now) >= slow_ms) {
+		t->failed.ino = c->ino;
+		t->failed.idx = c->idx;
+		t->failed.version = c->version;
+		t->failed.at = now;
+	}
+	hit = (t->failed.at.tv_sec || t->failed.at.tv_nsec) && t->failed.ino == c->ino &&
+	      t->failed.idx == c->idx && t->failed.version == c->version &&
+	      ms_between(&t->failed.at, &now) < TIER_FAIL_MS;
+	pthread_mutex_unlock(&t->cache_lock);
+	return hit;
+}
+
 int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at, size_t n,
 		   void *dst)
 {
 	struct meta_chunk c;
+	struct timespec start;
 	char err[512];
 	void *buf;
 	size_t len;
@@ -293,10 +345,16 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 		return r;
 	if (cache_copy(fs->tier, &c, at, n, dst))
 		return 0;
+	if (failed_just_now(fs->tier, &c, false, NULL, 0))
+		return -EIO;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
 		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", in->ino, idx,
 			err);
+		if (r == -EIO)
+			failed_just_now(fs->tier, &c, true, &start,
+					fs->conf->s3_operation_timeout_ms / 2);
 		return r;
 	}
 	memset(dst, 0, n);
@@ -344,4 +402,47 @@ int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t l
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
 {
 	access_note(fs->access, ino, first, last, now);
+}
+
+int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen)
+{
+	int r = 0;
+
+	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
+		const char *url = class == META_IA ? c->ia_store : c->archive_store;
+		const char *name = class == META_IA ? "IA" : "ARCHIVE";
+		struct objstore *s = NULL;
+
+		/* file:// stores are directories that open creates; a read-only mount of a
+		 * read-only data directory must not need to write there */
+		if (strncmp(url, "s3://", 5) != 0)
+			continue;
+		r = store_open(c, class, 0, &s, err, errlen);
+		if (r < 0)
+			break;
+		r = objstore_check(s);
+		if (r == -ENOENT && create_bucket) {
+			r = objstore_create(s);
+			if (r < 0) {
+				snprintf(err, errlen, "%s store %s: creating the bucket: %s%s", name,
+					 url, objstore_strerror(s), r == -EEXIST ? " (the name "
+					 "is taken by another account)" : "");
+				objstore_free(s);
+				break;
+			}
+			r = objstore_check(s);
+		}
+		if (r == -ENOENT)
+			snprintf(err, errlen, "%s store %s; create it with 'efsfs mkfs "
+				 "--create-bucket %s' or the store's own tools", name,
+				 objstore_strerror(s), c->name);
+		else if (r == -EINVAL && class == META_ARCHIVE)
+			snprintf(err, errlen, "%s store %s; set archive_storage_class to one it "
+				 "accepts (S3-compatible stores such as MinIO take STANDARD; "
+				 "GLACIER_IR is for AWS S3)", name, objstore_strerror(s));
+		else if (r < 0)
+			snprintf(err, errlen, "%s store %s", name, objstore_strerror(s));
+		objstore_free(s);
+	}
+	return r;
 }

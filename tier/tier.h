@@ -14,6 +14,7 @@
 #ifndef EFSFS_TIER_H
 #define EFSFS_TIER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,10 +52,21 @@ struct tier_stats {
 	uint64_t ia_stored, archive_stored;   /* bytes in the stores (compressed) */
 };
 
+/* How far a pass is, for another thread to show: the pass first counts the chunks due
+ * (todo, then counted = true), then moves them (done counts each one tried). */
+struct tier_progress {
+	atomic_uint_fast64_t todo;
+	atomic_uint_fast64_t done;
+	atomic_bool counted;
+};
+
 /* One lifecycle pass as if the time were as_of (seconds since the epoch). */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);
 /* The summary of the last pass; -ENOENT when none has run. */
 int tier_last_pass(struct fs *fs, struct tier_last_pass *ret);
+/* The same with progress reported in *prog (zeroed by the caller). */
+int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *ret,
+		      struct tier_progress *prog);
 /* Writes the access times noted in memory to the chunk map. */
 int tier_flush_access(struct fs *fs);
 /* Deletes objects that no chunk refers to (left by a crash or a delete). */
@@ -83,6 +95,14 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
  * 30 s and runs a pass and gc every lifecycle_interval seconds. */
 int tier_start(struct fs *fs);
 void tier_stop(struct fs *fs);
+
+/* Checks before mkfs and mount that each s3:// store of c takes a write with its storage
+ * class and a delete (objstore_check), so that a missing bucket or a refused storage
+ * class shows now, not at the first lifecycle pass.  create_bucket: first create a
+ * bucket that does not exist (efsfs mkfs --create-bucket).  -ENOENT no bucket, -EINVAL
+ * the class is refused (or a bad configuration), -EACCES, -EIO the store failed or did
+ * not answer.  err names the store, the cause and the fix. */
+int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen);
 
 /* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96]);

@@ -13,6 +13,7 @@
 
 #define TIER_CACHE_SLOTS 8
 #define TIER_ATIME_STEP  3600      /* seconds: finer access times are not written */
+#define TIER_FAIL_MS     1000      /* a chunk whose fetch just failed fails at once this long */
 
 /* A decoded cold chunk kept for reads that do not promote. */
 struct tier_cached {
@@ -26,6 +27,14 @@ struct tier {
 	pthread_mutex_t cache_lock;
 	struct tier_cached cache[TIER_CACHE_SLOTS];   /* cache_lock */
 	uint64_t clock;                                /* cache_lock */
+	/* The last cold read that failed after half s3_operation_timeout or more (a store
+	 * that timed out): the kernel reads a page again at once after a failed readahead,
+	 * and that second read would wait for a second operation timeout; for TIER_FAIL_MS
+	 * it fails at once instead. */
+	struct {
+		uint64_t ino, idx, version;
+		struct timespec at;                    /* CLOCK_MONOTONIC; 0 = none */
+	} failed;                                      /* cache_lock */
 
 	pthread_mutex_t run_lock;     /* one lifecycle pass or gc at a time */
 

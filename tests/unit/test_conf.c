@@ -236,6 +236,16 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nentry_timeout = 0x10\n", "dev", 2, "entry_timeout", "invalid value" },
 	{ "[dev]\nstatfs = ext4\n", "dev", 2, "statfs",
 	  "unknown value 'ext4' (expected efs or local)" },
+	{ "[dev]\ns3_connect_timeout = 0\n", "dev", 2, "s3_connect_timeout",
+	  "invalid value '0' (expected seconds from 0.1 to 86400" },
+	{ "[dev]\ns3_request_timeout = 1s\n", "dev", 2, "s3_request_timeout", "invalid value" },
+	{ "[dev]\ns3_operation_timeout = 86401\n", "dev", 2, "s3_operation_timeout",
+	  "from 0.1 to 86400" },
+	{ "[dev]\ns3_low_speed_limit = fast\n", "dev", 2, "s3_low_speed_limit",
+	  "expected bytes per second" },
+	{ "[dev]\ns3_low_speed_limit = 2G\n", "dev", 2, "s3_low_speed_limit", "to 1G" },
+	{ "[dev]\ns3_low_speed_time = 0\n", "dev", 2, "s3_low_speed_time", "from 1 to 3600" },
+	{ "[dev]\ns3_low_speed_time = 1.5\n", "dev", 2, "s3_low_speed_time", "whole number" },
 	/* errors in [defaults] are found even for a name with no section */
 	{ "[defaults]\nstatfs = ext4\n", "absent", 2, "statfs", "unknown value" },
 };
@@ -330,8 +340,57 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
+	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
+	ck_assert_int_eq(c->s3_request_timeout_ms, 30000);
+	ck_assert_int_eq(c->s3_low_speed_limit, 1024);
+	ck_assert_int_eq(c->s3_low_speed_time_s, 10);
+	ck_assert_int_eq(c->s3_operation_timeout_ms, 30000);
 	free(dir);
 }
+
+START_TEST(test_s3_limits_and_class)
+{
+	struct conf *c;
+
+	env_reset();
+	c = load_ok("[dev]\ns3_connect_timeout = 0.5\ns3_request_timeout = 120\n"
+	            "s3_low_speed_limit = 4K\ns3_low_speed_time = 3600\n"
+	            "s3_operation_timeout = 86400\n", "dev");
+	ck_assert_int_eq(c->s3_connect_timeout_ms, 500);
+	ck_assert_int_eq(c->s3_request_timeout_ms, 120000);
+	ck_assert_int_eq(c->s3_low_speed_limit, 4096);
+	ck_assert_int_eq(c->s3_low_speed_time_s, 3600);
+	ck_assert_int_eq(c->s3_operation_timeout_ms, 86400000);
+	conf_free(c);
+	c = load_ok("[dev]\ns3_low_speed_limit = 0\n", "dev");
+	ck_assert_int_eq(c->s3_low_speed_limit, 0);
+	conf_free(c);
+	/* GLACIER_IR by default on AWS, with or without an explicit AWS endpoint */
+	c = load_ok("[dev]\nia_store = s3://bkt/x\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "GLACIER_IR");
+	ck_assert(!c->archive_storage_class_auto);
+	conf_free(c);
+	c = load_ok("[dev]\ns3_endpoint = https://s3.eu-west-3.amazonaws.com\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "GLACIER_IR");
+	conf_free(c);
+	c = load_ok("[dev]\ns3_endpoint = https://s3.cn-north-1.amazonaws.com.cn:443/\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "GLACIER_IR");
+	conf_free(c);
+	/* STANDARD elsewhere, unless the file says otherwise (also in [defaults]) */
+	c = load_ok("[dev]\ns3_endpoint = http://127.0.0.1:9000\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "STANDARD");
+	ck_assert(c->archive_storage_class_auto);
+	conf_free(c);
+	c = load_ok("[dev]\ns3_endpoint = https://amazonaws.com.evil.example\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "STANDARD");
+	conf_free(c);
+	c = load_ok("[defaults]\narchive_storage_class = GLACIER_IR\n[dev]\n"
+	            "s3_endpoint = http://minio:9000\n", "dev");
+	ck_assert_str_eq(c->archive_storage_class, "GLACIER_IR");
+	ck_assert(!c->archive_storage_class_auto);
+	conf_free(c);
+}
+END_TEST
 
 START_TEST(test_defaults_empty_file)
 {
@@ -1110,6 +1169,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_default_data_dir_xdg);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_value_forms);
+	tcase_add_test(tc, test_s3_limits_and_class);
 	tcase_add_test(tc, test_defaults_section_merge);
 	tcase_add_test(tc, test_percent_n);
 	tcase_add_test(tc, test_syntax_forms);

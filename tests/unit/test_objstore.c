@@ -422,8 +422,15 @@ END_TEST
 
 #define FAKE_MAX_REQ 16
 
+/* Statuses below 0: how a scripted answer misbehaves (a hostile or stalled server). */
+enum fake_mode {
+	FAKE_STALL = -1,            /* read the request, never answer (until the client goes) */
+	FAKE_HUGE_LENGTH = -2,      /* 200 with Content-Length: 1 GiB, then bytes */
+	FAKE_CHUNKED_FOREVER = -3,  /* 200, chunked, chunks until the client goes (<= 1 GiB) */
+};
+
 struct fake_resp {
-	int status;                 /* 0 = close the connection without an answer */
+	int status;                 /* 0 = close the connection without an answer; < 0: fake_mode */
 	const char *body;
 };
 
@@ -481,6 +488,42 @@ static const char *find_header(const char *head, const char *name, size_t *ret_l
 	return NULL;
 }
 
+static void fake_misbehave(struct fake_server *fs, int c, enum fake_mode mode)
+{
+	static char block[65536];
+	char head[256];
+	size_t sent = 0;
+	int n;
+
+	if (mode == FAKE_STALL) {
+		/* bounded: 30 s at most, or until the client hangs up */
+		for (int i = 0; i < 300 && !atomic_load(&fs->stop); i++) {
+			struct pollfd pfd = { .fd = c, .events = POLLIN };
+			char b;
+
+			if (poll(&pfd, 1, 100) > 0 && recv(c, &b, 1, 0) <= 0)
+				return;
+		}
+		return;
+	}
+	memset(block, 'x', sizeof(block));
+	n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n%s\r\nContent-Type: "
+		     "application/xml\r\n\r\n", mode == FAKE_HUGE_LENGTH ?
+		     "Content-Length: 1073741824" : "Transfer-Encoding: chunked");
+	if (send(c, head, (size_t)n, MSG_NOSIGNAL) != n)
+		return;
+	while (sent < (1u << 30) && !atomic_load(&fs->stop)) {
+		if (mode == FAKE_CHUNKED_FOREVER &&
+		    send(c, "10000\r\n", 7, MSG_NOSIGNAL) != 7)
+			return;
+		if (send(c, block, sizeof(block), MSG_NOSIGNAL) != (ssize_t)sizeof(block))
+			return;
+		if (mode == FAKE_CHUNKED_FOREVER && send(c, "\r\n", 2, MSG_NOSIGNAL) != 2)
+			return;
+		sent += sizeof(block);
+	}
+}
+
 static void fake_serve_one(struct fake_server *fs, int c)
 {
 	size_t cap = 65536, len = 0, body_len = 0, have;
@@ -533,6 +576,10 @@ static void fake_serve_one(struct fake_server *fs, int c)
 	free(head);
 	free(body);
 	rp = &fs->resps[idx < fs->n_resps ? idx : fs->n_resps - 1];
+	if (rp->status < 0) {
+		fake_misbehave(fs, c, (enum fake_mode)rp->status);
+		return;
+	}
 	if (rp->status) {
 		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d Scripted\r\nContent-Length: %zu\r\n"
 				 "Content-Type: application/xml\r\nConnection: close\r\n\r\n%s",
@@ -1000,6 +1047,9 @@ START_TEST(test_s3_credentials)
 	/* nothing anywhere: -EINVAL with a message */
 	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(objstore_open_error(), "credentials"));
+	/* the keys named are the configuration's own */
+	ck_assert_msg(strstr(objstore_open_error(), "s3_access_key_id and s3_secret_access_key "
+			     "in the configuration"), "%s", objstore_open_error());
 	ck_assert_ptr_null(s);
 
 	fake_start(&fs, ok, 1, 0);
@@ -1282,6 +1332,199 @@ START_TEST(test_s3_unreachable)
 }
 END_TEST
 
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static struct objstore *open_conf_store(struct fake_server *fs, struct objstore_conf *conf)
+{
+	struct objstore *s = NULL;
+	char ep[64];
+
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fs->port);
+	conf->endpoint = ep;
+	conf->path_style = true;
+	ck_assert_msg(objstore_open("s3://bkt", conf, &s) == 0, "open: %s", objstore_open_error());
+	conf->endpoint = NULL;
+	return s;
+}
+
+START_TEST(test_s3_stalled)
+{
+	static const struct fake_resp stall[] = { { FAKE_STALL, "" } };
+	struct fake_server fs;
+	struct objstore *s;
+	struct timespec t0;
+	void *buf;
+	size_t len;
+	double secs;
+	char ep[64];
+
+	set_s3rver_creds();
+	fake_start(&fs, stall, 1, 0);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fs.port);
+
+	/* the low-speed limit: no byte for 1 s ends an attempt long before its 20 s */
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1,
+		.request_timeout_ms = 20000, .operation_timeout_ms = 20000,
+		.low_speed_bytes = 1024, .low_speed_time_s = 1 });
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	secs = secs_since(&t0);
+	ck_assert_msg(secs >= 0.9 && secs < 4, "took %.2f s: %s", secs, objstore_strerror(s));
+	ck_assert_msg(strstr(objstore_strerror(s), "too slow"), "%s", objstore_strerror(s));
+	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), ep));
+	objstore_free(s);
+
+	/* the operation timeout bounds every attempt and the backoff together: without it,
+	 * 5 attempts of 1 s and the backoff would take over 5 s */
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 4, .backoff_ms = 50,
+		.request_timeout_ms = 1000, .operation_timeout_ms = 1500, .low_speed_bytes = -1 });
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
+	secs = secs_since(&t0);
+	ck_assert_msg(secs >= 1.4 && secs < 3, "took %.2f s: %s", secs, objstore_strerror(s));
+	ck_assert_msg(strstr(objstore_strerror(s), "after 2 attempts; gave up after"),
+		      "%s", objstore_strerror(s));
+	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "operation timeout 1.5 s"));
+	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), ep));
+	objstore_free(s);
+	fake_stop(&fs);
+}
+END_TEST
+
+START_TEST(test_s3_hostile_answers)
+{
+	static const struct fake_resp huge[] = { { FAKE_HUGE_LENGTH, "" } };
+	static const struct fake_resp chunked[] = { { FAKE_CHUNKED_FOREVER, "" } };
+	static const struct fake_resp same_token[] = {
+		{ 200, "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key>"
+		       "<Size>1</Size></Contents><NextContinuationToken>again"
+		       "</NextContinuationToken></ListBucketResult>" } };
+	static const struct fake_resp new_tokens[] = {
+		{ 200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
+		       "<NextContinuationToken>t1</NextContinuationToken></ListBucketResult>" },
+		{ 200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
+		       "<NextContinuationToken>t2</NextContinuationToken></ListBucketResult>" },
+		{ 200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
+		       "<NextContinuationToken>t3</NextContinuationToken></ListBucketResult>" },
+		{ 200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
+		       "<NextContinuationToken>t4</NextContinuationToken></ListBucketResult>" },
+	};
+	struct fake_server fs;
+	struct objstore *s;
+	struct seen sn = { 0 };
+	struct timespec t0;
+	void *buf = (void *)0x1;
+	size_t len = 7;
+	double secs;
+
+	set_s3rver_creds();
+	/* Content-Length of 1 GiB: refused before the body comes */
+	fake_start(&fs, huge, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 2, .backoff_ms = 5,
+		.max_object_bytes = 1u << 20 });
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	secs = secs_since(&t0);
+	ck_assert_ptr_eq(buf, (void *)0x1);
+	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 1048576 bytes"),
+		      "%s", objstore_strerror(s));
+	ck_assert_int_eq(fake_requests(&fs), 1);      /* not retried */
+	ck_assert_msg(secs < 5, "took %.2f s", secs);
+	objstore_free(s);
+	fake_stop(&fs);
+
+	/* chunked, no length, never ending: stopped at the bound */
+	fake_start(&fs, chunked, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 2, .backoff_ms = 5,
+		.max_object_bytes = 1u << 20 });
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	secs = secs_since(&t0);
+	ck_assert_ptr_eq(buf, (void *)0x1);
+	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 1048576 bytes"),
+		      "%s", objstore_strerror(s));
+	ck_assert_int_eq(fake_requests(&fs), 1);
+	ck_assert_msg(secs < 5, "took %.2f s", secs);
+	/* a list page too (bound 16 MiB) */
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 16777216 bytes"),
+		      "%s", objstore_strerror(s));
+	objstore_free(s);
+	fake_stop(&fs);
+
+	/* "truncated" with the same token again: fails on the second page */
+	fake_start(&fs, same_token, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_int_eq(fake_requests(&fs), 2);
+	ck_assert_msg(strstr(objstore_strerror(s), "with the same token again"), "%s",
+		      objstore_strerror(s));
+	seen_free(&sn);
+	objstore_free(s);
+	fake_stop(&fs);
+
+	/* ever new tokens: the page limit ends it */
+	fake_start(&fs, new_tokens, 4, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
+	ck_assert_int_eq(objstore_s3_set_max_pages(s, 3), 0);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_int_eq(fake_requests(&fs), 3);
+	ck_assert_msg(strstr(objstore_strerror(s), "more than 3 pages"), "%s",
+		      objstore_strerror(s));
+	objstore_free(s);
+	fake_stop(&fs);
+}
+END_TEST
+
+START_TEST(test_s3rver_check_and_create)
+{
+	const char *ep, *bucket;
+	struct objstore *s;
+	struct objstore_conf conf = { .path_style = true, .retries = 1, .backoff_ms = 20,
+				      .region = "eu-west-3" };
+	char url[256], missing[64], want[256];
+	long run = (long)time(NULL) ^ (long)getpid();
+
+	if (!s3rver_env(&ep, &bucket))
+		return;
+	conf.endpoint = ep;
+	/* the bucket is there and takes STANDARD_IA */
+	snprintf(url, sizeof(url), "s3://%s/check-%ld", bucket, run);
+	conf.storage_class = "STANDARD_IA";
+	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
+	ck_assert_msg(objstore_check(s) == 0, "%s", objstore_strerror(s));
+	ck_assert_int_eq(objstore_create(s), 0);        /* ours already */
+	objstore_free(s);
+	/* s3rver refuses GLACIER_IR, as MinIO does */
+	conf.storage_class = "GLACIER_IR";
+	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
+	ck_assert_int_eq(objstore_check(s), -EINVAL);
+	ck_assert_msg(strstr(objstore_strerror(s), "does not accept storage class GLACIER_IR"),
+		      "%s", objstore_strerror(s));
+	objstore_free(s);
+	/* a bucket that does not exist, until created */
+	conf.storage_class = NULL;
+	snprintf(missing, sizeof(missing), "efsfs-missing-%lx", (unsigned long)run & 0xffffff);
+	snprintf(url, sizeof(url), "s3://%s/p", missing);
+	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
+	ck_assert_int_eq(objstore_check(s), -ENOENT);
+	snprintf(want, sizeof(want), "bucket \"%s\" does not exist at %s", missing, ep);
+	ck_assert_msg(strstr(objstore_strerror(s), want), "%s", objstore_strerror(s));
+	ck_assert_msg(objstore_create(s) == 0, "%s", objstore_strerror(s));
+	ck_assert_msg(objstore_check(s) == 0, "%s", objstore_strerror(s));
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	check_get(s, "k", "v", 1);
+	ck_assert_int_eq(objstore_del(s, "k"), 0);
+	objstore_free(s);
+}
+END_TEST
+
 static Suite *objstore_suite(void)
 {
 	Suite *s = suite_create("objstore");
@@ -1306,6 +1549,8 @@ static Suite *objstore_suite(void)
 	tcase_add_test(tc, test_s3_recovery);
 	tcase_add_test(tc, test_s3_credentials);
 	tcase_add_test(tc, test_s3_unreachable);
+	tcase_add_test(tc, test_s3_stalled);
+	tcase_add_test(tc, test_s3_hostile_answers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("s3rver");
@@ -1313,6 +1558,7 @@ static Suite *objstore_suite(void)
 	tcase_add_test(tc, test_s3rver_roundtrip);
 	tcase_add_test(tc, test_s3rver_pages_and_large);
 	tcase_add_test(tc, test_s3rver_virtual_host);
+	tcase_add_test(tc, test_s3rver_check_and_create);
 	suite_add_tcase(s, tc);
 	return s;
 }
