@@ -322,13 +322,20 @@ int cli_main(int argc, char **argv)
 	return usage_error(NULL);
 }
 
-/* Options that mount(8) and fstab use and FUSE must not see. */
+/* Options that mount(8) and fstab use and FUSE must not see.  The VFS
+ * mount flags (ro rw suid nosuid dev nodev exec noexec sync async dirsync
+ * atime noatime) are not here: they go to FUSE, which sets them on the
+ * mount.  relatime is dropped because it is the kernel's default already;
+ * the atime flags FUSE cannot set are dropped with a warning. */
 static bool mount_only_option(const char *o, size_t n)
 {
 	static const char *const drop[] = {
-		"rw", "defaults", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-		"owner", "group", "nodev", "nosuid", "exec", "noexec", "dev", "suid", "relatime",
-		"noatime", "atime", "strictatime", "nodiratime", NULL
+		"defaults", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
+		"owner", "group", "relatime", NULL
+	};
+	static const char *const unsupported[] = {
+		"strictatime", "nostrictatime", "nodiratime", "diratime", "lazytime",
+		"nolazytime", NULL
 	};
 
 	if (n >= 2 && strncmp(o, "x-", 2) == 0)
@@ -338,6 +345,12 @@ static bool mount_only_option(const char *o, size_t n)
 	for (int i = 0; drop[i]; i++)
 		if (strlen(drop[i]) == n && strncmp(o, drop[i], n) == 0)
 			return true;
+	for (int i = 0; unsupported[i]; i++)
+		if (strlen(unsupported[i]) == n && strncmp(o, unsupported[i], n) == 0) {
+			fprintf(stderr, "mount.efsfs: option '%s' cannot be set on a FUSE mount; "
+				"ignored\n", unsupported[i]);
+			return true;
+		}
 	return false;
 }
 
@@ -400,15 +413,20 @@ int cli_mount_helper(int argc, char **argv)
 		free(config);
 		return 2;
 	}
-	/* "NAME:/" as in EFS's "fs-id:/" fstab lines */
-	{
-		char *colon = strchr(name, ':');
+	/* "NAME:/" as in EFS's "fs-id:/" fstab lines.  The mount's source is
+	 * the source as written, so that mount(8) finds the fstab line mounted. */
+	char *fsname = NULL, *colon = strchr(name, ':');
+	int code;
 
-		if (colon && strcmp(colon, ":/") == 0)
-			*colon = '\0';
+	if (colon && strcmp(colon, ":/") == 0 && !strstr(kept, "fsname=") &&
+	    asprintf(&fsname, "%s%sfsname=%s", kept, used ? "," : "", name) < 0) {
+		free(config);
+		return 1;
 	}
-	int code = efsfs_mount(config, name, dir, used ? kept : NULL, fg, false);
-
+	if (colon && strcmp(colon, ":/") == 0)
+		*colon = '\0';
+	code = efsfs_mount(config, name, dir, fsname ? fsname : used ? kept : NULL, fg, false);
+	free(fsname);
 	free(config);
 	return code;
 }

@@ -88,18 +88,34 @@ static bool user_allow_other(void)
 	return yes;
 }
 
-/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]". */
+/* Whether the comma-separated opts hold an option starting with prefix. */
+static bool has_option(const char *opts, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "")
+		if (strncmp(o, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
+ * fsname (the mount's source in /proc/mounts) is the name unless opts has
+ * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
+ * finds an fstab line's file system mounted. */
 static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
 		      bool debug)
 {
-	char o[4096];
+	char o[4096], fsname[128] = "";
 	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
 
 	if (conf->allow_other && !other)
 		log_warn("%s: allow_other needs root or user_allow_other in /etc/fuse.conf; "
 			 "only you will see this mount", conf->name);
-	if (snprintf(o, sizeof(o), "fsname=%s,subtype=efsfs,default_permissions%s%s%s",
-		     conf->name, other ? ",allow_other" : "", opts && *opts ? "," : "",
+	if (!has_option(opts, "fsname="))
+		snprintf(fsname, sizeof(fsname), "fsname=%s,", conf->name);
+	if (snprintf(o, sizeof(o), "%ssubtype=efsfs,default_permissions%s%s%s",
+		     fsname, other ? ",allow_other" : "", opts && *opts ? "," : "",
 		     opts ? opts : "") >= (int)sizeof(o))
 		return -E2BIG;
 	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||

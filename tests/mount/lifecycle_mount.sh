@@ -1,0 +1,159 @@
+#!/bin/bash
+# tests/mount/lifecycle_mount.sh - mount suite: the life of a mount as
+# scripts, fstab and systemd see it: the VFS flags of -o (noexec, nosuid,
+# nodev) on the kernel's mount, the mount's source as written in fstab
+# (`mount -a` twice), umount followed at once by mount or fsck (in a loop),
+# a mount point left dead by kill -9, `efsfs info` on a mounted file system,
+# and -o ro on a read-only data directory.
+#
+# mount(8) runs /sbin/mount.efsfs; for the duration of the test that is a
+# symlink to $EFSFS (an installed helper is moved aside and put back on exit).
+# Needs: EFSFS (efsfs binary), root, /dev/fuse, mount(8) from util-linux.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+command -v mount >/dev/null || fail "mount(8) is missing"
+
+# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
+run()
+{
+	RC=0
+	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
+	OUT=$(<"$TEST_TMP/run.out")
+	ERR=$(<"$TEST_TMP/run.err")
+}
+
+# Per-mount options (sixth field of /proc/self/mountinfo) of the mount at $1.
+mount_flags()
+{
+	awk -v m="$(canon "$1")" '$5 == m { s = $6 } END { print s }' /proc/self/mountinfo
+}
+
+# Source of the mount at $1 (the field after the file system type).
+mount_source()
+{
+	awk -v m="$(canon "$1")" '$5 == m { for (i = 7; $i != "-"; i++); s = $(i + 2) }
+		END { print s }' /proc/self/mountinfo
+}
+
+# has_flag FLAGS FLAG: FLAG is one of the comma-separated FLAGS.
+has_flag()
+{
+	[[ ",$1," == *",$2,"* ]]
+}
+
+HELPER=/sbin/mount.efsfs
+HELPER_SAVED=/sbin/mount.efsfs.saved-by-efsfs-lifecycle_mount-test
+HELPER_INSTALLED=0
+
+# shellcheck disable=SC2317 # called through at_exit
+restore_mount_helper()
+{
+	if ((HELPER_INSTALLED)); then
+		rm -f -- "$HELPER"
+		if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
+			mv -- "$HELPER_SAVED" "$HELPER"
+		fi
+	fi
+}
+
+install_mount_helper()
+{
+	local bin
+	bin=$(realpath -- "$EFSFS")
+	if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
+		fail "$HELPER_SAVED exists (left by an interrupted run?): move it back to $HELPER"
+	fi
+	at_exit restore_mount_helper
+	HELPER_INSTALLED=1
+	if [[ -e "$HELPER" || -L "$HELPER" ]]; then
+		mv -- "$HELPER" "$HELPER_SAVED"
+	fi
+	ln -s -- "$bin" "$HELPER"
+}
+
+NAME=lm
+MNT="$TEST_TMP/mnt"
+mkdir -p -- "$MNT"
+chmod 755 -- "$MNT"
+make_config "$NAME"
+CONF=$EFSFS_CONFIG
+efsfs_mkfs "$NAME"
+install_mount_helper
+
+# ---- VFS flags: noexec, nosuid, nodev reach the kernel's mount ---------------------------
+
+# The default for a FUSE mount, also for root: nosuid,nodev, exec allowed.
+efsfs_mount "$NAME" "$MNT"
+FLAGS=$(mount_flags "$MNT")
+if ! has_flag "$FLAGS" nosuid || ! has_flag "$FLAGS" nodev || has_flag "$FLAGS" noexec; then
+	fail "a default mount has flags '$FLAGS', expected nosuid,nodev and no noexec"
+fi
+pass "a default mount is nosuid,nodev and allows exec ($FLAGS)"
+cp -- /bin/true "$MNT/true"
+chmod 755 -- "$MNT/true"
+assert_ok "a binary on a default mount runs" "$MNT/true"
+efsfs_umount "$MNT"
+
+run mount -t efsfs -o "rw,noexec,nosuid,nodev,config=$CONF" "$NAME" "$MNT"
+assert_eq 0 "$RC" "mount -t efsfs -o rw,noexec,nosuid,nodev exits 0 ($ERR)"
+efsfs_adopt_mount "$NAME" "$MNT"
+FLAGS=$(mount_flags "$MNT")
+for f in nosuid nodev noexec; do
+	has_flag "$FLAGS" "$f" || fail "-o noexec,nosuid,nodev: mountinfo flags '$FLAGS' lack $f"
+done
+pass "mountinfo shows nosuid,nodev,noexec ($FLAGS)"
+assert_errno EACCES "a binary on a noexec mount does not run" "$MNT/true"
+efsfs_umount "$MNT"
+
+# suid and dev are honoured too when root asks for them; exec undoes noexec.
+# (mount(8) passes only the flags it sets, so suid, dev and exec reach the
+# helper only when it is called directly, or through efsfs mount -o.)
+run "$HELPER" "$NAME" "$MNT" -o "suid,dev,noexec,exec,config=$CONF"
+assert_eq 0 "$RC" "mount.efsfs -o suid,dev,noexec,exec exits 0 ($ERR)"
+efsfs_adopt_mount "$NAME" "$MNT"
+FLAGS=$(mount_flags "$MNT")
+if has_flag "$FLAGS" nosuid || has_flag "$FLAGS" nodev || has_flag "$FLAGS" noexec; then
+	fail "-o suid,dev,noexec,exec: mountinfo flags are '$FLAGS'"
+fi
+pass "-o suid,dev,exec clear nosuid, nodev and noexec ($FLAGS)"
+assert_ok "a binary on an exec mount runs" "$MNT/true"
+efsfs_umount "$MNT"
+efsfs_mount "$NAME" "$MNT" suid
+FLAGS=$(mount_flags "$MNT")
+if has_flag "$FLAGS" nosuid || ! has_flag "$FLAGS" nodev; then
+	fail "efsfs mount -o suid: mountinfo flags are '$FLAGS', expected nodev only"
+fi
+pass "efsfs mount -o suid clears nosuid only ($FLAGS)"
+efsfs_umount "$MNT"
+
+# ---- the source as written: mount -a twice with a NAME:/ fstab line -----------------------
+
+FSTAB="$TEST_TMP/fstab"
+printf '# efsfs lifecycle_mount test\n%s %s efsfs defaults,_netdev,nofail,config=%s 0 0\n' \
+	"$NAME:/" "$(canon "$MNT")" "$CONF" >"$FSTAB"
+run mount -T "$FSTAB" -a
+assert_eq 0 "$RC" "mount -T FSTAB -a with a NAME:/ line exits 0 ($ERR)"
+efsfs_adopt_mount "$NAME" "$MNT"
+run mount -T "$FSTAB" -a
+assert_eq 0 "$RC" "a second mount -T FSTAB -a exits 0 ($ERR)"
+if [[ "$ERR" == *"in use"* ]]; then
+	fail "the second mount -a tried to mount again: $ERR"
+fi
+pass "the second mount -a sees the file system mounted"
+assert_eq 1 "$(awk -v m="$(canon "$MNT")" '$5 == m' /proc/self/mountinfo | wc -l)" \
+	"one mount on $MNT after mount -a twice"
+assert_eq "$NAME:/" "$(mount_source "$MNT")" "the mount's source is NAME:/ as written in fstab"
+efsfs_umount "$MNT"
+printf '%s %s efsfs _netdev,config=%s 0 0\n' "$NAME" "$(canon "$MNT")" "$CONF" >"$FSTAB"
+run mount -T "$FSTAB" -a
+assert_eq 0 "$RC" "mount -T FSTAB -a with a NAME line exits 0 ($ERR)"
+efsfs_adopt_mount "$NAME" "$MNT"
+assert_eq "$NAME" "$(mount_source "$MNT")" "the mount's source is NAME as written in fstab"
+run mount -T "$FSTAB" -a
+assert_eq 0 "$RC" "a second mount -a of a NAME line exits 0 ($ERR)"
+efsfs_umount "$MNT"
+
+finish
