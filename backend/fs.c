@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@
  * while this much is free, so that the reserve is not what they eat. */
 #define FS_PT_MIN_FREE    (1ull << 30)
 #define FS_XATTR_MAX      65536
+/* How long an open waits for a holder that is unmounted and closing. */
+#define FS_CLOSE_WAIT_MS   10000
+#define FS_CLOSE_WAIT_TEXT "10 s"
 
 /* ---- small helpers ---- */
 
@@ -2309,6 +2313,63 @@ static int remove_stray_data(struct fs *fs)
 	return 0;
 }
 
+/* Whether the lock text (buf) names a holder that is letting go: a daemon
+ * whose mount point is no longer mounted (umount returns before the daemon
+ * has closed the file system), or a text being rewritten (empty).  A
+ * holder without a mount point (an efsfs tool) or still mounted is not. */
+static bool lock_holder_closing(const char *buf)
+{
+	const char *m = strstr(buf, "mountpoint=");
+	char dir[4096];
+	struct mntent ent, *e;
+	char line[8192];
+	bool mounted = false;
+	size_t n;
+	FILE *f;
+
+	if (!buf[0])
+		return true;
+	if (!m || m[11] != '/')
+		return false;
+	n = strcspn(m + 11, "\n");
+	if (n >= sizeof(dir))
+		return false;
+	memcpy(dir, m + 11, n);
+	dir[n] = '\0';
+	f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return false;
+	while ((e = getmntent_r(f, &ent, line, sizeof(line))))
+		if (strcmp(e->mnt_dir, dir) == 0)
+			mounted = true;
+	endmntent(f);
+	return !mounted;
+}
+
+/* Takes the exclusive lock on lockfd.  When the holder is closing (see
+ * above), waits for it up to FS_CLOSE_WAIT_MS, so that `umount DIR; efsfs
+ * mount NAME DIR` works.  -EBUSY with the holder's text in buf (len
+ * bytes, NUL-terminated) when it stays held. */
+static int take_lock(int lockfd, char *buf, size_t len)
+{
+	int64_t deadline = mono_ns() + FS_CLOSE_WAIT_MS * 1000000LL;
+	ssize_t n;
+
+	for (;;) {
+		if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK) {
+			buf[0] = '\0';
+			return -errno;
+		}
+		n = pread(lockfd, buf, len - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		if (!lock_holder_closing(buf) || mono_ns() >= deadline)
+			return -EBUSY;
+		usleep(10000);
+	}
+}
+
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen)
 {
@@ -2350,15 +2411,15 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
 		goto fail;
 	}
-	if (flock(fs->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		n = pread(fs->lockfd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
+	r = take_lock(fs->lockfd, buf, sizeof(buf));
+	if (r < 0) {
 		for (char *p = buf; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		snprintf(err, errlen, "file system '%s' (%s) is in use: %s", conf->name,
-			 conf->data_dir, buf[0] ? buf : "locked by another process");
+		snprintf(err, errlen, "file system '%s' (%s) is in use: %s%s", conf->name,
+			 conf->data_dir, buf[0] ? buf : "locked by another process",
+			 r == -EBUSY && lock_holder_closing(buf) ?
+			 "(unmounted, but still closing after " FS_CLOSE_WAIT_TEXT ")" : "");
 		goto fail;
 	}
 	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(),

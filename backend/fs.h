@@ -67,7 +67,9 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 
 /* Opens the file system for exclusive use (mount, fsck).  mountpoint is
  * recorded in the lock file (may be NULL).  -EBUSY when another process has
- * it open (err names the pid and mount point), -ENOENT when there is no
+ * it open (err names the pid and mount point); a holder whose recorded
+ * mount point is no longer mounted (a daemon closing after umount) is
+ * waited for, up to 10 s, first.  -ENOENT when there is no
  * file system (err says to run mkfs).  Recovers after an unclean shutdown:
  * removes orphan inodes and data files of deleted inodes. */
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,

@@ -156,4 +156,50 @@ run mount -T "$FSTAB" -a
 assert_eq 0 "$RC" "a second mount -a of a NAME line exits 0 ($ERR)"
 efsfs_umount "$MNT"
 
+# ---- umount, then at once mount or fsck: the daemon that is letting go is waited for ---------
+
+# umount(8) returns when the kernel has detached the mount, before the daemon
+# has closed the file system; a mount or fsck right after waits for it.
+LOOPS=100
+efsfs_mount "$NAME" "$MNT"
+START=$SECONDS
+for ((i = 1; i <= LOOPS; i++)); do
+	printf 'loop %d\n' "$i" >"$MNT/loop"
+	umount -- "$MNT" || fail "umount $MNT (iteration $i)"
+	run "$EFSFS" mount "$NAME" "$MNT"
+	if ((RC != 0)); then
+		fail "umount; efsfs mount failed in iteration $i of $LOOPS: $ERR"
+	fi
+done
+ELAPSED=$((SECONDS - START))
+pass "umount; efsfs mount worked $LOOPS times out of $LOOPS (${ELAPSED}s)"
+((ELAPSED < 240)) || fail "$LOOPS umount+mount cycles took ${ELAPSED}s"
+assert_eq "loop $LOOPS" "$(cat -- "$MNT/loop")" "the file written before the last umount is there"
+START=$SECONDS
+for ((i = 1; i <= 20; i++)); do
+	umount -- "$MNT" || fail "umount $MNT (fsck iteration $i)"
+	run "$EFSFS" fsck "$NAME"
+	if ((RC != 0)); then
+		fail "umount; efsfs fsck failed in iteration $i: $OUT $ERR"
+	fi
+	run "$EFSFS" mount "$NAME" "$MNT"
+	((RC == 0)) || fail "efsfs mount after fsck failed in iteration $i: $ERR"
+done
+pass "umount; efsfs fsck worked 20 times out of 20 ($((SECONDS - START))s)"
+efsfs_adopt_mount "$NAME" "$MNT"
+efsfs_umount "$MNT"
+
+# A file system that is really in use is refused at once, not waited for.
+efsfs_mount "$NAME" "$MNT"
+MNT2="$TEST_TMP/mnt2"
+mkdir -p -- "$MNT2"
+START=$SECONDS
+run "$EFSFS" mount "$NAME" "$MNT2"
+if ((RC == 0)) || [[ "$ERR" != *"in use"* ]]; then
+	fail "a second mount of a mounted file system: exit $RC, $ERR"
+fi
+((SECONDS - START < 5)) || fail "the refusal of a mounted file system took $((SECONDS - START))s"
+pass "a second mount of a mounted file system is refused at once"
+efsfs_umount "$MNT"
+
 finish
