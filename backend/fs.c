@@ -2413,13 +2413,14 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	}
 	r = take_lock(fs->lockfd, buf, sizeof(buf));
 	if (r < 0) {
+		bool closing = r == -EBUSY && lock_holder_closing(buf);
+
 		for (char *p = buf; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
 		snprintf(err, errlen, "file system '%s' (%s) is in use: %s%s", conf->name,
-			 conf->data_dir, buf[0] ? buf : "locked by another process",
-			 r == -EBUSY && lock_holder_closing(buf) ?
-			 "(unmounted, but still closing after " FS_CLOSE_WAIT_TEXT ")" : "");
+			 conf->data_dir, buf[0] ? buf : "locked by another process ",
+			 closing ? "(unmounted, but still closing after " FS_CLOSE_WAIT_TEXT ")" : "");
 		goto fail;
 	}
 	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(),
