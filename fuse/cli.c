@@ -171,29 +171,16 @@ static int cmd_fsck(const char *config, int argc, char **argv)
 	return r ? 1 : 0;
 }
 
+static int control_cmd(const char *config, const char *name, int argc, char **argv);
+
+/* Through the daemon when NAME is mounted (its lock keeps others out). */
 static int cmd_info(const char *config, int argc, char **argv)
 {
-	struct conf *conf;
-	struct fs *fs;
-	char err[1024];
-	int r;
+	char *cargv[] = { "info" };
 
 	if (argc != 2)
 		return usage_error("info takes one file system NAME");
-	if (load_conf(config, argv[1], &conf) < 0)
-		return 1;
-	r = fs_open(conf, NULL, &fs, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "efsfs: %s\n", err);
-		conf_free(conf);
-		return 1;
-	}
-	printf("name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64 "\n"
-	       "config: %s\n", conf->name, fs_id(fs), conf->data_dir, fs_chunk_size(fs),
-	       conf->source ? conf->source : "(embedded defaults)");
-	fs_close(fs);
-	conf_free(conf);
-	return 0;
+	return control_cmd(config, argv[1], 1, cargv);
 }
 
 /* Runs a control command on the daemon that has NAME mounted, or, when

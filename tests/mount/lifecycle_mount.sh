@@ -156,6 +156,21 @@ run mount -T "$FSTAB" -a
 assert_eq 0 "$RC" "a second mount -a of a NAME line exits 0 ($ERR)"
 efsfs_umount "$MNT"
 
+# ---- efsfs info on a mounted file system ---------------------------------------------------
+
+run "$EFSFS" info "$NAME"
+assert_eq 0 "$RC" "efsfs info of an unmounted file system exits 0 ($ERR)"
+INFO_OFFLINE=$OUT
+grep -qE "^file_system_id: $FS_ID\$" <<<"$INFO_OFFLINE" ||
+	fail "efsfs info does not show $FS_ID: $INFO_OFFLINE"
+efsfs_mount "$NAME" "$MNT"
+run "$EFSFS" info "$NAME"
+assert_eq 0 "$RC" "efsfs info of a mounted file system exits 0 ($ERR)"
+assert_eq "$INFO_OFFLINE" "$OUT" "efsfs info says the same mounted and unmounted"
+printf 'after info\n' >"$MNT/after-info"
+assert_eq "after info" "$(cat -- "$MNT/after-info")" "the mount still works after efsfs info"
+efsfs_umount "$MNT"
+
 # ---- umount, then at once mount or fsck: the daemon that is letting go is waited for ---------
 
 # umount(8) returns when the kernel has detached the mount, before the daemon
@@ -199,6 +214,7 @@ if ((RC == 0)) || [[ "$ERR" != *"in use"* ]]; then
 	fail "a second mount of a mounted file system: exit $RC, $ERR"
 fi
 ((SECONDS - START < 5)) || fail "the refusal of a mounted file system took $((SECONDS - START))s"
+[[ "$ERR" != *closing* ]] || fail "the refusal of a mounted file system says it is closing: $ERR"
 pass "a second mount of a mounted file system is refused at once"
 efsfs_umount "$MNT"
 
