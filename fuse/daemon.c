@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <mntent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +140,102 @@ static void detach_stdio(void)
 		close(fd);
 }
 
+/* The mount point path made canonical without looking at its last part,
+ * which may be a dead mount that every stat fails on. */
+static int canon_mount_point(const char *path, char *ret, size_t len)
+{
+	char copy[PATH_MAX], dir[PATH_MAX], *slash;
+	const char *parent, *base;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(copy))
+		return -ENAMETOOLONG;
+	memcpy(copy, path, n + 1);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	parent = !slash ? "." : slash == copy ? "/" : copy;
+	if (slash)
+		*slash = '\0';
+	if (!realpath(parent, dir))
+		return -errno;
+	if ((size_t)snprintf(ret, len, "%s/%s", strcmp(dir, "/") ? dir : "", base) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Source and type of the mount on top at dir ("" when none). */
+static void top_mount(const char *dir, char *src, size_t srclen, char *type, size_t typelen)
+{
+	char line[8192];
+	struct mntent ent, *m;
+	FILE *f = setmntent("/proc/self/mounts", "r");
+
+	src[0] = type[0] = '\0';
+	if (!f)
+		return;
+	while ((m = getmntent_r(f, &ent, line, sizeof(line))))
+		if (strcmp(m->mnt_dir, dir) == 0) {     /* the last one is on top */
+			snprintf(src, srclen, "%s", m->mnt_fsname);
+			snprintf(type, typelen, "%s", m->mnt_type);
+		}
+	endmntent(f);
+}
+
+/* Whether a mount with this source and type is one of NAME's. */
+static bool mount_of(const char *name, const char *src, const char *type)
+{
+	size_t n = strlen(name);
+
+	return strcmp(type, "fuse.efsfs") == 0 && strncmp(src, name, n) == 0 &&
+	       (!src[n] || strcmp(src + n, ":/") == 0);
+}
+
+/* The mount point answers ENOTCONN: the daemon of the FUSE mount there died
+ * (kill -9, a crash).  When that mount is one of NAME's, ret_dir gets the
+ * mount point's path and the mount is detached once NAME's lock is held
+ * (detach_dead_mounts); else the message says what to do. */
+static int check_dead_mount(const char *name, const char *mountpoint, char *ret_dir, size_t len)
+{
+	char src[256], type[64];
+	int r = canon_mount_point(mountpoint, ret_dir, len);
+
+	if (r < 0)
+		return r;
+	top_mount(ret_dir, src, sizeof(src), type, sizeof(type));
+	if (!mount_of(name, src, type)) {
+		fprintf(stderr, "efsfs: mount point %s: %s: the FUSE mount there (%s %s) is dead, "
+			"its daemon is gone: unmount it first with 'umount %s'\n", mountpoint,
+			strerror(ENOTCONN), type[0] ? type : "?", src[0] ? src : "?", ret_dir);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/* With NAME's lock held no daemon serves NAME, so every mount of NAME on
+ * dir is dead (its daemon was killed): detach them, saying so, before
+ * mounting on top of them. */
+static int detach_dead_mounts(const char *name, const char *dir)
+{
+	char src[256], type[64];
+
+	for (int i = 0; i < 16; i++) {
+		top_mount(dir, src, sizeof(src), type, sizeof(type));
+		if (!mount_of(name, src, type))
+			return 0;
+		if (umount2(dir, MNT_DETACH) < 0) {
+			log_err("%s: %s is still mounted by a daemon that died, and detaching it "
+				"failed (%s): unmount it with 'umount %s' or 'fusermount3 -u %s'",
+				name, dir, strerror(errno), dir, dir);
+			return -errno;
+		}
+		log_warn("%s: %s was still mounted by a daemon that died; detached that dead "
+			 "mount", name, dir);
+	}
+	return -ELOOP;
+}
+
 /* Waits for the child to report; returns the exit code for the parent. */
 static int wait_child(pid_t pid, int rfd)
 {
@@ -172,6 +271,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	struct efsfs e;
 	struct conf *conf = NULL;
 	char err[1024], mnt[PATH_MAX];
+	struct statvfs sv;
 	struct stat st;
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1;
@@ -183,9 +283,16 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		fprintf(stderr, "efsfs: %s\n", err);
 		return 1;
 	}
-	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0) {
-		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
-		goto out;
+	/* statfs is never answered from the kernel's cache: a dead FUSE mount
+	 * whose attributes are still cached fails it with ENOTCONN. */
+	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
+		if (errno != ENOTCONN) {
+			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
+			goto out;
+		}
+		if (check_dead_mount(name, mountpoint, mnt, sizeof(mnt)) < 0)
+			goto out;
+		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
@@ -222,6 +329,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		log_err("%s", err);
 		goto out;
 	}
+	if (detach_dead_mounts(name, mnt) < 0)
+		goto out;
 	/* Metadata operations are committed together every few milliseconds
 	 * (and at every fsync): on this kind of VM one SQLite commit costs
 	 * more than the FUSE round trips of the operation it records. */

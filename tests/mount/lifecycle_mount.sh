@@ -171,6 +171,66 @@ printf 'after info\n' >"$MNT/after-info"
 assert_eq "after info" "$(cat -- "$MNT/after-info")" "the mount still works after efsfs info"
 efsfs_umount "$MNT"
 
+# ---- a mount point left dead by kill -9 ----------------------------------------------------
+
+# kill_daemon MNT: kill -9 of the daemon serving MNT, leaving its dead mount there.
+kill_daemon()
+{
+	local mnt pid
+	mnt=$(canon "$1")
+	pid=${MOUNT_PIDS[$mnt]}
+	kill -KILL "$pid"
+	wait_until "$EFSFS_WAIT_SECS" pid_gone "$pid" || fail "daemon $pid survived kill -9"
+	unset "MOUNT_PIDS[$mnt]" "MOUNT_NAMES[$mnt]"
+	if stat -- "$mnt" >/dev/null 2>&1; then
+		fail "$mnt still answers after its daemon was killed"
+	fi
+}
+
+# mounts_on MNT: how many mounts are stacked on MNT.
+mounts_on()
+{
+	awk -v m="$(canon "$1")" '$5 == m' /proc/self/mountinfo | wc -l
+}
+
+efsfs_mount "$NAME" "$MNT"
+printf 'before kill\n' >"$MNT/before-kill"
+sync -- "$MNT/before-kill"
+kill_daemon "$MNT"
+run "$EFSFS" mount "$NAME" "$MNT"
+assert_eq 0 "$RC" "efsfs mount on the dead mount of the same file system exits 0 ($ERR)"
+[[ "$ERR" == *"daemon that died"*"detached"* ]] ||
+	fail "efsfs mount did not say it detached the dead mount: $ERR"
+pass "efsfs mount says it detached the dead mount"
+efsfs_adopt_mount "$NAME" "$MNT"
+assert_eq 1 "$(mounts_on "$MNT")" "only the new mount is on $MNT"
+assert_eq "before kill" "$(cat -- "$MNT/before-kill")" "a file synced before kill -9 reads back"
+kill_daemon "$MNT"
+run mount -t efsfs -o "config=$CONF" "$NAME:/" "$MNT"
+assert_eq 0 "$RC" "mount -t efsfs NAME:/ on the dead mount exits 0 ($ERR)"
+efsfs_adopt_mount "$NAME" "$MNT"
+assert_eq 1 "$(mounts_on "$MNT")" "only the new mount is on $MNT after mount(8)"
+efsfs_umount "$MNT"
+
+# The dead mount of another file system is left alone, with what to do.
+make_config other
+efsfs_mkfs other
+OTHER_MNT="$TEST_TMP/other-mnt"
+efsfs_mount other "$OTHER_MNT"
+kill_daemon "$OTHER_MNT"
+at_exit "umount -l -- '$(canon "$OTHER_MNT")' 2>/dev/null || true"
+EFSFS_CONFIG=$CONF run "$EFSFS" mount "$NAME" "$OTHER_MNT"
+if ((RC == 0)) || [[ "$ERR" != *"umount $(canon "$OTHER_MNT")"* ]]; then
+	fail "mount on another file system's dead mount: exit $RC, stderr lacks 'umount DIR': $ERR"
+fi
+pass "mount on another file system's dead mount fails and says to umount it first"
+assert_eq 1 "$(mounts_on "$OTHER_MNT")" "the other file system's dead mount is left in place"
+umount -- "$OTHER_MNT" || fail "umount of the dead mount $OTHER_MNT"
+run "$EFSFS" mount "$NAME" "$OTHER_MNT"
+assert_eq 0 "$RC" "after umount DIR, the mount works ($ERR)"
+efsfs_adopt_mount "$NAME" "$OTHER_MNT"
+efsfs_umount "$OTHER_MNT"
+
 # ---- umount, then at once mount or fsck: the daemon that is letting go is waited for ---------
 
 # umount(8) returns when the kernel has detached the mount, before the daemon
