@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -195,6 +196,11 @@ const char *fs_id(const struct fs *fs)
 uint64_t fs_chunk_size(const struct fs *fs)
 {
 	return fs->chunk_size;
+}
+
+bool fs_read_only(const struct fs *fs)
+{
+	return fs->read_only;
 }
 
 const struct conf *fs_conf(const struct fs *fs)
@@ -430,6 +436,23 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 		inode_purge(fs, ino);
 }
 
+/* A missing backing file of a read-only file system: an empty memory file
+ * of the size, which reads as the holes it stands for. */
+static int hole_fd(uint64_t size)
+{
+	int fd = memfd_create("efsfs-holes", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* Opens the backing file of a regular file once; in->lock held.  fresh:
  * the inode fs_create just made, known to be empty, with no chunk rows:
  * no queries, no size check, and O_TRUNC (inode numbers are never reused,
@@ -463,6 +486,19 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
+	if (fs->read_only) {
+		fd = openat(fs->datafd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = hole_fd(mi.size);
+		else if (fd < 0)
+			fd = -errno;
+		if (fd < 0)
+			return fd;
+		in->fd = fd;
+		in->size = mi.size;
+		in->cold = cold;
+		return 0;
+	}
 	fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -1619,7 +1655,7 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	uint64_t first = off / fs->chunk_size, last = (off + len - 1) / fs->chunk_size;
 	bool seen;
 
-	if (len == 0 || !fs->access)
+	if (len == 0 || !fs->access || fs->read_only)
 		return;
 	/* a sequential reader notes each chunk once a second, not each request */
 	pthread_mutex_lock(&in->lock);
@@ -2346,23 +2382,27 @@ static bool lock_holder_closing(const char *buf)
 	return !mounted;
 }
 
-/* Takes the exclusive lock on lockfd.  When the holder is closing (see
- * above), waits for it up to FS_CLOSE_WAIT_MS, so that `umount DIR; efsfs
- * mount NAME DIR` works.  -EBUSY with the holder's text in buf (len
- * bytes, NUL-terminated) when it stays held. */
-static int take_lock(int lockfd, char *buf, size_t len)
+/* Takes the lock of the file system: a flock on the data directory
+ * (dirfd), which works in a read-only directory too; exclusive, or shared
+ * among read-only openers.  The holder writes who it is into DATA_DIR/lock
+ * (lockfd, -1 when there is none).
+ * When the holder is closing (see above), waits for it up to
+ * FS_CLOSE_WAIT_MS, so that `umount DIR; efsfs mount NAME DIR` works.
+ * -EBUSY with the holder's text in buf (len bytes, NUL-terminated) when it
+ * stays held. */
+static int take_lock(int dirfd, int lockfd, bool shared, char *buf, size_t len)
 {
 	int64_t deadline = mono_ns() + FS_CLOSE_WAIT_MS * 1000000LL;
 	ssize_t n;
 
 	for (;;) {
-		if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(dirfd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK) {
 			buf[0] = '\0';
 			return -errno;
 		}
-		n = pread(lockfd, buf, len - 1, 0);
+		n = lockfd >= 0 ? pread(lockfd, buf, len - 1, 0) : 0;
 		buf[n > 0 ? n : 0] = '\0';
 		if (!lock_holder_closing(buf) || mono_ns() >= deadline)
 			return -EBUSY;
@@ -2373,7 +2413,14 @@ static int take_lock(int lockfd, char *buf, size_t len)
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen)
 {
+	return fs_open_flags(conf, mountpoint, 0, ret, err, errlen);
+}
+
+int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  struct fs **ret, char *err, size_t errlen)
+{
 	char path[4096], buf[512];
+	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
 	ssize_t n;
 	int r;
@@ -2405,13 +2452,21 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 			 conf->data_dir, conf->name, conf->name);
 		goto fail;
 	}
-	fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fs->lockfd < 0) {
+	fs->read_only = ro;
+	/* Read-only: the lock file is not made, and only a mount writes its
+	 * text in it, when it can (in a read-only directory it cannot). */
+	if (!ro)
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	else if (!mountpoint || (fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CLOEXEC)) < 0)
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDONLY | O_CLOEXEC);
+	if (fs->lockfd < 0 && !(ro && errno == ENOENT)) {
 		r = -errno;
-		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
+		snprintf(err, errlen, "%s/lock: %s%s", conf->data_dir, strerror(errno),
+			 errno == EROFS ? " (a read-only data directory can only be mounted "
+			 "with -o ro)" : "");
 		goto fail;
 	}
-	r = take_lock(fs->lockfd, buf, sizeof(buf));
+	r = take_lock(fs->dirfd, fs->lockfd, ro, buf, sizeof(buf));
 	if (r < 0) {
 		bool closing = r == -EBUSY && lock_holder_closing(buf);
 
@@ -2425,7 +2480,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	}
 	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(),
 		     mountpoint ? mountpoint : "(none: efsfs tool)");
-	if (ftruncate(fs->lockfd, 0) < 0 || pwrite(fs->lockfd, buf, (size_t)n, 0) != n) {
+	fs->lock_text = !ro || (mountpoint && fs->lockfd >= 0 &&
+				(fcntl(fs->lockfd, F_GETFL) & O_ACCMODE) == O_RDWR);
+	if (fs->lock_text &&
+	    (ftruncate(fs->lockfd, 0) < 0 || pwrite(fs->lockfd, buf, (size_t)n, 0) != n)) {
 		r = -errno;
 		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
 		goto fail;
@@ -2437,7 +2495,11 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
-	r = meta_open(path, false, &fs->meta, err, errlen);
+	if (ro)
+		r = meta_open_ro(path, faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0, &fs->meta,
+				 err, errlen);
+	else
+		r = meta_open(path, false, &fs->meta, err, errlen);
 	if (r < 0)
 		goto fail;
 	r = meta_get_kv(fs->meta, "fs_id", fs->fs_id, sizeof(fs->fs_id));
@@ -2453,7 +2515,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		snprintf(err, errlen, "%s: bad chunk_size '%s'", path, buf);
 		goto fail;
 	}
-	if (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 || strcmp(buf, "1") != 0) {
+	/* read-only: no recovery; a chunk also still local after a crash is
+	 * read from its object, stray data files are never looked at */
+	if (!ro && (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 ||
+		    strcmp(buf, "1") != 0)) {
 		r = remove_stray_data(fs);
 		if (!r)
 			r = meta_chunk_each(fs->meta, 0, punch_cold, fs);
@@ -2465,6 +2530,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	r = tier_open(fs, err, errlen);
 	if (r < 0)
 		goto fail;
+	if (ro) {
+		*ret = fs;
+		return 0;
+	}
 	r = meta_orphans(fs->meta, purge_orphan, fs);
 	if (!r)
 		r = meta_begin(fs->meta);
@@ -2517,7 +2586,7 @@ void fs_close(struct fs *fs)
 			free(in);
 		}
 	}
-	if (fs->meta && fs->conf) {
+	if (fs->meta && fs->conf && !fs->read_only) {
 		meta_checkpoint(fs->meta);
 		if (meta_begin(fs->meta) == 0) {
 			if (meta_set_kv(fs->meta, "clean", "1") == 0)
@@ -2529,7 +2598,7 @@ void fs_close(struct fs *fs)
 	}
 	meta_close(fs->meta);
 	if (fs->lockfd >= 0) {
-		if (fs->conf && ftruncate(fs->lockfd, 0) < 0) {
+		if (fs->conf && fs->lock_text && ftruncate(fs->lockfd, 0) < 0) {
 			/* a stale text is harmless: the flock is what counts */
 		}
 		close(fs->lockfd);

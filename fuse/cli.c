@@ -196,7 +196,11 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 		return 1;
 	r = control_client(conf->data_dir, argc, argv, stdout);
 	if (r == -ENOENT || r == -ECONNREFUSED) {
-		r = fs_open(conf, NULL, &fs, err, sizeof(err));
+		/* the commands that only read open read-only: they then work in a
+		 * read-only data directory, beside a read-only mount too */
+		bool ro = strcmp(argv[0], "run") != 0 && strcmp(argv[0], "gc") != 0;
+
+		r = fs_open_flags(conf, NULL, ro ? FS_OPEN_RDONLY : 0, &fs, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "efsfs: %s\n", err);
 			conf_free(conf);

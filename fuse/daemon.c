@@ -102,6 +102,21 @@ static bool has_option(const char *opts, const char *prefix)
 	return false;
 }
 
+/* Whether opts ask for a read-only mount: the last of "ro" and "rw" wins,
+ * as in libfuse. */
+static bool read_only_option(const char *opts)
+{
+	bool ro = false;
+
+	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "") {
+		size_t n = strcspn(o, ",");
+
+		if (n == 2 && (strncmp(o, "ro", 2) == 0 || strncmp(o, "rw", 2) == 0))
+			ro = o[1] == 'o';
+	}
+	return ro;
+}
+
 /* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
  * fsname (the mount's source in /proc/mounts) is the name unless opts has
  * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
@@ -324,7 +339,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	e.debug = debug;
 	e.attr_timeout = conf->attr_timeout;
 	e.entry_timeout = conf->entry_timeout;
-	r = fs_open(conf, mnt, &e.fs, err, sizeof(err));
+	r = fs_open_flags(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &e.fs, err,
+			  sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		goto out;
@@ -358,7 +374,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		goto out;
 	}
 	efsfs_pt_install(&e);
-	log_info("%s (%s) mounted on %s, data in %s", name, fs_id(e.fs), mnt, conf->data_dir);
+	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(e.fs), mnt,
+		 fs_read_only(e.fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
 	if (!foreground) {
 		char ok = 'K';
 
@@ -373,7 +390,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 			/* keep the current directory */
 		}
 	}
-	r = tier_start(e.fs);
+	r = fs_read_only(e.fs) ? 0 : tier_start(e.fs);
 	if (r < 0)
 		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
 			 strerror(-r));

@@ -41,7 +41,8 @@ struct tier_stats {
 	uint64_t ia_stored, archive_stored;   /* bytes in the stores (compressed) */
 };
 
-/* One lifecycle pass as if the time were as_of (seconds since the epoch). */
+/* One lifecycle pass as if the time were as_of (seconds since the epoch).
+ * tier_run, tier_gc and tier_start are -EROFS on a read-only file system. */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);
 /* Writes the access times noted in memory to the chunk map. */
 int tier_flush_access(struct fs *fs);

@@ -278,4 +278,125 @@ fi
 pass "a second mount of a mounted file system is refused at once"
 efsfs_umount "$MNT"
 
+# ---- -o ro: a read-only data directory, and nothing written ----------------------------
+
+RO=rofs
+RO_MNT="$TEST_TMP/ro-mnt"
+make_config "$RO"
+efsfs_mkfs "$RO"
+RO_DIR=${DATA_DIRS[$RO]}
+efsfs_mount "$RO" "$RO_MNT"
+RO_REF="$TEST_TMP/ro-big.ref"
+head -c $((5 * 1024 * 1024 + 3)) /dev/urandom >"$RO_REF"
+cp -- "$RO_REF" "$RO_MNT/big"
+printf 'small\n' >"$RO_MNT/small"
+mkdir -- "$RO_MNT/dir"
+efsfs_umount "$RO_MNT"
+run "$EFSFS" lifecycle run --as-of +31d "$RO"
+assert_eq 0 "$RC" "the big file's chunks go to IA ($OUT $ERR)"
+grep -qE '^chunks_to_ia: 2$' <<<"$OUT" || fail "lifecycle run did not move 2 chunks: $OUT"
+
+# snapshot DIR: every file below DIR with its size, mode, mtime and checksum,
+# but the runtime files a mount makes: the control socket (so the directory's
+# own mtime) and the lock file's text, which names the daemon.
+snapshot()
+{
+	(cd -- "$1" && find . -mindepth 1 \( -path ./control.sock -o -path ./lock \) -prune -o \
+		-printf '%p %s %m %T@\n' | sort &&
+		find . -type f ! -path ./lock -exec md5sum {} + | sort)
+}
+
+# -o ro with a writable data directory writes nothing to it.
+BEFORE=$(snapshot "$RO_DIR")
+efsfs_mount "$RO" "$RO_MNT" ro
+has_flag "$(mount_flags "$RO_MNT")" ro || fail "-o ro: mountinfo flags $(mount_flags "$RO_MNT")"
+assert_same_file "$RO_REF" "$RO_MNT/big" "-o ro: a file with cold chunks reads back"
+assert_eq small "$(cat -- "$RO_MNT/small")" "-o ro: a small file reads back"
+assert_errno EROFS "-o ro: creating a file fails with EROFS" touch -- "$RO_MNT/new"
+run "$EFSFS" lifecycle run --as-of +400d "$RO"
+if ((RC == 0)) || [[ "$OUT$ERR" != *"Read-only file system"* ]]; then
+	fail "lifecycle run on a read-only mount: exit $RC: $OUT $ERR"
+fi
+pass "lifecycle run on a read-only mount is refused (EROFS)"
+run "$EFSFS" gc "$RO"
+((RC != 0)) || fail "gc on a read-only mount succeeded: $OUT"
+run "$EFSFS" stats "$RO"
+grep -qE '^Chunks\{StorageClass=IA\}: 2$' <<<"$OUT" ||
+	fail "the read-only mount's stats changed or failed: $OUT $ERR"
+pass "nothing moved on the read-only mount"
+run "$EFSFS" mount "$RO" "$MNT"
+if ((RC == 0)) || [[ "$ERR" != *"in use"* ]]; then
+	fail "a read-write mount beside a read-only one: exit $RC: $ERR"
+fi
+pass "a read-write mount beside the read-only one is refused"
+efsfs_umount "$RO_MNT"
+AFTER=$(snapshot "$RO_DIR")
+if [[ "$BEFORE" != "$AFTER" ]]; then
+	fail "-o ro changed the data directory: $(diff <(echo "$BEFORE") <(echo "$AFTER") || true)"
+fi
+pass "-o ro left every file of the data directory as it was"
+
+# mount_fg NAME MNT CMD...: CMD mounts NAME on MNT in the foreground; it runs in
+# the background and is recorded as the daemon (in a read-only data directory
+# the lock file cannot name it).
+mount_fg()
+{
+	local name=$1 mnt
+	mnt=$(canon "$2")
+	shift 2
+	"$@" >>"$TEST_TMP/mount-fg.log" 2>&1 </dev/null &
+	MOUNT_PIDS[$mnt]=$!
+	MOUNT_NAMES[$mnt]=$name
+	wait_until "$EFSFS_WAIT_SECS" is_efsfs_mounted "$mnt" ||
+		fail "'$*' did not mount $name: $(tail -n 5 "$TEST_TMP/mount-fg.log")"
+	pass "'$*' mounted $name"
+}
+
+# A read-only data directory (a read-only bind mount over it).
+mount --bind -- "$RO_DIR" "$RO_DIR" || fail "bind mount of $RO_DIR"
+at_exit "umount -l -- '$RO_DIR' 2>/dev/null || true"
+mount -o remount,bind,ro -- "$RO_DIR" || fail "remount $RO_DIR read-only"
+assert_errno EROFS "the data directory is read-only" touch -- "$RO_DIR/probe"
+run "$EFSFS" mount "$RO" "$RO_MNT"
+if ((RC == 0)) || [[ "$ERR" != *"-o ro"* ]]; then
+	fail "a read-write mount of a read-only data directory: exit $RC: $ERR"
+fi
+pass "a read-write mount of a read-only data directory fails and names -o ro"
+mount_fg "$RO" "$RO_MNT" "$EFSFS" mount -f -o ro "$RO" "$RO_MNT"
+assert_same_file "$RO_REF" "$RO_MNT/big" "read-only data directory: the cold file reads back"
+assert_eq small "$(cat -- "$RO_MNT/small")" "read-only data directory: the small file reads"
+[[ -d "$RO_MNT/dir" ]] || fail "read-only data directory: dir is missing"
+run "$EFSFS" info "$RO"
+assert_eq 0 "$RC" "efsfs info beside a read-only mount of a read-only directory ($ERR)"
+run "$EFSFS" stats "$RO"
+assert_eq 0 "$RC" "efsfs stats beside a read-only mount of a read-only directory ($ERR)"
+efsfs_umount "$RO_MNT"
+mount_fg "$RO" "$RO_MNT" mount -t efsfs -o "ro,foreground,config=$CONF" "$RO" "$RO_MNT"
+assert_same_file "$RO_REF" "$RO_MNT/big" "mount(8) -o ro: the cold file reads back"
+efsfs_umount "$RO_MNT"
+umount -- "$RO_DIR" || fail "umount of the bind mount $RO_DIR"
+
+# After a crash the WAL holds changes a read-only directory cannot replay:
+# the refusal says what to do; a read-write mount once, then -o ro works.
+efsfs_mount "$RO" "$RO_MNT"
+printf 'after crash\n' >"$RO_MNT/crash"
+sync -- "$RO_MNT/crash"
+efsfs_crash "$RO_MNT"
+mount --bind -- "$RO_DIR" "$RO_DIR" && mount -o remount,bind,ro -- "$RO_DIR" ||
+	fail "read-only bind mount of $RO_DIR"
+run "$EFSFS" mount -o ro "$RO" "$RO_MNT"
+if ((RC == 0)) || [[ "$ERR" != *"read-write once"* ]]; then
+	fail "-o ro of a crashed file system in a read-only directory: exit $RC: $ERR"
+fi
+pass "-o ro after a crash in a read-only directory says to mount read-write once"
+umount -- "$RO_DIR"
+efsfs_mount "$RO" "$RO_MNT"
+efsfs_umount "$RO_MNT"
+mount --bind -- "$RO_DIR" "$RO_DIR" && mount -o remount,bind,ro -- "$RO_DIR" ||
+	fail "read-only bind mount of $RO_DIR"
+mount_fg "$RO" "$RO_MNT" "$EFSFS" mount -f -o ro "$RO" "$RO_MNT"
+assert_eq "after crash" "$(cat -- "$RO_MNT/crash")" "-o ro after the recovery mount reads the file"
+efsfs_umount "$RO_MNT"
+umount -- "$RO_DIR"
+
 finish
