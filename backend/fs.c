@@ -2395,9 +2395,19 @@ static int take_lock(int dirfd, int lockfd, bool shared, char *buf, size_t len)
 	int64_t deadline = mono_ns() + FS_CLOSE_WAIT_MS * 1000000LL;
 	ssize_t n;
 
+	int op = (shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+
 	for (;;) {
-		if (flock(dirfd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
-			return 0;
+		/* the lock file too: earlier efsfs binaries locked only that */
+		if (flock(dirfd, op) == 0) {
+			int e;
+
+			if (lockfd < 0 || flock(lockfd, op) == 0)
+				return 0;
+			e = errno;
+			flock(dirfd, LOCK_UN);
+			errno = e;
+		}
 		if (errno != EWOULDBLOCK) {
 			buf[0] = '\0';
 			return -errno;
