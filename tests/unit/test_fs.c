@@ -474,6 +474,39 @@ START_TEST(test_open_waits_for_closing_holder)
 }
 END_TEST
 
+/* FS_OPEN_RDONLY: shared among read-only openers, refuses writes, and
+ * leaves nothing beside meta.db. */
+START_TEST(test_open_read_only)
+{
+	char err[1024] = "", wal[4400];
+	struct fs *r1 = NULL, *r2 = NULL, *w = (struct fs *)&w;
+	struct stat st;
+
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "d", 0755, &st), 0);
+	fs_reopen(NULL);              /* a clean close: no WAL left */
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_msg(fs_open_flags(conf, "/proc", FS_OPEN_RDONLY, &r1, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(fs_read_only(r1));
+	ck_assert_msg(fs_open_flags(conf, NULL, FS_OPEN_RDONLY, &r2, err, sizeof(err)) == 0,
+		      "a second read-only open: %s", err);
+	ck_assert_int_eq(fs_open(conf, NULL, &w, err, sizeof(err)), -EBUSY);
+	ck_assert_ptr_eq(w, (struct fs *)&w);
+	ck_assert_int_eq(fs_lookup(r1, ROOT, "d", &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(fs_mkdir(r1, &ctx, ROOT, "e", 0755, &st), -EROFS);
+	ck_assert_int_eq(fs_fsyncdir(r1, ROOT), 0);
+	snprintf(wal, sizeof(wal), "%s/meta.db-wal", data_dir);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+	fs_close(r2);
+	fs_close(r1);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "e", &st), -ENOENT);
+}
+END_TEST
+
 /* ---- files ---- */
 
 START_TEST(test_create_lookup_getattr)
@@ -2044,6 +2077,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_open_busy);
 	tcase_add_test(tc, test_open_waits_for_closing_holder);
+	tcase_add_test(tc, test_open_read_only);
 	tcase_add_test(tc, test_create_lookup_getattr);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_large_write_spans_chunks);
