@@ -6,6 +6,10 @@
  * the child's exit code after the child has printed why it failed.  So
  * `efsfs mount` and mount(8) report errors on the terminal, and SQLite's
  * locks are never carried across a fork.
+ *
+ * A mount point left dead by a killed daemon of the same file system is
+ * detached (with a warning) before mounting; -o ro opens the file system
+ * read-only (FS_OPEN_RDONLY) and starts no lifecycle thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -216,8 +220,10 @@ static int check_dead_mount(const char *name, const char *mountpoint, char *ret_
 	char src[256], type[64];
 	int r = canon_mount_point(mountpoint, ret_dir, len);
 
-	if (r < 0)
+	if (r < 0) {
+		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTCONN));
 		return r;
+	}
 	top_mount(ret_dir, src, sizeof(src), type, sizeof(type));
 	if (!mount_of(name, src, type)) {
 		fprintf(stderr, "efsfs: mount point %s: %s: the FUSE mount there (%s %s) is dead, "
@@ -228,26 +234,32 @@ static int check_dead_mount(const char *name, const char *mountpoint, char *ret_
 	return 0;
 }
 
-/* With NAME's lock held no daemon serves NAME, so every mount of NAME on
- * dir is dead (its daemon was killed): detach them, saying so, before
- * mounting on top of them. */
+/* Detaches the dead mounts of NAME on dir (their daemon was killed),
+ * saying so, before mounting on top of them.  Run with NAME's lock held,
+ * so no daemon of NAME can be starting there; a mount of NAME that still
+ * answers statfs (another read-only mount) is left alone. */
 static int detach_dead_mounts(const char *name, const char *dir)
 {
 	char src[256], type[64];
+	struct statvfs sv;
+	int e;
 
 	for (int i = 0; i < 16; i++) {
 		top_mount(dir, src, sizeof(src), type, sizeof(type));
-		if (!mount_of(name, src, type))
+		if (!mount_of(name, src, type) || statvfs(dir, &sv) == 0 || errno != ENOTCONN)
 			return 0;
 		if (umount2(dir, MNT_DETACH) < 0) {
+			e = errno;
 			log_err("%s: %s is still mounted by a daemon that died, and detaching it "
 				"failed (%s): unmount it with 'umount %s' or 'fusermount3 -u %s'",
-				name, dir, strerror(errno), dir, dir);
-			return -errno;
+				name, dir, strerror(e), dir, dir);
+			return -e;
 		}
 		log_warn("%s: %s was still mounted by a daemon that died; detached that dead "
 			 "mount", name, dir);
 	}
+	log_err("%s: %s: more than 16 dead mounts; unmount them with 'umount %s'", name, dir,
+		dir);
 	return -ELOOP;
 }
 

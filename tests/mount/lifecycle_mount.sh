@@ -138,7 +138,8 @@ run mount -T "$FSTAB" -a
 assert_eq 0 "$RC" "mount -T FSTAB -a with a NAME:/ line exits 0 ($ERR)"
 efsfs_adopt_mount "$NAME" "$MNT"
 run mount -T "$FSTAB" -a
-assert_eq 0 "$RC" "a second mount -T FSTAB -a exits 0 ($ERR)"
+assert_eq 0 "$RC" "a second mount -T FSTAB -a exits 0 ($ERR; source $(mount_source "$MNT"), \
+$HELPER -> $(readlink -- "$HELPER"))"
 if [[ "$ERR" == *"in use"* ]]; then
 	fail "the second mount -a tried to mount again: $ERR"
 fi
