@@ -252,7 +252,7 @@ pass "umount; efsfs mount worked $LOOPS times out of $LOOPS (${ELAPSED}s)"
 ((ELAPSED < 240)) || fail "$LOOPS umount+mount cycles took ${ELAPSED}s"
 assert_eq "loop $LOOPS" "$(cat -- "$MNT/loop")" "the file written before the last umount is there"
 START=$SECONDS
-for ((i = 1; i <= 20; i++)); do
+for ((i = 1; i <= LOOPS; i++)); do
 	umount -- "$MNT" || fail "umount $MNT (fsck iteration $i)"
 	run "$EFSFS" fsck "$NAME"
 	if ((RC != 0)); then
@@ -261,7 +261,8 @@ for ((i = 1; i <= 20; i++)); do
 	run "$EFSFS" mount "$NAME" "$MNT"
 	((RC == 0)) || fail "efsfs mount after fsck failed in iteration $i: $ERR"
 done
-pass "umount; efsfs fsck worked 20 times out of 20 ($((SECONDS - START))s)"
+pass "umount; efsfs fsck worked $LOOPS times out of $LOOPS ($((SECONDS - START))s)"
+((SECONDS - START < 300)) || fail "$LOOPS umount+fsck cycles took $((SECONDS - START))s"
 efsfs_adopt_mount "$NAME" "$MNT"
 efsfs_umount "$MNT"
 
