@@ -25,10 +25,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -58,6 +60,9 @@
 #define FS_META_USER_FLOOR (8ull << 20)
 #define FS_META_ROOT_FLOOR (2ull << 20)
 #define FS_OP_BYTES        (64u << 10)
+/* How long an open waits for a holder that is unmounted and closing. */
+#define FS_CLOSE_WAIT_MS   10000
+#define FS_CLOSE_WAIT_TEXT "10 s"
 
 /* ---- small helpers ---- */
 
@@ -246,6 +251,11 @@ const char *fs_id(const struct fs *fs)
 uint64_t fs_chunk_size(const struct fs *fs)
 {
 	return fs->chunk_size;
+}
+
+bool fs_read_only(const struct fs *fs)
+{
+	return fs->read_only;
 }
 
 const struct conf *fs_conf(const struct fs *fs)
@@ -481,6 +491,23 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 		inode_purge(fs, ino);
 }
 
+/* A missing backing file of a read-only file system: an empty memory file
+ * of the size, which reads as the holes it stands for. */
+static int hole_fd(uint64_t size)
+{
+	int fd = memfd_create("efsfs-holes", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* Opens the backing file of a regular file once; in->lock held.  fresh:
  * the inode fs_create just made, known to be empty, with no chunk rows:
  * no queries, no size check, and O_TRUNC (inode numbers are never reused,
@@ -514,6 +541,19 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
+	if (fs->read_only) {
+		fd = openat(fs->datafd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = hole_fd(mi.size);
+		else if (fd < 0)
+			fd = -errno;
+		if (fd < 0)
+			return fd;
+		in->fd = fd;
+		in->size = mi.size;
+		in->cold = cold;
+		return 0;
+	}
 	fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -1676,7 +1716,7 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	uint64_t first = off / fs->chunk_size, last = (off + len - 1) / fs->chunk_size;
 	bool seen;
 
-	if (len == 0 || !fs->access)
+	if (len == 0 || !fs->access || fs->read_only)
 		return;
 	/* a sequential reader notes each chunk once a second, not each request */
 	pthread_mutex_lock(&in->lock);
@@ -2408,10 +2448,88 @@ static int remove_stray_data(struct fs *fs)
 	return 0;
 }
 
+/* Whether the lock text (buf) names a holder that is letting go: a daemon
+ * whose mount point is no longer mounted (umount returns before the daemon
+ * has closed the file system), or a text being rewritten (empty).  A
+ * holder without a mount point (an efsfs tool) or still mounted is not. */
+static bool lock_holder_closing(const char *buf)
+{
+	const char *m = strstr(buf, "mountpoint=");
+	char dir[4096];
+	struct mntent ent, *e;
+	char line[8192];
+	bool mounted = false;
+	size_t n;
+	FILE *f;
+
+	if (!buf[0])
+		return true;
+	if (!m || m[11] != '/')
+		return false;
+	n = strcspn(m + 11, "\n");
+	if (n >= sizeof(dir))
+		return false;
+	memcpy(dir, m + 11, n);
+	dir[n] = '\0';
+	f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return false;
+	while ((e = getmntent_r(f, &ent, line, sizeof(line))))
+		if (strcmp(e->mnt_dir, dir) == 0)
+			mounted = true;
+	endmntent(f);
+	return !mounted;
+}
+
+/* Takes the lock of the file system: a flock on the data directory
+ * (dirfd), which works in a read-only directory too; exclusive, or shared
+ * among read-only openers.  The holder writes who it is into DATA_DIR/lock
+ * (lockfd, -1 when there is none).
+ * When the holder is closing (see above), waits for it up to
+ * FS_CLOSE_WAIT_MS, so that `umount DIR; efsfs mount NAME DIR` works.
+ * -EBUSY with the holder's text in buf (len bytes, NUL-terminated) when it
+ * stays held. */
+static int take_lock(int dirfd, int lockfd, bool shared, char *buf, size_t len)
+{
+	int64_t deadline = mono_ns() + FS_CLOSE_WAIT_MS * 1000000LL;
+	ssize_t n;
+
+	int op = (shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+
+	for (;;) {
+		/* the lock file too: earlier efsfs binaries locked only that */
+		if (flock(dirfd, op) == 0) {
+			int e;
+
+			if (lockfd < 0 || flock(lockfd, op) == 0)
+				return 0;
+			e = errno;
+			flock(dirfd, LOCK_UN);
+			errno = e;
+		}
+		if (errno != EWOULDBLOCK) {
+			buf[0] = '\0';
+			return -errno;
+		}
+		n = lockfd >= 0 ? pread(lockfd, buf, len - 1, 0) : 0;
+		buf[n > 0 ? n : 0] = '\0';
+		if (!lock_holder_closing(buf) || mono_ns() >= deadline)
+			return -EBUSY;
+		usleep(10000);
+	}
+}
+
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen)
 {
+	return fs_open_flags(conf, mountpoint, 0, ret, err, errlen);
+}
+
+int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  struct fs **ret, char *err, size_t errlen)
+{
 	char path[4096], buf[512];
+	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
 	ssize_t n;
 	int r;
@@ -2443,26 +2561,38 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 			 conf->data_dir, conf->name, conf->name);
 		goto fail;
 	}
-	fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fs->lockfd < 0) {
+	fs->read_only = ro;
+	/* Read-only: the lock file is not made, and only a mount writes its
+	 * text in it, when it can (in a read-only directory it cannot). */
+	if (!ro)
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	else if (!mountpoint || (fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CLOEXEC)) < 0)
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDONLY | O_CLOEXEC);
+	if (fs->lockfd < 0 && !(ro && errno == ENOENT)) {
 		r = -errno;
-		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
+		snprintf(err, errlen, "%s/lock: %s%s", conf->data_dir, strerror(errno),
+			 errno == EROFS ? " (a read-only data directory can only be mounted "
+			 "with -o ro)" : "");
 		goto fail;
 	}
-	if (flock(fs->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		n = pread(fs->lockfd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
+	r = take_lock(fs->dirfd, fs->lockfd, ro, buf, sizeof(buf));
+	if (r < 0) {
+		bool closing = r == -EBUSY && lock_holder_closing(buf);
+
 		for (char *p = buf; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		snprintf(err, errlen, "file system '%s' (%s) is in use: %s", conf->name,
-			 conf->data_dir, buf[0] ? buf : "locked by another process");
+		snprintf(err, errlen, "file system '%s' (%s) is in use: %s%s", conf->name,
+			 conf->data_dir, buf[0] ? buf : "locked by another process ",
+			 closing ? "(unmounted, but still closing after " FS_CLOSE_WAIT_TEXT ")" : "");
 		goto fail;
 	}
 	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(),
 		     mountpoint ? mountpoint : "(none: efsfs tool)");
-	if (ftruncate(fs->lockfd, 0) < 0 || pwrite(fs->lockfd, buf, (size_t)n, 0) != n) {
+	fs->lock_text = !ro || (mountpoint && fs->lockfd >= 0 &&
+				(fcntl(fs->lockfd, F_GETFL) & O_ACCMODE) == O_RDWR);
+	if (fs->lock_text &&
+	    (ftruncate(fs->lockfd, 0) < 0 || pwrite(fs->lockfd, buf, (size_t)n, 0) != n)) {
 		r = -errno;
 		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
 		goto fail;
@@ -2474,12 +2604,18 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
-	r = meta_open(path, false, &fs->meta, err, errlen);
+	if (ro)
+		r = meta_open_ro(path, faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0, &fs->meta,
+				 err, errlen);
+	else
+		r = meta_open(path, false, &fs->meta, err, errlen);
 	if (r < 0)
 		goto fail;
 	/* On a full disk the reserve stays short, and check_meta_space refuses
-	 * growth until deleting files made room to complete it. */
-	meta_reserve(fs->meta, FS_META_RESERVE);
+	 * growth until deleting files made room to complete it.  A read-only
+	 * open grows nothing and leaves the reserve file as it is. */
+	if (!ro)
+		meta_reserve(fs->meta, FS_META_RESERVE);
 	r = meta_get_kv(fs->meta, "fs_id", fs->fs_id, sizeof(fs->fs_id));
 	if (!r)
 		r = meta_get_kv(fs->meta, "chunk_size", buf, sizeof(buf));
@@ -2493,7 +2629,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		snprintf(err, errlen, "%s: bad chunk_size '%s'", path, buf);
 		goto fail;
 	}
-	if (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 || strcmp(buf, "1") != 0) {
+	/* read-only: no recovery; a chunk also still local after a crash is
+	 * read from its object, stray data files are never looked at */
+	if (!ro && (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 ||
+		    strcmp(buf, "1") != 0)) {
 		r = remove_stray_data(fs);
 		if (!r)
 			r = meta_chunk_each(fs->meta, 0, punch_cold, fs);
@@ -2505,6 +2644,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 	r = tier_open(fs, err, errlen);
 	if (r < 0)
 		goto fail;
+	if (ro) {
+		*ret = fs;
+		return 0;
+	}
 	r = meta_orphans(fs->meta, purge_orphan, fs);
 	if (!r)
 		r = meta_begin(fs->meta);
@@ -2557,7 +2700,7 @@ void fs_close(struct fs *fs)
 			free(in);
 		}
 	}
-	if (fs->meta && fs->conf) {
+	if (fs->meta && fs->conf && !fs->read_only) {
 		meta_checkpoint(fs->meta);
 		if (meta_begin(fs->meta) == 0) {
 			if (meta_set_kv(fs->meta, "clean", "1") == 0)
@@ -2569,7 +2712,7 @@ void fs_close(struct fs *fs)
 	}
 	meta_close(fs->meta);
 	if (fs->lockfd >= 0) {
-		if (fs->conf && ftruncate(fs->lockfd, 0) < 0) {
+		if (fs->conf && fs->lock_text && ftruncate(fs->lockfd, 0) < 0) {
 			/* a stale text is harmless: the flock is what counts */
 		}
 		close(fs->lockfd);

@@ -7,9 +7,9 @@
  *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
  *                                      file, XX = low byte of the inode
  *                                      number; chunk i at i * chunk_size
- *   DATA_DIR/lock                      flock()ed by the one process that has
- *                                      the file system open; text "pid=N
- *                                      mountpoint=M" says who
+ *   DATA_DIR/lock                      text "pid=N mountpoint=M": who has
+ *                                      the file system open (that process
+ *                                      holds a flock on DATA_DIR itself)
  *   DATA_DIR/objects/                  default file:// store of cold chunks
  *
  * Every function returns 0 (or a byte count) or a negative errno.
@@ -73,11 +73,23 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 
 /* Opens the file system for exclusive use (mount, fsck).  mountpoint is
  * recorded in the lock file (may be NULL).  -EBUSY when another process has
- * it open (err names the pid and mount point), -ENOENT when there is no
+ * it open (err names the pid and mount point); a holder whose recorded
+ * mount point is no longer mounted (a daemon closing after umount) is
+ * waited for, up to 10 s, first.  -ENOENT when there is no
  * file system (err says to run mkfs).  Recovers after an unclean shutdown:
  * removes orphan inodes and data files of deleted inodes. */
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen);
+/* fs_open with flags.  FS_OPEN_RDONLY (mount -o ro, and the CLI's
+ * read-only commands): nothing is written to the data directory, which may
+ * be read-only: no recovery, no access times, metadata writes are -EROFS
+ * and the lifecycle refuses to run; a missing backing file reads as holes.
+ * The lock (a flock on the directory) is shared among read-only openers;
+ * a read-only mount writes the lock file's text only where it can. */
+#define FS_OPEN_RDONLY  1u
+int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  struct fs **ret, char *err, size_t errlen);
+bool fs_read_only(const struct fs *fs);
 /* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
 void fs_close(struct fs *fs);
 

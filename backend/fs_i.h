@@ -60,7 +60,9 @@ struct fs {
 	uint64_t chunk_size;
 	int dirfd;                    /* DATA_DIR */
 	int datafd;                   /* DATA_DIR/data */
-	int lockfd;
+	int lockfd;                   /* DATA_DIR/lock: who holds the flock on dirfd */
+	bool read_only;               /* FS_OPEN_RDONLY: nothing is written (set at open) */
+	bool lock_text;               /* we wrote DATA_DIR/lock's text (cut at close) */
 	bool writeback;
 	struct fs_passthrough pt;     /* attach == NULL: no passthrough */
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */

@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +208,7 @@ struct meta {
 	unsigned outer_ops;
 	bool broken;                  /* a group was lost: refuse writes */
 	int chunk_get_fault;          /* test knob (meta_fail_chunk_reads): positive errno */
+	bool read_only;               /* meta_open_ro: writes are -EROFS, syncs no-ops */
 };
 
 #define META_GROUP_OPS 1000
@@ -729,11 +731,64 @@ uint64_t meta_pending(struct meta *m)
 	return sqlite3_get_autocommit(m->db) ? 0 : m->pending;
 }
 
+/* "file:" URI for path with a query (mode=ro, immutable=1); NULL when
+ * out of memory. */
+static char *ro_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path), used = 5;
+	char *u = malloc(5 + 3 * n + 1 + strlen(query) + 1);
+
+	if (!u)
+		return NULL;
+	memcpy(u, "file:", 5);
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-~", *p))
+			u[used++] = (char)*p;
+		else
+			used += (size_t)sprintf(u + used, "%%%02X", *p);
+	}
+	sprintf(u + used, "?%s", query);
+	return u;
+}
+
+static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
+		   char *errbuf, size_t errlen);
+
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
+{
+	return open_db(path, create, NULL, ret, errbuf, errlen);
+}
+
+int meta_open_ro(const char *path, bool dir_writable, struct meta **ret, char *errbuf,
+		 size_t errlen)
+{
+	char wal[4200];
+	struct stat st;
+
+	/* Without changes left in the WAL (a clean unmount removes it), the
+	 * database is read as immutable: SQLite then creates no -wal or -shm
+	 * and takes no lock (the caller holds the file system's).  Reading a
+	 * WAL needs its -shm index, which only a writable directory can have. */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) < 0 || st.st_size == 0)
+		return open_db(path, false, "immutable=1", ret, errbuf, errlen);
+	if (!dir_writable) {
+		snprintf(errbuf, errlen, "%s holds changes never checkpointed (the file system was "
+			 "not unmounted cleanly), and its directory is read-only: mount it "
+			 "read-write once, then read-only", wal);
+		return -EROFS;
+	}
+	return open_db(path, false, "mode=ro", ret, errbuf, errlen);
+}
+
+static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
+		   char *errbuf, size_t errlen)
 {
 	struct stat st;
 	struct meta *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	char *uri = NULL;
 	int rc, r;
 
 	if (create && access(path, F_OK) == 0) {
@@ -762,7 +817,19 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 		free(m);
 		return r;
 	}
-	rc = sqlite3_open_v2(path, &m->db, flags, m->vfs_name);
+	if (ro_query) {
+		uri = ro_uri(path, ro_query);
+		if (!uri) {
+			sqlite3_vfs_unregister(&m->vfs);
+			free(m->reserve_path);
+			free(m);
+			return -ENOMEM;
+		}
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+		m->read_only = true;
+	}
+	rc = sqlite3_open_v2(uri ? uri : path, &m->db, flags, m->vfs_name);
+	free(uri);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "%s: %s", path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
 		r = meta_errno(rc);
@@ -770,10 +837,14 @@ int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, si
 	}
 	sqlite3_extended_result_codes(m->db, 1);
 	sqlite3_busy_timeout(m->db, 5000);
-	r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-			 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;"
-			 "PRAGMA locking_mode = EXCLUSIVE;");
+	if (m->read_only)
+		r = meta_exec(m, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
+				 "PRAGMA temp_store = MEMORY;");
+	else
+		r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
+				 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;"
+				 "PRAGMA locking_mode = EXCLUSIVE;");
 	if (r < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, sqlite3_errmsg(m->db));
 		goto fail;
@@ -918,6 +989,8 @@ int meta_begin(struct meta *m)
 {
 	int r;
 
+	if (m->read_only)
+		return -EROFS;
 	if (m->broken)
 		return -EIO;     /* also once group commit is off again (unmount) */
 	if (!m->group_ns) {
@@ -990,6 +1063,8 @@ int meta_sync(struct meta *m)
 {
 	int r;
 
+	if (m->read_only)
+		return 0;         /* nothing was written */
 	/* the safety level cannot change inside a transaction: commit the
 	 * group first, then one small commit that syncs the WAL with it */
 	r = meta_flush(m);
@@ -1011,6 +1086,8 @@ int meta_checkpoint(struct meta *m)
 {
 	int r = meta_flush(m);
 
+	if (m->read_only)
+		return 0;
 	if (r < 0)
 		return r;
 	return meta_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");

@@ -65,6 +65,12 @@ int meta_usage(struct meta *m, struct meta_usage *ret);
  * on failure.  A database of an older schema is migrated on open (schema 1
  * -> 2: the chunk table gets its sha256 column, NULL in the old rows). */
 int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen);
+/* Opens the database at path read-only, writing nothing next to it (for
+ * mount -o ro): meta_begin is then -EROFS, meta_sync and meta_checkpoint do
+ * nothing.  -EROFS (errbuf says why) when a WAL with changes would have to
+ * be read and dir_writable is false. */
+int meta_open_ro(const char *path, bool dir_writable, struct meta **ret, char *errbuf,
+		 size_t errlen);
 void meta_close(struct meta *m);
 
 /* The text of the last SQLite error, for log lines. */

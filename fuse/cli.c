@@ -50,7 +50,6 @@ struct cli_cmd {
 static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_mount(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
-static int cmd_info(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_lifecycle_run(const struct cli_cmd *cmd, const char *config, int argc,
 			     char **argv);
@@ -114,8 +113,9 @@ static const struct cli_cmd commands[] = {
 	  fsck_opts, cmd_fsck },
 	{ "info", "NAME", "print NAME's id and settings",
 	  "Prints the file system's name, fs- id, data directory, chunk size and the "
-	  "configuration file it was read from.",
-	  no_opts, cmd_info },
+	  "configuration file it was read from, from the mounted daemon or, unmounted, from "
+	  "the file system itself.",
+	  no_opts, cmd_control },
 	{ "stats", "NAME", "storage bytes per class (CloudWatch names)",
 	  "Prints the StorageBytes metrics per storage class under their CloudWatch names, "
 	  "from the mounted daemon or, unmounted, from the file system itself.",
@@ -708,32 +708,6 @@ static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, cha
 	return r ? 1 : 0;
 }
 
-static int cmd_info(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
-{
-	struct conf *conf;
-	struct fs *fs;
-	char err[1024];
-	int r;
-
-	r = parse_simple(cmd, argc, argv, 1);
-	if (r >= 0)
-		return r;
-	if (load_conf(config, argv[optind], &conf) < 0)
-		return 1;
-	r = fs_open(conf, NULL, &fs, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "efsfs: %s\n", err);
-		conf_free(conf);
-		return 1;
-	}
-	printf("name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64 "\n"
-	       "config: %s\n", conf->name, fs_id(fs), conf->data_dir, fs_chunk_size(fs),
-	       conf->source ? conf->source : "(embedded defaults)");
-	fs_close(fs);
-	conf_free(conf);
-	return 0;
-}
-
 /* Runs a control command on the daemon that has NAME mounted, or, when
  * none has, on the file system opened here. */
 static int control_cmd(const char *config, const char *name, int argc, char **argv)
@@ -747,7 +721,11 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 		return 1;
 	r = control_client(conf->data_dir, argc, argv, stdout);
 	if (r == -ENOENT || r == -ECONNREFUSED) {
-		r = fs_open(conf, NULL, &fs, err, sizeof(err));
+		/* the commands that only read open read-only: they then work in a
+		 * read-only data directory, beside a read-only mount too */
+		bool ro = strcmp(argv[0], "run") != 0 && strcmp(argv[0], "gc") != 0;
+
+		r = fs_open_flags(conf, NULL, ro ? FS_OPEN_RDONLY : 0, &fs, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "efsfs: %s\n", err);
 			conf_free(conf);
@@ -862,13 +840,20 @@ int cli_main(int argc, char **argv)
 	return cmd->run(cmd, config, argc, argv);
 }
 
-/* Options that mount(8) and fstab use and FUSE must not see. */
+/* Options that mount(8) and fstab use and FUSE must not see.  The VFS
+ * mount flags (ro rw suid nosuid dev nodev exec noexec sync async dirsync
+ * atime noatime) are not here: they go to FUSE, which sets them on the
+ * mount.  relatime is dropped because it is the kernel's default already;
+ * the atime flags FUSE cannot set are dropped with a warning. */
 static bool mount_only_option(const char *o, size_t n)
 {
 	static const char *const drop[] = {
-		"rw", "defaults", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-		"owner", "group", "nodev", "nosuid", "exec", "noexec", "dev", "suid", "relatime",
-		"noatime", "atime", "strictatime", "nodiratime", NULL
+		"defaults", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
+		"owner", "group", "relatime", NULL
+	};
+	static const char *const unsupported[] = {
+		"strictatime", "nostrictatime", "nodiratime", "diratime", "lazytime",
+		"nolazytime", NULL
 	};
 
 	if (n >= 2 && strncmp(o, "x-", 2) == 0)
@@ -878,6 +863,12 @@ static bool mount_only_option(const char *o, size_t n)
 	for (int i = 0; drop[i]; i++)
 		if (strlen(drop[i]) == n && strncmp(o, drop[i], n) == 0)
 			return true;
+	for (int i = 0; unsupported[i]; i++)
+		if (strlen(unsupported[i]) == n && strncmp(o, unsupported[i], n) == 0) {
+			fprintf(stderr, "mount.efsfs: option '%s' cannot be set on a FUSE mount; "
+				"ignored\n", unsupported[i]);
+			return true;
+		}
 	return false;
 }
 
@@ -950,15 +941,20 @@ int cli_mount_helper(int argc, char **argv)
 		free(config);
 		return 32;        /* mount(8)'s "mount failure" */
 	}
-	/* "NAME:/" as in EFS's "fs-id:/" fstab lines */
-	{
-		char *colon = strchr(name, ':');
+	/* "NAME:/" as in EFS's "fs-id:/" fstab lines.  The mount's source is
+	 * the source as written, so that mount(8) finds the fstab line mounted. */
+	char *fsname = NULL, *colon = strchr(name, ':');
+	int code;
 
-		if (colon && strcmp(colon, ":/") == 0)
-			*colon = '\0';
+	if (colon && strcmp(colon, ":/") == 0 && !strstr(kept, "fsname=") &&
+	    asprintf(&fsname, "%s%sfsname=%s", kept, used ? "," : "", name) < 0) {
+		free(config);
+		return 1;
 	}
-	int code = efsfs_mount(config, name, dir, used ? kept : NULL, fg, false);
-
+	if (colon && strcmp(colon, ":/") == 0)
+		*colon = '\0';
+	code = efsfs_mount(config, name, dir, fsname ? fsname : used ? kept : NULL, fg, false);
+	free(fsname);
 	free(config);
 	return code;
 }

@@ -1,6 +1,6 @@
 /* control.c - the control socket of a mounted file system and the
- * commands behind it: `efsfs lifecycle run|status`, `efsfs stats` and
- * `efsfs gc` reach the daemon through DATA_DIR/control.sock (a UNIX socket,
+ * commands behind it: `efsfs lifecycle run|status`, `efsfs stats`, `efsfs
+ * info` and `efsfs gc` reach the daemon through DATA_DIR/control.sock (a UNIX socket,
  * mode 0600); when nothing is mounted the CLI opens the file system itself
  * and runs the same code (control_exec) in-process.
  *
@@ -253,6 +253,12 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 		return exec_run(fs, argv[1], out, remote);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
 		return exec_stats(fs, out);
+	if (argc == 1 && strcmp(argv[0], "info") == 0) {
+		fprintf(out, "name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64
+			"\nconfig: %s\n", c->name, fs_id(fs), c->data_dir, fs_chunk_size(fs),
+			c->source ? c->source : "(embedded defaults)");
+		return 0;
+	}
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		char a[32], b[32];
 

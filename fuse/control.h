@@ -14,7 +14,7 @@ struct control;
 
 int control_start(struct fs *fs, struct control **ret);
 void control_stop(struct control *ctl);     /* accepts NULL */
-/* Runs a command (argv: "run DATE" | "stats" | "status" | "gc"); output to
+/* Runs a command (argv: "run DATE" | "stats" | "status" | "info" | "gc"); output to
  * out; returns the exit code (0 ok, 1 failed, 2 usage). */
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out);
 /* Sends a command to the daemon of data_dir: its exit code, or -errno

@@ -6,15 +6,22 @@
  * the child's exit code after the child has printed why it failed.  So
  * `efsfs mount` and mount(8) report errors on the terminal, and SQLite's
  * locks are never carried across a fork.
+ *
+ * A mount point left dead by a killed daemon of the same file system is
+ * detached (with a warning) before mounting; -o ro opens the file system
+ * read-only (FS_OPEN_RDONLY) and starts no lifecycle thread.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <mntent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -89,18 +96,49 @@ static bool user_allow_other(void)
 	return yes;
 }
 
-/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]". */
+/* Whether the comma-separated opts hold an option starting with prefix. */
+static bool has_option(const char *opts, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "")
+		if (strncmp(o, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether opts ask for a read-only mount: the last of "ro" and "rw" wins,
+ * as in libfuse. */
+static bool read_only_option(const char *opts)
+{
+	bool ro = false;
+
+	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "") {
+		size_t n = strcspn(o, ",");
+
+		if (n == 2 && (strncmp(o, "ro", 2) == 0 || strncmp(o, "rw", 2) == 0))
+			ro = o[1] == 'o';
+	}
+	return ro;
+}
+
+/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
+ * fsname (the mount's source in /proc/mounts) is the name unless opts has
+ * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
+ * finds an fstab line's file system mounted. */
 static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
 		      bool debug)
 {
-	char o[4096];
+	char o[4096], fsname[128] = "";
 	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
 
 	if (conf->allow_other && !other)
 		log_warn("%s: allow_other needs root or user_allow_other in /etc/fuse.conf; "
 			 "only you will see this mount", conf->name);
-	if (snprintf(o, sizeof(o), "fsname=%s,subtype=efsfs,default_permissions%s%s%s",
-		     conf->name, other ? ",allow_other" : "", opts && *opts ? "," : "",
+	if (!has_option(opts, "fsname="))
+		snprintf(fsname, sizeof(fsname), "fsname=%s,", conf->name);
+	if (snprintf(o, sizeof(o), "%ssubtype=efsfs,default_permissions%s%s%s",
+		     fsname, other ? ",allow_other" : "", opts && *opts ? "," : "",
 		     opts ? opts : "") >= (int)sizeof(o))
 		return -E2BIG;
 	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||
@@ -120,6 +158,110 @@ static void detach_stdio(void)
 	dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
+}
+
+/* The mount point path made canonical without looking at its last part,
+ * which may be a dead mount that every stat fails on. */
+static int canon_mount_point(const char *path, char *ret, size_t len)
+{
+	char copy[PATH_MAX], dir[PATH_MAX], *slash;
+	const char *parent, *base;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(copy))
+		return -ENAMETOOLONG;
+	memcpy(copy, path, n + 1);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	parent = !slash ? "." : slash == copy ? "/" : copy;
+	if (slash)
+		*slash = '\0';
+	if (!realpath(parent, dir))
+		return -errno;
+	if ((size_t)snprintf(ret, len, "%s/%s", strcmp(dir, "/") ? dir : "", base) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Source and type of the mount on top at dir ("" when none). */
+static void top_mount(const char *dir, char *src, size_t srclen, char *type, size_t typelen)
+{
+	char line[8192];
+	struct mntent ent, *m;
+	FILE *f = setmntent("/proc/self/mounts", "r");
+
+	src[0] = type[0] = '\0';
+	if (!f)
+		return;
+	while ((m = getmntent_r(f, &ent, line, sizeof(line))))
+		if (strcmp(m->mnt_dir, dir) == 0) {     /* the last one is on top */
+			snprintf(src, srclen, "%s", m->mnt_fsname);
+			snprintf(type, typelen, "%s", m->mnt_type);
+		}
+	endmntent(f);
+}
+
+/* Whether a mount with this source and type is one of NAME's. */
+static bool mount_of(const char *name, const char *src, const char *type)
+{
+	size_t n = strlen(name);
+
+	return strcmp(type, "fuse.efsfs") == 0 && strncmp(src, name, n) == 0 &&
+	       (!src[n] || strcmp(src + n, ":/") == 0);
+}
+
+/* The mount point answers ENOTCONN: the daemon of the FUSE mount there died
+ * (kill -9, a crash).  When that mount is one of NAME's, ret_dir gets the
+ * mount point's path and the mount is detached once NAME's lock is held
+ * (detach_dead_mounts); else the message says what to do. */
+static int check_dead_mount(const char *name, const char *mountpoint, char *ret_dir, size_t len)
+{
+	char src[256], type[64];
+	int r = canon_mount_point(mountpoint, ret_dir, len);
+
+	if (r < 0) {
+		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTCONN));
+		return r;
+	}
+	top_mount(ret_dir, src, sizeof(src), type, sizeof(type));
+	if (!mount_of(name, src, type)) {
+		fprintf(stderr, "efsfs: mount point %s: %s: the FUSE mount there (%s %s) is dead, "
+			"its daemon is gone: unmount it first with 'umount %s'\n", mountpoint,
+			strerror(ENOTCONN), type[0] ? type : "?", src[0] ? src : "?", ret_dir);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/* Detaches the dead mounts of NAME on dir (their daemon was killed),
+ * saying so, before mounting on top of them.  Run with NAME's lock held,
+ * so no daemon of NAME can be starting there; a mount of NAME that still
+ * answers statfs (another read-only mount) is left alone. */
+static int detach_dead_mounts(const char *name, const char *dir)
+{
+	char src[256], type[64];
+	struct statvfs sv;
+	int e;
+
+	for (int i = 0; i < 16; i++) {
+		top_mount(dir, src, sizeof(src), type, sizeof(type));
+		if (!mount_of(name, src, type) || statvfs(dir, &sv) == 0 || errno != ENOTCONN)
+			return 0;
+		if (umount2(dir, MNT_DETACH) < 0) {
+			e = errno;
+			log_err("%s: %s is still mounted by a daemon that died, and detaching it "
+				"failed (%s): unmount it with 'umount %s' or 'fusermount3 -u %s'",
+				name, dir, strerror(e), dir, dir);
+			return -e;
+		}
+		log_warn("%s: %s was still mounted by a daemon that died; detached that dead "
+			 "mount", name, dir);
+	}
+	log_err("%s: %s: more than 16 dead mounts; unmount them with 'umount %s'", name, dir,
+		dir);
+	return -ELOOP;
 }
 
 /* Waits for the child to report; returns the exit code for the parent. */
@@ -178,6 +320,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	struct efsfs e;
 	struct conf *conf = NULL;
 	char err[1024], mnt[PATH_MAX];
+	struct statvfs sv;
 	struct stat st;
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1;
@@ -191,9 +334,16 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	}
 	if (conf->warning)
 		fprintf(stderr, "efsfs: warning: %s\n", conf->warning);
-	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0) {
-		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
-		goto out;
+	/* statfs is never answered from the kernel's cache: a dead FUSE mount
+	 * whose attributes are still cached fails it with ENOTCONN. */
+	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
+		if (errno != ENOTCONN) {
+			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
+			goto out;
+		}
+		if (check_dead_mount(name, mountpoint, mnt, sizeof(mnt)) < 0)
+			goto out;
+		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
@@ -225,14 +375,18 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	e.debug = debug;
 	e.attr_timeout = conf->attr_timeout;
 	e.entry_timeout = conf->entry_timeout;
-	r = fs_open(conf, mnt, &e.fs, err, sizeof(err));
+	r = fs_open_flags(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &e.fs, err,
+			  sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		goto out;
 	}
+	if (detach_dead_mounts(name, mnt) < 0)
+		goto out;
 	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
-	 * A store that does not answer (-EIO) may be back soon: the local data is usable. */
-	r = tier_check_stores(conf, false, err, sizeof(err));
+	 * A store that does not answer (-EIO) may be back soon: the local data is usable.
+	 * A read-only mount writes nothing, not even the probe object. */
+	r = fs_read_only(e.fs) ? 0 : tier_check_stores(conf, false, err, sizeof(err));
 	if (r == -EIO) {
 		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
 			 "answers", name, err);
@@ -270,7 +424,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		goto out;
 	}
 	efsfs_pt_install(&e);
-	log_info("%s (%s) mounted on %s, data in %s", name, fs_id(e.fs), mnt, conf->data_dir);
+	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(e.fs), mnt,
+		 fs_read_only(e.fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
 	if (!foreground) {
 		char ok = 'K';
 
@@ -285,7 +440,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 			/* keep the current directory */
 		}
 	}
-	r = tier_start(e.fs);
+	r = fs_read_only(e.fs) ? 0 : tier_start(e.fs);
 	if (r < 0)
 		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
 			 strerror(-r));

@@ -37,6 +37,8 @@ int tier_flush_access(struct fs *fs)
 {
 	int r;
 
+	if (fs_read_only(fs))
+		return 0;             /* nothing is noted then */
 	fs_meta_lock(fs);
 	r = meta_begin(fs->meta);
 	if (!r) {
@@ -241,6 +243,8 @@ int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *rep,
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
+	if (fs_read_only(fs))
+		return -EROFS;        /* mount -o ro: nothing moves */
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -366,6 +370,10 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 	uint64_t deleted = 0;
 	int r = 0;
 
+	if (fs_read_only(fs)) {
+		snprintf(err, errlen, "the file system is mounted read-only");
+		return -EROFS;
+	}
 	pthread_mutex_lock(&fs->tier->run_lock);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
 		struct gc_state g = { NULL, 0, 0 };
@@ -457,6 +465,8 @@ int tier_start(struct fs *fs)
 	pthread_condattr_t ca;
 	int r;
 
+	if (fs_read_only(fs))
+		return -EROFS;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_destroy(&t->wake);

@@ -381,7 +381,7 @@ int tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
 
 bool tier_promotes_on_read(struct fs *fs)
 {
-	return fs->conf->promote_after_1_access;
+	return fs->conf->promote_after_1_access && !fs_read_only(fs);
 }
 
 int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)

@@ -60,7 +60,8 @@ struct tier_progress {
 	atomic_bool counted;
 };
 
-/* One lifecycle pass as if the time were as_of (seconds since the epoch). */
+/* One lifecycle pass as if the time were as_of (seconds since the epoch).
+ * tier_run, tier_gc and tier_start are -EROFS on a read-only file system. */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);
 /* The summary of the last pass; -ENOENT when none has run. */
 int tier_last_pass(struct fs *fs, struct tier_last_pass *ret);

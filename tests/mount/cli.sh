@@ -305,17 +305,18 @@ done
 
 install_mount_helper
 
-# mount_helper_check MSG CMD...: CMD mounts cli on $MNT; checks the mount and umount(8).
+# mount_helper_check SOURCE MSG CMD...: CMD mounts cli on $MNT as SOURCE (cli or
+# cli:/, the mount's source as written); checks the mount and umount(8).
 mount_helper_check()
 {
-	local msg=$1 pid
-	shift
+	local source=$1 msg=$2 pid
+	shift 2
 	run "$@"
 	if ((RC != 0)); then
 		fail "$msg: '$*' exited $RC: $ERR"
 	fi
 	efsfs_adopt_mount cli "$MNT"
-	assert_eq cli "$(mount_source "$MNT")" "$msg: /proc/mounts names the file system"
+	assert_eq "$source" "$(mount_source "$MNT")" "$msg: /proc/mounts names the file system"
 	assert_same_file "$REF" "$MNT/dir/big" "$msg: data reads back"
 	pid=${MOUNT_PIDS[$(canon "$MNT")]}
 	if [[ ",$(mount_options "$MNT")," == *,_netdev,* ||
@@ -333,18 +334,18 @@ mount_helper_check()
 	pass "$msg: umount(8) unmounts and the daemon exits"
 }
 
-mount_helper_check "mount -t efsfs" mount -t efsfs -o "config=$CONF" cli "$MNT"
-mount_helper_check "mount -t efsfs NAME:/" mount -t efsfs -o "config=$CONF" cli:/ "$MNT"
-mount_helper_check "mount.efsfs with fstab-only options" \
+mount_helper_check cli "mount -t efsfs" mount -t efsfs -o "config=$CONF" cli "$MNT"
+mount_helper_check cli:/ "mount -t efsfs NAME:/" mount -t efsfs -o "config=$CONF" cli:/ "$MNT"
+mount_helper_check cli "mount.efsfs with fstab-only options" \
 	"$HELPER" cli "$MNT" -o "rw,_netdev,nofail,noatime,x-systemd.automount,config=$CONF"
 
 FSTAB="$TEST_TMP/fstab"
 printf '# efsfs cli test\n%s %s efsfs _netdev,nofail,config=%s 0 0\n' \
 	cli "$(canon "$MNT")" "$CONF" >"$FSTAB"
-mount_helper_check "fstab line NAME DIR efsfs _netdev,nofail" mount --fstab "$FSTAB" "$MNT"
+mount_helper_check cli "fstab line NAME DIR efsfs _netdev,nofail" mount --fstab "$FSTAB" "$MNT"
 printf '%s %s efsfs defaults,_netdev,nofail,config=%s 0 0\n' \
 	cli:/ "$(canon "$MNT")" "$CONF" >"$FSTAB"
-mount_helper_check "fstab line NAME:/ DIR efsfs defaults,_netdev,nofail" \
+mount_helper_check cli:/ "fstab line NAME:/ DIR efsfs defaults,_netdev,nofail" \
 	mount --fstab "$FSTAB" "$MNT"
 
 # An option that is neither ours nor mount(8)'s reaches FUSE, which refuses it:

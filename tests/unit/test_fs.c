@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,13 +422,16 @@ START_TEST(test_open_busy)
 	struct fs *f2 = (struct fs *)&f2;
 	struct msgs m = { 0 };
 
-	fs_reopen("/mnt/efs-unit");
+	/* held by a daemon whose mount point is mounted (/proc stands in for
+	 * it): refused at once, not waited for */
+	fs_reopen("/proc");
 	/* a second open in this process: flock on another open file description */
 	ck_assert_int_eq(fs_open(conf, NULL, &f2, err, sizeof(err)), -EBUSY);
 	ck_assert_ptr_eq(f2, (struct fs *)&f2);
 	snprintf(pid, sizeof(pid), "pid=%d", (int)getpid());
 	ck_assert_msg(strstr(err, pid) != NULL, "err '%s' lacks '%s'", err, pid);
-	ck_assert_msg(strstr(err, "/mnt/efs-unit") != NULL, "err '%s' lacks the mount point", err);
+	ck_assert_msg(strstr(err, "mountpoint=/proc") != NULL, "err '%s' lacks the mount point",
+		      err);
 	/* fsck too */
 	err[0] = '\0';
 	ck_assert_int_eq(fs_fsck(conf, false, report_cb, &m, err, sizeof(err)), -EBUSY);
@@ -438,6 +442,68 @@ START_TEST(test_open_busy)
 	ck_assert(S_ISDIR(getattr(ROOT).st_mode));
 	/* after close the file system opens again */
 	fs_reopen(NULL);
+}
+END_TEST
+
+static void *close_holder_later(void *arg)
+{
+	usleep(300000);
+	fs_close(arg);
+	return NULL;
+}
+
+/* The holder recorded a mount point that is no longer mounted: a daemon
+ * closing after umount.  A second open waits for it instead of failing. */
+START_TEST(test_open_waits_for_closing_holder)
+{
+	char err[1024] = "";
+	struct fs *f2 = NULL;
+	struct timespec a, b;
+	pthread_t t;
+
+	fs_reopen("/nonexistent/efsfs-unit-unmounted");
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(pthread_create(&t, NULL, close_holder_later, fs), 0);
+	fs = NULL;
+	ck_assert_msg(fs_open(conf, NULL, &f2, err, sizeof(err)) == 0, "fs_open: %s", err);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ck_assert_int_ge((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000, 250);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	fs = f2;
+	ck_assert(S_ISDIR(getattr(ROOT).st_mode));
+}
+END_TEST
+
+/* FS_OPEN_RDONLY: shared among read-only openers, refuses writes, and
+ * leaves nothing beside meta.db. */
+START_TEST(test_open_read_only)
+{
+	char err[1024] = "", wal[4400];
+	struct fs *r1 = NULL, *r2 = NULL, *w = (struct fs *)&w;
+	struct stat st;
+
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "d", 0755, &st), 0);
+	fs_reopen(NULL);              /* a clean close: no WAL left */
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_msg(fs_open_flags(conf, "/proc", FS_OPEN_RDONLY, &r1, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(fs_read_only(r1));
+	ck_assert_msg(fs_open_flags(conf, NULL, FS_OPEN_RDONLY, &r2, err, sizeof(err)) == 0,
+		      "a second read-only open: %s", err);
+	ck_assert_int_eq(fs_open(conf, NULL, &w, err, sizeof(err)), -EBUSY);
+	ck_assert_ptr_eq(w, (struct fs *)&w);
+	ck_assert_int_eq(fs_lookup(r1, ROOT, "d", &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(fs_mkdir(r1, &ctx, ROOT, "e", 0755, &st), -EROFS);
+	ck_assert_int_eq(fs_fsyncdir(r1, ROOT), 0);
+	snprintf(wal, sizeof(wal), "%s/meta.db-wal", data_dir);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+	fs_close(r2);
+	fs_close(r1);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "e", &st), -ENOENT);
 }
 END_TEST
 
@@ -2060,6 +2126,8 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_passthrough_stop_while_open);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_open_busy);
+	tcase_add_test(tc, test_open_waits_for_closing_holder);
+	tcase_add_test(tc, test_open_read_only);
 	tcase_add_test(tc, test_create_lookup_getattr);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_large_write_spans_chunks);
