@@ -72,6 +72,13 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
  * removes orphan inodes and data files of deleted inodes. */
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen);
+/* fs_open with flags.  FS_OPEN_UNCLAIMED: do not check or write the claims
+ * and store records of the object stores (tier/owner.c), for the commands
+ * that repair them (efsfs reidentify, efsfs store ...); such an open never
+ * deletes an object nor writes one outside what the command does. */
+#define FS_OPEN_UNCLAIMED 0x1u
+int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  struct fs **ret, char *err, size_t errlen);
 /* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
 void fs_close(struct fs *fs);
 

@@ -13,6 +13,7 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 static const char usage_text[] =
 	"usage: efsfs [--config FILE] COMMAND [ARGS]\n"
@@ -25,7 +26,11 @@ static const char usage_text[] =
 	"  lifecycle run [--as-of DATE] NAME    apply the lifecycle policy now, or as if at DATE\n"
 	"                                       (YYYY-MM-DD[THH:MM:SS], @EPOCH, now, +Nd)\n"
 	"  lifecycle status NAME                the policy and the storage per class\n"
-	"  gc NAME                              delete objects no chunk refers to\n"
+	"  gc [--legacy] NAME                   delete objects no chunk refers to (--legacy: also\n"
+	"                                       those from before instance ids, see README)\n"
+	"  reidentify [--force] NAME            give a copied data directory its own fs id\n"
+	"  store set-url NAME OLD NEW           record that the objects in store OLD moved to NEW\n"
+	"  store claim NAME                     claim the stores for this (moved) data directory\n"
 	"  version                              print the version\n"
 	"\n"
 	"The configuration is --config FILE, else $EFSFS_CONFIG, else " CONF_DEFAULT_PATH
@@ -225,6 +230,88 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	return r;
 }
 
+/* Opens NAME unclaimed (tier/owner.c) for reidentify and store. */
+static int open_unclaimed(const char *config, const char *name, struct conf **ret_conf,
+			  struct fs **ret_fs)
+{
+	char err[2048];
+	int r;
+
+	if (load_conf(config, name, ret_conf) < 0)
+		return -EINVAL;
+	r = fs_open_flags(*ret_conf, NULL, FS_OPEN_UNCLAIMED, ret_fs, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: %s\n", err);
+		conf_free(*ret_conf);
+	}
+	return r;
+}
+
+static int cmd_reidentify(const char *config, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 }
+	};
+	struct tier_reidentify_report rep;
+	struct conf *conf;
+	struct fs *fs;
+	char err[2048], old[FS_ID_LEN + 1];
+	bool force = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+f", lopts, NULL)) != -1) {
+		if (c != 'f')
+			return usage_error(NULL);
+		force = true;
+	}
+	if (optind + 1 != argc)
+		return usage_error("reidentify takes one file system NAME");
+	if (open_unclaimed(config, argv[optind], &conf, &fs) < 0)
+		return 1;
+	snprintf(old, sizeof(old), "%s", fs_id(fs));
+	r = tier_reidentify(fs, force, &rep, err, sizeof(err));
+	fs_close(fs);
+	if (r < 0) {
+		fprintf(stderr, "efsfs: reidentify %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	printf("%s\n", rep.new_fs_id);
+	fprintf(stderr, "efsfs: %s is now %s (was %s)%s; %" PRIu64 " cold chunks (%" PRIu64
+		" bytes) copied to its own objects", conf->name, rep.new_fs_id, old,
+		rep.resumed ? ", an interrupted run finished" : "", rep.copied, rep.bytes);
+	if (rep.missing)
+		fprintf(stderr, "; %" PRIu64 " had no object and read as EIO (first: %s)",
+			rep.missing, rep.first_missing);
+	fprintf(stderr, "\n");
+	conf_free(conf);
+	return 0;
+}
+
+static int cmd_store(const char *config, int argc, char **argv)
+{
+	struct conf *conf;
+	struct fs *fs;
+	char msg[4096];
+	int r;
+
+	if (argc == 5 && strcmp(argv[1], "set-url") == 0) {
+		if (open_unclaimed(config, argv[2], &conf, &fs) < 0)
+			return 1;
+		r = tier_store_set_url(fs, argv[3], argv[4], msg, sizeof(msg));
+	} else if (argc == 3 && strcmp(argv[1], "claim") == 0) {
+		if (open_unclaimed(config, argv[2], &conf, &fs) < 0)
+			return 1;
+		r = tier_store_claim(fs, msg, sizeof(msg));
+	} else {
+		return usage_error("store takes set-url NAME OLD NEW, or claim NAME");
+	}
+	fs_close(fs);
+	fprintf(r < 0 ? stderr : stdout, "%s%s\n", r < 0 ? "efsfs: " : "", msg);
+	conf_free(conf);
+	return r < 0 ? 1 : 0;
+}
+
 static int cmd_lifecycle(const char *config, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -309,6 +396,15 @@ int cli_main(int argc, char **argv)
 		return cmd_info(config, argc, argv);
 	if (strcmp(argv[0], "lifecycle") == 0)
 		return cmd_lifecycle(config, argc, argv);
+	if (strcmp(argv[0], "reidentify") == 0)
+		return cmd_reidentify(config, argc, argv);
+	if (strcmp(argv[0], "store") == 0)
+		return cmd_store(config, argc, argv);
+	if (argc == 3 && strcmp(argv[0], "gc") == 0 && strcmp(argv[1], "--legacy") == 0) {
+		char *cargv[2] = { "gc", "legacy" };
+
+		return control_cmd(config, argv[2], 2, cargv);
+	}
 	if ((strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "gc") == 0)) {
 		if (argc != 2)
 			return usage_error("stats and gc take one file system NAME");

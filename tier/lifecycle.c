@@ -152,7 +152,10 @@ int tier_run(struct fs *fs, int64_t as_of, struct tier_report *rep)
 	if (!b)
 		return -ENOMEM;
 	pthread_mutex_lock(&fs->tier->run_lock);
-	r = tier_flush_access(fs);
+	/* a copy never moves anything (tier/owner.c) */
+	r = tier_owner_ensure(fs, false, rep->first_error, sizeof(rep->first_error));
+	if (!r)
+		r = tier_flush_access(fs);
 	while (!r) {
 		b->n = 0;
 		fs_meta_lock(fs);
@@ -203,28 +206,48 @@ int tier_stats(struct fs *fs, struct tier_stats *ret)
 
 struct gc_state {
 	struct fs *fs;
+	bool legacy;                  /* delete unreferenced legacy objects too */
 	char **keys;
 	size_t n, cap;
+	uint64_t legacy_left;         /* unreferenced legacy objects kept */
 };
 
-/* Keys "<fs_id>/<ino>/<idx>.<version>" that the chunk map does not name.
- * Every put gets a fresh version, so the version alone says whether a row
- * names the object, whichever class's store holds it. */
+/* Collects the keys under "<fs_id>/" that are provably ours and that no
+ * chunk row names: "<fs_id>/<instance>/<ino>/<idx>.<version>" with our
+ * instance id (tier/owner.c), and with legacy the keys from before instance
+ * ids, "<fs_id>/<ino>/<idx>.<version>" with a version below
+ * instance_since.  A row names a key when tier_object_key of its version
+ * is that key: every put gets a fresh version, so the version alone says
+ * whether a row names the object, whichever class's store holds it. */
 static int gc_check(const char *key, uint64_t size, void *arg)
 {
 	struct gc_state *g = arg;
+	const struct tier_ident *id = &g->fs->tier->ident;
 	unsigned long long ino, idx, ver;
 	struct meta_chunk c;
-	size_t idlen = strlen(g->fs->fs_id);
-	char tail;
+	char named[TIER_KEY_MAX], tail;
+	size_t idlen = strlen(id->fs_id), ilen = strlen(id->instance);
+	const char *rest = key + idlen + 1;
+	bool legacy;
 
-	if (strncmp(key, g->fs->fs_id, idlen) != 0 || key[idlen] != '/')
+	if (strncmp(key, id->fs_id, idlen) != 0 || key[idlen] != '/')
 		return 0;
-	if (sscanf(key + idlen + 1, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
+	legacy = !(strncmp(rest, id->instance, ilen) == 0 && rest[ilen] == '/');
+	if (!legacy)
+		rest += ilen + 1;
+	if (sscanf(rest, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
+		return 0;
+	/* only the form tier_key makes for that version is ours */
+	tier_key(id, ino, idx, ver, named);
+	if (strcmp(named, key) != 0)
 		return 0;
 	if (tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class != META_STANDARD &&
 	    c.version == ver)
 		return 0;
+	if (legacy && !g->legacy) {
+		g->legacy_left++;
+		return 0;
+	}
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
 		char **v = realloc(g->keys, cap * sizeof(*v));
@@ -241,16 +264,19 @@ static int gc_check(const char *key, uint64_t size, void *arg)
 	return 0;
 }
 
-int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
+int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
+		   uint64_t *ret_legacy, char *err, size_t errlen)
 {
-	uint64_t deleted = 0;
+	uint64_t deleted = 0, legacy = 0;
 	char prefix[FS_ID_LEN + 2];
-	int r = 0;
+	int r;
 
 	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
 	pthread_mutex_lock(&fs->tier->run_lock);
+	/* read every claim again: a second holder may have taken one */
+	r = tier_owner_ensure(fs, true, err, errlen);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
-		struct gc_state g = { fs, NULL, 0, 0 };
+		struct gc_state g = { fs, delete_legacy, NULL, 0, 0, 0 };
 		struct objstore *s = fs->store[class];
 
 		/* one store serving both classes is listed once */
@@ -275,11 +301,19 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 			free(g.keys[i]);
 		}
 		free(g.keys);
+		legacy += g.legacy_left;
 	}
 	pthread_mutex_unlock(&fs->tier->run_lock);
 	if (ret_deleted)
 		*ret_deleted = deleted;
+	if (ret_legacy)
+		*ret_legacy = legacy;
 	return r;
+}
+
+int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
+{
+	return tier_gc_legacy(fs, false, ret_deleted, NULL, err, errlen);
 }
 
 static void *tier_thread(void *arg)
@@ -309,8 +343,12 @@ static void *tier_thread(void *arg)
 			char err[512];
 			uint64_t gone = 0;
 
-			if (tier_run(fs, time(NULL), &rep) == 0 && (rep.chunks_to_ia ||
-			    rep.chunks_to_archive || rep.chunks_failed))
+			int rr = tier_run(fs, time(NULL), &rep);
+
+			if (rr < 0)
+				log_warn("%s: lifecycle: %s", fs->conf->name,
+					 rep.first_error[0] ? rep.first_error : strerror(-rr));
+			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
 				log_info("%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
 					 " to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
 					 rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,

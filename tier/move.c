@@ -59,11 +59,17 @@ static int commit_row(struct fs *fs, const struct meta_chunk *c)
 	return r;
 }
 
+/* Drops the object a chunk row named, unless this file system cannot prove
+ * it is its own (tier/owner.c): then it stays, for gc. */
 static void delete_object(struct fs *fs, const struct meta_chunk *c)
 {
-	char key[96];
+	char key[TIER_KEY_MAX];
 
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	if (!tier_may_delete(fs, c->version)) {
+		log_debug("leaving %s: not provably ours (owner.c)", key);
+		return;
+	}
 	if (objstore_del(fs->store[c->class], key) < 0)
 		log_debug("leaving %s for gc: %s", key, objstore_strerror(fs->store[c->class]));
 }
@@ -164,11 +170,16 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	uint64_t gen;
 	void *plain = NULL, *obj = NULL, *back = NULL;
 	size_t plen = 0, olen = 0, blen = 0;
-	char key[96];
+	char key[TIER_KEY_MAX];
 	bool put = false;
 	int r;
 
 	err[0] = '\0';
+	if (!atomic_load(&fs->tier->owner)) {
+		/* a copy, or claims not verified yet: write nothing (tier/owner.c) */
+		snprintf(err, errlen, "the claims of the object stores are not verified as ours");
+		return -EPERM;
+	}
 	r = fs_inode_hold(fs, ino, &in);
 	if (r < 0)
 		return r == -EINVAL ? 1 : r;
@@ -188,7 +199,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	/* 2. copy */
 	nc = c;
 	nc.class = class;
-	nc.version = (uint64_t)fs_now_ns();
+	nc.version = tier_new_version(fs, &c);
 	nc.plain_len = plen;
 	if (c.class == META_STANDARD && nc.atime == 0) {
 		/* no row: the policy aged the chunk by its file's mtime; keep that */

@@ -16,10 +16,42 @@
 #include "tier/access.h"
 #include "tier/tier_i.h"
 
+void tier_key(const struct tier_ident *id, uint64_t ino, uint64_t idx, uint64_t version,
+	      char buf[TIER_KEY_MAX])
+{
+	if (version < id->since)
+		snprintf(buf, TIER_KEY_MAX, "%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64,
+			 id->fs_id, ino, idx, version);
+	else
+		snprintf(buf, TIER_KEY_MAX, "%s/%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64,
+			 id->fs_id, id->instance, ino, idx, version);
+}
+
+void tier_claim_key(const struct tier_ident *id, char buf[TIER_KEY_MAX])
+{
+	snprintf(buf, TIER_KEY_MAX, "%s/claim", id->fs_id);
+}
+
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96])
 {
-	snprintf(buf, 96, "%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64, fs->fs_id, ino, idx,
-		 version);
+	tier_key(&fs->tier->ident, ino, idx, version, buf);
+}
+
+uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c)
+{
+	uint64_t v = (uint64_t)fs_now_ns();
+
+	/* a clock set back must neither reuse a version nor make a legacy key */
+	if (v < fs->tier->ident.since)
+		v = fs->tier->ident.since;
+	if (c->class != META_STANDARD && v <= c->version)
+		v = c->version + 1;
+	return v;
+}
+
+bool tier_may_delete(struct fs *fs, uint64_t version)
+{
+	return atomic_load(&fs->tier->owner) && version >= fs->tier->ident.since;
 }
 
 /* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes. */
@@ -82,11 +114,32 @@ static int open_store(struct fs *fs, int class, const char *url, const char *sto
 	return r;
 }
 
-int tier_open(struct fs *fs, char *err, size_t errlen)
+int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
+		   size_t errlen)
 {
 	const struct conf *c = fs->conf;
 	uint8_t key[CODEC_KEY_LEN], *keyp = NULL;
 	char enc[8] = "0";
+	int r;
+
+	/* encryption is chosen at mkfs; the config cannot turn it off later */
+	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
+	if (strcmp(enc, "1") == 0 || c->encrypted) {
+		r = load_key(c->key_file, key, err, errlen);
+		if (r < 0)
+			return r;
+		keyp = key;
+	}
+	r = codec_create(fs_id, keyp, 1, 0, ret);
+	memset(key, 0, sizeof(key));
+	if (r < 0)
+		snprintf(err, errlen, "codec: %s", strerror(-r));
+	return r;
+}
+
+int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
+{
+	const struct conf *c = fs->conf;
 	struct tier *t;
 	int r;
 
@@ -105,24 +158,15 @@ int tier_open(struct fs *fs, char *err, size_t errlen)
 			       errlen);
 	if (r < 0)
 		return r;
-	/* encryption is chosen at mkfs; the config cannot turn it off later */
-	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
-	if (strcmp(enc, "1") == 0 || c->encrypted) {
-		r = load_key(c->key_file, key, err, errlen);
-		if (r < 0)
-			return r;
-		keyp = key;
-	}
-	r = codec_create(fs->fs_id, keyp, 1, 0, &fs->codec);
-	memset(key, 0, sizeof(key));
+	r = tier_codec_new(fs, fs->fs_id, &fs->codec, err, errlen);
+	if (r < 0)
+		return r;
+	r = access_create(&fs->access);
 	if (r < 0) {
-		snprintf(err, errlen, "codec: %s", strerror(-r));
+		snprintf(err, errlen, "access table: %s", strerror(-r));
 		return r;
 	}
-	r = access_create(&fs->access);
-	if (r < 0)
-		snprintf(err, errlen, "access table: %s", strerror(-r));
-	return r;
+	return tier_owner_open(fs, flags, err, errlen);
 }
 
 void tier_close(struct fs *fs)

@@ -5,6 +5,7 @@
 #define EFSFS_TIER_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +13,8 @@
 #include "tier/tier.h"
 
 #define TIER_CACHE_SLOTS 8
+#define TIER_KEY_MAX     96        /* object keys, with the NUL */
+#define TIER_URL_MAX     4200
 #define TIER_ATIME_STEP  3600      /* seconds: finer access times are not written */
 
 /* A decoded cold chunk kept for reads that do not promote. */
@@ -22,12 +25,29 @@ struct tier_cached {
 	uint64_t used;                /* LRU clock */
 };
 
+/* Whose objects a key names (tier/owner.c): the file system id, its
+ * instance id, and the first version written with the instance id in the
+ * key (0 for a file system made with instance ids).  Lower versions are
+ * objects from before instance ids, keyed "<fs_id>/<ino>/<idx>.<version>". */
+struct tier_ident {
+	char fs_id[FS_ID_LEN + 1];
+	char instance[FS_INSTANCE_LEN + 1];
+	uint64_t since;
+};
+
 struct tier {
 	pthread_mutex_t cache_lock;
 	struct tier_cached cache[TIER_CACHE_SLOTS];   /* cache_lock */
 	uint64_t clock;                                /* cache_lock */
 
 	pthread_mutex_t run_lock;     /* one lifecycle pass or gc at a time */
+
+	/* Ownership (tier/owner.c); immutable after tier_open but owner. */
+	struct tier_ident ident;
+	bool unclaimed;               /* opened with FS_OPEN_UNCLAIMED */
+	char holder[TIER_URL_MAX];    /* machine id, host name, data directory */
+	atomic_bool owner;            /* every store's claim is ours: objects may be
+	                                 deleted; set by tier_owner_ensure under run_lock */
 
 	pthread_mutex_t thread_lock;
 	pthread_cond_t wake;          /* thread_lock */
@@ -42,6 +62,35 @@ int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk 
 int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t *ret_len,
 	       char *err, size_t errlen);
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
+/* The object key of chunk version (ino, idx, version) of identity id: the
+ * one place keys are made, for writes, reads, gc and reidentify:
+ *   "<fs_id>/<instance>/<ino>/<idx>.<version>"   (version >= id->since)
+ *   "<fs_id>/<ino>/<idx>.<version>"              (older: before instance ids)
+ * numbers as 16 hex digits. */
+void tier_key(const struct tier_ident *id, uint64_t ino, uint64_t idx, uint64_t version,
+	      char buf[TIER_KEY_MAX]);
+/* The key of the claim object in each store: "<fs_id>/claim". */
+void tier_claim_key(const struct tier_ident *id, char buf[TIER_KEY_MAX]);
+/* A version for a new object of chunk c: fresh, above c's, never legacy. */
+uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c);
+/* Whether the object of version `version` may be deleted by this file
+ * system: its claims were verified and the key has the instance id. */
+bool tier_may_delete(struct fs *fs, uint64_t version);
+/* A codec for file system id fs_id with this file system's key (if any). */
+int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
+		   size_t errlen);
+
+/* tier/owner.c: at tier_open, after the stores and codec: the instance id
+ * (made for a file system from before them), an interrupted reidentify, the
+ * store records and the claims.  Unless flags has FS_OPEN_UNCLAIMED, a
+ * store that holds cold data but is no longer configured, or a claim of
+ * another holder, fails the open with a message saying what to do. */
+int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen);
+/* Checks (reads) every store's claim again; sets owner when all are ours.
+ * Called under run_lock before gc and a lifecycle pass.  -EEXIST: another
+ * holder's claim; -EPERM: opened unclaimed; other: a store failed. */
+int tier_owner_ensure(struct fs *fs, bool recheck, char *err, size_t errlen);
+
 /* Promotes chunk idx of an inode whose io lock is held exclusively. */
 int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx);
 

@@ -248,14 +248,16 @@ static uint64_t count_n;
 
 static int count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	if (flag == FTW_F && strncmp(path + ftw->base, ".objstore-tmp.", 14) != 0) {
+	/* chunk objects only: not temp files, not the store's claim (tier/owner.c) */
+	if (flag == FTW_F && strncmp(path + ftw->base, ".objstore-tmp.", 14) != 0 &&
+	    strcmp(path + ftw->base, "claim") != 0) {
 		count_n++;
 		count_sum += st->st_size;
 	}
 	return 0;
 }
 
-/* Objects in the file:// store (files below DATA_DIR/objects). */
+/* Chunk objects in the file:// store (files below DATA_DIR/objects). */
 static uint64_t count_objects(void)
 {
 	count_n = 0;
