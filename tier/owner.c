@@ -237,6 +237,14 @@ static int check_records(struct fs *fs, char *err, size_t errlen)
 
 /* ---- claims ----------------------------------------------------------------------- */
 
+/* The store handle claims of class's store are read and written through. */
+static struct objstore *claim_store(struct fs *fs, int class)
+{
+	if (class == META_ARCHIVE && fs->tier->claim_archive)
+		return fs->tier->claim_archive;
+	return fs->store[class];
+}
+
 static void read_line_file(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
@@ -404,7 +412,7 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 static int claims_check(struct fs *fs, bool write, char *err, size_t errlen)
 {
 	for (int class = META_IA; class <= META_ARCHIVE; class++) {
-		struct objstore *s = fs->store[class];
+		struct objstore *s = claim_store(fs, class);
 		enum claim_state st;
 		struct claim c;
 		int r;
@@ -893,7 +901,7 @@ int tier_store_claim(struct fs *fs, char *msg, size_t len)
 
 	msg[0] = '\0';
 	for (int class = META_IA; class <= META_ARCHIVE; class++) {
-		struct objstore *s = fs->store[class];
+		struct objstore *s = claim_store(fs, class);
 		enum claim_state st;
 		struct claim c;
 		char err[1024];

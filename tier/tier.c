@@ -89,7 +89,7 @@ bad:
 }
 
 static int open_store(struct fs *fs, int class, const char *url, const char *storage_class,
-		      char *err, size_t errlen)
+		      struct objstore **ret, char *err, size_t errlen)
 {
 	const struct conf *c = fs->conf;
 	struct objstore_conf oc = {
@@ -107,7 +107,7 @@ static int open_store(struct fs *fs, int class, const char *url, const char *sto
 	/* the default file:// store lives in the data directory: make it */
 	if (strncmp(url, "file://", 7) == 0)
 		mkdir(url + 7, 0700);
-	r = objstore_open(url, &oc, &fs->store[class]);
+	r = objstore_open(url, &oc, ret);
 	if (r < 0)
 		snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE", url,
 			 objstore_open_error());
@@ -152,9 +152,14 @@ int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 	pthread_cond_init(&t->wake, NULL);
 	fs->tier = t;
 
-	r = open_store(fs, META_IA, c->ia_store, NULL, err, errlen);
+	r = open_store(fs, META_IA, c->ia_store, NULL, &fs->store[META_IA], err, errlen);
 	if (!r)
-		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class, err,
+		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class,
+			       &fs->store[META_ARCHIVE], err, errlen);
+	/* the claim in an ARCHIVE store of its own is written without the
+	 * storage class: a GLACIER object cannot be read back at once */
+	if (!r && c->archive_storage_class && strcmp(c->archive_store, c->ia_store) != 0)
+		r = open_store(fs, META_ARCHIVE, c->archive_store, NULL, &t->claim_archive, err,
 			       errlen);
 	if (r < 0)
 		return r;
@@ -184,6 +189,7 @@ void tier_close(struct fs *fs)
 	codec_free(fs->codec);
 	objstore_free(fs->store[META_IA]);
 	objstore_free(fs->store[META_ARCHIVE]);
+	objstore_free(t->claim_archive);
 	fs->access = NULL;
 	fs->codec = NULL;
 	fs->store[META_IA] = fs->store[META_ARCHIVE] = NULL;

@@ -44,6 +44,8 @@ struct tier {
 
 	/* Ownership (tier/owner.c); immutable after tier_open but owner. */
 	struct tier_ident ident;
+	struct objstore *claim_archive;   /* the ARCHIVE store without its storage
+	                                     class, for the claim; NULL: store[ARCHIVE] */
 	bool unclaimed;               /* opened with FS_OPEN_UNCLAIMED */
 	char holder[TIER_URL_MAX];    /* machine id, host name, data directory */
 	atomic_bool owner;            /* every store's claim is ours: objects may be

@@ -42,7 +42,7 @@ static char data_dir[4200];
 static char objects_dir[4300];
 static struct conf *conf;
 static struct fs *fs;
-static char conf_extra[1024];       /* the policy lines of the test's config, @TMP@ expanded */
+static char conf_extra[8192];       /* the policy lines of the test's config, @TMP@ expanded */
 
 /* ---- set-up ---------------------------------------------------------------- */
 
@@ -1478,7 +1478,7 @@ START_TEST(test_copy_with_own_store)
 	snprintf(orig_objects, sizeof(orig_objects), "%s", objects_dir);
 	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
 	fs = open_as(cc, 0, 0, err, sizeof(err));
-	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", copy_dir);
+	snprintf(objects_dir, sizeof(objects_dir), "%.4200s/objects", copy_dir);
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
@@ -1612,7 +1612,7 @@ START_TEST(test_moved_data_dir)
 		ck_assert_msg(strstr(err, data_dir), "%s", err);     /* the old holder */
 		fs_close(fs);
 	} else {
-		snprintf(objects_dir, sizeof(objects_dir), "%s/objects", moved);
+		snprintf(objects_dir, sizeof(objects_dir), "%.4200s/objects", moved);
 	}
 	fs = open_as(mc, 0, 0, err, sizeof(err));
 	check_content(ino, buf, size);
@@ -1634,7 +1634,7 @@ START_TEST(test_changed_store_refused)
 	size_t size = 3 * CS;
 	void *buf;
 	uint64_t ino = cold_file("f", &buf, size, 39), gone = 9;
-	char old_url[4400], new_url[4400], extra[8900], err[2048];
+	char old_url[4400], new_url[4400], extra[20000], err[2048];
 
 	snprintf(old_url, sizeof(old_url), "file://%s", objects_dir);
 	snprintf(new_url, sizeof(new_url), "file://%s/new", tmp_dir);
