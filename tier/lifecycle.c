@@ -8,7 +8,9 @@
  * memory and flushed here) or, for a chunk never accessed since it was
  * written, its file's mtime.  Metadata operations (stat, listing) are not
  * accesses.  A pass moves chunk by chunk and goes on after a failure; the
- * report counts what moved and what failed.
+ * report counts what moved and what failed.  A pass and gc first make sure
+ * the stores' claims are this file system's (tier/owner.c); gc deletes only
+ * unreferenced keys with its own instance id (legacy keys when asked).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -29,6 +29,11 @@
  *   4. delete the object (or leave it for tier_gc)
  *   A failure at 1-3 leaves the chunk cold and the caller gets -EIO (S3
  *   down) or -ENOSPC (disk full); the object is only deleted after 3.
+ *
+ * Ownership (tier/owner.c): a demotion refuses (-EPERM) unless every
+ * store's claim is this file system's, and the deletes of an old copy in
+ * step 5 and 4 leave an object that is not provably ours (a key from before
+ * instance ids, or claims not verified) for gc instead.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -89,7 +89,9 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx);
 int tier_start(struct fs *fs);
 void tier_stop(struct fs *fs);
 
-/* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */
+/* The object key of a chunk version: "<fs_id>/<instance>/<ino>/<idx>.<version>"
+ * in hex, or "<fs_id>/<ino>/<idx>.<version>" for an object from before
+ * instance ids (tier_key in tier_i.h, tier/owner.c). */
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96]);
 
 #endif
