@@ -14,9 +14,13 @@
  *     ids.  gc and the moves delete only keys with their own instance id.
  *   - the claim: one object "<fs_id>/claim" in each store naming the holder
  *     of that fs id and instance id there: the machine id, the host name and
- *     the canonical data directory.  A copy has the same ids but lives in
- *     another directory (or on another host), so it sees a claim that is
- *     not its own and refuses to open: no mount, gc or lifecycle pass.
+ *     the canonical data directory, and a token that every open changes.  A
+ *     copy has the same ids but lives in another directory (or on another
+ *     host), so it sees a claim that is not its own and refuses to open: no
+ *     mount, gc or lifecycle pass.  A clone at the same path on a machine
+ *     with the same id and name (a copied disk or VM), or a restored backup,
+ *     has an older token than the claim once the original was opened since,
+ *     and refuses the same way.
  *
  * Opening (tier_owner_open, from tier_open; the file system's flock is held):
  *   1. ident    read fs_id, instance_id, instance_since.  No instance id (a
@@ -32,16 +36,22 @@
  *               itself).  None yet: record the configured one.  Another
  *               store configured now: if the class has cold chunks, refuse,
  *               naming both stores; else record the new one.
- *   4. claims   per store (one when IA and ARCHIVE share it): no claim: put
- *               ours.  Ours: fine.  A claim written into another store
- *               (its store= field is not this store: the store was copied
- *               or moved along with the directory, as the default store in
- *               DATA_DIR/objects is by cp -a): put ours.  Anything else:
- *               refuse, naming the holder and the two ways out below.
- *               The store does not answer: open anyway with owner false,
- *               so nothing is deleted or demoted until a later
+ *   4. claims   per store (one when IA and ARCHIVE share it), read first:
+ *               ours (instance, holder, and the token claim_token or
+ *               claim_pending of meta.db): fine.  No claim, or a claim
+ *               written into another store (its store= field is not this
+ *               store: the store was copied or moved along with the
+ *               directory, as the default store in DATA_DIR/objects is by
+ *               cp -a): fine, it gets ours.  Anything else: refuse, naming
+ *               the holder and the two ways out below, having written
+ *               nothing.  The store does not answer: open anyway with
+ *               owner false, so nothing is deleted or demoted until a later
  *               tier_owner_ensure (lifecycle pass, gc) sees the claims.
- *   FS_OPEN_UNCLAIMED skips 2-4 and leaves owner false: reads only.
+ *   5. rotate   commit a new token as claim_pending, put the claim with it
+ *               into every store, commit it as claim_token.  A crash before
+ *               the last commit leaves claims with the pending token, which
+ *               step 4 accepts; a put that fails leaves owner false.
+ *   FS_OPEN_UNCLAIMED skips 2-5 and leaves owner false: reads only.
  *   A crash anywhere here changes nothing but what step 1 commits (and a
  *   claim put with no commit after it is ours anyway).
  *
@@ -287,7 +297,7 @@ static void store_identity(struct objstore *s, char buf[TIER_URL_MAX])
 }
 
 struct claim {
-	char fs_id[64], instance[64], holder[TIER_URL_MAX], store[TIER_URL_MAX];
+	char fs_id[64], instance[64], holder[TIER_URL_MAX], store[TIER_URL_MAX], token[64];
 	char name[128];
 	long long since;
 };
@@ -321,20 +331,22 @@ static int claim_parse(const void *buf, size_t len, struct claim *c)
 	claim_field(buf, len, "holder", c->holder, sizeof(c->holder));
 	claim_field(buf, len, "store", c->store, sizeof(c->store));
 	claim_field(buf, len, "name", c->name, sizeof(c->name));
+	claim_field(buf, len, "token", c->token, sizeof(c->token));
 	claim_field(buf, len, "since", since, sizeof(since));
 	c->since = atoll(since);
 	return c->instance[0] && c->holder[0] && c->store[0] ? 0 : -EINVAL;
 }
 
-static int claim_put(struct fs *fs, struct objstore *s, char *err, size_t errlen)
+static int claim_put(struct fs *fs, struct objstore *s, const char *token, char *err,
+		     size_t errlen)
 {
 	char key[TIER_KEY_MAX], sid[TIER_URL_MAX], *text;
 	int n, r;
 
 	store_identity(s, sid);
 	n = asprintf(&text, "efsfs claim 1\nfs_id=%s\ninstance=%s\nholder=%s\nstore=%s\nname=%s\n"
-		     "since=%lld\n", fs->tier->ident.fs_id, fs->tier->ident.instance,
-		     fs->tier->holder, sid, fs->conf->name, (long long)time(NULL));
+		     "since=%lld\ntoken=%s\n", fs->tier->ident.fs_id, fs->tier->ident.instance,
+		     fs->tier->holder, sid, fs->conf->name, (long long)time(NULL), token);
 	if (n < 0)
 		return -ENOMEM;
 	tier_claim_key(&fs->tier->ident, key);
@@ -345,7 +357,14 @@ static int claim_put(struct fs *fs, struct objstore *s, char *err, size_t errlen
 	return r;
 }
 
-enum claim_state { CLAIM_NONE, CLAIM_OURS, CLAIM_MOVED, CLAIM_OTHER, CLAIM_BAD };
+enum claim_state {
+	CLAIM_NONE,                   /* no claim object */
+	CLAIM_OURS,                   /* this directory, and a token meta.db knows */
+	CLAIM_MOVED,                  /* written into another store, copied here */
+	CLAIM_OTHER,                  /* another instance or data directory */
+	CLAIM_STALE,                  /* this directory, but a token meta.db does not know */
+	CLAIM_BAD,                    /* not a claim */
+};
 
 /* Reads and judges the claim in s; *ret_c is filled for CLAIM_OTHER/MOVED. */
 static int claim_read(struct fs *fs, struct objstore *s, enum claim_state *ret,
@@ -373,11 +392,14 @@ static int claim_read(struct fs *fs, struct objstore *s, enum claim_state *ret,
 		*ret = CLAIM_BAD;
 	else if (strcmp(ret_c->store, sid) != 0)
 		*ret = CLAIM_MOVED;
-	else if (strcmp(ret_c->instance, fs->tier->ident.instance) == 0 &&
-		 strcmp(ret_c->holder, fs->tier->holder) == 0)
+	else if (strcmp(ret_c->instance, fs->tier->ident.instance) != 0 ||
+		 strcmp(ret_c->holder, fs->tier->holder) != 0)
+		*ret = CLAIM_OTHER;
+	else if (strcmp(ret_c->token, fs->tier->token) == 0 ||
+		 (fs->tier->pending[0] && strcmp(ret_c->token, fs->tier->pending) == 0))
 		*ret = CLAIM_OURS;
 	else
-		*ret = CLAIM_OTHER;
+		*ret = CLAIM_STALE;
 	return 0;
 }
 
@@ -397,6 +419,16 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 	}
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (st == CLAIM_STALE) {
+		snprintf(err, errlen, "store %s was claimed for %s at %s by a meta.db in this "
+			 "directory %s that is newer than this one: this directory is a clone (a "
+			 "copied disk or machine with the same machine id and host name) or a "
+			 "restored backup of a file system that was used since.  Give it its own "
+			 "identity with 'efsfs reidentify %s'; if the file system it was copied from "
+			 "no longer exists, take over with 'efsfs store claim %s'", objstore_url(s),
+			 fs->fs_id, when, fs->conf->data_dir, fs->conf->name, fs->conf->name);
+		return;
+	}
 	snprintf(err, errlen, "store %s holds the objects of %s for another holder: %s "
 		 "(file system '%s', instance %s, since %s), not this data directory %s "
 		 "(instance %s).  This directory is a copy of that file system, or was moved.  "
@@ -407,8 +439,49 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 		 fs->conf->data_dir, fs->tier->ident.instance, fs->conf->name, fs->conf->name);
 }
 
-/* Checks every store's claim; with write, puts ours where there is none
- * or where it was copied from another store.  Sets owner when all are ours. */
+/* Writes a claim with a new token into every store, after making the token
+ * pending in meta.db (a crash between the puts and the last commit leaves
+ * claims that the next open accepts), then makes it current. */
+static int claims_rotate(struct fs *fs, char *err, size_t errlen)
+{
+	struct tier *t = fs->tier;
+	char tok[FS_INSTANCE_LEN + 1];
+	const char *kv[4];
+	int r;
+
+	r = fs_make_instance(tok);
+	if (r < 0) {
+		snprintf(err, errlen, "/dev/urandom: %s", strerror(-r));
+		return r;
+	}
+	kv[0] = "claim_pending";
+	kv[1] = tok + 2;
+	r = kv_set(fs, kv, 1, err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(t->pending, sizeof(t->pending), "%s", tok + 2);
+	for (int class = META_IA; class <= META_ARCHIVE; class++) {
+		if (class == META_ARCHIVE && archive_shared(fs))
+			break;
+		r = claim_put(fs, claim_store(fs, class), t->pending, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	kv[0] = "claim_token";
+	kv[1] = t->pending;
+	kv[2] = "claim_pending";
+	kv[3] = "";
+	r = kv_set(fs, kv, 2, err, errlen);
+	if (r < 0)
+		return r;
+	memcpy(t->token, t->pending, sizeof(t->token));
+	t->pending[0] = '\0';
+	return 0;
+}
+
+/* Checks every store's claim.  With write (an open), a store with no
+ * claim, or with one copied from another store, is fine too, and all of
+ * them then get a claim with a new token.  Sets owner when all are ours. */
 static int claims_check(struct fs *fs, bool write, char *err, size_t errlen)
 {
 	for (int class = META_IA; class <= META_ARCHIVE; class++) {
@@ -422,20 +495,20 @@ static int claims_check(struct fs *fs, bool write, char *err, size_t errlen)
 		r = claim_read(fs, s, &st, &c, err, errlen);
 		if (r < 0)
 			return r;
-		if (st == CLAIM_OURS)
+		if (st == CLAIM_OURS || (write && (st == CLAIM_NONE || st == CLAIM_MOVED)))
 			continue;
-		if (write && (st == CLAIM_NONE || st == CLAIM_MOVED)) {
-			r = claim_put(fs, s, err, errlen);
-			if (r < 0)
-				return r;
-			continue;
-		}
 		if (st == CLAIM_NONE || st == CLAIM_MOVED)
 			snprintf(err, errlen, "store %s has no claim of %s for this data directory "
 				 "%s any more", objstore_url(s), fs->fs_id, fs->conf->data_dir);
 		else
 			refusal(fs, s, st, &c, err, errlen);
 		return -EEXIST;
+	}
+	if (write) {
+		int r = claims_rotate(fs, err, errlen);
+
+		if (r < 0)
+			return r;
 	}
 	atomic_store(&fs->tier->owner, true);
 	return 0;
@@ -524,8 +597,14 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 
 	make_holder(fs->conf, fs->tier->holder);
 	r = load_ident(fs, err, errlen);
-	if (r < 0)
+	if (!r)
+		r = kv_get(fs, "claim_token", fs->tier->token, sizeof(fs->tier->token));
+	if (!r)
+		r = kv_get(fs, "claim_pending", fs->tier->pending, sizeof(fs->tier->pending));
+	if (r < 0) {
+		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
 		return r;
+	}
 	if (flags & FS_OPEN_UNCLAIMED) {
 		fs->tier->unclaimed = true;
 		return 0;
@@ -897,32 +976,34 @@ int tier_store_set_url(struct fs *fs, const char *old_url, const char *new_url, 
 
 int tier_store_claim(struct fs *fs, char *msg, size_t len)
 {
+	char err[1024];
 	size_t used = 0;
+	int r;
 
 	msg[0] = '\0';
 	for (int class = META_IA; class <= META_ARCHIVE; class++) {
 		struct objstore *s = claim_store(fs, class);
 		enum claim_state st;
 		struct claim c;
-		char err[1024];
-		int r;
 
 		if (class == META_ARCHIVE && archive_shared(fs))
 			break;
 		r = claim_read(fs, s, &st, &c, err, sizeof(err));
-		if (!r)
-			r = claim_put(fs, s, err, sizeof(err));
 		if (r < 0) {
-			snprintf(msg, len, "%s: %s", objstore_url(s), err);
+			snprintf(msg, len, "%s", err);
 			return r;
 		}
 		used += (size_t)snprintf(msg + used, used < len ? len - used : 0,
 					 "%s%s: claimed for %s (was: %s)", used ? "\n" : "",
 					 objstore_url(s), fs->tier->holder,
 					 st == CLAIM_NONE ? "no claim" :
-					 st == CLAIM_BAD ? "unreadable" : c.holder);
+					 st == CLAIM_BAD ? "unreadable" :
+					 st == CLAIM_STALE ? "this directory, an older meta.db" : c.holder);
 		if (used >= len)
 			used = len - 1;
 	}
-	return 0;
+	r = claims_rotate(fs, err, sizeof(err));
+	if (r < 0)
+		snprintf(msg, len, "%s", err);
+	return r;
 }

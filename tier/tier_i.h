@@ -48,6 +48,7 @@ struct tier {
 	                                     class, for the claim; NULL: store[ARCHIVE] */
 	bool unclaimed;               /* opened with FS_OPEN_UNCLAIMED */
 	char holder[TIER_URL_MAX];    /* machine id, host name, data directory */
+	char token[17], pending[17];  /* claim tokens (owner.c); at open and under run_lock */
 	atomic_bool owner;            /* every store's claim is ours: objects may be
 	                                 deleted; set by tier_owner_ensure under run_lock */
 

@@ -1626,6 +1626,48 @@ START_TEST(test_moved_data_dir)
 }
 END_TEST
 
+/* A clone at the same path on a machine with the same id and host name, or
+ * a restored backup, has an older claim token than the store's claim. */
+START_TEST(test_clone_at_same_path_refused)
+{
+	size_t size = 2 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 41), gone = 0;
+	char snap[4300], orig[4300], path[4400], err[2048];
+	struct meta *m;
+
+	fs_close(fs);
+	fs = NULL;
+	snprintf(snap, sizeof(snap), "%s.snap", data_dir);
+	snprintf(orig, sizeof(orig), "%s.orig", data_dir);
+	sh("cp -a '%s' '%s'", data_dir, snap);
+	fs = open_as(conf, 0, 0, err, sizeof(err));      /* the original is used again */
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_int_eq(rename(data_dir, orig), 0);
+	ck_assert_int_eq(rename(snap, data_dir), 0);
+	open_as(conf, 0, -EEXIST, err, sizeof(err));
+	ck_assert_msg(strstr(err, "clone") && strstr(err, "efsfs reidentify t"), "%s", err);
+	ck_assert_int_eq(rename(data_dir, snap), 0);
+	ck_assert_int_eq(rename(orig, data_dir), 0);
+
+	/* a crash after the new claim was put and before its token was
+	 * committed: the pending token is accepted */
+	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
+	ck_assert_int_eq(meta_open(path, false, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_set_kv(m, "claim_pending", "0123456789abcdef"), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_int_eq(meta_checkpoint(m), 0);
+	meta_close(m);
+	sh("sed -i 's/^token=.*/token=0123456789abcdef/' '%s'/fs-*/claim", objects_dir);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	free(buf);
+}
+END_TEST
+
 /* Issue 10 item 2: another ia_store while IA holds data refuses to open,
  * naming the store; set-url records a moved store once its objects are
  * there. */
@@ -1757,6 +1799,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_legacy_objects);
 	tcase_add_test(tc, test_legacy_object_left_by_promotion);
 	tcase_add_test(tc, test_moved_data_dir);
+	tcase_add_test(tc, test_clone_at_same_path_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ownership, encrypted");
