@@ -279,7 +279,7 @@ static void make_holder(const struct conf *c, char buf[TIER_URL_MAX])
 		host[0] = '\0';
 	if (!realpath(c->data_dir, dir))
 		snprintf(dir, sizeof(dir), "%s", c->data_dir);
-	snprintf(buf, TIER_URL_MAX, "%s %s:%s", mid[0] ? mid : "-", host[0] ? host : "-", dir);
+	snprintf(buf, TIER_URL_MAX, "%.127s %.255s:%.3800s", mid[0] ? mid : "-", host[0] ? host : "-", dir);
 }
 
 /* What a claim says the store is: file:// by its canonical path, s3://
@@ -881,7 +881,8 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 		snprintf(err, errlen, "%s", objstore_strerror(s));
 		goto out;
 	}
-	qsort(ks.v, ks.n, sizeof(*ks.v), cmp_str);
+	if (ks.n)
+		qsort(ks.v, ks.n, sizeof(*ks.v), cmp_str);
 	r = cold_rows(fs, class, &rs);
 	if (r < 0) {
 		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
@@ -892,7 +893,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 
 		tier_object_key(fs, rs.v[i].ino, rs.v[i].idx, rs.v[i].version, key);
 		(*ret_total)++;
-		if (!bsearch(&kp, ks.v, ks.n, sizeof(*ks.v), cmp_str)) {
+		if (!ks.n || !bsearch(&kp, ks.v, ks.n, sizeof(*ks.v), cmp_str)) {
 			if (!*ret_missing)
 				snprintf(first, flen, "%s", key);
 			(*ret_missing)++;
