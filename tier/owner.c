@@ -279,7 +279,8 @@ static void make_holder(const struct conf *c, char buf[TIER_URL_MAX])
 		host[0] = '\0';
 	if (!realpath(c->data_dir, dir))
 		snprintf(dir, sizeof(dir), "%s", c->data_dir);
-	snprintf(buf, TIER_URL_MAX, "%.127s %.255s:%.3800s", mid[0] ? mid : "-", host[0] ? host : "-", dir);
+	snprintf(buf, TIER_URL_MAX, "%.127s %.255s:%.3800s", mid[0] ? mid : "-",
+		 host[0] ? host : "-", dir);
 }
 
 /* What a claim says the store is: file:// by its canonical path, s3://
