@@ -430,8 +430,8 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 			 fs->fs_id, when, fs->conf->data_dir, fs->conf->name, fs->conf->name);
 		return;
 	}
-	snprintf(err, errlen, "store %s holds the objects of %s for another holder: %s "
-		 "(file system '%s', instance %s, since %s), not this data directory %s "
+	snprintf(err, errlen, "store %s is claimed for %s by another data directory: %s "
+		 "(file system '%s', instance %s, since %s), not by this one, %s "
 		 "(instance %s).  This directory is a copy of that file system, or was moved.  "
 		 "A copy must not touch the other's objects: give it its own identity with "
 		 "'efsfs reidentify %s' (copies its cold objects).  If the directory was "

@@ -1668,6 +1668,33 @@ START_TEST(test_clone_at_same_path_refused)
 }
 END_TEST
 
+/* A store that did not answer at the open: nothing moves or is deleted
+ * until a pass or gc has read the claims. */
+START_TEST(test_claims_unverified_until_store_answers)
+{
+	size_t size = 2 * CS;
+	void *buf = random_bytes(size, 42);
+	uint64_t ino = create_file("f", buf, size, 0), gone = 9;
+	struct objstore *s = fs->store[META_IA];
+	struct tier_report rep;
+	char err[2048];
+
+	atomic_store(&fs->tier->owner, false);       /* as after an open with S3 down */
+	objstore_inject_fault(s, "get", 1, EIO, true);
+	ck_assert_int_eq(tier_run(fs, time(NULL) + 31 * DAY, &rep), -EIO);
+	ck_assert_str_ne(rep.first_error, "");
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EIO);
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), -EPERM);
+	ck_assert_uint_eq(count_objects(), 0);
+	objstore_inject_fault(s, NULL, 0, 0, false);
+	rep = run_at(time(NULL) + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	ck_assert(atomic_load(&fs->tier->owner));
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
 /* Issue 10 item 2: another ia_store while IA holds data refuses to open,
  * naming the store; set-url records a moved store once its objects are
  * there. */
@@ -1800,6 +1827,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_legacy_object_left_by_promotion);
 	tcase_add_test(tc, test_moved_data_dir);
 	tcase_add_test(tc, test_clone_at_same_path_refused);
+	tcase_add_test(tc, test_claims_unverified_until_store_answers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ownership, encrypted");
