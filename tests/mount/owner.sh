@@ -9,7 +9,7 @@
 #     reads the file, deletes it, and its gc deletes exactly its own objects;
 #     orig still reads every byte and fsck is clean.
 #   - ia_store changed while IA holds data: mount refuses naming the old
-#     store; `efsfs store set-url` refuses until the objects are copied, then
+#     store (so does fsck); `efsfs store set-url` refuses until the objects are copied, then
 #     records the new store, and the file reads back from it.
 # Needs: EFSFS, root, /dev/fuse.
 
@@ -126,6 +126,8 @@ run "$EFSFS" mount orig "$MNT"
 expect_refusal "orig does not mount with its IA data elsewhere" "file://$SHARED" \
 	"efsfs store set-url orig"
 is_not_mounted "$MNT" || fail "a refused mount left $MNT mounted"
+run "$EFSFS" fsck orig
+expect_refusal "fsck does not report 0 errors with the IA data elsewhere" "file://$SHARED"
 run "$EFSFS" store set-url orig "file://$SHARED" "file://$NEW"
 expect_refusal "set-url refuses before the objects are copied" "9 of 9 IA objects"
 cp -a -- "$SHARED/$ORIG_ID" "$NEW/"
