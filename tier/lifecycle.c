@@ -229,11 +229,12 @@ static int gc_check(const char *key, uint64_t size, void *arg)
 	struct meta_chunk c;
 	char named[TIER_KEY_MAX], tail;
 	size_t idlen = strlen(id->fs_id), ilen = strlen(id->instance);
-	const char *rest = key + idlen + 1;
+	const char *rest;
 	bool legacy;
 
 	if (strncmp(key, id->fs_id, idlen) != 0 || key[idlen] != '/')
 		return 0;
+	rest = key + idlen + 1;
 	legacy = !(strncmp(rest, id->instance, ilen) == 0 && rest[ilen] == '/');
 	if (!legacy)
 		rest += ilen + 1;
@@ -342,9 +343,8 @@ static void *tier_thread(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= next_pass.tv_sec) {
 			struct tier_report rep;
-			char err[512];
+			char err[2048];
 			uint64_t gone = 0;
-
 			int rr = tier_run(fs, time(NULL), &rep);
 
 			if (rr < 0)
