@@ -29,7 +29,7 @@ struct tier_report {
 	uint64_t chunks_to_ia, bytes_to_ia;
 	uint64_t chunks_to_archive, bytes_to_archive;
 	uint64_t chunks_failed;
-	char first_error[512];
+	char first_error[2048];
 };
 
 struct tier_stats {
