@@ -242,7 +242,10 @@ static int check_records(struct fs *fs, char *err, size_t errlen)
 		kv[2 * nkv + 1] = now[class];
 		nkv++;
 	}
-	return nkv ? kv_set(fs, kv, nkv, err, errlen) : 0;
+	r = nkv ? kv_set(fs, kv, nkv, err, errlen) : 0;
+	/* a full data disk must not lock the user out: nothing is stranded, so
+	 * the record can wait for the next open */
+	return r == -ENOSPC ? 0 : r;
 }
 
 /* ---- claims ----------------------------------------------------------------------- */
