@@ -961,11 +961,15 @@ START_TEST(test_gc_deletes_orphans_only)
 	tier_object_key(fs, ino, 0, c.version, key);
 	strcat(key, ".bak");
 	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
-	ck_assert_uint_eq(count_objects(), 7);
+	/* nor another instance's object under this fs id (a copy's, tier/owner.c) */
+	snprintf(key, sizeof(key), "%s/i-0123456789abcdef/%016" PRIx64 "/0000000000000000.%016"
+		 PRIx64, fs_id(fs), ino, c.version + 7);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_uint_eq(count_objects(), 8);
 
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 3);
-	ck_assert_uint_eq(count_objects(), 4);
+	ck_assert_uint_eq(count_objects(), 5);
 	assert_classes(ino, 2, META_IA);
 	check_content(ino, buf, size);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
@@ -975,7 +979,7 @@ START_TEST(test_gc_deletes_orphans_only)
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 2);
-	ck_assert_uint_eq(count_objects(), 2);
+	ck_assert_uint_eq(count_objects(), 3);
 	/* a listing failure is reported */
 	objstore_inject_fault(s, "list", 1, EIO, false);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EIO);
