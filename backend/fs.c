@@ -2216,9 +2216,10 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int make_fs_id(char out[FS_ID_LEN + 1])
+/* n random hex digits into out (NUL-terminated). */
+static int random_hex(char *out, int n)
 {
-	unsigned char rnd[9];
+	unsigned char rnd[16];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
@@ -2228,11 +2229,22 @@ static int make_fs_id(char out[FS_ID_LEN + 1])
 		return -EIO;
 	}
 	close(fd);
-	memcpy(out, "fs-", 3);
-	for (int i = 0; i < 17; i++)
-		out[3 + i] = "0123456789abcdef"[(rnd[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
-	out[FS_ID_LEN] = '\0';
+	for (int i = 0; i < n && i < 32; i++)
+		out[i] = "0123456789abcdef"[(rnd[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[n] = '\0';
 	return 0;
+}
+
+int fs_make_id(char out[FS_ID_LEN + 1])
+{
+	memcpy(out, "fs-", 3);
+	return random_hex(out + 3, FS_ID_LEN - 3);
+}
+
+int fs_make_instance(char out[FS_INSTANCE_LEN + 1])
+{
+	memcpy(out, "i-", 2);
+	return random_hex(out + 2, FS_INSTANCE_LEN - 2);
 }
 
 /* An encrypted file system's key: 32 random bytes as 64 hex digits, made
@@ -2270,7 +2282,7 @@ static int make_key_file(const char *path)
 int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
 	    char *ret_id, char *err, size_t errlen)
 {
-	char path[4096], id[FS_ID_LEN + 1], num[32];
+	char path[4096], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
 	struct meta *m = NULL;
 	struct meta_inode root;
 	int r;
@@ -2302,7 +2314,9 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	r = make_fs_id(id);
+	r = fs_make_id(id);
+	if (!r)
+		r = fs_make_instance(inst);
 	if (r < 0) {
 		snprintf(err, errlen, "/dev/urandom: %s", strerror(-r));
 		return r;
@@ -2335,6 +2349,10 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 		r = -EIO;
 	if (!r)
 		r = meta_set_kv(m, "fs_id", id);
+	if (!r)
+		r = meta_set_kv(m, "instance_id", inst);     /* tier/owner.c */
+	if (!r)
+		r = meta_set_kv(m, "instance_since", "0");
 	if (!r)
 		r = meta_set_kv(m, "chunk_size", num);
 	if (!r)
@@ -2641,7 +2659,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 			goto fail;
 		}
 	}
-	r = tier_open(fs, err, errlen);
+	r = tier_open(fs, flags, err, errlen);
 	if (r < 0)
 		goto fail;
 	if (ro) {

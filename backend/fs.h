@@ -86,7 +86,12 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
  * and the lifecycle refuses to run; a missing backing file reads as holes.
  * The lock (a flock on the directory) is shared among read-only openers;
  * a read-only mount writes the lock file's text only where it can. */
-#define FS_OPEN_RDONLY  1u
+#define FS_OPEN_RDONLY  0x1u
+/* fs_open with flags.  FS_OPEN_UNCLAIMED: do not check or write the claims
+ * and store records of the object stores (tier/owner.c), for the commands
+ * that repair them (efsfs reidentify, efsfs store ...); such an open never
+ * deletes an object nor writes one outside what the command does. */
+#define FS_OPEN_UNCLAIMED 0x2u
 int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  struct fs **ret, char *err, size_t errlen);
 bool fs_read_only(const struct fs *fs);

@@ -115,7 +115,12 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
  * (transition_to_primary_storage_class = AFTER_1_ACCESS). */
 bool tier_promotes_on_read(struct fs *fs);
 /* Tier set-up and tear-down, called by fs_open() and fs_close(). */
-int tier_open(struct fs *fs, char *err, size_t errlen);
+int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen);
+/* A new random file system id, "fs-" + 17 hex digits (mkfs, reidentify). */
+int fs_make_id(char out[FS_ID_LEN + 1]);
+/* A new random instance id, "i-" + 16 hex digits (tier/owner.c). */
+#define FS_INSTANCE_LEN 18
+int fs_make_instance(char out[FS_INSTANCE_LEN + 1]);
 void tier_close(struct fs *fs);
 
 /* Holds an inode open (its backing file) for a tier move; drop with

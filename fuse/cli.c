@@ -55,6 +55,9 @@ static int cmd_lifecycle_run(const struct cli_cmd *cmd, const char *config, int 
 			     char **argv);
 static int cmd_help(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_reidentify(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_store(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 
 static const struct cli_opt mkfs_opts[] = {
 	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
@@ -89,6 +92,19 @@ static const struct cli_opt lifecycle_run_opts[] = {
 static const struct cli_opt help_opts[] = {
 	{ OPT_LONG_ONLY, "man", "TEMPLATE", "print the efsfs(8) man page made from TEMPLATE "
 	  "(man/efsfs.8.in; the build does this)" },
+	{ 0 }
+};
+
+static const struct cli_opt gc_opts[] = {
+	{ OPT_LONG_ONLY, "legacy", NULL, "also delete unreferenced objects from before instance "
+	  "ids, which a copy of the data directory made before the upgrade may still use "
+	  "(see README, \"Whose objects are whose\")" },
+	{ 0 }
+};
+
+static const struct cli_opt reidentify_opts[] = {
+	{ OPT_LONG_ONLY, "force", NULL, "go on when some cold chunks have no object any more "
+	  "(the original deleted them): those chunks then read as EIO" },
 	{ 0 }
 };
 
@@ -130,8 +146,25 @@ static const struct cli_cmd commands[] = {
 	  no_opts, cmd_control },
 	{ "gc", "NAME", "delete objects no chunk refers to",
 	  "Deletes the objects in the IA and Archive stores that no chunk of the file system "
-	  "refers to any more (left by a crash or a deleted file).",
-	  no_opts, cmd_control },
+	  "refers to any more (left by a crash or a deleted file). It deletes only objects "
+	  "whose keys carry this file system's instance id, after reading every store's claim "
+	  "again; it reports how many unreferenced objects from before instance ids it kept.",
+	  gc_opts, cmd_gc },
+	{ "reidentify", "NAME", "give a copied data directory its own identity",
+	  "Gives file system NAME, a copy of another's data directory that shares its stores, "
+	  "a new fs- id and instance id, and copies every cold chunk to objects of its own "
+	  "(verified before the chunk map names them). A copy refuses to mount until this ran. "
+	  "An interrupted run goes on where it stopped.",
+	  reidentify_opts, cmd_reidentify },
+	{ "store set-url", "NAME OLD NEW", "record that the objects in store OLD moved to NEW",
+	  "After the objects of store OLD were copied to NEW and the configuration names NEW, "
+	  "checks that NEW holds every cold chunk's object and records it as the store of that "
+	  "class. OLD is not cleaned up.",
+	  no_opts, cmd_store },
+	{ "store claim", "NAME", "claim the stores for a moved data directory",
+	  "Writes this data directory's claim into every store, after the data directory "
+	  "moved or the host was renamed. Never use it for a copy: use reidentify.",
+	  no_opts, cmd_store },
 	{ "help", "[COMMAND]", "this list, or the help of COMMAND",
 	  "Prints the list of commands, or the usage and options of COMMAND (as "
 	  "efsfs COMMAND --help does).",
@@ -741,7 +774,108 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	return r;
 }
 
-/* stats, gc, lifecycle status: NAME, and the control command is the last
+/* Opens NAME unclaimed (tier/owner.c) for reidentify and store. */
+static int open_unclaimed(const char *config, const char *name, struct conf **ret_conf,
+			  struct fs **ret_fs)
+{
+	char err[2048];
+	int r;
+
+	if (load_conf(config, name, ret_conf) < 0)
+		return -EINVAL;
+	r = fs_open_flags(*ret_conf, NULL, FS_OPEN_UNCLAIMED, ret_fs, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: %s\n", err);
+		conf_free(*ret_conf);
+	}
+	return r;
+}
+
+static int cmd_reidentify(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	struct tier_reidentify_report rep;
+	struct conf *conf;
+	struct fs *fs;
+	char err[2048], old[FS_ID_LEN + 1];
+	bool force = false;
+	int c, r;
+
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case OPT_LONG_ONLY: force = true; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(cmd, "reidentify takes one file system NAME");
+	if (open_unclaimed(config, argv[optind], &conf, &fs) < 0)
+		return 1;
+	snprintf(old, sizeof(old), "%s", fs_id(fs));
+	r = tier_reidentify(fs, force, &rep, err, sizeof(err));
+	fs_close(fs);
+	if (r < 0) {
+		fprintf(stderr, "efsfs: reidentify %s: %s\n", conf->name, err);
+		conf_free(conf);
+		return 1;
+	}
+	printf("%s\n", rep.new_fs_id);
+	fprintf(stderr, "efsfs: %s is now %s (was %s)%s; %" PRIu64 " cold chunks (%" PRIu64
+		" bytes) copied to its own objects", conf->name, rep.new_fs_id, old,
+		rep.resumed ? ", an interrupted run finished" : "", rep.copied, rep.bytes);
+	if (rep.missing)
+		fprintf(stderr, "; %" PRIu64 " had no object and read as EIO (first: %s)",
+			rep.missing, rep.first_missing);
+	fprintf(stderr, "\n");
+	conf_free(conf);
+	return 0;
+}
+
+/* store set-url NAME OLD NEW, store claim NAME */
+static int cmd_store(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	bool set_url = strcmp(cmd->name, "store set-url") == 0;
+	struct conf *conf;
+	struct fs *fs;
+	char msg[4096];
+	int r = parse_simple(cmd, argc, argv, set_url ? 3 : 1);
+
+	if (r >= 0)
+		return r;
+	if (open_unclaimed(config, argv[optind], &conf, &fs) < 0)
+		return 1;
+	if (set_url)
+		r = tier_store_set_url(fs, argv[optind + 1], argv[optind + 2], msg, sizeof(msg));
+	else
+		r = tier_store_claim(fs, msg, sizeof(msg));
+	fs_close(fs);
+	fprintf(r < 0 ? stderr : stdout, "%s%s\n", r < 0 ? "efsfs: " : "", msg);
+	conf_free(conf);
+	return r < 0 ? 1 : 0;
+}
+
+static int control_cmd(const char *config, const char *name, int argc, char **argv);
+
+/* gc [--legacy] NAME, through the daemon when NAME is mounted. */
+static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	char *cargv[2] = { "gc", "legacy" };
+	bool legacy = false;
+	int c;
+
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case OPT_LONG_ONLY: legacy = true; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(cmd, "gc takes one file system NAME");
+	return control_cmd(config, argv[optind], legacy ? 2 : 1, cargv);
+}
+
+/* stats, info, lifecycle status: NAME, and the control command is the last
  * word of the command's name. */
 static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {

@@ -162,7 +162,8 @@ static int exec_run(struct fs *fs, const char *as_of_s, FILE *out, bool remote)
 	pthread_cond_destroy(&ps.cond);
 	pthread_mutex_destroy(&ps.lock);
 	if (r < 0) {
-		fprintf(out, "error: lifecycle pass: %s\n", strerror(-r));
+		fprintf(out, "error: lifecycle pass: %s\n",
+			rep.first_error[0] ? rep.first_error : strerror(-r));
 		return 1;
 	}
 	fprintf(out, "as_of: %" PRId64 "\nfiles_scanned: %" PRIu64 "\n"
@@ -271,15 +272,21 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 		print_last_pass(fs, out);
 		return exec_stats(fs, out);
 	}
-	if (argc == 1 && strcmp(argv[0], "gc") == 0) {
-		uint64_t n = 0;
-		char err[512];
+	if ((argc == 1 || (argc == 2 && strcmp(argv[1], "legacy") == 0)) &&
+	    strcmp(argv[0], "gc") == 0) {
+		uint64_t n = 0, legacy = 0;
+		char err[2048];
 
-		if (tier_gc(fs, &n, err, sizeof(err)) < 0) {
+		if (tier_gc_legacy(fs, argc == 2, &n, &legacy, err, sizeof(err)) < 0) {
 			fprintf(out, "error: gc: %s\n", err);
 			return 1;
 		}
 		fprintf(out, "objects_deleted: %" PRIu64 "\n", n);
+		if (legacy)
+			fprintf(out, "legacy_objects_kept: %" PRIu64 " (unreferenced objects from "
+				"before instance ids; they may belong to a copy of this data "
+				"directory made before then; 'efsfs gc --legacy NAME' deletes "
+				"them)\n", legacy);
 		return 0;
 	}
 	fprintf(out, "error: unknown control command\n");

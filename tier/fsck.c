@@ -75,7 +75,7 @@ static void say(struct check *k, bool error, const char *fmt, ...)
 	k->report(msg, k->arg);
 }
 
-static int add_listed(const char *key, uint64_t size, bool named, void *arg)
+static int add_listed(const char *key, uint64_t size, bool named, bool legacy, void *arg)
 {
 	struct listing *l = arg;
 

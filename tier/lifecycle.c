@@ -10,6 +10,9 @@
  * accesses.  A pass moves chunk by chunk and goes on after a failure; the
  * report counts what moved and what failed, and a summary of it is kept in
  * the metadata (fs key lifecycle_last_pass) for `efsfs lifecycle status`.
+ * A pass and gc first make sure the stores' claims are this file system's
+ * (tier/owner.c); gc deletes only unreferenced keys with its own instance
+ * id (legacy keys when asked).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -161,7 +164,7 @@ static void record_pass(struct fs *fs, int64_t start, const struct timespec *t0,
 			int64_t as_of, const struct tier_report *rep, int r)
 {
 	struct timespec t1;
-	char v[768], stopped[128] = "";
+	char v[2400], stopped[128] = "";
 	const char *error = rep->first_error;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -184,7 +187,7 @@ int tier_last_pass(struct fs *fs, struct tier_last_pass *ret)
 	struct tier_last_pass p;
 	long long start, as_of;
 	unsigned long long files, moved, failed;
-	char v[768];
+	char v[2400];
 	int n = 0, r;
 
 	fs_meta_lock(fs);
@@ -250,7 +253,10 @@ int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *rep,
 		return -ENOMEM;
 	pthread_mutex_lock(&fs->tier->run_lock);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = tier_flush_access(fs);
+	/* a copy never moves anything (tier/owner.c) */
+	r = tier_owner_ensure(fs, false, rep->first_error, sizeof(rep->first_error));
+	if (!r)
+		r = tier_flush_access(fs);
 	/* counting costs a metadata scan; only a caller that shows progress pays it */
 	if (!r && prog) {
 		r = run_scan(fs, as_of, rep, prog, true, b);
@@ -301,25 +307,40 @@ struct list_state {
 	void *arg;
 };
 
-/* Keys "<fs_id>/<ino>/<idx>.<version>" and whether the chunk map names them.
- * Every put gets a fresh version, so the version alone says whether a row
- * names the object, whichever class's store holds it. */
-static int gc_check(const char *key, uint64_t size, void *arg)
+/* Keys under "<fs_id>/" that are provably this file system's, and whether
+ * the chunk map names them: "<fs_id>/<instance>/<ino>/<idx>.<version>" with
+ * our instance id (tier/owner.c), and the keys from before instance ids,
+ * "<fs_id>/<ino>/<idx>.<version>" with a version below instance_since
+ * (legacy).  Another instance's keys and the claim are skipped.  A row
+ * names a key when tier_key of its version is that key: every put gets a
+ * fresh version, so the version alone says whether a row names the object,
+ * whichever class's store holds it. */
+static int list_check(const char *key, uint64_t size, void *arg)
 {
 	struct list_state *g = arg;
+	const struct tier_ident *id = &g->fs->tier->ident;
 	unsigned long long ino, idx, ver;
 	struct meta_chunk c;
-	size_t idlen = strlen(g->fs->fs_id);
-	bool named;
-	char tail;
+	char ours[TIER_KEY_MAX], tail;
+	size_t idlen = strlen(id->fs_id), ilen = strlen(id->instance);
+	const char *rest;
+	bool legacy, named;
 
-	if (strncmp(key, g->fs->fs_id, idlen) != 0 || key[idlen] != '/')
+	if (strncmp(key, id->fs_id, idlen) != 0 || key[idlen] != '/')
 		return 0;
-	if (sscanf(key + idlen + 1, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
+	rest = key + idlen + 1;
+	legacy = !(strncmp(rest, id->instance, ilen) == 0 && rest[ilen] == '/');
+	if (!legacy)
+		rest += ilen + 1;
+	if (sscanf(rest, "%16llx/%16llx.%16llx%c", &ino, &idx, &ver, &tail) != 3)
+		return 0;
+	/* only the form tier_key makes for that version is ours */
+	tier_key(id, ino, idx, ver, ours);
+	if (strcmp(ours, key) != 0)
 		return 0;
 	named = tier_chunk_row(g->fs, ino, idx, &c) == 0 && c.class != META_STANDARD &&
 		c.version == ver;
-	return g->cb(key, size, named, g->arg);
+	return g->cb(key, size, named, legacy, g->arg);
 }
 
 int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char *err,
@@ -331,24 +352,30 @@ int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char
 	int r;
 
 	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
-	r = objstore_list(s, prefix, gc_check, &g);
+	r = objstore_list(s, prefix, list_check, &g);
 	if (r < 0)
 		snprintf(err, errlen, "%s", objstore_strerror(s));
 	return r;
 }
 
 struct gc_state {
+	bool legacy;                  /* delete unreferenced legacy objects too */
 	char **keys;
 	size_t n, cap;
+	uint64_t legacy_left;         /* unreferenced legacy objects kept */
 };
 
-/* Collects the keys no row names. */
-static int gc_collect(const char *key, uint64_t size, bool named, void *arg)
+/* Collects the keys no row names (legacy ones only when asked). */
+static int gc_collect(const char *key, uint64_t size, bool named, bool legacy, void *arg)
 {
 	struct gc_state *g = arg;
 
 	if (named)
 		return 0;
+	if (legacy && !g->legacy) {
+		g->legacy_left++;
+		return 0;
+	}
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
 		char **v = realloc(g->keys, cap * sizeof(*v));
@@ -365,18 +392,21 @@ static int gc_collect(const char *key, uint64_t size, bool named, void *arg)
 	return 0;
 }
 
-int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
+int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
+		   uint64_t *ret_legacy, char *err, size_t errlen)
 {
-	uint64_t deleted = 0;
-	int r = 0;
+	uint64_t deleted = 0, legacy = 0;
+	int r;
 
 	if (fs_read_only(fs)) {
 		snprintf(err, errlen, "the file system is mounted read-only");
 		return -EROFS;
 	}
 	pthread_mutex_lock(&fs->tier->run_lock);
+	/* read every claim again: a second holder may have taken one */
+	r = tier_owner_ensure(fs, true, err, errlen);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
-		struct gc_state g = { NULL, 0, 0 };
+		struct gc_state g = { delete_legacy, NULL, 0, 0, 0 };
 		struct objstore *s = fs->store[class];
 
 		/* one store serving both classes is listed once */
@@ -384,7 +414,7 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 			break;
 		r = tier_list_objects(fs, class, gc_collect, &g, err, errlen);
 		if (!r) {
-			/* a row removal gc_check saw must be durable before the
+			/* a row removal list_check saw must be durable before the
 			 * object goes (group commit) */
 			fs_meta_lock(fs);
 			r = meta_flush(fs->meta);
@@ -398,11 +428,19 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 			free(g.keys[i]);
 		}
 		free(g.keys);
+		legacy += g.legacy_left;
 	}
 	pthread_mutex_unlock(&fs->tier->run_lock);
 	if (ret_deleted)
 		*ret_deleted = deleted;
+	if (ret_legacy)
+		*ret_legacy = legacy;
 	return r;
+}
+
+int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
+{
+	return tier_gc_legacy(fs, false, ret_deleted, NULL, err, errlen);
 }
 
 bool tier_same_store(struct fs *fs)
@@ -434,14 +472,13 @@ static void *tier_thread(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= next_pass.tv_sec) {
 			struct tier_report rep;
-			char err[512];
+			char err[2048];
 			uint64_t gone = 0;
+			int rr = tier_run(fs, time(NULL), &rep);
 
-			int r = tier_run(fs, time(NULL), &rep);
-
-			if (r < 0)
+			if (rr < 0)
 				log_warn("%s: lifecycle pass stopped: %s", fs->conf->name,
-					 strerror(-r));
+					 rep.first_error[0] ? rep.first_error : strerror(-rr));
 			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
 				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
 					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64

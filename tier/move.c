@@ -32,6 +32,11 @@
  *   4. delete the object (or leave it for tier_gc)
  *   A failure at 1-3 leaves the chunk cold and the caller gets -EIO (S3
  *   down) or -ENOSPC (disk full); the object is only deleted after 3.
+ *
+ * Ownership (tier/owner.c): a demotion refuses (-EPERM) unless every
+ * store's claim is this file system's, and the deletes of an old copy in
+ * step 5 and 4 leave an object that is not provably ours (a key from before
+ * instance ids, or claims not verified) for gc instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,11 +67,17 @@ static int commit_row(struct fs *fs, const struct meta_chunk *c)
 	return r;
 }
 
+/* Drops the object a chunk row named, unless this file system cannot prove
+ * it is its own (tier/owner.c): then it stays, for gc. */
 static void delete_object(struct fs *fs, const struct meta_chunk *c)
 {
-	char key[96];
+	char key[TIER_KEY_MAX];
 
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	if (!tier_may_delete(fs, c->version)) {
+		log_debug("leaving %s: not provably ours (owner.c)", key);
+		return;
+	}
 	if (objstore_del(fs->store[c->class], key) < 0)
 		log_debug("leaving %s for gc: %s", key, objstore_strerror(fs->store[c->class]));
 }
@@ -170,11 +181,16 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	uint64_t gen;
 	void *plain = NULL, *obj = NULL, *back = NULL;
 	size_t plen = 0, olen = 0, blen = 0;
-	char key[96];
+	char key[TIER_KEY_MAX];
 	bool put = false;
 	int r;
 
 	err[0] = '\0';
+	if (!atomic_load(&fs->tier->owner)) {
+		/* a copy, or claims not verified yet: write nothing (tier/owner.c) */
+		snprintf(err, errlen, "the claims of the object stores are not verified as ours");
+		return -EPERM;
+	}
 	r = fs_inode_hold(fs, ino, &in);
 	if (r < 0)
 		return r == -EINVAL ? 1 : r;
@@ -194,7 +210,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	/* 2. copy */
 	nc = c;
 	nc.class = class;
-	nc.version = (uint64_t)fs_now_ns();
+	nc.version = tier_new_version(fs, &c);
 	nc.plain_len = plen;
 	if (c.class == META_STANDARD && nc.atime == 0) {
 		/* no row: the policy aged the chunk by its file's mtime; keep that */

@@ -17,10 +17,42 @@
 #include "tier/access.h"
 #include "tier/tier_i.h"
 
+void tier_key(const struct tier_ident *id, uint64_t ino, uint64_t idx, uint64_t version,
+	      char buf[TIER_KEY_MAX])
+{
+	if (version < id->since)
+		snprintf(buf, TIER_KEY_MAX, "%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64,
+			 id->fs_id, ino, idx, version);
+	else
+		snprintf(buf, TIER_KEY_MAX, "%s/%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64,
+			 id->fs_id, id->instance, ino, idx, version);
+}
+
+void tier_claim_key(const struct tier_ident *id, char buf[TIER_KEY_MAX])
+{
+	snprintf(buf, TIER_KEY_MAX, "%s/claim", id->fs_id);
+}
+
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96])
 {
-	snprintf(buf, 96, "%s/%016" PRIx64 "/%016" PRIx64 ".%016" PRIx64, fs->fs_id, ino, idx,
-		 version);
+	tier_key(&fs->tier->ident, ino, idx, version, buf);
+}
+
+uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c)
+{
+	uint64_t v = (uint64_t)fs_now_ns();
+
+	/* a clock set back must neither reuse a version nor make a legacy key */
+	if (v < fs->tier->ident.since)
+		v = fs->tier->ident.since;
+	if (c->class != META_STANDARD && v <= c->version)
+		v = c->version + 1;
+	return v;
+}
+
+bool tier_may_delete(struct fs *fs, uint64_t version)
+{
+	return atomic_load(&fs->tier->owner) && version >= fs->tier->ident.since;
 }
 
 /* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes. */
@@ -57,17 +89,17 @@ bad:
 	return -EINVAL;
 }
 
-/* Opens the store of a class as the configuration says; chunk_size bounds what a GET
- * may answer (0 = the driver's default).  err: "IA store s3://b/p: why". */
-static int store_open(const struct conf *c, int class, uint64_t chunk_size,
-		      struct objstore **ret, char *err, size_t errlen)
+/* Opens url as the store of a class with storage_class (NULL: none); chunk_size bounds
+ * what a GET may answer (0 = the driver's default).  err: "IA store s3://b/p: why". */
+static int store_open_url(const struct conf *c, int class, const char *url,
+			  const char *storage_class, uint64_t chunk_size, struct objstore **ret,
+			  char *err, size_t errlen)
 {
-	const char *url = class == META_IA ? c->ia_store : c->archive_store;
 	struct objstore_conf oc = {
 		.endpoint = c->s3_endpoint,
 		.region = c->s3_region,
 		.path_style = c->s3_path_style,
-		.storage_class = class == META_ARCHIVE ? c->archive_storage_class : NULL,
+		.storage_class = storage_class,
 		.ca_file = c->s3_ca_file,
 		.profile = c->s3_profile,
 		.access_key = c->s3_access_key_id,
@@ -96,19 +128,51 @@ static int store_open(const struct conf *c, int class, uint64_t chunk_size,
 	return r;
 }
 
-static int open_store(struct fs *fs, int class, const char *url, char *err, size_t errlen)
+/* The store of a class as the configuration says. */
+static int store_open(const struct conf *c, int class, uint64_t chunk_size,
+		      struct objstore **ret, char *err, size_t errlen)
+{
+	return store_open_url(c, class, class == META_IA ? c->ia_store : c->archive_store,
+			      class == META_ARCHIVE ? c->archive_storage_class : NULL, chunk_size,
+			      ret, err, errlen);
+}
+
+static int open_store(struct fs *fs, int class, const char *url, const char *storage_class,
+		      struct objstore **ret, char *err, size_t errlen)
 {
 	/* the default file:// store lives in the data directory: make it */
 	if (strncmp(url, "file://", 7) == 0)
 		mkdir(url + 7, 0700);
-	return store_open(fs->conf, class, fs->chunk_size, &fs->store[class], err, errlen);
+	return store_open_url(fs->conf, class, url, storage_class, fs->chunk_size, ret, err,
+			      errlen);
 }
 
-int tier_open(struct fs *fs, char *err, size_t errlen)
+int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
+		   size_t errlen)
 {
 	const struct conf *c = fs->conf;
 	uint8_t key[CODEC_KEY_LEN], *keyp = NULL;
 	char enc[8] = "0";
+	int r;
+
+	/* encryption is chosen at mkfs; the config cannot turn it off later */
+	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
+	if (strcmp(enc, "1") == 0 || c->encrypted) {
+		r = load_key(c->key_file, key, err, errlen);
+		if (r < 0)
+			return r;
+		keyp = key;
+	}
+	r = codec_create(fs_id, keyp, 1, 0, ret);
+	memset(key, 0, sizeof(key));
+	if (r < 0)
+		snprintf(err, errlen, "codec: %s", strerror(-r));
+	return r;
+}
+
+int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
+{
+	const struct conf *c = fs->conf;
 	struct tier *t;
 	int r;
 
@@ -121,29 +185,26 @@ int tier_open(struct fs *fs, char *err, size_t errlen)
 	pthread_cond_init(&t->wake, NULL);
 	fs->tier = t;
 
-	r = open_store(fs, META_IA, c->ia_store, err, errlen);
+	r = open_store(fs, META_IA, c->ia_store, NULL, &fs->store[META_IA], err, errlen);
 	if (!r)
-		r = open_store(fs, META_ARCHIVE, c->archive_store, err, errlen);
+		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class,
+			       &fs->store[META_ARCHIVE], err, errlen);
+	/* the claim in an ARCHIVE store of its own is written without the
+	 * storage class: a GLACIER object cannot be read back at once */
+	if (!r && c->archive_storage_class && strcmp(c->archive_store, c->ia_store) != 0)
+		r = open_store(fs, META_ARCHIVE, c->archive_store, NULL, &t->claim_archive, err,
+			       errlen);
 	if (r < 0)
 		return r;
-	/* encryption is chosen at mkfs; the config cannot turn it off later */
-	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
-	if (strcmp(enc, "1") == 0 || c->encrypted) {
-		r = load_key(c->key_file, key, err, errlen);
-		if (r < 0)
-			return r;
-		keyp = key;
-	}
-	r = codec_create(fs->fs_id, keyp, 1, 0, &fs->codec);
-	memset(key, 0, sizeof(key));
-	if (r < 0) {
-		snprintf(err, errlen, "codec: %s", strerror(-r));
+	r = tier_codec_new(fs, fs->fs_id, &fs->codec, err, errlen);
+	if (r < 0)
 		return r;
-	}
 	r = access_create(&fs->access);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(err, errlen, "access table: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	return tier_owner_open(fs, flags, err, errlen);
 }
 
 void tier_close(struct fs *fs)
@@ -161,6 +222,7 @@ void tier_close(struct fs *fs)
 	codec_free(fs->codec);
 	objstore_free(fs->store[META_IA]);
 	objstore_free(fs->store[META_ARCHIVE]);
+	objstore_free(t->claim_archive);
 	fs->access = NULL;
 	fs->codec = NULL;
 	fs->store[META_IA] = fs->store[META_ARCHIVE] = NULL;

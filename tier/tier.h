@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/fs.h"
 #include "backend/meta.h"
 
 struct fs;
@@ -29,7 +30,7 @@ struct tier_report {
 	uint64_t chunks_to_ia, bytes_to_ia;
 	uint64_t chunks_to_archive, bytes_to_archive;
 	uint64_t chunks_failed;
-	char first_error[512];
+	char first_error[2048];
 };
 
 /* The last lifecycle pass, kept in the metadata (fs key lifecycle_last_pass)
@@ -70,8 +71,36 @@ int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *ret,
 		      struct tier_progress *prog);
 /* Writes the access times noted in memory to the chunk map. */
 int tier_flush_access(struct fs *fs);
-/* Deletes objects that no chunk refers to (left by a crash or a delete). */
+/* Deletes objects that no chunk refers to (left by a crash or a delete):
+ * only keys with this file system's instance id, and only after reading
+ * every store's claim again (-EEXIST: another holder has it, see
+ * tier/owner.c).  tier_gc_legacy also reports (ret_legacy) unreferenced
+ * objects from before instance ids, and deletes them when delete_legacy. */
 int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen);
+int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
+		   uint64_t *ret_legacy, char *err, size_t errlen);
+
+/* Gives a copied data directory its own fs id and instance id, copying
+ * every cold object to keys of the new identity (tier/owner.c).  The file
+ * system must be opened with FS_OPEN_UNCLAIMED and closed afterwards.
+ * Chunks whose object is gone are counted; without force that is -ENOENT
+ * and nothing changes. */
+struct tier_reidentify_report {
+	char new_fs_id[FS_ID_LEN + 1];
+	bool resumed;                 /* an interrupted run was continued */
+	uint64_t copied, bytes, missing;
+	char first_missing[512];
+};
+int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *ret, char *err,
+		    size_t errlen);
+/* After the objects of old_url were copied to new_url and the config names
+ * new_url: checks that each cold chunk's object is there, then records
+ * new_url as the store of the classes recorded at old_url.  msg gets the
+ * result or the reason. */
+int tier_store_set_url(struct fs *fs, const char *old_url, const char *new_url, char *msg,
+		       size_t len);
+/* Writes this data directory's claim into every store (a moved directory). */
+int tier_store_claim(struct fs *fs, char *msg, size_t len);
 int tier_stats(struct fs *fs, struct tier_stats *ret);
 
 /* Moves one chunk.  demote: class META_IA or META_ARCHIVE; returns 1 when
@@ -105,7 +134,9 @@ void tier_stop(struct fs *fs);
  * not answer.  err names the store, the cause and the fix. */
 int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen);
 
-/* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */
+/* The object key of a chunk version: "<fs_id>/<instance>/<ino>/<idx>.<version>"
+ * in hex, or "<fs_id>/<ino>/<idx>.<version>" for an object from before
+ * instance ids (tier_key in tier_i.h, tier/owner.c). */
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96]);
 
 #endif

@@ -5,6 +5,7 @@
 #define EFSFS_TIER_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +13,8 @@
 #include "tier/tier.h"
 
 #define TIER_CACHE_SLOTS 8
+#define TIER_KEY_MAX     96        /* object keys, with the NUL */
+#define TIER_URL_MAX     4200
 #define TIER_ATIME_STEP  3600      /* seconds: finer access times are not written */
 #define TIER_FAIL_MS     1000      /* a chunk whose fetch just failed fails at once this long */
 
@@ -21,6 +24,16 @@ struct tier_cached {
 	void *buf;
 	size_t len;
 	uint64_t used;                /* LRU clock */
+};
+
+/* Whose objects a key names (tier/owner.c): the file system id, its
+ * instance id, and the first version written with the instance id in the
+ * key (0 for a file system made with instance ids).  Lower versions are
+ * objects from before instance ids, keyed "<fs_id>/<ino>/<idx>.<version>". */
+struct tier_ident {
+	char fs_id[FS_ID_LEN + 1];
+	char instance[FS_INSTANCE_LEN + 1];
+	uint64_t since;
 };
 
 struct tier {
@@ -37,6 +50,16 @@ struct tier {
 	} failed;                                      /* cache_lock */
 
 	pthread_mutex_t run_lock;     /* one lifecycle pass or gc at a time */
+
+	/* Ownership (tier/owner.c); immutable after tier_open but owner. */
+	struct tier_ident ident;
+	struct objstore *claim_archive;   /* the ARCHIVE store without its storage
+	                                     class, for the claim; NULL: store[ARCHIVE] */
+	bool unclaimed;               /* opened with FS_OPEN_UNCLAIMED */
+	char holder[TIER_URL_MAX];    /* machine id, host name, data directory */
+	char token[17], pending[17];  /* claim tokens (owner.c); at open and under run_lock */
+	atomic_bool owner;            /* every store's claim is ours: objects may be
+	                                 deleted; set by tier_owner_ensure under run_lock */
 
 	pthread_mutex_t thread_lock;
 	pthread_cond_t wake;          /* thread_lock */
@@ -55,15 +78,46 @@ void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
  * has none (written by metadata schema 1); the row must still name c's
  * version.  From then on a read accepts only that content. */
 int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len);
-/* Lists the chunk objects in class's store under this file system's key
- * prefix (what gc looks at): cb gets each key, its size, and whether a chunk
- * row names it (gc deletes those no row names); other keys are skipped.  cb
- * returns 0 to go on.  err gets the store's message on failure. */
-typedef int (*tier_list_cb)(const char *key, uint64_t size, bool named, void *arg);
+/* Lists the chunk objects in class's store that are provably this file
+ * system's (what gc looks at): cb gets each key, its size, whether a chunk
+ * row names it (gc deletes those no row names), and whether it is a legacy
+ * key from before instance ids; another instance's keys and the claim are
+ * skipped.  cb returns 0 to go on.  err gets the store's message on failure. */
+typedef int (*tier_list_cb)(const char *key, uint64_t size, bool named, bool legacy,
+			    void *arg);
 int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char *err,
 		      size_t errlen);
 /* Whether IA and ARCHIVE are one store (listed once). */
 bool tier_same_store(struct fs *fs);
+/* The object key of chunk version (ino, idx, version) of identity id: the
+ * one place keys are made, for writes, reads, gc and reidentify:
+ *   "<fs_id>/<instance>/<ino>/<idx>.<version>"   (version >= id->since)
+ *   "<fs_id>/<ino>/<idx>.<version>"              (older: before instance ids)
+ * numbers as 16 hex digits. */
+void tier_key(const struct tier_ident *id, uint64_t ino, uint64_t idx, uint64_t version,
+	      char buf[TIER_KEY_MAX]);
+/* The key of the claim object in each store: "<fs_id>/claim". */
+void tier_claim_key(const struct tier_ident *id, char buf[TIER_KEY_MAX]);
+/* A version for a new object of chunk c: fresh, above c's, never legacy. */
+uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c);
+/* Whether the object of version `version` may be deleted by this file
+ * system: its claims were verified and the key has the instance id. */
+bool tier_may_delete(struct fs *fs, uint64_t version);
+/* A codec for file system id fs_id with this file system's key (if any). */
+int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
+		   size_t errlen);
+
+/* tier/owner.c: at tier_open, after the stores and codec: the instance id
+ * (made for a file system from before them), an interrupted reidentify, the
+ * store records and the claims.  Unless flags has FS_OPEN_UNCLAIMED, a
+ * store that holds cold data but is no longer configured, or a claim of
+ * another holder, fails the open with a message saying what to do. */
+int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen);
+/* Checks (reads) every store's claim again; sets owner when all are ours.
+ * Called under run_lock before gc and a lifecycle pass.  -EEXIST: another
+ * holder's claim; -EPERM: opened unclaimed; other: a store failed. */
+int tier_owner_ensure(struct fs *fs, bool recheck, char *err, size_t errlen);
+
 /* Promotes chunk idx of an inode whose io lock is held exclusively. */
 int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx);
 

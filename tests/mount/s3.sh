@@ -230,7 +230,17 @@ lifecycle_stalled()
 }
 lifecycle_stalled "mounted"
 efsfs_umount "$MNT"
-lifecycle_stalled "unmounted"
+# Unmounted, the run opens the file system while S3 is stalled: it cannot read
+# the stores' claims (tier/owner.c), so it moves nothing and says why, within
+# the bound (the claim read at open and again before the pass).
+kill -STOP "$S3PID"
+run "$EFSFS" lifecycle run --as-of +31d stall
+kill -CONT "$S3PID"
+((RC == 1)) || fail "unmounted: lifecycle run with S3 stalled exited $RC: $OUT $ERR"
+((SECS <= 2 * OPT + 5)) || fail "unmounted: the stalled run took $SECS s ($OPT s a request)"
+[[ "$OUT$ERR" == *"$EP"* ]] || fail "unmounted: the error does not name the endpoint: $OUT $ERR"
+pass "unmounted: lifecycle run with S3 stalled fails in $SECS s, naming the endpoint"
+# ...and moved nothing: the next run moves all three chunks
 run "$EFSFS" lifecycle run --as-of +31d stall
 assert_eq "0 3" "$RC $(field chunks_to_ia)" "once S3 answers, the run moves the chunks"
 

@@ -61,7 +61,8 @@ s3_stop()
 s3_objects()
 {
 	if [[ -d "$S3DIR/data/$BUCKET" ]]; then
-		find "$S3DIR/data/$BUCKET" -type f -name '*._S3rver_object' | wc -l
+		# chunk objects only, not the store's claim (tier/owner.c)
+		find "$S3DIR/data/$BUCKET" -type f -name '*._S3rver_object' ! -name 'claim._S3rver_object' | wc -l
 	else
 		echo 0
 	fi
@@ -209,7 +210,8 @@ local_after=$(local_bytes)
 	fail "local data did not shrink: $local_before -> $local_after bytes"
 pass "local data shrank from $local_before to $local_after bytes"
 assert_eq "$BIG_CHUNKS" "$(s3_objects)" "one object per IA chunk in the bucket"
-obj=$(find "$S3DIR/data/$BUCKET/$PREFIX" -type f -name '*._S3rver_object' -print -quit)
+obj=$(find "$S3DIR/data/$BUCKET/$PREFIX" -type f -name '*._S3rver_object' ! -name 'claim._S3rver_object' \
+	-print -quit)
 [[ -n "$obj" ]] || fail "no object under the prefix $PREFIX in the bucket"
 assert_eq "EFSC" "$(head -c 4 -- "$obj")" "objects are in efsfs's chunk format"
 check_files "cold data reads back after dropping caches"
@@ -228,7 +230,8 @@ assert_eq "$SMALL 0 $BIG $BIG_CHUNKS" \
 	"$STATS_STANDARD $STATS_IA $STATS_ARCHIVE $STATS_ARCHIVE_CHUNKS" \
 	"stats: the big files are in Archive"
 assert_eq "$BIG_CHUNKS" "$(s3_objects)" "the IA objects were replaced, not duplicated"
-meta=$(find "$S3DIR/data/$BUCKET/$PREFIX" -type f -name '*._S3rver_metadata.json' -print -quit)
+meta=$(find "$S3DIR/data/$BUCKET/$PREFIX" -type f -name '*._S3rver_metadata.json' \
+	! -name 'claim._S3rver_metadata.json' -print -quit)
 [[ -n "$meta" ]] || fail "s3rver kept no metadata for the Archive objects"
 grep -q '"x-amz-storage-class": *"STANDARD_IA"' "$meta" ||
 	fail "Archive object stored without archive_storage_class: $(cat "$meta")"

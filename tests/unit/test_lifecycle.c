@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ static char data_dir[4200];
 static char objects_dir[4300];
 static struct conf *conf;
 static struct fs *fs;
+static char conf_extra[8192];       /* the policy lines of the test's config, @TMP@ expanded */
 
 /* ---- set-up ---------------------------------------------------------------- */
 
@@ -61,9 +63,21 @@ static void env_open(const char *extra)
 	snprintf(conf_path, sizeof(conf_path), "%s/efsfs.conf", tmp_dir);
 	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_dir);
 	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", data_dir);
+	/* "@TMP@" in extra stands for the test's temp dir */
+	conf_extra[0] = '\0';
+	for (const char *p = extra ? extra : ""; *p;) {
+		size_t n = strlen(conf_extra);
+
+		if (strncmp(p, "@TMP@", 5) == 0) {
+			snprintf(conf_extra + n, sizeof(conf_extra) - n, "%s", tmp_dir);
+			p += 5;
+		} else {
+			snprintf(conf_extra + n, sizeof(conf_extra) - n, "%c", *p++);
+		}
+	}
 	f = fopen(conf_path, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[t]\ndata_dir = %s\nchunk_size = 64K\n%s\n", data_dir, extra ? extra : "");
+	fprintf(f, "[t]\ndata_dir = %s\nchunk_size = 64K\n%s\n", data_dir, conf_extra);
 	ck_assert_int_eq(fclose(f), 0);
 	r = conf_load(conf_path, "t", &conf, err, sizeof(err));
 	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
@@ -250,14 +264,16 @@ static uint64_t count_n;
 
 static int count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	if (flag == FTW_F && strncmp(path + ftw->base, ".objstore-tmp.", 14) != 0) {
+	/* chunk objects only: not temp files, not the store's claim (tier/owner.c) */
+	if (flag == FTW_F && strncmp(path + ftw->base, ".objstore-tmp.", 14) != 0 &&
+	    strcmp(path + ftw->base, "claim") != 0) {
 		count_n++;
 		count_sum += st->st_size;
 	}
 	return 0;
 }
 
-/* Objects in the file:// store (files below DATA_DIR/objects). */
+/* Chunk objects in the file:// store (files below DATA_DIR/objects). */
 static uint64_t count_objects(void)
 {
 	count_n = 0;
@@ -947,11 +963,15 @@ START_TEST(test_gc_deletes_orphans_only)
 	tier_object_key(fs, ino, 0, c.version, key);
 	strcat(key, ".bak");
 	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
-	ck_assert_uint_eq(count_objects(), 7);
+	/* nor another instance's object under this fs id (a copy's, tier/owner.c) */
+	snprintf(key, sizeof(key), "%s/i-0123456789abcdef/%016" PRIx64 "/0000000000000000.%016"
+		 PRIx64, fs_id(fs), ino, c.version + 7);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_uint_eq(count_objects(), 8);
 
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 3);
-	ck_assert_uint_eq(count_objects(), 4);
+	ck_assert_uint_eq(count_objects(), 5);
 	assert_classes(ino, 2, META_IA);
 	check_content(ino, buf, size);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
@@ -961,7 +981,7 @@ START_TEST(test_gc_deletes_orphans_only)
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 2);
-	ck_assert_uint_eq(count_objects(), 2);
+	ck_assert_uint_eq(count_objects(), 3);
 	/* a listing failure is reported */
 	objstore_inject_fault(s, "list", 1, EIO, false);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EIO);
@@ -1403,6 +1423,514 @@ START_TEST(test_schema_1_file_system)
 }
 END_TEST
 
+/* ---- ownership of objects (tier/owner.c) ------------------------------------------- */
+
+/* An IA store outside the data directory, as a copied directory shares it. */
+static void setup_shared(void)
+{
+	env_open("ia_store = file://@TMP@/shared");
+	snprintf(objects_dir, sizeof(objects_dir), "%s/shared", tmp_dir);
+}
+
+static void setup_shared_encrypted(void)
+{
+	env_open("ia_store = file://@TMP@/shared\nencrypted = true");
+	snprintf(objects_dir, sizeof(objects_dir), "%s/shared", tmp_dir);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[16384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+/* Adds section `name` with data directory dir and the test's policy lines
+ * (or extra instead, when not NULL) to the config and loads it. */
+static struct conf *conf_for(const char *name, const char *dir, const char *extra)
+{
+	struct conf *c;
+	char err[1024];
+	FILE *f = fopen(conf_path, "a");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[%s]\ndata_dir = %s\nchunk_size = 64K\n%s\n", name, dir,
+		extra ? extra : conf_extra);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(conf_load(conf_path, name, &c, err, sizeof(err)) == 0, "%s", err);
+	return c;
+}
+
+/* Rewrites the config with the test's section only, its policy lines
+ * replaced by extra, and loads it as conf. */
+static void conf_rewrite(const char *extra)
+{
+	char err[1024];
+	FILE *f = fopen(conf_path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[t]\ndata_dir = %s\nchunk_size = 64K\n%s\n", data_dir, extra);
+	ck_assert_int_eq(fclose(f), 0);
+	conf_free(conf);
+	ck_assert_msg(conf_load(conf_path, "t", &conf, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* Opens c with flags; the result must be want (err gets the message). */
+static struct fs *open_as(struct conf *c, unsigned flags, int want, char *err, size_t errlen)
+{
+	struct fs *f = NULL;
+	int r;
+
+	err[0] = '\0';
+	r = fs_open_flags(c, NULL, flags, &f, err, errlen);
+	ck_assert_msg(r == want, "opening %s = %d, expected %d: %s", c->data_dir, r, want, err);
+	return f;
+}
+
+/* cp -a of the (closed) data directory to DATA_DIR.copy, with its config. */
+static struct conf *copy_data_dir(char *copy_dir, size_t len)
+{
+	fs_close(fs);
+	fs = NULL;
+	snprintf(copy_dir, len, "%s.copy", data_dir);
+	sh("cp -a '%s' '%s'", data_dir, copy_dir);
+	return conf_for("copy", copy_dir, NULL);
+}
+
+/* The issue's data loss: a copy of the data directory sharing the store
+ * deletes a file and runs gc; the original then read EIO. */
+START_TEST(test_copy_cannot_touch_originals_objects)
+{
+	size_t size = 3 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 31), gone = 0;
+	char copy_dir[4300], err[2048];
+	struct conf *cc;
+	struct fs *orig;
+	struct tier_report rep;
+
+	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
+	/* the copy does not open: it names the holder and the way out */
+	open_as(cc, 0, -EEXIST, err, sizeof(err));
+	ck_assert_msg(strstr(err, "efsfs reidentify copy") && strstr(err, data_dir) &&
+		      strstr(err, "efsfs store claim copy"), "%s", err);
+	/* opened for repair it deletes and moves nothing */
+	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(tier_run(fs, time(NULL) + 400 * DAY, &rep), -EPERM);
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_uint_eq(count_objects(), 3);
+
+	/* the original is untouched and still the holder */
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	ck_assert_uint_eq(count_objects(), 3);
+
+	/* a copy that took the claim while the original is mounted stops the
+	 * original's gc (it reads the claims again) */
+	orig = fs;
+	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_store_claim(fs, err, sizeof(err)), 0);
+	fs_close(fs);
+	fs = orig;
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EEXIST);
+	ck_assert_msg(strstr(err, copy_dir), "%s", err);
+	conf_free(cc);
+	free(buf);
+}
+END_TEST
+
+static void reidentify_copy(void)
+{
+	size_t size = 3 * CS;
+	void *buf, *buf2;
+	uint64_t ino = cold_file("f", &buf, size, 32), ino2, gone = 0;
+	char copy_dir[4300], err[2048], old_id[FS_ID_LEN + 1];
+	struct tier_reidentify_report rep;
+	struct conf *cc;
+
+	ino2 = cold_file("g", &buf2, size, 33);
+	snprintf(old_id, sizeof(old_id), "%s", fs_id(fs));
+	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
+	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_reidentify(fs, false, &rep, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rep.copied, 6);
+	ck_assert_uint_eq(rep.missing, 0);
+	ck_assert_str_ne(rep.new_fs_id, old_id);
+	fs_close(fs);
+	ck_assert_uint_eq(count_objects(), 12);          /* each has its own now */
+
+	/* the copy opens, reads its own objects, deletes and collects them */
+	fs = open_as(cc, 0, 0, err, sizeof(err));
+	ck_assert_str_eq(fs_id(fs), rep.new_fs_id);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 3);
+	ck_assert_uint_eq(count_objects(), 9);
+	fs_close(fs);
+
+	/* the original has all of its data and nothing to collect */
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	ck_assert_str_eq(fs_id(fs), old_id);
+	check_content(ino, buf, size);
+	check_content(ino2, buf2, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	conf_free(cc);
+	free(buf);
+	free(buf2);
+}
+
+START_TEST(test_reidentified_copy_is_its_own)
+{
+	reidentify_copy();
+}
+END_TEST
+
+START_TEST(test_reidentified_copy_is_its_own_encrypted)
+{
+	reidentify_copy();
+}
+END_TEST
+
+/* The original deleted a file after the copy was made: reidentify says so
+ * and changes nothing, unless forced. */
+START_TEST(test_reidentify_missing_objects)
+{
+	size_t size = 2 * CS;
+	void *buf, *buf2;
+	uint64_t ino = cold_file("f", &buf, size, 34), ino2 = cold_file("g", &buf2, size, 35);
+	uint64_t gone = 0;
+	char copy_dir[4300], err[2048], old_id[FS_ID_LEN + 1], *got = malloc(CS);
+	struct tier_reidentify_report rep;
+	struct conf *cc;
+
+	ck_assert_ptr_nonnull(got);
+	snprintf(old_id, sizeof(old_id), "%s", fs_id(fs));
+	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 2);
+	fs_close(fs);
+
+	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_reidentify(fs, false, &rep, err, sizeof(err)), -ENOENT);
+	ck_assert_uint_eq(rep.missing, 2);
+	ck_assert_msg(strstr(err, "--force"), "%s", err);
+	ck_assert_str_eq(fs_id(fs), old_id);
+	fs_close(fs);
+	/* interrupted: the open says to finish it */
+	open_as(cc, 0, -EAGAIN, err, sizeof(err));
+	ck_assert_msg(strstr(err, "efsfs reidentify copy"), "%s", err);
+	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_reidentify(fs, true, &rep, err, sizeof(err)), 0);
+	ck_assert(rep.resumed);
+	ck_assert_uint_eq(rep.copied, 2);
+	ck_assert_uint_eq(rep.missing, 2);
+	fs_close(fs);
+	fs = open_as(cc, 0, 0, err, sizeof(err));
+	ck_assert_str_eq(fs_id(fs), rep.new_fs_id);
+	check_content(ino2, buf2, size);
+	ck_assert_int_eq(read_at(ino, 0, CS, got), -EIO);
+	conf_free(cc);
+	free(got);
+	free(buf);
+	free(buf2);
+}
+END_TEST
+
+/* A copy of a data directory with its store inside (the default) has its
+ * own objects: it opens, and its gc leaves the original's alone. */
+START_TEST(test_copy_with_own_store)
+{
+	size_t size = 3 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 40), gone = 0;
+	char copy_dir[4300], orig_objects[4300], err[2048];
+	struct conf *cc;
+
+	snprintf(orig_objects, sizeof(orig_objects), "%s", objects_dir);
+	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
+	fs = open_as(cc, 0, 0, err, sizeof(err));
+	snprintf(objects_dir, sizeof(objects_dir), "%.4200s/objects", copy_dir);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 3);
+	ck_assert_uint_eq(count_objects(), 0);
+	fs_close(fs);
+	snprintf(objects_dir, sizeof(objects_dir), "%s", orig_objects);
+	ck_assert_uint_eq(count_objects(), 3);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	conf_free(cc);
+	free(buf);
+}
+END_TEST
+
+/* Turns the open file system into one from before instance ids: its objects
+ * keyed "<fs_id>/<ino>/<idx>.<version>", no instance id, no claim. */
+static void make_legacy(void)
+{
+	char path[4400], err[1024], inst[FS_INSTANCE_LEN + 1];
+	struct meta *m;
+
+	snprintf(inst, sizeof(inst), "%s", fs->tier->ident.instance);
+	fs_close(fs);
+	fs = NULL;
+	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
+	ck_assert_int_eq(meta_open(path, false, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_set_kv(m, "instance_id", ""), 0);
+	ck_assert_int_eq(meta_set_kv(m, "instance_since", ""), 0);
+	ck_assert_int_eq(meta_set_kv(m, "store_url.ia", ""), 0);
+	ck_assert_int_eq(meta_set_kv(m, "store_url.archive", ""), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_int_eq(meta_checkpoint(m), 0);
+	meta_close(m);
+	sh("cd '%s'/fs-* && rm claim && mv %s/* . && rmdir %s", objects_dir, inst, inst);
+}
+
+/* Objects from before instance ids: still read, never deleted by a plain
+ * gc (they may be a copy's), deleted by gc --legacy; and a copy made
+ * before the upgrade that opens first leaves the original what it needs. */
+START_TEST(test_legacy_objects)
+{
+	size_t size = 3 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 36), gone = 9, legacy = 0;
+	char copy_dir[4300], err[2048];
+	struct tier_reidentify_report rep;
+	struct conf *cc;
+
+	make_legacy();
+	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
+	/* the copy is upgraded first and takes the claim */
+	fs = open_as(cc, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	ck_assert_int_eq(tier_gc_legacy(fs, false, &gone, &legacy, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	ck_assert_uint_eq(legacy, 3);
+	ck_assert_uint_eq(count_objects(), 3);
+	fs_close(fs);
+
+	/* the original is refused, gets its own identity, and has its data */
+	open_as(conf, 0, -EEXIST, err, sizeof(err));
+	fs = open_as(conf, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_reidentify(fs, false, &rep, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rep.copied, 3);
+	fs_close(fs);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	fs_close(fs);
+
+	/* now the copy may collect the legacy objects */
+	fs = open_as(cc, 0, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_gc_legacy(fs, true, &gone, &legacy, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 3);
+	ck_assert_uint_eq(count_objects(), 3);
+	fs_close(fs);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	conf_free(cc);
+	free(buf);
+}
+END_TEST
+
+/* A legacy chunk that moves on leaves its object for gc --legacy. */
+START_TEST(test_legacy_object_left_by_promotion)
+{
+	size_t size = 2 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 37), gone = 9, legacy = 0;
+	char err[2048];
+
+	make_legacy();
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	write_at(ino, 0, buf, CS, 0);              /* promotes chunk 0 */
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+	ck_assert_uint_eq(count_objects(), 2);
+	ck_assert_int_eq(tier_gc_legacy(fs, false, &gone, &legacy, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	ck_assert_uint_eq(legacy, 1);
+	/* a new demotion of it gets a key with the instance id */
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_gc_legacy(fs, true, &gone, &legacy, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 1);
+	ck_assert_uint_eq(count_objects(), 2);
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+/* A moved data directory: with its store inside it, it is itself; with a
+ * shared store it is refused until 'efsfs store claim'. */
+START_TEST(test_moved_data_dir)
+{
+	size_t size = 2 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 38);
+	char moved[4300], err[2048];
+	struct conf *mc;
+
+	fs_close(fs);
+	fs = NULL;
+	snprintf(moved, sizeof(moved), "%s.moved", data_dir);
+	ck_assert_int_eq(rename(data_dir, moved), 0);
+	mc = conf_for("moved", moved, NULL);
+	if (strstr(conf_extra, "shared")) {
+		open_as(mc, 0, -EEXIST, err, sizeof(err));
+		fs = open_as(mc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+		ck_assert_int_eq(tier_store_claim(fs, err, sizeof(err)), 0);
+		ck_assert_msg(strstr(err, data_dir), "%s", err);     /* the old holder */
+		fs_close(fs);
+	} else {
+		snprintf(objects_dir, sizeof(objects_dir), "%.4200s/objects", moved);
+	}
+	fs = open_as(mc, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, NULL, err, sizeof(err)), 0);
+	ck_assert_uint_eq(count_objects(), 2);
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_int_eq(rename(moved, data_dir), 0);   /* for teardown */
+	conf_free(mc);
+	free(buf);
+}
+END_TEST
+
+/* A clone at the same path on a machine with the same id and host name, or
+ * a restored backup, has an older claim token than the store's claim. */
+START_TEST(test_clone_at_same_path_refused)
+{
+	size_t size = 2 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 41), gone = 0;
+	char snap[4300], orig[4300], path[4400], err[2048];
+	struct meta *m;
+
+	fs_close(fs);
+	fs = NULL;
+	snprintf(snap, sizeof(snap), "%s.snap", data_dir);
+	snprintf(orig, sizeof(orig), "%s.orig", data_dir);
+	sh("cp -a '%s' '%s'", data_dir, snap);
+	fs = open_as(conf, 0, 0, err, sizeof(err));      /* the original is used again */
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_int_eq(rename(data_dir, orig), 0);
+	ck_assert_int_eq(rename(snap, data_dir), 0);
+	open_as(conf, 0, -EEXIST, err, sizeof(err));
+	ck_assert_msg(strstr(err, "clone") && strstr(err, "efsfs reidentify t"), "%s", err);
+	ck_assert_int_eq(rename(data_dir, snap), 0);
+	ck_assert_int_eq(rename(orig, data_dir), 0);
+
+	/* a crash after the new claim was put and before its token was
+	 * committed: the pending token is accepted */
+	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
+	ck_assert_int_eq(meta_open(path, false, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_set_kv(m, "claim_pending", "0123456789abcdef"), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_int_eq(meta_checkpoint(m), 0);
+	meta_close(m);
+	sh("sed -i 's/^token=.*/token=0123456789abcdef/' '%s'/fs-*/claim", objects_dir);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	free(buf);
+}
+END_TEST
+
+/* A store that did not answer at the open: nothing moves or is deleted
+ * until a pass or gc has read the claims. */
+START_TEST(test_claims_unverified_until_store_answers)
+{
+	size_t size = 2 * CS;
+	void *buf = random_bytes(size, 42);
+	uint64_t ino = create_file("f", buf, size, 0), gone = 9;
+	struct objstore *s = fs->store[META_IA];
+	struct tier_report rep;
+	char err[2048];
+
+	atomic_store(&fs->tier->owner, false);       /* as after an open with S3 down */
+	objstore_inject_fault(s, "get", 1, EIO, true);
+	ck_assert_int_eq(tier_run(fs, time(NULL) + 31 * DAY, &rep), -EIO);
+	ck_assert_str_ne(rep.first_error, "");
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EIO);
+	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), -EPERM);
+	ck_assert_uint_eq(count_objects(), 0);
+	objstore_inject_fault(s, NULL, 0, 0, false);
+	rep = run_at(time(NULL) + 31 * DAY);
+	ck_assert_uint_eq(rep.chunks_to_ia, 2);
+	ck_assert(atomic_load(&fs->tier->owner));
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
+/* Issue 10 item 2: another ia_store while IA holds data refuses to open,
+ * naming the store; set-url records a moved store once its objects are
+ * there. */
+START_TEST(test_changed_store_refused)
+{
+	size_t size = 3 * CS;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 39), gone = 9;
+	char old_url[4400], new_url[4400], extra[20000], err[2048];
+
+	snprintf(old_url, sizeof(old_url), "file://%s", objects_dir);
+	snprintf(new_url, sizeof(new_url), "file://%s/new", tmp_dir);
+	fs_close(fs);
+	fs = NULL;
+	snprintf(extra, sizeof(extra), "%s\nia_store = %s\n", conf_extra, new_url);
+	conf_rewrite(extra);
+	open_as(conf, 0, -ESTALE, err, sizeof(err));
+	ck_assert_msg(strstr(err, old_url) && strstr(err, new_url) &&
+		      strstr(err, "efsfs store set-url t"), "%s", err);
+	/* before the objects are copied, set-url refuses */
+	fs = open_as(conf, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_store_set_url(fs, old_url, new_url, err, sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, "3 of 3 IA objects"), "%s", err);
+	/* an unrelated URL is no store of this file system */
+	ck_assert_int_eq(tier_store_set_url(fs, "file:///nowhere", new_url, err, sizeof(err)),
+			 -ENOENT);
+	fs_close(fs);
+	sh("mkdir -p '%s/new' && cp -a '%s'/. '%s/new/'", tmp_dir, objects_dir, tmp_dir);
+	fs = open_as(conf, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
+	ck_assert_int_eq(tier_store_set_url(fs, old_url, new_url, err, sizeof(err)), 0);
+	fs_close(fs);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	sh("rm -rf '%s'", objects_dir);                 /* the old store is not used */
+	snprintf(objects_dir, sizeof(objects_dir), "%s/new", tmp_dir);
+	check_content(ino, buf, size);
+	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gone, 0);
+	fs_close(fs);
+	fs = NULL;
+
+	/* a class with no cold chunks may change its store freely */
+	snprintf(extra, sizeof(extra), "%s\nia_store = %s\narchive_store = file://%s/ar\n",
+		 conf_extra, new_url, tmp_dir);
+	conf_rewrite(extra);
+	fs = open_as(conf, 0, 0, err, sizeof(err));
+	check_content(ino, buf, size);
+	free(buf);
+}
+END_TEST
+
 /* ---- a write racing a demotion ------------------------------------------------------ */
 
 static const struct objstore_ops *race_inner;
@@ -1474,6 +2002,30 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_accessed_chunk_stays);
 	tcase_add_test(tc, test_read_notes_every_chunk);
 	tcase_add_test(tc, test_write_notes_every_chunk);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ownership");
+	tcase_add_checked_fixture(tc, setup_shared, teardown);
+	tcase_add_test(tc, test_copy_cannot_touch_originals_objects);
+	tcase_add_test(tc, test_reidentified_copy_is_its_own);
+	tcase_add_test(tc, test_reidentify_missing_objects);
+	tcase_add_test(tc, test_legacy_objects);
+	tcase_add_test(tc, test_legacy_object_left_by_promotion);
+	tcase_add_test(tc, test_moved_data_dir);
+	tcase_add_test(tc, test_clone_at_same_path_refused);
+	tcase_add_test(tc, test_claims_unverified_until_store_answers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ownership, encrypted");
+	tcase_add_checked_fixture(tc, setup_shared_encrypted, teardown);
+	tcase_add_test(tc, test_reidentified_copy_is_its_own_encrypted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ownership, store in the data directory");
+	tcase_add_checked_fixture(tc, setup_default, teardown);
+	tcase_add_test(tc, test_moved_data_dir);
+	tcase_add_test(tc, test_copy_with_own_store);
+	tcase_add_test(tc, test_changed_store_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cold data");
