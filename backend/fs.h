@@ -72,6 +72,10 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
  * removes orphan inodes and data files of deleted inodes. */
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen);
+/* What fs_open changed or warns about, for its caller to log: modes it
+ * tightened, a key file beside the store it protects.  One message per
+ * line, "" when none. */
+const char *fs_notes(const struct fs *fs);
 /* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
 void fs_close(struct fs *fs);
 

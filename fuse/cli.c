@@ -77,6 +77,17 @@ static int load_conf(const char *config, const char *name, struct conf **ret)
 	return r;
 }
 
+/* Prints what fs_open changed or warns about, one line each. */
+static void print_notes(const struct fs *fs)
+{
+	for (const char *p = fs_notes(fs); *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(stderr, "efsfs: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static int cmd_mkfs(const char *config, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -188,6 +199,7 @@ static int cmd_info(const char *config, int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	print_notes(fs);
 	printf("name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64 "\n"
 	       "config: %s\n", conf->name, fs_id(fs), conf->data_dir, fs_chunk_size(fs),
 	       conf->source ? conf->source : "(embedded defaults)");
@@ -215,6 +227,7 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 			conf_free(conf);
 			return 1;
 		}
+		print_notes(fs);
 		r = control_exec(fs, argc, argv, stdout);
 		fs_close(fs);
 	} else if (r < 0) {

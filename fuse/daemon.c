@@ -143,6 +143,18 @@ static int wait_child(pid_t pid, int rfd)
 	return 1;
 }
 
+/* Logs what fs_open changed or warns about (tightened modes, the key
+ * beside its store), one line each. */
+static void log_notes(const char *name, const char *notes)
+{
+	for (const char *p = notes; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		log_warn("%s: %.*s", name, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static bool fetching(void *fs)
 {
 	return fs_fetching(fs);
@@ -206,6 +218,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		log_err("%s", err);
 		goto out;
 	}
+	log_notes(name, fs_notes(e.fs));
 	/* Metadata operations are committed together every few milliseconds
 	 * (and at every fsync): on this kind of VM one SQLite commit costs
 	 * more than the FUSE round trips of the operation it records. */

@@ -13,6 +13,7 @@
 #include "backend/codec.h"
 #include "backend/log.h"
 #include "backend/objstore.h"
+#include "backend/safepath.h"
 #include "tier/access.h"
 #include "tier/tier_i.h"
 
@@ -72,9 +73,23 @@ static int open_store(struct fs *fs, int class, const char *url, const char *sto
 	};
 	int r;
 
-	/* the default file:// store lives in the data directory: make it */
-	if (strncmp(url, "file://", 7) == 0)
-		mkdir(url + 7, 0700);
+	/* a file:// store: made 0700, or checked and made private like the
+	 * data directory (safepath.h) */
+	if (strncmp(url, "file://", 7) == 0 && url[7] == '/') {
+		char note[512], why[512];
+		int fd;
+
+		r = safe_dir_open(url + 7, SAFE_CREATE | SAFE_TIGHTEN, &fd, note, sizeof(note),
+				  why, sizeof(why));
+		if (r < 0) {
+			snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE",
+				 url, why);
+			return r;
+		}
+		close(fd);
+		if (note[0])
+			fs_note(fs, "%s store: %s", class == META_IA ? "IA" : "ARCHIVE", note);
+	}
 	r = objstore_open(url, &oc, &fs->store[class]);
 	if (r < 0)
 		snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE", url,
