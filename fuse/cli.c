@@ -13,6 +13,7 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "fuse/fuse_i.h"
+#include "tier/tier.h"
 
 static const char usage_text[] =
 	"usage: efsfs [--config FILE] COMMAND [ARGS]\n"
@@ -118,6 +119,15 @@ static int cmd_mkfs(const char *config, int argc, char **argv)
 	}
 	printf("%s\n", id);
 	fprintf(stderr, "efsfs: created %s (%s) in %s\n", conf->name, id, conf->data_dir);
+	if (conf->encrypted) {
+		char warn[1024];
+
+		fprintf(stderr, "efsfs: encrypted: cold chunk objects (IA and Archive) are "
+			"encrypted with the key in %s; local data and metadata in %s are not\n",
+			conf->key_file, conf->data_dir);
+		if (tier_key_beside_store(conf, warn, sizeof(warn)))
+			fprintf(stderr, "efsfs: warning: %s\n", warn);
+	}
 	conf_free(conf);
 	return 0;
 }

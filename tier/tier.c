@@ -23,16 +23,22 @@ void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version
 		 version);
 }
 
-/* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes. */
+/* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes;
+ * it must be ours and private (safe_key_check). */
 static int load_key(const char *path, uint8_t key[CODEC_KEY_LEN], char *err, size_t errlen)
 {
 	char buf[80];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
 		return -errno;
+	}
+	r = safe_key_check(fd, path, err, errlen);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -97,6 +103,25 @@ static int open_store(struct fs *fs, int class, const char *url, const char *sto
 	return r;
 }
 
+bool tier_key_beside_store(const struct conf *c, char *buf, size_t len)
+{
+	const char *urls[2] = { c->ia_store, c->archive_store };
+
+	for (int i = 0; i < 2; i++) {
+		if (!urls[i] || strncmp(urls[i], "file:///", 8) != 0 ||
+		    (i == 1 && c->ia_store && strcmp(urls[0], urls[1]) == 0))
+			continue;
+		if (safe_same_tree(c->key_file, urls[i] + 7)) {
+			snprintf(buf, len, "key_file %s lies in the same directory tree as the "
+				 "store %s it protects: whoever can read or copy one can read the "
+				 "other; keep the key elsewhere (key_file = ...)", c->key_file,
+				 urls[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 int tier_open(struct fs *fs, char *err, size_t errlen)
 {
 	const struct conf *c = fs->conf;
@@ -123,10 +148,14 @@ int tier_open(struct fs *fs, char *err, size_t errlen)
 	/* encryption is chosen at mkfs; the config cannot turn it off later */
 	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
 	if (strcmp(enc, "1") == 0 || c->encrypted) {
+		char warn[1024];
+
 		r = load_key(c->key_file, key, err, errlen);
 		if (r < 0)
 			return r;
 		keyp = key;
+		if (tier_key_beside_store(c, warn, sizeof(warn)))
+			fs_note(fs, "%s", warn);
 	}
 	r = codec_create(fs->fs_id, keyp, 1, 0, &fs->codec);
 	memset(key, 0, sizeof(key));

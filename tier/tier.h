@@ -60,6 +60,12 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx);
 int tier_start(struct fs *fs);
 void tier_stop(struct fs *fs);
 
+/* Whether an encrypted file system's key_file lies in the same directory
+ * tree as a file:// store it protects (the default DATA_DIR/key beside
+ * DATA_DIR/objects does); buf then says so, naming both. */
+struct conf;
+bool tier_key_beside_store(const struct conf *c, char *buf, size_t len);
+
 /* The object key of a chunk version: "<fs_id>/<ino>/<idx>.<version>" in hex. */
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96]);
 
