@@ -76,7 +76,7 @@ static const struct fuse_lowlevel_ops *efsfs_ops(void)
 static bool user_allow_other(void)
 {
 	char line[256];
-	FILE *f = fopen("/etc/fuse.conf", "r");
+	FILE *f = fopen("/etc/fuse.conf", "re");
 	bool yes = false;
 
 	if (!f)
@@ -106,6 +106,22 @@ static int build_args(struct fuse_args *args, const struct conf *conf, const cha
 	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d")))
 		return -ENOMEM;
 	return 0;
+}
+
+/* The detached daemon keeps none of its caller's descriptors but stdio
+ * (replaced by /dev/null once mounted) and keep, the pipe to the parent:
+ * an inherited fd, such as the lock of `flock LOCK efsfs mount ...`, would
+ * otherwise stay held for the daemon's whole life.  Every fd the daemon
+ * opens itself is O_CLOEXEC. */
+static void close_inherited(int keep)
+{
+	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+	    close_range((unsigned)keep + 1, ~0u, 0) == 0)
+		return;
+	/* close_range(2) is Linux 5.9; before it, one by one */
+	for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < (max > 0 ? max : 65536); fd++)
+		if (fd != keep)
+			close((int)fd);
 }
 
 static void detach_stdio(void)
@@ -206,6 +222,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		}
 		close(pipefd[0]);
 		pipefd[0] = -1;
+		close_inherited(pipefd[1]);
 		setsid();
 	}
 
