@@ -11,6 +11,8 @@
  *                                      the file system open; text "pid=N
  *                                      mountpoint=M" says who
  *   DATA_DIR/objects/                  default file:// store of cold chunks
+ * All of it belongs to the daemon's user, files 0600 and directories 0700;
+ * fs_open checks that and tightens what is more open (backend/safepath.h).
  *
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
