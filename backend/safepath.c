@@ -121,7 +121,7 @@ static int check_last(int fd, const char *path, unsigned flags, char *note, size
 		return -errno;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by this daemon's user (uid %u); "
+		snprintf(err, errlen, "%s: owned by uid %u, not by the user efsfs runs as (uid %u); "
 			 "chown it or choose another directory", path, (unsigned)st.st_uid,
 			 (unsigned)geteuid());
 		return -EPERM;
@@ -303,7 +303,7 @@ int safe_entry_tighten(int dirfd, const char *name, const char *path, bool *ret_
 		return -EPERM;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by this daemon's user (uid %u)",
+		snprintf(err, errlen, "%s: owned by uid %u, not by the user efsfs runs as (uid %u)",
 			 path, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
@@ -400,7 +400,7 @@ int safe_key_check(int fd, const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "key_file %s: owned by uid %u, not by this daemon's user "
+		snprintf(err, errlen, "key_file %s: owned by uid %u, not by the user efsfs runs as "
 			 "(uid %u); chown it", path, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}

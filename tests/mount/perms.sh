@@ -20,6 +20,10 @@ for tool in useradd userdel setpriv python3 flock; do
 	command -v "$tool" >/dev/null || skip "$tool is missing"
 done
 
+# the daemon's stderr is /dev/null: sanitizer reports (ASan build) go to files checked at the end
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+
 USER_NAME=efsfs-perms
 if ! id -u "$USER_NAME" >/dev/null 2>&1; then
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$USER_NAME" ||
@@ -28,10 +32,12 @@ if ! id -u "$USER_NAME" >/dev/null 2>&1; then
 fi
 USER_UID=$(id -u "$USER_NAME")
 
-# as_user CMD...: runs CMD as the unprivileged user.
+# as_user CMD...: runs CMD as the unprivileged user (sanitizer reports, which
+# it could not write to $TEST_TMP, on its stderr).
 as_user()
 {
-	setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --clear-groups -- "$@"
+	env -u ASAN_OPTIONS -u UBSAN_OPTIONS \
+		setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --clear-groups -- "$@"
 }
 
 # The efsfs binary and the config must be reachable by the user.
@@ -224,11 +230,11 @@ mount_refused()
 
 chown "$USER_NAME" -- "$DATA"
 mount_refused "a data_dir owned by another user is refused" \
-	"$DATA: owned by uid $USER_UID, not by this daemon's user (uid 0)"
+	"$DATA: owned by uid $USER_UID, not by the user efsfs runs as (uid 0)"
 chown root -- "$DATA"
 chown "$USER_NAME" -- "$COLD/$NAME/ia"
 mount_refused "a file:// store owned by another user is refused" \
-	"$COLD/$NAME/ia: owned by uid $USER_UID, not by this daemon's user (uid 0)"
+	"$COLD/$NAME/ia: owned by uid $USER_UID, not by the user efsfs runs as (uid 0)"
 chown root -- "$COLD/$NAME/ia"
 chmod 775 -- "$TEST_TMP/data"
 mount_refused "a data_dir below a group-writable directory is refused" \
@@ -283,7 +289,7 @@ mount_refused "a key file readable by others is refused" \
 chmod 600 -- "$EDATA/key"
 chown "$USER_NAME" -- "$EDATA/key"
 mount_refused "a key file owned by another user is refused" \
-	"key_file $EDATA/key: owned by uid $USER_UID, not by this daemon's user (uid 0)"
+	"key_file $EDATA/key: owned by uid $USER_UID, not by the user efsfs runs as (uid 0)"
 chown root -- "$EDATA/key"
 
 # A key kept apart from the store: no warning.
@@ -292,5 +298,11 @@ make_config enc2 "encrypted = true" "key_file = $TEST_TMP/keys/%n.key"
 out=$(timeout 120 "$EFSFS" mkfs enc2 2>&1) || fail "mkfs enc2: $out"
 [[ "$out" != *warning* ]] || fail "mkfs warned about a key kept apart: $out"
 pass "no warning for a key kept apart from its store"
+
+mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
+if ((${#reports[@]})); then
+	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
+fi
+pass "no sanitizer report from the daemon or the CLI"
 
 finish
