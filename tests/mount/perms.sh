@@ -177,8 +177,8 @@ assert_ok "the lock taken around 'efsfs mount' is free once it returned" \
 
 # curl_socketpair PID socket:[INODE]: an unnamed AF_UNIX socket of PID.  The
 # one fd the daemon does not make itself: libcurl (7.88) makes its wake-up
-# socketpair without SOCK_CLOEXEC, and no option reaches it.  (The daemon
-# never executes anything, so even that one cannot leak.)
+# socketpair without SOCK_CLOEXEC, and no option reaches it.  (The only
+# program the daemon runs is fusermount3, when it is not root.)
 curl_socketpair()
 {
 	local ino=${2#socket:[}
