@@ -115,8 +115,10 @@ static int build_args(struct fuse_args *args, const struct conf *conf, const cha
  * opens itself is O_CLOEXEC. */
 static void close_inherited(int keep)
 {
+	unsigned first = keep >= 3 ? (unsigned)keep + 1 : 3;
+
 	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
-	    close_range((unsigned)keep + 1, ~0u, 0) == 0)
+	    close_range(first, ~0u, 0) == 0)
 		return;
 	/* close_range(2) is Linux 5.9; before it, one by one */
 	for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < (max > 0 ? max : 65536); fd++)

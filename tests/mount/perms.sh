@@ -109,6 +109,8 @@ fi
 INO=$(stat -c %i -- "$MNT/hot-secret")
 DATAFILE=$(printf '%s/data/%02x/%016x' "$DATA" $((INO & 0xff)) "$INO")
 [[ -f "$DATAFILE" ]] || fail "no backing file $DATAFILE"
+assert_eq 600 "$(mode_of "$DATAFILE")" "a data file is 0600"
+assert_eq 600 "$(mode_of "$DATA/lock")" "the lock file is 0600"
 
 assert_fails "the user cannot read hot-secret through the mount" as_user cat -- "$MNT/hot-secret"
 assert_fails "the user cannot read a cold object" as_user cat -- "$OBJ"
