@@ -191,40 +191,42 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 	return 2;
 }
 
-static void serve(struct control *ctl, int fd)
+/* Reads one request from f and answers it; the caller closes f. */
+static void serve(struct control *ctl, FILE *f)
 {
 	char line[1024], *argv[8];
 	int argc = 0, code;
-	FILE *f = fdopen(fd, "r+");
 
-	if (!f) {
-		close(fd);
+	if (!fgets(line, sizeof(line), f))
 		return;
-	}
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return;
-	}
 	line[strcspn(line, "\n")] = '\0';
 	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
 	code = control_exec(ctl->fs, argc, argv, f);
 	fprintf(f, "exit %d\n", code);
-	fclose(f);
+	fflush(f);
 }
 
 static void *client_thread(void *arg)
 {
 	struct control_client *cc = arg;
 	struct control *ctl = cc->ctl;
+	FILE *f = fdopen(cc->fd, "r+");
 
-	serve(ctl, cc->fd);       /* closes the fd... */
+	if (f)
+		serve(ctl, f);
+	/* the slot is freed before the fd is closed, so that control_stop
+	 * never shuts down a number that another open has reused */
 	pthread_mutex_lock(&ctl->lock);
-	ctl->client[cc->slot] = -1;    /* ...so control_stop no longer touches it */
+	ctl->client[cc->slot] = -1;
 	ctl->nclients--;
 	pthread_cond_broadcast(&ctl->idle);
 	pthread_mutex_unlock(&ctl->lock);
+	if (f)
+		fclose(f);
+	else
+		close(cc->fd);
 	free(cc);
 	return NULL;
 }
