@@ -22,6 +22,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
@@ -39,6 +40,7 @@
 #include "backend/fs_i.h"
 #include "backend/log.h"
 #include "backend/meta.h"
+#include "backend/safepath.h"
 
 #define FS_SPACE_RESERVE  (16ull << 20)   /* kept free for metadata when the disk fills */
 /* Passthrough writes bypass check_space(): a file is only opened that way
@@ -93,6 +95,34 @@ static int64_t mono_ns(void)
 void fs_data_path(uint64_t ino, char buf[32])
 {
 	snprintf(buf, 32, "%02x/%016" PRIx64, (unsigned)(ino & 0xff), ino);
+}
+
+/* Opens ino's backing file beneath DATA_DIR/data following no symbolic
+ * link on the way (safepath.h); the fd or -errno. */
+static int data_open(struct fs *fs, uint64_t ino, int flags)
+{
+	char path[32];
+
+	fs_data_path(ino, path);
+	return safe_openat(fs->datafd, path, flags, 0600);
+}
+
+void fs_note(struct fs *fs, const char *fmt, ...)
+{
+	size_t n = strlen(fs->notes);
+	va_list ap;
+
+	if (n + 2 >= sizeof(fs->notes))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(fs->notes + n, sizeof(fs->notes) - n - 1, fmt, ap);
+	va_end(ap);
+	strcat(fs->notes, "\n");
+}
+
+const char *fs_notes(const struct fs *fs)
+{
+	return fs->notes;
 }
 
 void fs_meta_lock(struct fs *fs)
@@ -517,16 +547,14 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 	struct meta_inode mi;
 	struct stat st;
 	uint64_t cold = 0;
-	char path[32];
 	int fd, r;
 
 	if (in->fd >= 0)
 		return 0;
-	fs_data_path(in->ino, path);
 	if (fresh) {
-		fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		fd = data_open(fs, in->ino, O_RDWR | O_CREAT | O_TRUNC);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		in->fd = fd;
 		in->size = 0;
 		in->cold = 0;
@@ -542,11 +570,9 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
 	if (fs->read_only) {
-		fd = openat(fs->datafd, path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT)
+		fd = data_open(fs, in->ino, O_RDONLY);
+		if (fd == -ENOENT)
 			fd = hole_fd(mi.size);
-		else if (fd < 0)
-			fd = -errno;
 		if (fd < 0)
 			return fd;
 		in->fd = fd;
@@ -554,9 +580,9 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 		in->cold = cold;
 		return 0;
 	}
-	fd = openat(fs->datafd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = data_open(fs, in->ino, O_RDWR | O_CREAT);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size != mi.size &&
 				   ftruncate(fd, (off_t)mi.size) < 0)) {
 		r = -errno;
@@ -620,7 +646,7 @@ static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct pt_snap 
 		char path[32];
 
 		fs_data_path(mi->ino, path);
-		if (fstatat(fs->datafd, path, &bst, 0) == 0) {
+		if (fstatat(fs->datafd, path, &bst, AT_SYMLINK_NOFOLLOW) == 0) {
 			st->st_blocks = bst.st_blocks;
 			/* Open with passthrough: the kernel's writes are on the
 			 * backing file, not yet in the metadata. */
@@ -2195,24 +2221,57 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 
 /* ---- mkfs, open, close ---- */
 
-static int mkdir_p(const char *path, mode_t mode)
+/* mkdir name 0700 in dirfd unless there; then it must be ours, not a
+ * symbolic link, and is made private (safepath.h).  shown: for messages. */
+static int mkdir_private(int dirfd, const char *name, const char *shown, char *err,
+			 size_t errlen)
 {
-	char buf[4096];
-	size_t n = strlen(path);
+	bool tightened = false;
+	int r;
 
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
+		return r;
 	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
+	return safe_entry_tighten(dirfd, name, shown, &tightened, err, errlen);
+}
+
+/* The entries of DATA_DIR (and every DATA_DIR/data/XX) must be ours and no
+ * symbolic links; group/other access is taken away, and noted. */
+static int tighten_entries(struct fs *fs, char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		"meta.db", "meta.db-wal", "meta.db-shm", "lock", "data", NULL
+	};
+	const char *dir = fs->conf->data_dir;
+	unsigned n = 0;
+	char shown[4096];
+	int r;
+
+	for (int i = 0; names[i]; i++) {
+		bool t = false;
+
+		snprintf(shown, sizeof(shown), "%s/%s", dir, names[i]);
+		r = safe_entry_tighten(fs->dirfd, names[i], shown, &t, err, errlen);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		n += t;
+	}
+	for (int i = 0; i < 256; i++) {
+		char sub[8];
+		bool t = false;
+
+		snprintf(sub, sizeof(sub), "%02x", i);
+		snprintf(shown, sizeof(shown), "%s/data/%s", dir, sub);
+		r = safe_entry_tighten(fs->datafd, sub, shown, &t, err, errlen);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		n += t;
+	}
+	if (n)
+		fs_note(fs, "%s: %u entr%s gave group or others access; tightened to owner only",
+			dir, n, n == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -2249,14 +2308,18 @@ int fs_make_instance(char out[FS_INSTANCE_LEN + 1])
 
 /* An encrypted file system's key: 32 random bytes as 64 hex digits, made
  * once (an existing key file is kept: it may be shared or restored). */
-static int make_key_file(const char *path)
+static int make_key_file(const char *path, char *err, size_t errlen)
 {
 	unsigned char key[32];
 	char hex[66];
 	int fd, ufd, r = 0;
 
-	if (access(path, F_OK) == 0)
-		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = safe_key_check(fd, path, err, errlen);
+		close(fd);
+		return r;
+	}
 	ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (ufd < 0)
 		return -errno;
@@ -2271,11 +2334,14 @@ static int make_key_file(const char *path)
 	memset(key, 0, sizeof(key));
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -errno;
-	if (write(fd, hex, 65) != 65 || fsync(fd) < 0)
+		r = -errno;
+	else if (write(fd, hex, 65) != 65 || fsync(fd) < 0)
 		r = errno ? -errno : -EIO;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	memset(hex, 0, sizeof(hex));
+	if (r < 0)
+		snprintf(err, errlen, "key_file %s: %s", path, strerror(-r));
 	return r;
 }
 
@@ -2285,7 +2351,7 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	char path[4096], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
 	struct meta *m = NULL;
 	struct meta_inode root;
-	int r;
+	int dfd = -1, datafd = -1, r;
 
 	if (chunk_size == 0)
 		chunk_size = conf->chunk_size ? conf->chunk_size : FS_DEFAULT_CHUNK;
@@ -2294,47 +2360,59 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 			 "and 64 MiB", chunk_size);
 		return -EINVAL;
 	}
-	r = mkdir_p(conf->data_dir, 0700);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", conf->data_dir, strerror(-r));
+	/* data_dir: made 0700, or checked and made private (safepath.h) */
+	r = safe_dir_open(conf->data_dir, SAFE_CREATE | SAFE_TIGHTEN, &dfd, NULL, 0, err, errlen);
+	if (r < 0)
 		return r;
-	}
-	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
-	if (access(path, F_OK) == 0) {
+	if (fstatat(dfd, "meta.db", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) == 0) {
 		snprintf(err, errlen, "%s: a file system exists here already", conf->data_dir);
-		return -EEXIST;
+		r = -EEXIST;
+		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/data", conf->data_dir);
-	r = mkdir_p(path, 0700);
+	r = mkdir_private(dfd, "data", path, err, errlen);
+	if (r < 0)
+		goto out;
+	datafd = openat(dfd, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (datafd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
 	for (int i = 0; !r && i < 256; i++) {
-		snprintf(path, sizeof(path), "%s/data/%02x", conf->data_dir, i);
-		r = mkdir_p(path, 0700);
+		snprintf(num, sizeof(num), "%02x", i);
+		snprintf(path, sizeof(path), "%s/data/%s", conf->data_dir, num);
+		r = mkdir_private(datafd, num, path, err, errlen);
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		goto out;
 	r = fs_make_id(id);
 	if (!r)
 		r = fs_make_instance(inst);
 	if (r < 0) {
 		snprintf(err, errlen, "/dev/urandom: %s", strerror(-r));
-		return r;
+		goto out;
 	}
 	if (conf->encrypted) {
-		r = make_key_file(conf->key_file);
-		if (r < 0) {
-			snprintf(err, errlen, "key_file %s: %s", conf->key_file, strerror(-r));
-			return r;
-		}
+		r = make_key_file(conf->key_file, err, errlen);
+		if (r < 0)
+			goto out;
 	}
 	/* meta.db is created last, under a temporary name, so that a crash
-	 * during mkfs leaves no half file system that mount would accept */
+	 * during mkfs leaves no half file system that mount would accept.
+	 * It is made 0600 whatever the umask: SQLite gives -wal and -shm the
+	 * mode of the database. */
 	snprintf(path, sizeof(path), "%s/meta.db.new", conf->data_dir);
-	unlink(path);
+	unlinkat(dfd, "meta.db.new", 0);
 	r = meta_open(path, true, &m, err, errlen);
 	if (r < 0)
-		return r;
+		goto out;
+	if (fchmodat(dfd, "meta.db.new", 0600, 0) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		meta_close(m);
+		goto out;
+	}
 	memset(&root, 0, sizeof(root));
 	root.mode = S_IFDIR | 0755;
 	root.uid = ctx->uid;
@@ -2372,23 +2450,19 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 		snprintf(err, errlen, "%s: %s", path, meta_errmsg(m));
 	meta_close(m);
 	if (!r) {
-		char final[4096];
-
-		snprintf(final, sizeof(final), "%s/meta.db", conf->data_dir);
-		if (rename(path, final) < 0) {
+		if (renameat(dfd, "meta.db.new", dfd, "meta.db") < 0) {
 			r = -errno;
-			snprintf(err, errlen, "%s: %s", final, strerror(errno));
+			snprintf(err, errlen, "%s/meta.db: %s", conf->data_dir, strerror(errno));
 		} else {
-			int dfd = open(conf->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
+			fsync(dfd);
 		}
 	}
 	if (!r)
 		memcpy(ret_id, id, FS_ID_LEN + 1);
+out:
+	if (datafd >= 0)
+		close(datafd);
+	close(dfd);
 	return r;
 }
 
@@ -2415,13 +2489,11 @@ static int purge_orphan(uint64_t ino, void *arg)
 static int punch_cold(const struct meta_chunk *c, void *arg)
 {
 	struct fs *fs = arg;
-	char path[32];
 	int fd;
 
 	if (c->class == META_STANDARD)
 		return 0;
-	fs_data_path(c->ino, path);
-	fd = openat(fs->datafd, path, O_WRONLY | O_CLOEXEC);
+	fd = data_open(fs, c->ino, O_WRONLY);
 	if (fd < 0)
 		return 0;
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -2563,17 +2635,20 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	pthread_mutex_init(&fs->space_lock, NULL);
 	pthread_mutex_init(&fs->usage_lock, NULL);
 
-	fs->dirfd = open(conf->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fs->dirfd < 0) {
-		r = -errno;
+	/* data_dir must be ours, under directories only root or we can change;
+	 * group/other access to it is taken away, and noted (safepath.h) */
+	r = safe_dir_open(conf->data_dir, ro ? 0 : SAFE_TIGHTEN, &fs->dirfd, buf, sizeof(buf),
+			  err, errlen);
+	if (r < 0) {
+		fs->dirfd = -1;
 		if (r == -ENOENT)
 			snprintf(err, errlen, "%s: no file system '%s' here; create it with "
 				 "'efsfs mkfs %s'", conf->data_dir, conf->name, conf->name);
-		else
-			snprintf(err, errlen, "%s: %s", conf->data_dir, strerror(errno));
 		goto fail;
 	}
-	if (faccessat(fs->dirfd, "meta.db", F_OK, 0) < 0) {
+	if (buf[0])
+		fs_note(fs, "%s", buf);
+	if (faccessat(fs->dirfd, "meta.db", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -ENOENT;
 		snprintf(err, errlen, "%s: no file system '%s' here; create it with 'efsfs mkfs %s'",
 			 conf->data_dir, conf->name, conf->name);
@@ -2583,9 +2658,11 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	/* Read-only: the lock file is not made, and only a mount writes its
 	 * text in it, when it can (in a read-only directory it cannot). */
 	if (!ro)
-		fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	else if (!mountpoint || (fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CLOEXEC)) < 0)
-		fs->lockfd = openat(fs->dirfd, "lock", O_RDONLY | O_CLOEXEC);
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+	else if (!mountpoint || (fs->lockfd = openat(fs->dirfd, "lock", O_RDWR | O_NOFOLLOW |
+								   O_CLOEXEC)) < 0)
+		fs->lockfd = openat(fs->dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fs->lockfd < 0 && !(ro && errno == ENOENT)) {
 		r = -errno;
 		snprintf(err, errlen, "%s/lock: %s%s", conf->data_dir, strerror(errno),
@@ -2615,12 +2692,15 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		snprintf(err, errlen, "%s/lock: %s", conf->data_dir, strerror(errno));
 		goto fail;
 	}
-	fs->datafd = openat(fs->dirfd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fs->datafd = openat(fs->dirfd, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fs->datafd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s/data: %s", conf->data_dir, strerror(errno));
 		goto fail;
 	}
+	r = tighten_entries(fs, err, errlen);
+	if (r < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
 	if (ro)
 		r = meta_open_ro(path, faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0, &fs->meta,

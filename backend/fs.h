@@ -11,6 +11,8 @@
  *                                      the file system open (that process
  *                                      holds a flock on DATA_DIR itself)
  *   DATA_DIR/objects/                  default file:// store of cold chunks
+ * All of it belongs to the daemon's user, files 0600 and directories 0700;
+ * fs_open checks that and tightens what is more open (backend/safepath.h).
  *
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
@@ -95,6 +97,10 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  struct fs **ret, char *err, size_t errlen);
 bool fs_read_only(const struct fs *fs);
+/* What fs_open changed or warns about, for its caller to log: modes it
+ * tightened, a key file beside the store it protects.  One message per
+ * line, "" when none. */
+const char *fs_notes(const struct fs *fs);
 /* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
 void fs_close(struct fs *fs);
 

@@ -96,10 +96,14 @@ struct fs {
 	struct codec *codec;
 	struct access *access;
 	struct tier *tier;
+
+	char notes[1024];             /* fs_notes(); written by fs_open only */
 };
 
 /* Path of an inode's backing file relative to datafd ("ab/00000000000000ab"). */
 void fs_data_path(uint64_t ino, char buf[32]);
+/* Adds a line to what fs_notes() tells the caller of fs_open. */
+void fs_note(struct fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Lock/unlock the metadata store. */
 void fs_meta_lock(struct fs *fs);
 void fs_meta_unlock(struct fs *fs);

@@ -54,6 +54,8 @@ struct objstore_conf {
 	int backoff_ms;             /* first retry delay, doubled each time; 0 = 100 */
 	uint64_t max_object_bytes;  /* s3: a GET answer longer than this fails (-EIO) instead of
 	                               filling memory; 0 = 128 MiB */
+	bool no_create;             /* file: a missing root is an empty store and is not made
+	                               (read-only opens write nothing) */
 };
 
 /* One listed object; list callbacks return 0 to go on, non-zero to stop

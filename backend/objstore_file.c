@@ -6,6 +6,7 @@
  * object or the new one, never a torn one; directories created on the way are fsynced into
  * their parents.  A crash can leave a temporary file behind: list never reports them, and
  * keys whose components start with the temporary prefix are rejected (-EINVAL).
+ * Objects are made 0600 in 0700 directories: cold data is as private as the data directory.
  * All state is immutable after open, so every call is thread-safe.
  */
 #include "backend/objstore.h"
@@ -63,7 +64,7 @@ static int make_parents(struct objstore *s, char *path, size_t root_len)
 		int r = 0;
 
 		*p = '\0';
-		if (mkdir(path, 0755) == 0) {
+		if (mkdir(path, 0700) == 0) {
 			char *slash = strrchr(path, '/');
 
 			*slash = '\0';
@@ -125,7 +126,7 @@ static int file_put(struct objstore *s, const char *key, const void *buf, size_t
 		}
 		done += (size_t)n;
 	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
 		r = -errno;
 		what = "fsync";
 		goto out_unlink;
@@ -397,7 +398,7 @@ static int mkdir_p(char *path)
 		char c = *p;
 
 		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 			int r = -errno;
 
 			*p = c;
@@ -416,7 +417,6 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	size_t n;
 	int r;
 
-	(void)conf;
 	if (rest[0] != '/') {
 		objstore_set_open_error("object store URL %s: file:// needs an absolute path "
 					"(file:///abs/path)", s->url);
@@ -440,11 +440,13 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 		r = -EINVAL;
 		goto out_free;
 	}
-	r = mkdir_p(fs->root);
+	r = conf && conf->no_create ? 0 : mkdir_p(fs->root);
 	if (r == 0 && stat(fs->root, &st) < 0)
 		r = -errno;
 	if (r == 0 && !S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
+	if (r == -ENOENT && conf && conf->no_create)
+		r = 0;            /* nothing stored yet: gets find nothing, a list is empty */
 	if (r < 0) {
 		objstore_set_open_error("object store URL %s: %s: %s", s->url, fs->root,
 					strerror(-r));

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -191,6 +192,15 @@ static int upload_seek(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* libcurl's own sockets are not close-on-exec; every fd of efsfs is. */
+static curl_socket_t open_socket_cloexec(void *arg, curlsocktype purpose,
+					 struct curl_sockaddr *a)
+{
+	(void)arg;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static CURL *pool_take(struct s3_store *st)
 {
 	CURL *c = NULL;
@@ -203,6 +213,8 @@ static CURL *pool_take(struct s3_store *st)
 		curl_easy_reset(c);
 	else
 		c = curl_easy_init();
+	if (c)
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cloexec);
 	return c;
 }
 

@@ -611,6 +611,17 @@ static int load_conf(const char *config, const char *name, struct conf **ret)
 	return r;
 }
 
+/* Prints what fs_open changed or warns about, one line each. */
+static void print_notes(const struct fs *fs)
+{
+	for (const char *p = fs_notes(fs); *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(stderr, "efsfs: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
 	struct fs_ctx ctx = { geteuid(), getegid() };
@@ -659,6 +670,15 @@ static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, cha
 	}
 	printf("%s\n", id);
 	fprintf(stderr, "efsfs: created %s (%s) in %s\n", conf->name, id, conf->data_dir);
+	if (conf->encrypted) {
+		char warn[1024];
+
+		fprintf(stderr, "efsfs: encrypted: cold chunk objects (IA and Archive) are "
+			"encrypted with the key in %s; local data and metadata in %s are not\n",
+			conf->key_file, conf->data_dir);
+		if (tier_key_beside_store(conf, warn, sizeof(warn)))
+			fprintf(stderr, "efsfs: warning: %s\n", warn);
+	}
 	conf_free(conf);
 	return 0;
 }
@@ -764,6 +784,7 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 			conf_free(conf);
 			return 1;
 		}
+		print_notes(fs);
 		r = control_exec(fs, argc, argv, stdout);
 		fs_close(fs);
 	} else if (r < 0) {

@@ -1,23 +1,36 @@
 /* control.c - the control socket of a mounted file system and the
  * commands behind it: `efsfs lifecycle run|status`, `efsfs stats`, `efsfs
- * info` and `efsfs gc` reach the daemon through DATA_DIR/control.sock (a UNIX socket,
- * mode 0600); when nothing is mounted the CLI opens the file system itself
- * and runs the same code (control_exec) in-process.
+ * info` and `efsfs gc` reach the daemon through DATA_DIR/control.sock (a UNIX
+ * socket, mode 0600, bound under umask 0177 so it is never more open); when
+ * nothing is mounted the CLI opens the file system itself and runs the same
+ * code (control_exec) in-process.
+ *
+ * Who may ask: the peer's uid (SO_PEERCRED) must be root or the daemon's
+ * own, the file system's owner; the file mode is not relied on.  Anyone
+ * else gets one "error:" line and "exit 1".
  *
  * Protocol: the client sends one line, the command's words separated by
  * tabs; the server answers with the command's output and closes, the last
  * line being "exit N".  Lines "progress: TEXT" on the way (a lifecycle run
  * that takes more than PROGRESS_S seconds) go to the client's stderr.
+ *
+ * Threads: the accept thread checks the peer and hands each client to a
+ * thread of its own (at most CONTROL_MAX_CLIENTS at a time), so a client
+ * that sends nothing, or a long `lifecycle run`, holds up no other client.
+ * A client socket times out after CONTROL_IO_SECS without progress.
+ * control_stop shuts down every client socket and waits for the threads.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +38,9 @@
 #include "backend/log.h"
 #include "fuse/control.h"
 #include "tier/tier.h"
+
+#define CONTROL_MAX_CLIENTS 8
+#define CONTROL_IO_SECS     10
 
 #define PROGRESS_S 2
 #define PROGRESS_TAG "progress: "
@@ -76,6 +92,18 @@ struct control {
 	int lfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t thread;
+
+	pthread_mutex_t lock;
+	pthread_cond_t idle;          /* signalled when a client thread ends */
+	int client[CONTROL_MAX_CLIENTS];   /* lock: fds being served, -1 free */
+	unsigned nclients;            /* lock */
+	bool stopping;                /* lock */
+};
+
+struct control_client {
+	struct control *ctl;
+	int fd;
+	int slot;
 };
 
 /* "2027-01-01", "2027-01-01T12:00:00[Z]" (UTC), "@1798761600", "now", "+31d" (now + 31 days).
@@ -298,34 +326,101 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 	return exec_cmd(fs, argc, argv, out, false);
 }
 
-static void serve(struct control *ctl, int fd)
+/* Reads one request from f and answers it; the caller closes f. */
+static void serve(struct control *ctl, FILE *f)
 {
 	char line[CONTROL_LINE_MAX], *argv[8];
 	int argc = 0, code;
-	FILE *f = fdopen(fd, "r+");
 
-	if (!f) {
-		close(fd);
+	if (!fgets(line, sizeof(line), f))
 		return;
-	}
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return;
-	}
 	line[strcspn(line, "\n")] = '\0';
 	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
 	code = exec_cmd(ctl->fs, argc, argv, f, true);
 	fprintf(f, "exit %d\n", code);
-	fclose(f);
+	fflush(f);
+}
+
+static void *client_thread(void *arg)
+{
+	struct control_client *cc = arg;
+	struct control *ctl = cc->ctl;
+	FILE *f = fdopen(cc->fd, "r+");
+
+	if (f)
+		serve(ctl, f);
+	/* the slot is freed before the fd is closed, so that control_stop
+	 * never shuts down a number that another open has reused */
+	pthread_mutex_lock(&ctl->lock);
+	ctl->client[cc->slot] = -1;
+	ctl->nclients--;
+	pthread_cond_broadcast(&ctl->idle);
+	pthread_mutex_unlock(&ctl->lock);
+	if (f)
+		fclose(f);
+	else
+		close(cc->fd);
+	free(cc);
+	return NULL;
+}
+
+/* Answers a client that may not be served with msg and closes it. */
+static void refuse(int fd, const char *msg)
+{
+	if (send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* the client is gone or not reading: nothing more to tell it */
+	}
+	close(fd);
+}
+
+/* Hands a checked client to a thread of its own; 0 or -errno. */
+static int start_client(struct control *ctl, int fd)
+{
+	struct control_client *cc = calloc(1, sizeof(*cc));
+	pthread_attr_t attr;
+	pthread_t t;
+	int r = -EBUSY;
+
+	if (!cc)
+		return -ENOMEM;
+	cc->ctl = ctl;
+	cc->fd = fd;
+	pthread_mutex_lock(&ctl->lock);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS && !ctl->stopping; i++) {
+		if (ctl->client[i] < 0) {
+			cc->slot = i;
+			r = 0;
+			break;
+		}
+	}
+	if (!r) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = -pthread_create(&t, &attr, client_thread, cc);
+		pthread_attr_destroy(&attr);
+	}
+	if (!r) {
+		ctl->client[cc->slot] = fd;
+		ctl->nclients++;
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	if (r < 0)
+		free(cc);
+	return r;
 }
 
 static void *control_thread(void *arg)
 {
 	struct control *ctl = arg;
+	const struct timeval tv = { .tv_sec = CONTROL_IO_SECS };
+	uid_t owner = geteuid();
 
 	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		char msg[256];
 		int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -333,7 +428,28 @@ static void *control_thread(void *arg)
 				continue;
 			break;            /* shut down by control_stop */
 		}
-		serve(ctl, fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    len != sizeof(cred)) {
+			log_warn("%s: control socket: cannot tell who connected: %s",
+				 fs_conf(ctl->fs)->name, strerror(errno));
+			close(fd);
+			continue;
+		}
+		if (cred.uid != 0 && cred.uid != owner) {
+			log_warn("%s: control socket: refused uid %u (pid %d): only root and "
+				 "uid %u may control this file system", fs_conf(ctl->fs)->name,
+				 (unsigned)cred.uid, (int)cred.pid, (unsigned)owner);
+			snprintf(msg, sizeof(msg), "error: permission denied: uid %u may not "
+				 "control this file system (only root and its owner, uid %u, may)"
+				 "\nexit 1\n", (unsigned)cred.uid, (unsigned)owner);
+			refuse(fd, msg);
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (start_client(ctl, fd) < 0)
+			refuse(fd, "error: the daemon is serving as many control clients as it "
+			       "takes at once; try again\nexit 1\n");
 	}
 	return NULL;
 }
@@ -349,12 +465,17 @@ int control_start(struct fs *fs, struct control **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *ctl;
+	mode_t old_mask;
 	int r;
 
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
 	ctl->fs = fs;
+	pthread_mutex_init(&ctl->lock, NULL);
+	pthread_cond_init(&ctl->idle, NULL);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ctl->client[i] = -1;
 	r = control_path(fs_conf(fs)->data_dir, ctl->path, sizeof(ctl->path));
 	if (r < 0)
 		goto fail;
@@ -365,8 +486,12 @@ int control_start(struct fs *fs, struct control **ret)
 	}
 	memcpy(sa.sun_path, ctl->path, strlen(ctl->path) + 1);
 	unlink(ctl->path);
-	if (bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(ctl->path, 0600) < 0 || listen(ctl->lfd, 8) < 0) {
+	/* the socket is 0600 from the moment it exists: no bind-then-chmod
+	 * window (the process umask is 077 already; this is for any caller) */
+	old_mask = umask(0177);
+	r = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r < 0 || listen(ctl->lfd, 8) < 0) {
 		r = -errno;
 		close(ctl->lfd);
 		goto fail;
@@ -381,6 +506,8 @@ int control_start(struct fs *fs, struct control **ret)
 	*ret = ctl;
 	return 0;
 fail:
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_cond_destroy(&ctl->idle);
 	free(ctl);
 	return r;
 }
@@ -393,6 +520,18 @@ void control_stop(struct control *ctl)
 	pthread_join(ctl->thread, NULL);
 	close(ctl->lfd);
 	unlink(ctl->path);
+	/* wake the clients still being served; a command already running
+	 * (a lifecycle pass) ends by itself, its output going nowhere */
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stopping = true;
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->client[i] >= 0)
+			shutdown(ctl->client[i], SHUT_RDWR);
+	while (ctl->nclients)
+		pthread_cond_wait(&ctl->idle, &ctl->lock);
+	pthread_mutex_unlock(&ctl->lock);
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_cond_destroy(&ctl->idle);
 	free(ctl);
 }
 
@@ -429,13 +568,17 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 		close(fd);
 		return -e;
 	}
-	f = fdopen(fd, "r+");
+	/* a daemon that refuses us may have answered and closed already: no
+	 * SIGPIPE, and its answer is still there to read */
+	line[used++] = '\n';
+	if (send(fd, line, used, MSG_NOSIGNAL) < 0) {
+		/* read what the daemon said, if anything */
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
 		return -ENOMEM;
 	}
-	fprintf(f, "%s\n", line);
-	fflush(f);
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "exit ", 5) == 0) {
 			code = atoi(line + 5);

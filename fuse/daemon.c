@@ -84,7 +84,7 @@ static const struct fuse_lowlevel_ops *efsfs_ops(void)
 static bool user_allow_other(void)
 {
 	char line[256];
-	FILE *f = fopen("/etc/fuse.conf", "r");
+	FILE *f = fopen("/etc/fuse.conf", "re");
 	bool yes = false;
 
 	if (!f)
@@ -145,6 +145,24 @@ static int build_args(struct fuse_args *args, const struct conf *conf, const cha
 	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d")))
 		return -ENOMEM;
 	return 0;
+}
+
+/* The detached daemon keeps none of its caller's descriptors but stdio
+ * (replaced by /dev/null once mounted) and keep, the pipe to the parent:
+ * an inherited fd, such as the lock of `flock LOCK efsfs mount ...`, would
+ * otherwise stay held for the daemon's whole life.  Every fd the daemon
+ * opens itself is O_CLOEXEC. */
+static void close_inherited(int keep)
+{
+	unsigned first = keep >= 3 ? (unsigned)keep + 1 : 3;
+
+	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+	    close_range(first, ~0u, 0) == 0)
+		return;
+	/* close_range(2) is Linux 5.9; before it, one by one */
+	for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < (max > 0 ? max : 65536); fd++)
+		if (fd != keep)
+			close((int)fd);
 }
 
 static void detach_stdio(void)
@@ -307,6 +325,18 @@ static void log_detached(const struct conf *conf, int level)
 		 _PATH_LOG);
 }
 
+/* Logs what fs_open changed or warns about (tightened modes, the key
+ * beside its store), one line each. */
+static void log_notes(const char *name, const char *notes)
+{
+	for (const char *p = notes; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		log_warn("%s: %.*s", name, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static bool fetching(void *fs)
 {
 	return fs_fetching(fs);
@@ -368,6 +398,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		}
 		close(pipefd[0]);
 		pipefd[0] = -1;
+		close_inherited(pipefd[1]);
 		setsid();
 	}
 
@@ -397,6 +428,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
 		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
 			 "is not AWS S3", name);
+	log_notes(name, fs_notes(e.fs));
 	/* Metadata operations are committed together every few milliseconds
 	 * (and at every fsync): on this kind of VM one SQLite commit costs
 	 * more than the FUSE round trips of the operation it records. */

@@ -14,6 +14,7 @@
 #include "backend/codec.h"
 #include "backend/log.h"
 #include "backend/objstore.h"
+#include "backend/safepath.h"
 #include "tier/access.h"
 #include "tier/tier_i.h"
 
@@ -55,16 +56,22 @@ bool tier_may_delete(struct fs *fs, uint64_t version)
 	return atomic_load(&fs->tier->owner) && version >= fs->tier->ident.since;
 }
 
-/* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes. */
+/* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes;
+ * it must be ours and private (safe_key_check). */
 static int load_key(const char *path, uint8_t key[CODEC_KEY_LEN], char *err, size_t errlen)
 {
 	char buf[80];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
 		return -errno;
+	}
+	r = safe_key_check(fd, path, err, errlen);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -92,8 +99,8 @@ bad:
 /* Opens url as the store of a class with storage_class (NULL: none); chunk_size bounds
  * what a GET may answer (0 = the driver's default).  err: "IA store s3://b/p: why". */
 static int store_open_url(const struct conf *c, int class, const char *url,
-			  const char *storage_class, uint64_t chunk_size, struct objstore **ret,
-			  char *err, size_t errlen)
+			  const char *storage_class, uint64_t chunk_size, bool read_only,
+			  struct objstore **ret, char *err, size_t errlen)
 {
 	struct objstore_conf oc = {
 		.endpoint = c->s3_endpoint,
@@ -111,6 +118,7 @@ static int store_open_url(const struct conf *c, int class, const char *url,
 		.operation_timeout_ms = c->s3_operation_timeout_ms,
 		/* an object is at most the chunk and a header (codec.h) */
 		.max_object_bytes = chunk_size ? chunk_size + 65536 : 0,
+		.no_create = read_only,
 	};
 	const char *why;
 	int r;
@@ -134,17 +142,57 @@ static int store_open(const struct conf *c, int class, uint64_t chunk_size,
 {
 	return store_open_url(c, class, class == META_IA ? c->ia_store : c->archive_store,
 			      class == META_ARCHIVE ? c->archive_storage_class : NULL, chunk_size,
-			      ret, err, errlen);
+			      false, ret, err, errlen);
 }
 
 static int open_store(struct fs *fs, int class, const char *url, const char *storage_class,
 		      struct objstore **ret, char *err, size_t errlen)
 {
-	/* the default file:// store lives in the data directory: make it */
-	if (strncmp(url, "file://", 7) == 0)
-		mkdir(url + 7, 0700);
-	return store_open_url(fs->conf, class, url, storage_class, fs->chunk_size, ret, err,
-			      errlen);
+	/* a file:// store: made 0700, or checked and made private like the
+	 * data directory (safepath.h) */
+	if (strncmp(url, "file://", 7) == 0 && url[7] == '/') {
+		char note[512], why[512];
+		int fd, r;
+
+		/* read-only: checked, never created or changed */
+		r = safe_dir_open(url + 7, fs_read_only(fs) ? 0 : SAFE_CREATE | SAFE_TIGHTEN, &fd,
+				  note, sizeof(note), why, sizeof(why));
+		if (r == -ENOENT && fs_read_only(fs)) {
+			fd = -1;          /* not made yet: nothing in it to read */
+			r = 0;
+			note[0] = '\0';
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "%s store %s: %s", class == META_IA ? "IA" : "ARCHIVE",
+				 url, why);
+			return r;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (note[0])
+			fs_note(fs, "%s store: %s", class == META_IA ? "IA" : "ARCHIVE", note);
+	}
+	return store_open_url(fs->conf, class, url, storage_class, fs->chunk_size,
+			      fs_read_only(fs), ret, err, errlen);
+}
+
+bool tier_key_beside_store(const struct conf *c, char *buf, size_t len)
+{
+	const char *urls[2] = { c->ia_store, c->archive_store };
+
+	for (int i = 0; i < 2; i++) {
+		if (!urls[i] || strncmp(urls[i], "file:///", 8) != 0 ||
+		    (i == 1 && c->ia_store && strcmp(urls[0], urls[1]) == 0))
+			continue;
+		if (safe_same_tree(c->key_file, urls[i] + 7)) {
+			snprintf(buf, len, "key_file %s lies in the same directory tree as the "
+				 "store %s it protects: whoever can read or copy one can read the "
+				 "other; keep the key elsewhere (key_file = ...)", c->key_file,
+				 urls[i]);
+			return true;
+		}
+	}
+	return false;
 }
 
 int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
@@ -158,10 +206,14 @@ int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *e
 	/* encryption is chosen at mkfs; the config cannot turn it off later */
 	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
 	if (strcmp(enc, "1") == 0 || c->encrypted) {
+		char warn[1024];
+
 		r = load_key(c->key_file, key, err, errlen);
 		if (r < 0)
 			return r;
 		keyp = key;
+		if (tier_key_beside_store(c, warn, sizeof(warn)))
+			fs_note(fs, "%s", warn);
 	}
 	r = codec_create(fs_id, keyp, 1, 0, ret);
 	memset(key, 0, sizeof(key));

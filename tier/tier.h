@@ -134,6 +134,12 @@ void tier_stop(struct fs *fs);
  * not answer.  err names the store, the cause and the fix. */
 int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen);
 
+/* Whether an encrypted file system's key_file lies in the same directory
+ * tree as a file:// store it protects (the default DATA_DIR/key beside
+ * DATA_DIR/objects does); buf then says so, naming both. */
+struct conf;
+bool tier_key_beside_store(const struct conf *c, char *buf, size_t len);
+
 /* The object key of a chunk version: "<fs_id>/<instance>/<ino>/<idx>.<version>"
  * in hex, or "<fs_id>/<ino>/<idx>.<version>" for an object from before
  * instance ids (tier_key in tier_i.h, tier/owner.c). */
