@@ -690,7 +690,7 @@ static uint32_t kill_suidgid(uint32_t mode)
 	return mode;
 }
 
-int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 {
 	struct meta_inode mi;
 	size_t n;
@@ -699,7 +699,7 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
 
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
+	if (r < 0 || !S_ISREG(mi.mode))
 		goto out;
 	r = meta_xattr_get(fs->meta, ino, XATTR_CAPS, NULL, 0, &n);
 	caps = r == 0;
@@ -716,6 +716,8 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
 		r = meta_inode_update(fs->meta, &mi);
 	}
 	r = meta_finish(fs->meta, r);
+	if (r == 0 && ret_changed)
+		*ret_changed = true;
 out:
 	fs_meta_unlock(fs);
 	return r;

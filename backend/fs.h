@@ -133,11 +133,13 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st);
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st);
 
-/* After a write on the daemon path when the file system drops privileges
- * itself (handle_killpriv_v2): removes the security.capability xattr and,
- * with suidgid (the writer lacks CAP_FSETID), the set-user-ID bit and the
- * set-group-ID bit of a group-executable file.  Commits only a change. */
-int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid);
+/* Before or after a write when the file system drops privileges itself
+ * (handle_killpriv_v2): removes the security.capability xattr of a regular
+ * file and, with suidgid (the writer lacks CAP_FSETID), its set-user-ID bit
+ * and the set-group-ID bit of a group-executable file.  Commits only a
+ * change, and then sets *ret_changed (may be NULL) to true: the kernel's
+ * cached mode is stale. */
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed);
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 int fs_mknod(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,

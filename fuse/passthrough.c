@@ -26,6 +26,17 @@
  * spliced, in this mode (reads and writes of passthrough files do not come
  * here at all).
  *
+ * A passthrough write never reaches us, but the kernel still asks before
+ * it: its backing-file write path calls file_remove_privs() on our inode
+ * (under the inode lock that chmod and chown take too), which for a file
+ * whose cached mode has set-user-ID or a group-executable set-group-ID and
+ * a writer without CAP_FSETID, or that has security.capability, sends a
+ * SETATTR with no attribute to set: handle_killpriv_v2 strips the kill bits
+ * and leaves the dropping to us.  io_read notes such an empty SETATTR
+ * (efsfs_pt_remove_privs) and dir.c drops the privileges before replying,
+ * so the write lands on a file without them, as on ext4.  The same
+ * request comes before a write on the daemon path.
+ *
  * Registering backing files needs CAP_SYS_ADMIN: a mount by another user
  * keeps the writeback cache and the daemon path.  Which files may use
  * passthrough, and what that means for sizes, times and the tiering, is
@@ -62,6 +73,8 @@ static __thread int reply_backing_id;
 /* The request this thread read asks us to drop privileges.  libfuse's
  * workers process each request in the thread that read it. */
 static __thread bool req_kill_suidgid;
+/* The SETATTR being served sets nothing: file_remove_privs() before a write. */
+static __thread bool req_remove_privs;
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -72,6 +85,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 
 	(void)userdata;
 	req_kill_suidgid = false;
+	req_remove_privs = false;
 	/* we look at most at the first 24 bytes after the header (write_flags
 	 * ends there; fuse_init_in's flags2 and fuse_setattr_in's valid before) */
 	if (n < (ssize_t)sizeof(h) + 24)
@@ -90,6 +104,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 		/* fuse_setattr_in: valid first */
 		memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
 		req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
+		req_remove_privs = (v & ~(K_FATTR_FH | K_FATTR_LOCKOWNER)) == 0;
 	}
 	return n;
 }
@@ -217,6 +232,11 @@ bool efsfs_pt_negotiate(struct efsfs *e)
 bool efsfs_pt_kill_suidgid(void)
 {
 	return req_kill_suidgid;
+}
+
+bool efsfs_pt_remove_privs(void)
+{
+	return req_remove_privs;
 }
 
 void efsfs_pt_reply_begin(int backing_id)

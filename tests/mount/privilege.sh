@@ -1,0 +1,180 @@
+#!/bin/bash
+# tests/mount/privilege.sh - mount suite: set-user-ID, set-group-ID and file
+# capabilities are dropped by writes as on ext4, on the passthrough path as
+# on the daemon path, and root's reserve on the data disk survives an
+# unprivileged user's passthrough writes.
+#   - An unprivileged user (nobody) holds a file open for writing (with
+#     passthrough where the kernel has it); root makes it set-user-ID root
+#     (chown + chmod 4755 succeed); the user's next write through the open
+#     handle drops the bit, and on a `-o suid` mount the file then does not
+#     run as euid 0.  The same for a handle opened after the chmod (it
+#     shares the backing file), for security.capability, and root's own
+#     writes keep the bit (CAP_FSETID), as on ext4.
+#   - A write and a fallocate on the daemon path (a file that is already
+#     set-user-ID when opened) drop the bit at once: stat does not show it.
+# Needs: EFSFS (efsfs binary), root, /dev/fuse, setpriv, setcap/getcap.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+for tool in setpriv setcap getcap; do
+	command -v "$tool" >/dev/null || skip "$tool is missing"
+done
+
+USER_ID=65534
+AS_USER=(setpriv --reuid="$USER_ID" --regid="$USER_ID" --clear-groups)
+
+kernel_has_passthrough()
+{
+	local major minor
+	read -r major minor < <(uname -r | sed -n 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	((major > 6 || (major == 6 && minor >= 9))) || return 1
+	[[ -r /proc/config.gz ]] && zgrep -q '^CONFIG_FUSE_PASSTHROUGH=y' /proc/config.gz
+}
+
+passthrough_opens()
+{
+	"$EFSFS" stats "$1" | sed -n 's/^PassthroughOpens: //p'
+}
+
+# ---- a process of the user that holds a file open ----------------------------------
+
+# holder_start ID FILE: user nobody opens FILE read-write on fd 3 and then runs
+# each command that holder_run ID sends, with the file still open; at most 120 s.
+declare -A HOLDER_PIDS=()
+holder_start()
+{
+	local id=$1 file=$2
+	mkfifo -m 666 -- "$TEST_TMP/$id.cmd" "$TEST_TMP/$id.ack"
+	timeout 120 "${AS_USER[@]}" bash -c '
+		exec 3<>"$1" || exit 1
+		echo open >"$3"
+		while read -r cmd <"$2"; do
+			[[ "$cmd" == quit ]] && break
+			rc=0
+			eval "$cmd" || rc=$?
+			echo "$rc" >"$3"
+		done' holder "$file" "$TEST_TMP/$id.cmd" "$TEST_TMP/$id.ack" \
+		2>>"$TEST_TMP/holder.log" &
+	HOLDER_PIDS[$id]=$!
+	local ack
+	ack=$(timeout 30 cat -- "$TEST_TMP/$id.ack") || fail "holder $id did not open $file"
+	assert_eq open "$ack" "user $USER_ID holds $(basename -- "$file") open read-write"
+}
+
+# holder_run ID CMD: runs CMD (fd 3 is the open file) in holder ID; prints its status.
+holder_run()
+{
+	echo "$2" >"$TEST_TMP/$1.cmd"
+	timeout 30 cat -- "$TEST_TMP/$1.ack" || echo "no answer"
+}
+
+# holder_stop ID: the holder closes the file and exits.
+holder_stop()
+{
+	echo quit >"$TEST_TMP/$1.cmd"
+	wait "${HOLDER_PIDS[$1]}" || fail "holder $1 exited with status $?"
+	unset "HOLDER_PIDS[$1]"
+}
+
+stop_holders()
+{
+	local pid
+	for pid in "${HOLDER_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+# A holder keeps the mount busy: stop them before the cleanup unmounts.
+eval "lib_fail() $(declare -f fail | tail -n +2)"
+fail()
+{
+	stop_holders
+	lib_fail "$@"
+}
+
+mode_of()
+{
+	stat -c %a -- "$1"
+}
+
+# ---- passthrough: privileges set while a handle is open -----------------------------
+
+MNT="$TEST_TMP/mnt"
+make_config priv
+efsfs_mkfs priv
+efsfs_mount priv "$MNT" suid
+chmod 1777 -- "$MNT"
+REF="$TEST_TMP/id.bin"
+cp -- "$(command -v id)" "$REF"
+
+"${AS_USER[@]}" bash -c 'umask 0; : >"$1"' sh "$MNT/q"
+before=$(passthrough_opens priv)
+holder_start q "$MNT/q"
+after=$(passthrough_opens priv)
+if kernel_has_passthrough; then
+	((after == before + 1)) ||
+		fail "the user's open of q was not a passthrough open ($before -> $after opens)"
+	pass "the user's open of q uses passthrough"
+fi
+assert_ok "root: chown root:root q while the user holds it open" chown root:root -- "$MNT/q"
+assert_ok "root: chmod 4755 q while the user holds it open" chmod 4755 -- "$MNT/q"
+assert_eq 4755 "$(mode_of "$MNT/q")" "q is set-user-ID root"
+assert_eq 0 "$(holder_run q "cat -- '$REF' >&3")" "the user writes a program through the open handle"
+assert_eq 755 "$(mode_of "$MNT/q")" "the write dropped set-user-ID (handle still open)"
+holder_stop q
+assert_same_file "$REF" "$MNT/q" "q holds what the user wrote"
+assert_eq 755 "$(mode_of "$MNT/q")" "q is not set-user-ID after the close"
+out=$("${AS_USER[@]}" "$MNT/q" -u) || fail "running q as the user failed"
+assert_eq "$USER_ID" "$out" "on a -o suid mount q runs with the user's euid, not root's"
+
+# A second handle opened after the chmod shares the first one's backing file.
+"${AS_USER[@]}" bash -c 'umask 0; : >"$1"' sh "$MNT/r"
+holder_start r1 "$MNT/r"
+chown root:root -- "$MNT/r"
+chmod 6777 -- "$MNT/r"
+before=$(passthrough_opens priv)
+holder_start r2 "$MNT/r"
+if kernel_has_passthrough; then
+	assert_eq $((before + 1)) "$(passthrough_opens priv)" \
+		"the later open shares the first one's passthrough backing file"
+fi
+assert_eq 6777 "$(mode_of "$MNT/r")" "r is set-user-ID and set-group-ID root with a handle open"
+assert_eq 0 "$(holder_run r2 "printf second >&3")" "the user writes through the later handle"
+assert_eq 777 "$(mode_of "$MNT/r")" "a write through the later handle drops both bits"
+chmod 4777 -- "$MNT/r"
+assert_eq 0 "$(holder_run r1 "printf first >&3")" "the user writes through the first handle"
+assert_eq 777 "$(mode_of "$MNT/r")" "a write through the first handle drops set-user-ID"
+chmod 4777 -- "$MNT/r"
+printf root >>"$MNT/r"
+assert_eq 4777 "$(mode_of "$MNT/r")" "root's own write keeps set-user-ID (CAP_FSETID), as on ext4"
+holder_stop r1
+holder_stop r2
+
+# security.capability
+"${AS_USER[@]}" bash -c 'umask 0; : >"$1"' sh "$MNT/c"
+holder_start c "$MNT/c"
+chown root:root -- "$MNT/c"
+assert_ok "root: setcap cap_setuid+ep c while the user holds it open" \
+	setcap cap_setuid+ep "$MNT/c"
+[[ -n "$(getcap -- "$MNT/c")" ]] || fail "getcap shows no capability on c after setcap"
+assert_eq 0 "$(holder_run c "cat -- '$REF' >&3")" "the user writes through the open handle of c"
+assert_eq "" "$(getcap -- "$MNT/c")" "the write dropped security.capability"
+holder_stop c
+
+# ---- the daemon path: stat shows the dropped bit at once ----------------------------
+
+printf 'x\n' >"$MNT/d"
+chmod 4777 -- "$MNT/d"
+"${AS_USER[@]}" bash -c 'echo more >>"$1"' sh "$MNT/d"
+assert_eq 777 "$(mode_of "$MNT/d")" "stat right after a user's write on the daemon path"
+chmod 4777 -- "$MNT/d"
+"${AS_USER[@]}" fallocate -l 1M -- "$MNT/d"
+assert_eq 777 "$(mode_of "$MNT/d")" "stat right after a user's fallocate"
+
+efsfs_umount "$MNT"
+rc=0
+out=$(efsfs_fsck priv 2>&1) || rc=$?
+((rc == 0)) || fail "fsck after the privilege checks exited $rc: $out"
+pass "fsck is clean"
+finish
