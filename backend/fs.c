@@ -2277,14 +2277,39 @@ static int punch_cold(const struct meta_chunk *c, void *arg)
 	return 0;
 }
 
-/* After an unclean shutdown: data files whose inode is gone. */
-static int remove_stray_data(struct fs *fs)
+/* After an unclean shutdown: a data file longer than its inode's recorded
+ * size holds writes whose size change never committed (passthrough writes
+ * not yet adopted, a write between data and metadata): nothing names those
+ * bytes, so they are cut, and only they.  Counted for fsck's report. */
+static void cut_to_size(struct fs *fs, int dfd, const char *name, const struct meta_inode *mi)
+{
+	struct stat st, after;
+	int fd;
+
+	if (!S_ISREG(mi->mode) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= mi->size)
+		return;
+	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;              /* the next open of the file cuts it too */
+	if (ftruncate(fd, (off_t)mi->size) == 0 && fstat(fd, &after) == 0) {
+		fs->recovered_files++;
+		if (st.st_blocks > after.st_blocks)
+			fs->recovered_bytes += (uint64_t)(st.st_blocks - after.st_blocks) * 512;
+	}
+	close(fd);
+}
+
+/* After an unclean shutdown: data files whose inode is gone are removed,
+ * and data past a file's recorded size is cut (cut_to_size). */
+static int recover_data(struct fs *fs)
 {
 	for (int i = 0; i < 256; i++) {
 		char sub[8];
 		int dfd;
 		DIR *d;
 		struct dirent *e;
+		int r;
 
 		snprintf(sub, sizeof(sub), "%02x", i);
 		dfd = openat(fs->datafd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -2303,8 +2328,11 @@ static int remove_stray_data(struct fs *fs)
 			if (e->d_name[0] == '.')
 				continue;
 			ino = strtoull(e->d_name, &endp, 16);
-			if (*endp || meta_inode_get(fs->meta, ino, &mi) == -ENOENT)
+			r = *endp ? -ENOENT : meta_inode_get(fs->meta, ino, &mi);
+			if (r == -ENOENT)
 				unlinkat(dirfd(d), e->d_name, 0);
+			else if (r == 0)
+				cut_to_size(fs, dirfd(d), e->d_name, &mi);
 		}
 		closedir(d);
 	}
@@ -2394,7 +2422,7 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 		goto fail;
 	}
 	if (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 || strcmp(buf, "1") != 0) {
-		r = remove_stray_data(fs);
+		r = recover_data(fs);
 		if (!r)
 			r = meta_chunk_each(fs->meta, 0, punch_cold, fs);
 		if (r < 0) {

@@ -216,8 +216,10 @@ int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *re
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
 
 /* fsck: checks the metadata and the data files; prints each problem with
- * report(); with repair, fixes what can be fixed without loss.  Returns the
- * number of errors found (0 = clean) or a negative errno. */
+ * report(); with repair, fixes what can be fixed without loss.  Findings
+ * that are not errors (space recovery reclaimed, unused space) are
+ * reported too, starting with "note: ".  Returns the number of errors
+ * found (0 = clean) or a negative errno. */
 int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
 	    void *arg, char *err, size_t errlen);
 

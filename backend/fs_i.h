@@ -66,6 +66,9 @@ struct fs {
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 	atomic_uint fetching;         /* cold chunk fetches in flight (tier_fetch) */
+	/* Set by fs_open's recovery, then read-only: data files cut back to
+	 * their inode's size, and the disk space that freed. */
+	uint64_t recovered_files, recovered_bytes;
 
 	pthread_mutex_t meta_lock;
 	struct meta *meta;            /* meta_lock */

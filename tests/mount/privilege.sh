@@ -12,6 +12,9 @@
 #     writes keep the bit (CAP_FSETID), as on ext4.
 #   - A write and a fallocate on the daemon path (a file that is already
 #     set-user-ID when opened) drop the bit at once: stat does not show it.
+#   - After a kill -9 during passthrough writes that were never fsynced,
+#     recovery cuts data files back to the size the metadata records (only
+#     past it), and fsck says so.
 # Needs: EFSFS (efsfs binary), root, /dev/fuse, setpriv, setcap/getcap.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -177,4 +180,61 @@ rc=0
 out=$(efsfs_fsck priv 2>&1) || rc=$?
 ((rc == 0)) || fail "fsck after the privilege checks exited $rc: $out"
 pass "fsck is clean"
+
+# ---- space a crash leaked past the recorded size --------------------------------------
+
+# A kill -9 while passthrough writes are not yet adopted leaves the data file
+# longer than the size the metadata records; recovery (here run by fsck)
+# cuts it back, and only past that size.
+make_config leak
+efsfs_mkfs leak
+MNT2="$TEST_TMP/leak"
+efsfs_mount leak "$MNT2"
+HEAD_REF="$TEST_TMP/head.ref"
+head -c $((1024 * 1024)) /dev/urandom >"$HEAD_REF"
+cp -- "$HEAD_REF" "$MNT2/kept"
+: >"$MNT2/empty"
+sync -- "$MNT2/kept" "$MNT2/empty" "$MNT2"
+data_file()
+{
+	local ino
+	ino=$(stat -c %i -- "$MNT2/$1")
+	printf '%s/data/%02x/%016x' "${DATA_DIRS[leak]}" $((ino & 255)) "$ino"
+}
+KEPT_DATA=$(data_file kept)
+EMPTY_DATA=$(data_file empty)
+exec 7<>"$MNT2/kept" 8<>"$MNT2/empty"
+dd if=/dev/zero bs=1M count=9 seek=1 conv=notrunc status=none >&7
+dd if=/dev/zero bs=1M count=9 status=none >&8
+if kernel_has_passthrough; then
+	assert_eq $((10 * 1024 * 1024)) "$(stat -c %s -- "$KEPT_DATA")" \
+		"kept's data file holds 9 MiB of passthrough writes past its 1 MiB"
+	assert_eq $((9 * 1024 * 1024)) "$(stat -c %s -- "$EMPTY_DATA")" \
+		"empty's data file holds 9 MiB of passthrough writes"
+fi
+efsfs_crash "$MNT2"
+exec 7>&- 8>&-
+pass "kill -9 with both files open and their writes not fsynced"
+rc=0
+out=$(efsfs_fsck leak 2>&1) || rc=$?
+((rc == 0)) || fail "fsck after the crash exited $rc: $out"
+pass "fsck after the crash is clean"
+if kernel_has_passthrough; then
+	[[ "$out" == *"recovery: cut 2 data files back to the size the metadata records"* ]] ||
+		fail "fsck does not report the two data files recovery cut: $out"
+	pass "fsck reports the two data files recovery cut"
+	assert_eq $((1024 * 1024)) "$(stat -c %s -- "$KEPT_DATA")" \
+		"kept's data file is cut back to its recorded 1 MiB"
+	assert_eq 0 "$(stat -c %s -- "$EMPTY_DATA")" "empty's data file is cut back to 0 bytes"
+	assert_eq 0 "$(stat -c %b -- "$EMPTY_DATA")" "empty's data file uses no blocks any more"
+fi
+efsfs_mount leak "$MNT2"
+kept_size=$(stat -c %s -- "$MNT2/kept")
+assert_eq "$kept_size" "$(stat -c %s -- "$KEPT_DATA")" "kept's data file matches its size"
+assert_eq "$(stat -c %s -- "$MNT2/empty")" "$(stat -c %s -- "$EMPTY_DATA")" \
+	"empty's data file matches its size"
+cmp -n $((1024 * 1024)) -- "$HEAD_REF" "$MNT2/kept" ||
+	fail "the fsynced first MiB of kept changed across the crash and the recovery"
+pass "the fsynced first MiB of kept is intact"
+efsfs_umount "$MNT2"
 finish
