@@ -38,7 +38,16 @@
  * request comes before a write on the daemon path.
  *
  * Registering backing files needs CAP_SYS_ADMIN: a mount by another user
- * keeps the writeback cache and the daemon path.  Which files may use
+ * keeps the writeback cache and the daemon path.  The kernel does every
+ * read and write of a backing file with the credentials of the thread that
+ * registered it, so pt_attach registers it as a nobody: a file system user
+ * ID other than 0 and no CAP_SYS_RESOURCE, the two things that let a
+ * writer into the blocks ext4 reserves for root.  A user's passthrough
+ * writes then stop where the daemon path's do (which keeps to what statvfs
+ * says is available to users), root's reserve stays for root, and the
+ * daemon, as root, can still commit metadata on a disk the user filled.
+ * It costs nothing per write: ext4 checks its reserve on every allocation
+ * anyway, only against the credentials we give it.  Which files may use
  * passthrough, and what that means for sizes, times and the tiering, is
  * backend/fs.c's business (fs_file_passthrough).
  */
@@ -48,7 +57,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -155,6 +167,48 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
+/* The file system user and group the kernel writes backing files as. */
+#define PT_WRITER_ID 65534
+
+/* FUSE_DEV_IOC_BACKING_OPEN from this thread with a file system user and
+ * group ID of PT_WRITER_ID and without CAP_SYS_RESOURCE in the effective
+ * set (the kernel keeps the credentials of the registering thread for the
+ * backing file's I/O); everything is put back before returning.  Both
+ * calls act on this thread alone.  The backing id, or -errno. */
+static int backing_open_unprivileged(struct k_backing_map *map)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct full[2], low[2];
+	int uid, gid, id = 0, e = 0;
+
+	if (syscall(SYS_capget, &hdr, full) < 0)
+		return -errno;
+	gid = setfsgid(PT_WRITER_ID);
+	uid = setfsuid(PT_WRITER_ID);      /* drops the file system capabilities too */
+	if (syscall(SYS_capget, &hdr, low) < 0) {
+		e = errno;
+		goto restore;
+	}
+	low[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+	if (syscall(SYS_capset, &hdr, low) < 0) {
+		e = errno;
+		goto restore;
+	}
+	if (setfsuid((uid_t)-1) != PT_WRITER_ID) {    /* -1 only asks */
+		e = EPERM;
+		goto restore;
+	}
+	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, map);
+	if (id <= 0)
+		e = id < 0 ? errno : EINVAL;
+restore:
+	setfsuid((uid_t)uid);
+	setfsgid((gid_t)gid);
+	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt.warned, true))
+		log_warn("passthrough: restoring this thread's capabilities: %s", strerror(errno));
+	return e ? -e : id;
+}
+
 static int pt_attach(void *arg, int fd)
 {
 	struct k_backing_map map = { .fd = fd };
@@ -163,10 +217,10 @@ static int pt_attach(void *arg, int fd)
 	(void)arg;
 	if (!atomic_load(&pt.on))
 		return -EOPNOTSUPP;
-	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, &map);
+	id = backing_open_unprivileged(&map);
 	if (id > 0)
 		return id;
-	e = id < 0 ? errno : EINVAL;
+	e = -id;
 	if (e != EMFILE && e != ENFILE && e != ENOMEM && e != EINTR) {
 		/* the kernel will not take our backing files: stop asking */
 		atomic_store(&pt.on, false);

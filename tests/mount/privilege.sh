@@ -12,10 +12,13 @@
 #     writes keep the bit (CAP_FSETID), as on ext4.
 #   - A write and a fallocate on the daemon path (a file that is already
 #     set-user-ID when opened) drop the bit at once: stat does not show it.
+#   - An unprivileged user filling a small ext4 data disk through
+#     passthrough stops at ENOSPC with root's reserved blocks still free.
 #   - After a kill -9 during passthrough writes that were never fsynced,
 #     recovery cuts data files back to the size the metadata records (only
 #     past it), and fsck says so.
-# Needs: EFSFS (efsfs binary), root, /dev/fuse, setpriv, setcap/getcap.
+# Needs: EFSFS (efsfs binary), root, /dev/fuse, setpriv, setcap/getcap,
+# mkfs.ext4 and loop devices (for the reserve check).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -237,4 +240,51 @@ cmp -n $((1024 * 1024)) -- "$HEAD_REF" "$MNT2/kept" ||
 	fail "the fsynced first MiB of kept changed across the crash and the recovery"
 pass "the fsynced first MiB of kept is intact"
 efsfs_umount "$MNT2"
+
+# ---- root's reserve on the data disk ----------------------------------------------------
+
+# A 1400 MiB ext4 (large enough that files open with passthrough, which
+# needs 1 GiB free) with the default 5 % reserved for root.  A user fills
+# the mount through passthrough: the write must stop at ENOSPC with root's
+# reserved blocks still free, as for the user writing to ext4 directly.
+command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 is missing"
+IMG="$TEST_TMP/disk.img"
+make_config reserve
+DISK=${DATA_DIRS[reserve]}
+truncate -s 1400M -- "$IMG"
+mkfs.ext4 -q -F -m 5 -- "$IMG" || fail "mkfs.ext4 of $IMG failed"
+mkdir -p -- "$DISK"
+mount -o loop -- "$IMG" "$DISK" || fail "cannot mount the ext4 image $IMG on $DISK"
+at_exit "umount -- '$DISK' || umount -l -- '$DISK'"
+RESERVED=$(dumpe2fs -h -- "$IMG" 2>/dev/null | sed -n 's/^Reserved block count: *//p')
+[[ "$RESERVED" =~ ^[0-9]+$ ]] && ((RESERVED > 0)) ||
+	fail "dumpe2fs names no reserved block count for $IMG ('$RESERVED')"
+rmdir -- "$DISK/lost+found"
+pass "a 1400 MiB ext4 with $RESERVED blocks reserved for root holds the data directory"
+efsfs_mkfs reserve
+MNT3="$TEST_TMP/reserve"
+efsfs_mount reserve "$MNT3"
+chmod 1777 -- "$MNT3"
+before=$(passthrough_opens reserve)
+rc=0
+"${AS_USER[@]}" dd if=/dev/zero of="$MNT3/fill" bs=1M count=2000 status=none \
+	2>"$TEST_TMP/fill.err" || rc=$?
+if kernel_has_passthrough; then
+	assert_eq $((before + 1)) "$(passthrough_opens reserve)" "the user's fill uses passthrough"
+fi
+((rc != 0)) || fail "the user wrote 2000 MiB to a 1400 MiB disk"
+grep -q "No space left on device" "$TEST_TMP/fill.err" ||
+	fail "the user's fill failed without ENOSPC: $(cat -- "$TEST_TMP/fill.err")"
+pass "the user's fill ends with ENOSPC"
+read -r free_blocks < <(stat -f -c %f -- "$DISK")
+echo "free blocks on the data disk: $free_blocks, reserved for root: $RESERVED"
+((free_blocks >= RESERVED)) ||
+	fail "the user's writes took $((RESERVED - free_blocks)) of root's $RESERVED reserved blocks"
+pass "root's reserved blocks are all still free after the user's fill"
+assert_ok "root can still write 8 MiB on the data disk" \
+	dd if=/dev/zero of="$DISK/root-file" bs=1M count=8 conv=fsync status=none
+rm -f -- "$DISK/root-file"
+assert_ok "metadata operations work on the filled mount" mkdir -- "$MNT3/after-fill"
+assert_ok "the user can delete the fill" "${AS_USER[@]}" rm -- "$MNT3/fill"
+efsfs_umount "$MNT3"
 finish
