@@ -1506,7 +1506,12 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
 	if (in->npt == 0) {
-		/* The kernel refuses a passthrough open while the inode has
+		/* A later open shares the first one's backing file whatever the
+		 * mode is now: the kernel allows only one kind of handle per
+		 * inode.  That is safe for a file made set-user-ID or given a
+		 * capability since: the kernel asks us to drop them before every
+		 * write, passthrough or not (fs_kill_priv from fuse/dir.c).
+		 * The kernel refuses a passthrough open while the inode has
 		 * cached handles (ours counts itself), and vice versa.  O_DIRECT
 		 * stays on the daemon path: the kernel opens the backing file
 		 * with the flags of this open, and a later fcntl(F_SETFL)

@@ -177,7 +177,8 @@ int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file);
 /* Right after fs_create/fs_open_file: switches f to passthrough when it
  * may be (all its data local, no set-user/group-ID bit, no handle of the
- * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk) and
+ * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk; or
+ * another handle of the inode is open with passthrough already) and
  * returns the backing id to give the kernel, or 0 to keep it on the daemon
  * path.  While such handles are open, the size and mtime the kernel's writes
  * leave on the backing file are adopted at getattr, fsync, setattr and the
