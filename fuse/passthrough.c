@@ -190,12 +190,16 @@ static int backing_open_unprivileged(struct k_backing_map *map)
 		goto restore;
 	}
 	low[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
-	if (syscall(SYS_capset, &hdr, low) < 0) {
+	if (syscall(SYS_capset, &hdr, low) < 0)
 		e = errno;
-		goto restore;
-	}
-	if (setfsuid((uid_t)-1) != PT_WRITER_ID) {    /* -1 only asks */
+	else if (setfsuid((uid_t)-1) != PT_WRITER_ID)    /* -1 only asks */
 		e = EPERM;
+	if (e) {
+		/* registering as root would let users' writes into root's
+		 * reserve: keep files on the daemon path instead */
+		if (!atomic_exchange(&pt.warned, true))
+			log_warn("passthrough: cannot register backing files as an unprivileged "
+				 "writer (%s); files stay on the daemon path", strerror(e));
 		goto restore;
 	}
 	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, map);
