@@ -12,7 +12,6 @@
  *   - a directory is not reachable from the root (a cycle or lost subtree)
  *   - a data file belongs to an inode that is not a regular file
  *   - a chunk row belongs to no regular file, or lies past its end
-
  * Reported but not errors: a data file longer than its inode's size (space
  * nothing names; recovery after a crash cuts such files, and fsck says how
  * many and how much space that freed).
