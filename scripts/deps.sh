@@ -10,6 +10,7 @@ efsfs_deps() {
 		check curl attr util-linux)
 	if [ "${1:-}" = test ]; then
 		want+=(fio iproute2)   # iproute2: ss, in tests/mount/tier.sh
+		want+=(libcap2-bin e2fsprogs)   # setcap, mkfs.ext4: tests/mount/privilege.sh
 		# s3rver (npm) needs node and npm; keep a node that is already installed
 		command -v node >/dev/null 2>&1 || want+=(nodejs)
 		command -v npm >/dev/null 2>&1 || want+=(npm)

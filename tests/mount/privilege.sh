@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/mount/privilege.sh - mount suite: set-user-ID, set-group-ID and file
 # capabilities are dropped by writes as on ext4, on the passthrough path as
-# on the daemon path, and root's reserve on the data disk survives an
-# unprivileged user's passthrough writes.
+# on the daemon path; a crash's uncommitted passthrough writes do not leak
+# space; root's reserve on the data disk survives an unprivileged user's
+# passthrough writes.
 #   - An unprivileged user (nobody) holds a file open for writing (with
 #     passthrough where the kernel has it); root makes it set-user-ID root
 #     (chown + chmod 4755 succeed); the user's next write through the open
@@ -12,14 +13,16 @@
 #     writes keep the bit (CAP_FSETID), as on ext4.
 #   - A write and a fallocate on the daemon path (a file that is already
 #     set-user-ID when opened) drop the bit at once: stat does not show it.
-#   - An unprivileged user filling a small ext4 data disk through
-#     passthrough stops at ENOSPC with root's reserved blocks still free.
 #   - After a kill -9 during passthrough writes that were never fsynced,
 #     recovery cuts data files back to the size the metadata records (only
 #     past it), and fsck says so.
+#   - An unprivileged user filling a small ext4 data disk through
+#     passthrough stops at ENOSPC with root's reserved blocks still free.
 # Needs: EFSFS (efsfs binary), root, /dev/fuse, setpriv, setcap/getcap,
 # mkfs.ext4 and loop devices (for the reserve check).
 
+# The user's commands are single-quoted on purpose: their shell expands them.
+# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -257,8 +260,9 @@ mkdir -p -- "$DISK"
 mount -o loop -- "$IMG" "$DISK" || fail "cannot mount the ext4 image $IMG on $DISK"
 at_exit "umount -- '$DISK' || umount -l -- '$DISK'"
 RESERVED=$(dumpe2fs -h -- "$IMG" 2>/dev/null | sed -n 's/^Reserved block count: *//p')
-[[ "$RESERVED" =~ ^[0-9]+$ ]] && ((RESERVED > 0)) ||
+if ! [[ "$RESERVED" =~ ^[0-9]+$ ]] || ((RESERVED == 0)); then
 	fail "dumpe2fs names no reserved block count for $IMG ('$RESERVED')"
+fi
 rmdir -- "$DISK/lost+found"
 pass "a 1400 MiB ext4 with $RESERVED blocks reserved for root holds the data directory"
 efsfs_mkfs reserve
