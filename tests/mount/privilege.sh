@@ -27,7 +27,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
-for tool in setpriv setcap getcap; do
+for tool in setpriv setcap getcap mkfs.ext4 dumpe2fs; do
 	command -v "$tool" >/dev/null || skip "$tool is missing"
 done
 
@@ -250,7 +250,6 @@ efsfs_umount "$MNT2"
 # needs 1 GiB free) with the default 5 % reserved for root.  A user fills
 # the mount through passthrough: the write must stop at ENOSPC with root's
 # reserved blocks still free, as for the user writing to ext4 directly.
-command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 is missing"
 IMG="$TEST_TMP/disk.img"
 make_config reserve
 DISK=${DATA_DIRS[reserve]}
