@@ -716,6 +716,10 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 		r = meta_inode_update(fs->meta, &mi);
 	}
 	r = meta_finish(fs->meta, r);
+	/* committed before the write it precedes can land: a crash of the
+	 * daemon right after must not bring the bits back over new data */
+	if (r == 0)
+		r = meta_flush_locked(fs);
 	if (r == 0 && ret_changed)
 		*ret_changed = true;
 out:

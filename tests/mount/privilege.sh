@@ -10,7 +10,8 @@
 #     handle drops the bit, and on a `-o suid` mount the file then does not
 #     run as euid 0.  The same for a handle opened after the chmod (it
 #     shares the backing file), for security.capability, and root's own
-#     writes keep the bit (CAP_FSETID), as on ext4.
+#     writes keep the bit (CAP_FSETID), as on ext4.  A kill -9 of the
+#     daemon right after the user's write does not bring the bit back.
 #   - A write and a fallocate on the daemon path (a file that is already
 #     set-user-ID when opened) drop the bit at once: stat does not show it.
 #   - After a kill -9 during passthrough writes that were never fsynced,
@@ -170,6 +171,24 @@ assert_ok "root: setcap cap_setuid+ep c while the user holds it open" \
 assert_eq 0 "$(holder_run c "cat -- '$REF' >&3")" "the user writes through the open handle of c"
 assert_eq "" "$(getcap -- "$MNT/c")" "the write dropped security.capability"
 holder_stop c
+
+# A crash of the daemon right after such a write must not bring the bit back
+# over the new data: dropping it is committed before the write lands.
+"${AS_USER[@]}" bash -c 'umask 0; printf old! >"$1"' sh "$MNT/k"
+holder_start k "$MNT/k"
+chown root:root -- "$MNT/k"
+chmod 4777 -- "$MNT/k"
+sync -- "$MNT/k"
+holder_run k "printf new >&3" >"$TEST_TMP/k.status"
+efsfs_crash "$MNT"
+assert_eq 0 "$(cat -- "$TEST_TMP/k.status")" \
+	"the user wrote through the open handle, and the daemon was killed right after"
+holder_stop k
+efsfs_mount priv "$MNT" suid
+assert_eq 777 "$(mode_of "$MNT/k")" "after the crash k is still not set-user-ID"
+if kernel_has_passthrough; then
+	assert_eq new! "$(cat -- "$MNT/k")" "k holds the user's overwrite (the backing file has it)"
+fi
 
 # ---- the daemon path: stat shows the dropped bit at once ----------------------------
 
