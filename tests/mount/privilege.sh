@@ -12,6 +12,7 @@
 #     shares the backing file), for security.capability, and root's own
 #     writes keep the bit (CAP_FSETID), as on ext4.  A kill -9 of the
 #     daemon right after the user's write does not bring the bit back.
+#     The first case again with passthrough = false (the writeback cache).
 #   - A write and a fallocate on the daemon path (a file that is already
 #     set-user-ID when opened) drop the bit at once: stat does not show it.
 #   - After a kill -9 during passthrough writes that were never fsynced,
@@ -205,6 +206,25 @@ rc=0
 out=$(efsfs_fsck priv 2>&1) || rc=$?
 ((rc == 0)) || fail "fsck after the privilege checks exited $rc: $out"
 pass "fsck is clean"
+
+# The same on the writeback-cache path (no passthrough; the kernel drops the
+# bits there itself through setattr).
+make_config privwb "passthrough = false"
+efsfs_mkfs privwb
+MNTWB="$TEST_TMP/mnt-wb"
+efsfs_mount privwb "$MNTWB" suid
+chmod 1777 -- "$MNTWB"
+"${AS_USER[@]}" bash -c 'umask 0; : >"$1"' sh "$MNTWB/q"
+holder_start wbq "$MNTWB/q"
+chown root:root -- "$MNTWB/q"
+chmod 4755 -- "$MNTWB/q"
+assert_eq 0 "$(holder_run wbq "cat -- '$REF' >&3")" "writeback cache: the user writes a program"
+assert_eq 755 "$(mode_of "$MNTWB/q")" "writeback cache: the write dropped set-user-ID"
+holder_stop wbq
+out=$("${AS_USER[@]}" "$MNTWB/q" -u) || fail "running q as the user failed"
+assert_eq "$USER_ID" "$out" "writeback cache: q runs with the user's euid"
+assert_eq 0 "$(passthrough_opens privwb)" "passthrough = false opens nothing with passthrough"
+efsfs_umount "$MNTWB"
 
 # ---- space a crash leaked past the recorded size --------------------------------------
 
