@@ -137,8 +137,9 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
  * (handle_killpriv_v2): removes the security.capability xattr of a regular
  * file and, with suidgid (the writer lacks CAP_FSETID), its set-user-ID bit
  * and the set-group-ID bit of a group-executable file.  Commits only a
- * change, and then sets *ret_changed (may be NULL) to true: the kernel's
- * cached mode is stale. */
+ * change, at once rather than with the group (the write follows), and then
+ * sets *ret_changed (may be NULL) to true: the kernel's cached mode is
+ * stale. */
 int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed);
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len);
