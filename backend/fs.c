@@ -243,17 +243,20 @@ static int check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t by
 	uint64_t need = (root ? FS_META_ROOT_FLOOR : FS_META_USER_FLOOR) + FS_OP_BYTES + bytes +
 			meta_pending(fs->meta);
 	uint64_t missing = meta_reserve_missing(fs->meta);
+	/* root may use the blocks the data disk keeps for uid 0 (the daemon
+	 * writes as root), as on ext4; users only what statvfs says they may */
+	uint64_t *free_ = root ? &fs->space_free_root : &fs->space_free;
 	int r = 0;
 
 	pthread_mutex_lock(&fs->space_lock);
-	space_update(fs, fs->space_free < need + missing + (256ull << 20));
-	if (fs->space_free < need + missing + fs->space_inflight) {
+	space_update(fs, *free_ < need + missing + (256ull << 20));
+	if (*free_ < need + missing + fs->space_inflight) {
 		r = -ENOSPC;
 	} else if (missing) {
 		/* space came back: complete the reserve before anything grows */
 		r = meta_reserve_fill(fs->meta);
 		space_update(fs, true);
-		if (r < 0 || fs->space_free < need + fs->space_inflight)
+		if (r < 0 || *free_ < need + fs->space_inflight)
 			r = -ENOSPC;
 	}
 	pthread_mutex_unlock(&fs->space_lock);
@@ -811,7 +814,7 @@ static uint32_t kill_suidgid(uint32_t mode)
 	return mode;
 }
 
-int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 {
 	struct meta_inode mi;
 	size_t n;
@@ -820,7 +823,7 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
 
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
+	if (r < 0 || !S_ISREG(mi.mode))
 		goto out;
 	r = meta_xattr_get(fs->meta, ino, XATTR_CAPS, NULL, 0, &n);
 	caps = r == 0;
@@ -837,6 +840,12 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid)
 		r = meta_inode_update(fs->meta, &mi);
 	}
 	r = meta_finish(fs->meta, r);
+	/* committed before the write it precedes can land: a crash of the
+	 * daemon right after must not bring the bits back over new data */
+	if (r == 0)
+		r = meta_flush_locked(fs);
+	if (r == 0 && ret_changed)
+		*ret_changed = true;
 out:
 	fs_meta_unlock(fs);
 	return r;
@@ -1601,6 +1610,7 @@ static void space_update(struct fs *fs, bool always)
 
 	if ((always || now - fs->space_checked_ns > 100000000) && fstatvfs(fs->datafd, &sv) == 0) {
 		fs->space_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+		fs->space_free_root = (uint64_t)sv.f_bfree * sv.f_frsize;
 		fs->space_checked_ns = now;
 	}
 }
@@ -1631,7 +1641,12 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
 	if (in->npt == 0) {
-		/* The kernel refuses a passthrough open while the inode has
+		/* A later open shares the first one's backing file whatever the
+		 * mode is now: the kernel allows only one kind of handle per
+		 * inode.  That is safe for a file made set-user-ID or given a
+		 * capability since: the kernel asks us to drop them before every
+		 * write, passthrough or not (fs_kill_priv from fuse/dir.c).
+		 * The kernel refuses a passthrough open while the inode has
 		 * cached handles (ours counts itself), and vice versa.  O_DIRECT
 		 * stays on the daemon path: the kernel opens the backing file
 		 * with the flags of this open, and a later fcntl(F_SETFL)
@@ -2504,14 +2519,39 @@ static int punch_cold(const struct meta_chunk *c, void *arg)
 	return 0;
 }
 
-/* After an unclean shutdown: data files whose inode is gone. */
-static int remove_stray_data(struct fs *fs)
+/* After an unclean shutdown: a data file longer than its inode's recorded
+ * size holds writes whose size change never committed (passthrough writes
+ * not yet adopted, a write between data and metadata): nothing names those
+ * bytes, so they are cut, and only they.  Counted for fsck's report. */
+static void cut_to_size(struct fs *fs, int dfd, const char *name, const struct meta_inode *mi)
+{
+	struct stat st, after;
+	int fd;
+
+	if (!S_ISREG(mi->mode) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= mi->size)
+		return;
+	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;              /* the next open of the file cuts it too */
+	if (ftruncate(fd, (off_t)mi->size) == 0 && fstat(fd, &after) == 0) {
+		fs->recovered_files++;
+		if (st.st_blocks > after.st_blocks)
+			fs->recovered_bytes += (uint64_t)(st.st_blocks - after.st_blocks) * 512;
+	}
+	close(fd);
+}
+
+/* After an unclean shutdown: data files whose inode is gone are removed,
+ * and data past a file's recorded size is cut (cut_to_size). */
+static int recover_data(struct fs *fs)
 {
 	for (int i = 0; i < 256; i++) {
 		char sub[8];
 		int dfd;
 		DIR *d;
 		struct dirent *e;
+		int r;
 
 		snprintf(sub, sizeof(sub), "%02x", i);
 		dfd = openat(fs->datafd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -2530,8 +2570,11 @@ static int remove_stray_data(struct fs *fs)
 			if (e->d_name[0] == '.')
 				continue;
 			ino = strtoull(e->d_name, &endp, 16);
-			if (*endp || meta_inode_get(fs->meta, ino, &mi) == -ENOENT)
+			r = *endp ? -ENOENT : meta_inode_get(fs->meta, ino, &mi);
+			if (r == -ENOENT)
 				unlinkat(dirfd(d), e->d_name, 0);
+			else if (r == 0)
+				cut_to_size(fs, dirfd(d), e->d_name, &mi);
 		}
 		closedir(d);
 	}
@@ -2728,10 +2771,10 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		goto fail;
 	}
 	/* read-only: no recovery; a chunk also still local after a crash is
-	 * read from its object, stray data files are never looked at */
+	 * read from its object, data files are never cut */
 	if (!ro && (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 ||
 		    strcmp(buf, "1") != 0)) {
-		r = remove_stray_data(fs);
+		r = recover_data(fs);
 		if (!r)
 			r = meta_chunk_each(fs->meta, 0, punch_cold, fs);
 		if (r < 0) {

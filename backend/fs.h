@@ -162,11 +162,14 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st);
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st);
 
-/* After a write on the daemon path when the file system drops privileges
- * itself (handle_killpriv_v2): removes the security.capability xattr and,
- * with suidgid (the writer lacks CAP_FSETID), the set-user-ID bit and the
- * set-group-ID bit of a group-executable file.  Commits only a change. */
-int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid);
+/* Before or after a write when the file system drops privileges itself
+ * (handle_killpriv_v2): removes the security.capability xattr of a regular
+ * file and, with suidgid (the writer lacks CAP_FSETID), its set-user-ID bit
+ * and the set-group-ID bit of a group-executable file.  Commits only a
+ * change, at once rather than with the group (the write follows), and then
+ * sets *ret_changed (may be NULL) to true: the kernel's cached mode is
+ * stale. */
+int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed);
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 int fs_mknod(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
@@ -204,7 +207,8 @@ int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_file);
 /* Right after fs_create/fs_open_file: switches f to passthrough when it
  * may be (all its data local, no set-user/group-ID bit, no handle of the
- * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk) and
+ * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk; or
+ * another handle of the inode is open with passthrough already) and
  * returns the backing id to give the kernel, or 0 to keep it on the daemon
  * path.  While such handles are open, the size and mtime the kernel's writes
  * leave on the backing file are adopted at getattr, fsync, setattr and the
@@ -246,8 +250,10 @@ int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *re
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
 
 /* fsck: checks the metadata and the data files; prints each problem with
- * report(); with repair, fixes what can be fixed without loss.  Returns the
- * number of errors found (0 = clean) or a negative errno. */
+ * report(); with repair, fixes what can be fixed without loss.  Findings
+ * that are not errors (space recovery reclaimed, unused space) are
+ * reported too, starting with "note: ".  Returns the number of errors
+ * found (0 = clean) or a negative errno. */
 int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg, void *arg),
 	    void *arg, char *err, size_t errlen);
 /* The same checks on a file system the caller opened (fs_open), so that

@@ -68,6 +68,9 @@ struct fs {
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 	atomic_uint fetching;         /* cold chunk fetches in flight (tier_fetch) */
+	/* Set by fs_open's recovery, then read-only: data files cut back to
+	 * their inode's size, and the disk space that freed. */
+	uint64_t recovered_files, recovered_bytes;
 
 	pthread_mutex_t meta_lock;
 	struct meta *meta;            /* meta_lock */
@@ -83,6 +86,7 @@ struct fs {
 	pthread_mutex_t space_lock;
 	int64_t space_checked_ns;     /* space_lock */
 	uint64_t space_free;          /* space_lock */
+	uint64_t space_free_root;     /* space_lock: the same with root's reserved blocks */
 	uint64_t space_inflight;      /* space_lock: reserved by writes not yet done */
 
 	pthread_mutex_t usage_lock;

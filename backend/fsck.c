@@ -12,8 +12,11 @@
  *   - a directory is not reachable from the root (a cycle or lost subtree)
  *   - a data file belongs to an inode that is not a regular file
  *   - a chunk row belongs to no regular file, or lies past its end
- * With repair, a data file whose size differs from its inode's size is cut
- * to size (a crash between write and commit), which is not an error.
+ * Reported but not errors: a data file longer than its inode's size (space
+ * nothing names; recovery after a crash cuts such files, and fsck says how
+ * many and how much space that freed).
+ * With repair, a data file whose size differs from its inode's size is set
+ * to that size (only bytes past the inode's size are ever cut).
  * The cold objects in the stores are tier/'s to check (tier_fsck); the CLI
  * runs both on one open file system.
  */
@@ -56,6 +59,21 @@ static void problem(struct fsck *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->errors++;
+	c->report(msg, c->arg);
+}
+
+/* A finding that is not an error (space only): reported with "note: "
+ * in front, not counted. */
+static void note(struct fsck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct fsck *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n = snprintf(msg, sizeof(msg), "note: ");
+
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
 	c->report(msg, c->arg);
 }
 
@@ -209,6 +227,10 @@ static void check_data(struct fsck *c, bool repair)
 						t->ino, strerror(errno));
 				close(fd);
 			}
+		} else if ((uint64_t)st.st_size > t->size) {
+			note(c, "inode %" PRIu64 ": data file holds %" PRIu64 " bytes past the "
+			     "file's size %" PRIu64 " (unused space, not an error; --repair cuts "
+			     "them)", t->ino, (uint64_t)st.st_size - t->size, t->size);
 		}
 	}
 }
@@ -220,6 +242,11 @@ int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, voi
 	char buf[512];
 	int r;
 
+	if (c.fs->recovered_files)
+		note(&c, "recovery: cut %" PRIu64 " data file%s back to the size the metadata "
+		     "records (writes a crash left uncommitted), freeing %" PRIu64 " bytes",
+		     c.fs->recovered_files, c.fs->recovered_files == 1 ? "" : "s",
+		     c.fs->recovered_bytes);
 	if (meta_integrity(c.fs->meta, buf, sizeof(buf)) < 0)
 		problem(&c, "metadata database: %s", buf);
 	r = meta_inode_each(c.fs->meta, 0, collect_inode, &c);

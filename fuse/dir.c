@@ -82,6 +82,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	to_set &= mask;
 	if (req_efsfs(req)->passthrough && efsfs_pt_kill_suidgid())
 		to_set |= FS_SET_KILL_SUIDGID;
+	/* handle_killpriv_v2: a SETATTR that sets nothing is the kernel asking,
+	 * before a write it will not show us (passthrough) or will, to drop
+	 * privileges; the reply's mode updates its cache before the write.  A
+	 * caller other than root stands for one without CAP_FSETID (the kernel
+	 * asks for a root writer only for security.capability). */
+	if (req_efsfs(req)->passthrough && efsfs_pt_remove_privs() && to_set == 0) {
+		r = fs_kill_priv(req_efsfs(req)->fs, ino, fuse_req_ctx(req)->uid != 0, NULL);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
 	r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set, &st);
 
 	if (r < 0)

@@ -140,6 +140,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	struct fs_file *f = file_of(fi);
 	size_t size = fuse_buf_size(in_buf);
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+	bool killed = false;
 	off_t woff;
 	ssize_t n;
 	int fd, r;
@@ -156,7 +157,10 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	r = fs_write_end(e->fs, f, woff, size, n);
 	/* handle_killpriv_v2 (with passthrough): the privileges are ours to drop */
 	if (r == 0 && n > 0 && e->passthrough)
-		r = fs_kill_priv(e->fs, ino, efsfs_pt_kill_suidgid());
+		r = fs_kill_priv(e->fs, ino, efsfs_pt_kill_suidgid(), &killed);
+	/* the kernel's cached mode still has the bits: stat must not show them */
+	if (killed)
+		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (r < 0)
@@ -170,11 +174,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 {
 	struct efsfs *e = req_efsfs(req);
 	int r = fs_fallocate(e->fs, file_of(fi), mode, off, len);
+	bool killed = false;
 
 	/* handle_killpriv_v2: the request carries no kill flag here; a caller
 	 * other than root stands for one without CAP_FSETID */
 	if (r == 0 && e->passthrough)
-		r = fs_kill_priv(e->fs, ino, fuse_req_ctx(req)->uid != 0);
+		r = fs_kill_priv(e->fs, ino, fuse_req_ctx(req)->uid != 0, &killed);
+	if (killed)
+		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
 	fuse_reply_err(req, -r);
 }
 

@@ -52,6 +52,10 @@ void efsfs_pt_reply_begin(int backing_id);
 /* With passthrough the kernel leaves dropping privileges to us: whether the
  * WRITE or SETATTR being served asks to clear set-user/group-ID bits. */
 bool efsfs_pt_kill_suidgid(void);
+/* ... and whether it is a SETATTR that sets nothing: the kernel's
+ * file_remove_privs() before a write (passthrough or not) asking us to drop
+ * set-user/group-ID bits and capabilities. */
+bool efsfs_pt_remove_privs(void);
 void efsfs_pt_reply_end(void);
 
 /* Replies with an entry for st (ino 0 = negative entry). */

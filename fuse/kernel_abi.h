@@ -19,6 +19,8 @@
 #define K_INIT_EXT             (1u << 30)
 #define K_WRITE_KILL_SUIDGID   (1u << 2)      /* fuse_write_in.write_flags */
 #define K_FATTR_SIZE           (1u << 3)      /* fuse_setattr_in.valid */
+#define K_FATTR_FH             (1u << 6)      /* fuse_setattr_in.valid */
+#define K_FATTR_LOCKOWNER      (1u << 9)      /* fuse_setattr_in.valid */
 #define K_FATTR_KILL_SUIDGID   (1u << 11)     /* fuse_setattr_in.valid */
 #define K_PASSTHROUGH_FLAGS2   (1u << (37 - 32))     /* FUSE_PASSTHROUGH = 1 << 37 */
 #define K_FOPEN_PASSTHROUGH    (1u << 7)

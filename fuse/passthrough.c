@@ -26,8 +26,28 @@
  * spliced, in this mode (reads and writes of passthrough files do not come
  * here at all).
  *
+ * A passthrough write never reaches us, but the kernel still asks before
+ * it: its backing-file write path calls file_remove_privs() on our inode
+ * (under the inode lock that chmod and chown take too), which for a file
+ * whose cached mode has set-user-ID or a group-executable set-group-ID and
+ * a writer without CAP_FSETID, or that has security.capability, sends a
+ * SETATTR with no attribute to set: handle_killpriv_v2 strips the kill bits
+ * and leaves the dropping to us.  io_read notes such an empty SETATTR
+ * (efsfs_pt_remove_privs) and dir.c drops the privileges before replying,
+ * so the write lands on a file without them, as on ext4.  The same
+ * request comes before a write on the daemon path.
+ *
  * Registering backing files needs CAP_SYS_ADMIN: a mount by another user
- * keeps the writeback cache and the daemon path.  Which files may use
+ * keeps the writeback cache and the daemon path.  The kernel does every
+ * read and write of a backing file with the credentials of the thread that
+ * registered it, so pt_attach registers it as a nobody: a file system user
+ * ID other than 0 and no CAP_SYS_RESOURCE, the two things that let a
+ * writer into the blocks ext4 reserves for root.  A user's passthrough
+ * writes then stop where the daemon path's do (which keeps to what statvfs
+ * says is available to users), root's reserve stays for root, and the
+ * daemon, as root, can still commit metadata on a disk the user filled.
+ * It costs nothing per write: ext4 checks its reserve on every allocation
+ * anyway, only against the credentials we give it.  Which files may use
  * passthrough, and what that means for sizes, times and the tiering, is
  * backend/fs.c's business (fs_file_passthrough).
  */
@@ -37,7 +57,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -62,6 +85,8 @@ static __thread int reply_backing_id;
 /* The request this thread read asks us to drop privileges.  libfuse's
  * workers process each request in the thread that read it. */
 static __thread bool req_kill_suidgid;
+/* The SETATTR being served sets nothing: file_remove_privs() before a write. */
+static __thread bool req_remove_privs;
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -72,6 +97,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 
 	(void)userdata;
 	req_kill_suidgid = false;
+	req_remove_privs = false;
 	/* we look at most at the first 24 bytes after the header (write_flags
 	 * ends there; fuse_init_in's flags2 and fuse_setattr_in's valid before) */
 	if (n < (ssize_t)sizeof(h) + 24)
@@ -90,6 +116,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 		/* fuse_setattr_in: valid first */
 		memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
 		req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
+		req_remove_privs = (v & ~(K_FATTR_FH | K_FATTR_LOCKOWNER)) == 0;
 	}
 	return n;
 }
@@ -140,6 +167,52 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
+/* The file system user and group the kernel writes backing files as. */
+#define PT_WRITER_ID 65534
+
+/* FUSE_DEV_IOC_BACKING_OPEN from this thread with a file system user and
+ * group ID of PT_WRITER_ID and without CAP_SYS_RESOURCE in the effective
+ * set (the kernel keeps the credentials of the registering thread for the
+ * backing file's I/O); everything is put back before returning.  Both
+ * calls act on this thread alone.  The backing id, or -errno. */
+static int backing_open_unprivileged(struct k_backing_map *map)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct full[2], low[2];
+	int uid, gid, id = 0, e = 0;
+
+	if (syscall(SYS_capget, &hdr, full) < 0)
+		return -errno;
+	gid = setfsgid(PT_WRITER_ID);
+	uid = setfsuid(PT_WRITER_ID);      /* drops the file system capabilities too */
+	if (syscall(SYS_capget, &hdr, low) < 0) {
+		e = errno;
+		goto restore;
+	}
+	low[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+	if (syscall(SYS_capset, &hdr, low) < 0)
+		e = errno;
+	else if (setfsuid((uid_t)-1) != PT_WRITER_ID)    /* -1 only asks */
+		e = EPERM;
+	if (e) {
+		/* registering as root would let users' writes into root's
+		 * reserve: keep files on the daemon path instead */
+		if (!atomic_exchange(&pt.warned, true))
+			log_warn("passthrough: cannot register backing files as an unprivileged "
+				 "writer (%s); files stay on the daemon path", strerror(e));
+		goto restore;
+	}
+	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, map);
+	if (id <= 0)
+		e = id < 0 ? errno : EINVAL;
+restore:
+	setfsuid((uid_t)uid);
+	setfsgid((gid_t)gid);
+	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt.warned, true))
+		log_warn("passthrough: restoring this thread's capabilities: %s", strerror(errno));
+	return e ? -e : id;
+}
+
 static int pt_attach(void *arg, int fd)
 {
 	struct k_backing_map map = { .fd = fd };
@@ -148,10 +221,10 @@ static int pt_attach(void *arg, int fd)
 	(void)arg;
 	if (!atomic_load(&pt.on))
 		return -EOPNOTSUPP;
-	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, &map);
+	id = backing_open_unprivileged(&map);
 	if (id > 0)
 		return id;
-	e = id < 0 ? errno : EINVAL;
+	e = -id;
 	if (e != EMFILE && e != ENFILE && e != ENOMEM && e != EINTR) {
 		/* the kernel will not take our backing files: stop asking */
 		atomic_store(&pt.on, false);
@@ -217,6 +290,11 @@ bool efsfs_pt_negotiate(struct efsfs *e)
 bool efsfs_pt_kill_suidgid(void)
 {
 	return req_kill_suidgid;
+}
+
+bool efsfs_pt_remove_privs(void)
+{
+	return req_remove_privs;
 }
 
 void efsfs_pt_reply_begin(int backing_id)
