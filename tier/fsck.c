@@ -278,7 +278,8 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
 		}
 		l->ok = true;
 		objects += l->n;
-		qsort(l->v, l->n, sizeof(*l->v), cmp_listed);
+		if (l->n)          /* an empty listing has no array to sort */
+			qsort(l->v, l->n, sizeof(*l->v), cmp_listed);
 	}
 	for (size_t i = 0; i < rs.n; i++) {
 		struct listing *l = &ls[of_class[rs.v[i].class]];
