@@ -242,7 +242,8 @@ static int check_records(struct fs *fs, char *err, size_t errlen)
 		kv[2 * nkv + 1] = now[class];
 		nkv++;
 	}
-	r = nkv ? kv_set(fs, kv, nkv, err, errlen) : 0;
+	/* a read-only open compares only: recording waits for a read-write one */
+	r = nkv && !fs_read_only(fs) ? kv_set(fs, kv, nkv, err, errlen) : 0;
 	/* a full data disk must not lock the user out: nothing is stranded, so
 	 * the record can wait for the next open */
 	return r == -ENOSPC ? 0 : r;
@@ -619,18 +620,20 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 		fs->tier->unclaimed = true;
 		return 0;
 	}
+	/* read-only (mount -o ro, info, stats): a store that no longer holds
+	 * the cold data is refused as for any open, but no record, claim or
+	 * token is written, and as unclaimed nothing may be deleted or demoted
+	 * (which a read-only file system refuses anyway).  An interrupted
+	 * reidentify has not changed the identity yet: its objects are read. */
+	if (fs_read_only(fs)) {
+		fs->tier->unclaimed = true;
+		return check_records(fs, err, errlen);
+	}
 	r = kv_get(fs, "reidentify_to", pending, sizeof(pending));
 	if (!r && pending[0]) {
 		snprintf(err, errlen, "'efsfs reidentify %s' was interrupted (new identity %s); "
 			 "run it again to finish", fs->conf->name, pending);
 		return -EAGAIN;
-	}
-	/* read-only (mount -o ro, info, stats): no record, claim or token is
-	 * written, and as unclaimed nothing may be deleted or demoted, which a
-	 * read-only file system refuses anyway */
-	if (fs_read_only(fs)) {
-		fs->tier->unclaimed = true;
-		return 0;
 	}
 	r = check_records(fs, err, errlen);
 	if (r < 0)

@@ -132,6 +132,12 @@ expect_refusal "orig does not mount with its IA data elsewhere" "file://$SHARED"
 is_not_mounted "$MNT" || fail "a refused mount left $MNT mounted"
 run "$EFSFS" fsck orig
 expect_refusal "fsck does not report 0 errors with the IA data elsewhere" "file://$SHARED"
+# read-only opens write no record but compare it all the same: never an EIO later
+run "$EFSFS" mount -o ro orig "$MNT"
+expect_refusal "a read-only mount is refused too with the IA data elsewhere" "file://$SHARED"
+is_not_mounted "$MNT" || fail "a refused read-only mount left $MNT mounted"
+run "$EFSFS" info orig
+expect_refusal "info (a read-only open) names the old store" "file://$SHARED"
 run "$EFSFS" store set-url orig "file://$SHARED" "file://$NEW"
 expect_refusal "set-url refuses before the objects are copied" "9 of 9 IA objects"
 cp -a -- "$SHARED/$ORIG_ID" "$NEW/"

@@ -1634,6 +1634,11 @@ START_TEST(test_reidentify_missing_objects)
 	/* interrupted: the open says to finish it */
 	open_as(cc, 0, -EAGAIN, err, sizeof(err));
 	ck_assert_msg(strstr(err, "efsfs reidentify copy"), "%s", err);
+	/* ...but a read-only open (info, mount -o ro) still reads the old identity */
+	fs = open_as(cc, FS_OPEN_RDONLY, 0, err, sizeof(err));
+	ck_assert_str_eq(fs_id(fs), old_id);
+	check_content(ino2, buf2, size);
+	fs_close(fs);
 	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
 	ck_assert_int_eq(tier_reidentify(fs, true, &rep, err, sizeof(err)), 0);
 	ck_assert(rep.resumed);
