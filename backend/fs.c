@@ -2741,7 +2741,11 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		snprintf(err, errlen, "%s/data: %s", conf->data_dir, strerror(errno));
 		goto fail;
 	}
-	r = tighten_entries(fs, err, errlen);
+	/* Read-only changes no mode: the data directory itself passed
+	 * safe_dir_open without SAFE_TIGHTEN, so nobody else can reach what is
+	 * in it whatever the entries' modes (a snapshot of an older efsfs may
+	 * have meta.db 0644 and cannot be changed). */
+	r = ro ? 0 : tighten_entries(fs, err, errlen);
 	if (r < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);

@@ -356,7 +356,10 @@ mount_fg()
 	pass "'$*' mounted $name"
 }
 
-# A read-only data directory (a read-only bind mount over it).
+# A read-only data directory (a read-only bind mount over it).  Its meta.db
+# is 0644 as older efsfs made it: a read-only open must not need to chmod it
+# (the directory itself is 0700).
+chmod 0644 -- "$RO_DIR/meta.db"
 mount --bind -- "$RO_DIR" "$RO_DIR" || fail "bind mount of $RO_DIR"
 at_exit "umount -l -- '$RO_DIR' 2>/dev/null || true"
 mount -o remount,bind,ro -- "$RO_DIR" || fail "remount $RO_DIR read-only"
