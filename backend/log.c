@@ -70,7 +70,8 @@ static int file_open_locked(void)
 	struct stat st;
 	int fd;
 
-	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+		  0600);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {

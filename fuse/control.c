@@ -424,9 +424,22 @@ static void *control_thread(void *arg)
 		int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			int e = errno;
+			bool stopping;
+
+			if (e == EINTR || e == ECONNABORTED)
 				continue;
-			break;            /* shut down by control_stop */
+			pthread_mutex_lock(&ctl->lock);
+			stopping = ctl->stopping;
+			pthread_mutex_unlock(&ctl->lock);
+			if (stopping || e == EINVAL)
+				break;    /* shut down by control_stop */
+			/* out of descriptors or memory for a moment: serving stops
+			 * only with the daemon, else every later client would hang */
+			log_warn("%s: control socket: accept: %s; trying again",
+				 fs_conf(ctl->fs)->name, strerror(e));
+			nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+			continue;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 		    len != sizeof(cred)) {
@@ -516,6 +529,9 @@ void control_stop(struct control *ctl)
 {
 	if (!ctl)
 		return;
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stopping = true;         /* the accept thread leaves on its next error */
+	pthread_mutex_unlock(&ctl->lock);
 	shutdown(ctl->lfd, SHUT_RDWR);
 	pthread_join(ctl->thread, NULL);
 	close(ctl->lfd);
@@ -523,7 +539,6 @@ void control_stop(struct control *ctl)
 	/* wake the clients still being served; a command already running
 	 * (a lifecycle pass) ends by itself, its output going nowhere */
 	pthread_mutex_lock(&ctl->lock);
-	ctl->stopping = true;
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (ctl->client[i] >= 0)
 			shutdown(ctl->client[i], SHUT_RDWR);

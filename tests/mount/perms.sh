@@ -163,6 +163,27 @@ chmod 600 -- "$SOCK"
 	fail "no refusal from the daemon for uid $USER_UID: $out"
 pass "the control socket refuses uid $USER_UID (SO_PEERCRED), whatever the socket mode"
 
+# A moment without free descriptors (EMFILE on accept) does not end the
+# serving: the accept thread left its loop at the first such error, and every
+# later client hung in the listen backlog.
+DPID=${MOUNT_PIDS[$(canon "$MNT")]}
+NOFILE=$(prlimit --pid "$DPID" --nofile --output SOFT,HARD --noheadings | awk '{print $1":"$2}')
+# the soft limit at the lowest free descriptor number: no new one can be had
+LOWEST=0
+while [[ -e /proc/$DPID/fd/$LOWEST ]]; do LOWEST=$((LOWEST + 1)); done
+prlimit --pid "$DPID" --nofile="$LOWEST:${NOFILE#*:}"
+# a blocked accept4 holds the descriptor it will return: the first client
+# is served, the second finds none
+timeout 3 "$EFSFS" stats "$NAME" >/dev/null 2>&1 || true
+rc=0
+timeout 3 "$EFSFS" stats "$NAME" >/dev/null 2>&1 || rc=$?
+prlimit --pid "$DPID" --nofile="$NOFILE"
+((rc != 0)) || fail "stats answered with no descriptor free: the check did not run out of them"
+rc=0
+out=$(timeout 10 "$EFSFS" stats "$NAME" 2>&1) || rc=$?
+assert_eq 0 "$rc" "efsfs stats answers again once the daemon has descriptors ($out)"
+[[ "$out" == *"FileSystemId: $FS_ID"* ]] || fail "efsfs stats after EMFILE printed: $out"
+
 # ---- 5. no inherited descriptor in the daemon -----------------------------------------
 
 efsfs_umount "$MNT"
