@@ -39,6 +39,7 @@ struct listed {
 	char *key;
 	uint64_t size;
 	bool named;                   /* a chunk row names it (gc's verdict) */
+	bool legacy;                  /* a key from before instance ids */
 };
 
 struct listing {
@@ -93,6 +94,7 @@ static int add_listed(const char *key, uint64_t size, bool named, bool legacy, v
 		return -ENOMEM;
 	l->v[l->n].size = size;
 	l->v[l->n].named = named;
+	l->v[l->n].legacy = legacy;
 	l->n++;
 	return 0;
 }
@@ -209,7 +211,7 @@ static void check_row(struct check *k, const struct meta_chunk *c, struct listin
 /* Reports the objects no row names, and with repair has gc delete them. */
 static void check_unnamed(struct check *k, struct listing *ls, const int *of_class)
 {
-	uint64_t unnamed = 0, deleted = 0;
+	uint64_t unnamed = 0, legacy = 0, deleted = 0;
 	char err[512];
 
 	for (int class = META_IA; class <= META_ARCHIVE; class++) {
@@ -220,11 +222,21 @@ static void check_unnamed(struct check *k, struct listing *ls, const int *of_cla
 		for (size_t i = 0; i < l->n; i++) {
 			if (l->v[i].named)
 				continue;
-			unnamed++;
-			say(k, false, "note: object %s/%s (%" PRIu64 " bytes) belongs to no chunk",
-			    objstore_url(k->fs->store[class]), l->v[i].key, l->v[i].size);
+			if (l->v[i].legacy)
+				legacy++;
+			else
+				unnamed++;
+			say(k, false, "note: object %s/%s (%" PRIu64 " bytes) belongs to no chunk%s",
+			    objstore_url(k->fs->store[class]), l->v[i].key, l->v[i].size,
+			    l->v[i].legacy ? " (from before instance ids)" : "");
 		}
 	}
+	/* gc and --repair never delete these: a copy of the data directory made
+	 * before instance ids may still use them (tier/owner.c) */
+	if (legacy)
+		say(k, false, "note: %" PRIu64 " object%s from before instance ids no chunk refers "
+		    "to: kept, since a copy made before the upgrade may use them; 'efsfs gc "
+		    "--legacy' deletes them", legacy, legacy == 1 ? "" : "s");
 	if (!unnamed)
 		return;
 	if (!(k->flags & TIER_FSCK_REPAIR)) {

@@ -1755,7 +1755,17 @@ START_TEST(test_legacy_objects)
 }
 END_TEST
 
-/* A legacy chunk that moves on leaves its object for gc --legacy. */
+/* fsck's report, all lines in one buffer (arg: 8 KiB). */
+static void all_reports(const char *msg, void *arg)
+{
+	char *text = arg;
+	size_t n = strlen(text);
+
+	snprintf(text + n, 8192 - n, "%s\n", msg);
+}
+
+/* A legacy chunk that moves on leaves its object for gc --legacy; fsck
+ * --repair keeps it too and says which command deletes it. */
 START_TEST(test_legacy_object_left_by_promotion)
 {
 	size_t size = 2 * CS;
@@ -1771,6 +1781,17 @@ START_TEST(test_legacy_object_left_by_promotion)
 	ck_assert_int_eq(tier_gc_legacy(fs, false, &gone, &legacy, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 0);
 	ck_assert_uint_eq(legacy, 1);
+	{
+		char *text = calloc(1, 8192);
+
+		ck_assert_int_ge(tier_fsck(fs, TIER_FSCK_REPAIR, all_reports, text, err,
+					   sizeof(err)), 0);
+		ck_assert_msg(strstr(text, "from before instance ids") &&
+			      strstr(text, "'efsfs gc --legacy' deletes them"), "%s", text);
+		ck_assert_msg(!strstr(text, "'efsfs fsck --repair' deletes them"), "%s", text);
+		ck_assert_uint_eq(count_objects(), 2);
+		free(text);
+	}
 	/* a new demotion of it gets a key with the instance id */
 	ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 0);
 	ck_assert_int_eq(tier_gc_legacy(fs, true, &gone, &legacy, err, sizeof(err)), 0);
