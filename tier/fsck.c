@@ -48,11 +48,6 @@ struct listing {
 	bool ok;                      /* listed without error */
 };
 
-struct rows {
-	struct meta_chunk *v;
-	size_t n, cap;
-};
-
 struct check {
 	struct fs *fs;
 	unsigned flags;
@@ -116,25 +111,6 @@ static void free_listing(struct listing *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].key);
 	free(l->v);
-}
-
-static int add_row(const struct meta_chunk *c, void *arg)
-{
-	struct rows *rs = arg;
-
-	if (c->class == META_STANDARD)
-		return 0;
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		struct meta_chunk *v = realloc(rs->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *c;
-	return 0;
 }
 
 static const char *class_name(int class)
@@ -256,7 +232,7 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
 {
 	struct check k = { fs, flags, report, arg, 0 };
 	struct listing ls[3];
-	struct rows rs = { NULL, 0, 0 };
+	struct tier_rows rs = { NULL, 0, 0, 0 };
 	uint64_t legacy = 0, recorded = 0, objects = 0;
 	int of_class[3] = { 0, META_IA, META_IA };
 	int r;
@@ -264,9 +240,7 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
 	memset(ls, 0, sizeof(ls));
 	if (!tier_same_store(fs))
 		of_class[META_ARCHIVE] = META_ARCHIVE;
-	fs_meta_lock(fs);
-	r = meta_chunk_each(fs->meta, 0, add_row, &rs);
-	fs_meta_unlock(fs);
+	r = tier_rows_get(fs, 0, 0, &rs);
 	if (r < 0) {
 		snprintf(err, errlen, "reading the chunk map: %s", strerror(-r));
 		goto out;

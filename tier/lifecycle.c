@@ -67,15 +67,13 @@ static int collect(const struct meta_inode *in, void *arg)
 	return b->n == TIER_BATCH ? 1 : 0;
 }
 
-struct rows {
-	struct meta_chunk *v;
-	size_t n, cap;
-};
-
 static int collect_row(const struct meta_chunk *c, void *arg)
 {
-	struct rows *rs = arg;
+	struct tier_rows *rs = arg;
 
+	if (rs->class != TIER_ROWS_ALL &&
+	    (c->class == META_STANDARD || (rs->class && c->class != rs->class)))
+		return 0;
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
 		struct meta_chunk *v = realloc(rs->v, cap * sizeof(*v));
@@ -89,6 +87,22 @@ static int collect_row(const struct meta_chunk *c, void *arg)
 	return 0;
 }
 
+int tier_rows_get(struct fs *fs, uint64_t ino, int class, struct tier_rows *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->class = class;
+	fs_meta_lock(fs);
+	r = meta_chunk_each(fs->meta, ino, collect_row, ret);
+	fs_meta_unlock(fs);
+	if (r < 0) {
+		free(ret->v);
+		memset(ret, 0, sizeof(*ret));
+	}
+	return r;
+}
+
 /* Moves the chunks of one file that are due, or with count only adds them to
  * prog->todo. */
 static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
@@ -98,13 +112,11 @@ static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
 	int64_t ia = (int64_t)c->transition_to_ia_days * 86400;
 	int64_t ar = (int64_t)c->transition_to_archive_days * 86400;
 	uint64_t nchunks = (in->size + fs->chunk_size - 1) / fs->chunk_size;
-	struct rows rs = { NULL, 0, 0 };
+	struct tier_rows rs;
 	size_t ri = 0;
 	int r;
 
-	fs_meta_lock(fs);
-	r = meta_chunk_each(fs->meta, in->ino, collect_row, &rs);
-	fs_meta_unlock(fs);
+	r = tier_rows_get(fs, in->ino, TIER_ROWS_ALL, &rs);
 	if (r < 0)
 		goto out;
 	for (uint64_t idx = 0; idx < nchunks; idx++) {

@@ -648,43 +648,6 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 
 /* ---- efsfs reidentify ------------------------------------------------------------------ */
 
-struct rows {
-	struct meta_chunk *v;
-	size_t n, cap;
-	int class;                  /* 0: every cold class */
-};
-
-static int collect_cold(const struct meta_chunk *c, void *arg)
-{
-	struct rows *rs = arg;
-
-	if (c->class == META_STANDARD || (rs->class && c->class != rs->class))
-		return 0;
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		struct meta_chunk *v = realloc(rs->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *c;
-	return 0;
-}
-
-static int cold_rows(struct fs *fs, int class, struct rows *rs)
-{
-	int r;
-
-	memset(rs, 0, sizeof(*rs));
-	rs->class = class;
-	fs_meta_lock(fs);
-	r = meta_chunk_each(fs->meta, 0, collect_cold, rs);
-	fs_meta_unlock(fs);
-	return r;
-}
-
 /* Step 2 for one chunk: 0 copied, 1 the old object is gone or unreadable. */
 static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *nid,
 		    struct meta_chunk *c, char *err, size_t errlen)
@@ -769,7 +732,7 @@ int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *re
 {
 	struct tier_ident nid = { .since = 0 };
 	struct codec *nc = NULL;
-	struct rows rs;
+	struct tier_rows rs;
 	char pending[128];
 	int r;
 
@@ -803,7 +766,7 @@ int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *re
 		return r;
 
 	/* 2. copy */
-	r = cold_rows(fs, 0, &rs);
+	r = tier_rows_get(fs, 0, 0, &rs);
 	if (r < 0)
 		goto meta_fail;
 	for (size_t i = 0; i < rs.n; i++) {
@@ -904,7 +867,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 	struct objstore *s = fs->store[class];
 	struct keyset ks = { NULL, 0, 0 };
 	char prefix[FS_ID_LEN + 2];
-	struct rows rs;
+	struct tier_rows rs;
 	int r;
 
 	*ret_missing = *ret_total = 0;
@@ -916,7 +879,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 	}
 	if (ks.n)
 		qsort(ks.v, ks.n, sizeof(*ks.v), cmp_str);
-	r = cold_rows(fs, class, &rs);
+	r = tier_rows_get(fs, 0, class, &rs);
 	if (r < 0) {
 		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
 		goto out;

@@ -87,6 +87,17 @@ typedef int (*tier_list_cb)(const char *key, uint64_t size, bool named, bool leg
 			    void *arg);
 int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char *err,
 		      size_t errlen);
+/* Chunk rows in a malloc'd array (free v): those of inode ino, or of every
+ * inode when ino is 0; class TIER_ROWS_ALL keeps every row, 0 every cold one
+ * (IA or ARCHIVE), META_IA or META_ARCHIVE only that class.  Takes
+ * meta_lock.  On failure -errno and nothing to free. */
+#define TIER_ROWS_ALL (-1)
+struct tier_rows {
+	struct meta_chunk *v;
+	size_t n, cap;
+	int class;
+};
+int tier_rows_get(struct fs *fs, uint64_t ino, int class, struct tier_rows *ret);
 /* Whether IA and ARCHIVE are one store (listed once). */
 bool tier_same_store(struct fs *fs);
 /* The object key of chunk version (ino, idx, version) of identity id: the
