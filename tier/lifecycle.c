@@ -370,10 +370,35 @@ int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char
 	return r;
 }
 
+int tier_keys_add(struct tier_keys *ks, const char *key)
+{
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 64;
+		char **v = realloc(ks->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ks->v = v;
+		ks->cap = cap;
+	}
+	ks->v[ks->n] = strdup(key);
+	if (!ks->v[ks->n])
+		return -ENOMEM;
+	ks->n++;
+	return 0;
+}
+
+void tier_keys_free(struct tier_keys *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->v[i]);
+	free(ks->v);
+	memset(ks, 0, sizeof(*ks));
+}
+
 struct gc_state {
 	bool legacy;                  /* delete unreferenced legacy objects too */
-	char **keys;
-	size_t n, cap;
+	struct tier_keys keys;
 	uint64_t legacy_left;         /* unreferenced legacy objects kept */
 };
 
@@ -388,20 +413,7 @@ static int gc_collect(const char *key, uint64_t size, bool named, bool legacy, v
 		g->legacy_left++;
 		return 0;
 	}
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 64;
-		char **v = realloc(g->keys, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		g->keys = v;
-		g->cap = cap;
-	}
-	g->keys[g->n] = strdup(key);
-	if (!g->keys[g->n])
-		return -ENOMEM;
-	g->n++;
-	return 0;
+	return tier_keys_add(&g->keys, key);
 }
 
 int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
@@ -418,7 +430,7 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 	/* read every claim again: a second holder may have taken one */
 	r = tier_owner_ensure(fs, true, err, errlen);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
-		struct gc_state g = { delete_legacy, NULL, 0, 0, 0 };
+		struct gc_state g = { .legacy = delete_legacy };
 		struct objstore *s = fs->store[class];
 
 		/* one store serving both classes is listed once */
@@ -434,12 +446,10 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 			if (r < 0)
 				snprintf(err, errlen, "committing metadata: %s", strerror(-r));
 		}
-		for (size_t i = 0; i < g.n; i++) {
-			if (!r && objstore_del(s, g.keys[i]) == 0)
+		for (size_t i = 0; i < g.keys.n && !r; i++)
+			if (objstore_del(s, g.keys.v[i]) == 0)
 				deleted++;
-			free(g.keys[i]);
-		}
-		free(g.keys);
+		tier_keys_free(&g.keys);
 		legacy += g.legacy_left;
 	}
 	pthread_mutex_unlock(&fs->tier->run_lock);

@@ -830,29 +830,9 @@ out:
 
 /* ---- efsfs store ... ------------------------------------------------------------------- */
 
-struct keyset {
-	char **v;
-	size_t n, cap;
-};
-
 static int collect_key(const char *key, uint64_t size, void *arg)
 {
-	struct keyset *ks = arg;
-
-	if (ks->n == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 256;
-		char **v = realloc(ks->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ks->v = v;
-		ks->cap = cap;
-	}
-	ks->v[ks->n] = strdup(key);
-	if (!ks->v[ks->n])
-		return -ENOMEM;
-	ks->n++;
-	return 0;
+	return tier_keys_add(arg, key);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -865,7 +845,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 			 char *first, size_t flen, char *err, size_t errlen)
 {
 	struct objstore *s = fs->store[class];
-	struct keyset ks = { NULL, 0, 0 };
+	struct tier_keys ks = { NULL, 0, 0 };
 	char prefix[FS_ID_LEN + 2];
 	struct tier_rows rs;
 	int r;
@@ -897,9 +877,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 	}
 	free(rs.v);
 out:
-	for (size_t i = 0; i < ks.n; i++)
-		free(ks.v[i]);
-	free(ks.v);
+	tier_keys_free(&ks);
 	return r;
 }
 

@@ -98,6 +98,13 @@ struct tier_rows {
 	int class;
 };
 int tier_rows_get(struct fs *fs, uint64_t ino, int class, struct tier_rows *ret);
+/* A growing array of copied object keys (gc, efsfs store). */
+struct tier_keys {
+	char **v;
+	size_t n, cap;
+};
+int tier_keys_add(struct tier_keys *ks, const char *key);     /* 0 or -ENOMEM */
+void tier_keys_free(struct tier_keys *ks);                    /* and empties it */
 /* Whether IA and ARCHIVE are one store (listed once). */
 bool tier_same_store(struct fs *fs);
 /* The object key of chunk version (ino, idx, version) of identity id: the
