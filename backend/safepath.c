@@ -51,13 +51,9 @@ static void walk_free(struct walk *w)
 		close(w->fd[--w->depth]);
 }
 
-/* Takes the next component of w->todo into c (NAME_MAX + 1 bytes); false
- * at the end.  *ret_last: nothing but "/" and "." follows it. */
-static bool next_component(struct walk *w, char *c, bool *ret_last)
+/* p past every "/" and "." component. */
+static char *skip_empty(char *p)
 {
-	char *p = w->todo, *end;
-	size_t n;
-
 	for (;;) {
 		while (*p == '/')
 			p++;
@@ -65,8 +61,17 @@ static bool next_component(struct walk *w, char *c, bool *ret_last)
 			p++;
 			continue;
 		}
-		break;
+		return p;
 	}
+}
+
+/* Takes the next component of w->todo into c (NAME_MAX + 1 bytes); false
+ * at the end.  *ret_last: nothing but "/" and "." follows it. */
+static bool next_component(struct walk *w, char *c, bool *ret_last)
+{
+	char *p = skip_empty(w->todo), *end;
+	size_t n;
+
 	if (!*p) {
 		w->todo[0] = '\0';
 		return false;
@@ -78,17 +83,7 @@ static bool next_component(struct walk *w, char *c, bool *ret_last)
 	memcpy(c, p, n);
 	c[n] = '\0';
 	memmove(w->todo, p + n, strlen(p + n) + 1);
-	p = w->todo;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (p[0] == '.' && (p[1] == '/' || p[1] == '\0')) {
-			p++;
-			continue;
-		}
-		break;
-	}
-	*ret_last = *p == '\0';
+	*ret_last = *skip_empty(w->todo) == '\0';
 	return true;
 }
 
