@@ -64,39 +64,6 @@ mount_options()
 	awk -v m="$(canon "$1")" '$2 == m { s = $4 } END { print s }' /proc/mounts
 }
 
-# ---- mount.efsfs for mount(8) ---------------------------------------------------------
-
-HELPER=/sbin/mount.efsfs
-HELPER_SAVED=/sbin/mount.efsfs.saved-by-efsfs-cli-test
-HELPER_INSTALLED=0
-
-# shellcheck disable=SC2317 # called through at_exit
-restore_mount_helper()
-{
-	if ((HELPER_INSTALLED)); then
-		rm -f -- "$HELPER"
-		if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
-			mv -- "$HELPER_SAVED" "$HELPER"
-		fi
-	fi
-}
-
-install_mount_helper()
-{
-	local bin
-	bin=$(realpath -- "$EFSFS")
-	if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
-		fail "$HELPER_SAVED exists (left by an interrupted run?): move it back to $HELPER"
-	fi
-	at_exit restore_mount_helper
-	HELPER_INSTALLED=1
-	if [[ -e "$HELPER" || -L "$HELPER" ]]; then
-		mv -- "$HELPER" "$HELPER_SAVED"
-	fi
-	ln -s -- "$bin" "$HELPER"
-	assert_eq "$bin" "$(realpath -- "$HELPER")" "$HELPER points to the efsfs under test"
-}
-
 # ---- mkfs and info ----------------------------------------------------------------------
 
 MNT="$TEST_TMP/mnt"

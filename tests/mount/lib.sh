@@ -1,6 +1,7 @@
 # tests/mount/lib.sh - helpers sourced by every mount test script (bash): a
 # per-script temp dir removed on exit (after unmounting what the script
-# mounted), config/mkfs/mount/umount wrappers around the efsfs CLI, assertions
+# mounted), config/mkfs/mount/umount wrappers around the efsfs CLI, mount(8)'s
+# helper pointed at the efsfs under test (install_mount_helper), assertions
 # and pass/fail counters that end in "N passed, M failed".
 #
 # Environment: EFSFS (efsfs binary, required), POSIX_TEST, EFSFS_SRC (used by
@@ -366,6 +367,42 @@ efsfs_fsck()
 	local name=$1
 	shift
 	timeout 600 "$EFSFS" fsck "$@" "$name"
+}
+
+# ---- mount(8)'s helper -----------------------------------------------------------
+
+# mount(8) runs $HELPER for "mount -t efsfs".  install_mount_helper points it at
+# $EFSFS for the rest of the script; an installed helper is moved aside and
+# put back on exit.
+HELPER=/sbin/mount.efsfs
+HELPER_SAVED=/sbin/mount.efsfs.saved-by-efsfs-$TEST_NAME-test
+HELPER_INSTALLED=0
+
+# shellcheck disable=SC2317 # called through at_exit
+restore_mount_helper()
+{
+	if ((HELPER_INSTALLED)); then
+		rm -f -- "$HELPER"
+		if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
+			mv -- "$HELPER_SAVED" "$HELPER"
+		fi
+	fi
+}
+
+install_mount_helper()
+{
+	local bin
+	bin=$(realpath -- "$EFSFS")
+	if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
+		fail "$HELPER_SAVED exists (left by an interrupted run?): move it back to $HELPER"
+	fi
+	at_exit restore_mount_helper
+	HELPER_INSTALLED=1
+	if [[ -e "$HELPER" || -L "$HELPER" ]]; then
+		mv -- "$HELPER" "$HELPER_SAVED"
+	fi
+	ln -s -- "$bin" "$HELPER"
+	assert_eq "$bin" "$(realpath -- "$HELPER")" "$HELPER points to the efsfs under test"
 }
 
 # ---- temp dir and cleanup -----------------------------------------------------------

@@ -44,36 +44,6 @@ has_flag()
 	[[ ",$1," == *",$2,"* ]]
 }
 
-HELPER=/sbin/mount.efsfs
-HELPER_SAVED=/sbin/mount.efsfs.saved-by-efsfs-lifecycle_mount-test
-HELPER_INSTALLED=0
-
-# shellcheck disable=SC2317 # called through at_exit
-restore_mount_helper()
-{
-	if ((HELPER_INSTALLED)); then
-		rm -f -- "$HELPER"
-		if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
-			mv -- "$HELPER_SAVED" "$HELPER"
-		fi
-	fi
-}
-
-install_mount_helper()
-{
-	local bin
-	bin=$(realpath -- "$EFSFS")
-	if [[ -e "$HELPER_SAVED" || -L "$HELPER_SAVED" ]]; then
-		fail "$HELPER_SAVED exists (left by an interrupted run?): move it back to $HELPER"
-	fi
-	at_exit restore_mount_helper
-	HELPER_INSTALLED=1
-	if [[ -e "$HELPER" || -L "$HELPER" ]]; then
-		mv -- "$HELPER" "$HELPER_SAVED"
-	fi
-	ln -s -- "$bin" "$HELPER"
-}
-
 NAME=lm
 MNT="$TEST_TMP/mnt"
 mkdir -p -- "$MNT"
