@@ -369,6 +369,60 @@ efsfs_fsck()
 	timeout 600 "$EFSFS" fsck "$@" "$name"
 }
 
+# ---- sanitizer reports and s3rver ---------------------------------------------------
+
+# sanitizer_to_files: a detached daemon's stderr is /dev/null, so ASan and
+# UBSan reports (the sanitizer build) go to $TEST_TMP/sanitizer.* instead, for
+# assert_no_sanitizer_report at the end.
+sanitizer_to_files()
+{
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+}
+
+assert_no_sanitizer_report()
+{
+	local reports
+	mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
+	if ((${#reports[@]} > 0)); then
+		fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
+	fi
+	pass "no sanitizer report from the daemon or the CLI"
+}
+
+port_free()
+{
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# s3rver_setup: S3RVER_SH (tests/lib/s3rver.sh, which starts and stops a
+# local s3rver), and the AWS variables for it: s3rver checks the access key
+# id only, and nothing from the caller's AWS set-up applies.
+s3rver_setup()
+{
+	EFSFS_SRC=${EFSFS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	S3RVER_SH="$EFSFS_SRC/tests/lib/s3rver.sh"
+	[[ -r "$S3RVER_SH" ]] || fail "no $S3RVER_SH (EFSFS_SRC=$EFSFS_SRC)"
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+}
+
+# s3rver_pick_port: a free port of 127.0.0.1 for a private s3rver in S3PORT,
+# never the one of the suite's own s3rver ($EFSFS_S3_ENDPOINT); 50 tries.
+s3rver_pick_port()
+{
+	local i p
+	S3PORT=""
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + RANDOM % 20000))
+		if [[ "${EFSFS_S3_ENDPOINT:-}" != *":$p" ]] && port_free "$p"; then
+			S3PORT=$p
+			return 0
+		fi
+	done
+	fail "no free port for s3rver"
+}
+
 # ---- mount(8)'s helper -----------------------------------------------------------
 
 # mount(8) runs $HELPER for "mount -t efsfs".  install_mount_helper points it at

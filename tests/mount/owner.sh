@@ -18,9 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
 
-# the daemon's stderr is /dev/null: sanitizer reports (ASan build) go to files checked at the end
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+sanitizer_to_files
 
 SHARED="$TEST_TMP/shared"             # the IA store both copies name
 NEW="$TEST_TMP/new"                   # where orig's store moves to
@@ -148,9 +146,5 @@ read_back orig
 run "$EFSFS" fsck orig
 assert_eq 0 "$RC" "fsck orig is clean after the move ($OUT)"
 
-mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
-if ((${#reports[@]} > 0)); then
-	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
-fi
-pass "no sanitizer report from the daemon or the CLI"
+assert_no_sanitizer_report
 finish

@@ -21,9 +21,7 @@ for tool in useradd userdel setpriv python3 flock; do
 	command -v "$tool" >/dev/null || skip "$tool is missing"
 done
 
-# the daemon's stderr is /dev/null: sanitizer reports (ASan build) go to files checked at the end
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+sanitizer_to_files
 
 USER_NAME=efsfs-perms
 if ! id -u "$USER_NAME" >/dev/null 2>&1; then
@@ -237,26 +235,12 @@ pass "the daemon holds no inherited fd, and each of its own is O_CLOEXEC"
 efsfs_umount "$MNT"
 
 # The same with an s3:// store, once the daemon holds libcurl's connection.
-port_free()
-{
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-EFSFS_SRC=${EFSFS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+s3rver_setup
 S3DIR="$TEST_TMP/s3"
-S3PORT=""
-for ((i = 0; i < 50; i++)); do
-	p=$((20000 + RANDOM % 20000))
-	if port_free "$p"; then
-		S3PORT=$p
-		break
-	fi
-done
-[[ -n "$S3PORT" ]] || fail "no free port for s3rver"
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+s3rver_pick_port
 mkdir -p -- "$S3DIR"
-at_exit "EFSFS_SRC='$EFSFS_SRC' bash '$EFSFS_SRC/tests/lib/s3rver.sh' stop '$S3DIR'"
-EFSFS_SRC="$EFSFS_SRC" bash "$EFSFS_SRC/tests/lib/s3rver.sh" start "$S3DIR" "$S3PORT" efsfs-perms ||
+at_exit "EFSFS_SRC='$EFSFS_SRC' bash '$S3RVER_SH' stop '$S3DIR'"
+EFSFS_SRC="$EFSFS_SRC" bash "$S3RVER_SH" start "$S3DIR" "$S3PORT" efsfs-perms ||
 	fail "cannot start s3rver on 127.0.0.1:$S3PORT (log: $S3DIR/s3rver.log)"
 make_config perms3 "chunk_size = 64K" "transition_to_ia = AFTER_1_DAY" \
 	"transition_to_archive = NONE" "ia_store = s3://efsfs-perms/cold" \
@@ -394,10 +378,6 @@ out=$(timeout 120 "$EFSFS" mkfs enc2 2>&1) || fail "mkfs enc2: $out"
 [[ "$out" != *warning* ]] || fail "mkfs warned about a key kept apart: $out"
 pass "no warning for a key kept apart from its store"
 
-mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
-if ((${#reports[@]})); then
-	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
-fi
-pass "no sanitizer report from the daemon or the CLI"
+assert_no_sanitizer_report
 
 finish

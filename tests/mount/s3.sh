@@ -18,14 +18,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
-EFSFS_SRC=${EFSFS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-S3RVER_SH="$EFSFS_SRC/tests/lib/s3rver.sh"
-[[ -r "$S3RVER_SH" ]] || fail "no $S3RVER_SH (EFSFS_SRC=$EFSFS_SRC)"
-
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+s3rver_setup
+sanitizer_to_files
 
 S3DIR="$TEST_TMP/s3"
 BUCKET=efsfs-s3test
@@ -33,11 +27,6 @@ MNT="$TEST_TMP/mnt"
 CS=$((64 * 1024))
 S3PORT=""
 S3PID=""
-
-port_free()
-{
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 s3_stop()
 {
@@ -67,14 +56,7 @@ field()
 		"$TEST_TMP/run.out"
 }
 
-for ((i = 0; i < 50; i++)); do
-	p=$((20000 + RANDOM % 20000))
-	if [[ "${EFSFS_S3_ENDPOINT:-}" != *":$p" ]] && port_free "$p"; then
-		S3PORT=$p
-		break
-	fi
-done
-[[ -n "$S3PORT" ]] || fail "no free port for s3rver"
+s3rver_pick_port
 EP="http://127.0.0.1:$S3PORT"
 mkdir -p "$S3DIR"
 at_exit s3_stop
@@ -255,9 +237,5 @@ grep -q "mounting anyway" "$TEST_TMP/mount-stall.log" ||
 pass "mount with S3 down goes ahead with a warning"
 efsfs_umount "$MNT"
 
-mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
-if ((${#reports[@]} > 0)); then
-	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
-fi
-pass "no sanitizer report"
+assert_no_sanitizer_report
 finish

@@ -18,17 +18,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
-EFSFS_SRC=${EFSFS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-S3RVER_SH="$EFSFS_SRC/tests/lib/s3rver.sh"
-[[ -r "$S3RVER_SH" ]] || fail "no $S3RVER_SH (EFSFS_SRC=$EFSFS_SRC)"
+s3rver_setup
 
-# s3rver checks the access key id only; nothing from the caller's AWS set-up applies
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
-
-# the daemon's stderr is /dev/null: sanitizer reports (ASan build) go to files checked at the end
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_TMP/sanitizer"
+sanitizer_to_files
 
 NAME=tier
 MNT="$TEST_TMP/mnt"
@@ -40,11 +32,6 @@ CS=$((64 * 1024))                     # chunk size: many chunks from little data
 S3PORT=""
 
 # ---- s3rver ------------------------------------------------------------------------
-
-port_free()
-{
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 s3_start()
 {
@@ -164,14 +151,7 @@ tier_config()
 
 # ---- set-up --------------------------------------------------------------------------
 
-for ((i = 0; i < 50; i++)); do
-	p=$((20000 + RANDOM % 20000))
-	if [[ "${EFSFS_S3_ENDPOINT:-}" != *":$p" ]] && port_free "$p"; then
-		S3PORT=$p
-		break
-	fi
-done
-[[ -n "$S3PORT" ]] || fail "no free port for s3rver"
+s3rver_pick_port
 mkdir -p "$S3DIR" "$REF"
 at_exit s3_stop
 s3_start
@@ -393,9 +373,5 @@ stats
 assert_eq "0 0 0" "$STATS_IA $STATS_IA_CHUNKS $(s3_objects)" \
 	"AFTER_1_ACCESS: the reads brought every IA chunk back and deleted its object"
 efsfs_umount "$MNT"
-mapfile -t reports < <(compgen -G "$TEST_TMP/sanitizer.*" || true)
-if ((${#reports[@]} > 0)); then
-	fail "sanitizer reports: $(head -n 40 -- "${reports[@]}")"
-fi
-pass "no sanitizer report from the daemon or the CLI"
+assert_no_sanitizer_report
 finish
