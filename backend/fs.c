@@ -38,9 +38,9 @@
 #include <unistd.h>
 
 #include "backend/fs_i.h"
-#include "backend/log.h"
+#include "common/log.h"
 #include "backend/meta.h"
-#include "backend/safepath.h"
+#include "common/safepath.h"
 
 #define FS_SPACE_RESERVE  (16ull << 20)   /* kept free for metadata when the disk fills */
 /* Passthrough writes bypass check_space(): a file is only opened that way

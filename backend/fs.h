@@ -12,7 +12,7 @@
  *                                      holds a flock on DATA_DIR itself)
  *   DATA_DIR/objects/                  default file:// store of cold chunks
  * All of it belongs to the daemon's user, files 0600 and directories 0700;
- * fs_open checks that and tightens what is more open (backend/safepath.h).
+ * fs_open checks that and tightens what is more open (common/safepath.h).
  *
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
@@ -31,7 +31,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
-#include "backend/conf.h"
+#include "common/conf.h"
 
 #define FS_NAME_MAX        255
 #define FS_SYMLINK_MAX     4080

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/log.h"
+#include "common/log.h"
 #include "fuse/fuse_i.h"
 
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/log.h"
+#include "common/log.h"
 #include "fuse/fuse_i.h"
 
 static struct fs_file *file_of(struct fuse_file_info *fi)

@@ -7,7 +7,7 @@
 
 #include <fuse_lowlevel.h>
 
-#include "backend/conf.h"
+#include "common/conf.h"
 #include "backend/fs.h"
 
 struct efsfs {

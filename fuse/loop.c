@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend/log.h"
+#include "common/log.h"
 #include "fuse/fuse_i.h"
 #include "fuse/kernel_abi.h"
 

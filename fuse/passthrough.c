@@ -64,7 +64,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "backend/log.h"
+#include "common/log.h"
 #include "fuse/fuse_i.h"
 #include "fuse/kernel_abi.h"
 

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/objstore.h"
+#include "store/objstore.h"
 #include "tier/tier_i.h"
 
 /* One listed object. */

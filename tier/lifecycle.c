@@ -21,8 +21,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend/log.h"
-#include "backend/objstore.h"
+#include "common/log.h"
+#include "store/objstore.h"
 #include "tier/access.h"
 #include "tier/tier_i.h"
 

@@ -47,9 +47,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/codec.h"
-#include "backend/log.h"
-#include "backend/objstore.h"
+#include "store/codec.h"
+#include "common/log.h"
+#include "store/objstore.h"
 #include "tier/tier_i.h"
 
 static int commit_row(struct fs *fs, const struct meta_chunk *c)

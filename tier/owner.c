@@ -101,8 +101,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/codec.h"
-#include "backend/objstore.h"
+#include "store/codec.h"
+#include "store/objstore.h"
 #include "tier/tier_i.h"
 
 static const char *const class_name[3] = { "STANDARD", "IA", "ARCHIVE" };

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/codec.h"
-#include "backend/log.h"
-#include "backend/objstore.h"
-#include "backend/safepath.h"
+#include "store/codec.h"
+#include "common/log.h"
+#include "store/objstore.h"
+#include "common/safepath.h"
 #include "tier/access.h"
 #include "tier/tier_i.h"
 

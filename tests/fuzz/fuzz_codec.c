@@ -1,12 +1,12 @@
 /* tests/fuzz/fuzz_codec.c - fuzz target: the cold chunk object decoder
- * (backend/codec.c).  The first byte chooses a codec with a key or none;
+ * (store/codec.c).  The first byte chooses a codec with a key or none;
  * the rest is decoded as an object of chunk (1, 0) and peeked at.  A
  * decode either fails or returns bytes whose SHA-256 and length the header
  * promised; and every input, encoded as a chunk, decodes back to itself and
  * to nothing else (another chunk, version or storage class).  The seeds hold
  * objects of format 1 (the ones named *-v1) and format 2. */
 #include "tests/fuzz/fuzz.h"
-#include "backend/codec.h"
+#include "store/codec.h"
 
 #include <errno.h>
 #include <string.h>

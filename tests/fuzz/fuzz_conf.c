@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_conf.c - fuzz target: the configuration file reader
- * (backend/conf.c), loading the input as a file, for the name of its first
+ * (common/conf.c), loading the input as a file, for the name of its first
  * section and for "dev".  A load either succeeds with a configuration or
  * fails with an error message naming the file. */
 #include "tests/fuzz/fuzz.h"
-#include "backend/conf.h"
+#include "common/conf.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_s3.c - fuzz target: what the s3 driver parses from
- * outside (backend/objstore_s3.c): ListObjectsV2 pages, S3 error bodies and
+ * outside (store/objstore_s3.c): ListObjectsV2 pages, S3 error bodies and
  * the AWS shared credentials file.  The driver's parsers are file-local, so
  * this target compiles objstore_s3.c itself (the library's copy is then not
  * linked).  The first byte chooses the parser; the rest is its input. */
-#include "backend/objstore_s3.c"
+#include "store/objstore_s3.c"
 
 #include "tests/fuzz/fuzz.h"
 

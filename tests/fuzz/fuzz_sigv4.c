@@ -1,11 +1,11 @@
 /* tests/fuzz/fuzz_sigv4.c - fuzz target: SigV4 canonicalisation
- * (backend/sigv4.c).  The input is lines: the method, the path, then
+ * (store/sigv4.c).  The input is lines: the method, the path, then
  * "name=value" query parameters up to an empty line, then "name:value"
  * headers.  Every encoding the signer produces holds only unreserved
  * characters, '%XX' escapes and (in paths) '/'; a signature, when made,
  * names its signed headers in lower case. */
 #include "tests/fuzz/fuzz.h"
-#include "backend/sigv4.h"
+#include "store/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>

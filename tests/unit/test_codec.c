@@ -1,8 +1,8 @@
-/* tests/unit/test_codec.c - unit tests of backend/codec: the cold chunk object
+/* tests/unit/test_codec.c - unit tests of store/codec: the cold chunk object
  * format (header, zstd, AES-256-GCM), its verification against the chunk map
  * (version, class, length, recorded SHA-256), format 1 still read, and key
  * rotation. */
-#include "backend/codec.h"
+#include "store/codec.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
-/* tests/unit/test_conf.c - unit tests of backend/conf.c: every error names
+/* tests/unit/test_conf.c - unit tests of common/conf.c: every error names
  * file:line:key, defaults, [defaults] merging, %n, quoting and comments, path
  * resolution ($EFSFS_CONFIG, missing files), conf_list, conf_parse_transition. */
-#include "backend/conf.h"
+#include "common/conf.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* tests/unit/test_control.c - unit tests of the client half of
- * fuse/control.c: --as-of dates (forms, garbage, numbers past time_t and
+ * daemon/control.c: --as-of dates (forms, garbage, numbers past time_t and
  * 64-bit overflow) and the request line control_client() builds, checked
  * against a real listening socket that reads it. */
 #include "tests/unit/testdir.h"
-#include "fuse/control.h"
+#include "daemon/control.h"
 
 #include <check.h>
 #include <errno.h>

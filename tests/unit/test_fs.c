@@ -4,7 +4,7 @@
  * flags, link and name limits, setgid directories, readdir snapshots),
  * xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
 #include "tests/unit/testdir.h"
-#include "backend/conf.h"
+#include "common/conf.h"
 #include "backend/fs.h"
 
 #include <check.h>

@@ -10,13 +10,13 @@
  * replayed objects, a file system from metadata schema 1 with format-1
  * objects, and a write racing a demotion. */
 #include "tests/unit/testdir.h"
-#include "backend/codec.h"
-#include "backend/conf.h"
+#include "store/codec.h"
+#include "common/conf.h"
 #include "backend/fs.h"
 #include "backend/fs_i.h"
 #include "backend/meta.h"
-#include "backend/objstore.h"
-#include "backend/objstore_i.h"
+#include "store/objstore.h"
+#include "store/objstore_i.h"
 #include "tier/tier.h"
 #include "tier/tier_i.h"
 

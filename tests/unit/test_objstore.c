@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/objstore.h"
-#include "backend/objstore_i.h"
-#include "backend/sigv4.h"
+#include "store/objstore.h"
+#include "store/objstore_i.h"
+#include "store/sigv4.h"
 
 static char tmpdir[4096];
 

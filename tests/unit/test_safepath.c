@@ -1,10 +1,10 @@
-/* tests/unit/test_safepath.c - unit tests of backend/safepath.c: the walk
+/* tests/unit/test_safepath.c - unit tests of common/safepath.c: the walk
  * of safe_dir_open (create, tighten, refuse a group-writable parent, allow a
  * sticky one, follow this uid's symbolic links, "..") and opening beneath a
  * directory without symbolic links, through openat2 and through the
  * per-component fallback the kernels before 5.6 get. */
 #include "tests/unit/testdir.h"
-#include "backend/safepath.h"
+#include "common/safepath.h"
 
 #include <check.h>
 #include <errno.h>

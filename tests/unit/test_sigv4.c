@@ -1,4 +1,4 @@
-/* test_sigv4.c - checks backend/sigv4.c against AWS's published Signature Version 4 test
+/* test_sigv4.c - checks store/sigv4.c against AWS's published Signature Version 4 test
  * suite (aws-sig-v4-test-suite, 2015-08-30 vectors: canonical request, string to sign and
  * Authorization header of each case) and against the S3 examples of the S3 API reference
  * ("Signature Calculations for the Authorization Header"), which use x-amz-content-sha256.
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/sigv4.h"
+#include "store/sigv4.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SUITE_KEY_ID "AKIDEXAMPLE"

@@ -26,8 +26,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "backend/log.h"
-#include "fuse/control.h"
+#include "common/log.h"
+#include "daemon/control.h"
 #include "fuse/fuse_i.h"
 #include "tier/tier.h"
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/log.h"
+#include "common/log.h"
 
 enum log_sink { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
 

@@ -1,4 +1,4 @@
-/* backend/codec.c - the cold chunk object codec: header, zstd, AES-256-GCM.
+/* store/codec.c - the cold chunk object codec: header, zstd, AES-256-GCM.
  *
  * The byte format is the table in codec.h.  Encoding (always format 2): SHA-256
  * of the plaintext, zstd (kept only when the frame is smaller than the
@@ -16,7 +16,7 @@
  * at once.  codec_add_key() must not run concurrently with other calls on the
  * same codec.
  */
-#include "backend/codec.h"
+#include "store/codec.h"
 
 #include <ctype.h>
 #include <errno.h>

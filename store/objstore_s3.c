@@ -32,9 +32,9 @@
  * Threads: the store's configuration is immutable after open; easy handles are kept in a
  * small pool guarded by pool_lock (reused handles keep their connections alive).
  */
-#include "backend/objstore.h"
-#include "backend/objstore_i.h"
-#include "backend/sigv4.h"
+#include "store/objstore.h"
+#include "store/objstore_i.h"
+#include "store/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/log.h"
-#include "fuse/control.h"
+#include "common/log.h"
+#include "daemon/control.h"
 #include "tier/tier.h"
 
 #define CONTROL_MAX_CLIENTS 8

@@ -2,7 +2,7 @@
  * (HMAC-SHA256 chain over date, region, service, "aws4_request") and Authorization header.
  * See sigv4.h for the canonicalisation rules.  Pure: no clock, no I/O, no global state.
  */
-#include "backend/sigv4.h"
+#include "store/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>

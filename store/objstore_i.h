@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend/objstore.h"
+#include "store/objstore.h"
 
 /* Injected fault (objstore_inject_fault); guarded by objstore.fault_lock. */
 struct objstore_fault {

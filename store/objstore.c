@@ -7,8 +7,8 @@
  * call clears the calling thread's text for its store first, so objstore_strerror() always
  * describes the outcome of the thread's latest call on that store.
  */
-#include "backend/objstore.h"
-#include "backend/objstore_i.h"
+#include "store/objstore.h"
+#include "store/objstore_i.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* backend/conf.c - reads efsfs.conf (INI) into a struct conf.
+/* common/conf.c - reads efsfs.conf (INI) into a struct conf.
  *
  * The file is parsed in three passes so that a mistake anywhere in it is
  * reported, not only in the section being mounted:
@@ -11,7 +11,7 @@
  *
  * Errors are "file:line: key: reason", "file:line: reason" or "file: reason".
  */
-#include "backend/conf.h"
+#include "common/conf.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -9,8 +9,8 @@
  * Objects are made 0600 in 0700 directories: cold data is as private as the data directory.
  * All state is immutable after open, so every call is thread-safe.
  */
-#include "backend/objstore.h"
-#include "backend/objstore_i.h"
+#include "store/objstore.h"
+#include "store/objstore_i.h"
 
 #include <dirent.h>
 #include <errno.h>

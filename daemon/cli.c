@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/log.h"
-#include "fuse/control.h"
+#include "common/log.h"
+#include "daemon/control.h"
 #include "fuse/fuse_i.h"
 #include "tier/tier.h"
 

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "backend/safepath.h"
+#include "common/safepath.h"
 
 #define SAFE_MAX_LINKS  40
 #define SAFE_MAX_DEPTH  256
