@@ -1,5 +1,6 @@
 /* fs.c - the file system core: POSIX semantics over backend/meta.c and the
- * per-inode sparse backing files (see fs.h for the layout and lock order).
+ * chunk store (backend/chunk.h: per-inode sparse backing files, and the
+ * layers over them; see fs.h for the layout and lock order).
  *
  * Ordering rules that keep a kill -9 at any point harmless:
  *  - create: the metadata commit comes first; the backing file is created
@@ -90,21 +91,6 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void fs_data_path(uint64_t ino, char buf[32])
-{
-	snprintf(buf, 32, "%02x/%016" PRIx64, (unsigned)(ino & 0xff), ino);
-}
-
-/* Opens ino's backing file beneath DATA_DIR/data following no symbolic
- * link on the way (safepath.h); the fd or -errno. */
-static int data_open(struct fs *fs, uint64_t ino, int flags)
-{
-	char path[32];
-
-	fs_data_path(ino, path);
-	return safe_openat(fs->datafd, path, flags, 0600);
 }
 
 void fs_note(struct fs *fs, const char *fmt, ...)
@@ -343,7 +329,6 @@ static struct fs_inode *itab_get(struct fs *fs, uint64_t ino)
 	if (!in)
 		return NULL;
 	in->ino = ino;
-	in->fd = -1;
 	pthread_rwlock_init(&in->io, NULL);
 	pthread_mutex_init(&in->lock, NULL);
 	*p = in;
@@ -373,7 +358,6 @@ static int inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nop
 static void inode_purge(struct fs *fs, uint64_t ino)
 {
 	struct meta_inode mi;
-	char path[32];
 	int r;
 
 	fs_meta_lock(fs);
@@ -389,10 +373,8 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 	if (r == 0)
 		r = meta_flush_locked(fs);     /* the data goes only once that is durable */
 	fs_meta_unlock(fs);
-	if (r == 0) {
-		fs_data_path(ino, path);
-		unlinkat(fs->datafd, path, 0);
-	}
+	if (r == 0)
+		fs->chunks->ops->remove(fs->chunks, ino);
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
 }
 
@@ -404,10 +386,11 @@ static int pt_refresh(struct fs *fs, struct fs_inode *in)
 	struct stat st;
 	int r;
 
-	if (!atomic_load(&in->pt_dirty) || in->fd < 0)
+	if (!atomic_load(&in->pt_dirty) || !in->cf)
 		return 0;
-	if (fstat(in->fd, &st) < 0)
-		return -errno;
+	r = fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st);
+	if (r < 0)
+		return r;
 	if ((uint64_t)st.st_size != in->size ||
 	    ts_ns(st.st_mtim) != atomic_load(&in->pt_mtime_ns)) {
 		fs_meta_lock(fs);
@@ -449,11 +432,12 @@ static void pt_refresh_last(struct fs *fs, struct fs_inode *in)
 
 /* After the daemon itself changed a passthrough file's backing file
  * (truncate, fallocate): its new mtime is not a kernel write to adopt. */
-static void pt_rebase(struct fs_inode *in)
+static void pt_rebase(struct fs *fs, struct fs_inode *in)
 {
 	struct stat st;
 
-	if (atomic_load(&in->pt_dirty) && fstat(in->fd, &st) == 0)
+	if (atomic_load(&in->pt_dirty) &&
+	    fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) == 0)
 		atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
 }
 
@@ -476,9 +460,9 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 		pthread_mutex_lock(&fs->itab_lock);
 		last = in->nopen <= nopen;
 		pthread_mutex_unlock(&fs->itab_lock);
-		if (last && in->fd >= 0 && !atomic_load(&in->pt_dirty)) {
-			close(in->fd);
-			in->fd = -1;
+		if (last && in->cf && !atomic_load(&in->pt_dirty)) {
+			fs->chunks->ops->close(fs->chunks, in->cf);
+			in->cf = NULL;
 		}
 		pthread_mutex_unlock(&in->lock);
 	}
@@ -498,8 +482,7 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 		pt_refresh_last(fs, in);
 		if (atomic_load(&in->pt_dirty))
 			atomic_fetch_sub(&fs->pt_dirty_n, 1);
-		if (in->fd >= 0)
-			close(in->fd);
+		fs->chunks->ops->close(fs->chunks, in->cf);
 		pthread_rwlock_destroy(&in->io);
 		pthread_mutex_destroy(&in->lock);
 		free(in);
@@ -524,41 +507,23 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 		inode_purge(fs, ino);
 }
 
-/* A missing backing file of a read-only file system: an empty memory file
- * of the size, which reads as the holes it stands for. */
-static int hole_fd(uint64_t size)
-{
-	int fd = memfd_create("efsfs-holes", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Opens the backing file of a regular file once; in->lock held.  fresh:
- * the inode fs_create just made, known to be empty, with no chunk rows:
- * no queries, no size check, and O_TRUNC (inode numbers are never reused,
- * so nothing can be there but a stray a crash left). */
-static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
+/* Opens the data of a regular file once (fs.chunks); in->lock held.
+ * fresh: the inode fs_create just made, known to be empty, with no chunk
+ * rows: no queries, no size check, and the backing file made empty (inode
+ * numbers are never reused, so nothing can be there but a stray a crash
+ * left). */
+static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 {
 	struct meta_inode mi;
-	struct stat st;
 	uint64_t cold = 0;
-	int fd, r;
+	int r;
 
-	if (in->fd >= 0)
+	if (in->cf)
 		return 0;
 	if (fresh) {
-		fd = data_open(fs, in->ino, O_RDWR | O_CREAT | O_TRUNC);
-		if (fd < 0)
-			return fd;
-		in->fd = fd;
+		r = fs->chunks->ops->open(fs->chunks, in->ino, 0, CHUNK_OPEN_FRESH, &in->cf);
+		if (r < 0)
+			return r;
 		in->size = 0;
 		in->cold = 0;
 		return 0;
@@ -572,27 +537,10 @@ static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
-	if (fs->read_only) {
-		fd = data_open(fs, in->ino, O_RDONLY);
-		if (fd == -ENOENT)
-			fd = hole_fd(mi.size);
-		if (fd < 0)
-			return fd;
-		in->fd = fd;
-		in->size = mi.size;
-		in->cold = cold;
-		return 0;
-	}
-	fd = data_open(fs, in->ino, O_RDWR | O_CREAT);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size != mi.size &&
-				   ftruncate(fd, (off_t)mi.size) < 0)) {
-		r = -errno;
-		close(fd);
+	r = fs->chunks->ops->open(fs->chunks, in->ino, mi.size,
+				  fs->read_only ? CHUNK_OPEN_RDONLY : 0, &in->cf);
+	if (r < 0)
 		return r;
-	}
-	in->fd = fd;
 	in->size = mi.size;
 	in->cold = cold;
 	return 0;
@@ -646,10 +594,8 @@ static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct pt_snap 
 	meta_inode_to_stat(mi, st);
 	if (S_ISREG(mi->mode)) {
 		struct stat bst;
-		char path[32];
 
-		fs_data_path(mi->ino, path);
-		if (fstatat(fs->datafd, path, &bst, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fs->chunks->ops->stat(fs->chunks, mi->ino, NULL, &bst) == 0) {
 			st->st_blocks = bst.st_blocks;
 			/* Open with passthrough: the kernel's writes are on the
 			 * backing file, not yet in the metadata. */
@@ -755,8 +701,8 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 		if (r < 0)
 			return r;
 	}
-	if (size > old && ftruncate(in->fd, (off_t)size) < 0)
-		return -errno;
+	if (size > old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
+		return r;
 	fs_meta_lock(fs);
 	r = meta_begin(fs->meta);
 	if (!r)
@@ -772,8 +718,8 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	if (size < old && ftruncate(in->fd, (off_t)size) < 0)
-		return -errno;
+	if (size < old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
+		return r;
 	atomic_fetch_add(&in->write_gen, 1);
 	in->size = size;
 	return 0;
@@ -789,13 +735,13 @@ static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
 		return r;
 	pthread_rwlock_wrlock(&in->io);
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, false);
+	r = inode_open_data(fs, in, false);
 	if (!r)
 		r = pt_refresh(fs, in);
 	if (!r)
 		r = truncate_locked(fs, in, size);
 	if (!r)
-		pt_rebase(in);
+		pt_rebase(fs, in);
 	pthread_mutex_unlock(&in->lock);
 	pthread_rwlock_unlock(&in->io);
 	inode_unref(fs, in, 0, 1);
@@ -1517,7 +1463,7 @@ static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup, bo
 		return r;
 	}
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, fresh);
+	r = inode_open_data(fs, in, fresh);
 	if (!r)
 		in->ncached++;
 	pthread_mutex_unlock(&in->lock);
@@ -1565,7 +1511,7 @@ int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, false);
+	r = inode_open_data(fs, in, false);
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
 		inode_unref(fs, in, 0, 1);
@@ -1631,7 +1577,7 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	struct fs_inode *in = f->inode;
 	uint64_t size = 0;
 	struct stat st;
-	int id = 0;
+	int fd, id = 0;
 
 	if (!fs->pt.attach || f->pt)
 		return 0;
@@ -1658,11 +1604,13 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 			if (!f->fresh_pt_ok)
 				goto out;
 			st.st_mtim.tv_sec = st.st_mtim.tv_nsec = 0;   /* adopted at release */
-		} else if (!pt_mode_ok(fs, in->ino) || fstat(in->fd, &st) < 0 ||
+		} else if (!pt_mode_ok(fs, in->ino) ||
+			   fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) < 0 ||
 			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
 			goto out;        /* a size not ours to explain: keep the daemon path */
 		}
-		id = fs->pt.attach(fs->pt.arg, in->fd);
+		fd = fs->chunks->ops->passthrough_fd(fs->chunks, in->cf);
+		id = fd >= 0 ? fs->pt.attach(fs->pt.arg, fd) : 0;
 		if (id <= 0) {
 			id = 0;
 			goto out;
@@ -1739,8 +1687,9 @@ int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
 {
 	int r;
 
-	if ((datasync ? fdatasync(f->inode->fd) : fsync(f->inode->fd)) < 0)
-		return -errno;
+	r = fs->chunks->ops->sync(fs->chunks, f->inode->cf, datasync);
+	if (r < 0)
+		return r;
 	/* the data first, then the size that covers it */
 	r = pt_commit(fs, f->inode);
 	if (r < 0)
@@ -1802,9 +1751,12 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 		}
 	}
 	if (in->cold == 0) {
-		rv->seg[0] = (struct fs_rseg){ in->fd, off, end - (uint64_t)off, NULL };
-		rv->n = 1;
-		rv->total = end - (uint64_t)off;
+		r = fs->chunks->ops->read(fs->chunks, in->cf, (uint64_t)off,
+					  (size_t)(end - (uint64_t)off), rv);
+		if (r < 0) {
+			fs_read_end(fs, f, rv);
+			return r;
+		}
 		note_access(fs, in, (uint64_t)off, rv->total);
 		return 0;
 	}
@@ -1838,14 +1790,12 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 		if (rv->n && !rv->seg[rv->n - 1].mem &&
 		    (uint64_t)rv->seg[rv->n - 1].pos + rv->seg[rv->n - 1].len == pos) {
 			rv->seg[rv->n - 1].len += n;      /* local chunks in a row: one splice */
+			rv->total += n;
 		} else {
-			s->fd = in->fd;
-			s->pos = (off_t)pos;
-			s->mem = NULL;
-			s->len = n;
-			rv->n++;
+			r = fs->chunks->ops->read(fs->chunks, in->cf, pos, n, rv);
+			if (r < 0)
+				break;
 		}
-		rv->total += n;
 		pos += n;
 	}
 	if (r < 0) {
@@ -1893,8 +1843,7 @@ static void release_space(struct fs *fs, size_t len)
 	pthread_mutex_unlock(&fs->space_lock);
 }
 
-int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
-		   off_t *ret_off)
+int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_t *ret_off)
 {
 	struct fs_inode *in = f->inode;
 	int r;
@@ -1924,10 +1873,23 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 		release_space(fs, len);
 		return -EFBIG;
 	}
+	if (fs->chunks->ops->write_begin &&
+	    (r = fs->chunks->ops->write_begin(fs->chunks, in->cf, (uint64_t)off, len)) < 0) {
+		pthread_rwlock_unlock(&in->io);
+		release_space(fs, len);
+		return r;
+	}
 	atomic_fetch_add(&in->write_gen, 1);
-	*ret_fd = in->fd;
 	*ret_off = off;
 	return 0;
+}
+
+ssize_t fs_write(struct fs *fs, struct fs_file *f, off_t off, const struct fs_wsrc *src,
+		 size_t len)
+{
+	struct chunk_src cs = { src->mem, src->fd };
+
+	return fs->chunks->ops->write(fs->chunks, f->inode->cf, (uint64_t)off, &cs, len);
 }
 
 int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_t written)
@@ -1937,6 +1899,8 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_
 	uint64_t end;
 	int r = 0;
 
+	if (fs->chunks->ops->write_end)
+		fs->chunks->ops->write_end(fs->chunks, in->cf, (uint64_t)off, written);
 	if (written <= 0)
 		goto out;
 	end = (uint64_t)off + (uint64_t)written;
@@ -1980,14 +1944,14 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 	r = pt_commit(fs, in);           /* in->size must be the real one */
 	if (!r && in->cold)
 		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
-	if (!r && fallocate(in->fd, mode, off, len) < 0)
-		r = -errno;
+	if (!r)
+		r = fs->chunks->ops->allocate(fs->chunks, in->cf, mode, (uint64_t)off, (uint64_t)len);
 	atomic_fetch_add(&in->write_gen, 1);
 	if (!r) {
 		struct timespec now = now_ts();
 
 		pthread_mutex_lock(&in->lock);
-		pt_rebase(in);
+		pt_rebase(fs, in);
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
 			fs_meta_lock(fs);
 			r = meta_inode_set_size(fs->meta, in->ino, end, &now);
@@ -2027,11 +1991,8 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 		uint64_t idx;
 		int cold;
 
-		r = lseek(in->fd, off, whence);
+		r = fs->chunks->ops->seek(fs->chunks, in->cf, off, whence, in->size);
 		if (r < 0) {
-			r = -errno;
-			if (r == -ENXIO && whence == SEEK_HOLE)
-				r = (off_t)in->size;
 			if (r != -ENXIO || !in->cold)
 				break;
 			r = (off_t)in->size;    /* no more local data: maybe cold data */
@@ -2484,7 +2445,6 @@ out:
 static int purge_orphan(uint64_t ino, void *arg)
 {
 	struct fs *fs = arg;
-	char path[32];
 	int r;
 
 	r = meta_begin(fs->meta);
@@ -2493,10 +2453,7 @@ static int purge_orphan(uint64_t ino, void *arg)
 	r = meta_finish(fs->meta, r);
 	if (r < 0)
 		return r;
-	fs_data_path(ino, path);
-	if (unlinkat(fs->datafd, path, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return fs->chunks->ops->remove(fs->chunks, ino);
 }
 
 /* After an unclean shutdown: local copies of chunks that were demoted just
@@ -2504,81 +2461,46 @@ static int purge_orphan(uint64_t ino, void *arg)
 static int punch_cold(const struct meta_chunk *c, void *arg)
 {
 	struct fs *fs = arg;
-	int fd;
+	struct chunk_store *cs = fs->local;
+	struct chunk_file *cf;
 
 	if (c->class == META_STANDARD)
 		return 0;
-	fd = data_open(fs, c->ino, O_WRONLY);
-	if (fd < 0)
+	if (cs->ops->open(cs, c->ino, 0, CHUNK_OPEN_EXISTING, &cf) < 0)
 		return 0;
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)(c->idx * fs->chunk_size), (off_t)fs->chunk_size) < 0) {
-		/* the space stays used, the data is right either way */
-	}
-	close(fd);
+	/* on failure the space stays used; the data is right either way */
+	cs->ops->punch(cs, cf, c->idx * fs->chunk_size, fs->chunk_size);
+	cs->ops->close(cs, cf);
 	return 0;
 }
 
-/* After an unclean shutdown: a data file longer than its inode's recorded
- * size holds writes whose size change never committed (passthrough writes
- * not yet adopted, a write between data and metadata): nothing names those
- * bytes, so they are cut, and only they.  Counted for fsck's report. */
-static void cut_to_size(struct fs *fs, int dfd, const char *name, const struct meta_inode *mi)
+/* After an unclean shutdown: data whose inode is gone is removed, and a
+ * data file longer than its inode's recorded size is cut back to it: it
+ * holds writes whose size change never committed (passthrough writes not
+ * yet adopted, a write between data and metadata), which nothing names.
+ * Counted for fsck's report. */
+static int recover_one(uint64_t ino, void *arg)
 {
-	struct stat st, after;
-	int fd;
+	struct fs *fs = arg;
+	struct meta_inode mi;
+	uint64_t freed = 0;
+	int r;
 
-	if (!S_ISREG(mi->mode) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= mi->size)
-		return;
-	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;              /* the next open of the file cuts it too */
-	if (ftruncate(fd, (off_t)mi->size) == 0 && fstat(fd, &after) == 0) {
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (r == -ENOENT) {
+		fs->local->ops->remove(fs->local, ino);
+	} else if (r == 0 && S_ISREG(mi.mode) &&
+		   fs->local->ops->fix_size(fs->local, ino, mi.size, true, &freed) == 1) {
+		/* a failure here: the next open of the file cuts it too */
 		fs->recovered_files++;
-		if (st.st_blocks > after.st_blocks)
-			fs->recovered_bytes += (uint64_t)(st.st_blocks - after.st_blocks) * 512;
+		fs->recovered_bytes += freed;
 	}
-	close(fd);
+	return 0;
 }
 
-/* After an unclean shutdown: data files whose inode is gone are removed,
- * and data past a file's recorded size is cut (cut_to_size). */
 static int recover_data(struct fs *fs)
 {
-	for (int i = 0; i < 256; i++) {
-		char sub[8];
-		int dfd;
-		DIR *d;
-		struct dirent *e;
-		int r;
-
-		snprintf(sub, sizeof(sub), "%02x", i);
-		dfd = openat(fs->datafd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return errno == ENOENT ? 0 : -errno;
-		d = fdopendir(dfd);
-		if (!d) {
-			close(dfd);
-			return -errno;
-		}
-		while ((e = readdir(d))) {
-			struct meta_inode mi;
-			char *endp;
-			uint64_t ino;
-
-			if (e->d_name[0] == '.')
-				continue;
-			ino = strtoull(e->d_name, &endp, 16);
-			r = *endp ? -ENOENT : meta_inode_get(fs->meta, ino, &mi);
-			if (r == -ENOENT)
-				unlinkat(dirfd(d), e->d_name, 0);
-			else if (r == 0)
-				cut_to_size(fs, dirfd(d), e->d_name, &mi);
-		}
-		closedir(d);
-	}
-	return 0;
+	return fs->local->ops->recover(fs->local, recover_one, fs);
 }
 
 /* Whether the lock text (buf) names a holder that is letting go: a daemon
@@ -2774,6 +2696,12 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		snprintf(err, errlen, "%s: bad chunk_size '%s'", path, buf);
 		goto fail;
 	}
+	r = chunk_local_open(fs->datafd, fs->chunk_size, ro, &fs->local);
+	if (r < 0) {
+		snprintf(err, errlen, "%s/data: %s", conf->data_dir, strerror(-r));
+		goto fail;
+	}
+	fs->chunks = fs->local;
 	/* read-only: no recovery; a chunk also still local after a crash is
 	 * read from its object, data files are never cut */
 	if (!ro && (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 ||
@@ -2837,8 +2765,7 @@ void fs_close(struct fs *fs)
 			 * release would have, or a clean stop would lose it. */
 			if (fs->meta)
 				pt_refresh_last(fs, in);
-			if (in->fd >= 0)
-				close(in->fd);
+			fs->chunks->ops->close(fs->chunks, in->cf);
 			/* unlinked inodes still held are removed at the next mount */
 			pthread_rwlock_destroy(&in->io);
 			pthread_mutex_destroy(&in->lock);
@@ -2856,6 +2783,7 @@ void fs_close(struct fs *fs)
 		meta_sync(fs->meta);
 	}
 	meta_close(fs->meta);
+	chunk_local_close(fs->local);
 	if (fs->lockfd >= 0) {
 		if (fs->conf && fs->lock_text && ftruncate(fs->lockfd, 0) < 0) {
 			/* a stale text is harmless: the flock is what counts */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "backend/chunk.h"
 #include "backend/fs.h"
 #include "backend/meta.h"
 
@@ -25,7 +26,7 @@ struct fs_inode {
 
 	pthread_rwlock_t io;          /* data I/O shared; truncate, tier moves exclusive */
 	pthread_mutex_t lock;         /* guards the fields below */
-	int fd;                       /* backing file while open, else -1 */
+	struct chunk_file *cf;        /* its data while open (fs.chunks), else NULL */
 	uint64_t size;                /* logical size while open (also in meta) */
 	uint64_t cold;                /* chunks not in STANDARD (from meta at open) */
 	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
@@ -59,7 +60,12 @@ struct fs {
 	char fs_id[FS_ID_LEN + 1];
 	uint64_t chunk_size;
 	int dirfd;                    /* DATA_DIR */
-	int datafd;                   /* DATA_DIR/data */
+	int datafd;                   /* DATA_DIR/data (statvfs, chunk_local's directory) */
+	/* File data (chunk.h): chunks is the top of the stack, local the
+	 * bottom (chunk_local), the same without a layer.  Set by fs_open
+	 * (the layer's open pushes its store), immutable while open. */
+	struct chunk_store *chunks;
+	struct chunk_store *local;
 	int lockfd;                   /* DATA_DIR/lock: who holds the flock on dirfd */
 	bool read_only;               /* FS_OPEN_RDONLY: nothing is written (set at open) */
 	bool lock_text;               /* we wrote DATA_DIR/lock's text (cut at close) */
@@ -104,8 +110,6 @@ struct fs {
 	char notes[1024];             /* fs_notes(); written by fs_open only */
 };
 
-/* Path of an inode's backing file relative to datafd ("ab/00000000000000ab"). */
-void fs_data_path(uint64_t ino, char buf[32]);
 /* Adds a line to what fs_notes() tells the caller of fs_open. */
 void fs_note(struct fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Lock/unlock the metadata store. */

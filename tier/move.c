@@ -84,6 +84,7 @@ static void delete_object(struct fs *fs, const struct meta_chunk *c)
 
 int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
 {
+	struct chunk_store *cs = fs->chunks;
 	struct meta_chunk c, old;
 	char err[512];
 	uint64_t start = idx * fs->chunk_size, n;
@@ -104,14 +105,18 @@ int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
 	n = start < in->size ? in->size - start : 0;
 	if (n > len)
 		n = len;
-	if (n && pwrite(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
-		r = errno ? -errno : -EIO;
-		free(buf);
-		return r;
+	if (n) {
+		struct chunk_src src = { buf, -1 };
+		ssize_t w = cs->ops->write(cs, in->cf, start, &src, n);
+
+		if (w != (ssize_t)n) {
+			free(buf);
+			return w < 0 ? (int)w : -EIO;
+		}
 	}
 	free(buf);
-	if (n && fdatasync(in->fd) < 0)
-		return -errno;
+	if (n && (r = cs->ops->sync(cs, in->cf, true)) < 0)
+		return r;
 	old = c;
 	c.class = META_STANDARD;
 	c.stored_len = c.plain_len = c.version = 0;
@@ -146,8 +151,10 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx)
 static int read_chunk(struct fs *fs, struct fs_inode *in, const struct meta_chunk *c,
 		      void **ret_buf, size_t *ret_len, char *err, size_t errlen)
 {
+	struct chunk_store *cs = fs->chunks;
 	uint64_t start = c->idx * fs->chunk_size, n;
 	off_t data;
+	ssize_t got;
 	void *buf;
 
 	if (c->class != META_STANDARD)
@@ -155,14 +162,16 @@ static int read_chunk(struct fs *fs, struct fs_inode *in, const struct meta_chun
 	if (start >= in->size)
 		return 1;
 	n = in->size - start < fs->chunk_size ? in->size - start : fs->chunk_size;
-	data = lseek(in->fd, (off_t)start, SEEK_DATA);
-	if ((data < 0 && errno == ENXIO) || (data >= 0 && (uint64_t)data >= start + n))
+	data = cs->ops->seek(cs, in->cf, (off_t)start, SEEK_DATA, in->size);
+	if (data == -ENXIO || (data >= 0 && (uint64_t)data >= start + n))
 		return 1;                 /* a hole: nothing is stored anywhere */
 	buf = malloc(n ? n : 1);
 	if (!buf)
 		return -ENOMEM;
-	if (pread(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
-		snprintf(err, errlen, "reading the backing file: %s", strerror(errno ? errno : EIO));
+	got = cs->ops->pread(cs, in->cf, buf, n, start);
+	if (got != (ssize_t)n) {
+		snprintf(err, errlen, "reading the backing file: %s",
+			 strerror(got < 0 ? (int)-got : EIO));
 		free(buf);
 		return -EIO;
 	}
@@ -267,10 +276,12 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		/* 5. delete the source */
 		if (c.class == META_STANDARD) {
 			in->cold++;
-			if (fallocate(in->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)(idx * fs->chunk_size), (off_t)fs->chunk_size) < 0)
+			int e = fs->chunks->ops->punch(fs->chunks, in->cf, idx * fs->chunk_size,
+						       fs->chunk_size);
+
+			if (e < 0)
 				log_debug("inode %" PRIu64 " chunk %" PRIu64 ": punch: %s", ino, idx,
-					  strerror(errno));
+					  strerror(-e));
 		}
 	}
 	pthread_rwlock_unlock(&in->io);

@@ -149,12 +149,12 @@ static void write_at(uint64_t ino, uint64_t off, const void *buf, size_t len, in
 {
 	struct fs_file *f;
 	off_t woff;
-	int fd, r;
+	int r;
 
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	r = fs_write_begin(fs, f, (off_t)off, len, &fd, &woff);
+	r = fs_write_begin(fs, f, (off_t)off, len, &woff);
 	if (r == 0) {
-		ssize_t n = pwrite(fd, buf, len, woff);
+		ssize_t n = fs_write(fs, f, woff, &(struct fs_wsrc){ buf, -1 }, len);
 
 		ck_assert_int_eq(n, (ssize_t)len);
 		ck_assert_int_eq(fs_write_end(fs, f, woff, len, n), 0);
@@ -321,7 +321,7 @@ static uint64_t local_blocks(uint64_t ino)
 	char rel[32], path[4400];
 	struct stat st;
 
-	fs_data_path(ino, rel);
+	chunk_local_path(ino, rel);
 	snprintf(path, sizeof(path), "%s/data/%s", data_dir, rel);
 	ck_assert_int_eq(stat(path, &st), 0);
 	return (uint64_t)st.st_blocks;
@@ -700,10 +700,9 @@ START_TEST(test_write_notes_every_chunk)
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
 	for (uint64_t i = 0; i < 4; i += 2) {
 		off_t woff;
-		int fd;
 
-		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &fd, &woff), 0);
-		ck_assert_int_eq(pwrite(fd, "new", 3, woff), 3);
+		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &woff), 0);
+		ck_assert_int_eq(fs_write(fs, f, woff, &(struct fs_wsrc){ "new", -1 }, 3), 3);
 		ck_assert_int_eq(fs_write_end(fs, f, woff, 3, 3), 0);
 		memcpy(buf + i * CS + 1, "new", 3);
 	}
