@@ -93,11 +93,13 @@ struct chunk_ops {
 	ssize_t (*pread)(struct chunk_store *cs, struct chunk_file *cf, void *buf, size_t len,
 			 uint64_t off);
 	/* Makes the chunks of [off, off+len) local (len 0: the chunk holding
-	 * off); called with io exclusive when cf->nonlocal is nonzero, before
-	 * a write, truncate or allocate changes the range, and before a read
-	 * when the store says localize_on_read.  NULL: all data is local. */
+	 * off) in a file of size bytes; called with io exclusive when
+	 * cf->nonlocal is nonzero, before a write, truncate or allocate changes
+	 * the range, and before a read when the store says localize_on_read.
+	 * Returns how many chunks it made local (the caller then bumps the
+	 * inode's write generation).  NULL: all data is local (nonlocal 0). */
 	int (*localize)(struct chunk_store *cs, struct chunk_file *cf, uint64_t off,
-			uint64_t len);
+			uint64_t len, uint64_t size);
 
 	/* A write: write_begin and write_end bracket the writes of one
 	 * request and name its dirty range (the range written, or what of it

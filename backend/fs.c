@@ -302,6 +302,51 @@ bool fs_fetching(struct fs *fs)
 	return atomic_load(&fs->fetching) != 0;
 }
 
+void fs_fetching_add(struct fs *fs, int n)
+{
+	atomic_fetch_add(&fs->fetching, (unsigned)n);
+}
+
+/* ---- for layers (layer.h) ---- */
+
+struct chunk_store *fs_chunks(struct fs *fs)
+{
+	return fs->chunks;
+}
+
+void fs_chunks_set(struct fs *fs, struct chunk_store *cs)
+{
+	fs->chunks = cs;
+}
+
+struct meta *fs_meta(struct fs *fs)
+{
+	return fs->meta;
+}
+
+int fs_txn(struct fs *fs, int (*body)(struct meta *m, void *arg), void *arg)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = body(fs->meta, arg);
+	r = meta_finish(fs->meta, r);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+int fs_meta_flush(struct fs *fs)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_flush(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
 static int64_t ts_ns(struct timespec t)
 {
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
@@ -515,7 +560,6 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 {
 	struct meta_inode mi;
-	uint64_t cold = 0;
 	int r;
 
 	if (in->cf)
@@ -525,13 +569,10 @@ static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 		if (r < 0)
 			return r;
 		in->size = 0;
-		in->cold = 0;
 		return 0;
 	}
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, in->ino, &mi);
-	if (!r)
-		r = meta_chunk_cold_count(fs->meta, in->ino, &cold);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
@@ -542,7 +583,6 @@ static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 	if (r < 0)
 		return r;
 	in->size = mi.size;
-	in->cold = cold;
 	return 0;
 }
 
@@ -695,11 +735,13 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 
 	if (size > FS_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (in->cold && size < old && size % fs->chunk_size) {
+	if (in->cf->nonlocal && size < old && size % fs->chunk_size) {
 		/* the chunk that keeps a partial tail must be local */
-		r = tier_make_local(fs, in, size, 1);
+		r = fs->chunks->ops->localize(fs->chunks, in->cf, size, 1, old);
 		if (r < 0)
 			return r;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 	}
 	if (size > old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
 		return r;
@@ -713,11 +755,11 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	r = meta_finish(fs->meta, r);
 	if (!r && size < old)
 		r = meta_flush_locked(fs);     /* commit the new size before cutting */
-	if (!r && size < old)
-		meta_chunk_cold_count(fs->meta, in->ino, &in->cold);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
+	if (size < old && fs->chunks->ops->resized)
+		fs->chunks->ops->resized(fs->chunks, in->cf, size);
 	if (size < old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
 		return r;
 	atomic_fetch_add(&in->write_gen, 1);
@@ -1582,7 +1624,7 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	if (!fs->pt.attach || f->pt)
 		return 0;
 	/* io shared: a tier move's commit and punch (io exclusive) is either
-	 * done, and then in->cold says so, or not begun, and then the write
+	 * done, and then cf->nonlocal says so, or not begun, and then the write
 	 * generation bumped here makes it give up. */
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
@@ -1598,7 +1640,8 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 		 * with the flags of this open, and a later fcntl(F_SETFL)
 		 * dropping O_DIRECT (as dd does for an unaligned tail) would not
 		 * reach it. */
-		if (in->ncached > 1 || in->cold || (f->flags & O_DIRECT) || !pt_space_ok(fs))
+		if (in->ncached > 1 || in->cf->nonlocal || (f->flags & O_DIRECT) ||
+		    !pt_space_ok(fs))
 			goto out;
 		if (f->fresh) {
 			if (!f->fresh_pt_ok)
@@ -1636,6 +1679,41 @@ out:
 		note_access(fs, in, 0, size);
 	}
 	return id;
+}
+
+void fs_inode_lock(struct fs_inode *in)
+{
+	pthread_rwlock_wrlock(&in->io);
+}
+
+void fs_inode_unlock(struct fs_inode *in)
+{
+	pthread_rwlock_unlock(&in->io);
+}
+
+uint64_t fs_inode_write_gen(struct fs_inode *in)
+{
+	return atomic_load(&in->write_gen);
+}
+
+void fs_inode_bump_gen(struct fs_inode *in)
+{
+	atomic_fetch_add(&in->write_gen, 1);
+}
+
+uint64_t fs_inode_size(struct fs_inode *in)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&in->lock);
+	size = in->size;
+	pthread_mutex_unlock(&in->lock);
+	return size;
+}
+
+struct chunk_file *fs_inode_chunks(struct fs_inode *in)
+{
+	return in->cf;
 }
 
 bool fs_inode_passthrough(struct fs_inode *in)
@@ -1706,7 +1784,7 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	uint64_t first = off / fs->chunk_size, last = (off + len - 1) / fs->chunk_size;
 	bool seen;
 
-	if (len == 0 || !fs->access || fs->read_only)
+	if (len == 0 || !fs->chunks->ops->note_access || fs->read_only)
 		return;
 	/* a sequential reader notes each chunk once a second, not each request */
 	pthread_mutex_lock(&in->lock);
@@ -1718,13 +1796,13 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (!seen)
-		tier_note_access(fs, in->ino, first, last, now);
+		fs->chunks->ops->note_access(fs->chunks, in->ino, first, last, now);
 }
 
 int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struct fs_rvec *rv)
 {
 	struct fs_inode *in = f->inode;
-	uint64_t size, pos, end;
+	uint64_t size, end;
 	int r = 0;
 
 	rv->n = 0;
@@ -1738,11 +1816,14 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 	if ((uint64_t)off >= size || len == 0)
 		return 0;
 	end = (uint64_t)off + len < size ? (uint64_t)off + len : size;
-	if (in->cold && tier_promotes_on_read(fs)) {
-		/* AFTER_1_ACCESS: the first read brings the chunks back */
+	if (in->cf->nonlocal && fs->chunks->localize_on_read) {
+		/* the store's policy: the first read brings the chunks back */
 		pthread_rwlock_unlock(&in->io);
 		pthread_rwlock_wrlock(&in->io);
-		r = tier_make_local(fs, in, (uint64_t)off, end - (uint64_t)off);
+		r = in->cf->nonlocal ? fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off,
+								  end - (uint64_t)off, size) : 0;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 		pthread_rwlock_unlock(&in->io);
 		pthread_rwlock_rdlock(&in->io);
 		if (r < 0) {
@@ -1750,54 +1831,8 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 			return r;
 		}
 	}
-	if (in->cold == 0) {
-		r = fs->chunks->ops->read(fs->chunks, in->cf, (uint64_t)off,
-					  (size_t)(end - (uint64_t)off), rv);
-		if (r < 0) {
-			fs_read_end(fs, f, rv);
-			return r;
-		}
-		note_access(fs, in, (uint64_t)off, rv->total);
-		return 0;
-	}
-	for (pos = (uint64_t)off; pos < end && rv->n < FS_RSEG_MAX;) {
-		uint64_t idx = pos / fs->chunk_size;
-		uint64_t cend = (idx + 1) * fs->chunk_size;
-		size_t n = (size_t)((cend < end ? cend : end) - pos);
-		struct fs_rseg *s = &rv->seg[rv->n];
-		int cold = tier_chunk_is_cold(fs, in, idx);
-
-		if (cold < 0) {
-			r = cold;
-			break;
-		}
-		if (cold) {
-			s->mem = malloc(n);
-			if (!s->mem) {
-				r = -ENOMEM;
-				break;
-			}
-			s->fd = -1;
-			s->len = n;
-			rv->n++;
-			r = tier_read_cold(fs, in, idx, pos - idx * fs->chunk_size, n, s->mem);
-			if (r < 0)
-				break;
-			rv->total += n;
-			pos += n;
-			continue;
-		}
-		if (rv->n && !rv->seg[rv->n - 1].mem &&
-		    (uint64_t)rv->seg[rv->n - 1].pos + rv->seg[rv->n - 1].len == pos) {
-			rv->seg[rv->n - 1].len += n;      /* local chunks in a row: one splice */
-			rv->total += n;
-		} else {
-			r = fs->chunks->ops->read(fs->chunks, in->cf, pos, n, rv);
-			if (r < 0)
-				break;
-		}
-		pos += n;
-	}
+	r = fs->chunks->ops->read(fs->chunks, in->cf, (uint64_t)off, (size_t)(end - (uint64_t)off),
+				  rv);
 	if (r < 0) {
 		fs_read_end(fs, f, rv);
 		return r;
@@ -1853,9 +1888,12 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_
 	r = check_space(fs, len);
 	if (r < 0)
 		return r;
-	if (in->cold) {
+	if (in->cf->nonlocal) {
 		pthread_rwlock_wrlock(&in->io);
-		r = tier_make_local(fs, in, (uint64_t)off, len);
+		r = in->cf->nonlocal ? fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off,
+								  len, in->size) : 0;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 		pthread_rwlock_unlock(&in->io);
 		if (r < 0) {
 			release_space(fs, len);
@@ -1942,8 +1980,11 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 		return r;
 	pthread_rwlock_wrlock(&in->io);
 	r = pt_commit(fs, in);           /* in->size must be the real one */
-	if (!r && in->cold)
-		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
+	if (!r && in->cf->nonlocal)
+		r = fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off, (uint64_t)len,
+					      in->size);
+	if (r > 0)
+		r = 0;                    /* write_gen is bumped below */
 	if (!r)
 		r = fs->chunks->ops->allocate(fs->chunks, in->cf, mode, (uint64_t)off, (uint64_t)len);
 	atomic_fetch_add(&in->write_gen, 1);
@@ -1986,51 +2027,7 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 		r = -ENXIO;
 		goto out;
 	}
-	/* Cold chunks are holes in the backing file but data to the reader. */
-	for (int guard = 0; guard < 1 << 20; guard++) {
-		uint64_t idx;
-		int cold;
-
-		r = fs->chunks->ops->seek(fs->chunks, in->cf, off, whence, in->size);
-		if (r < 0) {
-			if (r != -ENXIO || !in->cold)
-				break;
-			r = (off_t)in->size;    /* no more local data: maybe cold data */
-		}
-		if (!in->cold)
-			break;
-		if (whence == SEEK_DATA) {
-			/* the first cold chunk between off and r is data too */
-			for (idx = (uint64_t)off / fs->chunk_size;
-			     idx * fs->chunk_size < (uint64_t)r; idx++) {
-				cold = tier_chunk_is_cold(fs, in, idx);
-				if (cold) {
-					uint64_t s = idx * fs->chunk_size;
-
-					r = cold < 0 ? cold
-						     : (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
-					break;
-				}
-			}
-			if (r >= 0 && (uint64_t)r >= in->size)
-				r = -ENXIO;
-			break;
-		}
-		idx = (uint64_t)r / fs->chunk_size;
-		if ((uint64_t)r >= in->size)
-			break;
-		cold = tier_chunk_is_cold(fs, in, idx);
-		if (cold <= 0) {
-			if (cold < 0)
-				r = cold;
-			break;
-		}
-		off = (off_t)((idx + 1) * fs->chunk_size);   /* a hole in a cold chunk is not one */
-		if ((uint64_t)off >= in->size) {
-			r = (off_t)in->size;
-			break;
-		}
-	}
+	r = fs->chunks->ops->seek(fs->chunks, in->cf, off, whence, in->size);
 out:
 	pthread_rwlock_unlock(&in->io);
 	return r;
@@ -2583,6 +2580,12 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  struct fs **ret, char *err, size_t errlen)
 {
+	return fs_open_layer(conf, mountpoint, flags, NULL, ret, err, errlen);
+}
+
+int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  const struct fs_layer *layer, struct fs **ret, char *err, size_t errlen)
+{
 	char path[4096], buf[512];
 	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
@@ -2593,6 +2596,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	if (!fs)
 		return -ENOMEM;
 	fs->conf = (struct conf *)conf;
+	fs->layer = layer;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
 	fs->writeback = false;
 	pthread_mutex_init(&fs->meta_lock, NULL);
@@ -2714,7 +2718,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 			goto fail;
 		}
 	}
-	r = tier_open(fs, flags, err, errlen);
+	r = fs->layer ? fs->layer->open(fs, flags, err, errlen) : 0;
 	if (r < 0)
 		goto fail;
 	if (ro) {
@@ -2753,7 +2757,8 @@ void fs_close(struct fs *fs)
 	if (!fs)
 		return;
 	committer_stop(fs);
-	tier_close(fs);
+	if (fs->layer)
+		fs->layer->stop(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
 		while (fs->itab[i]) {
 			struct fs_inode *in = fs->itab[i];
@@ -2772,6 +2777,8 @@ void fs_close(struct fs *fs)
 			free(in);
 		}
 	}
+	if (fs->layer)
+		fs->layer->close(fs);
 	if (fs->meta && fs->conf && !fs->read_only) {
 		meta_checkpoint(fs->meta);
 		if (meta_begin(fs->meta) == 0) {
