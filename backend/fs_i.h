@@ -23,7 +23,9 @@ struct fs_inode {
 
 	pthread_rwlock_t io;          /* data I/O shared; truncate, tier moves exclusive */
 	pthread_mutex_t lock;         /* guards the fields below */
-	struct chunk_file *cf;        /* its data while open (fs.chunks), else NULL */
+	struct chunk_file *cf;        /* its data while open (of fs.chunks), else NULL:
+	                                 opened and closed under lock, used by the
+	                                 holders of an open handle under io */
 	uint64_t size;                /* logical size while open (also in meta) */
 	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
 	int64_t last_note;            /* second of the last access noted */
