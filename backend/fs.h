@@ -8,6 +8,8 @@
  *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
  *                                      file, XX = low byte of the inode
  *                                      number; chunk i at i * chunk_size
+ *                                      (backend/chunk_local.c, the chunk
+ *                                      store's bottom: backend/chunk.h)
  *   DATA_DIR/lock                      text "pid=N mountpoint=M": who has
  *                                      the file system open (that process
  *                                      holds a flock on DATA_DIR itself)

@@ -394,6 +394,18 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	return r < 0 && r != -ENOMEM ? -EIO : r;
 }
 
+struct sha_arg {
+	const struct meta_chunk *c;
+	const uint8_t *sha;
+};
+
+static int set_sha256(struct meta *m, void *arg)
+{
+	const struct sha_arg *a = arg;
+
+	return meta_chunk_set_sha256(m, a->c->ino, a->c->idx, a->c->version, a->sha);
+}
+
 int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len)
 {
 	uint8_t sha[CODEC_SHA_LEN];
@@ -402,12 +414,7 @@ int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *pl
 	r = codec_sha256(plain, len, sha);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs_meta(fs));
-	if (!r)
-		r = meta_chunk_set_sha256(fs_meta(fs), c->ino, c->idx, c->version, sha);
-	r = meta_finish(fs_meta(fs), r);
-	fs_meta_unlock(fs);
+	r = fs_txn(fs, set_sha256, &(struct sha_arg){ c, sha });
 	if (r < 0)
 		log_debug("inode %" PRIu64 " chunk %" PRIu64 ": recording its SHA-256: %s", c->ino,
 			  c->idx, strerror(-r));
