@@ -1,5 +1,6 @@
 /* fs.c - the file system core: POSIX semantics over backend/meta.c and the
- * per-inode sparse backing files (see fs.h for the layout and lock order).
+ * chunk store (backend/chunk.h: per-inode sparse backing files, and the
+ * layers over them; see fs.h for the layout and lock order).
  *
  * Ordering rules that keep a kill -9 at any point harmless:
  *  - create: the metadata commit comes first; the backing file is created
@@ -90,21 +91,6 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void fs_data_path(uint64_t ino, char buf[32])
-{
-	snprintf(buf, 32, "%02x/%016" PRIx64, (unsigned)(ino & 0xff), ino);
-}
-
-/* Opens ino's backing file beneath DATA_DIR/data following no symbolic
- * link on the way (safepath.h); the fd or -errno. */
-static int data_open(struct fs *fs, uint64_t ino, int flags)
-{
-	char path[32];
-
-	fs_data_path(ino, path);
-	return safe_openat(fs->datafd, path, flags, 0600);
 }
 
 void fs_note(struct fs *fs, const char *fmt, ...)
@@ -316,6 +302,51 @@ bool fs_fetching(struct fs *fs)
 	return atomic_load(&fs->fetching) != 0;
 }
 
+void fs_fetching_add(struct fs *fs, int n)
+{
+	atomic_fetch_add(&fs->fetching, (unsigned)n);
+}
+
+/* ---- for layers (layer.h) ---- */
+
+struct chunk_store *fs_chunks(struct fs *fs)
+{
+	return fs->chunks;
+}
+
+void fs_chunks_set(struct fs *fs, struct chunk_store *cs)
+{
+	fs->chunks = cs;
+}
+
+struct meta *fs_meta(struct fs *fs)
+{
+	return fs->meta;
+}
+
+int fs_txn(struct fs *fs, int (*body)(struct meta *m, void *arg), void *arg)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_begin(fs->meta);
+	if (!r)
+		r = body(fs->meta, arg);
+	r = meta_finish(fs->meta, r);
+	fs_meta_unlock(fs);
+	return r;
+}
+
+int fs_meta_flush(struct fs *fs)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_flush(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
 static int64_t ts_ns(struct timespec t)
 {
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
@@ -343,7 +374,6 @@ static struct fs_inode *itab_get(struct fs *fs, uint64_t ino)
 	if (!in)
 		return NULL;
 	in->ino = ino;
-	in->fd = -1;
 	pthread_rwlock_init(&in->io, NULL);
 	pthread_mutex_init(&in->lock, NULL);
 	*p = in;
@@ -373,7 +403,6 @@ static int inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nop
 static void inode_purge(struct fs *fs, uint64_t ino)
 {
 	struct meta_inode mi;
-	char path[32];
 	int r;
 
 	fs_meta_lock(fs);
@@ -389,10 +418,8 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 	if (r == 0)
 		r = meta_flush_locked(fs);     /* the data goes only once that is durable */
 	fs_meta_unlock(fs);
-	if (r == 0) {
-		fs_data_path(ino, path);
-		unlinkat(fs->datafd, path, 0);
-	}
+	if (r == 0)
+		fs->chunks->ops->remove(fs->chunks, ino);
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
 }
 
@@ -404,10 +431,11 @@ static int pt_refresh(struct fs *fs, struct fs_inode *in)
 	struct stat st;
 	int r;
 
-	if (!atomic_load(&in->pt_dirty) || in->fd < 0)
+	if (!atomic_load(&in->pt_dirty) || !in->cf)
 		return 0;
-	if (fstat(in->fd, &st) < 0)
-		return -errno;
+	r = fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st);
+	if (r < 0)
+		return r;
 	if ((uint64_t)st.st_size != in->size ||
 	    ts_ns(st.st_mtim) != atomic_load(&in->pt_mtime_ns)) {
 		fs_meta_lock(fs);
@@ -449,11 +477,12 @@ static void pt_refresh_last(struct fs *fs, struct fs_inode *in)
 
 /* After the daemon itself changed a passthrough file's backing file
  * (truncate, fallocate): its new mtime is not a kernel write to adopt. */
-static void pt_rebase(struct fs_inode *in)
+static void pt_rebase(struct fs *fs, struct fs_inode *in)
 {
 	struct stat st;
 
-	if (atomic_load(&in->pt_dirty) && fstat(in->fd, &st) == 0)
+	if (atomic_load(&in->pt_dirty) &&
+	    fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) == 0)
 		atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
 }
 
@@ -476,9 +505,9 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 		pthread_mutex_lock(&fs->itab_lock);
 		last = in->nopen <= nopen;
 		pthread_mutex_unlock(&fs->itab_lock);
-		if (last && in->fd >= 0 && !atomic_load(&in->pt_dirty)) {
-			close(in->fd);
-			in->fd = -1;
+		if (last && in->cf && !atomic_load(&in->pt_dirty)) {
+			fs->chunks->ops->close(fs->chunks, in->cf);
+			in->cf = NULL;
 		}
 		pthread_mutex_unlock(&in->lock);
 	}
@@ -498,8 +527,7 @@ static void inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, ui
 		pt_refresh_last(fs, in);
 		if (atomic_load(&in->pt_dirty))
 			atomic_fetch_sub(&fs->pt_dirty_n, 1);
-		if (in->fd >= 0)
-			close(in->fd);
+		fs->chunks->ops->close(fs->chunks, in->cf);
 		pthread_rwlock_destroy(&in->io);
 		pthread_mutex_destroy(&in->lock);
 		free(in);
@@ -524,77 +552,37 @@ static void inode_unlinked(struct fs *fs, uint64_t ino)
 		inode_purge(fs, ino);
 }
 
-/* A missing backing file of a read-only file system: an empty memory file
- * of the size, which reads as the holes it stands for. */
-static int hole_fd(uint64_t size)
-{
-	int fd = memfd_create("efsfs-holes", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Opens the backing file of a regular file once; in->lock held.  fresh:
- * the inode fs_create just made, known to be empty, with no chunk rows:
- * no queries, no size check, and O_TRUNC (inode numbers are never reused,
- * so nothing can be there but a stray a crash left). */
-static int inode_open_fd(struct fs *fs, struct fs_inode *in, bool fresh)
+/* Opens the data of a regular file once (fs.chunks); in->lock held.
+ * fresh: the inode fs_create just made, known to be empty, with no chunk
+ * rows: no queries, no size check, and the backing file made empty (inode
+ * numbers are never reused, so nothing can be there but a stray a crash
+ * left). */
+static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 {
 	struct meta_inode mi;
-	struct stat st;
-	uint64_t cold = 0;
-	int fd, r;
+	int r;
 
-	if (in->fd >= 0)
+	if (in->cf)
 		return 0;
 	if (fresh) {
-		fd = data_open(fs, in->ino, O_RDWR | O_CREAT | O_TRUNC);
-		if (fd < 0)
-			return fd;
-		in->fd = fd;
+		r = fs->chunks->ops->open(fs->chunks, in->ino, 0, CHUNK_OPEN_FRESH, &in->cf);
+		if (r < 0)
+			return r;
 		in->size = 0;
-		in->cold = 0;
 		return 0;
 	}
 	fs_meta_lock(fs);
 	r = meta_inode_get(fs->meta, in->ino, &mi);
-	if (!r)
-		r = meta_chunk_cold_count(fs->meta, in->ino, &cold);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
-	if (fs->read_only) {
-		fd = data_open(fs, in->ino, O_RDONLY);
-		if (fd == -ENOENT)
-			fd = hole_fd(mi.size);
-		if (fd < 0)
-			return fd;
-		in->fd = fd;
-		in->size = mi.size;
-		in->cold = cold;
-		return 0;
-	}
-	fd = data_open(fs, in->ino, O_RDWR | O_CREAT);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size != mi.size &&
-				   ftruncate(fd, (off_t)mi.size) < 0)) {
-		r = -errno;
-		close(fd);
+	r = fs->chunks->ops->open(fs->chunks, in->ino, mi.size,
+				  fs->read_only ? CHUNK_OPEN_RDONLY : 0, &in->cf);
+	if (r < 0)
 		return r;
-	}
-	in->fd = fd;
 	in->size = mi.size;
-	in->cold = cold;
 	return 0;
 }
 
@@ -646,10 +634,8 @@ static int fill_stat(struct fs *fs, const struct meta_inode *mi, struct pt_snap 
 	meta_inode_to_stat(mi, st);
 	if (S_ISREG(mi->mode)) {
 		struct stat bst;
-		char path[32];
 
-		fs_data_path(mi->ino, path);
-		if (fstatat(fs->datafd, path, &bst, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fs->chunks->ops->stat(fs->chunks, mi->ino, NULL, &bst) == 0) {
 			st->st_blocks = bst.st_blocks;
 			/* Open with passthrough: the kernel's writes are on the
 			 * backing file, not yet in the metadata. */
@@ -749,14 +735,16 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 
 	if (size > FS_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (in->cold && size < old && size % fs->chunk_size) {
+	if (in->cf->nonlocal && size < old && size % fs->chunk_size) {
 		/* the chunk that keeps a partial tail must be local */
-		r = tier_make_local(fs, in, size, 1);
+		r = fs->chunks->ops->localize(fs->chunks, in->cf, size, 1, old);
 		if (r < 0)
 			return r;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 	}
-	if (size > old && ftruncate(in->fd, (off_t)size) < 0)
-		return -errno;
+	if (size > old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
+		return r;
 	fs_meta_lock(fs);
 	r = meta_begin(fs->meta);
 	if (!r)
@@ -767,13 +755,13 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	r = meta_finish(fs->meta, r);
 	if (!r && size < old)
 		r = meta_flush_locked(fs);     /* commit the new size before cutting */
-	if (!r && size < old)
-		meta_chunk_cold_count(fs->meta, in->ino, &in->cold);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
-	if (size < old && ftruncate(in->fd, (off_t)size) < 0)
-		return -errno;
+	if (size < old && fs->chunks->ops->resized)
+		fs->chunks->ops->resized(fs->chunks, in->cf, size);
+	if (size < old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
+		return r;
 	atomic_fetch_add(&in->write_gen, 1);
 	in->size = size;
 	return 0;
@@ -789,13 +777,13 @@ static int set_size(struct fs *fs, uint64_t ino, uint64_t size)
 		return r;
 	pthread_rwlock_wrlock(&in->io);
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, false);
+	r = inode_open_data(fs, in, false);
 	if (!r)
 		r = pt_refresh(fs, in);
 	if (!r)
 		r = truncate_locked(fs, in, size);
 	if (!r)
-		pt_rebase(in);
+		pt_rebase(fs, in);
 	pthread_mutex_unlock(&in->lock);
 	pthread_rwlock_unlock(&in->io);
 	inode_unref(fs, in, 0, 1);
@@ -1517,7 +1505,7 @@ static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup, bo
 		return r;
 	}
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, fresh);
+	r = inode_open_data(fs, in, fresh);
 	if (!r)
 		in->ncached++;
 	pthread_mutex_unlock(&in->lock);
@@ -1565,7 +1553,7 @@ int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&in->lock);
-	r = inode_open_fd(fs, in, false);
+	r = inode_open_data(fs, in, false);
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
 		inode_unref(fs, in, 0, 1);
@@ -1631,12 +1619,12 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 	struct fs_inode *in = f->inode;
 	uint64_t size = 0;
 	struct stat st;
-	int id = 0;
+	int fd, id = 0;
 
 	if (!fs->pt.attach || f->pt)
 		return 0;
 	/* io shared: a tier move's commit and punch (io exclusive) is either
-	 * done, and then in->cold says so, or not begun, and then the write
+	 * done, and then cf->nonlocal says so, or not begun, and then the write
 	 * generation bumped here makes it give up. */
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
@@ -1652,17 +1640,20 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 		 * with the flags of this open, and a later fcntl(F_SETFL)
 		 * dropping O_DIRECT (as dd does for an unaligned tail) would not
 		 * reach it. */
-		if (in->ncached > 1 || in->cold || (f->flags & O_DIRECT) || !pt_space_ok(fs))
+		if (in->ncached > 1 || in->cf->nonlocal || (f->flags & O_DIRECT) ||
+		    !pt_space_ok(fs))
 			goto out;
 		if (f->fresh) {
 			if (!f->fresh_pt_ok)
 				goto out;
 			st.st_mtim.tv_sec = st.st_mtim.tv_nsec = 0;   /* adopted at release */
-		} else if (!pt_mode_ok(fs, in->ino) || fstat(in->fd, &st) < 0 ||
+		} else if (!pt_mode_ok(fs, in->ino) ||
+			   fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) < 0 ||
 			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
 			goto out;        /* a size not ours to explain: keep the daemon path */
 		}
-		id = fs->pt.attach(fs->pt.arg, in->fd);
+		fd = fs->chunks->ops->passthrough_fd(fs->chunks, in->cf);
+		id = fd >= 0 ? fs->pt.attach(fs->pt.arg, fd) : 0;
 		if (id <= 0) {
 			id = 0;
 			goto out;
@@ -1688,6 +1679,41 @@ out:
 		note_access(fs, in, 0, size);
 	}
 	return id;
+}
+
+void fs_inode_lock(struct fs_inode *in)
+{
+	pthread_rwlock_wrlock(&in->io);
+}
+
+void fs_inode_unlock(struct fs_inode *in)
+{
+	pthread_rwlock_unlock(&in->io);
+}
+
+uint64_t fs_inode_write_gen(struct fs_inode *in)
+{
+	return atomic_load(&in->write_gen);
+}
+
+void fs_inode_bump_gen(struct fs_inode *in)
+{
+	atomic_fetch_add(&in->write_gen, 1);
+}
+
+uint64_t fs_inode_size(struct fs_inode *in)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&in->lock);
+	size = in->size;
+	pthread_mutex_unlock(&in->lock);
+	return size;
+}
+
+struct chunk_file *fs_inode_chunks(struct fs_inode *in)
+{
+	return in->cf;
 }
 
 bool fs_inode_passthrough(struct fs_inode *in)
@@ -1739,8 +1765,9 @@ int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync)
 {
 	int r;
 
-	if ((datasync ? fdatasync(f->inode->fd) : fsync(f->inode->fd)) < 0)
-		return -errno;
+	r = fs->chunks->ops->sync(fs->chunks, f->inode->cf, datasync);
+	if (r < 0)
+		return r;
 	/* the data first, then the size that covers it */
 	r = pt_commit(fs, f->inode);
 	if (r < 0)
@@ -1757,7 +1784,7 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	uint64_t first = off / fs->chunk_size, last = (off + len - 1) / fs->chunk_size;
 	bool seen;
 
-	if (len == 0 || !fs->access || fs->read_only)
+	if (len == 0 || !fs->chunks->ops->note_access || fs->read_only)
 		return;
 	/* a sequential reader notes each chunk once a second, not each request */
 	pthread_mutex_lock(&in->lock);
@@ -1769,13 +1796,13 @@ static void note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (!seen)
-		tier_note_access(fs, in->ino, first, last, now);
+		fs->chunks->ops->note_access(fs->chunks, in->ino, first, last, now);
 }
 
 int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struct fs_rvec *rv)
 {
 	struct fs_inode *in = f->inode;
-	uint64_t size, pos, end;
+	uint64_t size, end;
 	int r = 0;
 
 	rv->n = 0;
@@ -1789,11 +1816,14 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 	if ((uint64_t)off >= size || len == 0)
 		return 0;
 	end = (uint64_t)off + len < size ? (uint64_t)off + len : size;
-	if (in->cold && tier_promotes_on_read(fs)) {
-		/* AFTER_1_ACCESS: the first read brings the chunks back */
+	if (in->cf->nonlocal && fs->chunks->localize_on_read) {
+		/* the store's policy: the first read brings the chunks back */
 		pthread_rwlock_unlock(&in->io);
 		pthread_rwlock_wrlock(&in->io);
-		r = tier_make_local(fs, in, (uint64_t)off, end - (uint64_t)off);
+		r = in->cf->nonlocal ? fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off,
+								  end - (uint64_t)off, size) : 0;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 		pthread_rwlock_unlock(&in->io);
 		pthread_rwlock_rdlock(&in->io);
 		if (r < 0) {
@@ -1801,53 +1831,8 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 			return r;
 		}
 	}
-	if (in->cold == 0) {
-		rv->seg[0] = (struct fs_rseg){ in->fd, off, end - (uint64_t)off, NULL };
-		rv->n = 1;
-		rv->total = end - (uint64_t)off;
-		note_access(fs, in, (uint64_t)off, rv->total);
-		return 0;
-	}
-	for (pos = (uint64_t)off; pos < end && rv->n < FS_RSEG_MAX;) {
-		uint64_t idx = pos / fs->chunk_size;
-		uint64_t cend = (idx + 1) * fs->chunk_size;
-		size_t n = (size_t)((cend < end ? cend : end) - pos);
-		struct fs_rseg *s = &rv->seg[rv->n];
-		int cold = tier_chunk_is_cold(fs, in, idx);
-
-		if (cold < 0) {
-			r = cold;
-			break;
-		}
-		if (cold) {
-			s->mem = malloc(n);
-			if (!s->mem) {
-				r = -ENOMEM;
-				break;
-			}
-			s->fd = -1;
-			s->len = n;
-			rv->n++;
-			r = tier_read_cold(fs, in, idx, pos - idx * fs->chunk_size, n, s->mem);
-			if (r < 0)
-				break;
-			rv->total += n;
-			pos += n;
-			continue;
-		}
-		if (rv->n && !rv->seg[rv->n - 1].mem &&
-		    (uint64_t)rv->seg[rv->n - 1].pos + rv->seg[rv->n - 1].len == pos) {
-			rv->seg[rv->n - 1].len += n;      /* local chunks in a row: one splice */
-		} else {
-			s->fd = in->fd;
-			s->pos = (off_t)pos;
-			s->mem = NULL;
-			s->len = n;
-			rv->n++;
-		}
-		rv->total += n;
-		pos += n;
-	}
+	r = fs->chunks->ops->read(fs->chunks, in->cf, (uint64_t)off, (size_t)(end - (uint64_t)off),
+				  rv);
 	if (r < 0) {
 		fs_read_end(fs, f, rv);
 		return r;
@@ -1893,8 +1878,7 @@ static void release_space(struct fs *fs, size_t len)
 	pthread_mutex_unlock(&fs->space_lock);
 }
 
-int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
-		   off_t *ret_off)
+int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_t *ret_off)
 {
 	struct fs_inode *in = f->inode;
 	int r;
@@ -1904,9 +1888,12 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 	r = check_space(fs, len);
 	if (r < 0)
 		return r;
-	if (in->cold) {
+	if (in->cf->nonlocal) {
 		pthread_rwlock_wrlock(&in->io);
-		r = tier_make_local(fs, in, (uint64_t)off, len);
+		r = in->cf->nonlocal ? fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off,
+								  len, in->size) : 0;
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
 		pthread_rwlock_unlock(&in->io);
 		if (r < 0) {
 			release_space(fs, len);
@@ -1924,10 +1911,23 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 		release_space(fs, len);
 		return -EFBIG;
 	}
+	if (fs->chunks->ops->write_begin &&
+	    (r = fs->chunks->ops->write_begin(fs->chunks, in->cf, (uint64_t)off, len)) < 0) {
+		pthread_rwlock_unlock(&in->io);
+		release_space(fs, len);
+		return r;
+	}
 	atomic_fetch_add(&in->write_gen, 1);
-	*ret_fd = in->fd;
 	*ret_off = off;
 	return 0;
+}
+
+ssize_t fs_write(struct fs *fs, struct fs_file *f, off_t off, const struct fs_wsrc *src,
+		 size_t len)
+{
+	struct chunk_src cs = { src->mem, src->fd };
+
+	return fs->chunks->ops->write(fs->chunks, f->inode->cf, (uint64_t)off, &cs, len);
 }
 
 int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_t written)
@@ -1937,6 +1937,8 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_
 	uint64_t end;
 	int r = 0;
 
+	if (fs->chunks->ops->write_end)
+		fs->chunks->ops->write_end(fs->chunks, in->cf, (uint64_t)off, written);
 	if (written <= 0)
 		goto out;
 	end = (uint64_t)off + (uint64_t)written;
@@ -1978,16 +1980,19 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 		return r;
 	pthread_rwlock_wrlock(&in->io);
 	r = pt_commit(fs, in);           /* in->size must be the real one */
-	if (!r && in->cold)
-		r = tier_make_local(fs, in, (uint64_t)off, (uint64_t)len);
-	if (!r && fallocate(in->fd, mode, off, len) < 0)
-		r = -errno;
+	if (!r && in->cf->nonlocal)
+		r = fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off, (uint64_t)len,
+					      in->size);
+	if (r > 0)
+		r = 0;                    /* write_gen is bumped below */
+	if (!r)
+		r = fs->chunks->ops->allocate(fs->chunks, in->cf, mode, (uint64_t)off, (uint64_t)len);
 	atomic_fetch_add(&in->write_gen, 1);
 	if (!r) {
 		struct timespec now = now_ts();
 
 		pthread_mutex_lock(&in->lock);
-		pt_rebase(in);
+		pt_rebase(fs, in);
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
 			fs_meta_lock(fs);
 			r = meta_inode_set_size(fs->meta, in->ino, end, &now);
@@ -2022,54 +2027,7 @@ off_t fs_lseek(struct fs *fs, struct fs_file *f, off_t off, int whence)
 		r = -ENXIO;
 		goto out;
 	}
-	/* Cold chunks are holes in the backing file but data to the reader. */
-	for (int guard = 0; guard < 1 << 20; guard++) {
-		uint64_t idx;
-		int cold;
-
-		r = lseek(in->fd, off, whence);
-		if (r < 0) {
-			r = -errno;
-			if (r == -ENXIO && whence == SEEK_HOLE)
-				r = (off_t)in->size;
-			if (r != -ENXIO || !in->cold)
-				break;
-			r = (off_t)in->size;    /* no more local data: maybe cold data */
-		}
-		if (!in->cold)
-			break;
-		if (whence == SEEK_DATA) {
-			/* the first cold chunk between off and r is data too */
-			for (idx = (uint64_t)off / fs->chunk_size;
-			     idx * fs->chunk_size < (uint64_t)r; idx++) {
-				cold = tier_chunk_is_cold(fs, in, idx);
-				if (cold) {
-					uint64_t s = idx * fs->chunk_size;
-
-					r = cold < 0 ? cold
-						     : (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
-					break;
-				}
-			}
-			if (r >= 0 && (uint64_t)r >= in->size)
-				r = -ENXIO;
-			break;
-		}
-		idx = (uint64_t)r / fs->chunk_size;
-		if ((uint64_t)r >= in->size)
-			break;
-		cold = tier_chunk_is_cold(fs, in, idx);
-		if (cold <= 0) {
-			if (cold < 0)
-				r = cold;
-			break;
-		}
-		off = (off_t)((idx + 1) * fs->chunk_size);   /* a hole in a cold chunk is not one */
-		if ((uint64_t)off >= in->size) {
-			r = (off_t)in->size;
-			break;
-		}
-	}
+	r = fs->chunks->ops->seek(fs->chunks, in->cf, off, whence, in->size);
 out:
 	pthread_rwlock_unlock(&in->io);
 	return r;
@@ -2484,7 +2442,6 @@ out:
 static int purge_orphan(uint64_t ino, void *arg)
 {
 	struct fs *fs = arg;
-	char path[32];
 	int r;
 
 	r = meta_begin(fs->meta);
@@ -2493,10 +2450,7 @@ static int purge_orphan(uint64_t ino, void *arg)
 	r = meta_finish(fs->meta, r);
 	if (r < 0)
 		return r;
-	fs_data_path(ino, path);
-	if (unlinkat(fs->datafd, path, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return fs->chunks->ops->remove(fs->chunks, ino);
 }
 
 /* After an unclean shutdown: local copies of chunks that were demoted just
@@ -2504,81 +2458,46 @@ static int purge_orphan(uint64_t ino, void *arg)
 static int punch_cold(const struct meta_chunk *c, void *arg)
 {
 	struct fs *fs = arg;
-	int fd;
+	struct chunk_store *cs = fs->local;
+	struct chunk_file *cf;
 
 	if (c->class == META_STANDARD)
 		return 0;
-	fd = data_open(fs, c->ino, O_WRONLY);
-	if (fd < 0)
+	if (cs->ops->open(cs, c->ino, 0, CHUNK_OPEN_EXISTING, &cf) < 0)
 		return 0;
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)(c->idx * fs->chunk_size), (off_t)fs->chunk_size) < 0) {
-		/* the space stays used, the data is right either way */
-	}
-	close(fd);
+	/* on failure the space stays used; the data is right either way */
+	cs->ops->punch(cs, cf, c->idx * fs->chunk_size, fs->chunk_size);
+	cs->ops->close(cs, cf);
 	return 0;
 }
 
-/* After an unclean shutdown: a data file longer than its inode's recorded
- * size holds writes whose size change never committed (passthrough writes
- * not yet adopted, a write between data and metadata): nothing names those
- * bytes, so they are cut, and only they.  Counted for fsck's report. */
-static void cut_to_size(struct fs *fs, int dfd, const char *name, const struct meta_inode *mi)
+/* After an unclean shutdown: data whose inode is gone is removed, and a
+ * data file longer than its inode's recorded size is cut back to it: it
+ * holds writes whose size change never committed (passthrough writes not
+ * yet adopted, a write between data and metadata), which nothing names.
+ * Counted for fsck's report. */
+static int recover_one(uint64_t ino, void *arg)
 {
-	struct stat st, after;
-	int fd;
+	struct fs *fs = arg;
+	struct meta_inode mi;
+	uint64_t freed = 0;
+	int r;
 
-	if (!S_ISREG(mi->mode) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= mi->size)
-		return;
-	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;              /* the next open of the file cuts it too */
-	if (ftruncate(fd, (off_t)mi->size) == 0 && fstat(fd, &after) == 0) {
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (r == -ENOENT) {
+		fs->local->ops->remove(fs->local, ino);
+	} else if (r == 0 && S_ISREG(mi.mode) &&
+		   fs->local->ops->fix_size(fs->local, ino, mi.size, true, &freed) == 1) {
+		/* a failure here: the next open of the file cuts it too */
 		fs->recovered_files++;
-		if (st.st_blocks > after.st_blocks)
-			fs->recovered_bytes += (uint64_t)(st.st_blocks - after.st_blocks) * 512;
+		fs->recovered_bytes += freed;
 	}
-	close(fd);
+	return 0;
 }
 
-/* After an unclean shutdown: data files whose inode is gone are removed,
- * and data past a file's recorded size is cut (cut_to_size). */
 static int recover_data(struct fs *fs)
 {
-	for (int i = 0; i < 256; i++) {
-		char sub[8];
-		int dfd;
-		DIR *d;
-		struct dirent *e;
-		int r;
-
-		snprintf(sub, sizeof(sub), "%02x", i);
-		dfd = openat(fs->datafd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return errno == ENOENT ? 0 : -errno;
-		d = fdopendir(dfd);
-		if (!d) {
-			close(dfd);
-			return -errno;
-		}
-		while ((e = readdir(d))) {
-			struct meta_inode mi;
-			char *endp;
-			uint64_t ino;
-
-			if (e->d_name[0] == '.')
-				continue;
-			ino = strtoull(e->d_name, &endp, 16);
-			r = *endp ? -ENOENT : meta_inode_get(fs->meta, ino, &mi);
-			if (r == -ENOENT)
-				unlinkat(dirfd(d), e->d_name, 0);
-			else if (r == 0)
-				cut_to_size(fs, dirfd(d), e->d_name, &mi);
-		}
-		closedir(d);
-	}
-	return 0;
+	return fs->local->ops->recover(fs->local, recover_one, fs);
 }
 
 /* Whether the lock text (buf) names a holder that is letting go: a daemon
@@ -2661,6 +2580,12 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  struct fs **ret, char *err, size_t errlen)
 {
+	return fs_open_layer(conf, mountpoint, flags, NULL, ret, err, errlen);
+}
+
+int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flags,
+		  const struct fs_layer *layer, struct fs **ret, char *err, size_t errlen)
+{
 	char path[4096], buf[512];
 	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
@@ -2671,6 +2596,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	if (!fs)
 		return -ENOMEM;
 	fs->conf = (struct conf *)conf;
+	fs->layer = layer;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
 	fs->writeback = false;
 	pthread_mutex_init(&fs->meta_lock, NULL);
@@ -2774,6 +2700,12 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		snprintf(err, errlen, "%s: bad chunk_size '%s'", path, buf);
 		goto fail;
 	}
+	r = chunk_local_open(fs->datafd, fs->chunk_size, ro, &fs->local);
+	if (r < 0) {
+		snprintf(err, errlen, "%s/data: %s", conf->data_dir, strerror(-r));
+		goto fail;
+	}
+	fs->chunks = fs->local;
 	/* read-only: no recovery; a chunk also still local after a crash is
 	 * read from its object, data files are never cut */
 	if (!ro && (meta_get_kv(fs->meta, "clean", buf, sizeof(buf)) < 0 ||
@@ -2786,7 +2718,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 			goto fail;
 		}
 	}
-	r = tier_open(fs, flags, err, errlen);
+	r = fs->layer ? fs->layer->open(fs, flags, err, errlen) : 0;
 	if (r < 0)
 		goto fail;
 	if (ro) {
@@ -2825,7 +2757,8 @@ void fs_close(struct fs *fs)
 	if (!fs)
 		return;
 	committer_stop(fs);
-	tier_close(fs);
+	if (fs->layer)
+		fs->layer->stop(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
 		while (fs->itab[i]) {
 			struct fs_inode *in = fs->itab[i];
@@ -2837,14 +2770,15 @@ void fs_close(struct fs *fs)
 			 * release would have, or a clean stop would lose it. */
 			if (fs->meta)
 				pt_refresh_last(fs, in);
-			if (in->fd >= 0)
-				close(in->fd);
+			fs->chunks->ops->close(fs->chunks, in->cf);
 			/* unlinked inodes still held are removed at the next mount */
 			pthread_rwlock_destroy(&in->io);
 			pthread_mutex_destroy(&in->lock);
 			free(in);
 		}
 	}
+	if (fs->layer)
+		fs->layer->close(fs);
 	if (fs->meta && fs->conf && !fs->read_only) {
 		meta_checkpoint(fs->meta);
 		if (meta_begin(fs->meta) == 0) {
@@ -2856,6 +2790,7 @@ void fs_close(struct fs *fs)
 		meta_sync(fs->meta);
 	}
 	meta_close(fs->meta);
+	chunk_local_close(fs->local);
 	if (fs->lockfd >= 0) {
 		if (fs->conf && fs->lock_text && ftruncate(fs->lockfd, 0) < 0) {
 			/* a stale text is harmless: the flock is what counts */

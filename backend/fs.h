@@ -1,5 +1,6 @@
 /* fs.h - the file system core: POSIX semantics over the metadata store and
- * the local data files.  fuse/ translates kernel requests into these calls
+ * the chunk store (backend/chunk.h: the local data files, and the layers
+ * installed over them).  fuse/ translates kernel requests into these calls
  * and replies with their result; the unit tests call them directly.
  *
  * On-disk layout of a file system (DATA_DIR from the config):
@@ -7,6 +8,8 @@
  *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
  *                                      file, XX = low byte of the inode
  *                                      number; chunk i at i * chunk_size
+ *                                      (backend/chunk_local.c, the chunk
+ *                                      store's bottom: backend/chunk.h)
  *   DATA_DIR/lock                      text "pid=N mountpoint=M": who has
  *                                      the file system open (that process
  *                                      holds a flock on DATA_DIR itself)
@@ -53,7 +56,9 @@ struct fs_ctx {
 	gid_t gid;
 };
 
-/* One piece of a read: bytes at pos in fd, or len bytes at mem. */
+/* One piece of a read: len bytes at pos in fd, or len bytes at mem.  The
+ * fd belongs to the chunk store: a splice source for the reply, nothing
+ * else (never written, closed or kept). */
 struct fs_rseg {
 	int fd;
 	off_t pos;
@@ -225,11 +230,19 @@ int fs_read_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, struc
 void fs_read_end(struct fs *fs, struct fs_file *f, struct fs_rvec *rv);
 
 /* Writes: fs_write_begin makes the range local (promotes cold chunks),
- * takes the I/O lock and gives the fd to write at *ret_off (which differs
- * from off for O_APPEND without writeback cache); fs_write_end records the
- * new size and times and drops the lock. */
-int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int *ret_fd,
-		   off_t *ret_off);
+ * takes the I/O lock and says where to write, *ret_off (which differs from
+ * off for O_APPEND without writeback cache); fs_write copies len bytes from
+ * src there (and may be called for several sources in a row, at the next
+ * offsets) and returns how many it copied or -errno; fs_write_end records
+ * the new size and times and drops the lock (written: the bytes fs_write
+ * copied in all, or -errno). */
+struct fs_wsrc {
+	const void *mem;              /* the bytes, or NULL: */
+	int fd;                       /* a pipe to splice them from (FUSE's buffer) */
+};
+int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_t *ret_off);
+ssize_t fs_write(struct fs *fs, struct fs_file *f, off_t off, const struct fs_wsrc *src,
+		 size_t len);
 int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_t written);
 
 int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t len);

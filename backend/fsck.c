@@ -208,25 +208,21 @@ static void check_data(struct fsck *c, bool repair)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct fsck_ino *t = &c->v[i];
+		struct chunk_store *cs = c->fs->local;
 		struct stat st;
-		char path[32];
+		int r;
 
-		fs_data_path(t->ino, path);
-		if (fstatat(c->fs->datafd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (cs->ops->stat(cs, t->ino, NULL, &st) < 0)
 			continue;       /* no data file: all holes, fine */
 		if (!S_ISREG(t->mode)) {
 			problem(c, "inode %" PRIu64 " (mode %o) has a data file", t->ino, t->mode);
 			continue;
 		}
 		if ((uint64_t)st.st_size != t->size && repair) {
-			int fd = openat(c->fs->datafd, path, O_WRONLY | O_CLOEXEC);
-
-			if (fd >= 0) {
-				if (ftruncate(fd, (off_t)t->size) < 0)
-					problem(c, "inode %" PRIu64 ": cannot cut data file: %s",
-						t->ino, strerror(errno));
-				close(fd);
-			}
+			r = cs->ops->fix_size(cs, t->ino, t->size, false, NULL);
+			if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -ELOOP)
+				problem(c, "inode %" PRIu64 ": cannot cut data file: %s", t->ino,
+					strerror(-r));
 		} else if ((uint64_t)st.st_size > t->size) {
 			note(c, "inode %" PRIu64 ": data file holds %" PRIu64 " bytes past the "
 			     "file's size %" PRIu64 " (unused space, not an error; --repair cuts "

@@ -738,7 +738,7 @@ static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, cha
 		return usage_error(cmd, "fsck takes one file system NAME");
 	if (load_conf(config, argv[optind], &conf) < 0)
 		return 1;
-	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	r = tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: fsck %s: %s\n", conf->name, err);
 		conf_free(conf);
@@ -778,7 +778,7 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 		 * read-only data directory, beside a read-only mount too */
 		bool ro = strcmp(argv[0], "run") != 0 && strcmp(argv[0], "gc") != 0;
 
-		r = fs_open_flags(conf, NULL, ro ? FS_OPEN_RDONLY : 0, &fs, err, sizeof(err));
+		r = tier_fs_open(conf, NULL, ro ? FS_OPEN_RDONLY : 0, &fs, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "efsfs: %s\n", err);
 			conf_free(conf);
@@ -804,7 +804,7 @@ static int open_unclaimed(const char *config, const char *name, struct conf **re
 
 	if (load_conf(config, name, ret_conf) < 0)
 		return -EINVAL;
-	r = fs_open_flags(*ret_conf, NULL, FS_OPEN_UNCLAIMED, ret_fs, err, sizeof(err));
+	r = tier_fs_open(*ret_conf, NULL, FS_OPEN_UNCLAIMED, ret_fs, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: %s\n", err);
 		conf_free(*ret_conf);

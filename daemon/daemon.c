@@ -406,7 +406,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	e.debug = debug;
 	e.attr_timeout = conf->attr_timeout;
 	e.entry_timeout = conf->entry_timeout;
-	r = fs_open_flags(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &e.fs, err,
+	r = tier_fs_open(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &e.fs, err,
 			  sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);

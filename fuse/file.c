@@ -1,6 +1,7 @@
 /* file.c - FUSE file data operations: create/open/release, read (spliced
- * straight from the backing file where the data is local), write_buf,
- * fsync, fallocate and lseek.  Files opened with passthrough (see
+ * straight from the chunk store's segments where the data is local),
+ * write_buf (the request's memory or pipe handed to fs_write: spliced into
+ * the file, never copied here), fsync, fallocate and lseek.  Files opened with passthrough (see
  * passthrough.c) get no read or write requests at all. */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,21 +140,42 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	struct efsfs *e = req_efsfs(req);
 	struct fs_file *f = file_of(fi);
 	size_t size = fuse_buf_size(in_buf);
-	struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
 	bool killed = false;
 	off_t woff;
-	ssize_t n;
-	int fd, r;
+	ssize_t n = 0;
+	int r;
 
-	r = fs_write_begin(e->fs, f, off, size, &fd, &woff);
+	r = fs_write_begin(e->fs, f, off, size, &woff);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = fd;
-	out.buf[0].pos = woff;
-	n = fuse_buf_copy(&out, in_buf, 0);
+	/* libfuse hands a WRITE as one buffer: the request's memory, or the
+	 * pipe it spliced the request into */
+	for (size_t i = in_buf->idx; i < in_buf->count; i++) {
+		const struct fuse_buf *b = &in_buf->buf[i];
+		size_t skip = i == in_buf->idx ? in_buf->off : 0, len = b->size - skip;
+		struct fs_wsrc src = { NULL, -1 };
+		ssize_t m;
+
+		if (!(b->flags & FUSE_BUF_IS_FD))
+			src.mem = (const char *)b->mem + skip;
+		else if (!(b->flags & FUSE_BUF_FD_SEEK) && skip == 0)
+			src.fd = b->fd;
+		else {
+			m = -EINVAL;      /* not what libfuse sends */
+			n = n ? n : m;
+			break;
+		}
+		m = fs_write(e->fs, f, woff + n, &src, len);
+		if (m < 0) {
+			n = n ? n : m;
+			break;
+		}
+		n += m;
+		if ((size_t)m < len)
+			break;
+	}
 	r = fs_write_end(e->fs, f, woff, size, n);
 	/* handle_killpriv_v2 (with passthrough): the privileges are ours to drop */
 	if (r == 0 && n > 0 && e->passthrough)

@@ -125,22 +125,22 @@ static void describe(struct check *k, const struct meta_chunk *c, char *buf, siz
 	int r;
 
 	fs_meta_lock(k->fs);
-	r = meta_inode_path(k->fs->meta, c->ino, path, sizeof(path));
+	r = meta_inode_path(fs_meta(k->fs), c->ino, path, sizeof(path));
 	fs_meta_unlock(k->fs);
 	if (r == -ENOENT)
 		snprintf(path, sizeof(path), "an unlinked file");
 	else if (r < 0)
 		snprintf(path, sizeof(path), "path unknown: %s", strerror(-r));
 	snprintf(buf, len, "inode %" PRIu64 " (%s) chunk %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
-		 ")", c->ino, path, c->idx, c->idx * k->fs->chunk_size,
-		 c->idx * k->fs->chunk_size + (c->plain_len ? c->plain_len : 1) - 1);
+		 ")", c->ino, path, c->idx, c->idx * fs_chunk_size(k->fs),
+		 c->idx * fs_chunk_size(k->fs) + (c->plain_len ? c->plain_len : 1) - 1);
 }
 
 /* Checks one cold chunk against its store's listing and, deep, its object. */
 static void check_row(struct check *k, const struct meta_chunk *c, struct listing *l,
 		      uint64_t *legacy, uint64_t *recorded)
 {
-	struct objstore *s = k->fs->store[c->class];
+	struct objstore *s = tier_of(k->fs)->store[c->class];
 	char key[96], what[1200], err[512];
 	struct listed *e;
 	void *buf;
@@ -203,7 +203,7 @@ static void check_unnamed(struct check *k, struct listing *ls, const int *of_cla
 			else
 				unnamed++;
 			say(k, false, "note: object %s/%s (%" PRIu64 " bytes) belongs to no chunk%s",
-			    objstore_url(k->fs->store[class]), l->v[i].key, l->v[i].size,
+			    objstore_url(tier_of(k->fs)->store[class]), l->v[i].key, l->v[i].size,
 			    l->v[i].legacy ? " (from before instance ids)" : "");
 		}
 	}
@@ -258,7 +258,7 @@ int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, voi
 		}
 		if (r < 0) {
 			say(&k, true, "%s store %s: cannot list its objects (%s); its chunks "
-			    "are not checked", class_name(class), objstore_url(fs->store[class]),
+			    "are not checked", class_name(class), objstore_url(tier_of(fs)->store[class]),
 			    why[0] ? why : strerror(-r));
 			continue;
 		}

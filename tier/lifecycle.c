@@ -33,7 +33,7 @@ static int touch_one(uint64_t ino, uint64_t idx, int64_t t, void *arg)
 {
 	struct fs *fs = arg;
 
-	return meta_chunk_touch(fs->meta, ino, idx, t, TIER_ATIME_STEP);
+	return meta_chunk_touch(fs_meta(fs), ino, idx, t, TIER_ATIME_STEP);
 }
 
 int tier_flush_access(struct fs *fs)
@@ -43,10 +43,10 @@ int tier_flush_access(struct fs *fs)
 	if (fs_read_only(fs))
 		return 0;             /* nothing is noted then */
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
+	r = meta_begin(fs_meta(fs));
 	if (!r) {
-		r = access_drain(fs->access, touch_one, fs);
-		r = meta_finish(fs->meta, r);
+		r = access_drain(tier_of(fs)->access, touch_one, fs);
+		r = meta_finish(fs_meta(fs), r);
 	}
 	fs_meta_unlock(fs);
 	return r;
@@ -94,7 +94,7 @@ int tier_rows_get(struct fs *fs, uint64_t ino, int class, struct tier_rows *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->class = class;
 	fs_meta_lock(fs);
-	r = meta_chunk_each(fs->meta, ino, collect_row, ret);
+	r = meta_chunk_each(fs_meta(fs), ino, collect_row, ret);
 	fs_meta_unlock(fs);
 	if (r < 0) {
 		free(ret->v);
@@ -108,10 +108,10 @@ int tier_rows_get(struct fs *fs, uint64_t ino, int class, struct tier_rows *ret)
 static void run_file(struct fs *fs, const struct meta_inode *in, int64_t as_of,
 		     struct tier_report *rep, struct tier_progress *prog, bool count)
 {
-	const struct conf *c = fs->conf;
+	const struct conf *c = fs_conf(fs);
 	int64_t ia = (int64_t)c->transition_to_ia_days * 86400;
 	int64_t ar = (int64_t)c->transition_to_archive_days * 86400;
-	uint64_t nchunks = (in->size + fs->chunk_size - 1) / fs->chunk_size;
+	uint64_t nchunks = (in->size + fs_chunk_size(fs) - 1) / fs_chunk_size(fs);
 	struct tier_rows rs;
 	size_t ri = 0;
 	int r;
@@ -189,8 +189,8 @@ static void record_pass(struct fs *fs, int64_t start, const struct timespec *t0,
 		 (double)(t1.tv_nsec - t0->tv_nsec) / 1e9, as_of, rep->files_scanned,
 		 rep->chunks_to_ia + rep->chunks_to_archive, rep->chunks_failed, error);
 	fs_meta_lock(fs);
-	if (meta_begin(fs->meta) == 0)
-		meta_finish(fs->meta, meta_set_kv(fs->meta, LAST_PASS_KEY, v));
+	if (meta_begin(fs_meta(fs)) == 0)
+		meta_finish(fs_meta(fs), meta_set_kv(fs_meta(fs), LAST_PASS_KEY, v));
 	fs_meta_unlock(fs);
 }
 
@@ -203,7 +203,7 @@ int tier_last_pass(struct fs *fs, struct tier_last_pass *ret)
 	int n = 0, r;
 
 	fs_meta_lock(fs);
-	r = meta_get_kv(fs->meta, LAST_PASS_KEY, v, sizeof(v));
+	r = meta_get_kv(fs_meta(fs), LAST_PASS_KEY, v, sizeof(v));
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
@@ -231,7 +231,7 @@ static int run_scan(struct fs *fs, int64_t as_of, struct tier_report *rep,
 	for (;;) {
 		b->n = 0;
 		fs_meta_lock(fs);
-		r = meta_inode_each(fs->meta, after, collect, b);
+		r = meta_inode_each(fs_meta(fs), after, collect, b);
 		fs_meta_unlock(fs);
 		if (r < 0)
 			break;
@@ -263,7 +263,7 @@ int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *rep,
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	pthread_mutex_lock(&fs->tier->run_lock);
+	pthread_mutex_lock(&tier_of(fs)->run_lock);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* a copy never moves anything (tier/owner.c) */
 	r = tier_owner_ensure(fs, false, rep->first_error, sizeof(rep->first_error));
@@ -277,7 +277,7 @@ int tier_run_progress(struct fs *fs, int64_t as_of, struct tier_report *rep,
 	if (!r)
 		r = run_scan(fs, as_of, rep, prog, false, b);
 	record_pass(fs, start, &t0, as_of, rep, r);
-	pthread_mutex_unlock(&fs->tier->run_lock);
+	pthread_mutex_unlock(&tier_of(fs)->run_lock);
 	free(b);
 	return r;
 }
@@ -293,7 +293,7 @@ int tier_stats(struct fs *fs, struct tier_stats *ret)
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_usage(fs->meta, &u);
+	r = meta_usage(fs_meta(fs), &u);
 	fs_meta_unlock(fs);
 	if (r < 0)
 		return r;
@@ -330,7 +330,7 @@ struct list_state {
 static int list_check(const char *key, uint64_t size, void *arg)
 {
 	struct list_state *g = arg;
-	const struct tier_ident *id = &g->fs->tier->ident;
+	const struct tier_ident *id = &tier_of(g->fs)->ident;
 	unsigned long long ino, idx, ver;
 	struct meta_chunk c;
 	char ours[TIER_KEY_MAX], tail;
@@ -359,11 +359,11 @@ int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char
 		      size_t errlen)
 {
 	struct list_state g = { fs, cb, arg };
-	struct objstore *s = fs->store[class];
+	struct objstore *s = tier_of(fs)->store[class];
 	char prefix[FS_ID_LEN + 2];
 	int r;
 
-	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
+	snprintf(prefix, sizeof(prefix), "%s/", fs_id(fs));
 	r = objstore_list(s, prefix, list_check, &g);
 	if (r < 0)
 		snprintf(err, errlen, "%s", objstore_strerror(s));
@@ -426,12 +426,12 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 		snprintf(err, errlen, "the file system is mounted read-only");
 		return -EROFS;
 	}
-	pthread_mutex_lock(&fs->tier->run_lock);
+	pthread_mutex_lock(&tier_of(fs)->run_lock);
 	/* read every claim again: a second holder may have taken one */
 	r = tier_owner_ensure(fs, true, err, errlen);
 	for (int class = META_IA; class <= META_ARCHIVE && !r; class++) {
 		struct gc_state g = { .legacy = delete_legacy };
-		struct objstore *s = fs->store[class];
+		struct objstore *s = tier_of(fs)->store[class];
 
 		/* one store serving both classes is listed once */
 		if (class == META_ARCHIVE && tier_same_store(fs))
@@ -441,7 +441,7 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 			/* a row removal list_check saw must be durable before the
 			 * object goes (group commit) */
 			fs_meta_lock(fs);
-			r = meta_flush(fs->meta);
+			r = meta_flush(fs_meta(fs));
 			fs_meta_unlock(fs);
 			if (r < 0)
 				snprintf(err, errlen, "committing metadata: %s", strerror(-r));
@@ -452,7 +452,7 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 		tier_keys_free(&g.keys);
 		legacy += g.legacy_left;
 	}
-	pthread_mutex_unlock(&fs->tier->run_lock);
+	pthread_mutex_unlock(&tier_of(fs)->run_lock);
 	if (ret_deleted)
 		*ret_deleted = deleted;
 	if (ret_legacy)
@@ -467,14 +467,14 @@ int tier_gc(struct fs *fs, uint64_t *ret_deleted, char *err, size_t errlen)
 
 bool tier_same_store(struct fs *fs)
 {
-	return strcmp(objstore_url(fs->store[META_ARCHIVE]), objstore_url(fs->store[META_IA])) == 0;
+	return strcmp(objstore_url(tier_of(fs)->store[META_ARCHIVE]), objstore_url(tier_of(fs)->store[META_IA])) == 0;
 }
 
 static void *tier_thread(void *arg)
 {
 	struct fs *fs = arg;
-	struct tier *t = fs->tier;
-	int64_t interval = fs->conf->lifecycle_interval_s > 0 ? fs->conf->lifecycle_interval_s : 3600;
+	struct tier *t = tier_of(fs);
+	int64_t interval = fs_conf(fs)->lifecycle_interval_s > 0 ? fs_conf(fs)->lifecycle_interval_s : 3600;
 	struct timespec next_pass, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &next_pass);
@@ -490,7 +490,7 @@ static void *tier_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&t->thread_lock);
 		if (tier_flush_access(fs) < 0)
-			log_warn("%s: writing access times failed; will retry", fs->conf->name);
+			log_warn("%s: writing access times failed; will retry", fs_conf(fs)->name);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= next_pass.tv_sec) {
 			struct tier_report rep;
@@ -499,16 +499,16 @@ static void *tier_thread(void *arg)
 			int rr = tier_run(fs, time(NULL), &rep);
 
 			if (rr < 0)
-				log_warn("%s: lifecycle pass stopped: %s", fs->conf->name,
+				log_warn("%s: lifecycle pass stopped: %s", fs_conf(fs)->name,
 					 rep.first_error[0] ? rep.first_error : strerror(-rr));
 			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
 				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
 					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
-					" to Archive, %" PRIu64 " failed%s%s", fs->conf->name,
+					" to Archive, %" PRIu64 " failed%s%s", fs_conf(fs)->name,
 					rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
 					rep.first_error[0] ? ": " : "", rep.first_error);
 			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
-				log_warn("%s: object gc: %s", fs->conf->name, err);
+				log_warn("%s: object gc: %s", fs_conf(fs)->name, err);
 			next_pass = now;
 			next_pass.tv_sec += interval;
 		}
@@ -520,7 +520,7 @@ static void *tier_thread(void *arg)
 
 int tier_start(struct fs *fs)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 	pthread_condattr_t ca;
 	int r;
 
@@ -541,7 +541,7 @@ int tier_start(struct fs *fs)
 
 void tier_stop(struct fs *fs)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 
 	if (!t || !t->running)
 		return;

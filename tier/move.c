@@ -52,18 +52,17 @@
 #include "store/objstore.h"
 #include "tier/tier_i.h"
 
+static int put_row(struct meta *m, void *arg)
+{
+	return meta_chunk_put(m, arg);
+}
+
 static int commit_row(struct fs *fs, const struct meta_chunk *c)
 {
-	int r;
+	int r = fs_txn(fs, put_row, (void *)c);
 
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
 	if (!r)
-		r = meta_chunk_put(fs->meta, c);
-	r = meta_finish(fs->meta, r);
-	if (!r)
-		r = meta_flush(fs->meta);   /* durable before the old copy goes */
-	fs_meta_unlock(fs);
+		r = fs_meta_flush(fs);   /* durable before the old copy goes */
 	return r;
 }
 
@@ -78,40 +77,45 @@ static void delete_object(struct fs *fs, const struct meta_chunk *c)
 		log_debug("leaving %s: not provably ours (owner.c)", key);
 		return;
 	}
-	if (objstore_del(fs->store[c->class], key) < 0)
-		log_debug("leaving %s for gc: %s", key, objstore_strerror(fs->store[c->class]));
+	if (objstore_del(tier_of(fs)->store[c->class], key) < 0)
+		log_debug("leaving %s for gc: %s", key, objstore_strerror(tier_of(fs)->store[c->class]));
 }
 
-int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
+int tier_promote_locked(struct fs *fs, struct tier_file *tf, uint64_t size, uint64_t idx)
 {
+	struct chunk_store *cs = tier_of(fs)->lower;
 	struct meta_chunk c, old;
 	char err[512];
-	uint64_t start = idx * fs->chunk_size, n;
+	uint64_t start = idx * fs_chunk_size(fs), n;
 	void *buf;
 	size_t len;
 	int r;
 
-	r = tier_chunk_row(fs, in->ino, idx, &c);
+	r = tier_chunk_row(fs, tf->cf.ino, idx, &c);
 	if (r < 0 || c.class == META_STANDARD)
 		return r;
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
-		log_err("inode %" PRIu64 " chunk %" PRIu64 ": bringing back cold data: %s", in->ino,
-			idx, err);
+		log_err("inode %" PRIu64 " chunk %" PRIu64 ": bringing back cold data: %s",
+			tf->cf.ino, idx, err);
 		return r;
 	}
 	/* a chunk past EOF (the file shrank) has nothing to bring back */
-	n = start < in->size ? in->size - start : 0;
+	n = start < size ? size - start : 0;
 	if (n > len)
 		n = len;
-	if (n && pwrite(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
-		r = errno ? -errno : -EIO;
-		free(buf);
-		return r;
+	if (n) {
+		struct chunk_src src = { buf, -1 };
+		ssize_t w = cs->ops->write(cs, tf->lower, start, &src, n);
+
+		if (w != (ssize_t)n) {
+			free(buf);
+			return w < 0 ? (int)w : -EIO;
+		}
 	}
 	free(buf);
-	if (n && fdatasync(in->fd) < 0)
-		return -errno;
+	if (n && (r = cs->ops->sync(cs, tf->lower, true)) < 0)
+		return r;
 	old = c;
 	c.class = META_STANDARD;
 	c.stored_len = c.plain_len = c.version = 0;
@@ -119,12 +123,11 @@ int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx)
 	r = commit_row(fs, &c);
 	if (r < 0)
 		return r;
-	if (in->cold)
-		in->cold--;
-	atomic_fetch_add(&in->write_gen, 1);
-	tier_cache_drop(fs, in->ino, idx);
+	if (tf->cf.nonlocal)
+		tf->cf.nonlocal--;
+	tier_cache_drop(fs, tf->cf.ino, idx);
 	delete_object(fs, &old);
-	return 0;
+	return 1;          /* the caller bumps the write generation */
 }
 
 int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx)
@@ -135,34 +138,41 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx)
 	r = fs_inode_hold(fs, ino, &in);
 	if (r < 0)
 		return r;
-	pthread_rwlock_wrlock(&in->io);
-	r = tier_promote_locked(fs, in, idx);
-	pthread_rwlock_unlock(&in->io);
+	fs_inode_lock(in);
+	r = tier_promote_locked(fs, (struct tier_file *)fs_inode_chunks(in), fs_inode_size(in), idx);
+	if (r > 0)
+		fs_inode_bump_gen(in);
+	fs_inode_unlock(in);
 	fs_inode_drop(fs, in);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* Step 1 of a demotion: the plaintext of the chunk as it is now. */
 static int read_chunk(struct fs *fs, struct fs_inode *in, const struct meta_chunk *c,
 		      void **ret_buf, size_t *ret_len, char *err, size_t errlen)
 {
-	uint64_t start = c->idx * fs->chunk_size, n;
+	struct chunk_store *cs = tier_of(fs)->lower;
+	struct chunk_file *cf = ((struct tier_file *)fs_inode_chunks(in))->lower;
+	uint64_t start = c->idx * fs_chunk_size(fs), n, size = fs_inode_size(in);
 	off_t data;
+	ssize_t got;
 	void *buf;
 
 	if (c->class != META_STANDARD)
 		return tier_fetch(fs, c, ret_buf, ret_len, err, errlen);
-	if (start >= in->size)
+	if (start >= size)
 		return 1;
-	n = in->size - start < fs->chunk_size ? in->size - start : fs->chunk_size;
-	data = lseek(in->fd, (off_t)start, SEEK_DATA);
-	if ((data < 0 && errno == ENXIO) || (data >= 0 && (uint64_t)data >= start + n))
+	n = size - start < fs_chunk_size(fs) ? size - start : fs_chunk_size(fs);
+	data = cs->ops->seek(cs, cf, (off_t)start, SEEK_DATA, size);
+	if (data == -ENXIO || (data >= 0 && (uint64_t)data >= start + n))
 		return 1;                 /* a hole: nothing is stored anywhere */
 	buf = malloc(n ? n : 1);
 	if (!buf)
 		return -ENOMEM;
-	if (pread(in->fd, buf, n, (off_t)start) != (ssize_t)n) {
-		snprintf(err, errlen, "reading the backing file: %s", strerror(errno ? errno : EIO));
+	got = cs->ops->pread(cs, cf, buf, n, start);
+	if (got != (ssize_t)n) {
+		snprintf(err, errlen, "reading the backing file: %s",
+			 strerror(got < 0 ? (int)-got : EIO));
 		free(buf);
 		return -EIO;
 	}
@@ -173,7 +183,7 @@ static int read_chunk(struct fs *fs, struct fs_inode *in, const struct meta_chun
 
 int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err, size_t errlen)
 {
-	struct objstore *s = fs->store[class];
+	struct objstore *s = tier_of(fs)->store[class];
 	struct meta_chunk c, now, nc;
 	struct codec_chunk id;
 	struct codec_header h;
@@ -186,7 +196,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	int r;
 
 	err[0] = '\0';
-	if (!atomic_load(&fs->tier->owner)) {
+	if (!atomic_load(&tier_of(fs)->owner)) {
 		/* a copy, or claims not verified yet: write nothing (tier/owner.c) */
 		snprintf(err, errlen, "the claims of the object stores are not verified as ours");
 		return -EPERM;
@@ -196,14 +206,14 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		return r == -EINVAL ? 1 : r;
 
 	/* 1. read */
-	pthread_rwlock_wrlock(&in->io);
+	fs_inode_lock(in);
 	r = tier_chunk_row(fs, ino, idx, &c);
 	if (!r && (c.class >= class || fs_inode_passthrough(in)))
 		r = 1;        /* nothing to do, or open with passthrough: next pass */
 	if (!r)
 		r = read_chunk(fs, in, &c, &plain, &plen, err, errlen);
-	gen = atomic_load(&in->write_gen);
-	pthread_rwlock_unlock(&in->io);
+	gen = fs_inode_write_gen(in);
+	fs_inode_unlock(in);
 	if (r)
 		goto out;
 
@@ -217,13 +227,13 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		struct meta_inode mi;
 
 		fs_meta_lock(fs);
-		nc.atime = meta_inode_get(fs->meta, ino, &mi) == 0 ? mi.mtime.tv_sec
+		nc.atime = meta_inode_get(fs_meta(fs), ino, &mi) == 0 ? mi.mtime.tv_sec
 								 : fs_now_ns() / 1000000000;
 		fs_meta_unlock(fs);
 	}
 	id = (struct codec_chunk){ .ino = ino, .idx = idx, .version = nc.version,
 				   .class = (uint8_t)class };
-	r = codec_encode(fs->codec, &id, plain, plen, &obj, &olen);
+	r = codec_encode(tier_of(fs)->codec, &id, plain, plen, &obj, &olen);
 	if (!r)
 		r = codec_peek(obj, olen, &h);
 	if (r < 0) {
@@ -252,9 +262,9 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		goto out;
 
 	/* 4. commit */
-	pthread_rwlock_wrlock(&in->io);
+	fs_inode_lock(in);
 	r = tier_chunk_row(fs, ino, idx, &now);
-	if (!r && (atomic_load(&in->write_gen) != gen || now.class != c.class ||
+	if (!r && (fs_inode_write_gen(in) != gen || now.class != c.class ||
 		   now.version != c.version || fs_inode_passthrough(in)))
 		r = -EAGAIN;
 	if (!r) {
@@ -266,14 +276,19 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		put = false;                  /* the object is the chunk now */
 		/* 5. delete the source */
 		if (c.class == META_STANDARD) {
-			in->cold++;
-			if (fallocate(in->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)(idx * fs->chunk_size), (off_t)fs->chunk_size) < 0)
+			struct tier_file *tf = (struct tier_file *)fs_inode_chunks(in);
+			struct chunk_store *lo = tier_of(fs)->lower;
+			int e;
+
+			tf->cf.nonlocal++;
+			e = lo->ops->punch(lo, tf->lower, idx * fs_chunk_size(fs), fs_chunk_size(fs));
+
+			if (e < 0)
 				log_debug("inode %" PRIu64 " chunk %" PRIu64 ": punch: %s", ino, idx,
-					  strerror(errno));
+					  strerror(-e));
 		}
 	}
-	pthread_rwlock_unlock(&in->io);
+	fs_inode_unlock(in);
 	if (!r && c.class != META_STANDARD) {
 		tier_cache_drop(fs, ino, idx);
 		delete_object(fs, &c);

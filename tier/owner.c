@@ -113,7 +113,7 @@ static int kv_get(struct fs *fs, const char *key, char *buf, size_t len)
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_get_kv(fs->meta, key, buf, len);
+	r = meta_get_kv(fs_meta(fs), key, buf, len);
 	fs_meta_unlock(fs);
 	if (r == -ENOENT) {
 		buf[0] = '\0';
@@ -128,27 +128,27 @@ static int kv_set(struct fs *fs, const char *const *kv, int n, char *err, size_t
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
+	r = meta_begin(fs_meta(fs));
 	for (int i = 0; !r && i < n; i++)
-		r = meta_set_kv(fs->meta, kv[2 * i], kv[2 * i + 1]);
-	r = meta_finish(fs->meta, r);
+		r = meta_set_kv(fs_meta(fs), kv[2 * i], kv[2 * i + 1]);
+	r = meta_finish(fs_meta(fs), r);
 	if (!r)
-		r = meta_sync(fs->meta);
+		r = meta_sync(fs_meta(fs));
 	if (r < 0)
-		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, meta_errmsg(fs->meta));
+		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, meta_errmsg(fs_meta(fs)));
 	fs_meta_unlock(fs);
 	return r;
 }
 
 static const char *store_url(struct fs *fs, int class)
 {
-	return class == META_IA ? fs->conf->ia_store : fs->conf->archive_store;
+	return class == META_IA ? fs_conf(fs)->ia_store : fs_conf(fs)->archive_store;
 }
 
 /* Whether the ARCHIVE store is the IA store (then it has one claim). */
 static bool archive_shared(struct fs *fs)
 {
-	return strcmp(objstore_url(fs->store[META_IA]), objstore_url(fs->store[META_ARCHIVE])) == 0;
+	return strcmp(objstore_url(tier_of(fs)->store[META_IA]), objstore_url(tier_of(fs)->store[META_ARCHIVE])) == 0;
 }
 
 /* ---- records: which store holds a class ----------------------------------------- */
@@ -194,7 +194,7 @@ static int cold_chunks(struct fs *fs, uint64_t ret[3])
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_usage(fs->meta, &u);
+	r = meta_usage(fs_meta(fs), &u);
 	fs_meta_unlock(fs);
 	if (!r)
 		memcpy(ret, u.chunks, sizeof(u.chunks));
@@ -204,7 +204,7 @@ static int cold_chunks(struct fs *fs, uint64_t ret[3])
 /* Opening, step 3. */
 static int check_records(struct fs *fs, char *err, size_t errlen)
 {
-	const struct conf *c = fs->conf;
+	const struct conf *c = fs_conf(fs);
 	char rec[3][TIER_URL_MAX], now[3][TIER_URL_MAX];
 	const char *kv[4];
 	uint64_t n[3];
@@ -233,7 +233,7 @@ static int check_records(struct fs *fs, char *err, size_t errlen)
 				 "%s/ from the old store to the new one and run 'efsfs store set-url "
 				 "%s %s %s'", class_name[class], c->name, n[class], old,
 				 class == META_IA ? "ia_store" : "archive_store", store_url(fs, class),
-				 c->source ? c->source : "embedded defaults", fs->fs_id, c->name, old,
+				 c->source ? c->source : "embedded defaults", fs_id(fs), c->name, old,
 				 store_url(fs, class));
 			return -ESTALE;
 		}
@@ -254,9 +254,9 @@ static int check_records(struct fs *fs, char *err, size_t errlen)
 /* The store handle claims of class's store are read and written through. */
 static struct objstore *claim_store(struct fs *fs, int class)
 {
-	if (class == META_ARCHIVE && fs->tier->claim_archive)
-		return fs->tier->claim_archive;
-	return fs->store[class];
+	if (class == META_ARCHIVE && tier_of(fs)->claim_archive)
+		return tier_of(fs)->claim_archive;
+	return tier_of(fs)->store[class];
 }
 
 static void read_line_file(const char *path, char *buf, size_t len)
@@ -350,11 +350,11 @@ static int claim_put(struct fs *fs, struct objstore *s, const char *token, char 
 
 	store_identity(s, sid);
 	n = asprintf(&text, "efsfs claim 1\nfs_id=%s\ninstance=%s\nholder=%s\nstore=%s\nname=%s\n"
-		     "since=%lld\ntoken=%s\n", fs->tier->ident.fs_id, fs->tier->ident.instance,
-		     fs->tier->holder, sid, fs->conf->name, (long long)time(NULL), token);
+		     "since=%lld\ntoken=%s\n", tier_of(fs)->ident.fs_id, tier_of(fs)->ident.instance,
+		     tier_of(fs)->holder, sid, fs_conf(fs)->name, (long long)time(NULL), token);
 	if (n < 0)
 		return -ENOMEM;
-	tier_claim_key(&fs->tier->ident, key);
+	tier_claim_key(&tier_of(fs)->ident, key);
 	r = objstore_put(s, key, text, (size_t)n);
 	free(text);
 	if (r < 0)
@@ -380,7 +380,7 @@ static int claim_read(struct fs *fs, struct objstore *s, enum claim_state *ret,
 	size_t len;
 	int r;
 
-	tier_claim_key(&fs->tier->ident, key);
+	tier_claim_key(&tier_of(fs)->ident, key);
 	r = objstore_get(s, key, &buf, &len);
 	if (r == -ENOENT) {
 		*ret = CLAIM_NONE;
@@ -397,11 +397,11 @@ static int claim_read(struct fs *fs, struct objstore *s, enum claim_state *ret,
 		*ret = CLAIM_BAD;
 	else if (strcmp(ret_c->store, sid) != 0)
 		*ret = CLAIM_MOVED;
-	else if (strcmp(ret_c->instance, fs->tier->ident.instance) != 0 ||
-		 strcmp(ret_c->holder, fs->tier->holder) != 0)
+	else if (strcmp(ret_c->instance, tier_of(fs)->ident.instance) != 0 ||
+		 strcmp(ret_c->holder, tier_of(fs)->holder) != 0)
 		*ret = CLAIM_OTHER;
-	else if (strcmp(ret_c->token, fs->tier->token) == 0 ||
-		 (fs->tier->pending[0] && strcmp(ret_c->token, fs->tier->pending) == 0))
+	else if (strcmp(ret_c->token, tier_of(fs)->token) == 0 ||
+		 (tier_of(fs)->pending[0] && strcmp(ret_c->token, tier_of(fs)->pending) == 0))
 		*ret = CLAIM_OURS;
 	else
 		*ret = CLAIM_STALE;
@@ -415,11 +415,11 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 	time_t t = (time_t)c->since;
 	struct tm tm;
 
-	tier_claim_key(&fs->tier->ident, key);
+	tier_claim_key(&tier_of(fs)->ident, key);
 	if (st == CLAIM_BAD) {
 		snprintf(err, errlen, "%s/%s is not a claim efsfs can read; if '%s' is the only "
 			 "holder of %s, rewrite it with 'efsfs store claim %s'", objstore_url(s),
-			 key, fs->conf->name, fs->fs_id, fs->conf->name);
+			 key, fs_conf(fs)->name, fs_id(fs), fs_conf(fs)->name);
 		return;
 	}
 	if (gmtime_r(&t, &tm))
@@ -431,7 +431,7 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 			 "restored backup of a file system that was used since.  Give it its own "
 			 "identity with 'efsfs reidentify %s'; if the file system it was copied from "
 			 "no longer exists, take over with 'efsfs store claim %s'", objstore_url(s),
-			 fs->fs_id, when, fs->conf->data_dir, fs->conf->name, fs->conf->name);
+			 fs_id(fs), when, fs_conf(fs)->data_dir, fs_conf(fs)->name, fs_conf(fs)->name);
 		return;
 	}
 	snprintf(err, errlen, "store %s is claimed for %s by another data directory: %s "
@@ -440,8 +440,8 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
 		 "A copy must not touch the other's objects: give it its own identity with "
 		 "'efsfs reidentify %s' (copies its cold objects).  If the directory was "
 		 "moved and the old one no longer exists, take over with 'efsfs store claim %s'",
-		 objstore_url(s), fs->fs_id, c->holder, c->name, c->instance, when,
-		 fs->conf->data_dir, fs->tier->ident.instance, fs->conf->name, fs->conf->name);
+		 objstore_url(s), fs_id(fs), c->holder, c->name, c->instance, when,
+		 fs_conf(fs)->data_dir, tier_of(fs)->ident.instance, fs_conf(fs)->name, fs_conf(fs)->name);
 }
 
 /* Writes a claim with a new token into every store, after making the token
@@ -449,7 +449,7 @@ static void refusal(struct fs *fs, struct objstore *s, enum claim_state st, cons
  * claims that the next open accepts), then makes it current. */
 static int claims_rotate(struct fs *fs, char *err, size_t errlen)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 	char tok[FS_INSTANCE_LEN + 1];
 	const char *kv[4];
 	int r;
@@ -504,7 +504,7 @@ static int claims_check(struct fs *fs, bool write, char *err, size_t errlen)
 			continue;
 		if (st == CLAIM_NONE || st == CLAIM_MOVED)
 			snprintf(err, errlen, "store %s has no claim of %s for this data directory "
-				 "%s any more", objstore_url(s), fs->fs_id, fs->conf->data_dir);
+				 "%s any more", objstore_url(s), fs_id(fs), fs_conf(fs)->data_dir);
 		else
 			refusal(fs, s, st, &c, err, errlen);
 		return -EEXIST;
@@ -515,13 +515,13 @@ static int claims_check(struct fs *fs, bool write, char *err, size_t errlen)
 		if (r < 0)
 			return r;
 	}
-	atomic_store(&fs->tier->owner, true);
+	atomic_store(&tier_of(fs)->owner, true);
 	return 0;
 }
 
 int tier_owner_ensure(struct fs *fs, bool recheck, char *err, size_t errlen)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 	int r;
 
 	if (t->unclaimed) {
@@ -552,16 +552,16 @@ static int max_version(const struct meta_chunk *c, void *arg)
 /* Step 1: the identity, made for a file system from before instance ids. */
 static int load_ident(struct fs *fs, char *err, size_t errlen)
 {
-	struct tier_ident *id = &fs->tier->ident;
+	struct tier_ident *id = &tier_of(fs)->ident;
 	char inst[64], since[32];
 	int r;
 
-	snprintf(id->fs_id, sizeof(id->fs_id), "%s", fs->fs_id);
+	snprintf(id->fs_id, sizeof(id->fs_id), "%s", fs_id(fs));
 	r = kv_get(fs, "instance_id", inst, sizeof(inst));
 	if (!r)
 		r = kv_get(fs, "instance_since", since, sizeof(since));
 	if (r < 0) {
-		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
+		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, strerror(-r));
 		return r;
 	}
 	if (!inst[0] && fs_read_only(fs)) {
@@ -575,7 +575,7 @@ static int load_ident(struct fs *fs, char *err, size_t errlen)
 		const char *kv[4];
 
 		fs_meta_lock(fs);
-		r = meta_chunk_each(fs->meta, 0, max_version, &v);
+		r = meta_chunk_each(fs_meta(fs), 0, max_version, &v);
 		fs_meta_unlock(fs);
 		if (!r)
 			r = fs_make_instance(id->instance);
@@ -593,7 +593,7 @@ static int load_ident(struct fs *fs, char *err, size_t errlen)
 	}
 	if (strlen(inst) != FS_INSTANCE_LEN || strncmp(inst, "i-", 2) != 0 ||
 	    strspn(inst + 2, "0123456789abcdef") != FS_INSTANCE_LEN - 2) {
-		snprintf(err, errlen, "%s/meta.db: bad instance_id '%s'", fs->conf->data_dir, inst);
+		snprintf(err, errlen, "%s/meta.db: bad instance_id '%s'", fs_conf(fs)->data_dir, inst);
 		return -EINVAL;
 	}
 	memcpy(id->instance, inst, sizeof(id->instance));
@@ -606,18 +606,18 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 	char pending[128];
 	int r;
 
-	make_holder(fs->conf, fs->tier->holder);
+	make_holder(fs_conf(fs), tier_of(fs)->holder);
 	r = load_ident(fs, err, errlen);
 	if (!r)
-		r = kv_get(fs, "claim_token", fs->tier->token, sizeof(fs->tier->token));
+		r = kv_get(fs, "claim_token", tier_of(fs)->token, sizeof(tier_of(fs)->token));
 	if (!r)
-		r = kv_get(fs, "claim_pending", fs->tier->pending, sizeof(fs->tier->pending));
+		r = kv_get(fs, "claim_pending", tier_of(fs)->pending, sizeof(tier_of(fs)->pending));
 	if (r < 0) {
-		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
+		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, strerror(-r));
 		return r;
 	}
 	if (flags & FS_OPEN_UNCLAIMED) {
-		fs->tier->unclaimed = true;
+		tier_of(fs)->unclaimed = true;
 		return 0;
 	}
 	/* read-only (mount -o ro, info, stats): a store that no longer holds
@@ -626,13 +626,13 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 	 * (which a read-only file system refuses anyway).  An interrupted
 	 * reidentify has not changed the identity yet: its objects are read. */
 	if (fs_read_only(fs)) {
-		fs->tier->unclaimed = true;
+		tier_of(fs)->unclaimed = true;
 		return check_records(fs, err, errlen);
 	}
 	r = kv_get(fs, "reidentify_to", pending, sizeof(pending));
 	if (!r && pending[0]) {
 		snprintf(err, errlen, "'efsfs reidentify %s' was interrupted (new identity %s); "
-			 "run it again to finish", fs->conf->name, pending);
+			 "run it again to finish", fs_conf(fs)->name, pending);
 		return -EAGAIN;
 	}
 	r = check_records(fs, err, errlen);
@@ -652,7 +652,7 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *nid,
 		    struct meta_chunk *c, char *err, size_t errlen)
 {
-	struct objstore *s = fs->store[c->class];
+	struct objstore *s = tier_of(fs)->store[c->class];
 	void *plain = NULL, *obj = NULL, *back = NULL;
 	size_t plen, olen, blen;
 	struct codec_chunk want, id;
@@ -674,7 +674,7 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(fs->codec, &want, obj, olen, &plain, &plen, &why);
+	r = codec_decode(tier_of(fs)->codec, &want, obj, olen, &plain, &plen, &why);
 	free(obj);
 	obj = NULL;
 	if (r == -ENOMEM)
@@ -795,33 +795,33 @@ int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *re
 			 "(first: %s): the file system this is a copy of deleted or changed them "
 			 "since the copy was made.  Nothing changed; 'efsfs reidentify --force %s' "
 			 "finishes anyway, and those chunks then read as EIO", rep->missing,
-			 rep->first_missing, fs->conf->name);
+			 rep->first_missing, fs_conf(fs)->name);
 		r = -ENOENT;
 		goto out;
 	}
 
 	/* 3. commit */
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
+	r = meta_begin(fs_meta(fs));
 	for (size_t i = 0; !r && i < rs.n; i++)
-		r = meta_chunk_put(fs->meta, &rs.v[i]);
+		r = meta_chunk_put(fs_meta(fs), &rs.v[i]);
 	if (!r)
-		r = meta_set_kv(fs->meta, "fs_id", nid.fs_id);
+		r = meta_set_kv(fs_meta(fs), "fs_id", nid.fs_id);
 	if (!r)
-		r = meta_set_kv(fs->meta, "instance_id", nid.instance);
+		r = meta_set_kv(fs_meta(fs), "instance_id", nid.instance);
 	if (!r)
-		r = meta_set_kv(fs->meta, "instance_since", "0");
+		r = meta_set_kv(fs_meta(fs), "instance_since", "0");
 	if (!r)
-		r = meta_set_kv(fs->meta, "reidentify_to", "");
-	r = meta_finish(fs->meta, r);
+		r = meta_set_kv(fs_meta(fs), "reidentify_to", "");
+	r = meta_finish(fs_meta(fs), r);
 	if (!r)
-		r = meta_sync(fs->meta);
+		r = meta_sync(fs_meta(fs));
 	if (r < 0)
-		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, meta_errmsg(fs->meta));
+		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, meta_errmsg(fs_meta(fs)));
 	fs_meta_unlock(fs);
 	goto out;
 meta_fail:
-	snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
+	snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, strerror(-r));
 out:
 	free(rs.v);
 	codec_free(nc);
@@ -844,14 +844,14 @@ static int cmp_str(const void *a, const void *b)
 static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64_t *ret_total,
 			 char *first, size_t flen, char *err, size_t errlen)
 {
-	struct objstore *s = fs->store[class];
+	struct objstore *s = tier_of(fs)->store[class];
 	struct tier_keys ks = { NULL, 0, 0 };
 	char prefix[FS_ID_LEN + 2];
 	struct tier_rows rs;
 	int r;
 
 	*ret_missing = *ret_total = 0;
-	snprintf(prefix, sizeof(prefix), "%s/", fs->fs_id);
+	snprintf(prefix, sizeof(prefix), "%s/", fs_id(fs));
 	r = objstore_list(s, prefix, collect_key, &ks);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", objstore_strerror(s));
@@ -861,7 +861,7 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 		qsort(ks.v, ks.n, sizeof(*ks.v), cmp_str);
 	r = tier_rows_get(fs, 0, class, &rs);
 	if (r < 0) {
-		snprintf(err, errlen, "%s/meta.db: %s", fs->conf->data_dir, strerror(-r));
+		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, strerror(-r));
 		goto out;
 	}
 	for (size_t i = 0; i < rs.n; i++) {
@@ -884,7 +884,7 @@ out:
 int tier_store_set_url(struct fs *fs, const char *old_url, const char *new_url, char *msg,
 		       size_t len)
 {
-	const struct conf *c = fs->conf;
+	const struct conf *c = fs_conf(fs);
 	char oldf[TIER_URL_MAX], newf[TIER_URL_MAX], rec[3][TIER_URL_MAX], now[TIER_URL_MAX];
 	const char *kv[4];
 	bool hit[3] = { false, false, false };
@@ -934,7 +934,7 @@ int tier_store_set_url(struct fs *fs, const char *old_url, const char *new_url, 
 			snprintf(msg, len, "%" PRIu64 " of %" PRIu64 " %s objects are not in %s (first: "
 				 "%s): copy every object under %s/ from %s to %s first; nothing "
 				 "changed", missing, total, class_name[class], new_url, first,
-				 fs->fs_id, old_url, new_url);
+				 fs_id(fs), old_url, new_url);
 			return -ENOENT;
 		}
 		kv[2 * nkv] = record_key[class];
@@ -970,7 +970,7 @@ int tier_store_claim(struct fs *fs, char *msg, size_t len)
 		}
 		used += (size_t)snprintf(msg + used, used < len ? len - used : 0,
 					 "%s%s: claimed for %s (was: %s)", used ? "\n" : "",
-					 objstore_url(s), fs->tier->holder,
+					 objstore_url(s), tier_of(fs)->holder,
 					 st == CLAIM_NONE ? "no claim" :
 					 st == CLAIM_BAD ? "unreadable" :
 					 st == CLAIM_STALE ? "this directory, an older meta.db" : c.holder);

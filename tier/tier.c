@@ -1,6 +1,15 @@
 /* tier.c - set-up of the tiering engine (object stores, codec, access
- * table, read cache) and the hooks backend/fs.c calls on the data path:
- * is a chunk cold, read a cold chunk, make a range local, note an access. */
+ * table, read cache) and its chunk-store layer (backend/chunk.h) over the
+ * local store, which backend/fs.c reads and writes through: cold chunks
+ * are read from their object (or made local first with AFTER_1_ACCESS),
+ * made local before a write, truncate or allocate changes them (localize),
+ * skipped as data by SEEK_DATA/SEEK_HOLE the way the reader sees them, and
+ * keep a file from passthrough; accesses are noted in the access table.
+ *
+ * Locking: struct tier's stores, codec, access table and cs are immutable
+ * between tier_layer_open and tier_layer_close; the read cache and the
+ * last failure are under cache_lock; a tier_file's nonlocal as chunk.h
+ * says (written under the inode's io lock held exclusively). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,7 +45,7 @@ void tier_claim_key(const struct tier_ident *id, char buf[TIER_KEY_MAX])
 
 void tier_object_key(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t version, char buf[96])
 {
-	tier_key(&fs->tier->ident, ino, idx, version, buf);
+	tier_key(&tier_of(fs)->ident, ino, idx, version, buf);
 }
 
 uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c)
@@ -44,8 +53,8 @@ uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c)
 	uint64_t v = (uint64_t)fs_now_ns();
 
 	/* a clock set back must neither reuse a version nor make a legacy key */
-	if (v < fs->tier->ident.since)
-		v = fs->tier->ident.since;
+	if (v < tier_of(fs)->ident.since)
+		v = tier_of(fs)->ident.since;
 	if (c->class != META_STANDARD && v <= c->version)
 		v = c->version + 1;
 	return v;
@@ -53,7 +62,7 @@ uint64_t tier_new_version(struct fs *fs, const struct meta_chunk *c)
 
 bool tier_may_delete(struct fs *fs, uint64_t version)
 {
-	return atomic_load(&fs->tier->owner) && version >= fs->tier->ident.since;
+	return atomic_load(&tier_of(fs)->owner) && version >= tier_of(fs)->ident.since;
 }
 
 /* Reads a 32-byte key file: 64 hex digits (and a newline) or 32 raw bytes;
@@ -172,7 +181,7 @@ static int open_store(struct fs *fs, int class, const char *url, const char *sto
 		if (note[0])
 			fs_note(fs, "%s store: %s", class == META_IA ? "IA" : "ARCHIVE", note);
 	}
-	return store_open_url(fs->conf, class, url, storage_class, fs->chunk_size,
+	return store_open_url(fs_conf(fs), class, url, storage_class, fs_chunk_size(fs),
 			      fs_read_only(fs), ret, err, errlen);
 }
 
@@ -198,13 +207,13 @@ bool tier_key_beside_store(const struct conf *c, char *buf, size_t len)
 int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *err,
 		   size_t errlen)
 {
-	const struct conf *c = fs->conf;
+	const struct conf *c = fs_conf(fs);
 	uint8_t key[CODEC_KEY_LEN], *keyp = NULL;
 	char enc[8] = "0";
 	int r;
 
 	/* encryption is chosen at mkfs; the config cannot turn it off later */
-	meta_get_kv(fs->meta, "encrypted", enc, sizeof(enc));
+	meta_get_kv(fs_meta(fs), "encrypted", enc, sizeof(enc));
 	if (strcmp(enc, "1") == 0 || c->encrypted) {
 		char warn[1024];
 
@@ -222,9 +231,18 @@ int tier_codec_new(struct fs *fs, const char *fs_id, struct codec **ret, char *e
 	return r;
 }
 
-int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
+static const struct chunk_ops tier_ops;
+
+struct tier *tier_of(struct fs *fs)
 {
-	const struct conf *c = fs->conf;
+	struct chunk_store *cs = fs_chunks(fs);
+
+	return cs && cs->ops == &tier_ops ? (struct tier *)cs : NULL;
+}
+
+static int tier_layer_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
+{
+	const struct conf *c = fs_conf(fs);
 	struct tier *t;
 	int r;
 
@@ -235,12 +253,17 @@ int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 	pthread_mutex_init(&t->run_lock, NULL);
 	pthread_mutex_init(&t->thread_lock, NULL);
 	pthread_cond_init(&t->wake, NULL);
-	fs->tier = t;
+	t->fs = fs;
+	t->lower = fs_chunks(fs);
+	t->cs.ops = &tier_ops;
+	t->cs.chunk_size = t->lower->chunk_size;
+	t->cs.localize_on_read = c->promote_after_1_access && !fs_read_only(fs);
+	fs_chunks_set(fs, &t->cs);
 
-	r = open_store(fs, META_IA, c->ia_store, NULL, &fs->store[META_IA], err, errlen);
+	r = open_store(fs, META_IA, c->ia_store, NULL, &t->store[META_IA], err, errlen);
 	if (!r)
 		r = open_store(fs, META_ARCHIVE, c->archive_store, c->archive_storage_class,
-			       &fs->store[META_ARCHIVE], err, errlen);
+			       &t->store[META_ARCHIVE], err, errlen);
 	/* the claim in an ARCHIVE store of its own is written without the
 	 * storage class: a GLACIER object cannot be read back at once */
 	if (!r && c->archive_storage_class && strcmp(c->archive_store, c->ia_store) != 0)
@@ -248,10 +271,10 @@ int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 			       errlen);
 	if (r < 0)
 		return r;
-	r = tier_codec_new(fs, fs->fs_id, &fs->codec, err, errlen);
+	r = tier_codec_new(fs, fs_id(fs), &t->codec, err, errlen);
 	if (r < 0)
 		return r;
-	r = access_create(&fs->access);
+	r = access_create(&t->access);
 	if (r < 0) {
 		snprintf(err, errlen, "access table: %s", strerror(-r));
 		return r;
@@ -259,31 +282,62 @@ int tier_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
 	return tier_owner_open(fs, flags, err, errlen);
 }
 
-void tier_close(struct fs *fs)
+/* Before the core closes its files: the thread stops, accesses are written. */
+static void tier_layer_stop(struct fs *fs)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 
 	if (!t)
 		return;
 	tier_stop(fs);
-	if (fs->access && fs->meta && fs->conf)
+	if (t->access && fs_meta(fs) && fs_conf(fs))
 		tier_flush_access(fs);
+}
+
+static void tier_layer_close(struct fs *fs)
+{
+	struct tier *t = tier_of(fs);
+
+	if (!t)
+		return;
 	for (int i = 0; i < TIER_CACHE_SLOTS; i++)
 		free(t->cache[i].buf);
-	access_free(fs->access);
-	codec_free(fs->codec);
-	objstore_free(fs->store[META_IA]);
-	objstore_free(fs->store[META_ARCHIVE]);
+	access_free(t->access);
+	codec_free(t->codec);
+	objstore_free(t->store[META_IA]);
+	objstore_free(t->store[META_ARCHIVE]);
 	objstore_free(t->claim_archive);
-	fs->access = NULL;
-	fs->codec = NULL;
-	fs->store[META_IA] = fs->store[META_ARCHIVE] = NULL;
 	pthread_mutex_destroy(&t->cache_lock);
 	pthread_mutex_destroy(&t->run_lock);
 	pthread_mutex_destroy(&t->thread_lock);
 	pthread_cond_destroy(&t->wake);
+	fs_chunks_set(fs, t->lower);
 	free(t);
-	fs->tier = NULL;
+}
+
+static const struct fs_layer tier_layer = {
+	.open = tier_layer_open,
+	.stop = tier_layer_stop,
+	.close = tier_layer_close,
+};
+
+int tier_fs_open(const struct conf *conf, const char *mountpoint, unsigned flags,
+		 struct fs **ret, char *err, size_t errlen)
+{
+	return fs_open_layer(conf, mountpoint, flags, &tier_layer, ret, err, errlen);
+}
+
+struct objstore *tier_store(struct fs *fs, int class)
+{
+	struct tier *t = tier_of(fs);
+
+	return t && (class == META_IA || class == META_ARCHIVE) ? t->store[class] : NULL;
+}
+
+void tier_inject_fault(struct fs *fs, int class, const char *op, unsigned nth, int err,
+		       bool sticky)
+{
+	objstore_inject_fault(tier_store(fs, class), op, nth, err, sticky);
 }
 
 int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
@@ -291,7 +345,7 @@ int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk 
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_chunk_get(fs->meta, ino, idx, ret);
+	r = meta_chunk_get(fs_meta(fs), ino, idx, ret);
 	fs_meta_unlock(fs);
 	if (r == -ENOENT) {
 		memset(ret, 0, sizeof(*ret));
@@ -306,7 +360,7 @@ int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk 
 int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t *ret_len,
 	       char *err, size_t errlen)
 {
-	struct objstore *s = fs->store[c->class];
+	struct objstore *s = tier_of(fs)->store[c->class];
 	struct codec_chunk want;
 	const char *why = NULL;
 	char key[96];
@@ -317,9 +371,9 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	if (c->class != META_IA && c->class != META_ARCHIVE)
 		return -EINVAL;
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
-	atomic_fetch_add(&fs->fetching, 1);
+	fs_fetching_add(fs, 1);
 	r = objstore_get(s, key, &obj, &len);
-	atomic_fetch_sub(&fs->fetching, 1);
+	fs_fetching_add(fs, -1);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", objstore_strerror(s));
 		return r == -ENOENT ? -EIO : r;    /* a missing object is data loss: EIO */
@@ -327,7 +381,7 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(fs->codec, &want, obj, len, ret_buf, ret_len, &why);
+	r = codec_decode(tier_of(fs)->codec, &want, obj, len, ret_buf, ret_len, &why);
 	free(obj);
 	if (r < 0)
 		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why ? why : strerror(-r));
@@ -340,6 +394,18 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	return r < 0 && r != -ENOMEM ? -EIO : r;
 }
 
+struct sha_arg {
+	const struct meta_chunk *c;
+	const uint8_t *sha;
+};
+
+static int set_sha256(struct meta *m, void *arg)
+{
+	const struct sha_arg *a = arg;
+
+	return meta_chunk_set_sha256(m, a->c->ino, a->c->idx, a->c->version, a->sha);
+}
+
 int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len)
 {
 	uint8_t sha[CODEC_SHA_LEN];
@@ -348,12 +414,7 @@ int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *pl
 	r = codec_sha256(plain, len, sha);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_chunk_set_sha256(fs->meta, c->ino, c->idx, c->version, sha);
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
+	r = fs_txn(fs, set_sha256, &(struct sha_arg){ c, sha });
 	if (r < 0)
 		log_debug("inode %" PRIu64 " chunk %" PRIu64 ": recording its SHA-256: %s", c->ino,
 			  c->idx, strerror(-r));
@@ -362,7 +423,7 @@ int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *pl
 
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx)
 {
-	struct tier *t = fs->tier;
+	struct tier *t = tier_of(fs);
 
 	pthread_mutex_lock(&t->cache_lock);
 	for (int i = 0; i < TIER_CACHE_SLOTS; i++) {
@@ -444,9 +505,11 @@ static bool failed_just_now(struct tier *t, const struct meta_chunk *c, bool rec
 	return hit;
 }
 
-int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at, size_t n,
-		   void *dst)
+/* n bytes at offset `at` of cold chunk idx of ino into dst (zeros past the
+ * chunk's data); io held shared. */
+static int read_cold(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t at, size_t n, void *dst)
 {
+	struct tier *t = tier_of(fs);
 	struct meta_chunk c;
 	struct timespec start;
 	char err[512];
@@ -454,21 +517,21 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 	size_t len;
 	int r;
 
-	r = tier_chunk_row(fs, in->ino, idx, &c);
+	r = tier_chunk_row(fs, ino, idx, &c);
 	if (r < 0)
 		return r;
-	if (cache_copy(fs->tier, &c, at, n, dst))
+	if (cache_copy(t, &c, at, n, dst))
 		return 0;
-	if (failed_just_now(fs->tier, &c, false, NULL, 0))
+	if (failed_just_now(t, &c, false, NULL, 0))
 		return -EIO;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
-		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", in->ino, idx,
+		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", ino, idx,
 			err);
 		if (r == -EIO)
-			failed_just_now(fs->tier, &c, true, &start,
-					fs->conf->s3_operation_timeout_ms / 2);
+			failed_just_now(t, &c, true, &start,
+					fs_conf(fs)->s3_operation_timeout_ms / 2);
 		return r;
 	}
 	memset(dst, 0, n);
@@ -476,47 +539,294 @@ int tier_read_cold(struct fs *fs, struct fs_inode *in, uint64_t idx, uint64_t at
 		memcpy(dst, (char *)buf + at, len - at < n ? len - at : n);
 	if (!c.has_sha256)
 		tier_record_sha256(fs, &c, buf, len);
-	cache_put(fs->tier, &c, buf, len);
+	cache_put(t, &c, buf, len);
 	return 0;
 }
 
-int tier_chunk_is_cold(struct fs *fs, struct fs_inode *in, uint64_t idx)
+int tier_chunk_is_cold(struct fs *fs, struct tier_file *tf, uint64_t idx)
 {
 	struct meta_chunk c;
 	int r;
 
-	if (!in->cold)
+	if (!tf->cf.nonlocal)
 		return 0;
-	r = tier_chunk_row(fs, in->ino, idx, &c);
+	r = tier_chunk_row(fs, tf->cf.ino, idx, &c);
 	if (r < 0)
 		return r;
 	return c.class != META_STANDARD;
 }
 
-bool tier_promotes_on_read(struct fs *fs)
+/* ---- the chunk-store layer (chunk.h) ---- */
+
+static struct tier *t_of(struct chunk_store *cs)
 {
-	return fs->conf->promote_after_1_access && !fs_read_only(fs);
+	return (struct tier *)cs;
 }
 
-int tier_make_local(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len)
+static struct tier_file *tf_of(struct chunk_file *cf)
 {
-	uint64_t first = off / fs->chunk_size;
-	uint64_t last = (off + (len ? len : 1) - 1) / fs->chunk_size;
+	return (struct tier_file *)cf;
+}
+
+static struct chunk_file *low(struct chunk_file *cf)
+{
+	return tf_of(cf)->lower;
+}
+
+static int t_open(struct chunk_store *cs, uint64_t ino, uint64_t size, unsigned flags,
+		  struct chunk_file **ret)
+{
+	struct tier *t = t_of(cs);
+	struct chunk_file *lower;
+	struct tier_file *tf;
+	uint64_t cold = 0;
+	int r;
+
+	if (!(flags & CHUNK_OPEN_FRESH)) {
+		/* the cold chunks are holes in the backing file */
+		fs_meta_lock(t->fs);
+		r = meta_chunk_cold_count(fs_meta(t->fs), ino, &cold);
+		fs_meta_unlock(t->fs);
+		if (r < 0)
+			return r;
+	}
+	tf = calloc(1, sizeof(*tf));
+	if (!tf)
+		return -ENOMEM;
+	r = t->lower->ops->open(t->lower, ino, size, flags, &lower);
+	if (r < 0) {
+		free(tf);
+		return r;
+	}
+	tf->cf.cs = cs;
+	tf->cf.ino = ino;
+	tf->cf.nonlocal = cold;
+	tf->lower = lower;
+	*ret = &tf->cf;
+	return 0;
+}
+
+static void t_close(struct chunk_store *cs, struct chunk_file *cf)
+{
+	if (!cf)
+		return;
+	t_of(cs)->lower->ops->close(t_of(cs)->lower, low(cf));
+	free(cf);
+}
+
+static int t_read(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, size_t len,
+		  struct fs_rvec *rv)
+{
+	struct tier *t = t_of(cs);
+	struct chunk_store *lo = t->lower;
+	uint64_t pos, end = off + len, csz = cs->chunk_size;
 	int r = 0;
 
-	/* the caller holds in->io exclusively from here to the commit: count
-	 * it all as a fetch (fs_fetching), not only the GETs */
-	atomic_fetch_add(&fs->fetching, 1);
-	for (uint64_t idx = first; idx <= last && in->cold && r >= 0; idx++)
-		r = tier_promote_locked(fs, in, idx);
-	atomic_fetch_sub(&fs->fetching, 1);
-	return r < 0 ? r : 0;
+	if (cf->nonlocal == 0)
+		return lo->ops->read(lo, low(cf), off, len, rv);
+	for (pos = off; pos < end && rv->n < FS_RSEG_MAX;) {
+		uint64_t idx = pos / csz;
+		uint64_t cend = (idx + 1) * csz;
+		size_t n = (size_t)((cend < end ? cend : end) - pos);
+		struct fs_rseg *s = &rv->seg[rv->n];
+		int cold = tier_chunk_is_cold(t->fs, tf_of(cf), idx);
+
+		if (cold < 0)
+			return cold;
+		if (cold) {
+			s->mem = malloc(n);
+			if (!s->mem)
+				return -ENOMEM;
+			s->fd = -1;
+			s->len = n;
+			rv->n++;
+			r = read_cold(t->fs, cf->ino, idx, pos - idx * csz, n, s->mem);
+			if (r < 0)
+				return r;
+			rv->total += n;
+			pos += n;
+			continue;
+		}
+		if (rv->n && !rv->seg[rv->n - 1].mem &&
+		    (uint64_t)rv->seg[rv->n - 1].pos + rv->seg[rv->n - 1].len == pos) {
+			rv->seg[rv->n - 1].len += n;      /* local chunks in a row: one splice */
+			rv->total += n;
+		} else {
+			r = lo->ops->read(lo, low(cf), pos, n, rv);
+			if (r < 0)
+				return r;
+		}
+		pos += n;
+	}
+	return 0;
+}
+
+static ssize_t t_pread(struct chunk_store *cs, struct chunk_file *cf, void *buf, size_t len,
+		       uint64_t off)
+{
+	return t_of(cs)->lower->ops->pread(t_of(cs)->lower, low(cf), buf, len, off);
+}
+
+/* Promote before a write (and on read with AFTER_1_ACCESS). */
+static int t_localize(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len,
+		      uint64_t size)
+{
+	struct tier *t = t_of(cs);
+	uint64_t first = off / cs->chunk_size;
+	uint64_t last = (off + (len ? len : 1) - 1) / cs->chunk_size;
+	int r = 0, n = 0;
+
+	/* the caller holds the io lock exclusively from here to the commit:
+	 * count it all as a fetch (fs_fetching), not only the GETs */
+	fs_fetching_add(t->fs, 1);
+	for (uint64_t idx = first; idx <= last && cf->nonlocal && r >= 0; idx++) {
+		r = tier_promote_locked(t->fs, tf_of(cf), size, idx);
+		if (r > 0)
+			n++;
+	}
+	fs_fetching_add(t->fs, -1);
+	return r < 0 ? r : n;
+}
+
+static ssize_t t_write(struct chunk_store *cs, struct chunk_file *cf, uint64_t off,
+		       const struct chunk_src *src, size_t len)
+{
+	return t_of(cs)->lower->ops->write(t_of(cs)->lower, low(cf), off, src, len);
+}
+
+static int t_truncate(struct chunk_store *cs, struct chunk_file *cf, uint64_t old, uint64_t size)
+{
+	return t_of(cs)->lower->ops->truncate(t_of(cs)->lower, low(cf), old, size);
+}
+
+/* The chunk rows past the new end are gone: count the cold ones again. */
+static void t_resized(struct chunk_store *cs, struct chunk_file *cf, uint64_t size)
+{
+	struct tier *t = t_of(cs);
+
+	fs_meta_lock(t->fs);
+	meta_chunk_cold_count(fs_meta(t->fs), cf->ino, &cf->nonlocal);
+	fs_meta_unlock(t->fs);
+}
+
+static int t_allocate(struct chunk_store *cs, struct chunk_file *cf, int mode, uint64_t off,
+		      uint64_t len)
+{
+	return t_of(cs)->lower->ops->allocate(t_of(cs)->lower, low(cf), mode, off, len);
+}
+
+static int t_punch(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len)
+{
+	return t_of(cs)->lower->ops->punch(t_of(cs)->lower, low(cf), off, len);
+}
+
+static int t_sync(struct chunk_store *cs, struct chunk_file *cf, bool datasync)
+{
+	return t_of(cs)->lower->ops->sync(t_of(cs)->lower, low(cf), datasync);
+}
+
+/* Cold chunks are holes in the backing file but data to the reader. */
+static off_t t_seek(struct chunk_store *cs, struct chunk_file *cf, off_t off, int whence,
+		    uint64_t size)
+{
+	struct tier *t = t_of(cs);
+	struct chunk_store *lo = t->lower;
+	uint64_t csz = cs->chunk_size;
+	off_t r = -ENXIO;
+
+	for (int guard = 0; guard < 1 << 20; guard++) {
+		uint64_t idx;
+		int cold;
+
+		r = lo->ops->seek(lo, low(cf), off, whence, size);
+		if (r < 0) {
+			if (r != -ENXIO || !cf->nonlocal)
+				break;
+			r = (off_t)size;        /* no more local data: maybe cold data */
+		}
+		if (!cf->nonlocal)
+			break;
+		if (whence == SEEK_DATA) {
+			/* the first cold chunk between off and r is data too */
+			for (idx = (uint64_t)off / csz; idx * csz < (uint64_t)r; idx++) {
+				cold = tier_chunk_is_cold(t->fs, tf_of(cf), idx);
+				if (cold) {
+					uint64_t s = idx * csz;
+
+					r = cold < 0 ? cold
+						     : (off_t)(s > (uint64_t)off ? s : (uint64_t)off);
+					break;
+				}
+			}
+			if (r >= 0 && (uint64_t)r >= size)
+				r = -ENXIO;
+			break;
+		}
+		idx = (uint64_t)r / csz;
+		if ((uint64_t)r >= size)
+			break;
+		cold = tier_chunk_is_cold(t->fs, tf_of(cf), idx);
+		if (cold <= 0) {
+			if (cold < 0)
+				r = cold;
+			break;
+		}
+		off = (off_t)((idx + 1) * csz);   /* a hole in a cold chunk is not one */
+		if ((uint64_t)off >= size) {
+			r = (off_t)size;
+			break;
+		}
+	}
+	return r;
+}
+
+static int t_stat(struct chunk_store *cs, uint64_t ino, struct chunk_file *cf, struct stat *ret)
+{
+	return t_of(cs)->lower->ops->stat(t_of(cs)->lower, ino, cf ? low(cf) : NULL, ret);
+}
+
+static int t_remove(struct chunk_store *cs, uint64_t ino)
+{
+	return t_of(cs)->lower->ops->remove(t_of(cs)->lower, ino);
+}
+
+/* No passthrough while any chunk is cold: the kernel would read the holes. */
+static int t_passthrough_fd(struct chunk_store *cs, struct chunk_file *cf)
+{
+	if (cf->nonlocal)
+		return -EBUSY;
+	return t_of(cs)->lower->ops->passthrough_fd(t_of(cs)->lower, low(cf));
+}
+
+static void t_note_access(struct chunk_store *cs, uint64_t ino, uint64_t first, uint64_t last,
+			  int64_t now)
+{
+	access_note(t_of(cs)->access, ino, first, last, now);
 }
 
 void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now)
 {
-	access_note(fs->access, ino, first, last, now);
+	access_note(tier_of(fs)->access, ino, first, last, now);
 }
+
+static const struct chunk_ops tier_ops = {
+	.open = t_open,
+	.close = t_close,
+	.read = t_read,
+	.pread = t_pread,
+	.localize = t_localize,
+	.write = t_write,
+	.truncate = t_truncate,
+	.resized = t_resized,
+	.allocate = t_allocate,
+	.punch = t_punch,
+	.sync = t_sync,
+	.seek = t_seek,
+	.stat = t_stat,
+	.remove = t_remove,
+	.passthrough_fd = t_passthrough_fd,
+	.note_access = t_note_access,
+};
 
 int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_t errlen)
 {

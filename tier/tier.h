@@ -61,6 +61,25 @@ struct tier_progress {
 	atomic_bool counted;
 };
 
+/* Opens a file system with the tier layer over its chunk store (fs_open_flags
+ * otherwise): cold chunks read from their stores, made local before writes,
+ * accesses noted, and the stores' claims checked (tier/owner.c).  Every
+ * tier_* call below needs a file system opened this way. */
+int tier_fs_open(const struct conf *conf, const char *mountpoint, unsigned flags,
+		 struct fs **ret, char *err, size_t errlen);
+/* The object store of class META_IA or META_ARCHIVE (NULL for another), for
+ * tests and tools. */
+struct objstore *tier_store(struct fs *fs, int class);
+/* Fault injection for tests in the store of class (objstore_inject_fault):
+ * the nth call (1-based, from now) of op ("get", "put", "del", "list", "*")
+ * fails with -err, and every later one too when sticky; nth 0 clears. */
+void tier_inject_fault(struct fs *fs, int class, const char *op, unsigned nth, int err,
+		       bool sticky);
+
+/* Notes an access to chunks [first, last] of ino at time now (seconds since
+ * the epoch), as reads and writes do through the layer. */
+void tier_note_access(struct fs *fs, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
+
 /* One lifecycle pass as if the time were as_of (seconds since the epoch).
  * tier_run, tier_gc and tier_start are -EROFS on a read-only file system. */
 int tier_run(struct fs *fs, int64_t as_of, struct tier_report *ret);

@@ -1,6 +1,8 @@
 /* tier_i.h - state of the tiering engine shared by tier/tier.c (set-up and
- * the hooks backend/fs.c calls), tier/move.c (the chunk moves) and
- * tier/lifecycle.c (the policy pass and the background thread). */
+ * the chunk-store layer backend/fs.c reads and writes through), tier/move.c
+ * (the chunk moves), tier/lifecycle.c (the policy pass and the background
+ * thread), tier/owner.c and tier/fsck.c.  The core is reached through
+ * backend/layer.h only. */
 #ifndef EFSFS_TIER_I_H
 #define EFSFS_TIER_I_H
 
@@ -9,8 +11,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend/fs_i.h"
+#include "backend/chunk.h"
+#include "backend/layer.h"
 #include "tier/tier.h"
+
+struct objstore;
+struct codec;
+struct access;
 
 #define TIER_CACHE_SLOTS 8
 #define TIER_KEY_MAX     96        /* object keys, with the NUL */
@@ -36,7 +43,24 @@ struct tier_ident {
 	uint64_t since;
 };
 
+/* A file open through the layer: cf.nonlocal counts its cold chunks (from
+ * the chunk map at open; changed by moves and truncates with the inode's
+ * io lock held exclusively). */
+struct tier_file {
+	struct chunk_file cf;
+	struct chunk_file *lower;     /* the local store's; immutable */
+};
+
 struct tier {
+	struct chunk_store cs;        /* the layer: first, see tier_of() */
+	struct chunk_store *lower;    /* the store below (chunk_local) */
+	struct fs *fs;
+	/* Stores by enum meta_class ([0] unused), the codec and the access
+	 * table: set up by tier_open, immutable while the file system is open. */
+	struct objstore *store[3];
+	struct codec *codec;
+	struct access *access;
+
 	pthread_mutex_t cache_lock;
 	struct tier_cached cache[TIER_CACHE_SLOTS];   /* cache_lock */
 	uint64_t clock;                                /* cache_lock */
@@ -67,6 +91,9 @@ struct tier {
 	bool running;                 /* the thread exists */
 	pthread_t thread;
 };
+
+/* The tier of a file system opened with tier_fs_open (NULL otherwise). */
+struct tier *tier_of(struct fs *fs);
 
 /* Reads the chunk row under the meta lock; a missing row is STANDARD. */
 int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
@@ -136,7 +163,13 @@ int tier_owner_open(struct fs *fs, unsigned flags, char *err, size_t errlen);
  * holder's claim; -EPERM: opened unclaimed; other: a store failed. */
 int tier_owner_ensure(struct fs *fs, bool recheck, char *err, size_t errlen);
 
-/* Promotes chunk idx of an inode whose io lock is held exclusively. */
-int tier_promote_locked(struct fs *fs, struct fs_inode *in, uint64_t idx);
+/* Promotes chunk idx of file tf (of size bytes) whose inode's io lock is
+ * held exclusively: 1 when it brought data back, 0 when the chunk was not
+ * cold, -errno. */
+int tier_promote_locked(struct fs *fs, struct tier_file *tf, uint64_t size, uint64_t idx);
+/* Is chunk idx of tf cold?  1 yes, 0 no, -errno when the chunk map cannot be
+ * read: never taken for "not cold", since the local range of a cold chunk is
+ * a punched hole and would read as zeros.  (io held) */
+int tier_chunk_is_cold(struct fs *fs, struct tier_file *tf, uint64_t idx);
 
 #endif

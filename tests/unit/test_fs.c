@@ -168,12 +168,11 @@ static off_t write_at(struct fs_file *f, off_t off, const void *buf, size_t len)
 {
 	off_t at = -1;
 	ssize_t n;
-	int fd = -1, r;
+	int r;
 
-	r = fs_write_begin(fs, f, off, len, &fd, &at);
+	r = fs_write_begin(fs, f, off, len, &at);
 	ck_assert_msg(r == 0, "fs_write_begin = %d", r);
-	ck_assert_int_ge(fd, 0);
-	n = pwrite(fd, buf, len, at);
+	n = fs_write(fs, f, at, &(struct fs_wsrc){ buf, -1 }, len);
 	ck_assert_int_eq(fs_write_end(fs, f, at, len, n), 0);
 	ck_assert_int_eq(n, (ssize_t)len);
 	return at;
@@ -578,12 +577,11 @@ START_TEST(test_write_read)
 	/* a negative offset */
 	{
 		struct fs_rvec rv;
-		int fd;
 		off_t at;
 
 		ck_assert_int_eq(fs_read_begin(fs, f, -1, 10, &rv), -EINVAL);
-		ck_assert_int_eq(fs_write_begin(fs, f, -1, 10, &fd, &at), -EINVAL);
-		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)FS_MAX_FILE_SIZE, 1, &fd, &at),
+		ck_assert_int_eq(fs_write_begin(fs, f, -1, 10, &at), -EINVAL);
+		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)FS_MAX_FILE_SIZE, 1, &at),
 				 -EFBIG);
 	}
 	ck_assert_int_eq(fs_fsync(fs, f, false), 0);
@@ -602,6 +600,33 @@ START_TEST(test_write_read)
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
 	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 15);
 	ck_assert_mem_eq(buf + 10, "world", 5);
+	fs_release(fs, f);
+	fsck_clean();
+}
+END_TEST
+
+/* fs_write from a pipe (FUSE's spliced WRITE): the bytes land as from memory,
+ * one request in several sources at the next offsets. */
+START_TEST(test_write_from_pipe)
+{
+	char buf[256];
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "p", 0644, &f);
+	int p[2];
+	off_t at;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "spliced", 7), 7);
+	ck_assert_int_eq(fs_write_begin(fs, f, 2, 10, &at), 0);
+	ck_assert_int_eq(at, 2);
+	ck_assert_int_eq(fs_write(fs, f, at, &(struct fs_wsrc){ NULL, p[0] }, 7), 7);
+	ck_assert_int_eq(fs_write(fs, f, at + 7, &(struct fs_wsrc){ "mem", -1 }, 3), 3);
+	ck_assert_int_eq(fs_write_end(fs, f, at, 10, 10), 0);
+	ck_assert_int_eq(getattr(ino).st_size, 12);
+	ck_assert_uint_eq(read_at(f, 0, buf, sizeof(buf)), 12);
+	ck_assert_mem_eq(buf, "\0\0splicedmem", 12);
+	close(p[0]);
+	close(p[1]);
 	fs_release(fs, f);
 	fsck_clean();
 }
@@ -1679,9 +1704,10 @@ static void crash_child(int wfd)
 		_exit(11);
 	ino = st.st_ino;
 	memset(block, 'v', sizeof(block));
-	if (fs_write_begin(fs, f, 0, sizeof(block), &fd, &at) < 0)
+	if (fs_write_begin(fs, f, 0, sizeof(block), &at) < 0)
 		_exit(12);
-	if (pwrite(fd, block, sizeof(block), at) != (ssize_t)sizeof(block))
+	if (fs_write(fs, f, at, &(struct fs_wsrc){ block, -1 }, sizeof(block)) !=
+	    (ssize_t)sizeof(block))
 		_exit(13);
 	if (fs_write_end(fs, f, at, sizeof(block), sizeof(block)) < 0)
 		_exit(14);
@@ -1689,7 +1715,8 @@ static void crash_child(int wfd)
 		_exit(15);
 	if (fs_create(fs, &ctx, ROOT, "keep", 0644, O_RDWR, &k, &st) < 0)
 		_exit(16);
-	if (fs_write_begin(fs, k, 0, 8, &fd, &at) < 0 || pwrite(fd, "keepdata", 8, at) != 8 ||
+	if (fs_write_begin(fs, k, 0, 8, &at) < 0 ||
+	    fs_write(fs, k, at, &(struct fs_wsrc){ "keepdata", -1 }, 8) != 8 ||
 	    fs_write_end(fs, k, at, 8, 8) < 0)
 		_exit(17);
 	fs_release(fs, k);
@@ -1736,13 +1763,13 @@ static bool child_create(const char *name, const char *data, struct fs_file **f,
 	size_t n = strlen(data);
 	struct stat st;
 	off_t at;
-	int fd;
 
 	if (fs_create(fs, &ctx, ROOT, name, 0644, O_RDWR, f, &st) < 0)
 		return false;
 	*ino = st.st_ino;
-	return fs_write_begin(fs, *f, 0, n, &fd, &at) >= 0 &&
-	       pwrite(fd, data, n, at) == (ssize_t)n && fs_write_end(fs, *f, at, n, n) >= 0;
+	return fs_write_begin(fs, *f, 0, n, &at) >= 0 &&
+	       fs_write(fs, *f, at, &(struct fs_wsrc){ data, -1 }, n) == (ssize_t)n &&
+	       fs_write_end(fs, *f, at, n, n) >= 0;
 }
 
 static void group_crash_child(int wfd)
@@ -2170,6 +2197,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_open_read_only);
 	tcase_add_test(tc, test_create_lookup_getattr);
 	tcase_add_test(tc, test_write_read);
+	tcase_add_test(tc, test_write_from_pipe);
 	tcase_add_test(tc, test_large_write_spans_chunks);
 	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_append);

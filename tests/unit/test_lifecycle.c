@@ -13,7 +13,6 @@
 #include "store/codec.h"
 #include "common/conf.h"
 #include "backend/fs.h"
-#include "backend/fs_i.h"
 #include "backend/meta.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
@@ -83,7 +82,7 @@ static void env_open(const char *extra)
 	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
 	r = fs_mkfs(conf, &ctx, CS, id, err, sizeof(err));
 	ck_assert_msg(r == 0, "fs_mkfs = %d: %s", r, err);
-	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	r = tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err));
 	ck_assert_msg(r == 0, "fs_open = %d: %s", r, err);
 	ck_assert_str_eq(fs_id(fs), id);
 	ck_assert_uint_eq(fs_chunk_size(fs), CS);
@@ -96,7 +95,7 @@ static void env_reopen(void)
 
 	fs_close(fs);
 	fs = NULL;
-	r = fs_open(conf, NULL, &fs, err, sizeof(err));
+	r = tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err));
 	ck_assert_msg(r == 0, "fs_open (again) = %d: %s", r, err);
 }
 
@@ -149,12 +148,12 @@ static void write_at(uint64_t ino, uint64_t off, const void *buf, size_t len, in
 {
 	struct fs_file *f;
 	off_t woff;
-	int fd, r;
+	int r;
 
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	r = fs_write_begin(fs, f, (off_t)off, len, &fd, &woff);
+	r = fs_write_begin(fs, f, (off_t)off, len, &woff);
 	if (r == 0) {
-		ssize_t n = pwrite(fd, buf, len, woff);
+		ssize_t n = fs_write(fs, f, woff, &(struct fs_wsrc){ buf, -1 }, len);
 
 		ck_assert_int_eq(n, (ssize_t)len);
 		ck_assert_int_eq(fs_write_end(fs, f, woff, len, n), 0);
@@ -321,7 +320,7 @@ static uint64_t local_blocks(uint64_t ino)
 	char rel[32], path[4400];
 	struct stat st;
 
-	fs_data_path(ino, rel);
+	chunk_local_path(ino, rel);
 	snprintf(path, sizeof(path), "%s/data/%s", data_dir, rel);
 	ck_assert_int_eq(stat(path, &st), 0);
 	return (uint64_t)st.st_blocks;
@@ -652,7 +651,7 @@ START_TEST(test_read_notes_every_chunk)
 	for (uint64_t i = 0; i < 4; i++) {
 		struct meta_chunk c = { .ino = ino, .idx = i, .class = META_STANDARD, .atime = old };
 
-		ck_assert_int_eq(meta_chunk_put(fs->meta, &c), 0);
+		ck_assert_int_eq(meta_chunk_put(fs_meta(fs), &c), 0);
 	}
 	fs_meta_unlock(fs);
 	ck_assert_int_eq(chunk_atime(ino, 3), old);
@@ -691,19 +690,18 @@ START_TEST(test_write_notes_every_chunk)
 	for (uint64_t i = 0; i < 4; i++) {
 		struct meta_chunk c;
 
-		ck_assert_int_eq(meta_chunk_get(fs->meta, ino, i, &c), 0);
+		ck_assert_int_eq(meta_chunk_get(fs_meta(fs), ino, i, &c), 0);
 		c.atime = old;
-		ck_assert_int_eq(meta_chunk_put(fs->meta, &c), 0);
+		ck_assert_int_eq(meta_chunk_put(fs_meta(fs), &c), 0);
 	}
 	fs_meta_unlock(fs);
 	before = time(NULL);
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
 	for (uint64_t i = 0; i < 4; i += 2) {
 		off_t woff;
-		int fd;
 
-		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &fd, &woff), 0);
-		ck_assert_int_eq(pwrite(fd, "new", 3, woff), 3);
+		ck_assert_int_eq(fs_write_begin(fs, f, (off_t)(i * CS + 1), 3, &woff), 0);
+		ck_assert_int_eq(fs_write(fs, f, woff, &(struct fs_wsrc){ "new", -1 }, 3), 3);
 		ck_assert_int_eq(fs_write_end(fs, f, woff, 3, 3), 0);
 		memcpy(buf + i * CS + 1, "new", 3);
 	}
@@ -871,10 +869,10 @@ START_TEST(test_truncate_at_chunk_boundary_store_down)
 	char *buf;
 	uint64_t ino = cold_file("f", (void **)&buf, size, 13);
 
-	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, true);
+	tier_inject_fault(fs, META_IA, "get", 1, EIO, true);
 	truncate_to(ino, 2 * CS, 0);
 	truncate_to(ino, 0, 0);
-	objstore_inject_fault(fs->store[META_IA], "get", 0, 0, false);
+	tier_inject_fault(fs, META_IA, "get", 0, 0, false);
 	ck_assert_int_eq(read_at(ino, 0, CS, buf), 0);
 	free(buf);
 }
@@ -943,7 +941,7 @@ START_TEST(test_gc_deletes_orphans_only)
 	struct meta_chunk c = chunk_row(ino, 0);
 	uint64_t other = create_file("g", buf, size, 0);
 	char key[96], err[512] = "";
-	struct objstore *s = fs->store[META_IA];
+	struct objstore *s = tier_store(fs, META_IA);
 
 	/* nothing to collect yet */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
@@ -1002,7 +1000,7 @@ START_TEST(test_fault_put_fails)
 	struct tier_report rep;
 	uint64_t blocks = local_blocks(ino);
 
-	objstore_inject_fault(fs->store[META_IA], "put", 1, EIO, false);
+	tier_inject_fault(fs, META_IA, "put", 1, EIO, false);
 	rep = run_at(at + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_failed, 1);
 	ck_assert_uint_eq(rep.chunks_to_ia, 2);
@@ -1018,7 +1016,7 @@ START_TEST(test_fault_put_fails)
 	/* a store that refuses every put: nothing moves, nothing is left behind */
 	ck_assert_int_eq(tier_promote(fs, ino, 1), 0);
 	ck_assert_int_eq(tier_promote(fs, ino, 2), 0);
-	objstore_inject_fault(fs->store[META_IA], "put", 1, EIO, true);
+	tier_inject_fault(fs, META_IA, "put", 1, EIO, true);
 	rep = run_at(at + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_failed, 3);
 	ck_assert_uint_eq(rep.chunks_to_ia, 0);
@@ -1026,7 +1024,7 @@ START_TEST(test_fault_put_fails)
 	ck_assert_uint_eq(count_objects(), 0);
 	check_content(ino, buf, size);
 	/* the next pass after the store is back moves them */
-	objstore_inject_fault(fs->store[META_IA], "put", 0, 0, false);
+	tier_inject_fault(fs, META_IA, "put", 0, 0, false);
 	rep = run_at(at + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_failed, 0);
 	ck_assert_uint_eq(rep.chunks_to_ia, 3);
@@ -1045,7 +1043,7 @@ START_TEST(test_fault_verify_get_fails)
 	char err[512];
 
 	/* the read-back of chunk 0 fails: its object is deleted, it stays local */
-	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, false);
+	tier_inject_fault(fs, META_IA, "get", 1, EIO, false);
 	rep = run_at(at + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_failed, 1);
 	ck_assert_uint_eq(rep.chunks_to_ia, 1);
@@ -1057,14 +1055,14 @@ START_TEST(test_fault_verify_get_fails)
 	/* read-back and delete fail: the object stays for gc */
 	ck_assert_int_eq(tier_promote(fs, ino, 1), 0);
 	ck_assert_uint_eq(count_objects(), 0);
-	objstore_inject_fault(fs->store[META_IA], "*", 2, EIO, true);   /* put ok, then all fail */
+	tier_inject_fault(fs, META_IA, "*", 2, EIO, true);   /* put ok, then all fail */
 	rep = run_at(at + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_failed, 2);
 	ck_assert_uint_eq(rep.chunks_to_ia, 0);
 	assert_classes(ino, 2, META_STANDARD);
 	ck_assert_uint_eq(count_objects(), 1);
 	check_content(ino, buf, size);
-	objstore_inject_fault(fs->store[META_IA], "*", 0, 0, false);
+	tier_inject_fault(fs, META_IA, "*", 0, 0, false);
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 1);
 	ck_assert_uint_eq(count_objects(), 0);
@@ -1082,14 +1080,14 @@ static void promotion_fault(bool promote_on_read)
 	const char patch[] = "abc";
 
 	ck_assert_ptr_nonnull(got);
-	objstore_inject_fault(fs->store[META_IA], "get", 1, EIO, true);
+	tier_inject_fault(fs, META_IA, "get", 1, EIO, true);
 	ck_assert_int_eq(read_at(ino, 10, 100, got), -EIO);
 	ck_assert_int_eq(read_at(ino, CS, 100, got), -EIO);
 	write_at(ino, 10, patch, 3, -EIO);
 	truncate_to(ino, 100, -EIO);
 	assert_classes(ino, 2, META_IA);
 	ck_assert_uint_eq(count_objects(), 2);
-	objstore_inject_fault(fs->store[META_IA], "get", 0, 0, false);
+	tier_inject_fault(fs, META_IA, "get", 0, 0, false);
 
 	ck_assert_int_eq(read_at(ino, 10, 100, got), 100);
 	ck_assert_int_eq(memcmp(got, buf + 10, 100), 0);
@@ -1189,14 +1187,14 @@ START_TEST(test_chunk_map_error_is_not_zeros)
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
 	fs_meta_lock(fs);
-	meta_fail_chunk_reads(fs->meta, EIO);
+	meta_fail_chunk_reads(fs_meta(fs), EIO);
 	fs_meta_unlock(fs);
 	ck_assert_int_eq(read_at(ino, CS, 100, got), -EIO);
 	ck_assert_int_eq(read_at(ino, 0, size, got), -EIO);
 	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_DATA), -EIO);
 	ck_assert_int_eq(fs_lseek(fs, f, 0, SEEK_HOLE), -EIO);
 	fs_meta_lock(fs);
-	meta_fail_chunk_reads(fs->meta, 0);
+	meta_fail_chunk_reads(fs_meta(fs), 0);
 	fs_meta_unlock(fs);
 	fs_release(fs, f);
 	check_content(ino, buf, size);
@@ -1383,7 +1381,7 @@ START_TEST(test_schema_1_file_system)
 				      "UPDATE chunk SET stored_len = stored_len - 16 WHERE class != 0;"
 				      "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
-	ck_assert_int_eq(fs_open(conf, NULL, &fs, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err)), 0);
 	for (uint64_t i = 0; i < 3; i++)
 		ck_assert(!chunk_row(ino, i).has_sha256);
 
@@ -1487,7 +1485,7 @@ static struct fs *open_as(struct conf *c, unsigned flags, int want, char *err, s
 	int r;
 
 	err[0] = '\0';
-	r = fs_open_flags(c, NULL, flags, &f, err, errlen);
+	r = tier_fs_open(c, NULL, flags, &f, err, errlen);
 	ck_assert_msg(r == want, "opening %s = %d, expected %d: %s", c->data_dir, r, want, err);
 	return f;
 }
@@ -1692,7 +1690,7 @@ static void make_legacy(void)
 	char path[4400], err[1024], inst[FS_INSTANCE_LEN + 1];
 	struct meta *m;
 
-	snprintf(inst, sizeof(inst), "%s", fs->tier->ident.instance);
+	snprintf(inst, sizeof(inst), "%s", tier_of(fs)->ident.instance);
 	fs_close(fs);
 	fs = NULL;
 	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
@@ -1887,11 +1885,11 @@ START_TEST(test_claims_unverified_until_store_answers)
 	size_t size = 2 * CS;
 	void *buf = random_bytes(size, 42);
 	uint64_t ino = create_file("f", buf, size, 0), gone = 9;
-	struct objstore *s = fs->store[META_IA];
+	struct objstore *s = tier_store(fs, META_IA);
 	struct tier_report rep;
 	char err[2048];
 
-	atomic_store(&fs->tier->owner, false);       /* as after an open with S3 down */
+	atomic_store(&tier_of(fs)->owner, false);       /* as after an open with S3 down */
 	objstore_inject_fault(s, "get", 1, EIO, true);
 	ck_assert_int_eq(tier_run(fs, time(NULL) + 31 * DAY, &rep), -EIO);
 	ck_assert_str_ne(rep.first_error, "");
@@ -1901,7 +1899,7 @@ START_TEST(test_claims_unverified_until_store_answers)
 	objstore_inject_fault(s, NULL, 0, 0, false);
 	rep = run_at(time(NULL) + 31 * DAY);
 	ck_assert_uint_eq(rep.chunks_to_ia, 2);
-	ck_assert(atomic_load(&fs->tier->owner));
+	ck_assert(atomic_load(&tier_of(fs)->owner));
 	check_content(ino, buf, size);
 	free(buf);
 }
@@ -1979,7 +1977,7 @@ START_TEST(test_write_racing_demotion)
 	char *buf = random_bytes(size, 25), err[512];
 	uint64_t ino = create_file("f", buf, size, 0);
 	struct objstore_ops ops;
-	struct objstore *s = fs->store[META_IA];
+	struct objstore *s = tier_store(fs, META_IA);
 	struct tier_report rep;
 	int64_t at = chunk_atime(ino, 0);
 
