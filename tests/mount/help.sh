@@ -9,13 +9,14 @@
 # The /etc/efsfs of those checks is a private one: the commands run in a
 # mount namespace (unshare -m) with an overlay over /etc, so the host's /etc
 # is never changed (useradd adds one test user, removed on exit).
-# Needs: EFSFS, root, groff (groff-base), unshare and setpriv (util-linux).
+# Needs: EFSFS (EFSFS_MAN8: the efsfs.8 the build made; default beside
+# EFSFS), root, groff (groff-base), unshare and setpriv (util-linux).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
-MAN8="$(dirname -- "$EFSFS")/efsfs.8"
+MAN8="${EFSFS_MAN8:-$(dirname -- "$EFSFS")/efsfs.8}"
 SRC=${EFSFS_SRC:?EFSFS_SRC must name the source tree}
 
 # run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
@@ -72,7 +73,7 @@ for want in mkfs mount fsck info stats "lifecycle run" "lifecycle status" gc hel
 done
 pass "efsfs help lists all ${#COMMANDS[@]} commands"
 
-[[ -f "$MAN8" ]] || fail "the build made no efsfs.8 beside $EFSFS"
+[[ -f "$MAN8" ]] || fail "the build made no $MAN8"
 MANTEXT=$(groff -man -Tascii -P-cbou -rLL=200n "$MAN8")
 for c in "${COMMANDS[@]}"; do
 	# shellcheck disable=SC2086 # the command's words are separate arguments

@@ -3,6 +3,7 @@
  * (version, class, length, recorded SHA-256), format 1 still read, and key
  * rotation. */
 #include "store/codec.h"
+#include "tests/unit/testdir.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1077,13 +1078,4 @@ static Suite *codec_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(codec_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(codec_suite);

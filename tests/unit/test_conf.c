@@ -2,6 +2,7 @@
  * file:line:key, defaults, [defaults] merging, %n, quoting and comments, path
  * resolution ($EFSFS_CONFIG, missing files), conf_list, conf_parse_transition. */
 #include "common/conf.h"
+#include "tests/unit/testdir.h"
 
 #include <check.h>
 #include <errno.h>
@@ -14,24 +15,22 @@
 #include <sys/wait.h>
 #include <grp.h>
 
-static char tmp_dir[4096];
-
 static void env_reset(void)
 {
 	unsetenv("EFSFS_CONFIG");
 	unsetenv("XDG_DATA_HOME");
 	unsetenv("XDG_CONFIG_HOME");
-	setenv("HOME", tmp_dir, 1);
+	setenv("HOME", test_dir, 1);
 }
 
-/* Writes text into a new file under tmp_dir; returns its malloc'd path. */
+/* Writes text into a new file under test_dir; returns its malloc'd path. */
 static char *write_conf(const char *text)
 {
 	char *path;
 	FILE *fp;
 	int fd;
 
-	ck_assert_int_ge(asprintf(&path, "%s/efsfs-XXXXXX.conf", tmp_dir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/efsfs-XXXXXX.conf", test_dir), 0);
 	fd = mkstemps(path, 5);
 	ck_assert_msg(fd >= 0, "mkstemps %s: %s", path, strerror(errno));
 	fp = fdopen(fd, "w");
@@ -304,7 +303,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	if (geteuid() == 0)
 		ck_assert_int_ge(asprintf(&dir, "/var/lib/efsfs/%s", name), 0);
 	else
-		ck_assert_int_ge(asprintf(&dir, "%s/.local/share/efsfs/%s", tmp_dir, name), 0);
+		ck_assert_int_ge(asprintf(&dir, "%s/.local/share/efsfs/%s", test_dir, name), 0);
 	ck_assert_str_eq(c->name, name);
 	ck_assert_str_eq(c->data_dir, dir);
 	ck_assert_uint_eq(c->chunk_size, 4u << 20);
@@ -423,7 +422,7 @@ START_TEST(test_defaults_no_file)
 
 	env_reset();
 	/* a machine's own /etc/efsfs/efsfs.conf must not hide the defaults */
-	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", tmp_dir);
+	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", test_dir);
 	conf_set_default_path(missing);
 	ck_assert_msg(conf_load(NULL, "dev", &c, err, sizeof(err)) == 0, "%s", err);
 	conf_set_default_path(NULL);
@@ -496,7 +495,7 @@ START_TEST(test_default_data_dir_xdg)
 	/* a relative XDG_DATA_HOME is ignored, as the XDG spec says */
 	setenv("XDG_DATA_HOME", "relative/data", 1);
 	c = load_ok("", "dev");
-	ck_assert_str_eq(c->data_dir + strlen(tmp_dir), "/.local/share/efsfs/dev");
+	ck_assert_str_eq(c->data_dir + strlen(test_dir), "/.local/share/efsfs/dev");
 	conf_free(c);
 }
 END_TEST
@@ -799,7 +798,7 @@ START_TEST(test_efsfs_config_env)
 	c = NULL;
 
 	/* $EFSFS_CONFIG must exist */
-	ck_assert_int_ge(asprintf(&missing, "%s/does-not-exist.conf", tmp_dir), 0);
+	ck_assert_int_ge(asprintf(&missing, "%s/does-not-exist.conf", test_dir), 0);
 	setenv("EFSFS_CONFIG", missing, 1);
 	ck_assert_int_eq(conf_load(NULL, "dev", &c, err, sizeof(err)), -ENOENT);
 	snprintf(want, sizeof(want), "%s: No such file or directory", missing);
@@ -817,14 +816,14 @@ START_TEST(test_missing_explicit_file)
 	char *missing;
 
 	env_reset();
-	ck_assert_int_ge(asprintf(&missing, "%s/nope/efsfs.conf", tmp_dir), 0);
+	ck_assert_int_ge(asprintf(&missing, "%s/nope/efsfs.conf", test_dir), 0);
 	ck_assert_int_eq(conf_load(missing, "dev", &c, err, sizeof(err)), -ENOENT);
 	snprintf(want, sizeof(want), "%s: No such file or directory", missing);
 	ck_assert_str_eq(err, want);
 	ck_assert_ptr_null(c);
 
 	/* a directory is not a config file */
-	ck_assert_int_eq(conf_load(tmp_dir, "dev", &c, err, sizeof(err)), -EISDIR);
+	ck_assert_int_eq(conf_load(test_dir, "dev", &c, err, sizeof(err)), -EISDIR);
 	ck_assert_ptr_null(c);
 	free(missing);
 }
@@ -857,9 +856,9 @@ START_TEST(test_user_file)
 	struct conf *c = NULL;
 
 	env_reset();
-	snprintf(user, sizeof(user), "%s/xdg/efsfs/efsfs.conf", tmp_dir);
+	snprintf(user, sizeof(user), "%s/xdg/efsfs/efsfs.conf", test_dir);
 	write_at(user, "[defaults]\nstatfs = local\n[mine]\nattr_timeout = 2\n");
-	snprintf(home_user, sizeof(home_user), "%s/xdg", tmp_dir);
+	snprintf(home_user, sizeof(home_user), "%s/xdg", test_dir);
 	setenv("XDG_CONFIG_HOME", home_user, 1);
 	sys = write_conf("[mine]\nattr_timeout = 3\n[other]\nattr_timeout = 4\n");
 	conf_set_default_path(sys);
@@ -882,7 +881,7 @@ START_TEST(test_user_file)
 	conf_free(c);
 
 	/* no system file: the user file's [defaults] */
-	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", tmp_dir);
+	snprintf(missing, sizeof(missing), "%s/no-such-dir/efsfs.conf", test_dir);
 	conf_set_default_path(missing);
 	ck_assert_msg(conf_load(NULL, "third", &c, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(c->source, user);
@@ -900,7 +899,7 @@ START_TEST(test_user_file)
 
 	/* without XDG_CONFIG_HOME: ~/.config/efsfs/efsfs.conf */
 	unsetenv("XDG_CONFIG_HOME");
-	snprintf(home_user, sizeof(home_user), "%s/.config/efsfs/efsfs.conf", tmp_dir);
+	snprintf(home_user, sizeof(home_user), "%s/.config/efsfs/efsfs.conf", test_dir);
 	write_at(home_user, "[mine]\nattr_timeout = 5\n");
 	ck_assert_msg(conf_load(NULL, "mine", &c, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(c->source, home_user);
@@ -1100,7 +1099,7 @@ START_TEST(test_list)
 	ck_assert_msg(strstr(err, ":3: bad: unknown key") != NULL, "%s", err);
 	free(path);
 
-	ck_assert_int_ge(asprintf(&path, "%s/missing.conf", tmp_dir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/missing.conf", test_dir), 0);
 	ck_assert_int_eq(conf_list(path, list_cb, &st, err, sizeof(err)), -ENOENT);
 	free(path);
 }
@@ -1149,14 +1148,6 @@ START_TEST(test_example_file)
 }
 END_TEST
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1188,21 +1179,4 @@ static Suite *conf_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	const char *base = getenv("EFSFS_TEST_TMP");
-	SRunner *sr;
-	int failed;
-
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/test_conf-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(tmp_dir)) {
-		perror(tmp_dir);
-		return 1;
-	}
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return failed ? 1 : 0;
-}
+TEST_SUITES(conf_suite);

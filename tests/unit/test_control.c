@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char base_dir[3000];
 
 START_TEST(test_date_forms)
 {
@@ -111,7 +110,7 @@ static void fake_start(struct fake_daemon *d)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "%s/d-XXXXXX", base_dir);
+	snprintf(d->dir, sizeof(d->dir), "%s/d-XXXXXX", test_dir);
 	ck_assert_ptr_nonnull(mkdtemp(d->dir));
 	ck_assert_int_eq(control_path(d->dir, sa.sun_path, sizeof(sa.sun_path)), 0);
 	d->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -217,15 +216,4 @@ static Suite *control_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(control_suite());
-	int failed;
-
-	testdir_make("test_control", base_dir, sizeof(base_dir));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testdir_remove(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(control_suite);

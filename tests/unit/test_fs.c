@@ -4,6 +4,7 @@
  * flags, link and name limits, setgid directories, readdir snapshots),
  * xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
 #include "tests/unit/testdir.h"
+#include "tests/unit/testfs.h"
 #include "common/conf.h"
 #include "backend/fs.h"
 
@@ -24,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #define ROOT  1
 #define CHUNK 65536u
 
@@ -38,41 +37,19 @@ static const struct fs_ctx ctx = { 1234, 5678 };
 
 /* ---- fixture ---- */
 
-/* One directory for the whole run, made and removed by main() in the
- * runner process, so that the files of a failed (forked) test go too. */
-static char base_dir[3000];
-
 static void setup_mkfs(void)
 {
-	char path[4300], err[1024] = "";
-	FILE *fp;
-	int r;
-
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_msg(mkdtemp(tmp_dir) != NULL, "mkdtemp %s: %s", tmp_dir, strerror(errno));
+	conf = tfs_make("[t]\ndata_dir = @TMP@/fs\n", &ctx, CHUNK, tmp_dir, sizeof(tmp_dir),
+			fs_id_buf, NULL);
 	snprintf(data_dir, sizeof(data_dir), "%s/fs", tmp_dir);
-	snprintf(path, sizeof(path), "%s/efsfs.conf", tmp_dir);
-	fp = fopen(path, "w");
-	ck_assert_ptr_nonnull(fp);
-	fprintf(fp, "[t]\ndata_dir = %s\n", data_dir);
-	ck_assert_int_eq(fclose(fp), 0);
-	r = conf_load(path, "t", &conf, err, sizeof(err));
-	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
 	ck_assert_str_eq(conf->data_dir, data_dir);
-	r = fs_mkfs(conf, &ctx, CHUNK, fs_id_buf, err, sizeof(err));
-	ck_assert_msg(r == 0, "fs_mkfs = %d: %s", r, err);
 }
 
 static void fs_reopen(const char *mountpoint)
 {
-	char err[1024] = "";
-	int r;
-
 	fs_close(fs);
 	fs = NULL;
-	r = fs_open(conf, mountpoint, &fs, err, sizeof(err));
-	ck_assert_msg(r == 0, "fs_open = %d: %s", r, err);
-	ck_assert_ptr_nonnull(fs);
+	fs = tfs_open(conf, mountpoint);
 }
 
 static void setup_open(void)
@@ -167,42 +144,19 @@ static struct stat getattr(uint64_t ino)
 static off_t write_at(struct fs_file *f, off_t off, const void *buf, size_t len)
 {
 	off_t at = -1;
-	ssize_t n;
-	int r;
+	int r = tfs_write(fs, f, off, buf, len, &at);
 
-	r = fs_write_begin(fs, f, off, len, &at);
 	ck_assert_msg(r == 0, "fs_write_begin = %d", r);
-	n = fs_write(fs, f, at, &(struct fs_wsrc){ buf, -1 }, len);
-	ck_assert_int_eq(fs_write_end(fs, f, at, len, n), 0);
-	ck_assert_int_eq(n, (ssize_t)len);
 	return at;
 }
 
 /* Reads up to len bytes at off through the segments; returns the count. */
 static size_t read_at(struct fs_file *f, off_t off, void *buf, size_t len)
 {
-	struct fs_rvec rv;
-	size_t done = 0;
-	int r = fs_read_begin(fs, f, off, len, &rv);
+	ssize_t n = tfs_read(fs, f, off, buf, len);
 
-	ck_assert_msg(r == 0, "fs_read_begin = %d", r);
-	ck_assert_uint_le(rv.n, FS_RSEG_MAX);
-	for (unsigned i = 0; i < rv.n; i++) {
-		struct fs_rseg *s = &rv.seg[i];
-
-		ck_assert_uint_le(done + s->len, len);
-		if (s->mem) {
-			memcpy((char *)buf + done, s->mem, s->len);
-		} else {
-			ssize_t n = pread(s->fd, (char *)buf + done, s->len, s->pos);
-
-			ck_assert_int_eq(n, (ssize_t)s->len);
-		}
-		done += s->len;
-	}
-	ck_assert_uint_eq(done, rv.total);
-	fs_read_end(fs, f, &rv);
-	return done;
+	ck_assert_msg(n >= 0, "fs_read_begin = %zd", n);
+	return (size_t)n;
 }
 
 static bool all_bytes(const void *buf, size_t len, unsigned char c)
@@ -250,36 +204,6 @@ static void fsck_clean(void)
 	int r = run_fsck(false, &m);
 
 	ck_assert_msg(r == 0, "fsck found %d errors:\n%s", r, m.text);
-}
-
-/* Runs sql on meta.db with its own connection (the fs must be closed). */
-static void sql_exec(const char *sql)
-{
-	char path[4300], *msg = NULL;
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
-		      msg ? msg : "?");
-	sqlite3_close(db);
-}
-
-static int64_t sql_int(const char *sql)
-{
-	char path[4300];
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v;
-
-	snprintf(path, sizeof(path), "%s/meta.db", data_dir);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
 }
 
 /* ---- directory listing ---- */
@@ -1841,8 +1765,8 @@ START_TEST(test_crash_recovery)
 	run_crash_child(crash_child, &victim, sizeof(victim));
 	/* the crash left what it should: an orphan row, its data, a stray file */
 	snprintf(sql, sizeof(sql), "SELECT nlink FROM inode WHERE ino = %" PRIu64, victim);
-	ck_assert_int_eq(sql_int(sql), 0);
-	ck_assert_int_eq(sql_int("SELECT value = '0' FROM fs WHERE key = 'clean'"), 1);
+	ck_assert_int_eq(tsql_int(data_dir, sql), 0);
+	ck_assert_int_eq(tsql_int(data_dir, "SELECT value = '0' FROM fs WHERE key = 'clean'"), 1);
 	ck_assert(data_exists(victim));
 	ck_assert(data_exists(STRAY_INO));
 	/* mount: recovery removes the orphan and both data files */
@@ -1861,7 +1785,7 @@ START_TEST(test_crash_recovery)
 	/* and the inode number is not handed out again */
 	ck_assert_uint_gt(create_closed(ROOT, "after"), victim);
 	fsck_clean();
-	ck_assert_int_eq(sql_int("SELECT value = '1' FROM fs WHERE key = 'clean'"), 1);
+	ck_assert_int_eq(tsql_int(data_dir, "SELECT value = '1' FROM fs WHERE key = 'clean'"), 1);
 }
 END_TEST
 
@@ -1877,7 +1801,7 @@ START_TEST(test_fsck_detects)
 	fsck_clean();
 	/* a wrong nlink on a file */
 	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 5 WHERE ino = %" PRIu64, f);
-	sql_exec(sql);
+	tsql_exec(data_dir, sql);
 	r = run_fsck(false, &m);
 	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
 	snprintf(want, sizeof(want), "inode %" PRIu64, f);
@@ -1890,20 +1814,20 @@ START_TEST(test_fsck_detects)
 		 "UPDATE inode SET nlink = 2 WHERE ino = %" PRIu64 ";"
 		 "INSERT INTO dentry(parent, name, ino, type) VALUES (%" PRIu64 ", 'ghost', 99999, %d)",
 		 f, d, d, S_IFREG);
-	sql_exec(sql);
+	tsql_exec(data_dir, sql);
 	r = run_fsck(false, &m);
 	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
 	ck_assert_msg(strstr(m.text, "99999") != NULL, "report '%s'", m.text);
 	ck_assert_msg(strstr(m.text, "ghost") != NULL, "report '%s'", m.text);
-	sql_exec("DELETE FROM dentry WHERE name = CAST('ghost' AS BLOB) OR name = 'ghost'");
+	tsql_exec(data_dir, "DELETE FROM dentry WHERE name = CAST('ghost' AS BLOB) OR name = 'ghost'");
 	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 3 WHERE ino = %" PRIu64, d);
-	sql_exec(sql);
+	tsql_exec(data_dir, sql);
 	r = run_fsck(false, &m);
 	ck_assert_msg(r == 1, "fsck = %d:\n%s", r, m.text);
 	snprintf(want, sizeof(want), "directory %" PRIu64, d);
 	ck_assert_msg(strstr(m.text, want) != NULL, "report '%s' does not name %s", m.text, want);
 	snprintf(sql, sizeof(sql), "UPDATE inode SET nlink = 2 WHERE ino = %" PRIu64, d);
-	sql_exec(sql);
+	tsql_exec(data_dir, sql);
 	fsck_clean();
 }
 END_TEST
@@ -1954,7 +1878,7 @@ START_TEST(test_recovery_cuts_past_size)
 	data_path(ino2, big, sizeof(big));
 	ck_assert_int_eq(truncate(path, 9 << 20), 0);
 	ck_assert_int_eq(truncate(big, 9 << 20), 0);
-	sql_exec("UPDATE fs SET value = '0' WHERE key = 'clean'");
+	tsql_exec(data_dir, "UPDATE fs SET value = '0' WHERE key = 'clean'");
 	ck_assert_int_eq(run_fsck(false, &m), 0);
 	ck_assert_msg(strstr(m.text, "note: recovery: cut 2 data files back to the size"),
 		      "fsck does not report the cut: '%s'", m.text);
@@ -2237,15 +2161,4 @@ static Suite *fs_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(fs_suite());
-	int failed;
-
-	testdir_make("test_fs", base_dir, sizeof(base_dir));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testdir_remove(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(fs_suite);

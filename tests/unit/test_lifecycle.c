@@ -10,6 +10,7 @@
  * replayed objects, a file system from metadata schema 1 with format-1
  * objects, and a write racing a demotion. */
 #include "tests/unit/testdir.h"
+#include "tests/unit/testfs.h"
 #include "store/codec.h"
 #include "common/conf.h"
 #include "backend/fs.h"
@@ -21,7 +22,6 @@
 
 #include <check.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -50,53 +50,29 @@ static char conf_extra[8192];       /* the policy lines of the test's config, @T
 /* Writes the config (policy lines in extra, "\n"-separated), mkfs and opens it. */
 static void env_open(const char *extra)
 {
-	const char *base = getenv("EFSFS_TEST_TMP");
 	struct fs_ctx ctx = { getuid(), getgid() };
-	char err[1024] = "", id[FS_ID_LEN + 1];
-	FILE *f;
-	int r;
+	char text[8400], id[FS_ID_LEN + 1];
 
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/test_lifecycle-XXXXXX",
-		 base && *base ? base : "/tmp");
-	ck_assert_msg(mkdtemp(tmp_dir) != NULL, "mkdtemp %s: %s", tmp_dir, strerror(errno));
+	/* "@TMP@" in extra stands for the test's temp dir */
+	ck_assert_int_lt(snprintf(text, sizeof(text), "[t]\ndata_dir = @TMP@/data\n"
+				  "chunk_size = 64K\n%s\n", extra ? extra : ""),
+			 (int)sizeof(text));
+	tfs_opener = tier_fs_open;    /* every open here has the tier layer */
+	conf = tfs_make(text, &ctx, CS, tmp_dir, sizeof(tmp_dir), id, &fs);
 	snprintf(conf_path, sizeof(conf_path), "%s/efsfs.conf", tmp_dir);
 	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_dir);
 	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", data_dir);
-	/* "@TMP@" in extra stands for the test's temp dir */
-	conf_extra[0] = '\0';
-	for (const char *p = extra ? extra : ""; *p;) {
-		size_t n = strlen(conf_extra);
-
-		if (strncmp(p, "@TMP@", 5) == 0) {
-			snprintf(conf_extra + n, sizeof(conf_extra) - n, "%s", tmp_dir);
-			p += 5;
-		} else {
-			snprintf(conf_extra + n, sizeof(conf_extra) - n, "%c", *p++);
-		}
-	}
-	f = fopen(conf_path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[t]\ndata_dir = %s\nchunk_size = 64K\n%s\n", data_dir, conf_extra);
-	ck_assert_int_eq(fclose(f), 0);
-	r = conf_load(conf_path, "t", &conf, err, sizeof(err));
-	ck_assert_msg(r == 0, "conf_load = %d: %s", r, err);
-	r = fs_mkfs(conf, &ctx, CS, id, err, sizeof(err));
-	ck_assert_msg(r == 0, "fs_mkfs = %d: %s", r, err);
-	r = tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err));
-	ck_assert_msg(r == 0, "fs_open = %d: %s", r, err);
+	tfs_expand(extra ? extra : "", tmp_dir, conf_extra, sizeof(conf_extra));
+	ck_assert_str_eq(conf->data_dir, data_dir);
 	ck_assert_str_eq(fs_id(fs), id);
 	ck_assert_uint_eq(fs_chunk_size(fs), CS);
 }
 
 static void env_reopen(void)
 {
-	char err[1024] = "";
-	int r;
-
 	fs_close(fs);
 	fs = NULL;
-	r = tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err));
-	ck_assert_msg(r == 0, "fs_open (again) = %d: %s", r, err);
+	fs = tfs_open(conf, NULL);
 }
 
 static void setup_default(void)
@@ -147,17 +123,10 @@ static void *random_bytes(size_t n, uint64_t seed)
 static void write_at(uint64_t ino, uint64_t off, const void *buf, size_t len, int want)
 {
 	struct fs_file *f;
-	off_t woff;
 	int r;
 
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	r = fs_write_begin(fs, f, (off_t)off, len, &woff);
-	if (r == 0) {
-		ssize_t n = fs_write(fs, f, woff, &(struct fs_wsrc){ buf, -1 }, len);
-
-		ck_assert_int_eq(n, (ssize_t)len);
-		ck_assert_int_eq(fs_write_end(fs, f, woff, len, n), 0);
-	}
+	r = tfs_write(fs, f, (off_t)off, buf, len, NULL);
 	fs_release(fs, f);
 	ck_assert_msg(r == want, "write of %zu bytes at %" PRIu64 " of inode %" PRIu64
 		      " = %d, expected %d", len, off, ino, r, want);
@@ -185,30 +154,12 @@ static uint64_t create_file(const char *name, const void *buf, size_t len, uint6
 static ssize_t read_at(uint64_t ino, uint64_t off, size_t len, void *out)
 {
 	struct fs_file *f;
-	struct fs_rvec rv;
-	size_t done = 0;
-	int r;
+	ssize_t n;
 
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &f), 0);
-	r = fs_read_begin(fs, f, (off_t)off, len, &rv);
-	if (r < 0) {
-		fs_release(fs, f);
-		return r;
-	}
-	for (unsigned i = 0; i < rv.n; i++) {
-		struct fs_rseg *s = &rv.seg[i];
-
-		if (s->mem)
-			memcpy((char *)out + done, s->mem, s->len);
-		else
-			ck_assert_int_eq(pread(s->fd, (char *)out + done, s->len, s->pos),
-					 (ssize_t)s->len);
-		done += s->len;
-	}
-	ck_assert_uint_eq(done, rv.total);
-	fs_read_end(fs, f, &rv);
+	n = tfs_read(fs, f, (off_t)off, out, len);
 	fs_release(fs, f);
-	return (ssize_t)done;
+	return n;
 }
 
 /* The whole file must read back as want (len bytes). */
@@ -1360,12 +1311,11 @@ static void to_format_1(const char *path)
 START_TEST(test_schema_1_file_system)
 {
 	size_t size = 3 * CS, olen;
-	char *buf, *got = malloc(CS), path[4500], db[4300], last[1024], err[1024] = "";
+	char *buf, *got = malloc(CS), path[4500], last[1024], err[1024] = "";
 	uint64_t ino = cold_file("old", (void **)&buf, size, 41);
 	struct meta_chunk c;
 	uint8_t sha[32];
 	uint8_t *obj;
-	sqlite3 *h;
 
 	ck_assert_ptr_nonnull(got);
 	for (uint64_t i = 0; i < 3; i++) {
@@ -1374,13 +1324,10 @@ START_TEST(test_schema_1_file_system)
 	}
 	fs_close(fs);
 	fs = NULL;
-	snprintf(db, sizeof(db), "%s/meta.db", data_dir);
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
 	/* as schema 1 recorded format-1 objects: no hash, 16 bytes shorter */
-	ck_assert_int_eq(sqlite3_exec(h, "ALTER TABLE chunk DROP COLUMN sha256;"
-				      "UPDATE chunk SET stored_len = stored_len - 16 WHERE class != 0;"
-				      "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
+	tsql_exec(data_dir, "ALTER TABLE chunk DROP COLUMN sha256;"
+		  "UPDATE chunk SET stored_len = stored_len - 16 WHERE class != 0;"
+		  "PRAGMA user_version = 1");
 	ck_assert_int_eq(tier_fs_open(conf, NULL, 0, &fs, err, sizeof(err)), 0);
 	for (uint64_t i = 0; i < 3; i++)
 		ck_assert(!chunk_row(ino, i).has_sha256);
@@ -2089,13 +2036,4 @@ static Suite *lifecycle_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(lifecycle_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TEST_SUITES(lifecycle_suite);

@@ -5,6 +5,7 @@
  * from schema 1, which added its SHA-256), inode paths, orphans,
  * transactions and the integrity check. */
 #include "tests/unit/testdir.h"
+#include "tests/unit/testfs.h"
 #include "backend/meta.h"
 
 #include <check.h>
@@ -18,21 +19,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 static char tmp_dir[4096];
 static char db_path[4200];
 static struct meta *m;
 
-/* One directory for the whole run, made and removed by main() in the
- * runner process, so that the files of a failed (forked) test go too. */
-static char base_dir[3000];
-
 static void tmp_make(void)
 {
-
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_msg(mkdtemp(tmp_dir) != NULL, "mkdtemp %s: %s", tmp_dir, strerror(errno));
+	testdir_sub("t", tmp_dir, sizeof(tmp_dir));
 	snprintf(db_path, sizeof(db_path), "%s/meta.db", tmp_dir);
 }
 
@@ -63,18 +56,6 @@ static void reopen(void)
 	m = NULL;
 	r = meta_open(db_path, false, &m, err, sizeof(err));
 	ck_assert_msg(r == 0, "meta_open(reopen) = %d: %s", r, err);
-}
-
-/* Runs sql on the database file with a separate connection. */
-static void sql_exec(const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
-		      msg ? msg : "?");
-	sqlite3_close(db);
 }
 
 static struct meta_inode inode_make(uint32_t mode, uint32_t nlink)
@@ -171,7 +152,7 @@ START_TEST(test_schema_mismatch)
 
 	meta_close(m);
 	m = NULL;
-	sql_exec("PRAGMA user_version = 7");
+	tsql_exec(tmp_dir, "PRAGMA user_version = 7");
 	r = meta_open(db_path, false, &m2, err, sizeof(err));
 	ck_assert_int_eq(r, -EINVAL);
 	ck_assert_ptr_eq(m2, (struct meta *)&m2);
@@ -181,7 +162,7 @@ START_TEST(test_schema_mismatch)
 	ck_assert_msg(strstr(err, want) != NULL, "error '%s' lacks '%s'", err, want);
 	/* and back to the right version opens again */
 	snprintf(want, sizeof(want), "PRAGMA user_version = %d", META_SCHEMA);
-	sql_exec(want);
+	tsql_exec(tmp_dir, want);
 	reopen();
 }
 END_TEST
@@ -813,13 +794,11 @@ START_TEST(test_migrate_schema_1)
 {
 	uint8_t sha[32], other[32];
 	struct meta_chunk c;
-	sqlite3 *db;
-	sqlite3_stmt *s;
 	int version = -1;
 
 	meta_close(m);
 	m = NULL;
-	sql_exec("ALTER TABLE chunk DROP COLUMN sha256; PRAGMA user_version = 1;"
+	tsql_exec(tmp_dir, "ALTER TABLE chunk DROP COLUMN sha256; PRAGMA user_version = 1;"
 		 "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, version) "
 		 "VALUES (5, 0, 1, 100, 200, 300, 42), (5, 1, 0, 100, 0, 0, 0)");
 	reopen();
@@ -863,12 +842,7 @@ START_TEST(test_migrate_schema_1)
 
 	meta_close(m);
 	m = NULL;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	version = (int)tsql_int(tmp_dir, "PRAGMA user_version");
 	ck_assert_int_eq(version, META_SCHEMA);
 	reopen();
 }
@@ -1218,15 +1192,4 @@ static Suite *meta_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(meta_suite());
-	int failed;
-
-	testdir_make("test_meta", base_dir, sizeof(base_dir));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testdir_remove(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(meta_suite);

@@ -23,15 +23,13 @@
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 #include "store/sigv4.h"
+#include "tests/unit/testdir.h"
 
 static char tmpdir[4096];
 
 static void make_tmpdir(void)
 {
-	const char *base = getenv("EFSFS_TEST_TMP");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/objstore.XXXXXX", base && base[0] ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	testdir_sub("objstore", tmpdir, sizeof(tmpdir));
 }
 
 static void rm_tmpdir(void)
@@ -1563,13 +1561,4 @@ static Suite *objstore_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(objstore_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(objstore_suite);

@@ -15,12 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base_dir[3000];
 static char dir[3100];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/t-XXXXXX", base_dir);
+	snprintf(dir, sizeof(dir), "%s/t-XXXXXX", test_dir);
 	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 }
@@ -190,15 +189,4 @@ static Suite *safepath_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(safepath_suite());
-	int failed;
-
-	testdir_make("test_safepath", base_dir, sizeof(base_dir));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testdir_remove(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(safepath_suite);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/sigv4.h"
+#include "tests/unit/testdir.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SUITE_KEY_ID "AKIDEXAMPLE"
@@ -425,13 +426,4 @@ static Suite *sigv4_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(sigv4_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(sigv4_suite);
