@@ -578,6 +578,20 @@ static int inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 		return r;
 	if (!S_ISREG(mi.mode))
 		return -EINVAL;
+	if (!fs->chunks->ops->localize) {
+		/* A store that cannot reach data kept elsewhere (the local store
+		 * with no tier layer over it) must not serve a file with cold
+		 * chunks: their local range is a hole and would read as zeros. */
+		uint64_t cold = 0;
+
+		fs_meta_lock(fs);
+		r = meta_chunk_cold_count(fs->meta, in->ino, &cold);
+		fs_meta_unlock(fs);
+		if (r < 0)
+			return r;
+		if (cold)
+			return -EIO;
+	}
 	r = fs->chunks->ops->open(fs->chunks, in->ino, mi.size,
 				  fs->read_only ? CHUNK_OPEN_RDONLY : 0, &in->cf);
 	if (r < 0)

@@ -1789,6 +1789,34 @@ START_TEST(test_crash_recovery)
 }
 END_TEST
 
+/* A file system opened without a tier layer (the core alone, as here) has
+ * no way to reach a cold chunk: a file with one fails to open with EIO
+ * instead of reading the hole its local range is as zeros.  A file without
+ * cold chunks still opens. */
+START_TEST(test_cold_without_layer_is_eio)
+{
+	char sql[256];
+	struct fs_file *f;
+	uint64_t cold, warm;
+
+	cold = create_file(ROOT, "cold", 0644, &f);
+	write_at(f, 0, "abcdefgh", 8);
+	fs_release(fs, f);
+	fs_forget(fs, cold, 1);
+	warm = create_closed(ROOT, "warm");
+	fs_close(fs);
+	fs = NULL;
+	/* chunk 0 of "cold" as the lifecycle leaves it: in IA, punched locally */
+	snprintf(sql, sizeof(sql), "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len)"
+		 " VALUES (%" PRIu64 ", 0, 1, 0, 8, 8)", cold);
+	tsql_exec(data_dir, sql);
+	fs = tfs_open(conf, NULL);
+	ck_assert_int_eq(fs_open_file(fs, cold, O_RDONLY, &f), -EIO);
+	ck_assert_int_eq(fs_open_file(fs, warm, O_RDONLY, &f), 0);
+	fs_release(fs, f);
+}
+END_TEST
+
 START_TEST(test_fsck_detects)
 {
 	char sql[256], want[64];
@@ -2147,6 +2175,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_statfs);
 	tcase_add_test(tc, test_lseek);
 	tcase_add_test(tc, test_fallocate);
+	tcase_add_test(tc, test_cold_without_layer_is_eio);
 	tcase_add_test(tc, test_fsck_detects);
 	tcase_add_test(tc, test_fsck_repair_cuts_data_file);
 	tcase_add_test(tc, test_recovery_cuts_past_size);
