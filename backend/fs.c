@@ -296,14 +296,9 @@ const struct conf *fs_conf(const struct fs *fs)
 	return fs->conf;
 }
 
-void fs_set_writeback(struct fs *fs, bool on)
+void fs_file_set_writeback(struct fs_file *f, bool on)
 {
-	fs->writeback = on;
-}
-
-void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt)
-{
-	fs->pt = *pt;
+	f->writeback = on;
 }
 
 uint64_t fs_passthrough_count(struct fs *fs)
@@ -1626,20 +1621,25 @@ static bool pt_space_ok(struct fs *fs)
 	return ok;
 }
 
-int fs_file_passthrough(struct fs *fs, struct fs_file *f)
+int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passthrough *pt)
 {
 	struct fs_inode *in = f->inode;
 	uint64_t size = 0;
 	struct stat st;
 	int id = 0;
 
-	if (!fs->pt.attach || f->pt)
+	if (!pt || !pt->attach || f->pt)
 		return 0;
 	/* io shared: a tier move's commit and punch (io exclusive) is either
 	 * done, and then in->cold says so, or not begun, and then the write
 	 * generation bumped here makes it give up. */
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
+	if (in->npt > 0 && in->pt_ops != pt) {
+		/* The backing id is another FUSE session's (ids are per kernel
+		 * connection): this handle stays on the daemon path. */
+		goto out;
+	}
 	if (in->npt == 0) {
 		/* A later open shares the first one's backing file whatever the
 		 * mode is now: the kernel allows only one kind of handle per
@@ -1662,12 +1662,13 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
 			goto out;        /* a size not ours to explain: keep the daemon path */
 		}
-		id = fs->pt.attach(fs->pt.arg, in->fd);
+		id = pt->attach(pt->arg, in->fd);
 		if (id <= 0) {
 			id = 0;
 			goto out;
 		}
 		in->pt_id = id;
+		in->pt_ops = pt;
 		if (!atomic_load(&in->pt_dirty)) {
 			atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
 			atomic_store(&in->pt_dirty, true);
@@ -1702,6 +1703,7 @@ bool fs_inode_passthrough(struct fs_inode *in)
 
 void fs_release(struct fs *fs, struct fs_file *f)
 {
+	const struct fs_passthrough *pt = NULL;
 	struct fs_inode *in;
 	uint64_t size = 0;
 	int id = 0, r;
@@ -1719,7 +1721,9 @@ void fs_release(struct fs *fs, struct fs_file *f)
 	} else if (--in->npt == 0) {
 		/* the kernel has let go of the backing file: its writes are done */
 		id = in->pt_id;
+		pt = in->pt_ops;
 		in->pt_id = 0;
+		in->pt_ops = NULL;
 		r = pt_refresh(fs, in);
 		if (r < 0)
 			log_warn("inode %" PRIu64 ": recording the size after passthrough writes: %s; "
@@ -1728,7 +1732,7 @@ void fs_release(struct fs *fs, struct fs_file *f)
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (id)
-		fs->pt.detach(fs->pt.arg, id);
+		pt->detach(pt->arg, id);
 	if (f->pt)
 		note_access(fs, in, 0, size);     /* reads did not reach us */
 	inode_unref(fs, in, 0, 1);
@@ -1914,7 +1918,7 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, int 
 		}
 	}
 	pthread_rwlock_rdlock(&in->io);
-	if ((f->flags & O_APPEND) && !fs->writeback) {
+	if ((f->flags & O_APPEND) && !f->writeback) {
 		pthread_mutex_lock(&in->lock);
 		off = (off_t)in->size;
 		pthread_mutex_unlock(&in->lock);
@@ -1941,7 +1945,7 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_
 		goto out;
 	end = (uint64_t)off + (uint64_t)written;
 	pthread_mutex_lock(&in->lock);
-	if (end > in->size || !fs->writeback) {
+	if (end > in->size || !f->writeback) {
 		uint64_t size = end > in->size ? end : in->size;
 
 		now = now_ts();
@@ -2672,7 +2676,6 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		return -ENOMEM;
 	fs->conf = (struct conf *)conf;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
-	fs->writeback = false;
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->itab_lock, NULL);
 	pthread_mutex_init(&fs->space_lock, NULL);

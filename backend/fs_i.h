@@ -40,6 +40,7 @@ struct fs_inode {
 	 * the atomics are also read without it (fill_stat, under meta_lock). */
 	uint32_t ncached, npt;
 	int pt_id;                    /* the kernel's backing id while npt > 0 */
+	const struct fs_passthrough *pt_ops;  /* the session that pt_id belongs to */
 	atomic_bool pt_dirty;
 	atomic_int_fast64_t pt_mtime_ns;  /* backing file's mtime when last adopted */
 };
@@ -48,6 +49,7 @@ struct fs_file {
 	struct fs_inode *inode;
 	int flags;
 	bool pt;                      /* served by passthrough */
+	bool writeback;               /* its session has the writeback cache */
 	bool fresh;                   /* made by fs_create: empty, no xattrs */
 	bool fresh_pt_ok;             /* ... and its mode allows passthrough */
 };
@@ -63,8 +65,6 @@ struct fs {
 	int lockfd;                   /* DATA_DIR/lock: who holds the flock on dirfd */
 	bool read_only;               /* FS_OPEN_RDONLY: nothing is written (set at open) */
 	bool lock_text;               /* we wrote DATA_DIR/lock's text (cut at close) */
-	bool writeback;
-	struct fs_passthrough pt;     /* attach == NULL: no passthrough */
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 	atomic_uint fetching;         /* cold chunk fetches in flight (tier_fetch) */
