@@ -1624,8 +1624,9 @@ static bool pt_space_ok(struct fs *fs)
 int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passthrough *pt)
 {
 	struct fs_inode *in = f->inode;
+	struct fs_pt_reg *reg = NULL;
 	uint64_t size = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	int id = 0;
 
 	if (!pt || !pt->attach || f->pt)
@@ -1635,10 +1636,15 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passth
 	 * generation bumped here makes it give up. */
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
-	if (in->npt > 0 && in->pt_ops != pt) {
-		/* The backing id is another FUSE session's (ids are per kernel
-		 * connection): this handle stays on the daemon path. */
-		goto out;
+	if (in->npt > 0) {
+		for (reg = in->pt_regs; reg && reg->ops != pt; reg = reg->next)
+			;
+		/* Another session's handles use passthrough: this one registers
+		 * the backing file on its own connection (backing ids are per
+		 * connection), unless the inode has a handle on the daemon path
+		 * besides this one, whose kernel would refuse it. */
+		if (!reg && in->ncached > 1)
+			goto out;
 	}
 	if (in->npt == 0) {
 		/* A later open shares the first one's backing file whatever the
@@ -1662,23 +1668,33 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passth
 			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
 			goto out;        /* a size not ours to explain: keep the daemon path */
 		}
+	}
+	if (!reg) {
+		reg = calloc(1, sizeof(*reg));
+		if (!reg)
+			goto out;
 		id = pt->attach(pt->arg, in->fd);
 		if (id <= 0) {
+			free(reg);
 			id = 0;
 			goto out;
 		}
-		in->pt_id = id;
-		in->pt_ops = pt;
-		if (!atomic_load(&in->pt_dirty)) {
+		reg->ops = pt;
+		reg->id = id;
+		reg->next = in->pt_regs;
+		in->pt_regs = reg;
+		if (in->npt == 0 && !atomic_load(&in->pt_dirty)) {
 			atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
 			atomic_store(&in->pt_dirty, true);
 			atomic_fetch_add(&fs->pt_dirty_n, 1);
 		}
 	}
+	reg->n++;
 	in->npt++;
 	in->ncached--;
 	f->pt = true;
-	id = in->pt_id;
+	f->pt_ops = pt;
+	id = reg->id;
 	size = in->size;
 	atomic_fetch_add(&in->write_gen, 1);
 out:
@@ -1703,10 +1719,10 @@ bool fs_inode_passthrough(struct fs_inode *in)
 
 void fs_release(struct fs *fs, struct fs_file *f)
 {
-	const struct fs_passthrough *pt = NULL;
+	struct fs_pt_reg **pp, *gone = NULL;
 	struct fs_inode *in;
 	uint64_t size = 0;
-	int id = 0, r;
+	int r;
 
 	if (!f)
 		return;
@@ -1718,12 +1734,17 @@ void fs_release(struct fs *fs, struct fs_file *f)
 	pthread_mutex_lock(&in->lock);
 	if (!f->pt) {
 		in->ncached--;
-	} else if (--in->npt == 0) {
+	} else {
+		/* the last handle of its session: that connection's id goes */
+		for (pp = &in->pt_regs; *pp && (*pp)->ops != f->pt_ops; pp = &(*pp)->next)
+			;
+		if (*pp && --(*pp)->n == 0) {
+			gone = *pp;
+			*pp = gone->next;
+		}
+	}
+	if (f->pt && --in->npt == 0) {
 		/* the kernel has let go of the backing file: its writes are done */
-		id = in->pt_id;
-		pt = in->pt_ops;
-		in->pt_id = 0;
-		in->pt_ops = NULL;
 		r = pt_refresh(fs, in);
 		if (r < 0)
 			log_warn("inode %" PRIu64 ": recording the size after passthrough writes: %s; "
@@ -1731,8 +1752,10 @@ void fs_release(struct fs *fs, struct fs_file *f)
 		size = in->size;
 	}
 	pthread_mutex_unlock(&in->lock);
-	if (id)
-		pt->detach(pt->arg, id);
+	if (gone) {
+		gone->ops->detach(gone->ops->arg, gone->id);
+		free(gone);
+	}
 	if (f->pt)
 		note_access(fs, in, 0, size);     /* reads did not reach us */
 	inode_unref(fs, in, 0, 1);

@@ -1999,8 +1999,28 @@ static void kpt_detach(void *arg, int id)
 }
 
 static const struct fs_passthrough kpt_ops = { kpt_attach, kpt_detach, NULL };
-/* another FUSE session's: its own kernel connection */
-static const struct fs_passthrough kpt_other = { kpt_attach, kpt_detach, &kpt };
+/* Another FUSE session's: its own kernel connection and backing ids. */
+static struct {
+	int attached, detached, id;
+} kpt2;
+
+static int kpt2_attach(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	kpt2.attached++;
+	kpt2.id = 100 + kpt2.attached;
+	return kpt2.id;
+}
+
+static void kpt2_detach(void *arg, int id)
+{
+	(void)arg;
+	ck_assert_int_eq(id, kpt2.id);
+	kpt2.detached++;
+}
+
+static const struct fs_passthrough kpt_other = { kpt2_attach, kpt2_detach, NULL };
 
 static void kpt_on(void)
 {
@@ -2048,12 +2068,18 @@ START_TEST(test_passthrough_size_and_times)
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &g), 0);
 	ck_assert_int_eq(fs_file_passthrough(fs, g, &kpt_ops), id);
 	ck_assert_int_eq(kpt.attached, 1);
-	/* another session's open of it cannot use this connection's backing
-	 * id: it stays on the daemon path */
+	/* another session's open registers the file on its own connection
+	 * (backing ids are per connection); its last release detaches only
+	 * its own id */
+	memset(&kpt2, 0, sizeof(kpt2));
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &h), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, h, &kpt_other), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, h, &kpt_other), 101);
 	ck_assert_int_eq(kpt.attached, 1);
+	ck_assert_int_eq(kpt2.attached, 1);
+	ck_assert_uint_eq(fs_passthrough_count(fs), 3);
 	fs_release(fs, h);
+	ck_assert_int_eq(kpt2.detached, 1);
+	ck_assert_int_eq(kpt.detached, 0);
 	/* the kernel writes; stat shows it before any commit */
 	ck_assert_int_eq(pwrite(kpt.fd, "0123456789", 10, 8190), 10);
 	st = getattr(ino);
