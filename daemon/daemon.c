@@ -240,17 +240,152 @@ static void log_notes(const char *name, const char *notes)
 	}
 }
 
+/* The mount point made canonical in mnt after checking that it is a
+ * directory, or a dead mount of NAME's (check_dead_mount).  Says why not
+ * on stderr. */
+static int check_mount_point(const char *name, const char *mountpoint, char *mnt, size_t len)
+{
+	struct statvfs sv;
+	struct stat st;
+	int r;
+
+	/* statfs is never answered from the kernel's cache: a dead FUSE mount
+	 * whose attributes are still cached fails it with ENOTCONN. */
+	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
+		if (errno != ENOTCONN) {
+			r = -errno;
+			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(-r));
+			return r;
+		}
+		r = check_dead_mount(name, mountpoint, mnt, len);
+		if (r < 0)
+			return r;
+		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* Opens NAME for mounting at mnt: read-only for -o ro; dead mounts of it
+ * there detached; its object stores checked; group commit on.  Logs why
+ * not. */
+static int open_for_mount(const struct conf *conf, const char *name, const char *mnt,
+			  const char *opts, struct fs **ret_fs)
+{
+	struct fs *fs = NULL;
+	char err[1024];
+	int r;
+
+	r = fs_open_flags(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &fs, err,
+			  sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		return r;
+	}
+	r = detach_dead_mounts(name, mnt);
+	if (r < 0)
+		goto fail;
+	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
+	 * A store that does not answer (-EIO) may be back soon: the local data is usable.
+	 * A read-only mount writes nothing, not even the probe object. */
+	r = fs_read_only(fs) ? 0 : tier_check_stores(conf, false, err, sizeof(err));
+	if (r == -EIO) {
+		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
+			 "answers", name, err);
+	} else if (r < 0) {
+		log_err("%s: %s", name, err);
+		goto fail;
+	}
+	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
+		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
+			 "is not AWS S3", name);
+	log_notes(name, fs_notes(fs));
+	/* Metadata operations are committed together every few milliseconds
+	 * (and at every fsync): on this kind of VM one SQLite commit costs
+	 * more than the FUSE round trips of the operation it records. */
+	r = fs_set_group_commit(fs, EFSFS_COMMIT_MS);
+	if (r < 0)
+		log_warn("%s: group commit: %s; committing every operation", name, strerror(-r));
+	*ret_fs = fs;
+	return 0;
+fail:
+	fs_close(fs);
+	return r;
+}
+
+/* Mounts a FUSE session of fs at mnt and serves it, with the lifecycle
+ * thread and the control socket, until it is unmounted or signalled.
+ * ready_fd >= 0 (the detached daemon): told 'K' once the mount is live,
+ * then closed, and stdio detached.  0 when the session ended cleanly. */
+static int serve(struct fs *fs, const struct conf *conf, const char *mnt, const char *opts,
+		 bool debug, int *ready_fd)
+{
+	struct efsfs_session_opts so = { .mountpoint = mnt, .mount_opts = opts, .debug = debug };
+	const char *name = conf->name;
+	struct efsfs_session *se = NULL;
+	struct control *ctl = NULL;
+	char err[1024];
+	int r;
+
+	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", name, err);
+		return r;
+	}
+	r = efsfs_session_set_signal_handlers(se);
+	if (r < 0) {
+		log_err("%s: cannot install signal handlers", name);
+		goto out;
+	}
+	r = efsfs_session_mount(se, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", name, err);
+		efsfs_session_remove_signal_handlers(se);
+		goto out;
+	}
+	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(fs), mnt,
+		 fs_read_only(fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
+	if (*ready_fd >= 0) {
+		char ok = 'K';
+
+		if (write(*ready_fd, &ok, 1) != 1) {
+			/* the parent is gone; serve anyway */
+		}
+		close(*ready_fd);
+		*ready_fd = -1;
+		detach_stdio();
+		log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
+		if (chdir("/") < 0) {
+			/* keep the current directory */
+		}
+	}
+	r = fs_read_only(fs) ? 0 : tier_start(fs);
+	if (r < 0)
+		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
+			 strerror(-r));
+	r = control_start(fs, &ctl);
+	if (r < 0)
+		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
+			 "reach this mount", name, strerror(-r));
+	r = efsfs_session_run(se);
+	control_stop(ctl);
+	efsfs_session_remove_signal_handlers(se);
+	efsfs_session_unmount(se);
+	log_info("%s unmounted from %s", name, mnt);
+out:
+	efsfs_session_destroy(se);
+	return r;
+}
+
 int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
 		bool foreground, bool debug)
 {
-	struct efsfs_session_opts so = { 0 };
-	struct efsfs_session *se = NULL;
-	struct control *ctl = NULL;
 	struct conf *conf = NULL;
 	struct fs *fs = NULL;
 	char err[1024], mnt[PATH_MAX];
-	struct statvfs sv;
-	struct stat st;
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1;
 
@@ -262,21 +397,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	}
 	if (conf->warning)
 		fprintf(stderr, "efsfs: warning: %s\n", conf->warning);
-	/* statfs is never answered from the kernel's cache: a dead FUSE mount
-	 * whose attributes are still cached fails it with ENOTCONN. */
-	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
-		if (errno != ENOTCONN) {
-			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
-			goto out;
-		}
-		if (check_dead_mount(name, mountpoint, mnt, sizeof(mnt)) < 0)
-			goto out;
-		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
+	if (check_mount_point(name, mountpoint, mnt, sizeof(mnt)) < 0)
 		goto out;
-	}
 	if (!foreground) {
 		pid_t pid;
 
@@ -299,85 +421,10 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		close_inherited(pipefd[1]);
 		setsid();
 	}
-
-	r = fs_open_flags(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &fs, err,
-			  sizeof(err));
-	if (r < 0) {
-		log_err("%s", err);
+	if (open_for_mount(conf, name, mnt, opts, &fs) < 0)
 		goto out;
-	}
-	if (detach_dead_mounts(name, mnt) < 0)
-		goto out;
-	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
-	 * A store that does not answer (-EIO) may be back soon: the local data is usable.
-	 * A read-only mount writes nothing, not even the probe object. */
-	r = fs_read_only(fs) ? 0 : tier_check_stores(conf, false, err, sizeof(err));
-	if (r == -EIO) {
-		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
-			 "answers", name, err);
-	} else if (r < 0) {
-		log_err("%s: %s", name, err);
-		goto out;
-	}
-	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
-		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
-			 "is not AWS S3", name);
-	log_notes(name, fs_notes(fs));
-	/* Metadata operations are committed together every few milliseconds
-	 * (and at every fsync): on this kind of VM one SQLite commit costs
-	 * more than the FUSE round trips of the operation it records. */
-	r = fs_set_group_commit(fs, EFSFS_COMMIT_MS);
-	if (r < 0)
-		log_warn("%s: group commit: %s; committing every operation", name, strerror(-r));
-	so.mountpoint = mnt;
-	so.mount_opts = opts;
-	so.debug = debug;
-	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
-	if (r < 0) {
-		log_err("%s: %s", name, err);
-		goto out;
-	}
-	if (efsfs_session_set_signal_handlers(se) < 0) {
-		log_err("%s: cannot install signal handlers", name);
-		goto out;
-	}
-	if (efsfs_session_mount(se, err, sizeof(err)) < 0) {
-		log_err("%s: %s", name, err);
-		efsfs_session_remove_signal_handlers(se);
-		goto out;
-	}
-	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(fs), mnt,
-		 fs_read_only(fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
-	if (!foreground) {
-		char ok = 'K';
-
-		if (write(pipefd[1], &ok, 1) != 1) {
-			/* the parent is gone; serve anyway */
-		}
-		close(pipefd[1]);
-		pipefd[1] = -1;
-		detach_stdio();
-		log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
-		if (chdir("/") < 0) {
-			/* keep the current directory */
-		}
-	}
-	r = fs_read_only(fs) ? 0 : tier_start(fs);
-	if (r < 0)
-		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
-			 strerror(-r));
-	r = control_start(fs, &ctl);
-	if (r < 0)
-		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
-			 "reach this mount", name, strerror(-r));
-	r = efsfs_session_run(se);
-	control_stop(ctl);
-	efsfs_session_remove_signal_handlers(se);
-	efsfs_session_unmount(se);
-	log_info("%s unmounted from %s", name, mnt);
-	code = r == 0 ? 0 : 1;
+	code = serve(fs, conf, mnt, opts, debug, &pipefd[1]) == 0 ? 0 : 1;
 out:
-	efsfs_session_destroy(se);
 	fs_close(fs);
 	conf_free(conf);
 	if (pipefd[1] >= 0)

@@ -126,7 +126,6 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	struct efsfs_session *e;
 	int r;
 
-	*ret_s = NULL;
 	if ((size_t)snprintf(NULL, 0, "%s", o->mountpoint) >= sizeof(e->mountpoint)) {
 		snprintf(err, errlen, "mount point %s: %s", o->mountpoint, strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
