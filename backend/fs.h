@@ -209,12 +209,15 @@ int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_fi
  * may be (all its data local, no set-user/group-ID bit, no handle of the
  * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk; or
  * another handle of the inode is open with passthrough already) and
- * returns the backing id (registered through pt, the serving session's)
- * to give the kernel, or 0 to keep it on the daemon path (also when pt is
- * NULL, or the inode's passthrough handles are another session's).  While
- * such handles are open, the size and mtime the kernel's writes leave on
- * the backing file are adopted at getattr, fsync, setattr and the last
- * release, and tier moves leave the file alone.  An open counts as an
+ * returns the backing id to give the kernel, or 0 to keep it on the daemon
+ * path (always when pt is NULL).  The id is registered through pt, the
+ * serving session's: each session with passthrough handles of the inode
+ * has its own, and a session's first such handle while another session's
+ * are open stays on the daemon path only if a handle of the inode is on
+ * the daemon path already.  While such handles are open, the size and
+ * mtime the kernel's writes leave on the backing file are adopted at
+ * getattr, fsync, setattr and the last release, and tier moves leave the
+ * file alone.  An open counts as an
  * access to the whole file, as reads no longer reach the daemon. */
 int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passthrough *pt);
 /* Right after fs_create/fs_open_file: whether the kernel connection that
