@@ -2863,6 +2863,12 @@ void fs_close(struct fs *fs)
 			 * release would have, or a clean stop would lose it. */
 			if (fs->meta)
 				pt_refresh_last(fs, in);
+			while (in->pt_regs) {
+				struct fs_pt_reg *reg = in->pt_regs;
+
+				in->pt_regs = reg->next;
+				free(reg);     /* the connection and its ids are gone */
+			}
 			if (in->fd >= 0)
 				close(in->fd);
 			/* unlinked inodes still held are removed at the next mount */
