@@ -282,14 +282,9 @@ const struct conf *fs_conf(const struct fs *fs)
 	return fs->conf;
 }
 
-void fs_set_writeback(struct fs *fs, bool on)
+void fs_file_set_writeback(struct fs_file *f, bool on)
 {
-	fs->writeback = on;
-}
-
-void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt)
-{
-	fs->pt = *pt;
+	f->writeback = on;
 }
 
 uint64_t fs_passthrough_count(struct fs *fs)
@@ -1628,20 +1623,31 @@ static bool pt_space_ok(struct fs *fs)
 	return ok;
 }
 
-int fs_file_passthrough(struct fs *fs, struct fs_file *f)
+int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passthrough *pt)
 {
 	struct fs_inode *in = f->inode;
+	struct fs_pt_reg *reg = NULL;
 	uint64_t size = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	int fd, id = 0;
 
-	if (!fs->pt.attach || f->pt)
+	if (!pt || !pt->attach || f->pt)
 		return 0;
 	/* io shared: a tier move's commit and punch (io exclusive) is either
 	 * done, and then cf->nonlocal says so, or not begun, and then the write
 	 * generation bumped here makes it give up. */
 	pthread_rwlock_rdlock(&in->io);
 	pthread_mutex_lock(&in->lock);
+	if (in->npt > 0) {
+		for (reg = in->pt_regs; reg && reg->ops != pt; reg = reg->next)
+			;
+		/* Another session's handles use passthrough: this one registers
+		 * the backing file on its own connection (backing ids are per
+		 * connection), unless the inode has a handle on the daemon path
+		 * besides this one, whose kernel would refuse it. */
+		if (!reg && in->ncached > 1)
+			goto out;
+	}
 	if (in->npt == 0) {
 		/* A later open shares the first one's backing file whatever the
 		 * mode is now: the kernel allows only one kind of handle per
@@ -1666,23 +1672,34 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f)
 			   (!atomic_load(&in->pt_dirty) && (uint64_t)st.st_size != in->size)) {
 			goto out;        /* a size not ours to explain: keep the daemon path */
 		}
+	}
+	if (!reg) {
+		reg = calloc(1, sizeof(*reg));
+		if (!reg)
+			goto out;
 		fd = fs->chunks->ops->passthrough_fd(fs->chunks, in->cf);
-		id = fd >= 0 ? fs->pt.attach(fs->pt.arg, fd) : 0;
+		id = fd >= 0 ? pt->attach(pt->arg, fd) : 0;
 		if (id <= 0) {
+			free(reg);
 			id = 0;
 			goto out;
 		}
-		in->pt_id = id;
-		if (!atomic_load(&in->pt_dirty)) {
+		reg->ops = pt;
+		reg->id = id;
+		reg->next = in->pt_regs;
+		in->pt_regs = reg;
+		if (in->npt == 0 && !atomic_load(&in->pt_dirty)) {
 			atomic_store(&in->pt_mtime_ns, ts_ns(st.st_mtim));
 			atomic_store(&in->pt_dirty, true);
 			atomic_fetch_add(&fs->pt_dirty_n, 1);
 		}
 	}
+	reg->n++;
 	in->npt++;
 	in->ncached--;
 	f->pt = true;
-	id = in->pt_id;
+	f->pt_ops = pt;
+	id = reg->id;
 	size = in->size;
 	atomic_fetch_add(&in->write_gen, 1);
 out:
@@ -1742,9 +1759,10 @@ bool fs_inode_passthrough(struct fs_inode *in)
 
 void fs_release(struct fs *fs, struct fs_file *f)
 {
+	struct fs_pt_reg **pp, *gone = NULL;
 	struct fs_inode *in;
 	uint64_t size = 0;
-	int id = 0, r;
+	int r;
 
 	if (!f)
 		return;
@@ -1756,10 +1774,17 @@ void fs_release(struct fs *fs, struct fs_file *f)
 	pthread_mutex_lock(&in->lock);
 	if (!f->pt) {
 		in->ncached--;
-	} else if (--in->npt == 0) {
+	} else {
+		/* the last handle of its session: that connection's id goes */
+		for (pp = &in->pt_regs; *pp && (*pp)->ops != f->pt_ops; pp = &(*pp)->next)
+			;
+		if (*pp && --(*pp)->n == 0) {
+			gone = *pp;
+			*pp = gone->next;
+		}
+	}
+	if (f->pt && --in->npt == 0) {
 		/* the kernel has let go of the backing file: its writes are done */
-		id = in->pt_id;
-		in->pt_id = 0;
 		r = pt_refresh(fs, in);
 		if (r < 0)
 			log_warn("inode %" PRIu64 ": recording the size after passthrough writes: %s; "
@@ -1767,8 +1792,10 @@ void fs_release(struct fs *fs, struct fs_file *f)
 		size = in->size;
 	}
 	pthread_mutex_unlock(&in->lock);
-	if (id)
-		fs->pt.detach(fs->pt.arg, id);
+	if (gone) {
+		gone->ops->detach(gone->ops->arg, gone->id);
+		free(gone);
+	}
 	if (f->pt)
 		note_access(fs, in, 0, size);     /* reads did not reach us */
 	inode_unref(fs, in, 0, 1);
@@ -1915,7 +1942,7 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_
 		}
 	}
 	pthread_rwlock_rdlock(&in->io);
-	if ((f->flags & O_APPEND) && !fs->writeback) {
+	if ((f->flags & O_APPEND) && !f->writeback) {
 		pthread_mutex_lock(&in->lock);
 		off = (off_t)in->size;
 		pthread_mutex_unlock(&in->lock);
@@ -1957,7 +1984,7 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_
 		goto out;
 	end = (uint64_t)off + (uint64_t)written;
 	pthread_mutex_lock(&in->lock);
-	if (end > in->size || !fs->writeback) {
+	if (end > in->size || !f->writeback) {
 		uint64_t size = end > in->size ? end : in->size;
 
 		now = now_ts();
@@ -2612,7 +2639,6 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 	fs->conf = (struct conf *)conf;
 	fs->layer = layer;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
-	fs->writeback = false;
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->itab_lock, NULL);
 	pthread_mutex_init(&fs->space_lock, NULL);
@@ -2784,6 +2810,12 @@ void fs_close(struct fs *fs)
 			 * release would have, or a clean stop would lose it. */
 			if (fs->meta)
 				pt_refresh_last(fs, in);
+			while (in->pt_regs) {
+				struct fs_pt_reg *reg = in->pt_regs;
+
+				in->pt_regs = reg->next;
+				free(reg);     /* the connection and its ids are gone */
+			}
 			fs->chunks->ops->close(fs->chunks, in->cf);
 			/* unlinked inodes still held are removed at the next mount */
 			pthread_rwlock_destroy(&in->io);

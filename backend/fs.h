@@ -112,19 +112,19 @@ void fs_close(struct fs *fs);
 const char *fs_id(const struct fs *fs);
 uint64_t fs_chunk_size(const struct fs *fs);
 const struct conf *fs_conf(const struct fs *fs);
-/* Whether the kernel keeps mtime/ctime of written files (writeback cache). */
-void fs_set_writeback(struct fs *fs, bool on);
 
 /* Passthrough: the kernel reads and writes an open file's backing file
  * itself (FUSE passthrough).  attach registers a backing fd with the
- * kernel and returns its id (> 0) or a negative errno; detach forgets an
- * id once the last such handle is released.  Set once, before serving. */
+ * kernel connection of one FUSE session and returns its id (> 0) or a
+ * negative errno; detach forgets an id once the last handle using it is
+ * released.  Each session has its own (backing ids are per connection)
+ * and passes it to fs_file_passthrough; it must outlive the handles
+ * opened with it. */
 struct fs_passthrough {
 	int (*attach)(void *arg, int fd);
 	void (*detach)(void *arg, int id);
 	void *arg;
 };
-void fs_set_passthrough(struct fs *fs, const struct fs_passthrough *pt);
 /* Group commit for a mounted file system: metadata operations are
  * committed together every `ms` milliseconds (and at every fsync) instead
  * of one by one.  A daemon crash can then lose the operations of the last
@@ -215,11 +215,20 @@ int fs_open_file(struct fs *fs, uint64_t ino, int flags, struct fs_file **ret_fi
  * inode on the daemon path, not O_DIRECT, 1 GiB free on the data disk; or
  * another handle of the inode is open with passthrough already) and
  * returns the backing id to give the kernel, or 0 to keep it on the daemon
- * path.  While such handles are open, the size and mtime the kernel's writes
- * leave on the backing file are adopted at getattr, fsync, setattr and the
- * last release, and tier moves leave the file alone.  An open counts as an
+ * path (always when pt is NULL).  The id is registered through pt, the
+ * serving session's: each session with passthrough handles of the inode
+ * has its own, and a session's first such handle while another session's
+ * are open stays on the daemon path only if a handle of the inode is on
+ * the daemon path already.  While such handles are open, the size and
+ * mtime the kernel's writes leave on the backing file are adopted at
+ * getattr, fsync, setattr and the last release, and tier moves leave the
+ * file alone.  An open counts as an
  * access to the whole file, as reads no longer reach the daemon. */
-int fs_file_passthrough(struct fs *fs, struct fs_file *f);
+int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passthrough *pt);
+/* Right after fs_create/fs_open_file: whether the kernel connection that
+ * serves f keeps mtime/ctime of its writes and chooses the offset of
+ * O_APPEND writes itself (the writeback cache).  Off unless called. */
+void fs_file_set_writeback(struct fs_file *f, bool on);
 void fs_release(struct fs *fs, struct fs_file *f);
 int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync);
 

@@ -37,16 +37,28 @@ struct fs_inode {
 	 * backing file may be ahead of the metadata (size, mtime): stat shows
 	 * the backing file's, and pt_refresh commits them.  Written under lock;
 	 * the atomics are also read without it (fill_stat, under meta_lock). */
-	uint32_t ncached, npt;
-	int pt_id;                    /* the kernel's backing id while npt > 0 */
+	uint32_t ncached, npt;        /* npt: passthrough handles of all sessions */
+	struct fs_pt_reg *pt_regs;    /* one per session with handles in npt */
 	atomic_bool pt_dirty;
 	atomic_int_fast64_t pt_mtime_ns;  /* backing file's mtime when last adopted */
+};
+
+/* One FUSE session's registration of an inode's backing file: its backing
+ * id on that session's kernel connection, and how many of the inode's
+ * passthrough handles use it.  Guarded by the inode's lock. */
+struct fs_pt_reg {
+	const struct fs_passthrough *ops;
+	int id;
+	uint32_t n;
+	struct fs_pt_reg *next;
 };
 
 struct fs_file {
 	struct fs_inode *inode;
 	int flags;
 	bool pt;                      /* served by passthrough */
+	const struct fs_passthrough *pt_ops;  /* ... registered through these */
+	bool writeback;               /* its session has the writeback cache */
 	bool fresh;                   /* made by fs_create: empty, no xattrs */
 	bool fresh_pt_ok;             /* ... and its mode allows passthrough */
 };
@@ -68,8 +80,6 @@ struct fs {
 	int lockfd;                   /* DATA_DIR/lock: who holds the flock on dirfd */
 	bool read_only;               /* FS_OPEN_RDONLY: nothing is written (set at open) */
 	bool lock_text;               /* we wrote DATA_DIR/lock's text (cut at close) */
-	bool writeback;
-	struct fs_passthrough pt;     /* attach == NULL: no passthrough */
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 	atomic_uint fetching;         /* remote fetches in flight (fs_fetching_add) */

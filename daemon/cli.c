@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "daemon/control.h"
-#include "fuse/fuse_i.h"
+#include "daemon/daemon.h"
 #include "tier/tier.h"
 
 /* ---- the command and option tables ------------------------------------

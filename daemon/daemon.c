@@ -1,5 +1,6 @@
-/* daemon.c - the mount daemon: opens the file system, mounts it through
- * /dev/fuse and serves kernel requests on the request loop (loop.c).
+/* daemon.c - the mount lifecycle: opens the file system, mounts a FUSE
+ * session of it (fuse/session.h) and serves it until it is unmounted, with
+ * the lifecycle thread (tier/) and the control socket (control.c) beside.
  *
  * Without -f the process forks first and the child does all the work; the
  * parent waits on a pipe and exits 0 only once the mount is live, or with
@@ -28,84 +29,11 @@
 
 #include "common/log.h"
 #include "daemon/control.h"
-#include "fuse/fuse_i.h"
+#include "daemon/daemon.h"
+#include "fuse/session.h"
 #include "tier/tier.h"
 
 #define EFSFS_COMMIT_MS 10     /* the longest metadata waits for its commit */
-
-static void op_init(void *userdata, struct fuse_conn_info *conn)
-{
-	struct efsfs *e = userdata;
-
-	/* Passthrough and the writeback cache exclude each other (the kernel
-	 * refuses both); passthrough is the faster for local data. */
-	e->passthrough = efsfs_pt_negotiate(e);
-	if (!e->passthrough && e->conf->writeback_cache &&
-	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-		e->writeback = true;
-	}
-	fs_set_writeback(e->fs, e->writeback);
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-	/* with passthrough, passthrough.c reads requests whole (kill flags) */
-	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !e->passthrough)
-		conn->want |= FUSE_CAP_SPLICE_READ;
-	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
-		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	/* suid/sgid clearing on write and chown is left to the kernel */
-	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
-	/* open(O_TRUNC) of an existing file then comes as open + a size 0
-	 * setattr, which truncates here and clears set-user-ID bits the way
-	 * the kernel decides; with atomic O_TRUNC the open alone would have
-	 * to do both, and the kernel's cached size hid that it did not. */
-	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
-	conn->max_write = 1u << 20;
-	conn->max_readahead = 1u << 20;
-	conn->max_background = 64;
-	conn->congestion_threshold = 48;
-	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
-		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
-}
-
-static const struct fuse_lowlevel_ops *efsfs_ops(void)
-{
-	static struct fuse_lowlevel_ops ops;
-
-	if (!ops.init) {
-		ops.init = op_init;
-		efsfs_dir_ops(&ops);
-		efsfs_file_ops(&ops);
-		efsfs_xattr_ops(&ops);
-	}
-	return &ops;
-}
-
-static bool user_allow_other(void)
-{
-	char line[256];
-	FILE *f = fopen("/etc/fuse.conf", "re");
-	bool yes = false;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "user_allow_other", 16) == 0)
-			yes = true;
-	fclose(f);
-	return yes;
-}
-
-/* Whether the comma-separated opts hold an option starting with prefix. */
-static bool has_option(const char *opts, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "")
-		if (strncmp(o, prefix, n) == 0)
-			return true;
-	return false;
-}
 
 /* Whether opts ask for a read-only mount: the last of "ro" and "rw" wins,
  * as in libfuse. */
@@ -120,31 +48,6 @@ static bool read_only_option(const char *opts)
 			ro = o[1] == 'o';
 	}
 	return ro;
-}
-
-/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
- * fsname (the mount's source in /proc/mounts) is the name unless opts has
- * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
- * finds an fstab line's file system mounted. */
-static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
-		      bool debug)
-{
-	char o[4096], fsname[128] = "";
-	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
-
-	if (conf->allow_other && !other)
-		log_warn("%s: allow_other needs root or user_allow_other in /etc/fuse.conf; "
-			 "only you will see this mount", conf->name);
-	if (!has_option(opts, "fsname="))
-		snprintf(fsname, sizeof(fsname), "fsname=%s,", conf->name);
-	if (snprintf(o, sizeof(o), "%ssubtype=efsfs,default_permissions%s%s%s",
-		     fsname, other ? ",allow_other" : "", opts && *opts ? "," : "",
-		     opts ? opts : "") >= (int)sizeof(o))
-		return -E2BIG;
-	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||
-	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d")))
-		return -ENOMEM;
-	return 0;
 }
 
 /* The detached daemon keeps none of its caller's descriptors but stdio
@@ -337,25 +240,155 @@ static void log_notes(const char *name, const char *notes)
 	}
 }
 
-static bool fetching(void *fs)
+/* The mount point made canonical in mnt after checking that it is a
+ * directory, or a dead mount of NAME's (check_dead_mount).  Says why not
+ * on stderr. */
+static int check_mount_point(const char *name, const char *mountpoint, char *mnt, size_t len)
 {
-	return fs_fetching(fs);
+	struct statvfs sv;
+	struct stat st;
+	int r;
+
+	/* statfs is never answered from the kernel's cache: a dead FUSE mount
+	 * whose attributes are still cached fails it with ENOTCONN. */
+	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
+		if (errno != ENOTCONN) {
+			r = -errno;
+			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(-r));
+			return r;
+		}
+		r = check_dead_mount(name, mountpoint, mnt, len);
+		if (r < 0)
+			return r;
+		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* Opens NAME for mounting at mnt: read-only for -o ro; dead mounts of it
+ * there detached; its object stores checked; group commit on.  Logs why
+ * not. */
+static int open_for_mount(const struct conf *conf, const char *name, const char *mnt,
+			  const char *opts, struct fs **ret_fs)
+{
+	struct fs *fs = NULL;
+	char err[1024];
+	int r;
+
+	r = tier_fs_open(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &fs, err,
+			  sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		return r;
+	}
+	r = detach_dead_mounts(name, mnt);
+	if (r < 0)
+		goto fail;
+	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
+	 * A store that does not answer (-EIO) may be back soon: the local data is usable.
+	 * A read-only mount writes nothing, not even the probe object. */
+	r = fs_read_only(fs) ? 0 : tier_check_stores(conf, false, err, sizeof(err));
+	if (r == -EIO) {
+		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
+			 "answers", name, err);
+	} else if (r < 0) {
+		log_err("%s: %s", name, err);
+		goto fail;
+	}
+	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
+		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
+			 "is not AWS S3", name);
+	log_notes(name, fs_notes(fs));
+	/* Metadata operations are committed together every few milliseconds
+	 * (and at every fsync): on this kind of VM one SQLite commit costs
+	 * more than the FUSE round trips of the operation it records. */
+	r = fs_set_group_commit(fs, EFSFS_COMMIT_MS);
+	if (r < 0)
+		log_warn("%s: group commit: %s; committing every operation", name, strerror(-r));
+	*ret_fs = fs;
+	return 0;
+fail:
+	fs_close(fs);
+	return r;
+}
+
+/* Mounts a FUSE session of fs at mnt and serves it, with the lifecycle
+ * thread and the control socket, until it is unmounted or signalled.
+ * ready_fd >= 0 (the detached daemon): told 'K' once the mount is live,
+ * then closed, and stdio detached.  0 when the session ended cleanly. */
+static int serve(struct fs *fs, const struct conf *conf, const char *mnt, const char *opts,
+		 bool debug, int *ready_fd)
+{
+	struct efsfs_session_opts so = { .mountpoint = mnt, .mount_opts = opts, .debug = debug };
+	const char *name = conf->name;
+	struct efsfs_session *se = NULL;
+	struct control *ctl = NULL;
+	char err[1024];
+	int r;
+
+	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", name, err);
+		return r;
+	}
+	r = efsfs_session_set_signal_handlers(se);
+	if (r < 0) {
+		log_err("%s: cannot install signal handlers", name);
+		goto out;
+	}
+	r = efsfs_session_mount(se, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", name, err);
+		efsfs_session_remove_signal_handlers(se);
+		goto out;
+	}
+	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(fs), mnt,
+		 fs_read_only(fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
+	if (*ready_fd >= 0) {
+		char ok = 'K';
+
+		if (write(*ready_fd, &ok, 1) != 1) {
+			/* the parent is gone; serve anyway */
+		}
+		close(*ready_fd);
+		*ready_fd = -1;
+		detach_stdio();
+		log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
+		if (chdir("/") < 0) {
+			/* keep the current directory */
+		}
+	}
+	r = fs_read_only(fs) ? 0 : tier_start(fs);
+	if (r < 0)
+		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
+			 strerror(-r));
+	r = control_start(fs, &ctl);
+	if (r < 0)
+		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
+			 "reach this mount", name, strerror(-r));
+	r = efsfs_session_run(se);
+	control_stop(ctl);
+	efsfs_session_remove_signal_handlers(se);
+	efsfs_session_unmount(se);
+	log_info("%s unmounted from %s", name, mnt);
+out:
+	efsfs_session_destroy(se);
+	return r;
 }
 
 int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
 		bool foreground, bool debug)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct control *ctl = NULL;
-	struct efsfs e;
 	struct conf *conf = NULL;
+	struct fs *fs = NULL;
 	char err[1024], mnt[PATH_MAX];
-	struct statvfs sv;
-	struct stat st;
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1;
 
-	memset(&e, 0, sizeof(e));
 	log_init("efsfs", false, debug ? LOG_DEBUG : LOG_INFO);
 	r = conf_load(config, name, &conf, err, sizeof(err));
 	if (r < 0) {
@@ -364,21 +397,8 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	}
 	if (conf->warning)
 		fprintf(stderr, "efsfs: warning: %s\n", conf->warning);
-	/* statfs is never answered from the kernel's cache: a dead FUSE mount
-	 * whose attributes are still cached fails it with ENOTCONN. */
-	if (!realpath(mountpoint, mnt) || stat(mnt, &st) < 0 || statvfs(mnt, &sv) < 0) {
-		if (errno != ENOTCONN) {
-			fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(errno));
-			goto out;
-		}
-		if (check_dead_mount(name, mountpoint, mnt, sizeof(mnt)) < 0)
-			goto out;
-		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
+	if (check_mount_point(name, mountpoint, mnt, sizeof(mnt)) < 0)
 		goto out;
-	}
 	if (!foreground) {
 		pid_t pid;
 
@@ -401,96 +421,11 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		close_inherited(pipefd[1]);
 		setsid();
 	}
-
-	e.conf = conf;
-	e.debug = debug;
-	e.attr_timeout = conf->attr_timeout;
-	e.entry_timeout = conf->entry_timeout;
-	r = tier_fs_open(conf, mnt, read_only_option(opts) ? FS_OPEN_RDONLY : 0, &e.fs, err,
-			  sizeof(err));
-	if (r < 0) {
-		log_err("%s", err);
+	if (open_for_mount(conf, name, mnt, opts, &fs) < 0)
 		goto out;
-	}
-	if (detach_dead_mounts(name, mnt) < 0)
-		goto out;
-	/* a missing bucket or a refused storage class: now, not at the first lifecycle pass.
-	 * A store that does not answer (-EIO) may be back soon: the local data is usable.
-	 * A read-only mount writes nothing, not even the probe object. */
-	r = fs_read_only(e.fs) ? 0 : tier_check_stores(conf, false, err, sizeof(err));
-	if (r == -EIO) {
-		log_warn("%s: %s; mounting anyway: cold data cannot be read until the store "
-			 "answers", name, err);
-	} else if (r < 0) {
-		log_err("%s: %s", name, err);
-		goto out;
-	}
-	if (conf->archive_storage_class_auto && strncmp(conf->archive_store, "s3://", 5) == 0)
-		log_info("%s: archive_storage_class STANDARD: the default for an s3_endpoint that "
-			 "is not AWS S3", name);
-	log_notes(name, fs_notes(e.fs));
-	/* Metadata operations are committed together every few milliseconds
-	 * (and at every fsync): on this kind of VM one SQLite commit costs
-	 * more than the FUSE round trips of the operation it records. */
-	r = fs_set_group_commit(e.fs, EFSFS_COMMIT_MS);
-	if (r < 0)
-		log_warn("%s: group commit: %s; committing every operation", name, strerror(-r));
-	r = build_args(&args, conf, opts, debug);
-	if (r < 0) {
-		log_err("%s: mount options: %s", name, strerror(-r));
-		goto out;
-	}
-	e.se = fuse_session_new(&args, efsfs_ops(), sizeof(struct fuse_lowlevel_ops), &e);
-	if (!e.se) {
-		log_err("%s: bad mount options '%s' (see the FUSE messages above)", name,
-			opts ? opts : "");
-		goto out;
-	}
-	if (fuse_set_signal_handlers(e.se) != 0) {
-		log_err("%s: cannot install signal handlers", name);
-		goto out;
-	}
-	if (fuse_session_mount(e.se, mnt) != 0) {
-		log_err("%s: cannot mount on %s (see the FUSE messages above)", name, mnt);
-		fuse_remove_signal_handlers(e.se);
-		goto out;
-	}
-	efsfs_pt_install(&e);
-	log_info("%s (%s) mounted on %s%s, data in %s", name, fs_id(e.fs), mnt,
-		 fs_read_only(e.fs) ? " read-only (no lifecycle)" : "", conf->data_dir);
-	if (!foreground) {
-		char ok = 'K';
-
-		if (write(pipefd[1], &ok, 1) != 1) {
-			/* the parent is gone; serve anyway */
-		}
-		close(pipefd[1]);
-		pipefd[1] = -1;
-		detach_stdio();
-		log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
-		if (chdir("/") < 0) {
-			/* keep the current directory */
-		}
-	}
-	r = fs_read_only(e.fs) ? 0 : tier_start(e.fs);
-	if (r < 0)
-		log_warn("%s: lifecycle thread: %s; lifecycle runs only on demand", name,
-			 strerror(-r));
-	r = control_start(e.fs, &ctl);
-	if (r < 0)
-		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
-			 "reach this mount", name, strerror(-r));
-	r = efsfs_loop_run(e.se, (unsigned)conf->fuse_spin_us, 16, fetching, e.fs);
-	control_stop(ctl);
-	fuse_remove_signal_handlers(e.se);
-	fuse_session_unmount(e.se);
-	log_info("%s unmounted from %s", name, mnt);
-	code = r == 0 ? 0 : 1;
+	code = serve(fs, conf, mnt, opts, debug, &pipefd[1]) == 0 ? 0 : 1;
 out:
-	if (e.se)
-		fuse_session_destroy(e.se);
-	fuse_opt_free_args(&args);
-	fs_close(e.fs);
+	fs_close(fs);
 	conf_free(conf);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);

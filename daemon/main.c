@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fuse/fuse_i.h"
+#include "daemon/daemon.h"
 
 int main(int argc, char **argv)
 {

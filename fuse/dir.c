@@ -11,7 +11,7 @@
 
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	struct fuse_entry_param ep;
 
 	memset(&ep, 0, sizeof(ep));
@@ -207,7 +207,7 @@ static int dir_fill(void *arg, const char *name, const struct stat *st, uint64_t
 	size_t n;
 
 	if (d->plus) {
-		struct efsfs *e = req_efsfs(d->req);
+		struct efsfs_session *e = req_efsfs(d->req);
 		struct fuse_entry_param ep;
 
 		memset(&ep, 0, sizeof(ep));

@@ -16,17 +16,29 @@ static struct fs_file *file_of(struct fuse_file_info *fi)
 	return (struct fs_file *)(uintptr_t)fi->fh;
 }
 
-static void set_open_flags(struct efsfs *e, struct fuse_file_info *fi, struct fs_file *f)
+static void set_open_flags(struct efsfs_session *e, struct fuse_file_info *fi, struct fs_file *f)
 {
+	fs_file_set_writeback(f, e->writeback);
 	fi->fh = (uintptr_t)f;
 	/* close-to-open: a new open revalidates the page cache against mtime */
 	fi->keep_cache = 0;
 }
 
+/* The backing id for the reply to this open or create, 0 for none: the
+ * session's connection registers it (when it negotiated passthrough). */
+static int passthrough_id(struct efsfs_session *e, struct fs_file *f)
+{
+	int id = fs_file_passthrough(e->fs, f, e->passthrough ? &e->pt.ops : NULL);
+
+	if (id > 0)
+		atomic_fetch_add(&e->pt_opens, 1);
+	return id;
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	struct fuse_entry_param ep;
 	struct fs_file *f;
 	struct fs_ctx ctx;
@@ -44,7 +56,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	ep.attr_timeout = e->attr_timeout;
 	ep.entry_timeout = e->entry_timeout;
 	set_open_flags(e, fi, f);
-	efsfs_pt_reply_begin(fs_file_passthrough(e->fs, f));
+	efsfs_pt_reply_begin(passthrough_id(e, f));
 	r = fuse_reply_create(req, &ep, fi);
 	efsfs_pt_reply_end();
 	if (r != 0) {
@@ -56,7 +68,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	struct fs_file *f;
 	int r;
 
@@ -66,7 +78,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	set_open_flags(e, fi, f);
-	efsfs_pt_reply_begin(fs_file_passthrough(e->fs, f));
+	efsfs_pt_reply_begin(passthrough_id(e, f));
 	r = fuse_reply_open(req, fi);
 	efsfs_pt_reply_end();
 	if (r != 0)
@@ -81,7 +93,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	int r = fs_fsync(e->fs, file_of(fi), datasync != 0);
 
 	/* The kernel's cached st_blocks predates the write-back just done:
@@ -94,7 +106,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	struct fs_file *f = file_of(fi);
 	struct fs_rvec rv;
 	struct fuse_bufvec *bv;
@@ -137,7 +149,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
 			 struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	struct fs_file *f = file_of(fi);
 	size_t size = fuse_buf_size(in_buf);
 	bool killed = false;
@@ -194,7 +206,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
-	struct efsfs *e = req_efsfs(req);
+	struct efsfs_session *e = req_efsfs(req);
 	int r = fs_fallocate(e->fs, file_of(fi), mode, off, len);
 	bool killed = false;
 

@@ -1,28 +1,58 @@
-/* fuse_i.h - internals shared by the files of fuse/: the daemon state that
- * every low-level FUSE operation reaches through fuse_req_userdata(), and
- * the operation tables each file fills in.
+/* fuse_i.h - internals shared by the files of fuse/ (daemon/ uses
+ * fuse/session.h): the session state that every low-level FUSE operation
+ * reaches through fuse_req_userdata(), and the operation tables each file
+ * fills in.
+ *
+ * struct efsfs_session: fs, conf, se, the timeouts, max_threads and debug
+ * are set by efsfs_session_new and immutable after it; writeback and
+ * passthrough are written by op_init (the kernel's INIT, before any other
+ * request of the session) and only read after it; pt is passthrough.c's
+ * (see there); pt_opens is atomic.
  */
 #ifndef EFSFS_FUSE_I_H
 #define EFSFS_FUSE_I_H
 
 #include <fuse_lowlevel.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 
 #include "common/conf.h"
 #include "backend/fs.h"
+#include "fuse/session.h"
 
-struct efsfs {
+/* Passthrough state of one session's kernel connection (passthrough.c). */
+struct efsfs_pt {
+	int devfd;                  /* the session's /dev/fuse fd once hooked, else -1 */
+	bool hooked;                /* our session I/O hooks are in */
+	atomic_bool init_seen;      /* the INIT request has been read */
+	bool offered;               /* ... and offered passthrough (set before init_seen) */
+	uint64_t init_unique;       /* ... its unique (set before init_seen) */
+	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
+	atomic_bool killpriv;       /* handle_killpriv_v2 negotiated: kill flags are ours */
+	atomic_bool on;             /* negotiated, and registering works */
+	atomic_bool warned;
+	struct fs_passthrough ops;  /* attach/detach on this connection; arg: the session */
+};
+
+struct efsfs_session {
 	struct fs *fs;
 	const struct conf *conf;
 	struct fuse_session *se;
+	struct fuse_args args;
+	char mountpoint[4096];
+	bool mounted;
 	double attr_timeout;
 	double entry_timeout;
-	bool writeback;             /* negotiated with the kernel in init */
-	bool pt_hooked;             /* our session I/O hooks are in (passthrough.c) */
-	bool passthrough;           /* negotiated in init; so is handle_killpriv_v2 */
+	unsigned max_threads;
 	bool debug;
+	bool writeback;             /* negotiated with the kernel in init */
+	bool passthrough;           /* negotiated in init; so is handle_killpriv_v2 */
+	atomic_uint_fast64_t pt_opens;  /* handles opened with passthrough */
+	sem_t wake;                 /* posted to end efsfs_session_run's wait */
+	struct efsfs_pt pt;
 };
 
-static inline struct efsfs *req_efsfs(fuse_req_t req)
+static inline struct efsfs_session *req_efsfs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
@@ -36,18 +66,22 @@ void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 /* The request loop (loop.c): serves the session until it ends with up to
  * max_threads workers, the waiting one polling for spin_us before it
  * sleeps.  may_wait(arg) true: no request may be assumed quick right now.
- * 0 when the session ended by unmount or signal, else -errno. */
-int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads,
-		   bool (*may_wait)(void *arg), void *arg);
+ * A post to wake makes it look whether the session has exited (and the
+ * loop posts it itself when a worker saw the end).  0 when the session
+ * ended by unmount, signal or fuse_session_exit, else -errno. */
+int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
+		   unsigned max_threads, bool (*may_wait)(void *arg), void *arg);
 
 /* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks
  * the session's I/O when the config asks for passthrough and we are root.
  * negotiate: from op_init; true when the kernel offered passthrough, which
- * is then asked for in the INIT reply and handed to the fs core.
+ * is then asked for in the INIT reply; file.c then hands e->pt.ops to
+ * fs_file_passthrough.  init: sets up e->pt at efsfs_session_new.
  * reply_begin/end: around the reply to an open or create that
  * fs_file_passthrough gave a backing id for. */
-int efsfs_pt_install(struct efsfs *e);
-bool efsfs_pt_negotiate(struct efsfs *e);
+void efsfs_pt_init(struct efsfs_session *e);
+int efsfs_pt_install(struct efsfs_session *e);
+bool efsfs_pt_negotiate(struct efsfs_session *e);
 void efsfs_pt_reply_begin(int backing_id);
 /* With passthrough the kernel leaves dropping privileges to us: whether the
  * WRITE or SETATTR being served asks to clear set-user/group-ID bits. */
@@ -62,14 +96,5 @@ void efsfs_pt_reply_end(void);
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st);
 /* The caller of a request, for new inodes. */
 void efsfs_req_ctx(fuse_req_t req, struct fs_ctx *ctx);
-
-/* Mounts NAME at mountpoint and serves it until unmounted (daemon.c).
- * opts: comma-separated FUSE mount options from -o (may be NULL). */
-int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
-		bool foreground, bool debug);
-
-/* CLI subcommands (cli.c); each returns the process exit code. */
-int cli_main(int argc, char **argv);
-int cli_mount_helper(int argc, char **argv);
 
 #endif

@@ -50,7 +50,8 @@ struct loop {
 	void *arg;
 	pthread_mutex_t lock;
 	pthread_cond_t turn;        /* idle workers wait here for the reader's place */
-	sem_t finished;             /* a worker saw the end of the session */
+	sem_t *wake;                /* posted when a worker saw the end of the session,
+				     * or by efsfs_session_stop */
 	bool reading;               /* a worker holds the reader's place */
 	bool stop;
 	unsigned misses;            /* polls in a row that found no request */
@@ -202,7 +203,7 @@ static void finish(struct loop *l, int error)
 	l->stop = true;
 	pthread_cond_broadcast(&l->turn);
 	pthread_mutex_unlock(&l->lock);
-	sem_post(&l->finished);
+	sem_post(l->wake);
 }
 
 static void *worker_main(void *arg)
@@ -281,8 +282,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threads,
-		   bool (*may_wait)(void *arg), void *arg)
+int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
+		   unsigned max_threads, bool (*may_wait)(void *arg), void *arg)
 {
 	struct loop l;
 	struct worker *w;
@@ -291,6 +292,7 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 
 	memset(&l, 0, sizeof(l));
 	l.se = se;
+	l.wake = wake;
 	l.fd = fuse_session_fd(se);
 	l.spin_us = spin_us;
 	l.may_wait = may_wait;
@@ -298,7 +300,6 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 	l.max_threads = max_threads ? max_threads : 1;
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.turn, NULL);
-	sem_init(&l.finished, 0, 0);
 
 	/* Workers take no signals: SIGINT/SIGTERM/SIGHUP reach this thread,
 	 * whose sem_wait they interrupt (libfuse's handlers mark the session
@@ -320,7 +321,7 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		if (sem_timedwait(&l.finished, &until) == 0)
+		if (sem_timedwait(wake, &until) == 0)
 			break;
 	}
 	/* Wake everyone: waiting workers see stop; the reader, asleep in
@@ -343,7 +344,6 @@ int efsfs_loop_run(struct fuse_session *se, unsigned spin_us, unsigned max_threa
 	pthread_mutex_unlock(&l.lock);
 	if (r == 0)
 		r = l.error;
-	sem_destroy(&l.finished);
 	pthread_cond_destroy(&l.turn);
 	pthread_mutex_destroy(&l.lock);
 	return r;

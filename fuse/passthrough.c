@@ -7,7 +7,7 @@
  * fuse_session_mount opened) and the protocol is patched on its way:
  *   - io_read sees the kernel's INIT request and whether it offers
  *     FUSE_PASSTHROUGH (a flags2 bit);
- *   - op_init (daemon.c) then asks for passthrough instead of the
+ *   - op_init (session.c) then asks for passthrough instead of the
  *     writeback cache (the kernel refuses both together), and io_writev
  *     adds FUSE_PASSTHROUGH and a stack depth of 1 to the INIT reply;
  *   - opening a file, file.c registers its backing fd with the kernel
@@ -16,6 +16,13 @@
  *     create reply, which libfuse writes from the same thread.
  * The kernel's structures and numbers this takes are in kernel_abi.h
  * (Debian 12's headers are too old to have them).
+ *
+ * All of it is per session (struct efsfs_pt in the session, which libfuse
+ * hands our I/O hooks as their userdata): backing ids belong to one kernel
+ * connection, so each session registers its own.  Only what concerns the
+ * request a worker thread is serving is thread-local (libfuse's workers
+ * process each request in the thread that read it): the backing id of the
+ * open reply being sent, the kill flags of the request read.
  *
  * With passthrough we also take FUSE_HANDLE_KILLPRIV_V2: the kernel then
  * stops asking for security.capability before every write (a GETXATTR
@@ -68,18 +75,6 @@
 #include "fuse/fuse_i.h"
 #include "fuse/kernel_abi.h"
 
-/* One mount per process. */
-static struct {
-	int devfd;
-	atomic_bool init_seen;      /* the INIT request has been read */
-	bool offered;               /* ... and offered passthrough */
-	uint64_t init_unique;
-	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
-	atomic_bool killpriv;       /* handle_killpriv_v2 negotiated: kill flags are ours */
-	atomic_bool on;             /* negotiated, and registering works */
-	atomic_bool warned;
-} pt = { .devfd = -1 };
-
 /* The backing id for the open/create reply this thread is sending. */
 static __thread int reply_backing_id;
 /* The request this thread read asks us to drop privileges.  libfuse's
@@ -90,12 +85,12 @@ static __thread bool req_remove_privs;
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
+	struct efsfs_pt *pt = &((struct efsfs_session *)userdata)->pt;
 	ssize_t n = read(fd, buf, len);
 	struct k_in_header h;
 	struct k_init_in in;
 	uint32_t v;
 
-	(void)userdata;
 	req_kill_suidgid = false;
 	req_remove_privs = false;
 	/* we look at most at the first 24 bytes after the header (write_flags
@@ -103,16 +98,16 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 	if (n < (ssize_t)sizeof(h) + 24)
 		return n;
 	memcpy(&h, buf, sizeof(h));
-	if (h.opcode == K_FUSE_INIT && !atomic_load(&pt.init_seen)) {
+	if (h.opcode == K_FUSE_INIT && !atomic_load(&pt->init_seen)) {
 		memcpy(&in, (char *)buf + sizeof(h), sizeof(in));
-		pt.init_unique = h.unique;
-		pt.offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
-		atomic_store(&pt.init_seen, true);
-	} else if (h.opcode == K_FUSE_WRITE && atomic_load(&pt.killpriv)) {
+		pt->init_unique = h.unique;
+		pt->offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
+		atomic_store(&pt->init_seen, true);
+	} else if (h.opcode == K_FUSE_WRITE && atomic_load(&pt->killpriv)) {
 		/* fuse_write_in: fh, offset, size, write_flags */
 		memcpy(&v, (char *)buf + sizeof(h) + 20, sizeof(v));
 		req_kill_suidgid = (v & K_WRITE_KILL_SUIDGID) != 0;
-	} else if (h.opcode == K_FUSE_SETATTR && atomic_load(&pt.killpriv)) {
+	} else if (h.opcode == K_FUSE_SETATTR && atomic_load(&pt->killpriv)) {
 		/* fuse_setattr_in: valid first */
 		memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
 		req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
@@ -123,21 +118,22 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	(void)userdata;
+	struct efsfs_pt *pt = &((struct efsfs_session *)userdata)->pt;
+
 	if (count >= 2 && iov[0].iov_len == sizeof(struct k_out_header)) {
 		const struct k_out_header *oh = iov[0].iov_base;
 		struct iovec *last = &iov[count - 1];
 
-		if (oh->error == 0 && atomic_load(&pt.patch_init) && oh->unique == pt.init_unique &&
+		if (oh->error == 0 && atomic_load(&pt->patch_init) && oh->unique == pt->init_unique &&
 		    iov[1].iov_len >= offsetof(struct k_init_out, max_stack_depth) + 4) {
 			struct k_init_out *o = iov[1].iov_base;
 
 			o->flags |= K_INIT_EXT | K_HANDLE_KILLPRIV_V2;
 			o->flags2 |= K_PASSTHROUGH_FLAGS2;
 			o->max_stack_depth = 1;     /* backing files on a plain file system */
-			atomic_store(&pt.patch_init, false);
-			atomic_store(&pt.killpriv, true);   /* for good, even if attach fails */
-			atomic_store(&pt.on, true);
+			atomic_store(&pt->patch_init, false);
+			atomic_store(&pt->killpriv, true);   /* for good, even if attach fails */
+			atomic_store(&pt->on, true);
 		} else if (oh->error == 0 && reply_backing_id > 0 &&
 			   last->iov_len >= sizeof(struct k_open_out)) {
 			/* fuse_reply_open and fuse_reply_create end with fuse_open_out */
@@ -175,7 +171,7 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
  * set (the kernel keeps the credentials of the registering thread for the
  * backing file's I/O); everything is put back before returning.  Both
  * calls act on this thread alone.  The backing id, or -errno. */
-static int backing_open_unprivileged(struct k_backing_map *map)
+static int backing_open_unprivileged(struct efsfs_pt *pt, struct k_backing_map *map)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct full[2], low[2];
@@ -197,38 +193,38 @@ static int backing_open_unprivileged(struct k_backing_map *map)
 	if (e) {
 		/* registering as root would let users' writes into root's
 		 * reserve: keep files on the daemon path instead */
-		if (!atomic_exchange(&pt.warned, true))
+		if (!atomic_exchange(&pt->warned, true))
 			log_warn("passthrough: cannot register backing files as an unprivileged "
 				 "writer (%s); files stay on the daemon path", strerror(e));
 		goto restore;
 	}
-	id = ioctl(pt.devfd, K_DEV_IOC_BACKING_OPEN, map);
+	id = ioctl(pt->devfd, K_DEV_IOC_BACKING_OPEN, map);
 	if (id <= 0)
 		e = id < 0 ? errno : EINVAL;
 restore:
 	setfsuid((uid_t)uid);
 	setfsgid((gid_t)gid);
-	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt.warned, true))
+	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt->warned, true))
 		log_warn("passthrough: restoring this thread's capabilities: %s", strerror(errno));
 	return e ? -e : id;
 }
 
 static int pt_attach(void *arg, int fd)
 {
+	struct efsfs_pt *pt = &((struct efsfs_session *)arg)->pt;
 	struct k_backing_map map = { .fd = fd };
 	int id, e;
 
-	(void)arg;
-	if (!atomic_load(&pt.on))
+	if (!atomic_load(&pt->on))
 		return -EOPNOTSUPP;
-	id = backing_open_unprivileged(&map);
+	id = backing_open_unprivileged(pt, &map);
 	if (id > 0)
 		return id;
 	e = -id;
 	if (e != EMFILE && e != ENFILE && e != ENOMEM && e != EINTR) {
 		/* the kernel will not take our backing files: stop asking */
-		atomic_store(&pt.on, false);
-		if (!atomic_exchange(&pt.warned, true))
+		atomic_store(&pt->on, false);
+		if (!atomic_exchange(&pt->warned, true))
 			log_warn("passthrough: the kernel refused a backing file (%s); files stay "
 				 "on the daemon path", strerror(e));
 	}
@@ -237,14 +233,23 @@ static int pt_attach(void *arg, int fd)
 
 static void pt_detach(void *arg, int id)
 {
+	struct efsfs_pt *pt = &((struct efsfs_session *)arg)->pt;
 	uint32_t u = (uint32_t)id;
 
-	(void)arg;
-	if (ioctl(pt.devfd, K_DEV_IOC_BACKING_CLOSE, &u) < 0)
+	if (ioctl(pt->devfd, K_DEV_IOC_BACKING_CLOSE, &u) < 0)
 		log_warn("passthrough: closing backing id %d: %s", id, strerror(errno));
 }
 
-int efsfs_pt_install(struct efsfs *e)
+void efsfs_pt_init(struct efsfs_session *e)
+{
+	memset(&e->pt, 0, sizeof(e->pt));
+	e->pt.devfd = -1;
+	e->pt.ops.attach = pt_attach;
+	e->pt.ops.detach = pt_detach;
+	e->pt.ops.arg = e;
+}
+
+int efsfs_pt_install(struct efsfs_session *e)
 {
 	static const struct fuse_custom_io io = {
 		.read = io_read,
@@ -260,30 +265,27 @@ int efsfs_pt_install(struct efsfs *e)
 		log_debug("passthrough needs root (CAP_SYS_ADMIN); using the writeback cache");
 		return 0;
 	}
-	pt.devfd = fuse_session_fd(e->se);
-	r = fuse_session_custom_io(e->se, &io, pt.devfd);
+	e->pt.devfd = fuse_session_fd(e->se);
+	r = fuse_session_custom_io(e->se, &io, e->pt.devfd);
 	if (r < 0) {
 		log_warn("passthrough: cannot hook the FUSE session: %s", strerror(-r));
-		pt.devfd = -1;
+		e->pt.devfd = -1;
 		return r;
 	}
-	e->pt_hooked = true;
+	e->pt.hooked = true;
 	return 0;
 }
 
-bool efsfs_pt_negotiate(struct efsfs *e)
+bool efsfs_pt_negotiate(struct efsfs_session *e)
 {
-	static const struct fs_passthrough ops = { pt_attach, pt_detach, NULL };
-
-	if (!e->pt_hooked)
+	if (!e->pt.hooked)
 		return false;
-	if (!atomic_load(&pt.init_seen) || !pt.offered) {
+	if (!atomic_load(&e->pt.init_seen) || !e->pt.offered) {
 		log_info("%s: the kernel offers no FUSE passthrough; using the writeback cache",
 			 e->conf->name);
 		return false;
 	}
-	atomic_store(&pt.patch_init, true);
-	fs_set_passthrough(e->fs, &ops);
+	atomic_store(&e->pt.patch_init, true);
 	return true;
 }
 

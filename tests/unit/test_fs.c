@@ -653,12 +653,12 @@ START_TEST(test_append)
 	ck_assert_uint_eq(read_at(g, 0, buf, sizeof(buf)), 8);
 	ck_assert_mem_eq(buf, "Xbcdefgh", 8);
 	/* with writeback cache the kernel has chosen the offset already */
-	fs_set_writeback(fs, true);
+	fs_file_set_writeback(f, true);
 	ck_assert_int_eq(write_at(f, 2, "Y", 1), 2);
 	ck_assert_int_eq(getattr(ino).st_size, 8);
 	ck_assert_uint_eq(read_at(g, 0, buf, sizeof(buf)), 8);
 	ck_assert_mem_eq(buf, "XbYdefgh", 8);
-	fs_set_writeback(fs, false);
+	fs_file_set_writeback(f, false);
 	ck_assert_int_eq(write_at(f, 0, "Z", 1), 8);
 	ck_assert_int_eq(getattr(ino).st_size, 9);
 	fs_release(fs, g);
@@ -1977,13 +1977,34 @@ static void kpt_detach(void *arg, int id)
 	kpt.detached++;
 }
 
+static const struct fs_passthrough kpt_ops = { kpt_attach, kpt_detach, NULL };
+/* Another FUSE session's: its own kernel connection and backing ids. */
+static struct {
+	int attached, detached, id;
+} kpt2;
+
+static int kpt2_attach(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	kpt2.attached++;
+	kpt2.id = 100 + kpt2.attached;
+	return kpt2.id;
+}
+
+static void kpt2_detach(void *arg, int id)
+{
+	(void)arg;
+	ck_assert_int_eq(id, kpt2.id);
+	kpt2.detached++;
+}
+
+static const struct fs_passthrough kpt_other = { kpt2_attach, kpt2_detach, NULL };
+
 static void kpt_on(void)
 {
-	static const struct fs_passthrough ops = { kpt_attach, kpt_detach, NULL };
-
 	memset(&kpt, 0, sizeof(kpt));
 	kpt.fd = -1;
-	fs_set_passthrough(fs, &ops);
 }
 
 static void kpt_off(void)
@@ -2011,21 +2032,33 @@ static void check_committed(uint64_t ino, off_t size, off_t off, const char *wan
 
 START_TEST(test_passthrough_size_and_times)
 {
-	struct fs_file *f, *g;
+	struct fs_file *f, *g, *h;
 	struct stat st, to;
 	uint64_t ino;
 	int id;
 
 	kpt_on();
 	ino = create_file(ROOT, "p", 0644, &f);
-	id = fs_file_passthrough(fs, f);
+	id = fs_file_passthrough(fs, f, &kpt_ops);
 	ck_assert_int_gt(id, 0);
 	ck_assert_int_eq(kpt.attached, 1);
 	ck_assert_uint_eq(fs_passthrough_count(fs), 1);
 	/* a second handle shares the registration */
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &g), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, g), id);
+	ck_assert_int_eq(fs_file_passthrough(fs, g, &kpt_ops), id);
 	ck_assert_int_eq(kpt.attached, 1);
+	/* another session's open registers the file on its own connection
+	 * (backing ids are per connection); its last release detaches only
+	 * its own id */
+	memset(&kpt2, 0, sizeof(kpt2));
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDONLY, &h), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, h, &kpt_other), 101);
+	ck_assert_int_eq(kpt.attached, 1);
+	ck_assert_int_eq(kpt2.attached, 1);
+	ck_assert_uint_eq(fs_passthrough_count(fs), 3);
+	fs_release(fs, h);
+	ck_assert_int_eq(kpt2.detached, 1);
+	ck_assert_int_eq(kpt.detached, 0);
 	/* the kernel writes; stat shows it before any commit */
 	ck_assert_int_eq(pwrite(kpt.fd, "0123456789", 10, 8190), 10);
 	st = getattr(ino);
@@ -2070,7 +2103,7 @@ START_TEST(test_passthrough_stop_while_open)
 
 	kpt_on();
 	ino = create_file(ROOT, "open-at-stop", 0644, &f);
-	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	ck_assert_int_eq(pwrite(kpt.fd, "written", 7, 0), 7);
 	kpt_off();
 	fs_reopen(NULL);
@@ -2089,11 +2122,11 @@ START_TEST(test_passthrough_refused)
 	 * refuse to mix), and the other way round */
 	ino = create_file(ROOT, "a", 0644, &f);
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &g), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, g), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, g, &kpt_ops), 0);
 	fs_release(fs, g);
-	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &g), 0);
-	ck_assert_int_gt(fs_file_passthrough(fs, g), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, g, &kpt_ops), 0);
 	fs_release(fs, g);
 	fs_release(fs, f);
 	ck_assert_int_eq(kpt.detached, 1);
@@ -2101,26 +2134,26 @@ START_TEST(test_passthrough_refused)
 	/* set-user-ID and set-group-ID executables: the kernel must clear
 	 * those bits on write, which it only does on the daemon path */
 	ino = create_file(ROOT, "suid", 04755, &f);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	fs_release(fs, f);
 	fs_forget(fs, ino, 1);
 	ino = create_file(ROOT, "sgid", 02750, &f);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	fs_release(fs, f);
 	fs_forget(fs, ino, 1);
 	ino = create_file(ROOT, "sgid-noexec", 02640, &f);   /* mandatory locking mark */
-	ck_assert_int_gt(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	fs_release(fs, f);
 	fs_forget(fs, ino, 1);
 	/* O_DIRECT: the daemon path (the kernel would keep O_DIRECT on the
 	 * backing file when fcntl drops it from the open file) */
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR | O_DIRECT, &f), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	fs_release(fs, f);
 	/* the kernel refusing the backing file: daemon path, no detach */
 	kpt.fail = 1;
 	ino = create_file(ROOT, "b", 0644, &f);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &kpt_ops), 0);
 	write_at(f, 0, "abc", 3);
 	fs_release(fs, f);
 	ck_assert_int_eq(kpt.detached, 2);

@@ -388,9 +388,8 @@ START_TEST(test_passthrough_open_file_stays)
 	struct tier_report rep;
 	char err[512];
 
-	fs_set_passthrough(fs, &ops);
 	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 7);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &ops), 7);
 	rep = run_at(at + 40 * DAY);
 	ck_assert_uint_eq(rep.chunks_to_ia, 0);
 	ck_assert_uint_eq(rep.chunks_failed, 0);
@@ -403,7 +402,7 @@ START_TEST(test_passthrough_open_file_stays)
 	/* a file with cold chunks stays on the daemon path */
 	cino = cold_file("c", &cbuf, size, 10);
 	ck_assert_int_eq(fs_open_file(fs, cino, O_RDONLY, &f), 0);
-	ck_assert_int_eq(fs_file_passthrough(fs, f), 0);
+	ck_assert_int_eq(fs_file_passthrough(fs, f, &ops), 0);
 	fs_release(fs, f);
 	check_content(ino, buf, size);
 	check_content(cino, cbuf, size);

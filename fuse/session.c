@@ -1,0 +1,232 @@
+/* session.c - FUSE sessions (fuse/session.h): one kernel connection
+ * serving an open struct fs at a mount point, with its options negotiated
+ * in op_init, its passthrough state (passthrough.c) and its request loop
+ * (loop.c).  Several sessions of one file system may run in one process.
+ *
+ * Fields of struct efsfs_session: see fuse_i.h.  mounted is written and
+ * read by the thread that owns the session (new, mount, unmount, destroy).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "fuse/fuse_i.h"
+
+#define SESSION_MAX_THREADS 16
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct efsfs_session *e = userdata;
+
+	/* Passthrough and the writeback cache exclude each other (the kernel
+	 * refuses both); passthrough is the faster for local data. */
+	e->passthrough = efsfs_pt_negotiate(e);
+	if (!e->passthrough && e->conf->writeback_cache &&
+	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		e->writeback = true;
+	}
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+	/* with passthrough, passthrough.c reads requests whole (kill flags) */
+	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !e->passthrough)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* suid/sgid clearing on write and chown is left to the kernel */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+	/* open(O_TRUNC) of an existing file then comes as open + a size 0
+	 * setattr, which truncates here and clears set-user-ID bits the way
+	 * the kernel decides; with atomic O_TRUNC the open alone would have
+	 * to do both, and the kernel's cached size hid that it did not. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
+		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
+}
+
+static struct fuse_lowlevel_ops ops;
+static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
+
+static void fill_ops(void)
+{
+	ops.init = op_init;
+	efsfs_dir_ops(&ops);
+	efsfs_file_ops(&ops);
+	efsfs_xattr_ops(&ops);
+}
+
+static bool user_allow_other(void)
+{
+	char line[256];
+	FILE *f = fopen("/etc/fuse.conf", "re");
+	bool yes = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "user_allow_other", 16) == 0)
+			yes = true;
+	fclose(f);
+	return yes;
+}
+
+/* Whether the comma-separated opts hold an option starting with prefix. */
+static bool has_option(const char *opts, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *o = opts; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : "")
+		if (strncmp(o, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
+ * fsname (the mount's source in /proc/mounts) is the name unless opts has
+ * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
+ * finds an fstab line's file system mounted. */
+static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
+		      bool debug)
+{
+	char o[4096], fsname[128] = "";
+	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
+
+	if (conf->allow_other && !other)
+		log_warn("%s: allow_other needs root or user_allow_other in /etc/fuse.conf; "
+			 "only you will see this mount", conf->name);
+	if (!has_option(opts, "fsname="))
+		snprintf(fsname, sizeof(fsname), "fsname=%s,", conf->name);
+	if (snprintf(o, sizeof(o), "%ssubtype=efsfs,default_permissions%s%s%s",
+		     fsname, other ? ",allow_other" : "", opts && *opts ? "," : "",
+		     opts ? opts : "") >= (int)sizeof(o))
+		return -E2BIG;
+	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||
+	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d")))
+		return -ENOMEM;
+	return 0;
+}
+
+static bool fetching(void *fs)
+{
+	return fs_fetching(fs);
+}
+
+int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
+		      struct efsfs_session **ret_s, char *err, size_t errlen)
+{
+	const struct conf *conf = fs_conf(fs);
+	struct efsfs_session *e;
+	int r;
+
+	if ((size_t)snprintf(NULL, 0, "%s", o->mountpoint) >= sizeof(e->mountpoint)) {
+		snprintf(err, errlen, "mount point %s: %s", o->mountpoint, strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	e->fs = fs;
+	e->conf = conf;
+	e->debug = o->debug;
+	e->attr_timeout = conf->attr_timeout;
+	e->entry_timeout = conf->entry_timeout;
+	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;
+	snprintf(e->mountpoint, sizeof(e->mountpoint), "%s", o->mountpoint);
+	atomic_init(&e->pt_opens, 0);
+	sem_init(&e->wake, 0, 0);
+	efsfs_pt_init(e);
+	e->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	r = build_args(&e->args, conf, o->mount_opts, o->debug);
+	if (r < 0) {
+		snprintf(err, errlen, "mount options: %s", strerror(-r));
+		goto fail;
+	}
+	pthread_once(&ops_once, fill_ops);
+	e->se = fuse_session_new(&e->args, &ops, sizeof(ops), e);
+	if (!e->se) {
+		snprintf(err, errlen, "bad mount options '%s' (see the FUSE messages above)",
+			 o->mount_opts ? o->mount_opts : "");
+		r = -EINVAL;
+		goto fail;
+	}
+	*ret_s = e;
+	return 0;
+fail:
+	efsfs_session_destroy(e);
+	return r;
+}
+
+int efsfs_session_set_signal_handlers(struct efsfs_session *s)
+{
+	return fuse_set_signal_handlers(s->se) == 0 ? 0 : -EINVAL;
+}
+
+void efsfs_session_remove_signal_handlers(struct efsfs_session *s)
+{
+	fuse_remove_signal_handlers(s->se);
+}
+
+int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
+{
+	if (fuse_session_mount(s->se, s->mountpoint) != 0) {
+		snprintf(err, errlen, "cannot mount on %s (see the FUSE messages above)",
+			 s->mountpoint);
+		return -EIO;
+	}
+	s->mounted = true;
+	efsfs_pt_install(s);
+	return 0;
+}
+
+int efsfs_session_run(struct efsfs_session *s)
+{
+	return efsfs_loop_run(s->se, &s->wake, (unsigned)s->conf->fuse_spin_us, s->max_threads,
+			      fetching, s->fs);
+}
+
+void efsfs_session_stop(struct efsfs_session *s)
+{
+	fuse_session_exit(s->se);
+	sem_post(&s->wake);
+}
+
+void efsfs_session_unmount(struct efsfs_session *s)
+{
+	if (!s->mounted)
+		return;
+	fuse_session_unmount(s->se);
+	s->mounted = false;
+}
+
+void efsfs_session_destroy(struct efsfs_session *s)
+{
+	if (!s)
+		return;
+	if (s->se) {
+		efsfs_session_unmount(s);
+		fuse_session_destroy(s->se);
+	}
+	fuse_opt_free_args(&s->args);
+	sem_destroy(&s->wake);
+	free(s);
+}
+
+bool efsfs_session_passthrough(struct efsfs_session *s)
+{
+	return s->passthrough;
+}
+
+uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s)
+{
+	return atomic_load(&s->pt_opens);
+}

@@ -1,0 +1,58 @@
+/* session.h - the FUSE layer's public interface, for daemon/ and tests: a
+ * FUSE session serves one open struct fs at one mount point over its own
+ * kernel connection (/dev/fuse fd), with its own request loop, negotiated
+ * options (passthrough or the writeback cache) and passthrough backing ids.
+ * One process may serve several sessions of one file system, each on its
+ * own thread calling efsfs_session_run.
+ *
+ * Lifecycle: efsfs_session_new, efsfs_session_mount, efsfs_session_run
+ * (until unmounted or stopped), efsfs_session_destroy (unmounts if still
+ * mounted).  The struct fs must stay open until the session is destroyed.
+ */
+#ifndef EFSFS_FUSE_SESSION_H
+#define EFSFS_FUSE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/fs.h"
+
+struct efsfs_session;
+
+struct efsfs_session_opts {
+	const char *mountpoint;     /* an absolute, canonical path */
+	const char *mount_opts;     /* comma-separated FUSE mount options (-o), or NULL */
+	unsigned max_threads;       /* workers of the request loop; 0: 16 */
+	bool debug;                 /* libfuse's request trace (-d) */
+};
+
+/* A session for fs (with fs_conf(fs)'s name, timeouts, passthrough and
+ * writeback settings) at o->mountpoint, not mounted yet.  err: one
+ * sentence, for a mount option libfuse refuses. */
+int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
+		      struct efsfs_session **ret_s, char *err, size_t errlen);
+/* libfuse's SIGINT/SIGTERM/SIGHUP handlers (SIGPIPE ignored), which end
+ * this session's loop.  At most one session of a process has them. */
+int efsfs_session_set_signal_handlers(struct efsfs_session *s);
+void efsfs_session_remove_signal_handlers(struct efsfs_session *s);
+/* Mounts the session at its mount point and hooks its I/O for passthrough
+ * when the config asks for it and we are root. */
+int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen);
+/* Serves the session's requests on worker threads until it is unmounted,
+ * stopped or sent a signal: 0, or -errno when reading /dev/fuse failed. */
+int efsfs_session_run(struct efsfs_session *s);
+/* Asks a running efsfs_session_run to return (from any thread; async-
+ * signal-safe).  The mount stays until efsfs_session_unmount. */
+void efsfs_session_stop(struct efsfs_session *s);
+/* Detaches the mount, if mounted.  Not while efsfs_session_run runs. */
+void efsfs_session_unmount(struct efsfs_session *s);
+/* Unmounts if mounted and frees the session.  Accepts NULL. */
+void efsfs_session_destroy(struct efsfs_session *s);
+
+/* After the kernel's INIT: whether this session's connection negotiated
+ * passthrough, and the handles it opened with passthrough so far. */
+bool efsfs_session_passthrough(struct efsfs_session *s);
+uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s);
+
+#endif
