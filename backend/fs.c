@@ -18,7 +18,7 @@
  * (check_space); an operation that adds metadata is admitted by
  * check_meta_space() inside its transaction, before it is acknowledged, so
  * that the group it joins can always be committed (the design is in
- * backend/meta.c's top comment); removals are always admitted.
+ * backend/meta_sqlite.c's top comment); removals are always admitted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +53,7 @@
  * fails with ENOSPC, as on ext4 when an inode's xattr space is full. */
 #define FS_XATTR_INODE_MAX (256u << 10)
 #define FS_XATTR_LIST_MAX  65536u
-/* Metadata space (see check_meta_space): the reserve meta.c keeps
+/* Metadata space (see check_meta_space): the reserve meta_sqlite.c keeps
  * allocated for commits, and the free space below which an operation that
  * grows the metadata fails with ENOSPC: 8 MiB for users, 2 MiB for root
  * (data writes stop at FS_SPACE_RESERVE already).  FS_OP_BYTES is what one
@@ -236,7 +236,7 @@ static void space_update(struct fs *fs, bool always);
  * 0; ctx NULL is the daemon itself), or when the reserve is not whole and
  * cannot be made whole.  Every operation that acknowledges new metadata
  * passes here first, so the reserve only covers what was admitted (see
- * meta.c's top comment).  Takes space_lock (inside meta_lock). */
+	 * meta_sqlite.c's top comment).  Takes space_lock (inside meta_lock). */
 static int check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes)
 {
 	bool root = !ctx || ctx->uid == 0;
@@ -2363,7 +2363,7 @@ static int make_key_file(const char *path, char *err, size_t errlen)
 int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
 	    char *ret_id, char *err, size_t errlen)
 {
-	char path[4096], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
+	char path[4096], url[4200], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
 	struct meta *m = NULL;
 	struct meta_inode root;
 	int dfd = -1, datafd = -1, r;
@@ -2419,7 +2419,8 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	 * mode of the database. */
 	snprintf(path, sizeof(path), "%s/meta.db.new", conf->data_dir);
 	unlinkat(dfd, "meta.db.new", 0);
-	r = meta_open(path, true, &m, err, errlen);
+	snprintf(url, sizeof(url), "sqlite://%s", path);
+	r = meta_open(url, META_CREATE, &m, err, errlen);
 	if (r < 0)
 		goto out;
 	if (fchmodat(dfd, "meta.db.new", 0600, 0) < 0) {
@@ -2661,7 +2662,7 @@ int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, ch
 int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  struct fs **ret, char *err, size_t errlen)
 {
-	char path[4096], buf[512];
+	char path[4096], url[4200], buf[512];
 	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
 	ssize_t n;
@@ -2749,11 +2750,10 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	if (r < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
-	if (ro)
-		r = meta_open_ro(path, faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0, &fs->meta,
-				 err, errlen);
-	else
-		r = meta_open(path, false, &fs->meta, err, errlen);
+	snprintf(url, sizeof(url), "sqlite://%s", path);
+	r = meta_open(url, ro ? META_RDONLY | (faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0 ?
+					       0 : META_DIR_RDONLY) : 0,
+		      &fs->meta, err, errlen);
 	if (r < 0)
 		goto fail;
 	/* On a full disk the reserve stays short, and check_meta_space refuses

@@ -3,7 +3,7 @@
  * and replies with their result; the unit tests call them directly.
  *
  * On-disk layout of a file system (DATA_DIR from the config):
- *   DATA_DIR/meta.db (+ -wal, -shm)   SQLite metadata (backend/meta.c)
+ *   DATA_DIR/meta.db (+ -wal, -shm)   SQLite metadata (backend/meta_sqlite.c)
  *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
  *                                      file, XX = low byte of the inode
  *                                      number; chunk i at i * chunk_size
