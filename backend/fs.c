@@ -127,16 +127,12 @@ const char *fs_notes(const struct fs *fs)
 
 void fs_meta_lock(struct fs *fs)
 {
-	pthread_mutex_lock(&fs->meta_lock);
+	meta_lock(fs->meta);
 }
 
 void fs_meta_unlock(struct fs *fs)
 {
-	if (fs->committer_on && fs->committer_idle && meta_group_due(fs->meta)) {
-		fs->committer_idle = false;          /* a group opened: time it */
-		pthread_cond_signal(&fs->commit_cond);
-	}
-	pthread_mutex_unlock(&fs->meta_lock);
+	meta_unlock(fs->meta);
 }
 
 /* Commits the open group; meta_lock held.  For the moments when an effect
@@ -154,76 +150,20 @@ static int meta_flush_locked(struct fs *fs)
 	return r;
 }
 
-static void *committer_main(void *arg)
+/* What the metadata engine's own commits of a group report. */
+static void meta_report(const char *msg, void *arg)
 {
 	struct fs *fs = arg;
-	struct timespec ts;
-	int64_t due, retry = 0;
 
-	pthread_mutex_lock(&fs->meta_lock);
-	while (!fs->committer_stop) {
-		due = meta_group_due(fs->meta);
-		if (due == 0 || meta_broken(fs->meta)) {
-			fs->committer_idle = true;
-			pthread_cond_wait(&fs->commit_cond, &fs->meta_lock);
-			continue;
-		}
-		if (due < retry)
-			due = retry;
-		if (mono_ns() >= due) {
-			/* a failure leaves the group open: try again in 100 ms */
-			if (meta_flush_locked(fs) < 0)
-				retry = mono_ns() + 100000000;
-			continue;
-		}
-		ts.tv_sec = due / 1000000000;
-		ts.tv_nsec = due % 1000000000;
-		pthread_cond_timedwait(&fs->commit_cond, &fs->meta_lock, &ts);
-	}
-	pthread_mutex_unlock(&fs->meta_lock);
-	return NULL;
+	log_err("%s: %s", fs->conf->name, msg);
 }
 
 int fs_set_group_commit(struct fs *fs, unsigned ms)
 {
-	pthread_condattr_t ca;
-	int r;
-
-	if (fs->committer_on || ms == 0)
+	if (ms == 0)
 		return 0;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs->commit_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	fs_meta_lock(fs);
-	meta_set_group(fs->meta, (int64_t)ms * 1000000);
-	fs->committer_idle = false;
-	fs->committer_stop = false;
-	r = pthread_create(&fs->committer, NULL, committer_main, fs);
-	if (r)
-		meta_set_group(fs->meta, 0);
-	else
-		fs->committer_on = true;
-	fs_meta_unlock(fs);
-	if (r)
-		pthread_cond_destroy(&fs->commit_cond);
-	return -r;
-}
-
-static void committer_stop(struct fs *fs)
-{
-	if (!fs->committer_on)
-		return;
-	pthread_mutex_lock(&fs->meta_lock);
-	fs->committer_stop = true;
-	pthread_cond_signal(&fs->commit_cond);
-	pthread_mutex_unlock(&fs->meta_lock);
-	pthread_join(fs->committer, NULL);
-	fs->committer_on = false;
-	pthread_cond_destroy(&fs->commit_cond);
-	pthread_mutex_lock(&fs->meta_lock);
-	meta_set_group(fs->meta, 0);       /* commits what is open */
-	pthread_mutex_unlock(&fs->meta_lock);
+	meta_set_report(fs->meta, meta_report, fs);
+	return meta_set_group(fs->meta, (int64_t)ms * 1000000);
 }
 
 static void space_update(struct fs *fs, bool always);
@@ -2674,7 +2614,6 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 	fs->conf = (struct conf *)conf;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
 	fs->writeback = false;
-	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->itab_lock, NULL);
 	pthread_mutex_init(&fs->space_lock, NULL);
 	pthread_mutex_init(&fs->usage_lock, NULL);
@@ -2824,7 +2763,8 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
-	committer_stop(fs);
+	if (fs->meta)
+		meta_set_group(fs->meta, 0);     /* commits what is open */
 	tier_close(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
 		while (fs->itab[i]) {
@@ -2866,7 +2806,6 @@ void fs_close(struct fs *fs)
 		close(fs->datafd);
 	if (fs->dirfd >= 0)
 		close(fs->dirfd);
-	pthread_mutex_destroy(&fs->meta_lock);
 	pthread_mutex_destroy(&fs->itab_lock);
 	pthread_mutex_destroy(&fs->space_lock);
 	pthread_mutex_destroy(&fs->usage_lock);

@@ -1,6 +1,8 @@
 /* meta.c - the metadata engine interface's engine-neutral part (see
- * meta.h): meta_open's URL dispatch, and the meta_* dispatchers through the
- * engine's ops table, with the test fault knob of meta_chunk_get.  The
+ * meta.h): meta_open's URL dispatch, the transaction runner (meta_txn) and
+ * the meta_* dispatchers through the engine's ops table, with the test fault
+ * knob of meta_chunk_get.  No state of its own: struct meta's fields are
+ * documented in meta.h.  The
  * engines are meta_sqlite.c (sqlite://); postgres:// is reserved. */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +38,50 @@ int meta_finish(struct meta *m, int r)
 		return meta_commit(m);
 	meta_rollback(m);
 	return r;
+}
+
+void meta_set_report(struct meta *m, void (*report)(const char *msg, void *arg), void *arg)
+{
+	m->report = report;
+	m->report_arg = arg;
+}
+
+int meta_effect_add(struct meta_effects *fx, int what, uint64_t ino)
+{
+	if (fx->n >= META_EFFECTS_MAX)
+		return -ENOBUFS;
+	fx->e[fx->n++] = (struct meta_effect){ .what = what, .ino = ino };
+	return 0;
+}
+
+int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effects *fx)
+{
+	int r = -EAGAIN;
+
+	meta_lock(m);
+	for (int i = 0; i < META_TXN_TRIES && r == -EAGAIN; i++) {
+		if (fx)
+			fx->n = 0;
+		r = meta_begin(m);
+		if (r < 0)
+			continue;
+		r = body(m, arg);
+		if (r > 0) {
+			meta_rollback(m);      /* nothing to change */
+			r = 0;
+		} else {
+			r = meta_finish(m, r);
+		}
+	}
+	if (r < 0 && fx)
+		fx->n = 0;
+	meta_unlock(m);
+	return r == -EAGAIN ? -EBUSY : r;     /* still in conflict after every try */
+}
+
+int meta_txn(struct meta *m, meta_body_fn body, void *arg)
+{
+	return meta_txn_fx(m, body, arg, NULL);
 }
 
 void meta_fail_chunk_reads(struct meta *m, int err)
@@ -97,19 +143,24 @@ int meta_sync(struct meta *m)
 	return m->ops->sync(m);
 }
 
-void meta_set_group(struct meta *m, int64_t window_ns)
+int meta_set_group(struct meta *m, int64_t window_ns)
 {
-	m->ops->set_group(m, window_ns);
+	return m->ops->set_group(m, window_ns);
+}
+
+void meta_lock(struct meta *m)
+{
+	m->ops->lock(m);
+}
+
+void meta_unlock(struct meta *m)
+{
+	m->ops->unlock(m);
 }
 
 int meta_flush(struct meta *m)
 {
 	return m->ops->flush(m);
-}
-
-int64_t meta_group_due(struct meta *m)
-{
-	return m->ops->group_due(m);
 }
 
 bool meta_broken(struct meta *m)

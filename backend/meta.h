@@ -10,8 +10,9 @@
  *    taken), -ENOSPC, -EROFS (a read-only open), -EIO (the store failed or
  *    is broken), -EAGAIN (a retryable conflict: the transaction must be run
  *    again; meta_txn does that);
- *  - struct meta is not thread-safe: one caller at a time holds it, via
- *    meta_lock()/meta_unlock() (the engine's own mutex) or meta_txn();
+ *  - one caller at a time: every op but close, errmsg and set_group is
+ *    called with the engine's own mutex held, via meta_lock()/meta_unlock()
+ *    or inside meta_txn() (which takes it);
  *  - one POSIX operation is one transaction: begin ... commit or rollback.
  *    An engine may batch committed transactions into one durable commit
  *    (the commit window, meta_set_group); meta_flush() ends the batch and
@@ -90,18 +91,21 @@ struct meta_ops {
 	int (*sync)(struct meta *m);
 	/* Commit window: with window_ns > 0 committed transactions are
 	 * batched into one durable commit at most window_ns old (or of a
-	 * bounded size); a crash of the process loses at most the open batch,
-	 * which sync never leaves open.  0 turns it off (flushing first).
-	 * Single writes outside begin join the batch too.  An engine without
-	 * batching ignores it. */
-	void (*set_group)(struct meta *m, int64_t window_ns);
+	 * bounded size), which the engine commits by itself when due (SQLite:
+	 * a committer thread); a crash of the process loses at most the open
+	 * batch, which sync never leaves open.  0 turns it off (committing
+	 * the batch).  Single writes outside begin join the batch too.  An
+	 * engine without batching ignores it.  Called WITHOUT the lock. */
+	int (*set_group)(struct meta *m, int64_t window_ns);
+	/* The engine's mutex (recursive: meta_txn may run inside a hold). */
+	void (*lock)(struct meta *m);
+	void (*unlock)(struct meta *m);
 	/* Commits the open batch, if any.  When the batch was lost (an I/O
 	 * error at commit, or a full disk with the reserve used up), the
 	 * engine is broken and refuses changes from then on (-EIO); else a
-	 * failed flush leaves the batch for the next try. */
+	 * failed flush leaves the batch for the next try.  A failure of the
+	 * engine's own background commit goes to m->report. */
 	int (*flush)(struct meta *m);
-	/* When the open batch is due (CLOCK_MONOTONIC ns), 0 when none. */
-	int64_t (*group_due)(struct meta *m);
 	bool (*broken)(struct meta *m);
 	/* Settles the store for a clean close (SQLite: checkpoints the WAL
 	 * into the database).  Nothing on a read-only open. */
@@ -205,13 +209,49 @@ struct meta_ops {
 	int (*chunk_each)(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg);
 };
 
-/* Every engine's struct starts with this.  Written at open, then
- * immutable, but for chunk_get_fault (a test knob, written and read under
- * the engine's lock). */
+/* Every engine's struct starts with this.  ops is immutable after open;
+ * report and report_arg are written before set_group turns batching on
+ * (meta_set_report) and read by the engine's thread; chunk_get_fault (a
+ * test knob) is written and read under the engine's lock. */
 struct meta {
 	const struct meta_ops *ops;
+	/* Told what failed in the engine's own background work (a batch it
+	 * committed by itself), one sentence; may be NULL. */
+	void (*report)(const char *msg, void *arg);
+	void *report_arg;
 	int chunk_get_fault;       /* meta_fail_chunk_reads: a positive errno */
 };
+
+/* Installs the report callback (before meta_set_group). */
+void meta_set_report(struct meta *m, void (*report)(const char *msg, void *arg), void *arg);
+
+/* Transactions as bodies.  meta_txn takes the engine's lock, begins, runs
+ * body(m, arg) and commits when it returned 0 (rolls back otherwise).  When
+ * the engine reports a retryable failure (-EAGAIN: SQLite busy, a
+ * serialization failure of another engine), from begin, the body or commit,
+ * it runs the body again, at most META_TXN_TRIES times, then fails with
+ * -EBUSY.  So a body must be re-runnable: it changes nothing outside the
+ * store.  What must happen after commit (unlinking a data file, dropping an
+ * inode, invalidating a cache) the body adds to the effects list
+ * (meta_txn_fx), which is emptied before every attempt and after a failed
+ * one; the caller applies the effects when meta_txn_fx returned 0.  A body
+ * that returns a positive value is rolled back and meta_txn returns 0
+ * ("nothing to change"). */
+#define META_TXN_TRIES   8
+#define META_EFFECTS_MAX 4
+struct meta_effect {
+	int what;                  /* the caller's kind of effect */
+	uint64_t ino;
+};
+struct meta_effects {
+	unsigned n;
+	struct meta_effect e[META_EFFECTS_MAX];
+};
+typedef int (*meta_body_fn)(struct meta *m, void *arg);
+int meta_txn(struct meta *m, meta_body_fn body, void *arg);
+int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effects *fx);
+/* Adds an effect; -ENOBUFS when the list is full. */
+int meta_effect_add(struct meta_effects *fx, int what, uint64_t ino);
 
 /* meta_open flags. */
 #define META_CREATE      0x1u  /* create the store; -EEXIST when one is there */
@@ -236,9 +276,10 @@ void meta_rollback(struct meta *m);
 /* Ends the transaction: commits when r is 0, else rolls back; returns the result. */
 int meta_finish(struct meta *m, int r);
 int meta_sync(struct meta *m);
-void meta_set_group(struct meta *m, int64_t window_ns);
+int meta_set_group(struct meta *m, int64_t window_ns);
+void meta_lock(struct meta *m);
+void meta_unlock(struct meta *m);
 int meta_flush(struct meta *m);
-int64_t meta_group_due(struct meta *m);
 bool meta_broken(struct meta *m);
 int meta_checkpoint(struct meta *m);
 int meta_integrity(struct meta *m, char *err, size_t errlen);

@@ -52,6 +52,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,10 +184,16 @@ static const char meta_schema[] =
 	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
 	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;";
 
+/* The engine's state.  Every field is written and read under lock (the
+ * engine's mutex, taken by meta_lock and meta_txn), but for those marked
+ * immutable after open and the committer's own (see there). */
 struct sq {
 	struct meta base;             /* first: struct meta * is struct sq * */
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__COUNT];
+	/* Recursive, so that a transaction (meta_txn) may run inside a hold
+	 * of the caller's (a read before it, a flush after it). */
+	pthread_mutex_t lock;
+	sqlite3 *db;                  /* opened NOMUTEX: lock serialises it */
+	sqlite3_stmt *st[ST__COUNT];  /* prepared at open */
 
 	/* The reserve (meta_reserve): a file of reserve_want bytes beside the
 	 * database whose blocks a write that finds the disk full takes (see
@@ -211,7 +218,17 @@ struct sq {
 	int64_t outer_since;          /* CLOCK_MONOTONIC ns when it began */
 	unsigned outer_ops;
 	bool broken;                  /* a group was lost: refuse writes */
-	bool read_only;               /* META_RDONLY: writes are -EROFS, syncs no-ops */
+	bool read_only;               /* META_RDONLY: writes are -EROFS, syncs no-ops;
+	                                 immutable after open */
+
+	/* The committer thread (set_group with a window): commits the open
+	 * group when it is due, waking on commit_cond (CLOCK_MONOTONIC) when
+	 * unlock finds a group newly opened.  committer_on is written by
+	 * set_group and close (callers without lock, never concurrently) and
+	 * read under lock; the rest written and read under lock. */
+	pthread_t committer;
+	pthread_cond_t commit_cond;
+	bool committer_on, committer_idle, committer_stop;
 };
 
 /* The engine's operations (the ops table at the end). */
@@ -222,8 +239,9 @@ static uint64_t sq_reserve_given(struct meta *mm);
 static uint64_t sq_pending(struct meta *mm);
 static void sq_close(struct meta *mm);
 static const char *sq_errmsg(struct meta *mm);
-static void sq_set_group(struct meta *mm, int64_t window_ns);
-static int64_t sq_group_due(struct meta *mm);
+static int sq_set_group(struct meta *mm, int64_t window_ns);
+static void sq_lock(struct meta *mm);
+static void sq_unlock(struct meta *mm);
 static int sq_flush(struct meta *mm);
 static bool sq_broken(struct meta *mm);
 static int sq_begin(struct meta *mm);
@@ -293,6 +311,7 @@ static int64_t mono_ns(void)
 }
 
 static int group_open(struct sq *m);
+static void committer_stop(struct sq *m);
 static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
 		   char *err, size_t errlen);
 
@@ -309,6 +328,7 @@ static int meta_errno(int rc)
 	case SQLITE_NOMEM:
 		return -ENOMEM;
 	case SQLITE_BUSY:
+		return -EAGAIN;   /* another connection holds the database: retryable */
 	case SQLITE_LOCKED:
 		return -EBUSY;
 	case SQLITE_READONLY:
@@ -850,10 +870,19 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		free(m);
 		return -ENOMEM;
 	}
+	{
+		pthread_mutexattr_t ma;
+
+		pthread_mutexattr_init(&ma);
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&m->lock, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
 	r = shim_register(m);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot register the SQLite VFS shim", path);
 		free(m->reserve_path);
+		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return r;
 	}
@@ -862,6 +891,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		if (!uri) {
 			sqlite3_vfs_unregister(&m->vfs);
 			free(m->reserve_path);
+			pthread_mutex_destroy(&m->lock);
 			free(m);
 			return -ENOMEM;
 		}
@@ -953,8 +983,10 @@ fail:
 static void sq_close(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	if (!m)
 		return;
+	committer_stop(m);
 	sq_flush(&m->base);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(m->st[i]);
@@ -963,6 +995,7 @@ static void sq_close(struct meta *mm)
 	if (m->reserve_fd >= 0)
 		close(m->reserve_fd);
 	free(m->reserve_path);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
 
@@ -989,18 +1022,118 @@ static int group_open(struct sq *m)
 	return 0;
 }
 
-static void sq_set_group(struct meta *mm, int64_t window_ns)
+static void sq_lock(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
-	if (window_ns <= 0)
-		sq_flush(&m->base);
-	m->group_ns = window_ns > 0 ? window_ns : 0;
+
+	pthread_mutex_lock(&m->lock);
 }
 
-static int64_t sq_group_due(struct meta *mm)
+static void sq_unlock(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
-	return m->outer ? m->outer_since + m->group_ns : 0;
+
+	if (m->committer_on && m->committer_idle && m->outer) {
+		m->committer_idle = false;          /* a group opened: time it */
+		pthread_cond_signal(&m->commit_cond);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Commits the open group when it is due; a failure leaves it open and is
+ * tried again 100 ms later, and is reported (m->base.report) first. */
+static void *committer_main(void *arg)
+{
+	struct sq *m = arg;
+	struct timespec ts;
+	int64_t due, retry = 0;
+	char msg[1024];
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->committer_stop) {
+		due = m->outer ? m->outer_since + m->group_ns : 0;
+		if (due == 0 || m->broken) {
+			m->committer_idle = true;
+			pthread_cond_wait(&m->commit_cond, &m->lock);
+			continue;
+		}
+		if (due < retry)
+			due = retry;
+		if (mono_ns() >= due) {
+			r = sq_flush(&m->base);
+			if (r < 0) {
+				retry = mono_ns() + 100000000;
+				snprintf(msg, sizeof(msg), "committing metadata: %s (%s)%s",
+					 strerror(-r), sqlite3_errmsg(m->db),
+					 m->broken ? "; the operations of the last moments are "
+						     "lost and changes are refused until the next "
+						     "mount" : "");
+				if (m->base.report)
+					m->base.report(msg, m->base.report_arg);
+			}
+			continue;
+		}
+		ts.tv_sec = due / 1000000000;
+		ts.tv_nsec = due % 1000000000;
+		pthread_cond_timedwait(&m->commit_cond, &m->lock, &ts);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static void committer_stop(struct sq *m)
+{
+	if (!m->committer_on)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->committer_stop = true;
+	pthread_cond_signal(&m->commit_cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->committer, NULL);
+	m->committer_on = false;
+	pthread_cond_destroy(&m->commit_cond);
+}
+
+/* Group commit on (window_ns > 0, with its committer thread) or off
+ * (committing what is open).  Called without the lock. */
+static int sq_set_group(struct meta *mm, int64_t window_ns)
+{
+	struct sq *m = (struct sq *)mm;
+	pthread_condattr_t ca;
+	int r;
+
+	if (window_ns <= 0) {
+		committer_stop(m);
+		pthread_mutex_lock(&m->lock);
+		sq_flush(&m->base);
+		m->group_ns = 0;
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->group_ns = window_ns;
+	pthread_mutex_unlock(&m->lock);
+	if (m->committer_on)
+		return 0;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->commit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&m->lock);
+	m->committer_idle = false;
+	m->committer_stop = false;
+	r = pthread_create(&m->committer, NULL, committer_main, m);
+	if (r) {
+		sq_flush(&m->base);
+		m->group_ns = 0;
+	} else {
+		m->committer_on = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (r)
+		pthread_cond_destroy(&m->commit_cond);
+	return -r;
 }
 
 static int sq_flush(struct meta *mm)
@@ -1909,7 +2042,8 @@ static const struct meta_ops sqlite_ops = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
 	.set_group = sq_set_group,
-	.group_due = sq_group_due,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
 	.flush = sq_flush,
 	.broken = sq_broken,
 	.begin = sq_begin,
