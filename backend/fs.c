@@ -309,27 +309,46 @@ static int inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nop
 	return 0;
 }
 
+/* Effects of a metadata transaction that its caller applies after the
+ * commit (meta_txn_fx): the body only records them, since it may run again. */
+enum {
+	FX_UNLINKED = 1,   /* the inode's last link went: inode_unlinked(ino) */
+	FX_DATA_GONE,      /* the inode's row went: its data file goes (after a flush) */
+};
+
+struct purge_txn {
+	uint64_t ino;
+	struct meta_effects fx;
+};
+
+static int purge_body(struct meta *m, void *arg)
+{
+	struct purge_txn *t = arg;
+	struct meta_inode mi;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0 || mi.nlink != 0)
+		return -EBUSY;    /* linked again, or gone already: nothing to do */
+	r = meta_inode_delete(m, t->ino);
+	if (!r)
+		r = meta_effect_add(&t->fx, FX_DATA_GONE, t->ino);
+	return r;
+}
+
 /* Removes an unlinked inode for good: metadata first, then its data. */
 static void inode_purge(struct fs *fs, uint64_t ino)
 {
-	struct meta_inode mi;
+	struct purge_txn t = { .ino = ino };
 	char path[32];
 	int r;
 
 	fs_meta_lock(fs);
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r == 0 && mi.nlink == 0) {
-		r = meta_begin(fs->meta);
-		if (!r)
-			r = meta_inode_delete(fs->meta, ino);
-		r = meta_finish(fs->meta, r);
-	} else {
-		r = -EBUSY;       /* linked again, or gone already: nothing to do */
-	}
+	r = meta_txn_fx(fs->meta, purge_body, &t, &t.fx);
 	if (r == 0)
 		r = meta_flush_locked(fs);     /* the data goes only once that is durable */
 	fs_meta_unlock(fs);
-	if (r == 0) {
+	if (r == 0 && t.fx.n) {
 		fs_data_path(ino, path);
 		unlinkat(fs->datafd, path, 0);
 	}
@@ -680,6 +699,21 @@ static int refresh_ino(struct fs *fs, uint64_t ino)
 	return r;
 }
 
+struct size_txn {
+	uint64_t ino, size, first_gone;     /* first_gone: first chunk cut, or UINT64_MAX */
+	struct timespec now;
+};
+
+static int size_body(struct meta *m, void *arg)
+{
+	struct size_txn *t = arg;
+	int r = meta_inode_set_size(m, t->ino, t->size, &t->now);
+
+	if (!r && t->first_gone != UINT64_MAX)
+		r = meta_chunk_delete_from(m, t->ino, t->first_gone);
+	return r;
+}
+
 /* Changes the size of a regular file with its I/O lock held exclusively. */
 static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 {
@@ -697,14 +731,13 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	}
 	if (size > old && ftruncate(in->fd, (off_t)size) < 0)
 		return -errno;
+	struct size_txn t = {
+		.ino = in->ino, .size = size, .now = now,
+		.first_gone = size < old ? (size + fs->chunk_size - 1) / fs->chunk_size : UINT64_MAX,
+	};
+
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_set_size(fs->meta, in->ino, size, &now);
-	if (!r && size < old)
-		r = meta_chunk_delete_from(fs->meta, in->ino,
-					   (size + fs->chunk_size - 1) / fs->chunk_size);
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, size_body, &t);
 	if (!r && size < old)
 		r = meta_flush_locked(fs);     /* commit the new size before cutting */
 	if (!r && size < old)
@@ -754,6 +787,30 @@ static uint32_t kill_suidgid(uint32_t mode)
 	return mode;
 }
 
+struct kill_priv_txn {
+	uint64_t ino;
+	bool caps, suidgid;
+};
+
+/* The drop itself; the caller has seen under the same hold that there is
+ * something to drop (the common case takes no transaction). */
+static int kill_priv_body(struct meta *m, void *arg)
+{
+	struct kill_priv_txn *t = arg;
+	struct meta_inode mi;
+	int r = meta_inode_get(m, t->ino, &mi);
+
+	if (!r && t->caps)
+		r = meta_xattr_remove(m, mi.ino, XATTR_CAPS);
+	if (!r) {
+		if (t->suidgid)
+			mi.mode = kill_suidgid(mi.mode);
+		mi.ctime = now_ts();
+		r = meta_inode_update(m, &mi);
+	}
+	return r;
+}
+
 int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 {
 	struct meta_inode mi;
@@ -770,16 +827,8 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 	r = 0;
 	if (!caps && (!suidgid || kill_suidgid(mi.mode) == mi.mode))
 		goto out;            /* the common case: nothing to drop, no commit */
-	r = meta_begin(fs->meta);
-	if (!r && caps)
-		r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
-	if (!r) {
-		if (suidgid)
-			mi.mode = kill_suidgid(mi.mode);
-		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, kill_priv_body,
+		     &(struct kill_priv_txn){ .ino = ino, .caps = caps, .suidgid = suidgid });
 	/* committed before the write it precedes can land: a crash of the
 	 * daemon right after must not bring the bits back over new data */
 	if (r == 0)
@@ -788,6 +837,59 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 		*ret_changed = true;
 out:
 	fs_meta_unlock(fs);
+	return r;
+}
+
+struct setattr_txn {
+	uint64_t ino;
+	const struct stat *attr;
+	int to_set;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the inode as committed */
+};
+
+static int setattr_body(struct meta *m, void *arg)
+{
+	struct setattr_txn *t = arg;
+	const struct stat *attr = t->attr;
+	struct meta_inode mi;
+	struct timespec now = t->now;
+	int to_set = t->to_set;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0)
+		return r;
+	if (to_set & FS_SET_MODE)
+		mi.mode = (mi.mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FS_SET_UID)
+		mi.uid = attr->st_uid;
+	if (to_set & FS_SET_GID)
+		mi.gid = attr->st_gid;
+	if (to_set & FS_SET_ATIME_NOW)
+		mi.atime = now;
+	else if (to_set & FS_SET_ATIME)
+		mi.atime = attr->st_atim;
+	if (to_set & FS_SET_MTIME_NOW)
+		mi.mtime = now;
+	else if (to_set & FS_SET_MTIME)
+		mi.mtime = attr->st_mtim;
+	if (to_set & FS_SET_CTIME)
+		mi.ctime = attr->st_ctim;
+	else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
+			   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
+		mi.ctime = now;
+	if ((to_set & FS_SET_KILL_SUIDGID) && !S_ISDIR(mi.mode)) {
+		mi.mode = kill_suidgid(mi.mode);
+		if (to_set & FS_SET_SIZE) {
+			r = meta_xattr_remove(m, t->ino, XATTR_CAPS);
+			if (r == -ENODATA)
+				r = 0;
+		}
+	}
+	if (!r)
+		r = meta_inode_update(m, &mi);
+	t->mi = mi;
 	return r;
 }
 
@@ -817,42 +919,11 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	} else if ((r = refresh_ino(fs, ino)) < 0) {
 		return r;        /* else the kernel's writes would override new times */
 	}
+	struct setattr_txn t = { .ino = ino, .attr = attr, .to_set = to_set, .now = now };
+
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r) {
-		if (to_set & FS_SET_MODE)
-			mi.mode = (mi.mode & S_IFMT) | (attr->st_mode & 07777);
-		if (to_set & FS_SET_UID)
-			mi.uid = attr->st_uid;
-		if (to_set & FS_SET_GID)
-			mi.gid = attr->st_gid;
-		if (to_set & FS_SET_ATIME_NOW)
-			mi.atime = now;
-		else if (to_set & FS_SET_ATIME)
-			mi.atime = attr->st_atim;
-		if (to_set & FS_SET_MTIME_NOW)
-			mi.mtime = now;
-		else if (to_set & FS_SET_MTIME)
-			mi.mtime = attr->st_mtim;
-		if (to_set & FS_SET_CTIME)
-			mi.ctime = attr->st_ctim;
-		else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
-				   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
-			mi.ctime = now;
-		if ((to_set & FS_SET_KILL_SUIDGID) && !S_ISDIR(mi.mode)) {
-			mi.mode = kill_suidgid(mi.mode);
-			if (to_set & FS_SET_SIZE) {
-				r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
-				if (r == -ENODATA)
-					r = 0;
-			}
-		}
-		if (!r)
-			r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, setattr_body, &t);
+	mi = t.mi;
 	if (!r)
 		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
@@ -896,35 +967,41 @@ static int dir_changed(struct fs *fs, struct meta_inode *dir, int dnlink, struct
 	return meta_inode_update(fs->meta, dir);
 }
 
-static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret)
+struct new_inode_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t parent;
+	const char *name, *target;
+	mode_t mode;
+	dev_t rdev;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the new inode */
+};
+
+static int new_inode_body(struct meta *m, void *arg)
 {
+	struct new_inode_txn *t = arg;
+	struct fs *fs = t->fs;
+	const struct fs_ctx *ctx = t->ctx;
+	const char *name = t->name, *target = t->target;
+	mode_t mode = t->mode;
+	struct timespec now = t->now;
 	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
 	uint64_t ino;
 	int r;
 
-	r = check_name(name);
+	memset(&mi, 0, sizeof(mi));
+	r = get_dir(fs, t->parent, &dir);
 	if (r < 0)
 		return r;
-	memset(&mi, 0, sizeof(mi));
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = get_dir(fs, parent, &dir);
-	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, parent, name, &ino);
-	if (r == 0) {
-		r = -EEXIST;
-		goto rollback;
-	} else if (r != -ENOENT) {
-		goto rollback;
-	}
+	r = meta_lookup(m, t->parent, name, &ino);
+	if (r == 0)
+		return -EEXIST;
+	else if (r != -ENOENT)
+		return r;
 	r = check_meta_space(fs, ctx, strlen(name) + (target ? strlen(target) : 0));
 	if (r < 0)
-		goto rollback;
+		return r;
 	mi.mode = mode;
 	mi.uid = ctx->uid;
 	mi.gid = ctx->gid;
@@ -935,24 +1012,33 @@ static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 			mi.mode |= S_ISGID;
 	}
 	mi.nlink = S_ISDIR(mode) ? 2 : 1;
-	mi.rdev = rdev;
+	mi.rdev = t->rdev;
 	mi.size = target ? strlen(target) : 0;
 	mi.atime = mi.mtime = mi.ctime = mi.btime = now;
-	r = meta_inode_insert(fs->meta, &mi, target, target ? strlen(target) : 0);
+	r = meta_inode_insert(m, &mi, target, target ? strlen(target) : 0);
 	if (!r)
-		r = meta_dentry_insert(fs->meta, parent, name, mi.ino, mi.mode);
+		r = meta_dentry_insert(m, t->parent, name, mi.ino, mi.mode);
 	if (!r)
 		r = dir_changed(fs, &dir, S_ISDIR(mode) ? 1 : 0, now);
+	t->mi = mi;
+	return r;
+}
+
+static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		     mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret)
+{
+	struct new_inode_txn t = {
+		.fs = fs, .ctx = ctx, .parent = parent, .name = name, .target = target,
+		.mode = mode, .rdev = rdev, .now = now_ts(),
+	};
+	int r;
+
+	r = check_name(name);
 	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
+		return r;
+	r = meta_txn(fs->meta, new_inode_body, &t);
 	if (!r)
-		*ret = mi;
+		*ret = t.mi;
 	return r;
 }
 
@@ -1006,63 +1092,72 @@ int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return new_entry(fs, ctx, parent, name, S_IFLNK | 0777, 0, target, ret_st);
 }
 
+struct link_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t ino, newparent;
+	const char *newname;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the inode with its new link */
+};
+
+static int link_body(struct meta *m, void *arg)
+{
+	struct link_txn *t = arg;
+	struct fs *fs = t->fs;
+	struct meta_inode dir, mi;
+	uint64_t other;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(mi.mode))
+		return -EPERM;
+	if (mi.nlink == 0)
+		return -ENOENT;
+	r = get_dir(fs, t->newparent, &dir);
+	if (r < 0)
+		return r;
+	r = meta_lookup(m, t->newparent, t->newname, &other);
+	if (r == 0)
+		r = -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	if (mi.nlink >= FS_LINK_MAX)
+		return -EMLINK;
+	r = check_meta_space(fs, t->ctx, strlen(t->newname));
+	if (r < 0)
+		return r;
+	r = meta_dentry_insert(m, t->newparent, t->newname, t->ino, mi.mode);
+	if (r < 0)
+		return r;
+	mi.nlink++;
+	mi.ctime = t->now;
+	r = meta_inode_update(m, &mi);
+	if (!r)
+		r = dir_changed(fs, &dir, 0, t->now);
+	t->mi = mi;
+	return r;
+}
+
 int fs_link(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, uint64_t newparent,
 	    const char *newname, struct stat *ret_st)
 {
+	struct link_txn t = {
+		.fs = fs, .ctx = ctx, .ino = ino, .newparent = newparent, .newname = newname,
+		.now = now_ts(),
+	};
 	struct pt_snap ps = PT_NONE;
-	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
-	uint64_t other;
+	struct meta_inode mi;
 	int r;
 
 	r = check_name(newname);
 	if (r < 0)
 		return r;
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
-		goto rollback;
-	if (S_ISDIR(mi.mode)) {
-		r = -EPERM;
-		goto rollback;
-	}
-	if (mi.nlink == 0) {
-		r = -ENOENT;
-		goto rollback;
-	}
-	r = get_dir(fs, newparent, &dir);
-	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, newparent, newname, &other);
-	if (r == 0)
-		r = -EEXIST;
-	if (r != -ENOENT)
-		goto rollback;
-	if (mi.nlink >= FS_LINK_MAX) {
-		r = -EMLINK;
-		goto rollback;
-	}
-	r = check_meta_space(fs, ctx, strlen(newname));
-	if (r < 0)
-		goto rollback;
-	r = meta_dentry_insert(fs->meta, newparent, newname, ino, mi.mode);
-	if (r < 0)
-		goto rollback;
-	mi.nlink++;
-	mi.ctime = now;
-	r = meta_inode_update(fs->meta, &mi);
-	if (!r)
-		r = dir_changed(fs, &dir, 0, now);
-	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
+	r = meta_txn(fs->meta, link_body, &t);
+	mi = t.mi;
 	if (!r)
 		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
@@ -1093,54 +1188,69 @@ static int drop_entry(struct fs *fs, struct meta_inode *dir, const char *name,
 	return r;
 }
 
-static int remove_entry(struct fs *fs, uint64_t parent, const char *name, bool isdir)
+struct remove_txn {
+	struct fs *fs;
+	uint64_t parent;
+	const char *name;
+	bool isdir;
+	struct timespec now;
+	struct meta_effects fx;       /* FX_UNLINKED when the last link went */
+};
+
+static int remove_body(struct meta *m, void *arg)
 {
+	struct remove_txn *t = arg;
 	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
 	uint64_t ino;
 	bool empty;
+	int r;
+
+	r = get_dir(t->fs, t->parent, &dir);
+	if (!r)
+		r = meta_lookup(m, t->parent, t->name, &ino);
+	if (!r)
+		r = meta_inode_get(m, ino, &mi);
+	if (r < 0)
+		return r;
+	if (t->isdir && !S_ISDIR(mi.mode))
+		return -ENOTDIR;
+	if (!t->isdir && S_ISDIR(mi.mode))
+		return -EISDIR;
+	if (t->isdir) {
+		r = meta_dir_is_empty(m, ino, &empty);
+		if (!r && !empty)
+			r = -ENOTEMPTY;
+		if (r < 0)
+			return r;
+	}
+	r = drop_entry(t->fs, &dir, t->name, &mi, t->now);
+	if (!r && mi.nlink == 0)
+		r = meta_effect_add(&t->fx, FX_UNLINKED, ino);
+	return r;
+}
+
+/* Applies what a committed transaction left to do (see FX_*). */
+static void apply_effects(struct fs *fs, const struct meta_effects *fx)
+{
+	for (unsigned i = 0; i < fx->n; i++) {
+		if (fx->e[i].what == FX_UNLINKED)
+			inode_unlinked(fs, fx->e[i].ino);
+	}
+}
+
+static int remove_entry(struct fs *fs, uint64_t parent, const char *name, bool isdir)
+{
+	struct remove_txn t = {
+		.fs = fs, .parent = parent, .name = name, .isdir = isdir, .now = now_ts(),
+	};
 	int r;
 
 	r = check_name(name);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = get_dir(fs, parent, &dir);
+	r = meta_txn_fx(fs->meta, remove_body, &t, &t.fx);
 	if (!r)
-		r = meta_lookup(fs->meta, parent, name, &ino);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
-		goto rollback;
-	if (isdir && !S_ISDIR(mi.mode)) {
-		r = -ENOTDIR;
-		goto rollback;
-	}
-	if (!isdir && S_ISDIR(mi.mode)) {
-		r = -EISDIR;
-		goto rollback;
-	}
-	if (isdir) {
-		r = meta_dir_is_empty(fs->meta, ino, &empty);
-		if (!r && !empty)
-			r = -ENOTEMPTY;
-		if (r < 0)
-			goto rollback;
-	}
-	r = drop_entry(fs, &dir, name, &mi, now);
-	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
-	if (!r && mi.nlink == 0)
-		inode_unlinked(fs, ino);
+		apply_effects(fs, &t.fx);
 	return r;
 }
 
@@ -1207,102 +1317,88 @@ static int rename_exchange(struct fs *fs, struct meta_inode *odir, const char *n
 	return r;
 }
 
-int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
-	      const char *newname, unsigned flags)
+struct rename_txn {
+	struct fs *fs;
+	uint64_t parent, newparent;
+	const char *name, *newname;
+	unsigned flags;
+	struct timespec now;
+	struct meta_effects fx;       /* FX_UNLINKED when the replaced inode lost its last link */
+};
+
+static int rename_body(struct meta *m, void *arg)
 {
+	struct rename_txn *t = arg;
+	struct fs *fs = t->fs;
+	uint64_t parent = t->parent, newparent = t->newparent;
+	const char *name = t->name, *newname = t->newname;
+	struct timespec now = t->now;
 	struct meta_inode odir, ndir, src, dst;
-	struct timespec now = now_ts();
 	uint64_t sino, dino = 0;
-	bool dst_exists, empty, dst_gone = false;
+	bool dst_exists, empty;
 	int r;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
-		return -EINVAL;
-	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
-		return -EINVAL;
-	if ((r = check_name(name)) < 0 || (r = check_name(newname)) < 0)
-		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
 	r = get_dir(fs, parent, &odir);
 	if (!r)
 		r = get_dir(fs, newparent, &ndir);
 	if (!r)
-		r = meta_lookup(fs->meta, parent, name, &sino);
+		r = meta_lookup(m, parent, name, &sino);
 	if (!r)
-		r = meta_inode_get(fs->meta, sino, &src);
+		r = meta_inode_get(m, sino, &src);
 	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, newparent, newname, &dino);
+		return r;
+	r = meta_lookup(m, newparent, newname, &dino);
 	if (r < 0 && r != -ENOENT)
-		goto rollback;
+		return r;
 	dst_exists = r == 0;
-	if (dst_exists && (r = meta_inode_get(fs->meta, dino, &dst)) < 0)
-		goto rollback;
+	if (dst_exists && (r = meta_inode_get(m, dino, &dst)) < 0)
+		return r;
 	if (parent == newparent) {
 		ndir = odir;          /* one row: keep one copy of it */
-		if (strcmp(name, newname) == 0) {
-			r = 0;
-			goto rollback;    /* renaming onto itself changes nothing */
-		}
+		if (strcmp(name, newname) == 0)
+			return 1;         /* renaming onto itself changes nothing */
 	}
-	if (flags & RENAME_EXCHANGE) {
-		if (!dst_exists) {
-			r = -ENOENT;
-			goto rollback;
-		}
-		r = rename_exchange(fs, &odir, name, &ndir, newname, &src, &dst, now);
-		if (r < 0)
-			goto rollback;
-		if (parent == newparent)
-			ndir = odir;
-		goto commit;
+	if (t->flags & RENAME_EXCHANGE) {
+		if (!dst_exists)
+			return -ENOENT;
+		return rename_exchange(fs, &odir, name, &ndir, newname, &src, &dst, now);
 	}
 	if (dst_exists) {
-		if (flags & RENAME_NOREPLACE) {
-			r = -EEXIST;
-			goto rollback;
-		}
-		if (dino == sino) {
-			r = 0;            /* two links to one inode: POSIX says do nothing */
-			goto rollback;
-		}
-		if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode)) {
-			r = -ENOTDIR;
-			goto rollback;
-		}
-		if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode)) {
-			r = -EISDIR;
-			goto rollback;
-		}
+		if (t->flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (dino == sino)
+			return 1;         /* two links to one inode: POSIX says do nothing */
+		if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode))
+			return -EISDIR;
 		if (S_ISDIR(dst.mode)) {
-			r = meta_dir_is_empty(fs->meta, dino, &empty);
+			r = meta_dir_is_empty(m, dino, &empty);
 			if (!r && !empty)
 				r = -ENOTEMPTY;
 			if (r < 0)
-				goto rollback;
+				return r;
 		}
 	}
 	if (S_ISDIR(src.mode) && parent != newparent &&
 	    (r = check_not_below(fs, sino, newparent)) < 0)
-		goto rollback;
+		return r;
 	if (dst_exists) {
 		r = drop_entry(fs, &ndir, newname, &dst, now);
 		if (r < 0)
-			goto rollback;
+			return r;
 		if (parent == newparent)
 			odir = ndir;
-		dst_gone = dst.nlink == 0;
+		if (dst.nlink == 0 && (r = meta_effect_add(&t->fx, FX_UNLINKED, dino)) < 0)
+			return r;
 	}
-	r = meta_dentry_move(fs->meta, parent, name, newparent, newname);
+	r = meta_dentry_move(m, parent, name, newparent, newname);
 	if (r < 0)
-		goto rollback;
+		return r;
 	src.ctime = now;
-	r = meta_inode_update(fs->meta, &src);
+	r = meta_inode_update(m, &src);
 	if (r < 0)
-		goto rollback;
+		return r;
 	if (parent != newparent) {
 		int d = S_ISDIR(src.mode) ? 1 : 0;
 
@@ -1312,17 +1408,27 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
 	} else {
 		r = dir_changed(fs, &odir, 0, now);
 	}
-	if (r < 0)
-		goto rollback;
-commit:
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
-	if (!r && dst_gone)
-		inode_unlinked(fs, dino);
+	return r;
+}
+
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags)
+{
+	struct rename_txn t = {
+		.fs = fs, .parent = parent, .newparent = newparent, .name = name,
+		.newname = newname, .flags = flags, .now = now_ts(),
+	};
+	int r;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((r = check_name(name)) < 0 || (r = check_name(newname)) < 0)
+		return r;
+	r = meta_txn_fx(fs->meta, rename_body, &t, &t.fx);
+	if (!r)
+		apply_effects(fs, &t.fx);
 	return r;
 }
 
