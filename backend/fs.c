@@ -2186,25 +2186,33 @@ static int check_xattr_name(const char *name)
 	return 0;
 }
 
-int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
-		const void *value, size_t size, int flags)
+struct xattr_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t ino;
+	const char *name;
+	const void *value;
+	size_t size;
+	int flags;
+};
+
+static int setxattr_body(struct meta *m, void *arg)
 {
+	struct xattr_txn *t = arg;
+	struct fs *fs = t->fs;
+	uint64_t ino = t->ino;
+	const char *name = t->name;
+	size_t size = t->size;
+	int flags = t->flags;
 	struct meta_inode mi;
 	uint64_t names, values;
 	size_t old = 0;
 	bool had = false;
 	int r;
 
-	if ((r = check_xattr_name(name)) < 0)
-		return r;
-	if (size > FS_XATTR_MAX)
-		return -E2BIG;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
+	r = meta_inode_get(m, ino, &mi);
 	if (!r) {
-		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
+		r = meta_xattr_get(m, ino, name, NULL, 0, &old);
 		had = r == 0;
 		r = r == -ENODATA ? 0 : r;
 	}
@@ -2214,7 +2222,7 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	if (!r && !had && (flags & XATTR_REPLACE))
 		r = -ENODATA;
 	if (!r)
-		r = meta_xattr_usage(fs->meta, ino, name, &names, &values);
+		r = meta_xattr_usage(m, ino, name, &names, &values);
 	if (!r) {
 		names += strlen(name) + 1;
 		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
@@ -2223,16 +2231,30 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	/* Replacing a value by one no larger rewrites pages in place, which
 	 * the reserve covers like a delete: only growth has to be admitted. */
 	if (!r && (!had || size > old))
-		r = check_meta_space(fs, ctx, strlen(name) + size);
+		r = check_meta_space(fs, t->ctx, strlen(name) + size);
 	if (!r)
-		r = meta_xattr_set(fs->meta, ino, name, value, size, flags);
+		r = meta_xattr_set(m, ino, name, t->value, size, flags);
 	if (!r) {
 		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
+		r = meta_inode_update(m, &mi);
 	}
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
 	return r;
+}
+
+int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
+		const void *value, size_t size, int flags)
+{
+	struct xattr_txn t = {
+		.fs = fs, .ctx = ctx, .ino = ino, .name = name, .value = value, .size = size,
+		.flags = flags,
+	};
+	int r;
+
+	if ((r = check_xattr_name(name)) < 0)
+		return r;
+	if (size > FS_XATTR_MAX)
+		return -E2BIG;
+	return meta_txn(fs->meta, setxattr_body, &t);
 }
 
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
@@ -2258,26 +2280,30 @@ int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *re
 	return r;
 }
 
+static int removexattr_body(struct meta *m, void *arg)
+{
+	struct xattr_txn *t = arg;
+	struct meta_inode mi;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (!r)
+		r = meta_xattr_remove(m, t->ino, t->name);
+	if (!r) {
+		mi.ctime = now_ts();
+		r = meta_inode_update(m, &mi);
+	}
+	return r;
+}
+
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 {
-	struct meta_inode mi;
+	struct xattr_txn t = { .fs = fs, .ino = ino, .name = name };
 	int r;
 
 	if ((r = check_xattr_name(name)) < 0)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		r = meta_xattr_remove(fs->meta, ino, name);
-	if (!r) {
-		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_txn(fs->meta, removexattr_body, &t);
 }
 
 /* ---- mkfs, open, close ---- */
@@ -2406,6 +2432,46 @@ static int make_key_file(const char *path, char *err, size_t errlen)
 	return r;
 }
 
+struct mkfs_txn {
+	const struct conf *conf;
+	struct meta_inode root;
+	const char *id, *inst;
+	uint64_t chunk_size;
+};
+
+/* The root directory and the fs settings of a new file system. */
+static int mkfs_body(struct meta *m, void *arg)
+{
+	struct mkfs_txn *t = arg;
+	struct meta_inode root = t->root;
+	char num[32];
+	int r;
+
+	snprintf(num, sizeof(num), "%" PRIu64, t->chunk_size);
+	r = meta_inode_insert(m, &root, NULL, 0);
+	if (!r && root.ino != META_ROOT_INO)
+		r = -EIO;
+	if (!r)
+		r = meta_set_kv(m, "fs_id", t->id);
+	if (!r)
+		r = meta_set_kv(m, "instance_id", t->inst);     /* tier/owner.c */
+	if (!r)
+		r = meta_set_kv(m, "instance_since", "0");
+	if (!r)
+		r = meta_set_kv(m, "chunk_size", num);
+	if (!r)
+		r = meta_set_kv(m, "name", t->conf->name);
+	if (!r)
+		r = meta_set_kv(m, "encrypted", t->conf->encrypted ? "1" : "0");
+	if (!r)
+		r = meta_set_kv(m, "clean", "1");
+	if (!r) {
+		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+		r = meta_set_kv(m, "created", num);
+	}
+	return r;
+}
+
 int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
 	    char *ret_id, char *err, size_t errlen)
 {
@@ -2481,33 +2547,14 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	root.gid = ctx->gid;
 	root.nlink = 2;
 	root.atime = root.mtime = root.ctime = root.btime = now_ts();
-	snprintf(num, sizeof(num), "%" PRIu64, chunk_size);
-	r = meta_begin(m);
-	if (!r)
-		r = meta_inode_insert(m, &root, NULL, 0);
-	if (!r && root.ino != META_ROOT_INO)
-		r = -EIO;
-	if (!r)
-		r = meta_set_kv(m, "fs_id", id);
-	if (!r)
-		r = meta_set_kv(m, "instance_id", inst);     /* tier/owner.c */
-	if (!r)
-		r = meta_set_kv(m, "instance_since", "0");
-	if (!r)
-		r = meta_set_kv(m, "chunk_size", num);
-	if (!r)
-		r = meta_set_kv(m, "name", conf->name);
-	if (!r)
-		r = meta_set_kv(m, "encrypted", conf->encrypted ? "1" : "0");
-	if (!r)
-		r = meta_set_kv(m, "clean", "1");
+	r = meta_txn(m, mkfs_body, &(struct mkfs_txn){
+		.conf = conf, .root = root, .id = id, .inst = inst, .chunk_size = chunk_size,
+	});
 	if (!r) {
-		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
-		r = meta_set_kv(m, "created", num);
-	}
-	r = meta_finish(m, r);
-	if (!r)
+		meta_lock(m);
 		r = meta_checkpoint(m);
+		meta_unlock(m);
+	}
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, meta_errmsg(m));
 	meta_close(m);
@@ -2528,16 +2575,29 @@ out:
 	return r;
 }
 
+struct kv_txn {
+	const char *key, *value;
+};
+
+static int kv_body(struct meta *m, void *arg)
+{
+	struct kv_txn *t = arg;
+
+	return meta_set_kv(m, t->key, t->value);
+}
+
+static int orphan_body(struct meta *m, void *arg)
+{
+	return meta_inode_delete(m, *(uint64_t *)arg);
+}
+
 static int purge_orphan(uint64_t ino, void *arg)
 {
 	struct fs *fs = arg;
 	char path[32];
 	int r;
 
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_delete(fs->meta, ino);
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, orphan_body, &ino);
 	if (r < 0)
 		return r;
 	fs_data_path(ino, path);
@@ -2838,15 +2898,13 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		*ret = fs;
 		return 0;
 	}
+	fs_meta_lock(fs);
 	r = meta_orphans(fs->meta, purge_orphan, fs);
 	if (!r)
-		r = meta_begin(fs->meta);
-	if (!r) {
-		r = meta_set_kv(fs->meta, "clean", "0");
-		r = meta_finish(fs->meta, r);
-	}
+		r = meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "0" });
 	if (!r)
 		r = meta_sync(fs->meta);
+	fs_meta_unlock(fs);
 	/* A full data disk must not lock the user out: without the mark, a
 	 * crash later only leaves unused space for the next recovery, and
 	 * deleting files is what frees the disk. */
@@ -2892,14 +2950,11 @@ void fs_close(struct fs *fs)
 		}
 	}
 	if (fs->meta && fs->conf && !fs->read_only) {
+		fs_meta_lock(fs);
 		meta_checkpoint(fs->meta);
-		if (meta_begin(fs->meta) == 0) {
-			if (meta_set_kv(fs->meta, "clean", "1") == 0)
-				meta_commit(fs->meta);
-			else
-				meta_rollback(fs->meta);
-		}
+		meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "1" });
 		meta_sync(fs->meta);
+		fs_meta_unlock(fs);
 	}
 	meta_close(fs->meta);
 	if (fs->lockfd >= 0) {
