@@ -2898,13 +2898,20 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 		*ret = fs;
 		return 0;
 	}
-	fs_meta_lock(fs);
-	r = meta_orphans(fs->meta, purge_orphan, fs);
-	if (!r)
-		r = meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "0" });
-	if (!r)
-		r = meta_sync(fs->meta);
-	fs_meta_unlock(fs);
+	/* This mount's session first: orphans are removed only for sessions
+	 * that are gone, and this one is not. */
+	r = meta_session_start(fs->meta, NULL);
+	if (r == -ENOSPC)
+		r = 0;       /* a full disk: as for the mark below (orphans then name none) */
+	if (!r) {
+		fs_meta_lock(fs);
+		r = meta_orphans(fs->meta, purge_orphan, fs);
+		if (!r)
+			r = meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "0" });
+		if (!r)
+			r = meta_sync(fs->meta);
+		fs_meta_unlock(fs);
+	}
 	/* A full data disk must not lock the user out: without the mark, a
 	 * crash later only leaves unused space for the next recovery, and
 	 * deleting files is what frees the disk. */
@@ -2950,6 +2957,7 @@ void fs_close(struct fs *fs)
 		}
 	}
 	if (fs->meta && fs->conf && !fs->read_only) {
+		meta_session_end(fs->meta);      /* a clean unmount: gone, and its orphans */
 		fs_meta_lock(fs);
 		meta_checkpoint(fs->meta);
 		meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "1" });

@@ -5,8 +5,11 @@
  * documented in meta.h.  The
  * engines are meta_sqlite.c (sqlite://); postgres:// is reserved. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/meta.h"
 #include "backend/meta_i.h"
@@ -30,6 +33,83 @@ int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, siz
 	snprintf(err, errlen, "%s: no metadata engine for this URL (this efsfs has sqlite:///path "
 		 "only)", url);
 	return -EPROTONOSUPPORT;
+}
+
+/* The first line of a small file, without its newline; -errno. */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf[0] ? 0 : -ENODATA;
+}
+
+/* The start time (field 22 of /proc/PID/stat) of a process that runs:
+ * -ESRCH when there is none, or only its zombie. */
+static int proc_start(int64_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p, state;
+	unsigned long long start;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	if (read_line(path, buf, sizeof(buf)) < 0)
+		return -ESRCH;
+	/* the command name may hold anything: the fields follow its last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &state, &start) != 2)
+		return -EIO;
+	if (state == 'Z' || state == 'X')
+		return -ESRCH;
+	*ret = start;
+	return 0;
+}
+
+int meta_session_self(struct meta_session *ret)
+{
+	struct meta_session s = { .pid = getpid() };
+	int r;
+
+	if (read_line("/etc/machine-id", s.host, sizeof(s.host)) < 0 &&
+	    gethostname(s.host, sizeof(s.host) - 1) < 0)
+		return -errno;
+	if (read_line("/proc/sys/kernel/random/boot_id", s.boot, sizeof(s.boot)) < 0)
+		snprintf(s.boot, sizeof(s.boot), "unknown");
+	r = proc_start(s.pid, &s.started);
+	if (r < 0)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+bool meta_session_alive(const struct meta_session *s, const struct meta_session *self,
+			int64_t now)
+{
+	uint64_t started;
+
+	if (strcmp(s->host, self->host) != 0)
+		return now - s->heartbeat < META_SESSION_TIMEOUT_S;
+	if (strcmp(s->boot, self->boot) != 0)
+		return false;
+	return proc_start(s->pid, &started) == 0 && started == s->started;
+}
+
+int meta_session_start(struct meta *m, uint64_t *ret_id)
+{
+	return m->ops->session_start(m, ret_id);
+}
+
+void meta_session_end(struct meta *m)
+{
+	m->ops->session_end(m);
 }
 
 int meta_finish(struct meta *m, int r)

@@ -31,7 +31,7 @@
 #include <sys/types.h>
 
 #define META_ROOT_INO      1
-#define META_SCHEMA        2
+#define META_SCHEMA        3
 
 struct meta;
 struct meta_inode {
@@ -114,6 +114,16 @@ struct meta_ops {
 	 * else -EIO with the first problem in err. */
 	int (*integrity)(struct meta *m, char *err, size_t errlen);
 
+	/* Sessions (schema 3): session_start records this process as a
+	 * mounted daemon (meta_session_self) and renews its heartbeat every
+	 * META_SESSION_BEAT_S until session_end (or close) removes it; from
+	 * then on an inode that loses its last link records the session, and
+	 * orphans leaves it alone while the session is alive.  -EROFS on a
+	 * read-only open (which writes nothing, and holds no orphans).  Both
+	 * called WITHOUT the lock. */
+	int (*session_start)(struct meta *m, uint64_t *ret_id);
+	void (*session_end)(struct meta *m);
+
 	/* Disk space of the engine's own writes (meta_sqlite.c's top comment).
 	 * reserve keeps `bytes` (rounded up to MiB) allocated beside the
 	 * store; a write of the engine that finds the disk full takes its
@@ -145,7 +155,9 @@ struct meta_ops {
 			      const struct timespec *mtime);
 	int (*inode_delete)(struct meta *m, uint64_t ino);    /* also its xattrs and chunks */
 	int (*readlink)(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
-	/* Calls cb for every inode with nlink 0 (orphans left by a crash). */
+	/* Calls cb for every inode with nlink 0 that no live session holds
+	 * (orphans a crash left: see meta_session_alive), then forgets the
+	 * sessions that are gone.  cb may delete rows. */
 	int (*orphans)(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg);
 	/* Every inode with ino > after, in ino order, for fsck and the scans. */
 	int (*inode_each)(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);
@@ -253,6 +265,27 @@ int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effect
 /* Adds an effect; -ENOBUFS when the list is full. */
 int meta_effect_add(struct meta_effects *fx, int what, uint64_t ino);
 
+/* A mounted daemon, as the sessions table records it. */
+struct meta_session {
+	uint64_t id;
+	char host[64];             /* /etc/machine-id, else the host name */
+	char boot[40];             /* /proc/sys/kernel/random/boot_id */
+	int64_t pid;
+	uint64_t started;          /* the process's start (clock ticks after boot) */
+	int64_t heartbeat;         /* seconds since the epoch */
+};
+#define META_SESSION_BEAT_S     10
+/* A session of another host is gone once its heartbeat is this old. */
+#define META_SESSION_TIMEOUT_S  60
+/* This process's host, boot, pid and start time (id and heartbeat 0). */
+int meta_session_self(struct meta_session *ret);
+/* The rule of orphan cleanup: a session of this host and boot is alive
+ * while a process with its pid and start time runs (not a zombie); one of
+ * another boot of this host is gone; one of another host is alive while
+ * its heartbeat is younger than META_SESSION_TIMEOUT_S at now. */
+bool meta_session_alive(const struct meta_session *s, const struct meta_session *self,
+			int64_t now);
+
 /* meta_open flags. */
 #define META_CREATE      0x1u  /* create the store; -EEXIST when one is there */
 #define META_RDONLY      0x2u  /* write nothing (mount -o ro): begin is -EROFS,
@@ -283,6 +316,8 @@ int meta_flush(struct meta *m);
 bool meta_broken(struct meta *m);
 int meta_checkpoint(struct meta *m);
 int meta_integrity(struct meta *m, char *err, size_t errlen);
+int meta_session_start(struct meta *m, uint64_t *ret_id);
+void meta_session_end(struct meta *m);
 int meta_reserve(struct meta *m, uint64_t bytes);
 int meta_reserve_fill(struct meta *m);
 uint64_t meta_reserve_missing(struct meta *m);

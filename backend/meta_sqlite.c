@@ -12,14 +12,22 @@
  *          parent, name BLOB, ino, type,          keeps it, so a directory listing
  *          UNIQUE(parent, name))                  never returns an entry twice
  *   xattr(ino, name BLOB, value BLOB)
+ *   session(id, host, boot, pid, started,    one row per mounted read-write daemon
+ *           heartbeat)                       (schema 3): machine id, boot id, pid and
+ *                                            its start time (clock ticks after boot),
+ *                                            heartbeat in seconds since the epoch;
+ *                                            inode.session names the session that
+ *                                            holds an nlink 0 inode (0: none)
  *   chunk(ino, idx, class, atime,            storage class and last access of a
  *         stored_len, plain_len, version,    chunk; version names its object,
  *         sha256 BLOB)                       sha256 is its plaintext's (schema 2;
  *                                            NULL for STANDARD and in cold rows
  *                                            schema 1 wrote, until filled in)
  *
- * Migrations run at open (meta_sqlite_open), in one transaction: 1 -> 2 adds
- * chunk.sha256.
+ * Migrations run at open (meta_sqlite_open), each in one transaction: 1 -> 2
+ * adds chunk.sha256; 2 -> 3 adds the session table and inode.session (0 in
+ * the old rows: an orphan of no session, removed at the next mount as
+ * before).
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -78,6 +86,7 @@ enum {
 	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_SET_SHA, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM,
 	ST_CHUNK_COLD, ST_CHUNK_EACH,
 	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
+	ST_SESSION_INSERT, ST_SESSION_BEAT, ST_SESSION_DELETE, ST_SESSION_EACH,
 	ST__COUNT
 };
 
@@ -93,19 +102,22 @@ static const char *const meta_sql[ST__COUNT] = {
 		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
 			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns FROM inode WHERE ino = ?1",
+	/* an inode without links records the session holding it (schema 3) */
 	[ST_INODE_INSERT] = "INSERT INTO inode(mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, "
-			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target, "
+			    "session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+			    "?14, ?15, CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END)",
 	[ST_INODE_UPDATE] = "UPDATE inode SET mode = ?1, uid = ?2, gid = ?3, nlink = ?4, size = ?5, "
 			    "rdev = ?6, atime_s = ?7, atime_ns = ?8, mtime_s = ?9, mtime_ns = ?10, "
-			    "ctime_s = ?11, ctime_ns = ?12 WHERE ino = ?15",
+			    "ctime_s = ?11, ctime_ns = ?12, "
+			    "session = CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END WHERE ino = ?15",
 	[ST_INODE_SIZE] = "UPDATE inode SET size = ?2, mtime_s = ?3, mtime_ns = ?4, ctime_s = ?3, "
 			  "ctime_ns = ?4 WHERE ino = ?1",
 	[ST_INODE_DELETE] = "DELETE FROM inode WHERE ino = ?1",
 	[ST_INODE_DEL_XATTR] = "DELETE FROM xattr WHERE ino = ?1",
 	[ST_INODE_DEL_CHUNKS] = "DELETE FROM chunk WHERE ino = ?1",
 	[ST_READLINK] = "SELECT target FROM inode WHERE ino = ?1",
-	[ST_ORPHANS] = "SELECT ino FROM inode WHERE nlink = 0",
+	[ST_ORPHANS] = "SELECT ino, session FROM inode WHERE nlink = 0",
 	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
 			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, ino FROM inode "
 			  "WHERE ino > ?1 ORDER BY ino",
@@ -156,7 +168,18 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, "
 			      "sha256 FROM chunk ORDER BY ino, idx",
 	[ST_DENTRY_OF] = "SELECT parent, name FROM dentry WHERE ino = ?1 ORDER BY id LIMIT 1",
+	[ST_SESSION_INSERT] = "INSERT INTO session(host, boot, pid, started, heartbeat) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_SESSION_BEAT] = "UPDATE session SET heartbeat = ?2 WHERE id = ?1",
+	[ST_SESSION_DELETE] = "DELETE FROM session WHERE id = ?1",
+	[ST_SESSION_EACH] = "SELECT id, host, boot, pid, started, heartbeat FROM session",
 };
+
+/* Schema 3: one row per mounted read-write daemon (sq_session_start). */
+#define META_SESSION_TABLE \
+	"CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  host TEXT NOT NULL, boot TEXT NOT NULL, pid INTEGER NOT NULL," \
+	"  started INTEGER NOT NULL, heartbeat INTEGER NOT NULL);"
 
 static const char meta_schema[] =
 	"CREATE TABLE fs (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -168,7 +191,7 @@ static const char meta_schema[] =
 	"  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
 	"  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
 	"  btime_s INTEGER NOT NULL, btime_ns INTEGER NOT NULL,"
-	"  target BLOB);"
+	"  target BLOB, session INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
 	"CREATE TABLE dentry ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -182,7 +205,8 @@ static const char meta_schema[] =
 	"  atime INTEGER NOT NULL, stored_len INTEGER NOT NULL, plain_len INTEGER NOT NULL,"
 	"  version INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
 	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
-	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;";
+	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;"
+	META_SESSION_TABLE;
 
 /* The engine's state.  Every field is written and read under lock (the
  * engine's mutex, taken by meta_lock and meta_txn), but for those marked
@@ -229,6 +253,16 @@ struct sq {
 	pthread_t committer;
 	pthread_cond_t commit_cond;
 	bool committer_on, committer_idle, committer_stop;
+
+	/* This process's session (session_start; 0: none), and the thread
+	 * that renews its heartbeat every META_SESSION_BEAT_S, waiting on
+	 * beat_cond (CLOCK_MONOTONIC).  session_id is written under lock by
+	 * session_start and session_end, read under lock; beat_on as
+	 * committer_on; beat_stop under lock. */
+	uint64_t session_id;
+	pthread_t beater;
+	pthread_cond_t beat_cond;
+	bool beat_on, beat_stop;
 };
 
 /* The engine's operations (the ops table at the end). */
@@ -290,6 +324,8 @@ static int sq_chunk_delete_from(struct meta *mm, uint64_t ino, uint64_t first_id
 static int sq_chunk_cold_count(struct meta *mm, uint64_t ino, uint64_t *ret);
 static int sq_chunk_each(struct meta *mm, uint64_t ino, meta_chunk_cb cb, void *arg);
 static int sq_integrity(struct meta *mm, char *err, size_t errlen);
+static int sq_session_start(struct meta *mm, uint64_t *ret_id);
+static void sq_session_end(struct meta *mm);
 static const struct meta_ops sqlite_ops;
 
 #define META_GROUP_OPS 1000
@@ -436,6 +472,40 @@ static int migrate_1_to_2(struct sq *m)
 	if (!r)
 		r = meta_exec(m, "ALTER TABLE chunk ADD COLUMN sha256 BLOB;"
 				 "PRAGMA user_version = 2;");
+	if (!r)
+		return meta_exec(m, "COMMIT");
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
+/* true when table has a column of that name */
+static bool meta_has_column(struct sq *m, const char *table, const char *column)
+{
+	sqlite3_stmt *s;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(m->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
+			       &s, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, column, -1, SQLITE_STATIC);
+	yes = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return yes;
+}
+
+/* Schema 2 -> 3: sessions.  Orphans of before have session 0, which no
+ * live session is: the next cleanup removes them, as it always did. */
+static int migrate_2_to_3(struct sq *m)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r)
+		r = meta_exec(m, META_SESSION_TABLE);
+	if (!r && !meta_has_column(m, "inode", "session"))
+		r = meta_exec(m, "ALTER TABLE inode ADD COLUMN session INTEGER NOT NULL DEFAULT 0");
+	if (!r)
+		r = meta_exec(m, "PRAGMA user_version = 3");
 	if (!r)
 		return meta_exec(m, "COMMIT");
 	meta_exec(m, "ROLLBACK");
@@ -951,6 +1021,15 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 2;
 		}
+		if (version == 2) {
+			r = migrate_2_to_3(m);
+			if (r < 0) {
+				snprintf(err, errlen, "%s: migrating metadata schema 2 to 3: %s",
+					 path, sqlite3_errmsg(m->db));
+				goto fail;
+			}
+			version = 3;
+		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
 			if (version == 0 && !meta_has_table(m, "fs"))
@@ -987,6 +1066,7 @@ static void sq_close(struct meta *mm)
 	if (!m)
 		return;
 	committer_stop(m);
+	sq_session_end(&m->base);
 	sq_flush(&m->base);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(m->st[i]);
@@ -1363,6 +1443,7 @@ static int sq_inode_insert(struct meta *mm, struct meta_inode *in, const void *t
 	bind_inode(s, in);
 	if (target)
 		bind_blob(m, s, 15, target, tlen);
+	sqlite3_bind_int64(s, 16, (sqlite3_int64)m->session_id);
 	r = meta_exec_stmt(m, s);
 	if (r == 0)
 		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
@@ -1376,6 +1457,7 @@ static int sq_inode_update(struct meta *mm, const struct meta_inode *in)
 
 	bind_inode(s, in);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)in->ino);
+	sqlite3_bind_int64(s, 16, (sqlite3_int64)m->session_id);
 	return meta_exec_stmt(m, s);
 }
 
@@ -1436,34 +1518,108 @@ static int sq_readlink(struct meta *mm, uint64_t ino, char *buf, size_t len, siz
 	return r;
 }
 
+/* The sessions that are gone (meta_session_alive), for orphans: gone[]
+ * gets their ids and *ret_live those of the live ones. */
+struct session_sets {
+	uint64_t *live, *gone;
+	size_t nlive, ngone, cap_live, cap_gone;
+};
+
+static int id_push(uint64_t **list, size_t *n, size_t *cap, uint64_t id)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		uint64_t *nl = realloc(*list, nc * sizeof(**list));
+
+		if (!nl)
+			return -ENOMEM;
+		*list = nl;
+		*cap = nc;
+	}
+	(*list)[(*n)++] = id;
+	return 0;
+}
+
+static bool id_in(const uint64_t *list, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+static int sessions_sort(struct sq *m, struct session_sets *ss)
+{
+	sqlite3_stmt *s = meta_stmt(m, ST_SESSION_EACH);
+	struct meta_session self, one;
+	int64_t now = (int64_t)time(NULL);
+	int rc, r;
+
+	r = meta_session_self(&self);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *host = (const char *)sqlite3_column_text(s, 1);
+		const char *boot = (const char *)sqlite3_column_text(s, 2);
+
+		memset(&one, 0, sizeof(one));
+		one.id = (uint64_t)sqlite3_column_int64(s, 0);
+		snprintf(one.host, sizeof(one.host), "%s", host ? host : "");
+		snprintf(one.boot, sizeof(one.boot), "%s", boot ? boot : "");
+		one.pid = sqlite3_column_int64(s, 3);
+		one.started = (uint64_t)sqlite3_column_int64(s, 4);
+		one.heartbeat = sqlite3_column_int64(s, 5);
+		if (meta_session_alive(&one, &self, now))
+			r = id_push(&ss->live, &ss->nlive, &ss->cap_live, one.id);
+		else
+			r = id_push(&ss->gone, &ss->ngone, &ss->cap_gone, one.id);
+		if (r < 0)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+/* Orphans of sessions that are gone (or of none), then the rows of those
+ * sessions: a live session's open-unlinked files stay its own. */
 static int sq_orphans(struct meta *mm, int (*cb)(uint64_t ino, void *arg), void *arg)
 {
 	struct sq *m = (struct sq *)mm;
-	sqlite3_stmt *s = meta_stmt(m, ST_ORPHANS);
+	struct session_sets ss = { 0 };
+	sqlite3_stmt *s;
 	uint64_t *list = NULL;
 	size_t n = 0, cap = 0;
-	int rc, r = 0;
+	int rc, r;
 
+	r = sessions_sort(m, &ss);
+	if (r < 0)
+		goto out;
 	/* Collect first: the callback deletes rows. */
+	s = meta_stmt(m, ST_ORPHANS);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			uint64_t *nl = realloc(list, (cap ? cap * 2 : 64) * sizeof(*list));
-
-			if (!nl) {
-				r = -ENOMEM;
-				break;
-			}
-			list = nl;
-			cap = cap ? cap * 2 : 64;
-		}
-		list[n++] = (uint64_t)sqlite3_column_int64(s, 0);
+		if (id_in(ss.live, ss.nlive, (uint64_t)sqlite3_column_int64(s, 1)))
+			continue;
+		r = id_push(&list, &n, &cap, (uint64_t)sqlite3_column_int64(s, 0));
+		if (r < 0)
+			break;
 	}
 	if (!r && rc != SQLITE_DONE)
 		r = meta_errno(rc);
 	sqlite3_reset(s);
 	for (size_t i = 0; !r && i < n; i++)
 		r = cb(list[i], arg);
+	/* an orphan whose session row is gone is still found next time */
+	for (size_t i = 0; !r && i < ss.ngone; i++) {
+		s = meta_stmt(m, ST_SESSION_DELETE);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)ss.gone[i]);
+		r = m->read_only ? 0 : meta_exec_stmt(m, s);
+	}
+out:
 	free(list);
+	free(ss.live);
+	free(ss.gone);
 	return r;
 }
 
@@ -2032,6 +2188,113 @@ static int sq_integrity(struct meta *mm, char *err, size_t errlen)
 	return r;
 }
 
+/* Renews the session's heartbeat every META_SESSION_BEAT_S until
+ * session_end; a failure is reported and tried again at the next beat. */
+static void *beater_main(void *arg)
+{
+	struct sq *m = arg;
+	struct timespec ts;
+	char msg[512];
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	while (!m->beat_stop) {
+		ts.tv_sec += META_SESSION_BEAT_S;
+		while (!m->beat_stop &&
+		       pthread_cond_timedwait(&m->beat_cond, &m->lock, &ts) != ETIMEDOUT)
+			;
+		if (m->beat_stop || !m->session_id || m->broken)
+			continue;
+		{
+			sqlite3_stmt *s = meta_stmt(m, ST_SESSION_BEAT);
+
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
+			sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+			r = meta_exec_stmt(m, s);
+		}
+		if (r < 0 && m->base.report) {
+			snprintf(msg, sizeof(msg), "renewing the session's heartbeat: %s (%s)",
+				 strerror(-r), sqlite3_errmsg(m->db));
+			m->base.report(msg, m->base.report_arg);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static int sq_session_start(struct meta *mm, uint64_t *ret_id)
+{
+	struct sq *m = (struct sq *)mm;
+	struct meta_session self;
+	pthread_condattr_t ca;
+	sqlite3_stmt *s;
+	int r;
+
+	if (m->read_only)
+		return -EROFS;
+	if (m->session_id)
+		return -EBUSY;
+	r = meta_session_self(&self);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&m->lock);
+	s = meta_stmt(m, ST_SESSION_INSERT);
+	sqlite3_bind_text(s, 1, self.host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, self.boot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, self.pid);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)self.started);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	r = meta_exec_stmt(m, s);
+	if (!r)
+		r = sq_flush(&m->base);     /* other mounts see it from now on */
+	if (!r)
+		m->session_id = (uint64_t)sqlite3_last_insert_rowid(m->db);
+	pthread_mutex_unlock(&m->lock);
+	if (r < 0)
+		return r;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->beat_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	m->beat_stop = false;
+	r = -pthread_create(&m->beater, NULL, beater_main, m);
+	if (r < 0) {
+		pthread_cond_destroy(&m->beat_cond);
+		sq_session_end(&m->base);
+		return r;
+	}
+	m->beat_on = true;
+	if (ret_id)
+		*ret_id = m->session_id;
+	return 0;
+}
+
+static void sq_session_end(struct meta *mm)
+{
+	struct sq *m = (struct sq *)mm;
+
+	if (m->beat_on) {
+		pthread_mutex_lock(&m->lock);
+		m->beat_stop = true;
+		pthread_cond_signal(&m->beat_cond);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->beater, NULL);
+		m->beat_on = false;
+		pthread_cond_destroy(&m->beat_cond);
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->session_id && !m->broken) {
+		sqlite3_stmt *s = meta_stmt(m, ST_SESSION_DELETE);
+
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
+		meta_exec_stmt(m, s);
+		sq_flush(&m->base);
+	}
+	m->session_id = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static const struct meta_ops sqlite_ops = {
 	.name = "sqlite",
 	.reserve = sq_reserve,
@@ -2086,6 +2349,8 @@ static const struct meta_ops sqlite_ops = {
 	.chunk_cold_count = sq_chunk_cold_count,
 	.chunk_each = sq_chunk_each,
 	.integrity = sq_integrity,
+	.session_start = sq_session_start,
+	.session_end = sq_session_end,
 };
 
 /* The engine's entry point (meta_open's "sqlite://" scheme): path is the

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -81,6 +83,22 @@ static void sql_exec(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The integer the first row of sql gives, read with a separate connection. */
+static long long sql_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	long long v;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s", sql);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
 static struct meta_inode inode_make(uint32_t mode, uint32_t nlink)
 {
 	struct meta_inode in;
@@ -113,6 +131,20 @@ static void ts_eq(struct timespec a, struct timespec b)
 {
 	ck_assert_int_eq((long long)a.tv_sec, (long long)b.tv_sec);
 	ck_assert_int_eq(a.tv_nsec, b.tv_nsec);
+}
+
+/* A linked inode that then loses its link (as an unlink of an open file):
+ * the orphan records the session of m. */
+static uint64_t orphan_add(struct meta *mm)
+{
+	struct meta_inode in = inode_make(S_IFREG | 0644, 1);
+
+	ck_assert_int_eq(mm->ops->begin(mm), 0);
+	ck_assert_int_eq(mm->ops->inode_insert(mm, &in, NULL, 0), 0);
+	in.nlink = 0;
+	ck_assert_int_eq(mm->ops->inode_update(mm, &in), 0);
+	ck_assert_int_eq(mm->ops->commit(mm), 0);
+	return in.ino;
 }
 
 /* ---- open / create ---- */
@@ -1040,6 +1072,199 @@ START_TEST(test_orphans)
 }
 END_TEST
 
+static bool orph_has(const struct orph *o, uint64_t ino)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->ino[i] == ino)
+			return true;
+	return false;
+}
+
+/* A pid that ran and is gone: a child that exited and was reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+/* The rule of orphan cleanup (meta_session_alive). */
+START_TEST(test_session_rule)
+{
+	struct meta_session self, s;
+	int64_t now = (int64_t)time(NULL);
+	pid_t zombie;
+	int status;
+
+	ck_assert_int_eq(meta_session_self(&self), 0);
+	ck_assert_int_eq(self.pid, getpid());
+	ck_assert_uint_gt(self.started, 0);
+	ck_assert_uint_gt(strlen(self.host), 0);
+	ck_assert(meta_session_alive(&self, &self, now));
+	/* this host and boot: the process must run, with the same start */
+	s = self;
+	s.pid = dead_pid();
+	ck_assert(!meta_session_alive(&s, &self, now));
+	s = self;
+	s.started++;              /* the pid taken by another process since */
+	ck_assert(!meta_session_alive(&s, &self, now));
+	zombie = fork();
+	ck_assert_int_ge(zombie, 0);
+	if (zombie == 0)
+		_exit(0);
+	/* an exited child not yet reaped is no live process */
+	for (int i = 0; i < 1000; i++) {
+		char path[64], buf[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)zombie);
+		f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		if (strstr(buf, ") Z "))
+			break;
+		usleep(1000);
+	}
+	s = self;
+	s.pid = zombie;
+	ck_assert(!meta_session_alive(&s, &self, now));
+	ck_assert_int_eq(waitpid(zombie, &status, 0), zombie);
+	/* another boot of this host: gone, whatever its heartbeat */
+	s = self;
+	snprintf(s.boot, sizeof(s.boot), "another-boot");
+	s.heartbeat = now;
+	ck_assert(!meta_session_alive(&s, &self, now));
+	/* another host: alive while its heartbeat is fresh */
+	s = self;
+	snprintf(s.host, sizeof(s.host), "another-host");
+	s.pid = dead_pid();
+	s.heartbeat = now - META_SESSION_TIMEOUT_S + 1;
+	ck_assert(meta_session_alive(&s, &self, now));
+	s.heartbeat = now - META_SESSION_TIMEOUT_S;
+	ck_assert(!meta_session_alive(&s, &self, now));
+}
+END_TEST
+
+/* The sessions table through the ops: an orphan records its session; the
+ * cleanup at mount (orphans) leaves a live session's orphans alone and
+ * lists those of sessions that are gone: ended cleanly, crashed, of another
+ * boot, or of another host whose heartbeat stopped. */
+START_TEST(test_session_orphans)
+{
+	struct meta_session self;
+	struct orph o = { .fail_at = -1 };
+	uint64_t id, o1, o2;
+	char sql[1024];
+	pid_t child;
+	int status;
+
+	ck_assert_int_eq(m->ops->session_start(m, &id), 0);
+	ck_assert_uint_gt(id, 0);
+	ck_assert_int_eq(m->ops->session_start(m, NULL), -EBUSY);     /* one per open */
+	o1 = orphan_add(m);
+	ck_assert_int_eq(m->ops->orphans(m, orph_cb, &o), 0);
+	ck_assert(!orph_has(&o, o1));              /* ours, and we are alive */
+	meta_close(m);                             /* a clean close ends the session */
+	m = NULL;
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM session"), 0);
+	snprintf(sql, sizeof(sql), "SELECT session FROM inode WHERE ino = %llu",
+		 (unsigned long long)o1);
+	ck_assert_int_eq(sql_int(sql), (long long)id);
+
+	/* a daemon that crashed: its session row stays, its process is gone */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct meta *c = NULL;
+		char err[512];
+
+		if (meta_open(db_url, 0, &c, err, sizeof(err)) < 0 ||
+		    c->ops->session_start(c, NULL) < 0)
+			_exit(2);
+		orphan_add(c);
+		_exit(0);                          /* no close: a crash */
+	}
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM session"), 1);
+	o2 = (uint64_t)sql_int("SELECT max(ino) FROM inode");
+
+	/* sessions this test writes itself: 1000 live (this very process),
+	 * 1001 another host beating, 1002 another host silent, 1003 another
+	 * boot of this host; an orphan of each */
+	ck_assert_int_eq(meta_session_self(&self), 0);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO session(id, host, boot, pid, started, heartbeat) VALUES "
+		 "(1000, '%s', '%s', %lld, %llu, 0),"
+		 "(1001, 'another-host', 'b', 1, 1, %lld),"
+		 "(1002, 'another-host', 'b', 1, 1, %lld),"
+		 "(1003, '%s', 'another-boot', %lld, %llu, %lld);"
+		 "INSERT INTO inode(ino, mode, uid, gid, nlink, atime_s, atime_ns, mtime_s, "
+		 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, session) VALUES "
+		 "(5000, 33188, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000),"
+		 "(5001, 33188, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1001),"
+		 "(5002, 33188, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1002),"
+		 "(5003, 33188, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1003)",
+		 self.host, self.boot, (long long)self.pid, (unsigned long long)self.started,
+		 (long long)time(NULL), (long long)time(NULL) - 10 * META_SESSION_TIMEOUT_S,
+		 self.host, (long long)self.pid, (unsigned long long)self.started,
+		 (long long)time(NULL));
+	sql_exec(sql);
+
+	/* the next mount's cleanup */
+	reopen();
+	ck_assert_int_eq(m->ops->session_start(m, &id), 0);
+	memset(&o, 0, sizeof(o));
+	o.fail_at = -1;
+	ck_assert_int_eq(m->ops->orphans(m, orph_cb, &o), 0);
+	ck_assert_int_eq(o.n, 4);
+	ck_assert(orph_has(&o, o1));               /* its session ended */
+	ck_assert(orph_has(&o, o2));               /* its session crashed */
+	ck_assert(orph_has(&o, 5002));             /* its host went silent */
+	ck_assert(orph_has(&o, 5003));             /* of a boot before */
+	ck_assert(!orph_has(&o, 5000));            /* live sessions keep theirs */
+	ck_assert(!orph_has(&o, 5001));
+	meta_close(m);
+	m = NULL;
+	/* the gone sessions are forgotten, the live ones stay */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM session"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM session WHERE id IN (1000, 1001)"), 2);
+	reopen();
+}
+END_TEST
+
+/* Schema 2 -> 3 on open: the sessions table and inode.session come, the
+ * orphans of before name no session (so the next cleanup removes them, as
+ * it did), and the version is 3. */
+START_TEST(test_migrate_schema_2)
+{
+	struct orph o = { .fail_at = -1 };
+	uint64_t old = inode_add(S_IFREG | 0644, 0);
+
+	meta_close(m);
+	m = NULL;
+	sql_exec("DROP TABLE session; ALTER TABLE inode DROP COLUMN session;"
+		 "PRAGMA user_version = 2;");
+	reopen();
+	ck_assert_int_eq(m->ops->session_start(m, NULL), 0);
+	ck_assert_int_eq(m->ops->orphans(m, orph_cb, &o), 0);
+	ck_assert_int_eq(o.n, 1);
+	ck_assert_uint_eq(o.ino[0], old);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM session"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM inode WHERE session != 0"), 0);
+	reopen();
+}
+END_TEST
+
 struct ieach {
 	int n, stop_after;
 	uint64_t ino[16];
@@ -1345,6 +1570,9 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_inode_path);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_orphans);
+	tcase_add_test(tc, test_session_rule);
+	tcase_add_test(tc, test_session_orphans);
+	tcase_add_test(tc, test_migrate_schema_2);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
 	tcase_add_test(tc, test_integrity);
