@@ -116,7 +116,9 @@ struct meta_ops {
 
 	/* Sessions (schema 3): session_start records this process as a
 	 * mounted daemon (meta_session_self) and renews its heartbeat every
-	 * META_SESSION_BEAT_S until session_end (or close) removes it; from
+	 * META_SESSION_BEAT_S (SQLite: on the committer thread while a commit
+	 * window is set, else at the first unlock after it is due) until
+	 * session_end (or close) removes it; from
 	 * then on an inode that loses its last link records the session, and
 	 * orphans leaves it alone while the session is alive.  -EROFS on a
 	 * read-only open (which writes nothing, and holds no orphans).  Both

@@ -254,15 +254,13 @@ struct sq {
 	pthread_cond_t commit_cond;
 	bool committer_on, committer_idle, committer_stop;
 
-	/* This process's session (session_start; 0: none), and the thread
-	 * that renews its heartbeat every META_SESSION_BEAT_S, waiting on
-	 * beat_cond (CLOCK_MONOTONIC).  session_id is written under lock by
-	 * session_start and session_end, read under lock; beat_on as
-	 * committer_on; beat_stop under lock. */
+	/* This process's session (session_start; 0: none) and when its
+	 * heartbeat is due next (CLOCK_MONOTONIC ns): renewed by the committer
+	 * thread while group commit is on, else by the first unlock after it
+	 * is due (beat_if_due), so that no thread of the engine's own ever
+	 * runs while group commit is off.  Both written and read under lock. */
 	uint64_t session_id;
-	pthread_t beater;
-	pthread_cond_t beat_cond;
-	bool beat_on, beat_stop;
+	int64_t beat_due;
 };
 
 /* The engine's operations (the ops table at the end). */
@@ -348,6 +346,7 @@ static int64_t mono_ns(void)
 
 static int group_open(struct sq *m);
 static void committer_stop(struct sq *m);
+static void beat_if_due(struct sq *m);
 static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
 		   char *err, size_t errlen);
 
@@ -1109,10 +1108,37 @@ static void sq_lock(struct meta *mm)
 	pthread_mutex_lock(&m->lock);
 }
 
+/* Renews the session's heartbeat when it is due and no operation is open
+ * (a single write: it joins the group with group commit); lock held.  A
+ * failure is reported and tried again at the next beat. */
+static void beat_if_due(struct sq *m)
+{
+	sqlite3_stmt *s;
+	char msg[512];
+	int r;
+
+	if (!m->session_id || m->broken || m->in_op || mono_ns() < m->beat_due)
+		return;
+	if (!m->outer && !sqlite3_get_autocommit(m->db))
+		return;           /* inside a caller's own transaction */
+	m->beat_due = mono_ns() + (int64_t)META_SESSION_BEAT_S * 1000000000;
+	s = meta_stmt(m, ST_SESSION_BEAT);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	r = meta_exec_stmt(m, s);
+	if (r < 0 && m->base.report) {
+		snprintf(msg, sizeof(msg), "renewing the session's heartbeat: %s (%s)",
+			 strerror(-r), sqlite3_errmsg(m->db));
+		m->base.report(msg, m->base.report_arg);
+	}
+}
+
 static void sq_unlock(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
 
+	if (!m->committer_on)
+		beat_if_due(m);
 	if (m->committer_on && m->committer_idle && m->outer) {
 		m->committer_idle = false;          /* a group opened: time it */
 		pthread_cond_signal(&m->commit_cond);
@@ -1132,10 +1158,18 @@ static void *committer_main(void *arg)
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->committer_stop) {
+		beat_if_due(m);
 		due = m->outer ? m->outer_since + m->group_ns : 0;
 		if (due == 0 || m->broken) {
+			/* no group to time: wait for one, or for the next beat */
 			m->committer_idle = true;
-			pthread_cond_wait(&m->commit_cond, &m->lock);
+			if (!m->session_id || m->broken) {
+				pthread_cond_wait(&m->commit_cond, &m->lock);
+			} else {
+				ts.tv_sec = m->beat_due / 1000000000;
+				ts.tv_nsec = m->beat_due % 1000000000;
+				pthread_cond_timedwait(&m->commit_cond, &m->lock, &ts);
+			}
 			continue;
 		}
 		if (due < retry)
@@ -2188,57 +2222,23 @@ static int sq_integrity(struct meta *mm, char *err, size_t errlen)
 	return r;
 }
 
-/* Renews the session's heartbeat every META_SESSION_BEAT_S until
- * session_end; a failure is reported and tried again at the next beat. */
-static void *beater_main(void *arg)
-{
-	struct sq *m = arg;
-	struct timespec ts;
-	char msg[512];
-	int r;
-
-	pthread_mutex_lock(&m->lock);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	while (!m->beat_stop) {
-		ts.tv_sec += META_SESSION_BEAT_S;
-		while (!m->beat_stop &&
-		       pthread_cond_timedwait(&m->beat_cond, &m->lock, &ts) != ETIMEDOUT)
-			;
-		if (m->beat_stop || !m->session_id || m->broken)
-			continue;
-		{
-			sqlite3_stmt *s = meta_stmt(m, ST_SESSION_BEAT);
-
-			sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
-			sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
-			r = meta_exec_stmt(m, s);
-		}
-		if (r < 0 && m->base.report) {
-			snprintf(msg, sizeof(msg), "renewing the session's heartbeat: %s (%s)",
-				 strerror(-r), sqlite3_errmsg(m->db));
-			m->base.report(msg, m->base.report_arg);
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	return NULL;
-}
-
 static int sq_session_start(struct meta *mm, uint64_t *ret_id)
 {
 	struct sq *m = (struct sq *)mm;
 	struct meta_session self;
-	pthread_condattr_t ca;
 	sqlite3_stmt *s;
 	int r;
 
 	if (m->read_only)
 		return -EROFS;
-	if (m->session_id)
-		return -EBUSY;
 	r = meta_session_self(&self);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&m->lock);
+	if (m->session_id) {
+		pthread_mutex_unlock(&m->lock);
+		return -EBUSY;
+	}
 	s = meta_stmt(m, ST_SESSION_INSERT);
 	sqlite3_bind_text(s, 1, self.host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, self.boot, -1, SQLITE_STATIC);
@@ -2246,45 +2246,29 @@ static int sq_session_start(struct meta *mm, uint64_t *ret_id)
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)self.started);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
 	r = meta_exec_stmt(m, s);
-	if (!r)
-		r = sq_flush(&m->base);     /* other mounts see it from now on */
-	if (!r)
+	if (!r) {
 		m->session_id = (uint64_t)sqlite3_last_insert_rowid(m->db);
-	pthread_mutex_unlock(&m->lock);
-	if (r < 0)
-		return r;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->beat_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	m->beat_stop = false;
-	r = -pthread_create(&m->beater, NULL, beater_main, m);
-	if (r < 0) {
-		pthread_cond_destroy(&m->beat_cond);
-		sq_session_end(&m->base);
-		return r;
+		r = sq_flush(&m->base);     /* other mounts see it from now on */
+		if (r < 0)
+			m->session_id = 0;
 	}
-	m->beat_on = true;
-	if (ret_id)
-		*ret_id = m->session_id;
-	return 0;
+	if (!r) {
+		m->beat_due = mono_ns() + (int64_t)META_SESSION_BEAT_S * 1000000000;
+		if (m->committer_on)
+			pthread_cond_signal(&m->commit_cond);     /* time the beats */
+		if (ret_id)
+			*ret_id = m->session_id;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
 }
 
 static void sq_session_end(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
 
-	if (m->beat_on) {
-		pthread_mutex_lock(&m->lock);
-		m->beat_stop = true;
-		pthread_cond_signal(&m->beat_cond);
-		pthread_mutex_unlock(&m->lock);
-		pthread_join(m->beater, NULL);
-		m->beat_on = false;
-		pthread_cond_destroy(&m->beat_cond);
-	}
 	pthread_mutex_lock(&m->lock);
-	if (m->session_id && !m->broken) {
+	if (m->session_id && !m->broken && !m->read_only) {
 		sqlite3_stmt *s = meta_stmt(m, ST_SESSION_DELETE);
 
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
