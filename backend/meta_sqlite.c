@@ -209,8 +209,10 @@ static const char meta_schema[] =
 	META_SESSION_TABLE;
 
 /* The engine's state.  Every field is written and read under lock (the
- * engine's mutex, taken by meta_lock and meta_txn), but for those marked
- * immutable after open and the committer's own (see there). */
+ * engine's mutex, taken by meta_lock and meta_txn; the VFS shim runs inside
+ * SQLite calls, so under it too), but for those set at open and immutable
+ * after (lock, db, st, vfs, inner, vfs_name, reserve_path, read_only) and
+ * committer_on (see there). */
 struct sq {
 	struct meta base;             /* first: struct meta * is struct sq * */
 	/* Recursive, so that a transaction (meta_txn) may run inside a hold
@@ -247,9 +249,10 @@ struct sq {
 
 	/* The committer thread (set_group with a window): commits the open
 	 * group when it is due, waking on commit_cond (CLOCK_MONOTONIC) when
-	 * unlock finds a group newly opened.  committer_on is written by
-	 * set_group and close (callers without lock, never concurrently) and
-	 * read under lock; the rest written and read under lock. */
+	 * unlock finds a group newly opened.  committer_on is written under
+	 * lock by set_group and close (which never run concurrently, and read
+	 * it without lock) and read under lock; the rest written and read
+	 * under lock. */
 	pthread_t committer;
 	pthread_cond_t commit_cond;
 	bool committer_on, committer_idle, committer_stop;
@@ -814,6 +817,7 @@ static int shim_register(struct sq *m)
 static int sq_reserve(struct meta *mm, uint64_t bytes)
 {
 	struct sq *m = (struct sq *)mm;
+
 	m->reserve_want = (bytes + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
 	return sq_reserve_fill(&m->base);
 }
@@ -875,18 +879,21 @@ static int sq_reserve_fill(struct meta *mm)
 static uint64_t sq_reserve_missing(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	return m->reserve_want - m->reserve_held;
 }
 
 static uint64_t sq_reserve_given(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	return m->reserve_given;
 }
 
 static uint64_t sq_pending(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	return sqlite3_get_autocommit(m->db) ? 0 : m->pending;
 }
 
@@ -1081,6 +1088,7 @@ static void sq_close(struct meta *mm)
 static const char *sq_errmsg(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	return sqlite3_errmsg(m->db);
 }
 
@@ -1205,7 +1213,9 @@ static void committer_stop(struct sq *m)
 	pthread_cond_signal(&m->commit_cond);
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->committer, NULL);
+	pthread_mutex_lock(&m->lock);
 	m->committer_on = false;
+	pthread_mutex_unlock(&m->lock);
 	pthread_cond_destroy(&m->commit_cond);
 }
 
@@ -1276,6 +1286,7 @@ static int sq_flush(struct meta *mm)
 static bool sq_broken(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	return m->broken;
 }
 
@@ -1334,6 +1345,7 @@ static int sq_commit(struct meta *mm)
 static void sq_rollback(struct meta *mm)
 {
 	struct sq *m = (struct sq *)mm;
+
 	m->in_op = false;
 	if (sqlite3_get_autocommit(m->db))
 		return;
