@@ -1,4 +1,5 @@
-/* fs.c - the file system core: POSIX semantics over backend/meta.c and the
+/* fs.c - the file system core: POSIX semantics over the metadata engine
+ * (backend/meta.h; each operation's transaction a meta_txn body) and the
  * per-inode sparse backing files (see fs.h for the layout and lock order).
  *
  * Ordering rules that keep a kill -9 at any point harmless:
@@ -719,6 +720,10 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 {
 	struct timespec now = now_ts();
 	uint64_t old = in->size;
+	struct size_txn t = {
+		.ino = in->ino, .size = size, .now = now,
+		.first_gone = size < old ? (size + fs->chunk_size - 1) / fs->chunk_size : UINT64_MAX,
+	};
 	int r;
 
 	if (size > FS_MAX_FILE_SIZE)
@@ -731,11 +736,6 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	}
 	if (size > old && ftruncate(in->fd, (off_t)size) < 0)
 		return -errno;
-	struct size_txn t = {
-		.ino = in->ino, .size = size, .now = now,
-		.first_gone = size < old ? (size + fs->chunk_size - 1) / fs->chunk_size : UINT64_MAX,
-	};
-
 	fs_meta_lock(fs);
 	r = meta_txn(fs->meta, size_body, &t);
 	if (!r && size < old)
@@ -899,6 +899,7 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	struct pt_snap ps = PT_NONE;
 	struct meta_inode mi;
 	struct timespec now = now_ts();
+	struct setattr_txn t = { .ino = ino, .attr = attr, .to_set = to_set, .now = now };
 	int r;
 
 	if (to_set & FS_SET_SIZE) {
@@ -919,8 +920,6 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	} else if ((r = refresh_ino(fs, ino)) < 0) {
 		return r;        /* else the kernel's writes would override new times */
 	}
-	struct setattr_txn t = { .ino = ino, .attr = attr, .to_set = to_set, .now = now };
-
 	fs_meta_lock(fs);
 	r = meta_txn(fs->meta, setattr_body, &t);
 	mi = t.mi;

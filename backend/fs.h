@@ -17,7 +17,8 @@
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
  *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
- *   fs.meta_lock (mutex; every metadata transaction)
+ *   meta_lock (the metadata engine's recursive mutex, meta_lock() and
+ *              meta_txn(); every metadata operation)
  *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
  *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
  *                  takes it under meta_lock)
