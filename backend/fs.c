@@ -1,4 +1,5 @@
-/* fs.c - the file system core: POSIX semantics over backend/meta.c and the
+/* fs.c - the file system core: POSIX semantics over the metadata engine
+ * (backend/meta.h; each operation's transaction a meta_txn body) and the
  * chunk store (backend/chunk.h: per-inode sparse backing files, and the
  * layers over them; see fs.h for the layout and lock order).
  *
@@ -19,7 +20,7 @@
  * (check_space); an operation that adds metadata is admitted by
  * check_meta_space() inside its transaction, before it is acknowledged, so
  * that the group it joins can always be committed (the design is in
- * backend/meta.c's top comment); removals are always admitted.
+ * backend/meta_sqlite.c's top comment); removals are always admitted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,7 @@
  * fails with ENOSPC, as on ext4 when an inode's xattr space is full. */
 #define FS_XATTR_INODE_MAX (256u << 10)
 #define FS_XATTR_LIST_MAX  65536u
-/* Metadata space (see check_meta_space): the reserve meta.c keeps
+/* Metadata space (see check_meta_space): the reserve meta_sqlite.c keeps
  * allocated for commits, and the free space below which an operation that
  * grows the metadata fails with ENOSPC: 8 MiB for users, 2 MiB for root
  * (data writes stop at FS_SPACE_RESERVE already).  FS_OP_BYTES is what one
@@ -113,16 +114,12 @@ const char *fs_notes(const struct fs *fs)
 
 void fs_meta_lock(struct fs *fs)
 {
-	pthread_mutex_lock(&fs->meta_lock);
+	meta_lock(fs->meta);
 }
 
 void fs_meta_unlock(struct fs *fs)
 {
-	if (fs->committer_on && fs->committer_idle && meta_group_due(fs->meta)) {
-		fs->committer_idle = false;          /* a group opened: time it */
-		pthread_cond_signal(&fs->commit_cond);
-	}
-	pthread_mutex_unlock(&fs->meta_lock);
+	meta_unlock(fs->meta);
 }
 
 /* Commits the open group; meta_lock held.  For the moments when an effect
@@ -140,76 +137,20 @@ static int meta_flush_locked(struct fs *fs)
 	return r;
 }
 
-static void *committer_main(void *arg)
+/* What the metadata engine's own commits of a group report. */
+static void meta_report(const char *msg, void *arg)
 {
 	struct fs *fs = arg;
-	struct timespec ts;
-	int64_t due, retry = 0;
 
-	pthread_mutex_lock(&fs->meta_lock);
-	while (!fs->committer_stop) {
-		due = meta_group_due(fs->meta);
-		if (due == 0 || meta_broken(fs->meta)) {
-			fs->committer_idle = true;
-			pthread_cond_wait(&fs->commit_cond, &fs->meta_lock);
-			continue;
-		}
-		if (due < retry)
-			due = retry;
-		if (mono_ns() >= due) {
-			/* a failure leaves the group open: try again in 100 ms */
-			if (meta_flush_locked(fs) < 0)
-				retry = mono_ns() + 100000000;
-			continue;
-		}
-		ts.tv_sec = due / 1000000000;
-		ts.tv_nsec = due % 1000000000;
-		pthread_cond_timedwait(&fs->commit_cond, &fs->meta_lock, &ts);
-	}
-	pthread_mutex_unlock(&fs->meta_lock);
-	return NULL;
+	log_err("%s: %s", fs->conf->name, msg);
 }
 
 int fs_set_group_commit(struct fs *fs, unsigned ms)
 {
-	pthread_condattr_t ca;
-	int r;
-
-	if (fs->committer_on || ms == 0)
+	if (ms == 0)
 		return 0;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs->commit_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	fs_meta_lock(fs);
-	meta_set_group(fs->meta, (int64_t)ms * 1000000);
-	fs->committer_idle = false;
-	fs->committer_stop = false;
-	r = pthread_create(&fs->committer, NULL, committer_main, fs);
-	if (r)
-		meta_set_group(fs->meta, 0);
-	else
-		fs->committer_on = true;
-	fs_meta_unlock(fs);
-	if (r)
-		pthread_cond_destroy(&fs->commit_cond);
-	return -r;
-}
-
-static void committer_stop(struct fs *fs)
-{
-	if (!fs->committer_on)
-		return;
-	pthread_mutex_lock(&fs->meta_lock);
-	fs->committer_stop = true;
-	pthread_cond_signal(&fs->commit_cond);
-	pthread_mutex_unlock(&fs->meta_lock);
-	pthread_join(fs->committer, NULL);
-	fs->committer_on = false;
-	pthread_cond_destroy(&fs->commit_cond);
-	pthread_mutex_lock(&fs->meta_lock);
-	meta_set_group(fs->meta, 0);       /* commits what is open */
-	pthread_mutex_unlock(&fs->meta_lock);
+	meta_set_report(fs->meta, meta_report, fs);
+	return meta_set_group(fs->meta, (int64_t)ms * 1000000);
 }
 
 static void space_update(struct fs *fs, bool always);
@@ -222,7 +163,7 @@ static void space_update(struct fs *fs, bool always);
  * 0; ctx NULL is the daemon itself), or when the reserve is not whole and
  * cannot be made whole.  Every operation that acknowledges new metadata
  * passes here first, so the reserve only covers what was admitted (see
- * meta.c's top comment).  Takes space_lock (inside meta_lock). */
+	 * meta_sqlite.c's top comment).  Takes space_lock (inside meta_lock). */
 static int check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes)
 {
 	bool root = !ctx || ctx->uid == 0;
@@ -321,15 +262,7 @@ struct meta *fs_meta(struct fs *fs)
 
 int fs_txn(struct fs *fs, int (*body)(struct meta *m, void *arg), void *arg)
 {
-	int r;
-
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = body(fs->meta, arg);
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_txn(fs->meta, body, arg);
 }
 
 int fs_meta_flush(struct fs *fs)
@@ -394,26 +327,45 @@ static int inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nop
 	return 0;
 }
 
-/* Removes an unlinked inode for good: metadata first, then its data. */
-static void inode_purge(struct fs *fs, uint64_t ino)
+/* Effects of a metadata transaction that its caller applies after the
+ * commit (meta_txn_fx): the body only records them, since it may run again. */
+enum {
+	FX_UNLINKED = 1,   /* the inode's last link went: inode_unlinked(ino) */
+	FX_DATA_GONE,      /* the inode's row went: its data file goes (after a flush) */
+};
+
+struct purge_txn {
+	uint64_t ino;
+	struct meta_effects fx;
+};
+
+static int purge_body(struct meta *m, void *arg)
 {
+	struct purge_txn *t = arg;
 	struct meta_inode mi;
 	int r;
 
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0 || mi.nlink != 0)
+		return -EBUSY;    /* linked again, or gone already: nothing to do */
+	r = meta_inode_delete(m, t->ino);
+	if (!r)
+		r = meta_effect_add(&t->fx, FX_DATA_GONE, t->ino);
+	return r;
+}
+
+/* Removes an unlinked inode for good: metadata first, then its data. */
+static void inode_purge(struct fs *fs, uint64_t ino)
+{
+	struct purge_txn t = { .ino = ino };
+	int r;
+
 	fs_meta_lock(fs);
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r == 0 && mi.nlink == 0) {
-		r = meta_begin(fs->meta);
-		if (!r)
-			r = meta_inode_delete(fs->meta, ino);
-		r = meta_finish(fs->meta, r);
-	} else {
-		r = -EBUSY;       /* linked again, or gone already: nothing to do */
-	}
+	r = meta_txn_fx(fs->meta, purge_body, &t, &t.fx);
 	if (r == 0)
 		r = meta_flush_locked(fs);     /* the data goes only once that is durable */
 	fs_meta_unlock(fs);
-	if (r == 0)
+	if (r == 0 && t.fx.n)
 		fs->chunks->ops->remove(fs->chunks, ino);
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
 }
@@ -735,11 +687,30 @@ static int refresh_ino(struct fs *fs, uint64_t ino)
 	return r;
 }
 
+struct size_txn {
+	uint64_t ino, size, first_gone;     /* first_gone: first chunk cut, or UINT64_MAX */
+	struct timespec now;
+};
+
+static int size_body(struct meta *m, void *arg)
+{
+	struct size_txn *t = arg;
+	int r = meta_inode_set_size(m, t->ino, t->size, &t->now);
+
+	if (!r && t->first_gone != UINT64_MAX)
+		r = meta_chunk_delete_from(m, t->ino, t->first_gone);
+	return r;
+}
+
 /* Changes the size of a regular file with its I/O lock held exclusively. */
 static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 {
 	struct timespec now = now_ts();
 	uint64_t old = in->size;
+	struct size_txn t = {
+		.ino = in->ino, .size = size, .now = now,
+		.first_gone = size < old ? (size + fs->chunk_size - 1) / fs->chunk_size : UINT64_MAX,
+	};
 	int r;
 
 	if (size > FS_MAX_FILE_SIZE)
@@ -755,13 +726,7 @@ static int truncate_locked(struct fs *fs, struct fs_inode *in, uint64_t size)
 	if (size > old && (r = fs->chunks->ops->truncate(fs->chunks, in->cf, old, size)) < 0)
 		return r;
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_set_size(fs->meta, in->ino, size, &now);
-	if (!r && size < old)
-		r = meta_chunk_delete_from(fs->meta, in->ino,
-					   (size + fs->chunk_size - 1) / fs->chunk_size);
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, size_body, &t);
 	if (!r && size < old)
 		r = meta_flush_locked(fs);     /* commit the new size before cutting */
 	fs_meta_unlock(fs);
@@ -811,6 +776,30 @@ static uint32_t kill_suidgid(uint32_t mode)
 	return mode;
 }
 
+struct kill_priv_txn {
+	uint64_t ino;
+	bool caps, suidgid;
+};
+
+/* The drop itself; the caller has seen under the same hold that there is
+ * something to drop (the common case takes no transaction). */
+static int kill_priv_body(struct meta *m, void *arg)
+{
+	struct kill_priv_txn *t = arg;
+	struct meta_inode mi;
+	int r = meta_inode_get(m, t->ino, &mi);
+
+	if (!r && t->caps)
+		r = meta_xattr_remove(m, mi.ino, XATTR_CAPS);
+	if (!r) {
+		if (t->suidgid)
+			mi.mode = kill_suidgid(mi.mode);
+		mi.ctime = now_ts();
+		r = meta_inode_update(m, &mi);
+	}
+	return r;
+}
+
 int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 {
 	struct meta_inode mi;
@@ -827,16 +816,8 @@ int fs_kill_priv(struct fs *fs, uint64_t ino, bool suidgid, bool *ret_changed)
 	r = 0;
 	if (!caps && (!suidgid || kill_suidgid(mi.mode) == mi.mode))
 		goto out;            /* the common case: nothing to drop, no commit */
-	r = meta_begin(fs->meta);
-	if (!r && caps)
-		r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
-	if (!r) {
-		if (suidgid)
-			mi.mode = kill_suidgid(mi.mode);
-		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, kill_priv_body,
+		     &(struct kill_priv_txn){ .ino = ino, .caps = caps, .suidgid = suidgid });
 	/* committed before the write it precedes can land: a crash of the
 	 * daemon right after must not bring the bits back over new data */
 	if (r == 0)
@@ -848,12 +829,66 @@ out:
 	return r;
 }
 
+struct setattr_txn {
+	uint64_t ino;
+	const struct stat *attr;
+	int to_set;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the inode as committed */
+};
+
+static int setattr_body(struct meta *m, void *arg)
+{
+	struct setattr_txn *t = arg;
+	const struct stat *attr = t->attr;
+	struct meta_inode mi;
+	struct timespec now = t->now;
+	int to_set = t->to_set;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0)
+		return r;
+	if (to_set & FS_SET_MODE)
+		mi.mode = (mi.mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FS_SET_UID)
+		mi.uid = attr->st_uid;
+	if (to_set & FS_SET_GID)
+		mi.gid = attr->st_gid;
+	if (to_set & FS_SET_ATIME_NOW)
+		mi.atime = now;
+	else if (to_set & FS_SET_ATIME)
+		mi.atime = attr->st_atim;
+	if (to_set & FS_SET_MTIME_NOW)
+		mi.mtime = now;
+	else if (to_set & FS_SET_MTIME)
+		mi.mtime = attr->st_mtim;
+	if (to_set & FS_SET_CTIME)
+		mi.ctime = attr->st_ctim;
+	else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
+			   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
+		mi.ctime = now;
+	if ((to_set & FS_SET_KILL_SUIDGID) && !S_ISDIR(mi.mode)) {
+		mi.mode = kill_suidgid(mi.mode);
+		if (to_set & FS_SET_SIZE) {
+			r = meta_xattr_remove(m, t->ino, XATTR_CAPS);
+			if (r == -ENODATA)
+				r = 0;
+		}
+	}
+	if (!r)
+		r = meta_inode_update(m, &mi);
+	t->mi = mi;
+	return r;
+}
+
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st)
 {
 	struct pt_snap ps = PT_NONE;
 	struct meta_inode mi;
 	struct timespec now = now_ts();
+	struct setattr_txn t = { .ino = ino, .attr = attr, .to_set = to_set, .now = now };
 	int r;
 
 	if (to_set & FS_SET_SIZE) {
@@ -875,41 +910,8 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 		return r;        /* else the kernel's writes would override new times */
 	}
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r) {
-		if (to_set & FS_SET_MODE)
-			mi.mode = (mi.mode & S_IFMT) | (attr->st_mode & 07777);
-		if (to_set & FS_SET_UID)
-			mi.uid = attr->st_uid;
-		if (to_set & FS_SET_GID)
-			mi.gid = attr->st_gid;
-		if (to_set & FS_SET_ATIME_NOW)
-			mi.atime = now;
-		else if (to_set & FS_SET_ATIME)
-			mi.atime = attr->st_atim;
-		if (to_set & FS_SET_MTIME_NOW)
-			mi.mtime = now;
-		else if (to_set & FS_SET_MTIME)
-			mi.mtime = attr->st_mtim;
-		if (to_set & FS_SET_CTIME)
-			mi.ctime = attr->st_ctim;
-		else if (to_set & (FS_SET_MODE | FS_SET_UID | FS_SET_GID | FS_SET_SIZE |
-				   FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
-			mi.ctime = now;
-		if ((to_set & FS_SET_KILL_SUIDGID) && !S_ISDIR(mi.mode)) {
-			mi.mode = kill_suidgid(mi.mode);
-			if (to_set & FS_SET_SIZE) {
-				r = meta_xattr_remove(fs->meta, ino, XATTR_CAPS);
-				if (r == -ENODATA)
-					r = 0;
-			}
-		}
-		if (!r)
-			r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, setattr_body, &t);
+	mi = t.mi;
 	if (!r)
 		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
@@ -953,35 +955,41 @@ static int dir_changed(struct fs *fs, struct meta_inode *dir, int dnlink, struct
 	return meta_inode_update(fs->meta, dir);
 }
 
-static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		     mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret)
+struct new_inode_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t parent;
+	const char *name, *target;
+	mode_t mode;
+	dev_t rdev;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the new inode */
+};
+
+static int new_inode_body(struct meta *m, void *arg)
 {
+	struct new_inode_txn *t = arg;
+	struct fs *fs = t->fs;
+	const struct fs_ctx *ctx = t->ctx;
+	const char *name = t->name, *target = t->target;
+	mode_t mode = t->mode;
+	struct timespec now = t->now;
 	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
 	uint64_t ino;
 	int r;
 
-	r = check_name(name);
+	memset(&mi, 0, sizeof(mi));
+	r = get_dir(fs, t->parent, &dir);
 	if (r < 0)
 		return r;
-	memset(&mi, 0, sizeof(mi));
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = get_dir(fs, parent, &dir);
-	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, parent, name, &ino);
-	if (r == 0) {
-		r = -EEXIST;
-		goto rollback;
-	} else if (r != -ENOENT) {
-		goto rollback;
-	}
+	r = meta_lookup(m, t->parent, name, &ino);
+	if (r == 0)
+		return -EEXIST;
+	else if (r != -ENOENT)
+		return r;
 	r = check_meta_space(fs, ctx, strlen(name) + (target ? strlen(target) : 0));
 	if (r < 0)
-		goto rollback;
+		return r;
 	mi.mode = mode;
 	mi.uid = ctx->uid;
 	mi.gid = ctx->gid;
@@ -992,24 +1000,33 @@ static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, c
 			mi.mode |= S_ISGID;
 	}
 	mi.nlink = S_ISDIR(mode) ? 2 : 1;
-	mi.rdev = rdev;
+	mi.rdev = t->rdev;
 	mi.size = target ? strlen(target) : 0;
 	mi.atime = mi.mtime = mi.ctime = mi.btime = now;
-	r = meta_inode_insert(fs->meta, &mi, target, target ? strlen(target) : 0);
+	r = meta_inode_insert(m, &mi, target, target ? strlen(target) : 0);
 	if (!r)
-		r = meta_dentry_insert(fs->meta, parent, name, mi.ino, mi.mode);
+		r = meta_dentry_insert(m, t->parent, name, mi.ino, mi.mode);
 	if (!r)
 		r = dir_changed(fs, &dir, S_ISDIR(mode) ? 1 : 0, now);
+	t->mi = mi;
+	return r;
+}
+
+static int new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		     mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret)
+{
+	struct new_inode_txn t = {
+		.fs = fs, .ctx = ctx, .parent = parent, .name = name, .target = target,
+		.mode = mode, .rdev = rdev, .now = now_ts(),
+	};
+	int r;
+
+	r = check_name(name);
 	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
+		return r;
+	r = meta_txn(fs->meta, new_inode_body, &t);
 	if (!r)
-		*ret = mi;
+		*ret = t.mi;
 	return r;
 }
 
@@ -1063,63 +1080,72 @@ int fs_symlink(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	return new_entry(fs, ctx, parent, name, S_IFLNK | 0777, 0, target, ret_st);
 }
 
+struct link_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t ino, newparent;
+	const char *newname;
+	struct timespec now;
+	struct meta_inode mi;         /* out: the inode with its new link */
+};
+
+static int link_body(struct meta *m, void *arg)
+{
+	struct link_txn *t = arg;
+	struct fs *fs = t->fs;
+	struct meta_inode dir, mi;
+	uint64_t other;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(mi.mode))
+		return -EPERM;
+	if (mi.nlink == 0)
+		return -ENOENT;
+	r = get_dir(fs, t->newparent, &dir);
+	if (r < 0)
+		return r;
+	r = meta_lookup(m, t->newparent, t->newname, &other);
+	if (r == 0)
+		r = -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	if (mi.nlink >= FS_LINK_MAX)
+		return -EMLINK;
+	r = check_meta_space(fs, t->ctx, strlen(t->newname));
+	if (r < 0)
+		return r;
+	r = meta_dentry_insert(m, t->newparent, t->newname, t->ino, mi.mode);
+	if (r < 0)
+		return r;
+	mi.nlink++;
+	mi.ctime = t->now;
+	r = meta_inode_update(m, &mi);
+	if (!r)
+		r = dir_changed(fs, &dir, 0, t->now);
+	t->mi = mi;
+	return r;
+}
+
 int fs_link(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, uint64_t newparent,
 	    const char *newname, struct stat *ret_st)
 {
+	struct link_txn t = {
+		.fs = fs, .ctx = ctx, .ino = ino, .newparent = newparent, .newname = newname,
+		.now = now_ts(),
+	};
 	struct pt_snap ps = PT_NONE;
-	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
-	uint64_t other;
+	struct meta_inode mi;
 	int r;
 
 	r = check_name(newname);
 	if (r < 0)
 		return r;
 	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
-		goto rollback;
-	if (S_ISDIR(mi.mode)) {
-		r = -EPERM;
-		goto rollback;
-	}
-	if (mi.nlink == 0) {
-		r = -ENOENT;
-		goto rollback;
-	}
-	r = get_dir(fs, newparent, &dir);
-	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, newparent, newname, &other);
-	if (r == 0)
-		r = -EEXIST;
-	if (r != -ENOENT)
-		goto rollback;
-	if (mi.nlink >= FS_LINK_MAX) {
-		r = -EMLINK;
-		goto rollback;
-	}
-	r = check_meta_space(fs, ctx, strlen(newname));
-	if (r < 0)
-		goto rollback;
-	r = meta_dentry_insert(fs->meta, newparent, newname, ino, mi.mode);
-	if (r < 0)
-		goto rollback;
-	mi.nlink++;
-	mi.ctime = now;
-	r = meta_inode_update(fs->meta, &mi);
-	if (!r)
-		r = dir_changed(fs, &dir, 0, now);
-	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
+	r = meta_txn(fs->meta, link_body, &t);
+	mi = t.mi;
 	if (!r)
 		ps = pt_snap(fs, &mi);
 	fs_meta_unlock(fs);
@@ -1150,54 +1176,69 @@ static int drop_entry(struct fs *fs, struct meta_inode *dir, const char *name,
 	return r;
 }
 
-static int remove_entry(struct fs *fs, uint64_t parent, const char *name, bool isdir)
+struct remove_txn {
+	struct fs *fs;
+	uint64_t parent;
+	const char *name;
+	bool isdir;
+	struct timespec now;
+	struct meta_effects fx;       /* FX_UNLINKED when the last link went */
+};
+
+static int remove_body(struct meta *m, void *arg)
 {
+	struct remove_txn *t = arg;
 	struct meta_inode dir, mi;
-	struct timespec now = now_ts();
 	uint64_t ino;
 	bool empty;
+	int r;
+
+	r = get_dir(t->fs, t->parent, &dir);
+	if (!r)
+		r = meta_lookup(m, t->parent, t->name, &ino);
+	if (!r)
+		r = meta_inode_get(m, ino, &mi);
+	if (r < 0)
+		return r;
+	if (t->isdir && !S_ISDIR(mi.mode))
+		return -ENOTDIR;
+	if (!t->isdir && S_ISDIR(mi.mode))
+		return -EISDIR;
+	if (t->isdir) {
+		r = meta_dir_is_empty(m, ino, &empty);
+		if (!r && !empty)
+			r = -ENOTEMPTY;
+		if (r < 0)
+			return r;
+	}
+	r = drop_entry(t->fs, &dir, t->name, &mi, t->now);
+	if (!r && mi.nlink == 0)
+		r = meta_effect_add(&t->fx, FX_UNLINKED, ino);
+	return r;
+}
+
+/* Applies what a committed transaction left to do (see FX_*). */
+static void apply_effects(struct fs *fs, const struct meta_effects *fx)
+{
+	for (unsigned i = 0; i < fx->n; i++) {
+		if (fx->e[i].what == FX_UNLINKED)
+			inode_unlinked(fs, fx->e[i].ino);
+	}
+}
+
+static int remove_entry(struct fs *fs, uint64_t parent, const char *name, bool isdir)
+{
+	struct remove_txn t = {
+		.fs = fs, .parent = parent, .name = name, .isdir = isdir, .now = now_ts(),
+	};
 	int r;
 
 	r = check_name(name);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
-	r = get_dir(fs, parent, &dir);
+	r = meta_txn_fx(fs->meta, remove_body, &t, &t.fx);
 	if (!r)
-		r = meta_lookup(fs->meta, parent, name, &ino);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (r < 0)
-		goto rollback;
-	if (isdir && !S_ISDIR(mi.mode)) {
-		r = -ENOTDIR;
-		goto rollback;
-	}
-	if (!isdir && S_ISDIR(mi.mode)) {
-		r = -EISDIR;
-		goto rollback;
-	}
-	if (isdir) {
-		r = meta_dir_is_empty(fs->meta, ino, &empty);
-		if (!r && !empty)
-			r = -ENOTEMPTY;
-		if (r < 0)
-			goto rollback;
-	}
-	r = drop_entry(fs, &dir, name, &mi, now);
-	if (r < 0)
-		goto rollback;
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
-	if (!r && mi.nlink == 0)
-		inode_unlinked(fs, ino);
+		apply_effects(fs, &t.fx);
 	return r;
 }
 
@@ -1264,102 +1305,88 @@ static int rename_exchange(struct fs *fs, struct meta_inode *odir, const char *n
 	return r;
 }
 
-int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
-	      const char *newname, unsigned flags)
+struct rename_txn {
+	struct fs *fs;
+	uint64_t parent, newparent;
+	const char *name, *newname;
+	unsigned flags;
+	struct timespec now;
+	struct meta_effects fx;       /* FX_UNLINKED when the replaced inode lost its last link */
+};
+
+static int rename_body(struct meta *m, void *arg)
 {
+	struct rename_txn *t = arg;
+	struct fs *fs = t->fs;
+	uint64_t parent = t->parent, newparent = t->newparent;
+	const char *name = t->name, *newname = t->newname;
+	struct timespec now = t->now;
 	struct meta_inode odir, ndir, src, dst;
-	struct timespec now = now_ts();
 	uint64_t sino, dino = 0;
-	bool dst_exists, empty, dst_gone = false;
+	bool dst_exists, empty;
 	int r;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
-		return -EINVAL;
-	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
-		return -EINVAL;
-	if ((r = check_name(name)) < 0 || (r = check_name(newname)) < 0)
-		return r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (r < 0)
-		goto out;
 	r = get_dir(fs, parent, &odir);
 	if (!r)
 		r = get_dir(fs, newparent, &ndir);
 	if (!r)
-		r = meta_lookup(fs->meta, parent, name, &sino);
+		r = meta_lookup(m, parent, name, &sino);
 	if (!r)
-		r = meta_inode_get(fs->meta, sino, &src);
+		r = meta_inode_get(m, sino, &src);
 	if (r < 0)
-		goto rollback;
-	r = meta_lookup(fs->meta, newparent, newname, &dino);
+		return r;
+	r = meta_lookup(m, newparent, newname, &dino);
 	if (r < 0 && r != -ENOENT)
-		goto rollback;
+		return r;
 	dst_exists = r == 0;
-	if (dst_exists && (r = meta_inode_get(fs->meta, dino, &dst)) < 0)
-		goto rollback;
+	if (dst_exists && (r = meta_inode_get(m, dino, &dst)) < 0)
+		return r;
 	if (parent == newparent) {
 		ndir = odir;          /* one row: keep one copy of it */
-		if (strcmp(name, newname) == 0) {
-			r = 0;
-			goto rollback;    /* renaming onto itself changes nothing */
-		}
+		if (strcmp(name, newname) == 0)
+			return 1;         /* renaming onto itself changes nothing */
 	}
-	if (flags & RENAME_EXCHANGE) {
-		if (!dst_exists) {
-			r = -ENOENT;
-			goto rollback;
-		}
-		r = rename_exchange(fs, &odir, name, &ndir, newname, &src, &dst, now);
-		if (r < 0)
-			goto rollback;
-		if (parent == newparent)
-			ndir = odir;
-		goto commit;
+	if (t->flags & RENAME_EXCHANGE) {
+		if (!dst_exists)
+			return -ENOENT;
+		return rename_exchange(fs, &odir, name, &ndir, newname, &src, &dst, now);
 	}
 	if (dst_exists) {
-		if (flags & RENAME_NOREPLACE) {
-			r = -EEXIST;
-			goto rollback;
-		}
-		if (dino == sino) {
-			r = 0;            /* two links to one inode: POSIX says do nothing */
-			goto rollback;
-		}
-		if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode)) {
-			r = -ENOTDIR;
-			goto rollback;
-		}
-		if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode)) {
-			r = -EISDIR;
-			goto rollback;
-		}
+		if (t->flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (dino == sino)
+			return 1;         /* two links to one inode: POSIX says do nothing */
+		if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode))
+			return -EISDIR;
 		if (S_ISDIR(dst.mode)) {
-			r = meta_dir_is_empty(fs->meta, dino, &empty);
+			r = meta_dir_is_empty(m, dino, &empty);
 			if (!r && !empty)
 				r = -ENOTEMPTY;
 			if (r < 0)
-				goto rollback;
+				return r;
 		}
 	}
 	if (S_ISDIR(src.mode) && parent != newparent &&
 	    (r = check_not_below(fs, sino, newparent)) < 0)
-		goto rollback;
+		return r;
 	if (dst_exists) {
 		r = drop_entry(fs, &ndir, newname, &dst, now);
 		if (r < 0)
-			goto rollback;
+			return r;
 		if (parent == newparent)
 			odir = ndir;
-		dst_gone = dst.nlink == 0;
+		if (dst.nlink == 0 && (r = meta_effect_add(&t->fx, FX_UNLINKED, dino)) < 0)
+			return r;
 	}
-	r = meta_dentry_move(fs->meta, parent, name, newparent, newname);
+	r = meta_dentry_move(m, parent, name, newparent, newname);
 	if (r < 0)
-		goto rollback;
+		return r;
 	src.ctime = now;
-	r = meta_inode_update(fs->meta, &src);
+	r = meta_inode_update(m, &src);
 	if (r < 0)
-		goto rollback;
+		return r;
 	if (parent != newparent) {
 		int d = S_ISDIR(src.mode) ? 1 : 0;
 
@@ -1369,17 +1396,27 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
 	} else {
 		r = dir_changed(fs, &odir, 0, now);
 	}
-	if (r < 0)
-		goto rollback;
-commit:
-	r = meta_commit(fs->meta);
-	goto out;
-rollback:
-	meta_rollback(fs->meta);
-out:
-	fs_meta_unlock(fs);
-	if (!r && dst_gone)
-		inode_unlinked(fs, dino);
+	return r;
+}
+
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags)
+{
+	struct rename_txn t = {
+		.fs = fs, .parent = parent, .newparent = newparent, .name = name,
+		.newname = newname, .flags = flags, .now = now_ts(),
+	};
+	int r;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((r = check_name(name)) < 0 || (r = check_name(newname)) < 0)
+		return r;
+	r = meta_txn_fx(fs->meta, rename_body, &t, &t.fx);
+	if (!r)
+		apply_effects(fs, &t.fx);
 	return r;
 }
 
@@ -2139,25 +2176,33 @@ static int check_xattr_name(const char *name)
 	return 0;
 }
 
-int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
-		const void *value, size_t size, int flags)
+struct xattr_txn {
+	struct fs *fs;
+	const struct fs_ctx *ctx;
+	uint64_t ino;
+	const char *name;
+	const void *value;
+	size_t size;
+	int flags;
+};
+
+static int setxattr_body(struct meta *m, void *arg)
 {
+	struct xattr_txn *t = arg;
+	struct fs *fs = t->fs;
+	uint64_t ino = t->ino;
+	const char *name = t->name;
+	size_t size = t->size;
+	int flags = t->flags;
 	struct meta_inode mi;
 	uint64_t names, values;
 	size_t old = 0;
 	bool had = false;
 	int r;
 
-	if ((r = check_xattr_name(name)) < 0)
-		return r;
-	if (size > FS_XATTR_MAX)
-		return -E2BIG;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
+	r = meta_inode_get(m, ino, &mi);
 	if (!r) {
-		r = meta_xattr_get(fs->meta, ino, name, NULL, 0, &old);
+		r = meta_xattr_get(m, ino, name, NULL, 0, &old);
 		had = r == 0;
 		r = r == -ENODATA ? 0 : r;
 	}
@@ -2167,7 +2212,7 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	if (!r && !had && (flags & XATTR_REPLACE))
 		r = -ENODATA;
 	if (!r)
-		r = meta_xattr_usage(fs->meta, ino, name, &names, &values);
+		r = meta_xattr_usage(m, ino, name, &names, &values);
 	if (!r) {
 		names += strlen(name) + 1;
 		if (names > FS_XATTR_LIST_MAX || values + size > FS_XATTR_INODE_MAX)
@@ -2176,16 +2221,30 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	/* Replacing a value by one no larger rewrites pages in place, which
 	 * the reserve covers like a delete: only growth has to be admitted. */
 	if (!r && (!had || size > old))
-		r = check_meta_space(fs, ctx, strlen(name) + size);
+		r = check_meta_space(fs, t->ctx, strlen(name) + size);
 	if (!r)
-		r = meta_xattr_set(fs->meta, ino, name, value, size, flags);
+		r = meta_xattr_set(m, ino, name, t->value, size, flags);
 	if (!r) {
 		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
+		r = meta_inode_update(m, &mi);
 	}
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
 	return r;
+}
+
+int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const char *name,
+		const void *value, size_t size, int flags)
+{
+	struct xattr_txn t = {
+		.fs = fs, .ctx = ctx, .ino = ino, .name = name, .value = value, .size = size,
+		.flags = flags,
+	};
+	int r;
+
+	if ((r = check_xattr_name(name)) < 0)
+		return r;
+	if (size > FS_XATTR_MAX)
+		return -E2BIG;
+	return meta_txn(fs->meta, setxattr_body, &t);
 }
 
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
@@ -2211,26 +2270,30 @@ int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *re
 	return r;
 }
 
+static int removexattr_body(struct meta *m, void *arg)
+{
+	struct xattr_txn *t = arg;
+	struct meta_inode mi;
+	int r;
+
+	r = meta_inode_get(m, t->ino, &mi);
+	if (!r)
+		r = meta_xattr_remove(m, t->ino, t->name);
+	if (!r) {
+		mi.ctime = now_ts();
+		r = meta_inode_update(m, &mi);
+	}
+	return r;
+}
+
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 {
-	struct meta_inode mi;
+	struct xattr_txn t = { .fs = fs, .ino = ino, .name = name };
 	int r;
 
 	if ((r = check_xattr_name(name)) < 0)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
-	fs_meta_lock(fs);
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		r = meta_xattr_remove(fs->meta, ino, name);
-	if (!r) {
-		mi.ctime = now_ts();
-		r = meta_inode_update(fs->meta, &mi);
-	}
-	r = meta_finish(fs->meta, r);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_txn(fs->meta, removexattr_body, &t);
 }
 
 /* ---- mkfs, open, close ---- */
@@ -2359,10 +2422,50 @@ static int make_key_file(const char *path, char *err, size_t errlen)
 	return r;
 }
 
+struct mkfs_txn {
+	const struct conf *conf;
+	struct meta_inode root;
+	const char *id, *inst;
+	uint64_t chunk_size;
+};
+
+/* The root directory and the fs settings of a new file system. */
+static int mkfs_body(struct meta *m, void *arg)
+{
+	struct mkfs_txn *t = arg;
+	struct meta_inode root = t->root;
+	char num[32];
+	int r;
+
+	snprintf(num, sizeof(num), "%" PRIu64, t->chunk_size);
+	r = meta_inode_insert(m, &root, NULL, 0);
+	if (!r && root.ino != META_ROOT_INO)
+		r = -EIO;
+	if (!r)
+		r = meta_set_kv(m, "fs_id", t->id);
+	if (!r)
+		r = meta_set_kv(m, "instance_id", t->inst);     /* tier/owner.c */
+	if (!r)
+		r = meta_set_kv(m, "instance_since", "0");
+	if (!r)
+		r = meta_set_kv(m, "chunk_size", num);
+	if (!r)
+		r = meta_set_kv(m, "name", t->conf->name);
+	if (!r)
+		r = meta_set_kv(m, "encrypted", t->conf->encrypted ? "1" : "0");
+	if (!r)
+		r = meta_set_kv(m, "clean", "1");
+	if (!r) {
+		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+		r = meta_set_kv(m, "created", num);
+	}
+	return r;
+}
+
 int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_size,
 	    char *ret_id, char *err, size_t errlen)
 {
-	char path[4096], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
+	char path[4096], url[4200], id[FS_ID_LEN + 1], inst[FS_INSTANCE_LEN + 1], num[32];
 	struct meta *m = NULL;
 	struct meta_inode root;
 	int dfd = -1, datafd = -1, r;
@@ -2418,7 +2521,8 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	 * mode of the database. */
 	snprintf(path, sizeof(path), "%s/meta.db.new", conf->data_dir);
 	unlinkat(dfd, "meta.db.new", 0);
-	r = meta_open(path, true, &m, err, errlen);
+	snprintf(url, sizeof(url), "sqlite://%s", path);
+	r = meta_open(url, META_CREATE, &m, err, errlen);
 	if (r < 0)
 		goto out;
 	if (fchmodat(dfd, "meta.db.new", 0600, 0) < 0) {
@@ -2433,33 +2537,14 @@ int fs_mkfs(const struct conf *conf, const struct fs_ctx *ctx, uint64_t chunk_si
 	root.gid = ctx->gid;
 	root.nlink = 2;
 	root.atime = root.mtime = root.ctime = root.btime = now_ts();
-	snprintf(num, sizeof(num), "%" PRIu64, chunk_size);
-	r = meta_begin(m);
-	if (!r)
-		r = meta_inode_insert(m, &root, NULL, 0);
-	if (!r && root.ino != META_ROOT_INO)
-		r = -EIO;
-	if (!r)
-		r = meta_set_kv(m, "fs_id", id);
-	if (!r)
-		r = meta_set_kv(m, "instance_id", inst);     /* tier/owner.c */
-	if (!r)
-		r = meta_set_kv(m, "instance_since", "0");
-	if (!r)
-		r = meta_set_kv(m, "chunk_size", num);
-	if (!r)
-		r = meta_set_kv(m, "name", conf->name);
-	if (!r)
-		r = meta_set_kv(m, "encrypted", conf->encrypted ? "1" : "0");
-	if (!r)
-		r = meta_set_kv(m, "clean", "1");
+	r = meta_txn(m, mkfs_body, &(struct mkfs_txn){
+		.conf = conf, .root = root, .id = id, .inst = inst, .chunk_size = chunk_size,
+	});
 	if (!r) {
-		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
-		r = meta_set_kv(m, "created", num);
-	}
-	r = meta_finish(m, r);
-	if (!r)
+		meta_lock(m);
 		r = meta_checkpoint(m);
+		meta_unlock(m);
+	}
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, meta_errmsg(m));
 	meta_close(m);
@@ -2480,15 +2565,28 @@ out:
 	return r;
 }
 
+struct kv_txn {
+	const char *key, *value;
+};
+
+static int kv_body(struct meta *m, void *arg)
+{
+	struct kv_txn *t = arg;
+
+	return meta_set_kv(m, t->key, t->value);
+}
+
+static int orphan_body(struct meta *m, void *arg)
+{
+	return meta_inode_delete(m, *(uint64_t *)arg);
+}
+
 static int purge_orphan(uint64_t ino, void *arg)
 {
 	struct fs *fs = arg;
 	int r;
 
-	r = meta_begin(fs->meta);
-	if (!r)
-		r = meta_inode_delete(fs->meta, ino);
-	r = meta_finish(fs->meta, r);
+	r = meta_txn(fs->meta, orphan_body, &ino);
 	if (r < 0)
 		return r;
 	return fs->chunks->ops->remove(fs->chunks, ino);
@@ -2627,7 +2725,7 @@ int fs_open_flags(const struct conf *conf, const char *mountpoint, unsigned flag
 int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flags,
 		  const struct fs_layer *layer, struct fs **ret, char *err, size_t errlen)
 {
-	char path[4096], buf[512];
+	char path[4096], url[4200], buf[512];
 	bool ro = flags & FS_OPEN_RDONLY;
 	struct fs *fs;
 	ssize_t n;
@@ -2639,7 +2737,6 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 	fs->conf = (struct conf *)conf;
 	fs->layer = layer;
 	fs->dirfd = fs->datafd = fs->lockfd = -1;
-	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->itab_lock, NULL);
 	pthread_mutex_init(&fs->space_lock, NULL);
 	pthread_mutex_init(&fs->usage_lock, NULL);
@@ -2715,11 +2812,10 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 	if (r < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/meta.db", conf->data_dir);
-	if (ro)
-		r = meta_open_ro(path, faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0, &fs->meta,
-				 err, errlen);
-	else
-		r = meta_open(path, false, &fs->meta, err, errlen);
+	snprintf(url, sizeof(url), "sqlite://%s", path);
+	r = meta_open(url, ro ? META_RDONLY | (faccessat(fs->dirfd, ".", W_OK, AT_EACCESS) == 0 ?
+					       0 : META_DIR_RDONLY) : 0,
+		      &fs->meta, err, errlen);
 	if (r < 0)
 		goto fail;
 	/* On a full disk the reserve stays short, and check_meta_space refuses
@@ -2765,15 +2861,20 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 		*ret = fs;
 		return 0;
 	}
-	r = meta_orphans(fs->meta, purge_orphan, fs);
-	if (!r)
-		r = meta_begin(fs->meta);
+	/* This mount's session first: orphans are removed only for sessions
+	 * that are gone, and this one is not. */
+	r = meta_session_start(fs->meta, NULL);
+	if (r == -ENOSPC)
+		r = 0;       /* a full disk: as for the mark below (orphans then name none) */
 	if (!r) {
-		r = meta_set_kv(fs->meta, "clean", "0");
-		r = meta_finish(fs->meta, r);
+		fs_meta_lock(fs);
+		r = meta_orphans(fs->meta, purge_orphan, fs);
+		if (!r)
+			r = meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "0" });
+		if (!r)
+			r = meta_sync(fs->meta);
+		fs_meta_unlock(fs);
 	}
-	if (!r)
-		r = meta_sync(fs->meta);
 	/* A full data disk must not lock the user out: without the mark, a
 	 * crash later only leaves unused space for the next recovery, and
 	 * deleting files is what frees the disk. */
@@ -2796,7 +2897,8 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
-	committer_stop(fs);
+	if (fs->meta)
+		meta_set_group(fs->meta, 0);     /* commits what is open */
 	if (fs->layer)
 		fs->layer->stop(fs);
 	for (int i = 0; i < FS_ITAB_BUCKETS; i++) {
@@ -2826,14 +2928,12 @@ void fs_close(struct fs *fs)
 	if (fs->layer)
 		fs->layer->close(fs);
 	if (fs->meta && fs->conf && !fs->read_only) {
+		meta_session_end(fs->meta);      /* a clean unmount: gone, and its orphans */
+		fs_meta_lock(fs);
 		meta_checkpoint(fs->meta);
-		if (meta_begin(fs->meta) == 0) {
-			if (meta_set_kv(fs->meta, "clean", "1") == 0)
-				meta_commit(fs->meta);
-			else
-				meta_rollback(fs->meta);
-		}
+		meta_txn(fs->meta, kv_body, &(struct kv_txn){ "clean", "1" });
 		meta_sync(fs->meta);
+		fs_meta_unlock(fs);
 	}
 	meta_close(fs->meta);
 	chunk_local_close(fs->local);
@@ -2847,7 +2947,6 @@ void fs_close(struct fs *fs)
 		close(fs->datafd);
 	if (fs->dirfd >= 0)
 		close(fs->dirfd);
-	pthread_mutex_destroy(&fs->meta_lock);
 	pthread_mutex_destroy(&fs->itab_lock);
 	pthread_mutex_destroy(&fs->space_lock);
 	pthread_mutex_destroy(&fs->usage_lock);

@@ -4,7 +4,7 @@
  * and replies with their result; the unit tests call them directly.
  *
  * On-disk layout of a file system (DATA_DIR from the config):
- *   DATA_DIR/meta.db (+ -wal, -shm)   SQLite metadata (backend/meta.c)
+ *   DATA_DIR/meta.db (+ -wal, -shm)   SQLite metadata (backend/meta_sqlite.c)
  *   DATA_DIR/data/XX/<ino:016x>        one sparse backing file per regular
  *                                      file, XX = low byte of the inode
  *                                      number; chunk i at i * chunk_size
@@ -20,7 +20,8 @@
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
  *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
- *   fs.meta_lock (mutex; every metadata transaction)
+ *   meta_lock (the metadata engine's recursive mutex, meta_lock() and
+ *              meta_txn(); every metadata operation)
  *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
  *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
  *                  takes it under meta_lock)

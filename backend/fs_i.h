@@ -87,13 +87,9 @@ struct fs {
 	 * their inode's size, and the disk space that freed. */
 	uint64_t recovered_files, recovered_bytes;
 
-	pthread_mutex_t meta_lock;
-	struct meta *meta;            /* meta_lock */
-	/* Group commit (fs_set_group_commit): the committer thread commits the
-	 * open group when it is due.  All under meta_lock. */
-	pthread_t committer;
-	pthread_cond_t commit_cond;   /* CLOCK_MONOTONIC */
-	bool committer_on, committer_idle, committer_stop;
+	/* The metadata engine: set at open, then immutable; its operations
+	 * run under its own lock ("meta_lock": fs_meta_lock, meta_txn). */
+	struct meta *meta;
 
 	pthread_mutex_t itab_lock;
 	struct fs_inode *itab[FS_ITAB_BUCKETS];  /* itab_lock */

@@ -2,7 +2,7 @@
  * and with the data files.  Opening the file system first runs the same
  * recovery as a mount (orphans and stray data files left by a crash are
  * garbage, not errors); what remains after that is an error:
- *   - SQLite integrity_check fails
+ *   - the metadata engine's own check fails (SQLite: integrity_check)
  *   - the root is missing or not a directory
  *   - an entry points to a missing inode, or its parent is not a directory,
  *     or its name is empty, too long or contains '/', or its type differs
@@ -243,6 +243,7 @@ int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, voi
 		     "records (writes a crash left uncommitted), freeing %" PRIu64 " bytes",
 		     c.fs->recovered_files, c.fs->recovered_files == 1 ? "" : "s",
 		     c.fs->recovered_bytes);
+	fs_meta_lock(c.fs);
 	if (meta_integrity(c.fs->meta, buf, sizeof(buf)) < 0)
 		problem(&c, "metadata database: %s", buf);
 	r = meta_inode_each(c.fs->meta, 0, collect_inode, &c);
@@ -252,11 +253,12 @@ int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, voi
 		r = meta_dentry_each(c.fs->meta, check_dentry, &c);
 	if (!r)
 		r = meta_chunk_each(c.fs->meta, 0, check_chunk, &c);
-	if (r < 0) {
+	if (r < 0)
 		snprintf(err, errlen, "reading metadata: %s (%s)", strerror(-r),
 			 meta_errmsg(c.fs->meta));
+	fs_meta_unlock(c.fs);
+	if (r < 0)
 		goto out;
-	}
 	check_tree(&c);
 	check_data(&c, repair);
 	r = c.errors;

@@ -48,9 +48,11 @@ void fs_chunks_set(struct fs *fs, struct chunk_store *cs);
 struct meta *fs_meta(struct fs *fs);
 void fs_meta_lock(struct fs *fs);
 void fs_meta_unlock(struct fs *fs);
-/* One metadata transaction: body runs between begin and commit under the
- * metadata lock (do not take it in body); a nonzero return from body rolls
- * it back and is returned.  Committed need not mean durable when group
+/* One metadata transaction, meta_txn(fs_meta(fs), body, arg) (meta.h):
+ * body runs between begin and commit under the engine's lock and may be run
+ * again after a retryable failure, so it changes nothing outside the
+ * metadata; a negative return rolls back and is returned, a positive one
+ * rolls back and gives 0.  Committed need not mean durable when group
  * commit is on: fs_meta_flush then makes it so. */
 int fs_txn(struct fs *fs, int (*body)(struct meta *m, void *arg), void *arg);
 /* Makes every committed transaction durable (ends an open commit group). */

@@ -1,1038 +1,115 @@
-/* meta.c - SQLite implementation of the metadata store (see meta.h).
- *
- * Schema (version META_SCHEMA):
- *
- *   fs(key TEXT PRIMARY KEY, value TEXT)          settings: fs_id, chunk_size, ...
- *   inode(ino INTEGER PRIMARY KEY AUTOINCREMENT,  one row per inode; nlink 0 rows
- *         mode, uid, gid, nlink, size, rdev,      are open-unlinked files, removed
- *         atime_s, atime_ns, mtime_s, ...,        on last close or at next mount
- *         target BLOB)                            symlink target
- *   dentry(id INTEGER PRIMARY KEY AUTOINCREMENT,  id is the readdir cookie, never reused: a rename
- *          parent, name BLOB, ino, type,          keeps it, so a directory listing
- *          UNIQUE(parent, name))                  never returns an entry twice
- *   xattr(ino, name BLOB, value BLOB)
- *   chunk(ino, idx, class, atime,            storage class and last access of a
- *         stored_len, plain_len, version,    chunk; version names its object,
- *         sha256 BLOB)                       sha256 is its plaintext's (schema 2;
- *                                            NULL for STANDARD and in cold rows
- *                                            schema 1 wrote, until filled in)
- *
- * Migrations run in meta_open, in one transaction: 1 -> 2 adds chunk.sha256.
- *
- * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
- * encoding.  Every statement is prepared once at open.
- *
- * Disk space.  With group commit the kernel has been told that the
- * operations of the open group are done, so its COMMIT must not fail for
- * want of space; and SQLite rolls the whole transaction back when a write
- * of the WAL fails (at COMMIT, or a page spilled from the cache), so there
- * is nothing left to retry afterwards.  Hence space is made certain before
- * an operation is acknowledged, not hoped for at commit:
- *  - every file SQLite writes goes through a VFS shim (the `vfs` of struct
- *    meta, over the default VFS).  A write that fails with SQLITE_FULL takes
- *    blocks from the reserve, a file PATH-reserve of meta_reserve() bytes
- *    allocated beforehand, by cutting it 1 MiB at a time, and is tried
- *    again; SQLite never sees the full disk while the reserve lasts;
- *  - the open transaction's size is estimated (meta_pending: four pages per
- *    inserting statement, one per update or delete, plus the bytes of its
- *    blobs), and a group is committed early once that reaches
- *    META_GROUP_BYTES, so that a group and the checkpoint copying it into
- *    the database fit in the reserve;
- *  - the caller (backend/fs.c) admits an operation that grows the metadata
- *    only while the free space less meta_pending() is above a floor (lower
- *    for root), and only while the reserve is whole (meta_reserve_missing;
- *    it refills it first when space came back).  Operations that shrink the
- *    metadata (unlink, removexattr) are always admitted: they write a few
- *    pages that the reserve covers.
- * A commit that fails all the same (the reserve used up by another writer
- * of the disk, an I/O error) and that SQLite rolled back marks the store
- * broken as before; the operation whose commit failed gets the error.
- */
+/* meta.c - the metadata engine interface's engine-neutral part (see
+ * meta.h): meta_open's URL dispatch, the transaction runner (meta_txn) and
+ * the meta_* dispatchers through the engine's ops table, with the test fault
+ * knob of meta_chunk_get.  No state of its own: struct meta's fields are
+ * documented in meta.h.  The
+ * engines are meta_sqlite.c (sqlite://); postgres:// is reserved. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "backend/meta.h"
+#include "backend/meta_i.h"
 
-enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_KV_GET, ST_KV_SET,
-	ST_INODE_GET, ST_INODE_INSERT, ST_INODE_UPDATE, ST_INODE_SIZE, ST_INODE_DELETE,
-	ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_READLINK, ST_ORPHANS, ST_INODE_EACH,
-	ST_LOOKUP, ST_DENTRY_INSERT, ST_DENTRY_DELETE, ST_DENTRY_MOVE, ST_DENTRY_RETARGET,
-	ST_DIR_EMPTY, ST_DIR_PARENT, ST_READDIR, ST_MAX_COOKIE, ST_DENTRY_EACH,
-	ST_XATTR_GET, ST_XATTR_INSERT, ST_XATTR_REPLACE, ST_XATTR_UPSERT, ST_XATTR_REMOVE,
-	ST_XATTR_LIST, ST_XATTR_USAGE,
-	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_SET_SHA, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM,
-	ST_CHUNK_COLD, ST_CHUNK_EACH,
-	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
-	ST__COUNT
-};
-
-static const char *const meta_sql[ST__COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SAVEPOINT] = "SAVEPOINT op",
-	[ST_RELEASE] = "RELEASE op",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
-	[ST_KV_GET] = "SELECT value FROM fs WHERE key = ?1",
-	[ST_KV_SET] = "INSERT INTO fs(key, value) VALUES (?1, ?2) "
-		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns FROM inode WHERE ino = ?1",
-	[ST_INODE_INSERT] = "INSERT INTO inode(mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, "
-			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[ST_INODE_UPDATE] = "UPDATE inode SET mode = ?1, uid = ?2, gid = ?3, nlink = ?4, size = ?5, "
-			    "rdev = ?6, atime_s = ?7, atime_ns = ?8, mtime_s = ?9, mtime_ns = ?10, "
-			    "ctime_s = ?11, ctime_ns = ?12 WHERE ino = ?15",
-	[ST_INODE_SIZE] = "UPDATE inode SET size = ?2, mtime_s = ?3, mtime_ns = ?4, ctime_s = ?3, "
-			  "ctime_ns = ?4 WHERE ino = ?1",
-	[ST_INODE_DELETE] = "DELETE FROM inode WHERE ino = ?1",
-	[ST_INODE_DEL_XATTR] = "DELETE FROM xattr WHERE ino = ?1",
-	[ST_INODE_DEL_CHUNKS] = "DELETE FROM chunk WHERE ino = ?1",
-	[ST_READLINK] = "SELECT target FROM inode WHERE ino = ?1",
-	[ST_ORPHANS] = "SELECT ino FROM inode WHERE nlink = 0",
-	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, ino FROM inode "
-			  "WHERE ino > ?1 ORDER BY ino",
-	[ST_LOOKUP] = "SELECT ino FROM dentry WHERE parent = ?1 AND name = ?2",
-	[ST_DENTRY_INSERT] = "INSERT INTO dentry(parent, name, ino, type) VALUES (?1, ?2, ?3, ?4)",
-	[ST_DENTRY_DELETE] = "DELETE FROM dentry WHERE parent = ?1 AND name = ?2",
-	[ST_DENTRY_MOVE] = "UPDATE dentry SET parent = ?3, name = ?4 WHERE parent = ?1 AND name = ?2",
-	[ST_DENTRY_RETARGET] = "UPDATE dentry SET ino = ?3, type = ?4 WHERE parent = ?1 AND name = ?2",
-	[ST_DIR_EMPTY] = "SELECT 1 FROM dentry WHERE parent = ?1 LIMIT 1",
-	[ST_DIR_PARENT] = "SELECT parent FROM dentry WHERE ino = ?1 LIMIT 1",
-	[ST_READDIR] = "SELECT name, ino, type, id FROM dentry WHERE parent = ?1 AND id > ?2 "
-		       "AND id <= ?3 ORDER BY id",
-	[ST_MAX_COOKIE] = "SELECT max(id) FROM dentry",
-	[ST_DENTRY_EACH] = "SELECT parent, name, ino, type FROM dentry",
-	[ST_XATTR_GET] = "SELECT value FROM xattr WHERE ino = ?1 AND name = ?2",
-	[ST_XATTR_INSERT] = "INSERT INTO xattr(ino, name, value) VALUES (?1, ?2, ?3)",
-	[ST_XATTR_REPLACE] = "UPDATE xattr SET value = ?3 WHERE ino = ?1 AND name = ?2",
-	[ST_XATTR_UPSERT] = "INSERT INTO xattr(ino, name, value) VALUES (?1, ?2, ?3) "
-			    "ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
-	[ST_XATTR_REMOVE] = "DELETE FROM xattr WHERE ino = ?1 AND name = ?2",
-	[ST_XATTR_LIST] = "SELECT name FROM xattr WHERE ino = ?1 ORDER BY name",
-	[ST_XATTR_USAGE] = "SELECT total(length(name) + 1), total(length(value)) FROM xattr "
-			   "WHERE ino = ?1 AND name != ?2",
-	[ST_CHUNK_GET] = "SELECT class, atime, stored_len, plain_len, version, sha256 FROM chunk "
-			 "WHERE ino = ?1 AND idx = ?2",
-	[ST_CHUNK_PUT] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len, "
-			 "version, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-			 "ON CONFLICT(ino, idx) DO UPDATE SET "
-			 "class = excluded.class, atime = excluded.atime, "
-			 "stored_len = excluded.stored_len, plain_len = excluded.plain_len, "
-			 "version = excluded.version, sha256 = excluded.sha256",
-	[ST_CHUNK_SET_SHA] = "UPDATE chunk SET sha256 = ?4 WHERE ino = ?1 AND idx = ?2 AND "
-			     "version = ?3 AND class != 0 AND sha256 IS NULL",
-	/* relatime-style: an access moves atime only when it is `step` newer */
-	/* (an access noted before its file was deleted adds no row) */
-	[ST_CHUNK_TOUCH] = "INSERT INTO chunk(ino, idx, class, atime, stored_len, plain_len) "
-			   "SELECT ?1, ?2, 0, ?3, 0, 0 WHERE EXISTS "
-			   "(SELECT 1 FROM inode WHERE ino = ?1 AND nlink > 0) "
-			   "ON CONFLICT(ino, idx) DO UPDATE SET "
-			   "atime = excluded.atime WHERE excluded.atime >= atime + ?4",
-	[ST_USAGE_FILES] = "SELECT count(*), total(size) FROM inode WHERE nlink > 0",
-	[ST_USAGE_CLASS] = "SELECT class, count(*), total(plain_len), total(stored_len) FROM chunk "
-			   "WHERE class != 0 GROUP BY class",
-	[ST_CHUNK_DEL_FROM] = "DELETE FROM chunk WHERE ino = ?1 AND idx >= ?2",
-	[ST_CHUNK_COLD] = "SELECT count(*) FROM chunk WHERE ino = ?1 AND class != 0",
-	[ST_CHUNK_EACH] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, sha256 "
-			  "FROM chunk WHERE ino = ?1 ORDER BY idx",
-	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, "
-			      "sha256 FROM chunk ORDER BY ino, idx",
-	[ST_DENTRY_OF] = "SELECT parent, name FROM dentry WHERE ino = ?1 ORDER BY id LIMIT 1",
-};
-
-static const char meta_schema[] =
-	"CREATE TABLE fs (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE inode ("
-	"  ino INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
-	"  nlink INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, rdev INTEGER NOT NULL DEFAULT 0,"
-	"  atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL,"
-	"  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-	"  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
-	"  btime_s INTEGER NOT NULL, btime_ns INTEGER NOT NULL,"
-	"  target BLOB);"
-	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
-	"CREATE TABLE dentry ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL, type INTEGER NOT NULL,"
-	"  UNIQUE (parent, name));"
-	"CREATE INDEX dentry_ino ON dentry(ino);"
-	"CREATE INDEX dentry_parent_id ON dentry(parent, id);"
-	"CREATE TABLE xattr (ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,"
-	"  PRIMARY KEY (ino, name)) WITHOUT ROWID;"
-	"CREATE TABLE chunk (ino INTEGER NOT NULL, idx INTEGER NOT NULL, class INTEGER NOT NULL,"
-	"  atime INTEGER NOT NULL, stored_len INTEGER NOT NULL, plain_len INTEGER NOT NULL,"
-	"  version INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
-	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
-	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;";
-
-struct meta {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__COUNT];
-
-	/* The reserve (meta_reserve): a file of reserve_want bytes beside the
-	 * database whose blocks a write that finds the disk full takes (see
-	 * the top comment).  Every SQLite file of this store goes through
-	 * vfs, our shim over the default VFS, registered under vfs_name. */
-	sqlite3_vfs vfs, *inner;
-	char vfs_name[40];
-	char *reserve_path;
-	int reserve_fd;               /* -1 when none */
-	uint64_t reserve_want, reserve_held;
-	uint64_t reserve_given;       /* bytes given to SQLite writes so far (stats, tests) */
-	/* Bytes the open transaction may still write (meta_pending): an
-	 * estimate per write statement; next_bytes are the blob bytes bound
-	 * to the statement being prepared. */
-	uint64_t pending, next_bytes;
-	bool in_op;                   /* between meta_begin and its commit or rollback */
-
-	/* Group commit (meta_set_group): operations are savepoints inside one
-	 * transaction that is committed after group_ns or META_GROUP_OPS. */
-	int64_t group_ns;             /* 0: each transaction commits */
-	bool outer;                   /* the group's transaction is open */
-	int64_t outer_since;          /* CLOCK_MONOTONIC ns when it began */
-	unsigned outer_ops;
-	bool broken;                  /* a group was lost: refuse writes */
-	int chunk_get_fault;          /* test knob (meta_fail_chunk_reads): positive errno */
-	bool read_only;               /* meta_open_ro: writes are -EROFS, syncs no-ops */
-};
-
-#define META_GROUP_OPS 1000
-/* A group is committed once its estimated size reaches this (see the top
- * comment); with the default reserve of 8 MiB, the group's WAL frames and
- * their checkpoint into the database fit twice over. */
-#define META_GROUP_BYTES  (2ull << 20)
-/* Estimated bytes of pages an inserting statement dirties: its row, index
- * entries and the occasional split (an UPDATE or DELETE counts one page). */
-#define META_STMT_BYTES   (4 * 4096)
-#define META_RESERVE_STEP (1ull << 20)
-
-static int64_t mono_ns(void)
+int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, size_t errlen)
 {
-	struct timespec t;
+	static const char sqlite_scheme[] = "sqlite://";
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+	if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0) {
+		const char *path = url + sizeof(sqlite_scheme) - 1;
+
+		if (path[0] != '/') {
+			snprintf(err, errlen, "%s: an sqlite URL names an absolute path "
+				 "(sqlite:///path/to/meta.db)", url);
+			return -EINVAL;
+		}
+		return meta_sqlite_open(path, flags, ret, err, errlen);
+	}
+	if (url[0] == '/')
+		return meta_sqlite_open(url, flags, ret, err, errlen);
+	snprintf(err, errlen, "%s: no metadata engine for this URL (this efsfs has sqlite:///path "
+		 "only)", url);
+	return -EPROTONOSUPPORT;
 }
 
-static int group_open(struct meta *m);
-
-/* Maps an SQLite result code to a negative errno. */
-static int meta_errno(int rc)
+/* The first line of a small file, without its newline; -errno. */
+static int read_line(const char *path, char *buf, size_t len)
 {
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
-	case SQLITE_CANTOPEN:
-		return -ENOENT;
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	default:
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf[0] ? 0 : -ENODATA;
+}
+
+/* The start time (field 22 of /proc/PID/stat) of a process that runs:
+ * -ESRCH when there is none, or only its zombie. */
+static int proc_start(int64_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p, state;
+	unsigned long long start;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	if (read_line(path, buf, sizeof(buf)) < 0)
+		return -ESRCH;
+	/* the command name may hold anything: the fields follow its last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &state, &start) != 2)
 		return -EIO;
-	}
-}
-
-/* Takes the prepared statement for id, reset and with no bindings. */
-static sqlite3_stmt *meta_stmt(struct meta *m, int id)
-{
-	sqlite3_stmt *s = m->st[id];
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	m->next_bytes = 0;
-	return s;
-}
-
-/* Steps a statement once and resets it. */
-static int meta_step(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : meta_errno(rc);
-}
-
-/* Runs a statement that returns no rows. */
-static int meta_exec_stmt(struct meta *m, sqlite3_stmt *s)
-{
-	bool write = !sqlite3_stmt_readonly(s);
-	int r;
-
-	/* a write outside meta_begin joins the group rather than commit alone */
-	if (m->group_ns && sqlite3_get_autocommit(m->db) && write) {
-		r = group_open(m);
-		if (r < 0)
-			return r;
-	}
-	if (write) {
-		/* an update or delete rewrites the pages of one row in place */
-		const char *sql = sqlite3_sql(s);
-		bool in_place = sql && (strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "DELETE", 6) == 0);
-
-		m->pending += (in_place ? 4096 : META_STMT_BYTES) + m->next_bytes + m->next_bytes / 16;
-	}
-	m->next_bytes = 0;
-	r = meta_step(s);
-	/* such a write is an operation of its own: the group cap applies */
-	if (!r && write && m->outer && !m->in_op && m->pending >= META_GROUP_BYTES)
-		meta_flush(m);
-	return r;
-}
-
-static int meta_exec(struct meta *m, const char *sql)
-{
-	return meta_errno(sqlite3_exec(m->db, sql, NULL, NULL, NULL));
-}
-
-/* Binds a blob of a write statement, counting it for meta_pending. */
-static void bind_blob(struct meta *m, sqlite3_stmt *s, int col, const void *p, size_t n)
-{
-	m->next_bytes += n;
-	sqlite3_bind_blob(s, col, p, (int)n, SQLITE_STATIC);
-}
-
-static void bind_name(sqlite3_stmt *s, int col, const char *name)
-{
-	sqlite3_bind_blob(s, col, name, (int)strlen(name), SQLITE_STATIC);
-}
-
-/* true when the database has a table of that name */
-static bool meta_has_table(struct meta *m, const char *name)
-{
-	sqlite3_stmt *s;
-	bool yes = false;
-
-	if (sqlite3_prepare_v2(m->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-			       "name = ?1", -1, &s, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return yes;
-}
-
-/* Schema 1 -> 2: cold chunk rows get the SHA-256 of their plaintext.  The
- * old rows' column is NULL: their objects (format 1) are verified against
- * their own header's SHA-256 only, until tier/ records the hash at the
- * chunk's first verified read (or fsck --deep --repair does), or the chunk
- * moves and gets a new row. */
-static int migrate_1_to_2(struct meta *m)
-{
-	int r = meta_exec(m, "BEGIN IMMEDIATE");
-
-	if (!r)
-		r = meta_exec(m, "ALTER TABLE chunk ADD COLUMN sha256 BLOB;"
-				 "PRAGMA user_version = 2;");
-	if (!r)
-		return meta_exec(m, "COMMIT");
-	meta_exec(m, "ROLLBACK");
-	return r;
-}
-
-/* ---- the VFS shim and the reserve (see the top comment) ---- */
-
-/* A file opened through the shim: the inner VFS's file follows it. */
-struct shim_file {
-	sqlite3_file base;
-	struct meta *m;
-	sqlite3_file *real;
-};
-
-/* Gives SQLite up to `want` bytes of the reserve (at least a step) by
- * cutting the reserve file; false when there is nothing left to give. */
-static bool reserve_give(struct meta *m, uint64_t want)
-{
-	uint64_t step = want < META_RESERVE_STEP ? META_RESERVE_STEP :
-			(want + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
-
-	if (m->reserve_fd < 0 || m->reserve_held == 0)
-		return false;
-	if (step > m->reserve_held)
-		step = m->reserve_held;
-	if (ftruncate(m->reserve_fd, (off_t)(m->reserve_held - step)) < 0)
-		return false;
-	m->reserve_held -= step;
-	m->reserve_given += step;
-	return true;
-}
-
-static sqlite3_file *shim_real(sqlite3_file *f)
-{
-	return ((struct shim_file *)f)->real;
-}
-
-static int shim_close(sqlite3_file *f)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xClose(r);
-}
-
-static int shim_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xRead(r, buf, n, off);
-}
-
-/* The one method that is more than a relay: a full disk takes the reserve. */
-static int shim_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
-{
-	struct shim_file *sf = (struct shim_file *)f;
-	int rc;
-
-	for (;;) {
-		rc = sf->real->pMethods->xWrite(sf->real, buf, n, off);
-		if ((rc & 0xff) != SQLITE_FULL || !reserve_give(sf->m, (uint64_t)n))
-			return rc;
-	}
-}
-
-static int shim_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xTruncate(r, size);
-}
-
-static int shim_sync(sqlite3_file *f, int flags)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xSync(r, flags);
-}
-
-static int shim_file_size(sqlite3_file *f, sqlite3_int64 *ret)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xFileSize(r, ret);
-}
-
-static int shim_lock(sqlite3_file *f, int level)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xLock(r, level);
-}
-
-static int shim_unlock(sqlite3_file *f, int level)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xUnlock(r, level);
-}
-
-static int shim_check_lock(sqlite3_file *f, int *ret)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xCheckReservedLock(r, ret);
-}
-
-static int shim_file_control(sqlite3_file *f, int op, void *arg)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xFileControl(r, op, arg);
-}
-
-static int shim_sector_size(sqlite3_file *f)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xSectorSize(r);
-}
-
-static int shim_device_chars(sqlite3_file *f)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xDeviceCharacteristics(r);
-}
-
-static int shim_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **ret)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xShmMap(r, pg, pgsz, extend, ret);
-}
-
-static int shim_shm_lock(sqlite3_file *f, int off, int n, int flags)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xShmLock(r, off, n, flags);
-}
-
-static void shim_shm_barrier(sqlite3_file *f)
-{
-	sqlite3_file *r = shim_real(f);
-
-	r->pMethods->xShmBarrier(r);
-}
-
-static int shim_shm_unmap(sqlite3_file *f, int del)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xShmUnmap(r, del);
-}
-
-static int shim_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **ret)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xFetch(r, off, n, ret);
-}
-
-static int shim_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-	sqlite3_file *r = shim_real(f);
-
-	return r->pMethods->xUnfetch(r, off, p);
-}
-
-static const sqlite3_io_methods shim_io = {
-	.iVersion = 3,
-	.xClose = shim_close,
-	.xRead = shim_read,
-	.xWrite = shim_write,
-	.xTruncate = shim_truncate,
-	.xSync = shim_sync,
-	.xFileSize = shim_file_size,
-	.xLock = shim_lock,
-	.xUnlock = shim_unlock,
-	.xCheckReservedLock = shim_check_lock,
-	.xFileControl = shim_file_control,
-	.xSectorSize = shim_sector_size,
-	.xDeviceCharacteristics = shim_device_chars,
-	.xShmMap = shim_shm_map,
-	.xShmLock = shim_shm_lock,
-	.xShmBarrier = shim_shm_barrier,
-	.xShmUnmap = shim_shm_unmap,
-	.xFetch = shim_fetch,
-	.xUnfetch = shim_unfetch,
-};
-
-static int shim_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
-		     int *ret_flags)
-{
-	struct meta *m = vfs->pAppData;
-	struct shim_file *sf = (struct shim_file *)f;
-	int rc;
-
-	sf->m = m;
-	sf->real = (sqlite3_file *)(sf + 1);
-	sf->real->pMethods = NULL;
-	rc = m->inner->xOpen(m->inner, name, sf->real, flags, ret_flags);
-	/* the shim relays version 3 methods (WAL, mmap); SQLite closes only a
-	 * file whose pMethods is set, so a failed open is closed here */
-	if (rc == SQLITE_OK && (!sf->real->pMethods || sf->real->pMethods->iVersion < 3))
-		rc = SQLITE_CANTOPEN;
-	if (rc != SQLITE_OK) {
-		if (sf->real->pMethods)
-			sf->real->pMethods->xClose(sf->real);
-		sf->base.pMethods = NULL;
-		return rc;
-	}
-	sf->base.pMethods = &shim_io;
-	return SQLITE_OK;
-}
-
-static int shim_delete(sqlite3_vfs *vfs, const char *name, int sync)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xDelete(m->inner, name, sync);
-}
-
-static int shim_access(sqlite3_vfs *vfs, const char *name, int flags, int *ret)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xAccess(m->inner, name, flags, ret);
-}
-
-static int shim_full_path(sqlite3_vfs *vfs, const char *name, int n, char *out)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xFullPathname(m->inner, name, n, out);
-}
-
-static int shim_randomness(sqlite3_vfs *vfs, int n, char *out)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xRandomness(m->inner, n, out);
-}
-
-static int shim_sleep(sqlite3_vfs *vfs, int us)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xSleep(m->inner, us);
-}
-
-static int shim_time(sqlite3_vfs *vfs, double *ret)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xCurrentTime(m->inner, ret);
-}
-
-static int shim_last_error(sqlite3_vfs *vfs, int n, char *out)
-{
-	struct meta *m = vfs->pAppData;
-
-	return m->inner->xGetLastError ? m->inner->xGetLastError(m->inner, n, out) : 0;
-}
-
-static int shim_time64(sqlite3_vfs *vfs, sqlite3_int64 *ret)
-{
-	struct meta *m = vfs->pAppData;
-
-	double d;
-	int rc;
-
-	if (m->inner->iVersion >= 2 && m->inner->xCurrentTimeInt64)
-		return m->inner->xCurrentTimeInt64(m->inner, ret);
-	rc = m->inner->xCurrentTime(m->inner, &d);
-	*ret = (sqlite3_int64)(d * 86400000.0);
-	return rc;
-}
-
-/* Registers m's own VFS (its pAppData is m) over the default one. */
-static int shim_register(struct meta *m)
-{
-	m->inner = sqlite3_vfs_find(NULL);
-	if (!m->inner)
-		return -ENOSYS;
-	snprintf(m->vfs_name, sizeof(m->vfs_name), "efsfs-%p", (void *)m);
-	m->vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)sizeof(struct shim_file) + m->inner->szOsFile,
-		.mxPathname = m->inner->mxPathname,
-		.zName = m->vfs_name,
-		.pAppData = m,
-		.xOpen = shim_open,
-		.xDelete = shim_delete,
-		.xAccess = shim_access,
-		.xFullPathname = shim_full_path,
-		.xRandomness = shim_randomness,
-		.xSleep = shim_sleep,
-		.xCurrentTime = shim_time,
-		.xGetLastError = shim_last_error,
-		.xCurrentTimeInt64 = shim_time64,
-	};
-	return meta_errno(sqlite3_vfs_register(&m->vfs, 0));
-}
-
-int meta_reserve(struct meta *m, uint64_t bytes)
-{
-	m->reserve_want = (bytes + META_RESERVE_STEP - 1) / META_RESERVE_STEP * META_RESERVE_STEP;
-	return meta_reserve_fill(m);
-}
-
-/* Allocates the step at off of the reserve file: fallocate, or zeros where
- * the file system has no fallocate. */
-static int reserve_step(int fd, off_t off)
-{
-	static const char zeros[65536];
-
-	if (fallocate(fd, 0, off, (off_t)META_RESERVE_STEP) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -errno;
-	for (off_t done = 0; done < (off_t)META_RESERVE_STEP; done += (off_t)sizeof(zeros)) {
-		if (pwrite(fd, zeros, sizeof(zeros), off + done) != (ssize_t)sizeof(zeros))
-			return errno ? -errno : -ENOSPC;
-	}
-	return fdatasync(fd) < 0 ? -errno : 0;
-}
-
-static int reserve_open(struct meta *m)
-{
-	struct stat st;
-
-	m->reserve_fd = open(m->reserve_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (m->reserve_fd < 0)
-		return -errno;
-	/* what a previous mount left is ours already */
-	if (fstat(m->reserve_fd, &st) == 0)
-		m->reserve_held = (uint64_t)st.st_size / META_RESERVE_STEP * META_RESERVE_STEP;
+	if (state == 'Z' || state == 'X')
+		return -ESRCH;
+	*ret = start;
 	return 0;
 }
 
-int meta_reserve_fill(struct meta *m)
+int meta_session_self(struct meta_session *ret)
 {
-	int r = 0;
-
-	if (m->reserve_fd < 0 && (!m->reserve_want || (r = reserve_open(m)) < 0))
-		return r;
-	while (m->reserve_held < m->reserve_want) {
-		/* allocated blocks, not a sparse length: they must be there to give */
-		r = reserve_step(m->reserve_fd, (off_t)m->reserve_held);
-		if (r < 0)
-			break;
-		m->reserve_held += META_RESERVE_STEP;
-	}
-	if (m->reserve_held > m->reserve_want) {
-		m->reserve_held = m->reserve_want;
-		r = 0;
-	}
-	/* a failed step may have allocated part of itself: drop that */
-	if (ftruncate(m->reserve_fd, (off_t)m->reserve_held) < 0 && !r)
-		r = -errno;
-	return r;
-}
-
-uint64_t meta_reserve_missing(struct meta *m)
-{
-	return m->reserve_want - m->reserve_held;
-}
-
-uint64_t meta_reserve_given(struct meta *m)
-{
-	return m->reserve_given;
-}
-
-uint64_t meta_pending(struct meta *m)
-{
-	return sqlite3_get_autocommit(m->db) ? 0 : m->pending;
-}
-
-/* "file:" URI for path with a query (mode=ro, immutable=1); NULL when
- * out of memory. */
-static char *ro_uri(const char *path, const char *query)
-{
-	size_t n = strlen(path), used = 5;
-	char *u = malloc(5 + 3 * n + 1 + strlen(query) + 1);
-
-	if (!u)
-		return NULL;
-	memcpy(u, "file:", 5);
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("/._-~", *p))
-			u[used++] = (char)*p;
-		else
-			used += (size_t)sprintf(u + used, "%%%02X", *p);
-	}
-	sprintf(u + used, "?%s", query);
-	return u;
-}
-
-static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
-		   char *errbuf, size_t errlen);
-
-int meta_open(const char *path, bool create, struct meta **ret, char *errbuf, size_t errlen)
-{
-	return open_db(path, create, NULL, ret, errbuf, errlen);
-}
-
-int meta_open_ro(const char *path, bool dir_writable, struct meta **ret, char *errbuf,
-		 size_t errlen)
-{
-	char wal[4200];
-	struct stat st;
-
-	/* Without changes left in the WAL (a clean unmount removes it), the
-	 * database is read as immutable: SQLite then creates no -wal or -shm
-	 * and takes no lock (the caller holds the file system's).  Reading a
-	 * WAL needs its -shm index, which only a writable directory can have. */
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	if (stat(wal, &st) < 0 || st.st_size == 0)
-		return open_db(path, false, "immutable=1", ret, errbuf, errlen);
-	if (!dir_writable) {
-		snprintf(errbuf, errlen, "%s holds changes never checkpointed (the file system was "
-			 "not unmounted cleanly), and its directory is read-only: mount it "
-			 "read-write once, then read-only", wal);
-		return -EROFS;
-	}
-	return open_db(path, false, "mode=ro", ret, errbuf, errlen);
-}
-
-static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
-		   char *errbuf, size_t errlen)
-{
-	struct stat st;
-	struct meta *m;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	char *uri = NULL;
-	int rc, r;
-
-	if (create && access(path, F_OK) == 0) {
-		snprintf(errbuf, errlen, "%s: a database exists already", path);
-		return -EEXIST;
-	}
-	/* SQLite would take an empty file for an empty database and write
-	 * a header into it */
-	if (!create && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
-		snprintf(errbuf, errlen, "%s: not an efsfs metadata database (the file is empty; "
-			 "'efsfs mkfs' creates one)", path);
-		return -EINVAL;
-	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->reserve_fd = -1;
-	if (asprintf(&m->reserve_path, "%s-reserve", path) < 0) {
-		free(m);
-		return -ENOMEM;
-	}
-	r = shim_register(m);
-	if (r < 0) {
-		snprintf(errbuf, errlen, "%s: cannot register the SQLite VFS shim", path);
-		free(m->reserve_path);
-		free(m);
-		return r;
-	}
-	if (ro_query) {
-		uri = ro_uri(path, ro_query);
-		if (!uri) {
-			sqlite3_vfs_unregister(&m->vfs);
-			free(m->reserve_path);
-			free(m);
-			return -ENOMEM;
-		}
-		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-		m->read_only = true;
-	}
-	rc = sqlite3_open_v2(uri ? uri : path, &m->db, flags, m->vfs_name);
-	free(uri);
-	if (rc != SQLITE_OK) {
-		snprintf(errbuf, errlen, "%s: %s", path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
-		r = meta_errno(rc);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(m->db, 1);
-	sqlite3_busy_timeout(m->db, 5000);
-	if (m->read_only)
-		r = meta_exec(m, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-				 "PRAGMA temp_store = MEMORY;");
-	else
-		r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-				 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-				 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;"
-				 "PRAGMA locking_mode = EXCLUSIVE;");
-	if (r < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, sqlite3_errmsg(m->db));
-		goto fail;
-	}
-	if (create) {
-		char buf[32];
-
-		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d;", META_SCHEMA);
-		r = meta_exec(m, "BEGIN");
-		if (!r)
-			r = meta_exec(m, meta_schema);
-		if (!r)
-			r = meta_exec(m, buf);
-		if (!r)
-			r = meta_exec(m, "COMMIT");
-		if (r < 0) {
-			snprintf(errbuf, errlen, "%s: creating schema: %s", path, sqlite3_errmsg(m->db));
-			goto fail;
-		}
-	} else {
-		sqlite3_stmt *s;
-		int version = -1;
-
-		rc = sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &s, NULL);
-		if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-			version = sqlite3_column_int(s, 0);
-		sqlite3_finalize(s);
-		if (version == 1) {
-			r = migrate_1_to_2(m);
-			if (r < 0) {
-				snprintf(errbuf, errlen, "%s: migrating metadata schema 1 to 2: %s",
-					 path, sqlite3_errmsg(m->db));
-				goto fail;
-			}
-			version = 2;
-		}
-		if (version != META_SCHEMA) {
-			r = -EINVAL;
-			if (version == 0 && !meta_has_table(m, "fs"))
-				snprintf(errbuf, errlen, "%s: not an efsfs metadata database (no efsfs "
-					 "tables in it; 'efsfs mkfs' creates one)", path);
-			else
-				snprintf(errbuf, errlen, "%s: metadata schema version %d, this efsfs "
-					 "reads %d", path, version, META_SCHEMA);
-			goto fail;
-		}
-	}
-	for (int i = 0; i < ST__COUNT; i++) {
-		rc = sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&m->st[i], NULL);
-		if (rc != SQLITE_OK) {
-			snprintf(errbuf, errlen, "%s: preparing statement %d: %s", path, i,
-				 sqlite3_errmsg(m->db));
-			r = meta_errno(rc);
-			goto fail;
-		}
-	}
-	*ret = m;
-	return 0;
-fail:
-	meta_close(m);
-	return r < 0 ? r : -EIO;
-}
-
-void meta_close(struct meta *m)
-{
-	if (!m)
-		return;
-	meta_flush(m);
-	for (int i = 0; i < ST__COUNT; i++)
-		sqlite3_finalize(m->st[i]);
-	sqlite3_close(m->db);
-	sqlite3_vfs_unregister(&m->vfs);
-	if (m->reserve_fd >= 0)
-		close(m->reserve_fd);
-	free(m->reserve_path);
-	free(m);
-}
-
-const char *meta_errmsg(struct meta *m)
-{
-	return sqlite3_errmsg(m->db);
-}
-
-static int group_open(struct meta *m)
-{
+	struct meta_session s = { .pid = getpid() };
 	int r;
 
-	if (m->broken)
-		return -EIO;
-	/* not meta_exec_stmt: BEGIN IMMEDIATE is no read-only statement */
-	r = meta_step(meta_stmt(m, ST_BEGIN));
+	if (read_line("/etc/machine-id", s.host, sizeof(s.host)) < 0 &&
+	    gethostname(s.host, sizeof(s.host) - 1) < 0)
+		return -errno;
+	if (read_line("/proc/sys/kernel/random/boot_id", s.boot, sizeof(s.boot)) < 0)
+		snprintf(s.boot, sizeof(s.boot), "unknown");
+	r = proc_start(s.pid, &s.started);
 	if (r < 0)
 		return r;
-	m->outer = true;
-	m->outer_since = mono_ns();
-	m->outer_ops = 0;
-	m->pending = 0;
+	*ret = s;
 	return 0;
 }
 
-void meta_set_group(struct meta *m, int64_t window_ns)
+bool meta_session_alive(const struct meta_session *s, const struct meta_session *self,
+			int64_t now)
 {
-	if (window_ns <= 0)
-		meta_flush(m);
-	m->group_ns = window_ns > 0 ? window_ns : 0;
+	uint64_t started;
+
+	if (strcmp(s->host, self->host) != 0)
+		return now - s->heartbeat < META_SESSION_TIMEOUT_S;
+	if (strcmp(s->boot, self->boot) != 0)
+		return false;
+	return proc_start(s->pid, &started) == 0 && started == s->started;
 }
 
-int64_t meta_group_due(struct meta *m)
+int meta_session_start(struct meta *m, uint64_t *ret_id)
 {
-	return m->outer ? m->outer_since + m->group_ns : 0;
+	return m->ops->session_start(m, ret_id);
 }
 
-int meta_flush(struct meta *m)
+void meta_session_end(struct meta *m)
 {
-	int r;
-
-	if (!m->outer)
-		return m->broken ? -EIO : 0;
-	r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
-	if (r == 0) {
-		m->outer = false;
-		return 0;
-	}
-	if (sqlite3_get_autocommit(m->db)) {
-		/* SQLite rolled the group back (disk full, I/O error): what the
-		 * kernel was told is done is not in the database.  Refuse every
-		 * change from now on; a remount starts from what is. */
-		m->outer = false;
-		m->broken = true;
-		return r;
-	}
-	return r;             /* still open: the next flush tries again */
-}
-
-bool meta_broken(struct meta *m)
-{
-	return m->broken;
-}
-
-int meta_begin(struct meta *m)
-{
-	int r;
-
-	if (m->read_only)
-		return -EROFS;
-	if (m->broken)
-		return -EIO;     /* also once group commit is off again (unmount) */
-	if (!m->group_ns) {
-		if (sqlite3_get_autocommit(m->db))
-			m->pending = 0;
-		r = meta_exec_stmt(m, meta_stmt(m, ST_BEGIN));
-	} else if (!m->outer && (r = group_open(m)) < 0) {
-		return r;
-	} else {
-		r = meta_exec_stmt(m, meta_stmt(m, ST_SAVEPOINT));
-	}
-	if (r == 0)
-		m->in_op = true;
-	return r;
-}
-
-int meta_commit(struct meta *m)
-{
-	int r;
-
-	m->in_op = false;
-	if (!m->outer) {
-		r = meta_exec_stmt(m, meta_stmt(m, ST_COMMIT));
-		if (r < 0)
-			meta_rollback(m);
-		return r;
-	}
-	r = meta_exec_stmt(m, meta_stmt(m, ST_RELEASE));
-	if (r < 0) {
-		meta_rollback(m);
-		return r;
-	}
-	/* The operation is in the group.  A flush that fails but leaves the
-	 * group open is retried by the next one (fsync reports it); one that
-	 * lost the group fails this operation, which nobody was told of yet. */
-	if (++m->outer_ops >= META_GROUP_OPS || m->pending >= META_GROUP_BYTES ||
-	    mono_ns() - m->outer_since >= m->group_ns) {
-		r = meta_flush(m);
-		if (r < 0 && m->broken)
-			return r;
-	}
-	return 0;
+	m->ops->session_end(m);
 }
 
 int meta_finish(struct meta *m, int r)
@@ -1043,573 +120,48 @@ int meta_finish(struct meta *m, int r)
 	return r;
 }
 
-void meta_rollback(struct meta *m)
+void meta_set_report(struct meta *m, void (*report)(const char *msg, void *arg), void *arg)
 {
-	m->in_op = false;
-	if (sqlite3_get_autocommit(m->db))
-		return;
-	if (m->outer) {
-		/* undo this operation only; the group goes on */
-		meta_exec_stmt(m, meta_stmt(m, ST_ROLLBACK_TO));
-		meta_exec_stmt(m, meta_stmt(m, ST_RELEASE));
-		return;
-	}
-	meta_exec_stmt(m, meta_stmt(m, ST_ROLLBACK));
+	m->report = report;
+	m->report_arg = arg;
 }
 
-/* A commit with synchronous = FULL syncs the WAL, and with it every frame
- * committed before. */
-int meta_sync(struct meta *m)
+int meta_effect_add(struct meta_effects *fx, int what, uint64_t ino)
 {
-	int r;
-
-	if (m->read_only)
-		return 0;         /* nothing was written */
-	/* the safety level cannot change inside a transaction: commit the
-	 * group first, then one small commit that syncs the WAL with it */
-	r = meta_flush(m);
-	if (r < 0)
-		return r;
-	r = meta_exec(m, "PRAGMA synchronous = FULL");
-	if (r < 0)
-		return r;
-	r = group_open(m);
-	if (!r) {
-		meta_set_kv(m, "last_sync", "1");   /* a commit with no change syncs nothing */
-		r = meta_flush(m);
-	}
-	meta_exec(m, "PRAGMA synchronous = NORMAL");
-	return r;
+	if (fx->n >= META_EFFECTS_MAX)
+		return -ENOBUFS;
+	fx->e[fx->n++] = (struct meta_effect){ .what = what, .ino = ino };
+	return 0;
 }
 
-int meta_checkpoint(struct meta *m)
+int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effects *fx)
 {
-	int r = meta_flush(m);
+	int r = -EAGAIN;
 
-	if (m->read_only)
-		return 0;
-	if (r < 0)
-		return r;
-	return meta_exec(m, "PRAGMA wal_checkpoint(TRUNCATE)");
-}
-
-int meta_get_kv(struct meta *m, const char *key, char *buf, size_t len)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_KV_GET);
-	int rc, r = -ENOENT;
-
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(s, 0);
-
-		r = snprintf(buf, len, "%s", v ? v : "") >= (int)len ? -ENAMETOOLONG : 0;
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_set_kv(struct meta *m, const char *key, const char *value)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_KV_SET);
-
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	return meta_exec_stmt(m, s);
-}
-
-static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
-{
-	in->mode = (uint32_t)sqlite3_column_int64(s, 0);
-	in->uid = (uint32_t)sqlite3_column_int64(s, 1);
-	in->gid = (uint32_t)sqlite3_column_int64(s, 2);
-	in->nlink = (uint32_t)sqlite3_column_int64(s, 3);
-	in->size = (uint64_t)sqlite3_column_int64(s, 4);
-	in->rdev = (uint64_t)sqlite3_column_int64(s, 5);
-	in->atime.tv_sec = sqlite3_column_int64(s, 6);
-	in->atime.tv_nsec = sqlite3_column_int64(s, 7);
-	in->mtime.tv_sec = sqlite3_column_int64(s, 8);
-	in->mtime.tv_nsec = sqlite3_column_int64(s, 9);
-	in->ctime.tv_sec = sqlite3_column_int64(s, 10);
-	in->ctime.tv_nsec = sqlite3_column_int64(s, 11);
-	in->btime.tv_sec = sqlite3_column_int64(s, 12);
-	in->btime.tv_nsec = sqlite3_column_int64(s, 13);
-}
-
-static void bind_inode(sqlite3_stmt *s, const struct meta_inode *in)
-{
-	sqlite3_bind_int64(s, 1, in->mode);
-	sqlite3_bind_int64(s, 2, in->uid);
-	sqlite3_bind_int64(s, 3, in->gid);
-	sqlite3_bind_int64(s, 4, in->nlink);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)in->size);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)in->rdev);
-	sqlite3_bind_int64(s, 7, in->atime.tv_sec);
-	sqlite3_bind_int64(s, 8, in->atime.tv_nsec);
-	sqlite3_bind_int64(s, 9, in->mtime.tv_sec);
-	sqlite3_bind_int64(s, 10, in->mtime.tv_nsec);
-	sqlite3_bind_int64(s, 11, in->ctime.tv_sec);
-	sqlite3_bind_int64(s, 12, in->ctime.tv_nsec);
-	sqlite3_bind_int64(s, 13, in->btime.tv_sec);
-	sqlite3_bind_int64(s, 14, in->btime.tv_nsec);
-}
-
-int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_INODE_GET);
-	int rc, r = -ENOENT;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		row_to_inode(s, ret);
-		ret->ino = ino;
-		r = 0;
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_INODE_INSERT);
-	int r;
-
-	bind_inode(s, in);
-	if (target)
-		bind_blob(m, s, 15, target, tlen);
-	r = meta_exec_stmt(m, s);
-	if (r == 0)
-		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
-	return r;
-}
-
-int meta_inode_update(struct meta *m, const struct meta_inode *in)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_INODE_UPDATE);
-
-	bind_inode(s, in);
-	sqlite3_bind_int64(s, 15, (sqlite3_int64)in->ino);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SIZE);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
-	sqlite3_bind_int64(s, 3, mtime->tv_sec);
-	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_inode_delete(struct meta *m, uint64_t ino)
-{
-	static const int ids[] = { ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_INODE_DELETE };
-
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		sqlite3_stmt *s = meta_stmt(m, ids[i]);
-		int r;
-
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-		r = meta_exec_stmt(m, s);
+	meta_lock(m);
+	for (int i = 0; i < META_TXN_TRIES && r == -EAGAIN; i++) {
+		if (fx)
+			fx->n = 0;
+		r = meta_begin(m);
 		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_READLINK);
-	int rc, r = -ENOENT;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
-		const void *p = sqlite3_column_blob(s, 0);
-
-		if (!p) {
-			r = -EINVAL;
-		} else if (n > len) {
-			r = -ERANGE;
-		} else {
-			memcpy(buf, p, n);
-			*ret_len = n;
+			continue;
+		r = body(m, arg);
+		if (r > 0) {
+			meta_rollback(m);      /* nothing to change */
 			r = 0;
-		}
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_ORPHANS);
-	uint64_t *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc, r = 0;
-
-	/* Collect first: the callback deletes rows. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			uint64_t *nl = realloc(list, (cap ? cap * 2 : 64) * sizeof(*list));
-
-			if (!nl) {
-				r = -ENOMEM;
-				break;
-			}
-			list = nl;
-			cap = cap ? cap * 2 : 64;
-		}
-		list[n++] = (uint64_t)sqlite3_column_int64(s, 0);
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	for (size_t i = 0; !r && i < n; i++)
-		r = cb(list[i], arg);
-	free(list);
-	return r;
-}
-
-int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg)
-{
-	sqlite3_stmt *s;
-	int rc, r = 0;
-
-	/* A private statement: callbacks may run other statements. */
-	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_INODE_EACH], -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return meta_errno(rc);
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct meta_inode in;
-
-		row_to_inode(s, &in);
-		in.ino = (uint64_t)sqlite3_column_int64(s, 14);
-		r = cb(&in, arg);
-		if (r)
-			break;
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = meta_errno(rc);
-	sqlite3_finalize(s);
-	return r;
-}
-
-int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_LOOKUP);
-	int rc, r = -ENOENT;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_name(s, 2, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*ret_ino = (uint64_t)sqlite3_column_int64(s, 0);
-		r = 0;
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_INSERT);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_blob(m, s, 2, name, strlen(name));
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 4, type & S_IFMT);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_DELETE);
-	int r;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_name(s, 2, name);
-	r = meta_exec_stmt(m, s);
-	if (!r && sqlite3_changes(m->db) == 0)
-		r = -ENOENT;
-	return r;
-}
-
-int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
-		     uint64_t newparent, const char *newname)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_MOVE);
-	int r;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_name(s, 2, name);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)newparent);
-	bind_blob(m, s, 4, newname, strlen(newname));
-	r = meta_exec_stmt(m, s);
-	if (!r && sqlite3_changes(m->db) == 0)
-		r = -ENOENT;
-	return r;
-}
-
-int meta_dentry_retarget(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_RETARGET);
-	int r;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
-	bind_name(s, 2, name);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 4, type & S_IFMT);
-	r = meta_exec_stmt(m, s);
-	if (!r && sqlite3_changes(m->db) == 0)
-		r = -ENOENT;
-	return r;
-}
-
-int meta_dir_is_empty(struct meta *m, uint64_t dir, bool *ret)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_DIR_EMPTY);
-	int rc;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return meta_errno(rc);
-	*ret = rc == SQLITE_DONE;
-	return 0;
-}
-
-int meta_dir_parent(struct meta *m, uint64_t dir, uint64_t *ret_parent)
-{
-	sqlite3_stmt *s;
-	int rc, r = 0;
-
-	if (dir == META_ROOT_INO) {
-		*ret_parent = META_ROOT_INO;
-		return 0;
-	}
-	s = meta_stmt(m, ST_DIR_PARENT);
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*ret_parent = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_readdir(struct meta *m, uint64_t dir, uint64_t after, uint64_t upto, meta_readdir_cb cb,
-		 void *arg)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_READDIR);
-	char name[256];
-	int rc, r = 0;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)(upto > INT64_MAX ? INT64_MAX : upto));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(s, 0);
-		const void *p = sqlite3_column_blob(s, 0);
-
-		if (n <= 0 || n >= (int)sizeof(name) || !p) {
-			r = -EIO;
-			break;
-		}
-		memcpy(name, p, (size_t)n);
-		name[n] = '\0';
-		r = cb(name, (uint64_t)sqlite3_column_int64(s, 1), (uint32_t)sqlite3_column_int64(s, 2),
-		       (uint64_t)sqlite3_column_int64(s, 3), arg);
-		if (r)
-			break;
-	}
-	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	return r < 0 ? r : 0;
-}
-
-int meta_dentry_max_cookie(struct meta *m, uint64_t *ret)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_MAX_COOKIE);
-	int rc = sqlite3_step(s), r = 0;
-
-	if (rc == SQLITE_ROW)
-		*ret = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_dentry_each(struct meta *m, meta_dentry_cb cb, void *arg)
-{
-	sqlite3_stmt *s;
-	char name[256];
-	int rc, r = 0;
-
-	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_DENTRY_EACH], -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return meta_errno(rc);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(s, 1);
-		const void *p = sqlite3_column_blob(s, 1);
-
-		if (n <= 0 || n >= (int)sizeof(name) || !p) {
-			name[0] = '\0';   /* fsck reports the empty or oversized name */
 		} else {
-			memcpy(name, p, (size_t)n);
-			name[n] = '\0';
+			r = meta_finish(m, r);
 		}
-		r = cb((uint64_t)sqlite3_column_int64(s, 0), name, (uint64_t)sqlite3_column_int64(s, 2),
-		       (uint32_t)sqlite3_column_int64(s, 3), arg);
-		if (r)
-			break;
 	}
-	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = meta_errno(rc);
-	sqlite3_finalize(s);
-	return r;
+	if (r < 0 && fx)
+		fx->n = 0;
+	meta_unlock(m);
+	return r == -EAGAIN ? -EBUSY : r;     /* still in conflict after every try */
 }
 
-int meta_xattr_get(struct meta *m, uint64_t ino, const char *name, void *buf, size_t len,
-		   size_t *ret_len)
+int meta_txn(struct meta *m, meta_body_fn body, void *arg)
 {
-	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_GET);
-	int rc, r = -ENODATA;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	bind_name(s, 2, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
-
-		r = 0;
-		if (len == 0) {
-			*ret_len = n;
-		} else if (n > len) {
-			r = -ERANGE;
-		} else {
-			if (n)
-				memcpy(buf, sqlite3_column_blob(s, 0), n);
-			*ret_len = n;
-		}
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *val, size_t len,
-		   int flags)
-{
-	int id = flags & XATTR_CREATE ? ST_XATTR_INSERT :
-		 flags & XATTR_REPLACE ? ST_XATTR_REPLACE : ST_XATTR_UPSERT;
-	sqlite3_stmt *s = meta_stmt(m, id);
-	int r;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	bind_blob(m, s, 2, name, strlen(name));
-	/* zeroblob keeps an empty value from binding as NULL */
-	if (len)
-		bind_blob(m, s, 3, val, len);
-	else
-		sqlite3_bind_zeroblob(s, 3, 0);
-	r = meta_exec_stmt(m, s);
-	if (id == ST_XATTR_REPLACE && !r && sqlite3_changes(m->db) == 0)
-		r = -ENODATA;
-	return r;
-}
-
-int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_REMOVE);
-	int r;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	bind_name(s, 2, name);
-	r = meta_exec_stmt(m, s);
-	if (!r && sqlite3_changes(m->db) == 0)
-		r = -ENODATA;
-	return r;
-}
-
-int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_LIST);
-	size_t total = 0;
-	int rc, r = 0;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
-
-		if (len) {
-			if (total + n + 1 > len) {
-				r = -ERANGE;
-				break;
-			}
-			memcpy(buf + total, sqlite3_column_blob(s, 0), n);
-			buf[total + n] = '\0';
-		}
-		total += n + 1;
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	if (!r)
-		*ret_len = total;
-	return r;
-}
-
-int meta_xattr_usage(struct meta *m, uint64_t ino, const char *except, uint64_t *ret_names,
-		     uint64_t *ret_values)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_USAGE);
-	int rc, r = 0;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	bind_name(s, 2, except ? except : "");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*ret_names = (uint64_t)sqlite3_column_double(s, 0);
-		*ret_values = (uint64_t)sqlite3_column_double(s, 1);
-	} else {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
-}
-
-static void row_to_chunk(sqlite3_stmt *s, int first, struct meta_chunk *c)
-{
-	c->class = sqlite3_column_int(s, first);
-	c->atime = sqlite3_column_int64(s, first + 1);
-	c->stored_len = (uint64_t)sqlite3_column_int64(s, first + 2);
-	c->plain_len = (uint64_t)sqlite3_column_int64(s, first + 3);
-	c->version = (uint64_t)sqlite3_column_int64(s, first + 4);
-	c->has_sha256 = sqlite3_column_type(s, first + 5) == SQLITE_BLOB &&
-			sqlite3_column_bytes(s, first + 5) == (int)sizeof(c->sha256);
-	if (c->has_sha256)
-		memcpy(c->sha256, sqlite3_column_blob(s, first + 5), sizeof(c->sha256));
-	else
-		memset(c->sha256, 0, sizeof(c->sha256));
+	return meta_txn_fx(m, body, arg, NULL);
 }
 
 void meta_fail_chunk_reads(struct meta *m, int err)
@@ -1619,212 +171,15 @@ void meta_fail_chunk_reads(struct meta *m, int err)
 
 int meta_chunk_get(struct meta *m, uint64_t ino, uint64_t idx, struct meta_chunk *ret)
 {
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_GET);
-	int rc, r = -ENOENT;
-
 	if (m->chunk_get_fault)
 		return -m->chunk_get_fault;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		ret->ino = ino;
-		ret->idx = idx;
-		row_to_chunk(s, 0, ret);
-		r = 0;
-	} else if (rc != SQLITE_DONE) {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	return r;
+	return m->ops->chunk_get(m, ino, idx, ret);
 }
 
-int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
+void meta_close(struct meta *m)
 {
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_PUT);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)c->idx);
-	sqlite3_bind_int(s, 3, c->class);
-	sqlite3_bind_int64(s, 4, c->atime);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)c->stored_len);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->plain_len);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->version);
-	if (c->has_sha256)
-		sqlite3_bind_blob(s, 8, c->sha256, (int)sizeof(c->sha256), SQLITE_STATIC);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_chunk_set_sha256(struct meta *m, uint64_t ino, uint64_t idx, uint64_t version,
-			  const uint8_t sha256[32])
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_SET_SHA);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)version);
-	sqlite3_bind_blob(s, 4, sha256, 32, SQLITE_STATIC);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len)
-{
-	size_t at = len;              /* the path is built backwards from the end */
-	unsigned depth = 0;
-	int r = 0;
-
-	if (!len)
-		return -ENAMETOOLONG;
-	buf[--at] = '\0';
-	while (ino != META_ROOT_INO && !r) {
-		sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_OF);
-		int rc, n;
-
-		if (++depth > 4096) {
-			r = -ELOOP;
-			break;
-		}
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW) {
-			r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
-			sqlite3_reset(s);
-			break;
-		}
-		n = sqlite3_column_bytes(s, 1);
-		if ((size_t)n + 1 > at) {
-			r = -ENAMETOOLONG;
-		} else {
-			at -= (size_t)n;
-			memcpy(buf + at, sqlite3_column_blob(s, 1), (size_t)n);
-			buf[--at] = '/';
-			ino = (uint64_t)sqlite3_column_int64(s, 0);
-		}
-		sqlite3_reset(s);
-	}
-	if (r < 0)
-		return r;
-	if (at == len - 1)
-		buf[--at] = '/';      /* the root itself */
-	memmove(buf, buf + at, len - at);
-	return 0;
-}
-
-int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_TOUCH);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
-	sqlite3_bind_int64(s, 3, atime);
-	sqlite3_bind_int64(s, 4, step);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_usage(struct meta *m, struct meta_usage *ret)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_USAGE_FILES);
-	int rc, r = 0;
-
-	memset(ret, 0, sizeof(*ret));
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		ret->inodes = (uint64_t)sqlite3_column_int64(s, 0);
-		ret->bytes = (uint64_t)sqlite3_column_double(s, 1);
-	} else {
-		r = meta_errno(rc);
-	}
-	sqlite3_reset(s);
-	if (r < 0)
-		return r;
-	s = meta_stmt(m, ST_USAGE_CLASS);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int c = sqlite3_column_int(s, 0);
-
-		if (c < 0 || c > META_ARCHIVE)
-			continue;
-		ret->chunks[c] = (uint64_t)sqlite3_column_int64(s, 1);
-		ret->plain[c] = (uint64_t)sqlite3_column_double(s, 2);
-		ret->stored[c] = (uint64_t)sqlite3_column_double(s, 3);
-	}
-	if (rc != SQLITE_DONE)
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_DEL_FROM);
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)first_idx);
-	return meta_exec_stmt(m, s);
-}
-
-int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret)
-{
-	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_COLD);
-	int rc, r = 0;
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*ret = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		r = meta_errno(rc);
-	sqlite3_reset(s);
-	return r;
-}
-
-int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg)
-{
-	sqlite3_stmt *s;
-	int rc, r = 0;
-
-	rc = sqlite3_prepare_v2(m->db, meta_sql[ino ? ST_CHUNK_EACH : ST_CHUNK_EACH_ALL], -1, &s,
-				NULL);
-	if (rc != SQLITE_OK)
-		return meta_errno(rc);
-	if (ino)
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct meta_chunk c;
-
-		c.ino = (uint64_t)sqlite3_column_int64(s, 0);
-		c.idx = (uint64_t)sqlite3_column_int64(s, 1);
-		row_to_chunk(s, 2, &c);
-		r = cb(&c, arg);
-		if (r)
-			break;
-	}
-	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = meta_errno(rc);
-	sqlite3_finalize(s);
-	return r;
-}
-
-int meta_integrity(struct meta *m, char *buf, size_t len)
-{
-	sqlite3_stmt *s;
-	int rc, r = 0;
-
-	rc = sqlite3_prepare_v2(m->db, "PRAGMA integrity_check", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return meta_errno(rc);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(s, 0);
-
-		if (!v || strcmp(v, "ok") != 0) {
-			snprintf(buf, len, "%s", v ? v : "integrity_check returned NULL");
-			r = -EIO;
-		}
-	} else {
-		snprintf(buf, len, "%s", sqlite3_errmsg(m->db));
-		r = -EIO;
-	}
-	sqlite3_finalize(s);
-	return r;
+	if (m)
+		m->ops->close(m);
 }
 
 void meta_inode_to_stat(const struct meta_inode *in, struct stat *st)
@@ -1841,4 +196,260 @@ void meta_inode_to_stat(const struct meta_inode *in, struct stat *st)
 	st->st_mtim = in->mtime;
 	st->st_ctim = in->ctime;
 	st->st_blksize = 4096;
+}
+
+const char *meta_errmsg(struct meta *m)
+{
+	return m->ops->errmsg(m);
+}
+
+int meta_begin(struct meta *m)
+{
+	return m->ops->begin(m);
+}
+
+int meta_commit(struct meta *m)
+{
+	return m->ops->commit(m);
+}
+
+void meta_rollback(struct meta *m)
+{
+	m->ops->rollback(m);
+}
+
+int meta_sync(struct meta *m)
+{
+	return m->ops->sync(m);
+}
+
+int meta_set_group(struct meta *m, int64_t window_ns)
+{
+	return m->ops->set_group(m, window_ns);
+}
+
+void meta_lock(struct meta *m)
+{
+	m->ops->lock(m);
+}
+
+void meta_unlock(struct meta *m)
+{
+	m->ops->unlock(m);
+}
+
+int meta_flush(struct meta *m)
+{
+	return m->ops->flush(m);
+}
+
+bool meta_broken(struct meta *m)
+{
+	return m->ops->broken(m);
+}
+
+int meta_checkpoint(struct meta *m)
+{
+	return m->ops->checkpoint(m);
+}
+
+int meta_integrity(struct meta *m, char *err, size_t errlen)
+{
+	return m->ops->integrity(m, err, errlen);
+}
+
+int meta_reserve(struct meta *m, uint64_t bytes)
+{
+	return m->ops->reserve(m, bytes);
+}
+
+int meta_reserve_fill(struct meta *m)
+{
+	return m->ops->reserve_fill(m);
+}
+
+uint64_t meta_reserve_missing(struct meta *m)
+{
+	return m->ops->reserve_missing(m);
+}
+
+uint64_t meta_reserve_given(struct meta *m)
+{
+	return m->ops->reserve_given(m);
+}
+
+uint64_t meta_pending(struct meta *m)
+{
+	return m->ops->pending(m);
+}
+
+int meta_usage(struct meta *m, struct meta_usage *ret)
+{
+	return m->ops->usage(m, ret);
+}
+
+int meta_get_kv(struct meta *m, const char *key, char *buf, size_t len)
+{
+	return m->ops->get_kv(m, key, buf, len);
+}
+
+int meta_set_kv(struct meta *m, const char *key, const char *value)
+{
+	return m->ops->set_kv(m, key, value);
+}
+
+int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret)
+{
+	return m->ops->inode_get(m, ino, ret);
+}
+
+int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen)
+{
+	return m->ops->inode_insert(m, in, target, tlen);
+}
+
+int meta_inode_update(struct meta *m, const struct meta_inode *in)
+{
+	return m->ops->inode_update(m, in);
+}
+
+int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
+{
+	return m->ops->inode_set_size(m, ino, size, mtime);
+}
+
+int meta_inode_delete(struct meta *m, uint64_t ino)
+{
+	return m->ops->inode_delete(m, ino);
+}
+
+int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
+{
+	return m->ops->readlink(m, ino, buf, len, ret_len);
+}
+
+int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg)
+{
+	return m->ops->orphans(m, cb, arg);
+}
+
+int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg)
+{
+	return m->ops->inode_each(m, after, cb, arg);
+}
+
+int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len)
+{
+	return m->ops->inode_path(m, ino, buf, len);
+}
+
+int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino)
+{
+	return m->ops->lookup(m, parent, name, ret_ino);
+}
+
+int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
+{
+	return m->ops->dentry_insert(m, parent, name, ino, type);
+}
+
+int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name)
+{
+	return m->ops->dentry_delete(m, parent, name);
+}
+
+int meta_dentry_move(struct meta *m, uint64_t parent, const char *name,
+                     uint64_t newparent, const char *newname)
+{
+	return m->ops->dentry_move(m, parent, name, newparent, newname);
+}
+
+int meta_dentry_retarget(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type)
+{
+	return m->ops->dentry_retarget(m, parent, name, ino, type);
+}
+
+int meta_dir_is_empty(struct meta *m, uint64_t dir, bool *ret)
+{
+	return m->ops->dir_is_empty(m, dir, ret);
+}
+
+int meta_dir_parent(struct meta *m, uint64_t dir, uint64_t *ret_parent)
+{
+	return m->ops->dir_parent(m, dir, ret_parent);
+}
+
+int meta_readdir(struct meta *m, uint64_t dir, uint64_t after, uint64_t upto, meta_readdir_cb cb,
+		 void *arg)
+{
+	return m->ops->readdir(m, dir, after, upto, cb, arg);
+}
+
+int meta_dentry_max_cookie(struct meta *m, uint64_t *ret)
+{
+	return m->ops->dentry_max_cookie(m, ret);
+}
+
+int meta_dentry_each(struct meta *m, meta_dentry_cb cb, void *arg)
+{
+	return m->ops->dentry_each(m, cb, arg);
+}
+
+int meta_xattr_get(struct meta *m, uint64_t ino, const char *name, void *buf, size_t len,
+                   size_t *ret_len)
+{
+	return m->ops->xattr_get(m, ino, name, buf, len, ret_len);
+}
+
+int meta_xattr_set(struct meta *m, uint64_t ino, const char *name, const void *val, size_t len,
+                   int flags)
+{
+	return m->ops->xattr_set(m, ino, name, val, len, flags);
+}
+
+int meta_xattr_remove(struct meta *m, uint64_t ino, const char *name)
+{
+	return m->ops->xattr_remove(m, ino, name);
+}
+
+int meta_xattr_list(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len)
+{
+	return m->ops->xattr_list(m, ino, buf, len, ret_len);
+}
+
+int meta_xattr_usage(struct meta *m, uint64_t ino, const char *except, uint64_t *ret_names,
+		     uint64_t *ret_values)
+{
+	return m->ops->xattr_usage(m, ino, except, ret_names, ret_values);
+}
+
+int meta_chunk_put(struct meta *m, const struct meta_chunk *c)
+{
+	return m->ops->chunk_put(m, c);
+}
+
+int meta_chunk_set_sha256(struct meta *m, uint64_t ino, uint64_t idx, uint64_t version,
+                          const uint8_t sha256[32])
+{
+	return m->ops->chunk_set_sha256(m, ino, idx, version, sha256);
+}
+
+int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)
+{
+	return m->ops->chunk_touch(m, ino, idx, atime, step);
+}
+
+int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx)
+{
+	return m->ops->chunk_delete_from(m, ino, first_idx);
+}
+
+int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret)
+{
+	return m->ops->chunk_cold_count(m, ino, ret);
+}
+
+int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg)
+{
+	return m->ops->chunk_each(m, ino, cb, arg);
 }
