@@ -12,6 +12,7 @@
  * Errors are "file:line: key: reason", "file:line: reason" or "file: reason".
  */
 #include "common/conf.h"
+#include "common/ini.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,7 +32,6 @@
 #define DEFAULTS_SECTION     "defaults"
 /* the name %n expands to while [defaults] is checked on its own */
 #define DEFAULTS_PLACEHOLDER "fs"
-#define NO_SOURCE            "(embedded defaults)"
 
 enum key {
 	KEY_DATA_DIR,
@@ -118,67 +118,41 @@ static const int transition_days[] = { 1, 7, 14, 30, 60, 90, 180, 270, 365 };
 #define TRANSITION_EXPECTED \
 	"expected NONE, AFTER_1_DAY or AFTER_{7,14,30,60,90,180,270,365}_DAYS"
 
-struct ini_entry {
+struct conf_entry {
 	enum key key;
 	char *value;
 	int line;
 };
 
-struct ini_section {
+struct conf_section {
 	char *name;
 	int line;
-	struct ini_entry *entries;
+	struct conf_entry *entries;
 	size_t n_entries;
 	size_t cap_entries;
 };
 
-struct ini_file {
+struct conf_file {
 	const char *path;              /* NULL: no file, embedded defaults */
-	struct ini_section *sections;
+	struct conf_section *sections;
 	size_t n_sections;
 	size_t cap_sections;
 };
 
 /* Where the merged value of each key came from, for error lines. */
 struct conf_origin {
-	const struct ini_entry *entry[KEY_COUNT];
+	const struct conf_entry *entry[KEY_COUNT];
 	bool in_fs_section[KEY_COUNT];
 };
 
-static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
-                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define err_set ini_error
 
-static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
-                    const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!err || errlen == 0)
-		return;
-	if (!path)
-		path = NO_SOURCE;
-	if (line > 0 && key)
-		n = snprintf(err, errlen, "%s:%d: %s: ", path, line, key);
-	else if (line > 0)
-		n = snprintf(err, errlen, "%s:%d: ", path, line);
-	else if (key)
-		n = snprintf(err, errlen, "%s: %s: ", path, key);
-	else
-		n = snprintf(err, errlen, "%s: ", path);
-	if (n < 0 || (size_t)n >= errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-static void ini_file_free(struct ini_file *f)
+static void file_free(struct conf_file *f)
 {
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->n_sections; i++) {
-		struct ini_section *s = &f->sections[i];
+		struct conf_section *s = &f->sections[i];
 
 		for (size_t j = 0; j < s->n_entries; j++)
 			free(s->entries[j].value);
@@ -251,39 +225,13 @@ static const char *transition_name(int days, char *buf, size_t len)
 	return buf;
 }
 
-static bool is_blank(char ch)
+static int section_add(struct conf_file *f, const char *name, int line)
 {
-	return ch == ' ' || ch == '\t';
-}
-
-/* Trims blanks (and a CR left by CRLF files) at both ends, in place. */
-static char *trim(char *s)
-{
-	size_t len;
-
-	while (is_blank(*s))
-		s++;
-	len = strlen(s);
-	while (len > 0 && (is_blank(s[len - 1]) || s[len - 1] == '\r'))
-		s[--len] = '\0';
-	return s;
-}
-
-/* true when s is empty or the start of a comment */
-static bool rest_is_comment(const char *s)
-{
-	while (is_blank(*s))
-		s++;
-	return *s == '\0' || *s == '#' || *s == ';';
-}
-
-static int section_add(struct ini_file *f, const char *name, int line)
-{
-	struct ini_section *s;
+	struct conf_section *s;
 
 	if (f->n_sections == f->cap_sections) {
 		size_t cap = f->cap_sections ? f->cap_sections * 2 : 8;
-		struct ini_section *p = realloc(f->sections, cap * sizeof(*p));
+		struct conf_section *p = realloc(f->sections, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -300,13 +248,13 @@ static int section_add(struct ini_file *f, const char *name, int line)
 	return 0;
 }
 
-static int entry_add(struct ini_section *s, enum key k, const char *value, int line)
+static int entry_add(struct conf_section *s, enum key k, const char *value, int line)
 {
-	struct ini_entry *e;
+	struct conf_entry *e;
 
 	if (s->n_entries == s->cap_entries) {
 		size_t cap = s->cap_entries ? s->cap_entries * 2 : 16;
-		struct ini_entry *p = realloc(s->entries, cap * sizeof(*p));
+		struct conf_entry *p = realloc(s->entries, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -323,7 +271,7 @@ static int entry_add(struct ini_section *s, enum key k, const char *value, int l
 	return 0;
 }
 
-static struct ini_section *section_find(const struct ini_file *f, const char *name)
+static struct conf_section *section_find(const struct conf_file *f, const char *name)
 {
 	for (size_t i = 0; i < f->n_sections; i++)
 		if (strcmp(f->sections[i].name, name) == 0)
@@ -331,7 +279,7 @@ static struct ini_section *section_find(const struct ini_file *f, const char *na
 	return NULL;
 }
 
-static const struct ini_entry *entry_find(const struct ini_section *s, enum key k)
+static const struct conf_entry *entry_find(const struct conf_section *s, enum key k)
 {
 	for (size_t i = 0; i < s->n_entries; i++)
 		if (s->entries[i].key == k)
@@ -339,160 +287,80 @@ static const struct ini_entry *entry_find(const struct ini_section *s, enum key 
 	return NULL;
 }
 
-static int parse_section_line(struct ini_file *f, char *line, int lineno, char *err,
-                              size_t errlen)
-{
-	char *close = strchr(line, ']');
-	char *name;
-	const struct ini_section *prev;
+/* Pass 1, one item of the INI reader at a time: sections, known keys,
+ * duplicates, names.  The reader has checked the syntax of the line. */
+struct pass1 {
+	struct conf_file *f;
+	char *err;
+	size_t errlen;
+};
 
-	if (!close || !rest_is_comment(close + 1)) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed section header (expected [name])");
-		return -EINVAL;
-	}
-	*close = '\0';
-	name = trim(line + 1);
-	if (strcmp(name, DEFAULTS_SECTION) != 0 && !conf_name_valid(name)) {
-		err_set(err, errlen, f->path, lineno, NULL,
+static int pass1_header(struct pass1 *p, const struct ini_item *it)
+{
+	const struct conf_section *prev;
+
+	if (strcmp(it->section, DEFAULTS_SECTION) != 0 && !conf_name_valid(it->section)) {
+		err_set(p->err, p->errlen, p->f->path, it->line, NULL,
 		        "invalid file system name '%s' (expected 1-%d of [A-Za-z0-9._-], "
-		        "not starting with '.' or '-')", name, CONF_NAME_MAX);
+		        "not starting with '.' or '-')", it->section, CONF_NAME_MAX);
 		return -EINVAL;
 	}
-	prev = section_find(f, name);
+	prev = section_find(p->f, it->section);
 	if (prev) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "duplicate section [%s] (first at line %d)", name, prev->line);
+		err_set(p->err, p->errlen, p->f->path, it->line, NULL,
+		        "duplicate section [%s] (first at line %d)", it->section, prev->line);
 		return -EINVAL;
 	}
-	return section_add(f, name, lineno);
+	return section_add(p->f, it->section, it->line);
 }
 
-/* Splits the text after '=' into the value, dropping quotes and a trailing
- * comment.  Returns NULL and sets *reason when the value is malformed. */
-static char *parse_value(char *s, const char **reason)
+static int pass1_key(struct pass1 *p, const struct ini_item *it)
 {
-	while (is_blank(*s))
-		s++;
-	if (*s == '"') {
-		char *end = strchr(s + 1, '"');
-
-		if (!end) {
-			*reason = "unterminated quoted value";
-			return NULL;
-		}
-		if (!rest_is_comment(end + 1)) {
-			*reason = "text after the closing quote";
-			return NULL;
-		}
-		*end = '\0';
-		return s + 1;
-	}
-	for (char *p = s; *p; p++) {
-		if ((*p == '#' || *p == ';') && p > s && is_blank(p[-1])) {
-			*p = '\0';
-			break;
-		}
-	}
-	return trim(s);
-}
-
-static int parse_key_line(struct ini_file *f, struct ini_section *cur, char *line, int lineno,
-                          char *err, size_t errlen)
-{
-	char *eq = strchr(line, '=');
-	char *key, *value;
-	const char *reason = NULL;
-	const struct ini_entry *prev;
+	struct conf_file *f = p->f;
+	const struct conf_entry *prev;
+	struct conf_section *cur;
 	int k;
 
-	if (!eq) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed line (expected key = value)");
-		return -EINVAL;
-	}
-	*eq = '\0';
-	key = trim(line);
-	if (*key == '\0' || strpbrk(key, " \t\"[]")) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed line (expected key = value)");
-		return -EINVAL;
-	}
-	k = key_lookup(key);
+	k = key_lookup(it->key);
 	if (k < 0) {
-		err_set(err, errlen, f->path, lineno, key, "unknown key");
+		err_set(p->err, p->errlen, f->path, it->line, it->key, "unknown key");
 		return -EINVAL;
 	}
-	if (!cur) {
-		err_set(err, errlen, f->path, lineno, key,
+	if (!it->section) {
+		err_set(p->err, p->errlen, f->path, it->line, it->key,
 		        "key outside any section (add a [defaults] or [name] header above it)");
 		return -EINVAL;
 	}
+	cur = &f->sections[f->n_sections - 1];
 	prev = entry_find(cur, (enum key)k);
 	if (prev) {
-		err_set(err, errlen, f->path, lineno, key, "duplicate key (first set at line %d)",
-		        prev->line);
+		err_set(p->err, p->errlen, f->path, it->line, it->key,
+		        "duplicate key (first set at line %d)", prev->line);
 		return -EINVAL;
 	}
-	value = parse_value(eq + 1, &reason);
-	if (!value) {
-		err_set(err, errlen, f->path, lineno, key, "%s", reason);
+	if (*it->value == '\0') {
+		err_set(p->err, p->errlen, f->path, it->line, it->key, "empty value");
 		return -EINVAL;
 	}
-	if (*value == '\0') {
-		err_set(err, errlen, f->path, lineno, key, "empty value");
-		return -EINVAL;
-	}
-	return entry_add(cur, (enum key)k, value, lineno);
+	return entry_add(cur, (enum key)k, it->value, it->line);
+}
+
+static int pass1_item(const struct ini_item *it, void *arg)
+{
+	struct pass1 *p = arg;
+	int r = it->key ? pass1_key(p, it) : pass1_header(p, it);
+
+	if (r == -ENOMEM)
+		err_set(p->err, p->errlen, p->f->path, 0, NULL, "%s", strerror(ENOMEM));
+	return r;
 }
 
 /* Pass 1: reads the file into sections and entries, checking the syntax. */
-static int ini_parse(FILE *fp, struct ini_file *f, char *err, size_t errlen)
+static int file_parse(FILE *fp, struct conf_file *f, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0;
-	int r = 0;
+	struct pass1 p = { .f = f, .err = err, .errlen = errlen };
 
-	errno = 0;
-	while ((len = getline(&buf, &cap, fp)) >= 0) {
-		char *line = buf;
-		struct ini_section *cur;
-
-		lineno++;
-		if ((size_t)len != strlen(buf)) {
-			err_set(err, errlen, f->path, lineno, NULL, "NUL byte in line");
-			r = -EINVAL;
-			goto out;
-		}
-		/* a UTF-8 byte order mark some editors write */
-		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
-			line += 3;
-		len = (ssize_t)strlen(line);
-		if (len > 0 && line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		line = trim(line);
-		if (*line == '\0' || *line == '#' || *line == ';')
-			continue;
-		cur = f->n_sections ? &f->sections[f->n_sections - 1] : NULL;
-		if (*line == '[')
-			r = parse_section_line(f, line, lineno, err, errlen);
-		else
-			r = parse_key_line(f, cur, line, lineno, err, errlen);
-		if (r < 0)
-			goto out;
-		errno = 0;
-	}
-	if (ferror(fp)) {
-		r = errno ? -errno : -EIO;
-		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(-r));
-	}
-out:
-	if (r == -ENOMEM)
-		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
-	free(buf);
-	return r;
+	return ini_read(fp, f->path, INI_STRICT, pass1_item, &p, err, errlen);
 }
 
 static const char *conf_default_path = CONF_DEFAULT_PATH;
@@ -530,24 +398,24 @@ static char *user_conf_path(void)
 	return asprintf(&s, "%s/.config/efsfs/efsfs.conf", base) < 0 ? NULL : s;
 }
 
-static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+static int file_load_path(const char *path, bool explicit, struct conf_file *f, char *err,
                          size_t errlen);
 
 /* Resolves a NULL path to $EFSFS_CONFIG (which must exist) or the system
  * file (missing: embedded defaults) and parses it.  f->path is the path
  * read, or NULL when a missing default file means embedded defaults. */
-static int ini_load(const char *path, struct ini_file *f, char *err, size_t errlen)
+static int file_load(const char *path, struct conf_file *f, char *err, size_t errlen)
 {
 	if (path)
-		return ini_load_file(path, true, f, err, errlen);
+		return file_load_path(path, true, f, err, errlen);
 	if (env_config())
-		return ini_load_file(env_config(), true, f, err, errlen);
-	return ini_load_file(conf_default_path, false, f, err, errlen);
+		return file_load_path(env_config(), true, f, err, errlen);
+	return file_load_path(conf_default_path, false, f, err, errlen);
 }
 
 /* Parses path; a missing file is an error when explicit, else f->path
  * stays NULL (no file). */
-static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+static int file_load_path(const char *path, bool explicit, struct conf_file *f, char *err,
                          size_t errlen)
 {
 	struct stat st;
@@ -574,11 +442,11 @@ static int ini_load_file(const char *path, bool explicit, struct ini_file *f, ch
 		err_set(err, errlen, path, 0, NULL, "%s", strerror(EISDIR));
 		goto out;
 	}
-	r = ini_parse(fp, f, err, errlen);
+	r = file_parse(fp, f, err, errlen);
 out:
 	fclose(fp);
 	if (r < 0)
-		ini_file_free(f);
+		file_free(f);
 	return r;
 }
 
@@ -1227,14 +1095,14 @@ static int default_data_dir(const char *name, char **ret)
 }
 
 /* Applies the entries of section s to c, recording where each came from. */
-static int section_apply(const struct ini_file *f, const struct ini_section *s, struct conf *c,
+static int section_apply(const struct conf_file *f, const struct conf_section *s, struct conf *c,
                          const char *name, bool fs_section, struct conf_origin *origin,
                          char *err, size_t errlen)
 {
 	char reason[512];
 
 	for (size_t i = 0; i < s->n_entries; i++) {
-		const struct ini_entry *e = &s->entries[i];
+		const struct conf_entry *e = &s->entries[i];
 		int r;
 
 		reason[0] = '\0';
@@ -1250,7 +1118,7 @@ static int section_apply(const struct ini_file *f, const struct ini_section *s, 
 		}
 	}
 	if (!fs_section) {
-		const struct ini_entry *e = entry_find(s, KEY_DATA_DIR);
+		const struct conf_entry *e = entry_find(s, KEY_DATA_DIR);
 
 		if (e && !strstr(e->value, "%n")) {
 			err_set(err, errlen, f->path, e->line, key_names[KEY_DATA_DIR],
@@ -1269,7 +1137,7 @@ static int origin_line(const struct conf_origin *o, enum key k)
 
 /* Derives data_dir-based defaults and checks rules that span keys.
  * sec_line is the line of the file system's section (or of [defaults]). */
-static int conf_finish(const struct ini_file *f, struct conf *c, const struct conf_origin *o,
+static int conf_finish(const struct conf_file *f, struct conf *c, const struct conf_origin *o,
                        int sec_line, char *err, size_t errlen)
 {
 	char ia[32], ar[32];
@@ -1357,11 +1225,11 @@ nomem:
 
 /* The file system `name`: embedded defaults, then [defaults], then its own
  * section (sec may be NULL), then derived values and cross-key checks. */
-static int conf_build(const struct ini_file *f, const struct ini_section *sec, const char *name,
+static int conf_build(const struct conf_file *f, const struct conf_section *sec, const char *name,
                       struct conf **ret, struct conf_origin *ret_origin, char *err,
                       size_t errlen)
 {
-	const struct ini_section *defs = f->path ? section_find(f, DEFAULTS_SECTION) : NULL;
+	const struct conf_section *defs = f->path ? section_find(f, DEFAULTS_SECTION) : NULL;
 	struct conf_origin origin;
 	struct conf *c;
 	int sec_line = sec ? sec->line : defs ? defs->line : 0;
@@ -1405,7 +1273,7 @@ fail:
 
 /* Passes 2 and 3 over the whole file.  When want is not NULL and names a
  * section, *ret gets its result. */
-static int ini_validate(const struct ini_file *f, const char *want, struct conf **ret,
+static int file_validate(const struct conf_file *f, const char *want, struct conf **ret,
                         char *err, size_t errlen)
 {
 	struct conf **built = NULL;
@@ -1414,7 +1282,7 @@ static int ini_validate(const struct ini_file *f, const char *want, struct conf 
 
 	/* pass 2: each section's values on their own, in file order */
 	for (size_t i = 0; i < f->n_sections; i++) {
-		const struct ini_section *s = &f->sections[i];
+		const struct conf_section *s = &f->sections[i];
 		bool is_defs = strcmp(s->name, DEFAULTS_SECTION) == 0;
 		struct conf *scratch = conf_new(is_defs ? DEFAULTS_PLACEHOLDER : s->name);
 
@@ -1439,7 +1307,7 @@ static int ini_validate(const struct ini_file *f, const char *want, struct conf 
 		}
 	}
 	for (size_t i = 0; i < f->n_sections; i++) {
-		const struct ini_section *s = &f->sections[i];
+		const struct conf_section *s = &f->sections[i];
 
 		if (strcmp(s->name, DEFAULTS_SECTION) == 0)
 			continue;
@@ -1484,8 +1352,8 @@ out:
  * or cannot be read (root-only), the user file's [defaults] or the
  * embedded defaults, with *ret_warning saying why for an unreadable one.
  * Both files are loaded into uf and sf; *ret_chosen is one of them. */
-static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *sf,
-                        char **ret_user, struct ini_file **ret_chosen, char **ret_warning,
+static int conf_resolve(const char *name, struct conf_file *uf, struct conf_file *sf,
+                        char **ret_user, struct conf_file **ret_chosen, char **ret_warning,
                         char *err, size_t errlen)
 {
 	char serr[1024];
@@ -1493,12 +1361,12 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 
 	*ret_user = user_conf_path();
 	if (*ret_user) {
-		r = ini_load_file(*ret_user, false, uf, err, errlen);
+		r = file_load_path(*ret_user, false, uf, err, errlen);
 		if (r < 0)
 			return r;
 		/* the user's own file is checked whole, as any file efsfs reads */
 		if (uf->path) {
-			r = ini_validate(uf, NULL, NULL, err, errlen);
+			r = file_validate(uf, NULL, NULL, err, errlen);
 			if (r < 0)
 				return r;
 			if (section_find(uf, name)) {
@@ -1507,7 +1375,7 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 			}
 		}
 	}
-	r = ini_load_file(conf_default_path, false, sf, serr, sizeof(serr));
+	r = file_load_path(conf_default_path, false, sf, serr, sizeof(serr));
 	if (r == -EACCES || r == -EPERM) {
 		if (asprintf(ret_warning, "%s; skipped it: file system '%s' gets %s%s%s", serr, name,
 		             uf->path ? "the [defaults] of " : "the embedded defaults",
@@ -1530,7 +1398,7 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 
 int conf_load(const char *path, const char *name, struct conf **ret, char *err, size_t errlen)
 {
-	struct ini_file uf, sf, *f = &sf;
+	struct conf_file uf, sf, *f = &sf;
 	struct conf *c = NULL;
 	char *user = NULL, *warning = NULL;
 	int r;
@@ -1542,7 +1410,7 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 	if (!ret)
 		return -EINVAL;
 	if (path || env_config() || !conf_name_valid(name))
-		r = ini_load(path, &sf, err, errlen);
+		r = file_load(path, &sf, err, errlen);
 	else
 		r = conf_resolve(name, &uf, &sf, &user, &f, &warning, err, errlen);
 	if (r < 0)
@@ -1554,7 +1422,7 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 		r = -EINVAL;
 		goto out;
 	}
-	r = ini_validate(f, name, &c, err, errlen);
+	r = file_validate(f, name, &c, err, errlen);
 	if (r < 0)
 		goto out;
 	if (!c) {
@@ -1567,8 +1435,8 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 	warning = NULL;
 	*ret = c;
 out:
-	ini_file_free(&uf);
-	ini_file_free(&sf);
+	file_free(&uf);
+	file_free(&sf);
 	free(user);
 	free(warning);
 	return r;
@@ -1577,17 +1445,17 @@ out:
 int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *arg,
               char *err, size_t errlen)
 {
-	struct ini_file f;
+	struct conf_file f;
 	int r;
 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!cb)
 		return -EINVAL;
-	r = ini_load(path, &f, err, errlen);
+	r = file_load(path, &f, err, errlen);
 	if (r < 0)
 		return r;
-	r = ini_validate(&f, NULL, NULL, err, errlen);
+	r = file_validate(&f, NULL, NULL, err, errlen);
 	for (size_t i = 0; r >= 0 && i < f.n_sections; i++) {
 		if (strcmp(f.sections[i].name, DEFAULTS_SECTION) == 0)
 			continue;
@@ -1595,6 +1463,6 @@ int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *ar
 		if (r != 0)
 			break;
 	}
-	ini_file_free(&f);
+	file_free(&f);
 	return r;
 }
