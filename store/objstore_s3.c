@@ -32,6 +32,7 @@
  * Threads: the store's configuration is immutable after open; easy handles are kept in a
  * small pool guarded by pool_lock (reused handles keep their connections alive).
  */
+#include "common/ini.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 #include "store/sigv4.h"
@@ -924,79 +925,59 @@ int objstore_s3_set_max_pages(struct objstore *s, unsigned max_pages)
 	return 0;
 }
 
-static char *trim(char *p)
-{
-	char *e;
+/* What read_shared_credentials() collects from the profile's sections. */
+struct shared_credentials {
+	const char *profile;
+	char *key, *secret, *token;
+};
 
-	while (isspace((unsigned char)*p))
-		p++;
-	e = p + strlen(p);
-	while (e > p && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return p;
+static int shared_credentials_item(const struct ini_item *it, void *arg)
+{
+	struct shared_credentials *sc = arg;
+	char **slot = NULL;
+
+	if (!it->key || !it->section || strcmp(it->section, sc->profile) != 0)
+		return 0;
+	if (!strcmp(it->key, "aws_access_key_id"))
+		slot = &sc->key;
+	else if (!strcmp(it->key, "aws_secret_access_key"))
+		slot = &sc->secret;
+	else if (!strcmp(it->key, "aws_session_token"))
+		slot = &sc->token;
+	if (!slot)
+		return 0;
+	free(*slot);
+	*slot = strdup(it->value);
+	return *slot ? 0 : -ENOMEM;
 }
 
-/* Reads profile from an AWS shared credentials file.  Returns 1 when the profile has both
- * keys, 0 when the file or profile is missing or incomplete, -ENOMEM. */
+/* Reads profile from an AWS shared credentials file (common/ini, lenient: lines
+ * that are not "[profile]" or "key = value" are skipped, values kept as written
+ * between white space; a key set twice keeps the last).  Returns 1 when the
+ * profile has both keys, 0 when the file or profile is missing or incomplete,
+ * -ENOMEM. */
 static int read_shared_credentials(const char *file, const char *profile, char **ret_key,
 				   char **ret_secret, char **ret_token)
 {
-	char *line = NULL, *key = NULL, *secret = NULL, *token = NULL;
-	size_t cap = 0;
-	bool in_profile = false;
-	int r = 0;
+	struct shared_credentials sc = { .profile = profile };
+	int r;
 	FILE *f;
 
 	f = fopen(file, "re");
 	if (!f)
 		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		char *p = trim(line), *eq, *name, *val, **slot = NULL;
-
-		if (!*p || *p == '#' || *p == ';')
-			continue;
-		if (*p == '[') {
-			char *close_ = strchr(p, ']');
-
-			if (close_)
-				*close_ = '\0';
-			in_profile = !strcmp(trim(p + 1), profile);
-			continue;
-		}
-		if (!in_profile || !(eq = strchr(p, '=')))
-			continue;
-		*eq = '\0';
-		name = trim(p);
-		val = trim(eq + 1);
-		if (!strcmp(name, "aws_access_key_id"))
-			slot = &key;
-		else if (!strcmp(name, "aws_secret_access_key"))
-			slot = &secret;
-		else if (!strcmp(name, "aws_session_token"))
-			slot = &token;
-		if (slot) {
-			free(*slot);
-			*slot = strdup(val);
-			if (!*slot) {
-				r = -ENOMEM;
-				break;
-			}
-		}
-	}
+	r = ini_read(f, file, INI_LENIENT, shared_credentials_item, &sc, NULL, 0);
 	fclose(f);
-	if (line)
-		explicit_bzero(line, cap);
-	free(line);
-	if (r == 0 && key && key[0] && secret && secret[0]) {
-		*ret_key = key;
-		*ret_secret = secret;
-		*ret_token = token;
+	if (r == 0 && sc.key && sc.key[0] && sc.secret && sc.secret[0]) {
+		*ret_key = sc.key;
+		*ret_secret = sc.secret;
+		*ret_token = sc.token;
 		return 1;
 	}
-	free(key);
-	free(secret);
-	free(token);
-	return r;
+	free(sc.key);
+	free(sc.secret);
+	free(sc.token);
+	return r == -ENOMEM ? r : 0;
 }
 
 /* The credentials chain: environment, shared credentials file, configuration. */

@@ -1097,6 +1097,25 @@ START_TEST(test_s3_credentials)
 	verify_signed_request(fs.heads[4], fs.bodies[4], fs.body_lens[4], "ENVSECRET",
 			      "us-east-1");
 	objstore_free(s);
+	/* the file as common/ini reads it leniently: values as written between white
+	 * space ('#' and ';' kept), a key set twice keeps the last, a profile's
+	 * sections add up, "[profile default]" is another profile, lines that are
+	 * no "key = value" are skipped */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	conf.profile = NULL;
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[default]\naws_access_key_id = OLD\njunk line\n[profile default]\n"
+		   "aws_access_key_id = NOPE\n[ default ]\naws_access_key_id\t=\tK#1 \r\n"
+		   "aws_secret_access_key = S ;c\n");
+	fclose(f);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_ptr_nonnull(strstr(fs.heads[5], "Credential=K#1/"));
+	verify_signed_request(fs.heads[5], fs.bodies[5], fs.body_lens[5], "S ;c", "us-east-1");
+	objstore_free(s);
 	fake_stop(&fs);
 	rm_tmpdir();
 }
