@@ -19,6 +19,7 @@
  */
 #include "common/conf.h"
 #include "common/ini.h"
+#include "common/size.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -467,45 +468,6 @@ static int parse_bool(const char *v, bool *ret)
 	return -EINVAL;
 }
 
-/* "123", "64K", "4M", "1G" (also KiB/MiB/GiB), binary multiples. */
-static int parse_size(const char *v, uint64_t *ret)
-{
-	uint64_t n = 0, mult = 1;
-	const char *p = v;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'K': case 'k':
-		mult = 1ull << 10;
-		break;
-	case 'M': case 'm':
-		mult = 1ull << 20;
-		break;
-	case 'G': case 'g':
-		mult = 1ull << 30;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p) {
-		p++;
-		if (*p && strcmp(p, "iB") != 0 && strcmp(p, "B") != 0)
-			return -EINVAL;
-	}
-	if (n > UINT64_MAX / mult)
-		return -ERANGE;
-	*ret = n * mult;
-	return 0;
-}
-
 /* Plain decimal: digits, optionally a dot and more digits. */
 static int parse_decimal(const char *v, double *ret)
 {
@@ -918,7 +880,7 @@ static int parse_decimal_key(const struct key_def *d, void *fp, const char *v,
 	return 0;
 }
 
-/* A size ("64K", "4MiB", ...; size_parse) from d->min to d->max, into a
+/* A size ("64K", "4MiB", ...; common/size.h) from d->min to d->max, into a
  * uint64_t or an int; KEY_POW2: a power of two.  d->range is the reason for
  * a size out of range (default d->expect). */
 static int parse_size_key(const struct key_def *d, void *fp, const char *v, const char *name,
@@ -927,7 +889,7 @@ static int parse_size_key(const struct key_def *d, void *fp, const char *v, cons
 	uint64_t n;
 
 	(void)name;
-	if (parse_size(v, &n) < 0) {
+	if (size_parse(v, &n) < 0) {
 		bad_value(d, NULL, v, reason, rlen);
 		return -EINVAL;
 	}

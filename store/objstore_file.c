@@ -9,6 +9,7 @@
  * Objects are made 0600 in 0700 directories: cold data is as private as the data directory.
  * All state is immutable after open, so every call is thread-safe.
  */
+#include "common/buf.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 
@@ -168,8 +169,8 @@ out_free:
 static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
 {
 	struct file_store *fs = fs_of(s);
-	char *path = NULL, *buf = NULL;
-	size_t cap, len = 0;
+	struct buf b = BUF_INIT;
+	char *path = NULL;
 	struct stat st;
 	int fd, r;
 
@@ -188,26 +189,19 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 		r = -ENOENT;
 		goto out_err;
 	}
-	cap = (size_t)st.st_size + 1;     /* +1 so that EOF is seen without a realloc */
-	buf = malloc(cap);
-	if (!buf) {
+	/* +1 so that EOF is seen without growing */
+	if (buf_grow(&b, (size_t)st.st_size + 1) < 0) {
 		r = -ENOMEM;
 		goto out_err;
 	}
 	for (;;) {
 		ssize_t n;
 
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				r = -ENOMEM;
-				goto out_err;
-			}
-			buf = nb;
-			cap *= 2;
+		if (b.len + 1 == b.cap && buf_grow(&b, b.cap) < 0) {
+			r = -ENOMEM;
+			goto out_err;
 		}
-		n = read(fd, buf + len, cap - len);
+		n = read(fd, b.p + b.len, b.cap - 1 - b.len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -216,12 +210,12 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		b.len += (size_t)n;
+		b.p[b.len] = '\0';
 	}
 	close(fd);
 	free(path);
-	*ret_buf = buf;
-	*ret_len = len;
+	*ret_buf = buf_take(&b, ret_len);     /* cannot fail: b.p is allocated */
 	return 0;
 
 out_err:
@@ -231,7 +225,7 @@ out_err:
 		objstore_set_error(s, "GET %s/%s: %s", s->url, key, strerror(-r));
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	buf_free(&b);
 	free(path);
 	return r;
 }

@@ -32,6 +32,7 @@
  * Threads: the store's configuration is immutable after open; easy handles are kept in a
  * small pool guarded by pool_lock (reused handles keep their connections alive).
  */
+#include "common/buf.h"
 #include "common/ini.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
@@ -92,9 +93,7 @@ struct s3_store {
 /* A growing response body, at most max bytes (an answer's Content-Length is checked
  * by curl first, but a chunked answer has none). */
 struct membuf {
-	char *p;
-	size_t len;
-	size_t cap;
+	struct buf body;
 	size_t max;
 	bool oom;
 	bool too_big;
@@ -141,33 +140,22 @@ static size_t membuf_write(char *data, size_t size, size_t nmemb, void *arg)
 	struct membuf *b = arg;
 	size_t n = size * nmemb;
 
-	if (n > b->max - b->len) {
+	if (n > b->max - b->body.len) {
 		b->too_big = true;
 		return 0;               /* aborts the transfer */
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return 0;       /* aborts the transfer */
-		}
-		b->p = p;
-		b->cap = cap;
+	/* 16 KiB first, as most answers are small but a GET is a chunk */
+	if ((!b->body.cap && buf_grow(&b->body, n > 16383 ? n : 16383) < 0) ||
+	    buf_add(&b->body, data, n) < 0) {
+		b->oom = true;
+		return 0;               /* aborts the transfer */
 	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 	return n;
 }
 
 static void membuf_reset(struct membuf *b)
 {
-	free(b->p);
+	buf_free(&b->body);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -343,11 +331,11 @@ static void s3_error_detail(const struct membuf *b, char *buf, size_t bufsz)
 	char *code = NULL, *msg = NULL;
 
 	buf[0] = '\0';
-	if (!b->p)
+	if (!b->body.p)
 		return;
-	if (xml_find(b->p, b->p + b->len, "Code", &a, &e))
+	if (xml_find(b->body.p, b->body.p + b->body.len, "Code", &a, &e))
 		code = xml_text(a, e);
-	if (xml_find(b->p, b->p + b->len, "Message", &ma, &me))
+	if (xml_find(b->body.p, b->body.p + b->body.len, "Message", &ma, &me))
 		msg = xml_text(ma, me);
 	if (code && msg)
 		snprintf(buf, bufsz, " %s: %s", code, msg);
@@ -361,7 +349,7 @@ static bool s3_body_has_code(const struct membuf *b, const char *code)
 {
 	const char *a, *e;
 
-	return b->p && xml_find(b->p, b->p + b->len, "Code", &a, &e) &&
+	return b->body.p && xml_find(b->body.p, b->body.p + b->body.len, "Code", &a, &e) &&
 	       (size_t)(e - a) == strlen(code) && !strncmp(a, code, (size_t)(e - a));
 }
 
@@ -648,6 +636,8 @@ static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *r
 {
 	struct s3_req req = { .op = "GET", .method = "GET", .key = key,
 			      .max_answer = s3_of(s)->max_object_bytes };
+	char *body;
+	size_t len;
 	int r;
 
 	r = s3_object_request(s, &req);
@@ -655,13 +645,11 @@ static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *r
 		membuf_reset(&req.resp);
 		return r;
 	}
-	if (!req.resp.p) {
-		req.resp.p = malloc(1);
-		if (!req.resp.p)
-			return -ENOMEM;
-	}
-	*ret_buf = req.resp.p;
-	*ret_len = req.resp.len;
+	body = buf_take(&req.resp.body, &len);   /* "" for an empty object */
+	if (!body)
+		return -ENOMEM;
+	*ret_buf = body;
+	*ret_len = len;
 	return 0;
 }
 
@@ -690,7 +678,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 			void *arg, char **ret_token)
 {
 	struct s3_store *st = s3_of(s);
-	const char *p = b->p, *end, *a, *e;
+	const char *p = b->body.p, *end, *a, *e;
 	size_t plen = strlen(st->prefix);
 	bool truncated = false;
 	int r = 0;
@@ -700,7 +688,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 		objstore_set_error(s, "LIST %s: empty answer", s->url);
 		return -EIO;
 	}
-	end = p + b->len;
+	end = p + b->body.len;
 	if (xml_find(p, end, "IsTruncated", &a, &e))
 		truncated = (size_t)(e - a) == 4 && !strncmp(a, "true", 4);
 	for (;;) {
@@ -736,7 +724,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 		p = ce + strlen("</Contents>");
 	}
 	if (truncated) {
-		if (!xml_find(b->p, end, "NextContinuationToken", &a, &e) || a == e) {
+		if (!xml_find(b->body.p, end, "NextContinuationToken", &a, &e) || a == e) {
 			objstore_set_error(s, "LIST %s: truncated page without "
 					   "<NextContinuationToken>", s->url);
 			return -EIO;

@@ -1,9 +1,12 @@
 /* tests/unit/test_conf.c - unit tests of common/conf.c: every error names
  * file:line:key, defaults, [defaults] merging, %n, quoting and comments, path
  * resolution ($EFSFS_CONFIG, missing files), conf_list, conf_parse_transition;
- * and of common/ini.c, the INI reader under it (strict and lenient mode). */
+ * and of common/ini.c, the INI reader under it (strict and lenient mode), and
+ * of common/buf.c and common/size.c. */
 #include "common/conf.h"
+#include "common/buf.h"
 #include "common/ini.h"
+#include "common/size.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1237,6 +1240,78 @@ START_TEST(test_ini_reader)
 }
 END_TEST
 
+START_TEST(test_buf)
+{
+	struct buf b = BUF_INIT;
+	char big[1000];
+	size_t len = 7;
+	char *p;
+
+	/* nothing added: "" of length 0 */
+	p = buf_take(&b, &len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p, "");
+	ck_assert_uint_eq(len, 0);
+	free(p);
+
+	/* growth past the first allocation keeps every byte and the NUL */
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(buf_add(&b, big, sizeof(big)), 0);
+	ck_assert_int_eq(buf_adds(&b, "ab"), 0);
+	ck_assert_int_eq(buf_addc(&b, 'c'), 0);
+	ck_assert_int_eq(buf_add(&b, "\0z", 2), 0);
+	ck_assert_uint_eq(b.len, 5005);
+	ck_assert_uint_ge(b.cap, b.len + 1);
+	ck_assert_int_eq(b.p[b.len], '\0');
+	ck_assert_int_eq(memcmp(b.p + 4999, "xabc\0z", 6), 0);
+	p = buf_take(&b, &len);
+	ck_assert_uint_eq(len, 5005);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len, 0);
+	free(p);
+
+	/* a failed growth is sticky: later appends fail, take gives NULL */
+	ck_assert_int_eq(buf_adds(&b, "keep"), 0);
+	ck_assert_int_eq(buf_grow(&b, SIZE_MAX), -ENOMEM);
+	ck_assert_int_eq(buf_addc(&b, 'x'), -ENOMEM);
+	ck_assert_ptr_null(buf_take(&b, NULL));
+	ck_assert_int_eq(b.err, -ENOMEM);
+	buf_free(&b);
+	ck_assert_int_eq(b.err, 0);
+	ck_assert_int_eq(buf_adds(&b, "again"), 0);
+	ck_assert_str_eq(b.p, "again");
+	buf_free(&b);
+	buf_free(NULL);
+}
+END_TEST
+
+START_TEST(test_size_parse)
+{
+	static const struct { const char *s; int r; uint64_t v; } cases[] = {
+		{ "0", 0, 0 }, { "65536", 0, 65536 }, { "64K", 0, 65536 }, { "64k", 0, 65536 },
+		{ "64KiB", 0, 65536 }, { "64KB", 0, 65536 }, { "4M", 0, 4u << 20 },
+		{ "4MiB", 0, 4u << 20 }, { "1G", 0, 1u << 30 }, { "1g", 0, 1u << 30 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "16777216G", 0, 1ull << 54 },
+		{ "", -EINVAL, 0 }, { "K", -EINVAL, 0 }, { "-4M", -EINVAL, 0 },
+		{ "+4", -EINVAL, 0 }, { " 4", -EINVAL, 0 }, { "4 ", -EINVAL, 0 },
+		{ "4X", -EINVAL, 0 }, { "4T", -EINVAL, 0 }, { "4iB", -EINVAL, 0 },
+		{ "4Mi", -EINVAL, 0 }, { "4MiBs", -EINVAL, 0 }, { "1.5M", -EINVAL, 0 },
+		{ "18446744073709551616", -ERANGE, 0 }, { "17179869184G", -ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int r = size_parse(cases[i].s, &v);
+
+		ck_assert_msg(r == cases[i].r, "size_parse(\"%s\") = %d", cases[i].s, r);
+		ck_assert_msg(v == (r == 0 ? cases[i].v : 12345), "size_parse(\"%s\") -> %llu",
+		              cases[i].s, (unsigned long long)v);
+	}
+}
+END_TEST
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -1273,6 +1348,8 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_example_file);
 	tcase_add_test(tc, test_ini_reader);
+	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_size_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
