@@ -657,7 +657,7 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 	size_t plen, olen, blen;
 	struct codec_chunk want, id;
 	struct codec_header h;
-	const char *why = NULL;
+	char why[128];
 	char key[TIER_KEY_MAX];
 	int r;
 
@@ -674,14 +674,14 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(fs->codec, &want, obj, olen, &plain, &plen, &why);
+	r = codec_decode(fs->codec, &want, obj, olen, &plain, &plen, why, sizeof(why));
 	free(obj);
 	obj = NULL;
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 || plen != c->plain_len) {
 		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key,
-			 r < 0 && why ? why : "does not match the chunk map");
+			 r < 0 && why[0] ? why : "does not match the chunk map");
 		if (!r)
 			free(plain);
 		return 1;
@@ -710,7 +710,7 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 	}
 	/* the new object must give back the content the chunk map will name */
 	want.sha256 = h.sha256;
-	r = codec_decode(nc, &want, obj, olen, &back, &blen, NULL);
+	r = codec_decode(nc, &want, obj, olen, &back, &blen, NULL, 0);
 	if (r < 0 || blen != plen || memcmp(back, plain, plen) != 0) {
 		snprintf(err, errlen, "%s/%s: read back differs from what was written",
 			 objstore_url(s), key);

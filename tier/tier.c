@@ -308,7 +308,7 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 {
 	struct objstore *s = fs->store[c->class];
 	struct codec_chunk want;
-	const char *why = NULL;
+	char why[128];
 	char key[96];
 	void *obj;
 	size_t len;
@@ -327,10 +327,10 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(fs->codec, &want, obj, len, ret_buf, ret_len, &why);
+	r = codec_decode(fs->codec, &want, obj, len, ret_buf, ret_len, why, sizeof(why));
 	free(obj);
 	if (r < 0)
-		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why ? why : strerror(-r));
+		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why[0] ? why : strerror(-r));
 	else if (*ret_len != c->plain_len) {
 		snprintf(err, errlen, "%s/%s: %zu bytes, the chunk map says %" PRIu64,
 			 objstore_url(s), key, *ret_len, c->plain_len);
