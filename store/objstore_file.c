@@ -59,7 +59,7 @@ static int fsync_path(const char *path)
 
 /* mkdir -p of the directories of key below root; each new directory is fsynced into its
  * parent.  path is root/key and is modified temporarily. */
-static int make_parents(struct objstore *s, char *path, size_t root_len)
+static int make_parents(struct objstore *s, char *path, size_t root_len, char *err, size_t errlen)
 {
 	for (char *p = path + root_len + 1; (p = strchr(p, '/')); p++) {
 		int r = 0;
@@ -75,7 +75,8 @@ static int make_parents(struct objstore *s, char *path, size_t root_len)
 			r = -errno;
 		}
 		if (r < 0) {
-			objstore_set_error(s, "PUT %s: mkdir %s: %s", s->url, path, strerror(-r));
+			objstore_errf(err, errlen,
+				      "PUT %s: mkdir %s: %s", s->url, path, strerror(-r));
 			*p = '/';
 			return r;
 		}
@@ -84,7 +85,8 @@ static int make_parents(struct objstore *s, char *path, size_t root_len)
 	return 0;
 }
 
-static int file_put(struct objstore *s, const char *key, const void *buf, size_t len)
+static int file_put(struct objstore *s, const char *key, const void *buf, size_t len,
+		    char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	char *path = NULL, *tmp = NULL, *dir;
@@ -93,12 +95,12 @@ static int file_put(struct objstore *s, const char *key, const void *buf, size_t
 	int fd = -1, r;
 
 	if (has_tmp_component(key)) {
-		objstore_set_error(s, "PUT %s/%s: reserved key name", s->url, key);
+		objstore_errf(err, errlen, "PUT %s/%s: reserved key name", s->url, key);
 		return -EINVAL;
 	}
 	if (asprintf(&path, "%s/%s", fs->root, key) < 0)
 		return -ENOMEM;
-	r = make_parents(s, path, strlen(fs->root));
+	r = make_parents(s, path, strlen(fs->root), err, errlen);
 	if (r < 0)
 		goto out_free;
 	dir = strrchr(path, '/');
@@ -159,14 +161,15 @@ out_unlink:
 		close(fd);
 	unlink(tmp);
 out_err:
-	objstore_set_error(s, "PUT %s/%s: %s: %s", s->url, key, what, strerror(-r));
+	objstore_errf(err, errlen, "PUT %s/%s: %s: %s", s->url, key, what, strerror(-r));
 out_free:
 	free(tmp);
 	free(path);
 	return r;
 }
 
-static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+		    char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	struct buf b = BUF_INIT;
@@ -220,9 +223,9 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 
 out_err:
 	if (r == -ENOENT)
-		objstore_set_error(s, "GET %s/%s: no such key", s->url, key);
+		objstore_errf(err, errlen, "GET %s/%s: no such key", s->url, key);
 	else
-		objstore_set_error(s, "GET %s/%s: %s", s->url, key, strerror(-r));
+		objstore_errf(err, errlen, "GET %s/%s: %s", s->url, key, strerror(-r));
 	if (fd >= 0)
 		close(fd);
 	buf_free(&b);
@@ -230,7 +233,7 @@ out_err:
 	return r;
 }
 
-static int file_del(struct objstore *s, const char *key)
+static int file_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	char *path = NULL;
@@ -240,7 +243,7 @@ static int file_del(struct objstore *s, const char *key)
 		return -ENOMEM;
 	if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
 		r = -errno;
-		objstore_set_error(s, "DEL %s/%s: %s", s->url, key, strerror(-r));
+		objstore_errf(err, errlen, "DEL %s/%s: %s", s->url, key, strerror(-r));
 	}
 	free(path);
 	return r;
@@ -249,7 +252,7 @@ static int file_del(struct objstore *s, const char *key)
 /* Walks directory fd whose key prefix is rel (empty or ending in '/'); reports every
  * regular file whose key starts with prefix. */
 static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size_t rel_cap,
-		     const char *prefix, objstore_list_cb cb, void *arg)
+		     const char *prefix, objstore_list_cb cb, void *arg, char *err, size_t errlen)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
@@ -258,7 +261,7 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 	if (!d) {
 		r = -errno;
 		close(fd);
-		objstore_set_error(s, "LIST %s: opendir %s: %s", s->url, rel, strerror(-r));
+		objstore_errf(err, errlen, "LIST %s: opendir %s: %s", s->url, rel, strerror(-r));
 		return r;
 	}
 	while ((errno = 0, de = readdir(d))) {
@@ -271,7 +274,7 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 			continue;
 		if (rel_len + n + 2 > rel_cap) {
 			r = -ENAMETOOLONG;
-			objstore_set_error(s, "LIST %s: path too long below %s", s->url, rel);
+			objstore_errf(err, errlen, "LIST %s: path too long below %s", s->url, rel);
 			break;
 		}
 		memcpy(rel + rel_len, de->d_name, n + 1);
@@ -282,7 +285,8 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 			if (errno == ENOENT)
 				continue;   /* deleted meanwhile */
 			r = -errno;
-			objstore_set_error(s, "LIST %s: stat %s: %s", s->url, rel, strerror(-r));
+			objstore_errf(err, errlen,
+				      "LIST %s: stat %s: %s", s->url, rel, strerror(-r));
 			break;
 		}
 		is_dir = S_ISDIR(st.st_mode);
@@ -298,27 +302,29 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 				if (errno == ENOENT)
 					continue;
 				r = -errno;
-				objstore_set_error(s, "LIST %s: open %s: %s", s->url, rel,
+				objstore_errf(err, errlen, "LIST %s: open %s: %s", s->url, rel,
 						   strerror(-r));
 				break;
 			}
 			rel[rel_len + n] = '/';
 			rel[rel_len + n + 1] = '\0';
-			r = file_walk(s, sub, rel, rel_len + n + 1, rel_cap, prefix, cb, arg);
+			r = file_walk(s, sub, rel, rel_len + n + 1, rel_cap, prefix, cb, arg, err,
+				      errlen);
 			if (r)
 				break;
 		}
 	}
 	if (!de && errno && !r) {
 		r = -errno;
-		objstore_set_error(s, "LIST %s: readdir: %s", s->url, strerror(-r));
+		objstore_errf(err, errlen, "LIST %s: readdir: %s", s->url, strerror(-r));
 	}
 	rel[rel_len] = '\0';
 	closedir(d);
 	return r;
 }
 
-static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+		     char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	size_t cap = 4096 + strlen(prefix);
@@ -334,7 +340,8 @@ static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb
 		if (!dirpart)
 			return -ENOMEM;
 		if (!objstore_key_valid(dirpart)) {
-			objstore_set_error(s, "LIST %s: invalid prefix \"%s\"", s->url, prefix);
+			objstore_errf(err, errlen,
+				      "LIST %s: invalid prefix \"%s\"", s->url, prefix);
 			free(dirpart);
 			return -EINVAL;
 		}
@@ -354,9 +361,10 @@ static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb
 	if (fd < 0) {
 		r = (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
 		if (r < 0)
-			objstore_set_error(s, "LIST %s: open %s: %s", s->url, start, strerror(-r));
+			objstore_errf(err, errlen,
+				      "LIST %s: open %s: %s", s->url, start, strerror(-r));
 	} else {
-		r = file_walk(s, fd, rel, rel_len, cap, prefix, cb, arg);
+		r = file_walk(s, fd, rel, rel_len, cap, prefix, cb, arg, err, errlen);
 	}
 	free(start);
 	free(rel);
@@ -404,7 +412,8 @@ static int mkdir_p(char *path)
 	}
 }
 
-int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf)
+int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+		       char *err, size_t errlen)
 {
 	struct file_store *fs;
 	struct stat st;
@@ -412,7 +421,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	int r;
 
 	if (rest[0] != '/') {
-		objstore_set_open_error("object store URL %s: file:// needs an absolute path "
+		objstore_errf(err, errlen, "object store URL %s: file:// needs an absolute path "
 					"(file:///abs/path)", s->url);
 		return -EINVAL;
 	}
@@ -429,7 +438,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 		fs->root[--n] = '\0';
 	if (n == 1) {
 		/* "/" as a store would let keys name any file on the system */
-		objstore_set_open_error("object store URL %s: refusing the root directory",
+		objstore_errf(err, errlen, "object store URL %s: refusing the root directory",
 					s->url);
 		r = -EINVAL;
 		goto out_free;
@@ -442,7 +451,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	if (r == -ENOENT && conf && conf->no_create)
 		r = 0;            /* nothing stored yet: gets find nothing, a list is empty */
 	if (r < 0) {
-		objstore_set_open_error("object store URL %s: %s: %s", s->url, fs->root,
+		objstore_errf(err, errlen, "object store URL %s: %s: %s", s->url, fs->root,
 					strerror(-r));
 		goto out_free;
 	}

@@ -25,7 +25,7 @@
  * max_object_bytes, a list page by MAX_LIST_PAGE, anything else by MAX_OTHER_ANSWER
  * (-EIO, not retried); a listing fails when a page repeats the previous continuation
  * token or there are more than max_pages pages.  GET 404 is -ENOENT, DELETE 404 is 0,
- * 403 is -EACCES, any other answer -EIO; the text for objstore_strerror() names the
+ * 403 is -EACCES, any other answer -EIO; the text in (err, errlen) names the
  * method, the object, the URL and the HTTP status with S3's <Code> and <Message>, or
  * curl's error.
  *
@@ -509,7 +509,7 @@ static long ms_since(const struct timespec *t0)
 
 /* Runs req with retries, all of them within st->operation_timeout_ms.  Returns 0 for
  * 2xx; else -errno with the error text set.  A GET 404 is -ENOENT; a DELETE 404 is 0. */
-static int s3_request(struct objstore *s, struct s3_req *req)
+static int s3_request(struct objstore *s, struct s3_req *req, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	char payload_hash[SIGV4_SHA256_HEX_LEN + 1], errbuf[CURL_ERROR_SIZE];
@@ -533,17 +533,17 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		goto out_free;
 
 	for (;;) {
-		int err = 0;
+		int aerr = 0;
 
 		left = st->operation_timeout_ms - ms_since(&t0);
 		attempts++;
 		cc = s3_attempt(st, req, url, payload_hash,
 				left < st->request_timeout_ms ? (left > 1 ? left : 1)
 							      : st->request_timeout_ms,
-				errbuf, &err);
-		if (err < 0) {
-			r = err;
-			objstore_set_error(s, "%s %s/%s (%s): %s", req->op, s->url,
+				errbuf, &aerr);
+		if (aerr < 0) {
+			r = aerr;
+			objstore_errf(err, errlen, "%s %s/%s (%s): %s", req->op, s->url,
 					   req->key ? req->key : "", url, strerror(-r));
 			goto out_free;
 		}
@@ -576,13 +576,15 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 
 	if (req->resp.too_big) {
 		r = -EIO;
-		objstore_set_error(s, "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
+		objstore_errf(err, errlen,
+			      "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
 				   s->url, req->key ? req->key : "", url, req->resp.max);
 		goto out_free;
 	}
 	if (cc != CURLE_OK) {
 		r = -EIO;
-		objstore_set_error(s, "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
+		objstore_errf(err, errlen,
+			      "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
 				   req->key ? req->key : "", url, errbuf, attempts,
 				   attempts == 1 ? "" : "s", spent);
 		goto out_free;
@@ -599,7 +601,7 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		r = -EACCES;
 	else
 		r = -EIO;
-	objstore_set_error(s, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
+	objstore_errf(err, errlen, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
 			   req->key ? req->key : "", url, req->status, detail,
 			   attempts > 1 ? " (after retries)" : "", spent);
 out_free:
@@ -617,7 +619,7 @@ static int s3_object_path(struct s3_store *st, const char *key, char **ret)
 }
 
 /* Runs req on its object's path; the answer's body stays in req->resp. */
-static int s3_object_request(struct objstore *s, struct s3_req *req)
+static int s3_object_request(struct objstore *s, struct s3_req *req, char *err, size_t errlen)
 {
 	char *path;
 	int r;
@@ -626,13 +628,14 @@ static int s3_object_request(struct objstore *s, struct s3_req *req)
 	if (r < 0)
 		return r;
 	req->path = path;
-	r = s3_request(s, req);
+	r = s3_request(s, req, err, errlen);
 	req->path = NULL;
 	free(path);
 	return r;
 }
 
-static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+		  char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "GET", .method = "GET", .key = key,
 			      .max_answer = s3_of(s)->max_object_bytes };
@@ -640,7 +643,7 @@ static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *r
 	size_t len;
 	int r;
 
-	r = s3_object_request(s, &req);
+	r = s3_object_request(s, &req, err, errlen);
 	if (r < 0) {
 		membuf_reset(&req.resp);
 		return r;
@@ -653,20 +656,21 @@ static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *r
 	return 0;
 }
 
-static int s3_put(struct objstore *s, const char *key, const void *buf, size_t len)
+static int s3_put(struct objstore *s, const char *key, const void *buf, size_t len,
+		  char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = buf,
 			      .body_len = len, .storage_class = true };
-	int r = s3_object_request(s, &req);
+	int r = s3_object_request(s, &req, err, errlen);
 
 	membuf_reset(&req.resp);
 	return r;
 }
 
-static int s3_del(struct objstore *s, const char *key)
+static int s3_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "DELETE", .method = "DELETE", .key = key };
-	int r = s3_object_request(s, &req);
+	int r = s3_object_request(s, &req, err, errlen);
 
 	membuf_reset(&req.resp);
 	return r;
@@ -675,7 +679,7 @@ static int s3_del(struct objstore *s, const char *key)
 /* Reports the <Contents> of one ListObjectsV2 page; sets *ret_token to the next
  * continuation token (malloc'd) or NULL on the last page. */
 static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_list_cb cb,
-			void *arg, char **ret_token)
+			void *arg, char **ret_token, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	const char *p = b->body.p, *end, *a, *e;
@@ -685,7 +689,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 
 	*ret_token = NULL;
 	if (!p) {
-		objstore_set_error(s, "LIST %s: empty answer", s->url);
+		objstore_errf(err, errlen, "LIST %s: empty answer", s->url);
 		return -EIO;
 	}
 	end = p + b->body.len;
@@ -699,13 +703,13 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 		if (!xml_find(p, end, "Contents", &ca, &ce))
 			break;
 		if (!xml_find(ca, ce, "Key", &ka, &ke)) {
-			objstore_set_error(s, "LIST %s: <Contents> without <Key>", s->url);
+			objstore_errf(err, errlen, "LIST %s: <Contents> without <Key>", s->url);
 			return -EIO;
 		}
 		if (xml_find(ca, ce, "Size", &sa, &se)) {
 			for (const char *q = sa; q < se; q++) {
 				if (!isdigit((unsigned char)*q)) {
-					objstore_set_error(s, "LIST %s: bad <Size>", s->url);
+					objstore_errf(err, errlen, "LIST %s: bad <Size>", s->url);
 					return -EIO;
 				}
 				size = size * 10 + (uint64_t)(*q - '0');
@@ -713,7 +717,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 		}
 		key = xml_text(ka, ke);
 		if (!key) {
-			objstore_set_error(s, "LIST %s: bad <Key> (or out of memory)", s->url);
+			objstore_errf(err, errlen, "LIST %s: bad <Key> (or out of memory)", s->url);
 			return -EIO;
 		}
 		if (!strncmp(key, st->prefix, plen) && key[plen])
@@ -725,7 +729,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 	}
 	if (truncated) {
 		if (!xml_find(b->body.p, end, "NextContinuationToken", &a, &e) || a == e) {
-			objstore_set_error(s, "LIST %s: truncated page without "
+			objstore_errf(err, errlen, "LIST %s: truncated page without "
 					   "<NextContinuationToken>", s->url);
 			return -EIO;
 		}
@@ -736,7 +740,8 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 	return 0;
 }
 
-static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+		   char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	char *full_prefix = NULL, *token = NULL, *path = NULL, max_keys[16];
@@ -753,7 +758,8 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 	snprintf(max_keys, sizeof(max_keys), "%u", st->page_size);
 	do {
 		if (pages++ == st->max_pages) {
-			objstore_set_error(s, "LIST %s: more than %u pages: giving up (a store "
+			objstore_errf(err, errlen,
+				      "LIST %s: more than %u pages: giving up (a store "
 					   "that never ends its listing)", s->url, st->max_pages);
 			r = -EIO;
 			break;
@@ -770,13 +776,14 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 		if (token)
 			params[req.n_params++] =
 				(struct sigv4_param){ "continuation-token", token };
-		r = s3_request(s, &req);
+		r = s3_request(s, &req, err, errlen);
 		if (r == 0)
-			r = s3_list_page(s, &req.resp, cb, arg, &next);
+			r = s3_list_page(s, &req.resp, cb, arg, &next, err, errlen);
 		membuf_reset(&req.resp);
 		/* the same token again would ask for the same page forever */
 		if (r == 0 && next && token && !strcmp(next, token)) {
-			objstore_set_error(s, "LIST %s: the store answered the continuation token "
+			objstore_errf(err, errlen,
+				      "LIST %s: the store answered the continuation token "
 					   "\"%.64s\" with the same token again", s->url, token);
 			r = -EIO;
 		}
@@ -792,44 +799,42 @@ out_free:
 
 /* The probe of objstore_check: a PUT with the storage class, then a DELETE; S3's answer
  * to the PUT says what is wrong. */
-static int s3_check(struct objstore *s, const char *key)
+static int s3_check(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = "efsfs probe\n",
 			      .body_len = 12, .storage_class = true };
-	char why[600];
-	int r = s3_object_request(s, &req);
+	char why[600] = "";
+	int r = s3_object_request(s, &req, why, sizeof(why));
 
 	if (r < 0 && req.status == 404 && s3_body_has_code(&req.resp, "NoSuchBucket")) {
 		r = -ENOENT;
-		objstore_set_error(s, "%s: bucket \"%s\" does not exist at %s", s->url,
-				   st->bucket, st->base_url);
+		objstore_errf(err, errlen, "%s: bucket \"%s\" does not exist at %s", s->url,
+			      st->bucket, st->base_url);
 	} else if (r < 0 && req.status == 400 &&
 		   s3_body_has_code(&req.resp, "InvalidStorageClass")) {
 		r = -EINVAL;
-		objstore_set_error(s, "%s: the store at %s does not accept storage class %s "
-				   "(HTTP 400 InvalidStorageClass)", s->url, st->base_url,
-				   st->storage_class ? st->storage_class : "(none)");
+		objstore_errf(err, errlen, "%s: the store at %s does not accept storage class %s "
+			      "(HTTP 400 InvalidStorageClass)", s->url, st->base_url,
+			      st->storage_class ? st->storage_class : "(none)");
 	} else if (r < 0) {
-		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
-		objstore_set_error(s, "%s: a test write failed: %s", s->url, why);
+		objstore_errf(err, errlen, "%s: a test write failed: %s", s->url, why);
 	}
 	membuf_reset(&req.resp);
 	if (r < 0)
 		return r;
 	req = (struct s3_req){ .op = "DELETE", .method = "DELETE", .key = key };
-	r = s3_object_request(s, &req);
+	why[0] = '\0';
+	r = s3_object_request(s, &req, why, sizeof(why));
 	membuf_reset(&req.resp);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
-		objstore_set_error(s, "%s: a test write worked but its delete failed: %s", s->url,
-				   why);
-	}
+	if (r < 0)
+		objstore_errf(err, errlen, "%s: a test write worked but its delete failed: %s",
+			      s->url, why);
 	return r;
 }
 
 /* PUT bucket, with a LocationConstraint outside us-east-1 (S3 refuses one there). */
-static int s3_create(struct objstore *s)
+static int s3_create(struct objstore *s, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	struct s3_req req = { .op = "CREATE BUCKET", .method = "PUT" };
@@ -848,7 +853,7 @@ static int s3_create(struct objstore *s)
 	req.path = path;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	r = s3_request(s, &req);
+	r = s3_request(s, &req, err, errlen);
 	if (r < 0 && req.status == 409 && s3_body_has_code(&req.resp, "BucketAlreadyOwnedByYou"))
 		r = 0;
 	else if (r < 0 && req.status == 409)
@@ -970,7 +975,7 @@ static int read_shared_credentials(const char *file, const char *profile, char *
 
 /* The credentials chain: environment, shared credentials file, configuration. */
 static int s3_credentials(struct objstore *s, struct s3_store *st,
-			  const struct objstore_conf *conf)
+			  const struct objstore_conf *conf, char *err, size_t errlen)
 {
 	const char *env_key = getenv("AWS_ACCESS_KEY_ID");
 	const char *env_secret = getenv("AWS_SECRET_ACCESS_KEY");
@@ -1015,7 +1020,7 @@ static int s3_credentials(struct objstore *s, struct s3_store *st,
 		st->secret_key = strdup(conf->secret_key);
 		return st->access_key && st->secret_key ? 0 : -ENOMEM;
 	}
-	objstore_set_open_error("object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+	objstore_errf(err, errlen, "object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
 				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
 				"s3_access_key_id and s3_secret_access_key in the configuration",
 				s->url, profile, file ? file : "~/.aws/credentials");
@@ -1038,7 +1043,8 @@ static bool bucket_dns_ok(const char *b)
 
 /* Endpoint "scheme://host[:port][/]" into st->base_url, st->host (bucket-prefixed in
  * virtual-host style) and st->path_base. */
-static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct objstore_conf *conf)
+static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct objstore_conf *conf,
+		       char *err, size_t errlen)
 {
 	const char *ep = conf->endpoint, *hp, *slash;
 	char *default_ep = NULL, *scheme = NULL, *hostport = NULL;
@@ -1056,7 +1062,8 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 		scheme = strdup("http");
 		hp = ep + 7;
 	} else {
-		objstore_set_open_error("object store %s: endpoint %s: must start with http:// or "
+		objstore_errf(err, errlen,
+			      "object store %s: endpoint %s: must start with http:// or "
 					"https://", s->url, ep);
 		r = -EINVAL;
 		goto out_free;
@@ -1067,7 +1074,8 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 		goto out_free;
 	}
 	if (!hostport[0] || strpbrk(hostport, "@?# ") || (slash && strcmp(slash, "/"))) {
-		objstore_set_open_error("object store %s: endpoint %s: expected scheme://host[:port]",
+		objstore_errf(err, errlen,
+			      "object store %s: endpoint %s: expected scheme://host[:port]",
 					s->url, ep);
 		r = -EINVAL;
 		goto out_free;
@@ -1078,7 +1086,8 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 			st->path_base = NULL;
 	} else {
 		if (!bucket_dns_ok(st->bucket)) {
-			objstore_set_open_error("object store %s: bucket name \"%s\" cannot be used "
+			objstore_errf(err, errlen,
+				      "object store %s: bucket name \"%s\" cannot be used "
 						"in virtual-host style; use path style", s->url,
 						st->bucket);
 			r = -EINVAL;
@@ -1100,7 +1109,8 @@ out_free:
 	return r;
 }
 
-int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf)
+int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+		     char *err, size_t errlen)
 {
 	const char *slash = strchr(rest, '/');
 	struct s3_store *st;
@@ -1108,7 +1118,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_code != CURLE_OK) {
-		objstore_set_open_error("object store %s: curl_global_init: %s", s->url,
+		objstore_errf(err, errlen, "object store %s: curl_global_init: %s", s->url,
 					curl_easy_strerror(curl_init_code));
 		return -EIO;
 	}
@@ -1128,7 +1138,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 		goto out_free;
 	}
 	if (!st->bucket[0] || strpbrk(st->bucket, "?#% ")) {
-		objstore_set_open_error("object store URL %s: expected s3://bucket[/prefix]",
+		objstore_errf(err, errlen, "object store URL %s: expected s3://bucket[/prefix]",
 					s->url);
 		r = -EINVAL;
 		goto out_free;
@@ -1147,7 +1157,8 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 				goto out_free;
 			}
 			if (!objstore_key_valid(pre)) {
-				objstore_set_open_error("object store URL %s: bad prefix", s->url);
+				objstore_errf(err, errlen,
+					      "object store URL %s: bad prefix", s->url);
 				free(pre);
 				r = -EINVAL;
 				goto out_free;
@@ -1189,10 +1200,10 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 	st->max_pages = DEFAULT_MAX_PAGES;
 	st->retries = conf->retries < 0 ? 0 : conf->retries == 0 ? 4 : conf->retries;
 	st->backoff_ms = conf->backoff_ms > 0 ? conf->backoff_ms : 100;
-	r = s3_endpoint(s, st, conf);
+	r = s3_endpoint(s, st, conf, err, errlen);
 	if (r < 0)
 		goto out_free;
-	r = s3_credentials(s, st, conf);
+	r = s3_credentials(s, st, conf, err, errlen);
 	if (r < 0)
 		goto out_free;
 	s->ops = &s3_ops;
@@ -1200,7 +1211,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 
 out_free:
 	if (r == -ENOMEM)
-		objstore_set_open_error("object store %s: out of memory", s->url);
+		objstore_errf(err, errlen, "object store %s: out of memory", s->url);
 	s3_free(s);
 	return r;
 }

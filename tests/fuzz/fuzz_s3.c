@@ -30,7 +30,7 @@ static void fuzz_list(struct objstore *s, const uint8_t *data, size_t size)
 
 	if (size)
 		memcpy(b.body.p, data, size);
-	r = s3_list_page(s, &b, count_key, &lc, &token);
+	r = s3_list_page(s, &b, count_key, &lc, &token, NULL, 0);
 	FUZZ_CHECK(r <= 0);
 	if (r == 0)
 		free(token);      /* NULL on the last page */
@@ -73,7 +73,7 @@ static void fuzz_credentials(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct s3_store st = { .prefix = (char *)"pre/" };
-	struct objstore s = { .url = (char *)"s3://fuzz/pre", .id = 1, .priv = &st };
+	struct objstore s = { .url = (char *)"s3://fuzz/pre", .priv = &st };
 
 	if (size < 1)
 		return 0;
