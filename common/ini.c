@@ -138,8 +138,8 @@ static void call(struct reader *st, const struct ini_item *item)
 
 /* Strict values: a quoted value ends at its closing quote, after which only
  * a comment may follow; an unquoted one at a '#' or ';' after a blank.
- * NULL with *reason when malformed. */
-static char *strict_value(char *s, const char **reason)
+ * NULL with the reason in err when malformed. */
+static char *strict_value(char *s, char *err, size_t errlen)
 {
 	while (is_blank(*s))
 		s++;
@@ -147,11 +147,11 @@ static char *strict_value(char *s, const char **reason)
 		char *end = strchr(s + 1, '"');
 
 		if (!end) {
-			*reason = "unterminated quoted value";
+			snprintf(err, errlen, "unterminated quoted value");
 			return NULL;
 		}
 		if (!rest_is_comment(end + 1)) {
-			*reason = "text after the closing quote";
+			snprintf(err, errlen, "text after the closing quote");
 			return NULL;
 		}
 		*end = '\0';
@@ -194,8 +194,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 {
 	struct reader *st = user;
 	struct ini_item item = { .line = st->lineno, .section = st->section };
-	const char *reason = NULL;
 	char *eq = strchr(st->line, '=');
+	char why[64];
 
 	(void)section;  /* inih never sees a header: ours is st->section */
 	(void)name;     /* the key and value come from our copy of the line */
@@ -215,9 +215,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			fail(st, -EINVAL, NULL, "malformed line (expected key = value)");
 			return 1;
 		}
-		item.value = strict_value(eq + 1, &reason);
+		item.value = strict_value(eq + 1, why, sizeof(why));
 		if (!item.value) {
-			fail(st, -EINVAL, item.key, "%s", reason);
+			fail(st, -EINVAL, item.key, "%s", why);
 			return 1;
 		}
 	} else {
@@ -291,8 +291,8 @@ static char *next_line(char *str, int num, void *stream)
 }
 
 int ini_read(FILE *fp, const char *path, enum ini_mode mode,
-              int (*cb)(const struct ini_item *item, void *arg), void *arg,
-              char *err, size_t errlen)
+             int (*cb)(const struct ini_item *item, void *arg), void *arg,
+             char *err, size_t errlen)
 {
 	struct reader st = {
 		.fp = fp, .path = path, .mode = mode, .cb = cb, .arg = arg,

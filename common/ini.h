@@ -40,8 +40,8 @@ struct ini_item {
  * Returns 0, -EINVAL for a syntax error (strict mode), -ENOMEM, or -errno of
  * a failed read; err then says which file and line. */
 int ini_read(FILE *fp, const char *path, enum ini_mode mode,
-              int (*cb)(const struct ini_item *item, void *arg), void *arg,
-              char *err, size_t errlen);
+             int (*cb)(const struct ini_item *item, void *arg), void *arg,
+             char *err, size_t errlen);
 
 /* Writes "path:line: key: reason", leaving out line when 0 and key when
  * NULL; path NULL is "(embedded defaults)".  err NULL or errlen 0: nothing. */

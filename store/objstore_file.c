@@ -303,7 +303,7 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 					continue;
 				r = -errno;
 				objstore_errf(err, errlen, "LIST %s: open %s: %s", s->url, rel,
-						   strerror(-r));
+					      strerror(-r));
 				break;
 			}
 			rel[rel_len + n] = '/';
@@ -422,7 +422,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 
 	if (rest[0] != '/') {
 		objstore_errf(err, errlen, "object store URL %s: file:// needs an absolute path "
-					"(file:///abs/path)", s->url);
+			      "(file:///abs/path)", s->url);
 		return -EINVAL;
 	}
 	fs = calloc(1, sizeof(*fs));
@@ -439,7 +439,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	if (n == 1) {
 		/* "/" as a store would let keys name any file on the system */
 		objstore_errf(err, errlen, "object store URL %s: refusing the root directory",
-					s->url);
+			      s->url);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -452,7 +452,7 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 		r = 0;            /* nothing stored yet: gets find nothing, a list is empty */
 	if (r < 0) {
 		objstore_errf(err, errlen, "object store URL %s: %s: %s", s->url, fs->root,
-					strerror(-r));
+			      strerror(-r));
 		goto out_free;
 	}
 	s->ops = &file_ops;

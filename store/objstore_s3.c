@@ -544,7 +544,7 @@ static int s3_request(struct objstore *s, struct s3_req *req, char *err, size_t 
 		if (aerr < 0) {
 			r = aerr;
 			objstore_errf(err, errlen, "%s %s/%s (%s): %s", req->op, s->url,
-					   req->key ? req->key : "", url, strerror(-r));
+				      req->key ? req->key : "", url, strerror(-r));
 			goto out_free;
 		}
 		if (cc == CURLE_OK && req->status >= 200 && req->status < 300) {
@@ -578,15 +578,15 @@ static int s3_request(struct objstore *s, struct s3_req *req, char *err, size_t 
 		r = -EIO;
 		objstore_errf(err, errlen,
 			      "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
-				   s->url, req->key ? req->key : "", url, req->resp.max);
+			      s->url, req->key ? req->key : "", url, req->resp.max);
 		goto out_free;
 	}
 	if (cc != CURLE_OK) {
 		r = -EIO;
 		objstore_errf(err, errlen,
 			      "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
-				   req->key ? req->key : "", url, errbuf, attempts,
-				   attempts == 1 ? "" : "s", spent);
+			      req->key ? req->key : "", url, errbuf, attempts,
+			      attempts == 1 ? "" : "s", spent);
 		goto out_free;
 	}
 	if (req->status == 404 && !strcmp(req->method, "DELETE")) {
@@ -602,8 +602,8 @@ static int s3_request(struct objstore *s, struct s3_req *req, char *err, size_t 
 	else
 		r = -EIO;
 	objstore_errf(err, errlen, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
-			   req->key ? req->key : "", url, req->status, detail,
-			   attempts > 1 ? " (after retries)" : "", spent);
+		      req->key ? req->key : "", url, req->status, detail,
+		      attempts > 1 ? " (after retries)" : "", spent);
 out_free:
 	free(url);
 	free(query);
@@ -730,7 +730,7 @@ static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_lis
 	if (truncated) {
 		if (!xml_find(b->body.p, end, "NextContinuationToken", &a, &e) || a == e) {
 			objstore_errf(err, errlen, "LIST %s: truncated page without "
-					   "<NextContinuationToken>", s->url);
+				      "<NextContinuationToken>", s->url);
 			return -EIO;
 		}
 		*ret_token = xml_text(a, e);
@@ -760,7 +760,7 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 		if (pages++ == st->max_pages) {
 			objstore_errf(err, errlen,
 				      "LIST %s: more than %u pages: giving up (a store "
-					   "that never ends its listing)", s->url, st->max_pages);
+				      "that never ends its listing)", s->url, st->max_pages);
 			r = -EIO;
 			break;
 		}
@@ -784,7 +784,7 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 		if (r == 0 && next && token && !strcmp(next, token)) {
 			objstore_errf(err, errlen,
 				      "LIST %s: the store answered the continuation token "
-					   "\"%.64s\" with the same token again", s->url, token);
+				      "\"%.64s\" with the same token again", s->url, token);
 			r = -EIO;
 		}
 		free(token);
@@ -1021,9 +1021,9 @@ static int s3_credentials(struct objstore *s, struct s3_store *st,
 		return st->access_key && st->secret_key ? 0 : -ENOMEM;
 	}
 	objstore_errf(err, errlen, "object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
-				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
-				"s3_access_key_id and s3_secret_access_key in the configuration",
-				s->url, profile, file ? file : "~/.aws/credentials");
+		      "AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
+		      "s3_access_key_id and s3_secret_access_key in the configuration",
+		      s->url, profile, file ? file : "~/.aws/credentials");
 	free(default_file);
 	return -EINVAL;
 }
@@ -1064,7 +1064,7 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 	} else {
 		objstore_errf(err, errlen,
 			      "object store %s: endpoint %s: must start with http:// or "
-					"https://", s->url, ep);
+			      "https://", s->url, ep);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -1076,7 +1076,7 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 	if (!hostport[0] || strpbrk(hostport, "@?# ") || (slash && strcmp(slash, "/"))) {
 		objstore_errf(err, errlen,
 			      "object store %s: endpoint %s: expected scheme://host[:port]",
-					s->url, ep);
+			      s->url, ep);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -1088,8 +1088,8 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 		if (!bucket_dns_ok(st->bucket)) {
 			objstore_errf(err, errlen,
 				      "object store %s: bucket name \"%s\" cannot be used "
-						"in virtual-host style; use path style", s->url,
-						st->bucket);
+				      "in virtual-host style; use path style", s->url,
+				      st->bucket);
 			r = -EINVAL;
 			goto out_free;
 		}
@@ -1119,7 +1119,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_code != CURLE_OK) {
 		objstore_errf(err, errlen, "object store %s: curl_global_init: %s", s->url,
-					curl_easy_strerror(curl_init_code));
+			      curl_easy_strerror(curl_init_code));
 		return -EIO;
 	}
 	st = calloc(1, sizeof(*st));
@@ -1139,7 +1139,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 	}
 	if (!st->bucket[0] || strpbrk(st->bucket, "?#% ")) {
 		objstore_errf(err, errlen, "object store URL %s: expected s3://bucket[/prefix]",
-					s->url);
+			      s->url);
 		r = -EINVAL;
 		goto out_free;
 	}
