@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <expat.h>
 
 #ifdef EFSFS_VERSION
 #define USER_AGENT "efsfs/" EFSFS_VERSION
@@ -219,138 +220,145 @@ static void pool_give(struct s3_store *st, CURL *c)
 		curl_easy_cleanup(c);
 }
 
-/* Finds the first <tag>...</tag> in [p, end): its text is [*ret_start, *ret_end), still
- * XML-escaped.  False when there is none. */
-static bool xml_find(const char *p, const char *end, const char *tag, const char **ret_start,
-		     const char **ret_end)
-{
-	char open[64], close_[64];
-	const char *a, *b;
-	size_t ol, cl;
+/* ---- S3's XML answers, read with expat ------------------------------------------------ */
 
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close_, sizeof(close_), "</%s>", tag);
-	ol = strlen(open);
-	cl = strlen(close_);
-	a = memmem(p, (size_t)(end - p), open, ol);
-	if (!a)
-		return false;
-	a += ol;
-	b = memmem(a, (size_t)(end - a), close_, cl);
-	if (!b)
-		return false;
-	*ret_start = a;
-	*ret_end = b;
-	return true;
+/* One walk over an XML answer: expat hands every element's end with its text (entities
+ * decoded; the text of leaf elements is all S3 answers carry), and end() of the walk's
+ * user acts on the ones it wants.  end() returns 0 to go on, else the walk stops and
+ * that value is the walk's result. */
+struct xml_walk {
+	XML_Parser parser;
+	struct buf text;            /* character data since the last start or end tag */
+	void (*start)(struct xml_walk *w, const char *name);     /* NULL: none */
+	int (*end)(struct xml_walk *w, const char *name, const char *text);
+	int r;                      /* 0, or why the walk stopped */
+};
+
+static void XMLCALL xml_start(void *arg, const XML_Char *name, const XML_Char **atts)
+{
+	struct xml_walk *w = arg;
+
+	(void)atts;
+	w->text.len = 0;
+	if (w->text.p)
+		w->text.p[0] = '\0';
+	if (!w->r && w->start)
+		w->start(w, name);
 }
 
-static void put_utf8(char **o, unsigned long cp)
+static void XMLCALL xml_chars(void *arg, const XML_Char *s, int len)
 {
-	char *q = *o;
+	struct xml_walk *w = arg;
 
-	if (cp < 0x80) {
-		*q++ = (char)cp;
-	} else if (cp < 0x800) {
-		*q++ = (char)(0xc0 | (cp >> 6));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*q++ = (char)(0xe0 | (cp >> 12));
-		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*q++ = (char)(0xf0 | (cp >> 18));
-		*q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
+	if (!w->r && buf_add(&w->text, s, (size_t)len) < 0) {
+		w->r = -ENOMEM;
+		XML_StopParser(w->parser, XML_FALSE);
 	}
-	*o = q;
 }
 
-/* XML text [a, b) with entities decoded, malloc'd; NULL on ENOMEM or a malformed entity. */
-static char *xml_text(const char *a, const char *b)
+static void XMLCALL xml_end(void *arg, const XML_Char *name)
 {
-	char *out = malloc((size_t)(b - a) + 1), *o = out;
+	struct xml_walk *w = arg;
+	int r;
 
-	if (!out)
-		return NULL;
-	while (a < b) {
-		const char *semi;
-		size_t n;
-
-		if (*a != '&') {
-			*o++ = *a++;
-			continue;
-		}
-		semi = memchr(a, ';', (size_t)(b - a));
-		if (!semi)
-			goto bad;
-		n = (size_t)(semi - a - 1);
-		if (n == 3 && !strncmp(a + 1, "amp", 3)) {
-			*o++ = '&';
-		} else if (n == 2 && !strncmp(a + 1, "lt", 2)) {
-			*o++ = '<';
-		} else if (n == 2 && !strncmp(a + 1, "gt", 2)) {
-			*o++ = '>';
-		} else if (n == 4 && !strncmp(a + 1, "quot", 4)) {
-			*o++ = '"';
-		} else if (n == 4 && !strncmp(a + 1, "apos", 4)) {
-			*o++ = '\'';
-		} else if (n >= 2 && n <= 9 && a[1] == '#') {
-			char num[10], *e;
-			bool hex = a[2] == 'x' || a[2] == 'X';
-			unsigned long cp;
-
-			memcpy(num, a + (hex ? 3 : 2), n - (hex ? 2 : 1));
-			num[n - (hex ? 2 : 1)] = '\0';
-			if (!num[0])
-				goto bad;
-			for (const char *d = num; *d; d++)
-				if (hex ? !isxdigit((unsigned char)*d) : !isdigit((unsigned char)*d))
-					goto bad;
-			cp = strtoul(num, &e, hex ? 16 : 10);
-			if (*e || cp == 0 || cp > 0x10ffff)
-				goto bad;
-			/* 4 bytes at most, and the entity itself was at least 4 bytes ("&#1;") */
-			put_utf8(&o, cp);
-		} else {
-			goto bad;
-		}
-		a = semi + 1;
+	if (w->r)
+		return;
+	r = w->end(w, name, w->text.p ? w->text.p : "");
+	w->text.len = 0;
+	if (w->text.p)
+		w->text.p[0] = '\0';
+	if (r) {
+		w->r = r;
+		XML_StopParser(w->parser, XML_FALSE);
 	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
+}
+
+/* Walks the answer in b.  0 when it was read to its end; w->r when end() stopped it;
+ * -EIO when it is not well-formed XML (why, with its line, in why). */
+static int xml_walk(struct xml_walk *w, const struct membuf *b, char *why, size_t whylen)
+{
+	enum XML_Status st;
+	int r = 0;
+
+	w->r = 0;
+	w->parser = XML_ParserCreate(NULL);
+	if (!w->parser)
+		return -ENOMEM;
+	XML_SetUserData(w->parser, w);
+	XML_SetElementHandler(w->parser, xml_start, xml_end);
+	XML_SetCharacterDataHandler(w->parser, xml_chars);
+	st = XML_Parse(w->parser, b->body.p ? b->body.p : "", (int)b->body.len, XML_TRUE);
+	if (w->r) {
+		r = w->r;
+	} else if (st != XML_STATUS_OK) {
+		r = -EIO;
+		snprintf(why, whylen, "%s at line %lu",
+			 XML_ErrorString(XML_GetErrorCode(w->parser)),
+			 (unsigned long)XML_GetCurrentLineNumber(w->parser));
+	}
+	XML_ParserFree(w->parser);
+	buf_free(&w->text);
+	return r;
+}
+
+/* The first <Code> and <Message> of an S3 error body. */
+struct s3_error_body {
+	struct xml_walk w;
+	char *code, *message;
+};
+
+static int error_body_end(struct xml_walk *w, const char *name, const char *text)
+{
+	struct s3_error_body *e = (struct s3_error_body *)w;
+	char **slot = !strcmp(name, "Code") ? &e->code : !strcmp(name, "Message") ? &e->message
+	                                                                          : NULL;
+
+	if (!slot || *slot)
+		return 0;
+	*slot = strdup(text);
+	return *slot ? 0 : -ENOMEM;
+}
+
+/* Reads Code and Message of b, as far as it is well-formed; both NULL when absent. */
+static void s3_error_body_read(const struct membuf *b, struct s3_error_body *e)
+{
+	char why[160];
+
+	memset(e, 0, sizeof(*e));
+	e->w.end = error_body_end;
+	if (b->body.p)
+		xml_walk(&e->w, b, why, sizeof(why));
+}
+
+static void s3_error_body_free(struct s3_error_body *e)
+{
+	free(e->code);
+	free(e->message);
 }
 
 /* "Code: Message" of an S3 error body into buf, or "" */
 static void s3_error_detail(const struct membuf *b, char *buf, size_t bufsz)
 {
-	const char *a, *e, *ma, *me;
-	char *code = NULL, *msg = NULL;
+	struct s3_error_body e;
 
 	buf[0] = '\0';
-	if (!b->body.p)
-		return;
-	if (xml_find(b->body.p, b->body.p + b->body.len, "Code", &a, &e))
-		code = xml_text(a, e);
-	if (xml_find(b->body.p, b->body.p + b->body.len, "Message", &ma, &me))
-		msg = xml_text(ma, me);
-	if (code && msg)
-		snprintf(buf, bufsz, " %s: %s", code, msg);
-	else if (code)
-		snprintf(buf, bufsz, " %s", code);
-	free(code);
-	free(msg);
+	s3_error_body_read(b, &e);
+	if (e.code && e.message)
+		snprintf(buf, bufsz, " %s: %s", e.code, e.message);
+	else if (e.code)
+		snprintf(buf, bufsz, " %s", e.code);
+	s3_error_body_free(&e);
 }
 
 static bool s3_body_has_code(const struct membuf *b, const char *code)
 {
-	const char *a, *e;
+	struct s3_error_body e;
+	bool has;
 
-	return b->body.p && xml_find(b->body.p, b->body.p + b->body.len, "Code", &a, &e) &&
-	       (size_t)(e - a) == strlen(code) && !strncmp(a, code, (size_t)(e - a));
+	s3_error_body_read(b, &e);
+	has = e.code && !strcmp(e.code, code);
+	s3_error_body_free(&e);
+	return has;
 }
 
 static bool curl_transient(CURLcode c)
@@ -676,68 +684,108 @@ static int s3_del(struct objstore *s, const char *key, char *err, size_t errlen)
 	return r;
 }
 
+/* What one ListObjectsV2 page walk keeps. */
+struct list_walk {
+	struct xml_walk w;
+	struct objstore *s;
+	objstore_list_cb cb;
+	void *arg;
+	char *err;
+	size_t errlen;
+	bool in_contents;           /* inside a <Contents> */
+	char *key;                  /* the current <Contents>'s first <Key>, NULL before it */
+	uint64_t size;              /* and its first <Size> */
+	bool has_size;
+	bool has_truncated, truncated;
+	char *token;                /* the first <NextContinuationToken> */
+};
+
+static void list_walk_start(struct xml_walk *w, const char *name)
+{
+	if (!strcmp(name, "Contents"))
+		((struct list_walk *)w)->in_contents = true;
+}
+
+static int list_walk_end(struct xml_walk *w, const char *name, const char *text)
+{
+	struct list_walk *l = (struct list_walk *)w;
+	struct s3_store *st = s3_of(l->s);
+	size_t plen = strlen(st->prefix);
+	int r = 0;
+
+	if (!strcmp(name, "Key") && l->in_contents && !l->key) {
+		l->key = strdup(text);
+		return l->key ? 0 : -ENOMEM;
+	}
+	if (!strcmp(name, "Size") && l->in_contents && !l->has_size) {
+		l->has_size = true;
+		for (const char *q = text; *q; q++) {
+			if (!isdigit((unsigned char)*q)) {
+				objstore_errf(l->err, l->errlen, "LIST %s: bad <Size>", l->s->url);
+				return -EIO;
+			}
+			l->size = l->size * 10 + (uint64_t)(*q - '0');
+		}
+		return 0;
+	}
+	if (!strcmp(name, "Contents")) {
+		l->in_contents = false;
+		if (!l->key) {
+			objstore_errf(l->err, l->errlen, "LIST %s: <Contents> without <Key>",
+				      l->s->url);
+			return -EIO;
+		}
+		if (!strncmp(l->key, st->prefix, plen) && l->key[plen])
+			r = l->cb(l->key + plen, l->size, l->arg);
+		free(l->key);
+		l->key = NULL;
+		l->size = 0;
+		l->has_size = false;
+		return r;
+	}
+	if (!strcmp(name, "IsTruncated") && !l->has_truncated) {
+		l->has_truncated = true;
+		l->truncated = !strcmp(text, "true");
+		return 0;
+	}
+	if (!strcmp(name, "NextContinuationToken") && !l->token) {
+		l->token = strdup(text);
+		return l->token ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 /* Reports the <Contents> of one ListObjectsV2 page; sets *ret_token to the next
  * continuation token (malloc'd) or NULL on the last page. */
 static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_list_cb cb,
 			void *arg, char **ret_token, char *err, size_t errlen)
 {
-	struct s3_store *st = s3_of(s);
-	const char *p = b->body.p, *end, *a, *e;
-	size_t plen = strlen(st->prefix);
-	bool truncated = false;
-	int r = 0;
+	struct list_walk l = { .w.start = list_walk_start, .w.end = list_walk_end, .s = s,
+			       .cb = cb, .arg = arg,
+			       .err = err, .errlen = errlen };
+	char why[160];
+	int r;
 
 	*ret_token = NULL;
-	if (!p) {
+	if (!b->body.p) {
 		objstore_errf(err, errlen, "LIST %s: empty answer", s->url);
 		return -EIO;
 	}
-	end = p + b->body.len;
-	if (xml_find(p, end, "IsTruncated", &a, &e))
-		truncated = (size_t)(e - a) == 4 && !strncmp(a, "true", 4);
-	for (;;) {
-		const char *ca, *ce, *ka, *ke, *sa, *se;
-		char *key;
-		uint64_t size = 0;
-
-		if (!xml_find(p, end, "Contents", &ca, &ce))
-			break;
-		if (!xml_find(ca, ce, "Key", &ka, &ke)) {
-			objstore_errf(err, errlen, "LIST %s: <Contents> without <Key>", s->url);
-			return -EIO;
-		}
-		if (xml_find(ca, ce, "Size", &sa, &se)) {
-			for (const char *q = sa; q < se; q++) {
-				if (!isdigit((unsigned char)*q)) {
-					objstore_errf(err, errlen, "LIST %s: bad <Size>", s->url);
-					return -EIO;
-				}
-				size = size * 10 + (uint64_t)(*q - '0');
-			}
-		}
-		key = xml_text(ka, ke);
-		if (!key) {
-			objstore_errf(err, errlen, "LIST %s: bad <Key> (or out of memory)", s->url);
-			return -EIO;
-		}
-		if (!strncmp(key, st->prefix, plen) && key[plen])
-			r = cb(key + plen, size, arg);
-		free(key);
-		if (r)
-			return r;
-		p = ce + strlen("</Contents>");
+	r = xml_walk(&l.w, b, why, sizeof(why));
+	if (r == -EIO && !l.w.r)
+		objstore_errf(err, errlen, "LIST %s: malformed answer: %s", s->url, why);
+	if (r == 0 && l.truncated && (!l.token || !l.token[0])) {
+		objstore_errf(err, errlen, "LIST %s: truncated page without "
+			      "<NextContinuationToken>", s->url);
+		r = -EIO;
 	}
-	if (truncated) {
-		if (!xml_find(b->body.p, end, "NextContinuationToken", &a, &e) || a == e) {
-			objstore_errf(err, errlen, "LIST %s: truncated page without "
-				      "<NextContinuationToken>", s->url);
-			return -EIO;
-		}
-		*ret_token = xml_text(a, e);
-		if (!*ret_token)
-			return -ENOMEM;
+	if (r == 0 && l.truncated) {
+		*ret_token = l.token;
+		l.token = NULL;
 	}
-	return 0;
+	free(l.key);
+	free(l.token);
+	return r;
 }
 
 static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,

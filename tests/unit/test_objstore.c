@@ -948,6 +948,10 @@ START_TEST(test_s3_list_parsing)
 		{ 200, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/big"
 		       "</Key><Size>8589934592</Size></Contents></ListBucketResult>" },
 	};
+	static const struct fake_resp cut[] = {
+		{ 200, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/whole"
+		       "</Key><Size>1</Size></Contents><Contents><Key>p/cut</Key><Size>1" },
+	};
 	struct fake_server fs;
 	struct objstore *s;
 	struct seen sn = { 0 };
@@ -960,6 +964,19 @@ START_TEST(test_s3_list_parsing)
 	ck_assert_int_eq(sn.n, 1);
 	ck_assert_str_eq(sn.keys[0], "a&b<c>");
 	ck_assert_uint_eq(sn.sizes[0], 12);
+	ck_assert_msg(strstr(terr, "LIST s3://bkt/p: malformed answer: "), "%s", terr);
+	seen_free(&sn);
+	fake_stop(&fs);
+	objstore_free(s);
+
+	/* a page cut short is not well-formed XML: it fails, its open <Contents> unreported */
+	fake_start(&fs, cut, 1, 0);
+	s = open_fake_store(&fs, "s3://bkt/p", 0, NULL);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
+	ck_assert_int_eq(sn.n, 1);
+	ck_assert_str_eq(sn.keys[0], "whole");
+	ck_assert_msg(strstr(terr, "malformed answer: ") && strstr(terr, "at line 1"), "%s",
+		      terr);
 	seen_free(&sn);
 	fake_stop(&fs);
 	objstore_free(s);
