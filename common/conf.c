@@ -10,14 +10,23 @@
  * [defaults] alone when the file has no such section).
  *
  * Errors are "file:line: key: reason", "file:line: reason" or "file: reason".
+ *
+ * The syntax is common/ini's strict mode.  Every key is one row of keys[]:
+ * its name, the parse function of its type, its field in struct conf (offset
+ * and size), its range or allowed values, the reason a bad value gets and its
+ * embedded default, parsed as the same text in a file would be.  The table is
+ * read-only; a struct conf is built by one thread and then only read.
  */
 #include "common/conf.h"
+#include "common/ini.h"
+#include "common/size.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +34,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_CHUNK_SIZE   (4u << 20)
 #define MIN_CHUNK_SIZE       (64u << 10)
 #define MAX_CHUNK_SIZE       (64u << 20)
 #define DEFAULTS_SECTION     "defaults"
 /* the name %n expands to while [defaults] is checked on its own */
 #define DEFAULTS_PLACEHOLDER "fs"
-#define NO_SOURCE            "(embedded defaults)"
 
 enum key {
 	KEY_DATA_DIR,
@@ -71,114 +78,79 @@ enum key {
 	KEY_COUNT
 };
 
-static const char *const key_names[KEY_COUNT] = {
-	[KEY_DATA_DIR] = "data_dir",
-	[KEY_CHUNK_SIZE] = "chunk_size",
-	[KEY_PERFORMANCE_MODE] = "performance_mode",
-	[KEY_THROUGHPUT_MODE] = "throughput_mode",
-	[KEY_PROVISIONED_THROUGHPUT] = "provisioned_throughput_in_mibps",
-	[KEY_TRANSITION_TO_IA] = "transition_to_ia",
-	[KEY_TRANSITION_TO_ARCHIVE] = "transition_to_archive",
-	[KEY_TRANSITION_TO_PRIMARY] = "transition_to_primary_storage_class",
-	[KEY_LIFECYCLE_INTERVAL] = "lifecycle_interval",
-	[KEY_ENCRYPTED] = "encrypted",
-	[KEY_KEY_FILE] = "key_file",
-	[KEY_LOG_FILE] = "log_file",
-	[KEY_IA_STORE] = "ia_store",
-	[KEY_ARCHIVE_STORE] = "archive_store",
-	[KEY_ARCHIVE_STORAGE_CLASS] = "archive_storage_class",
-	[KEY_S3_ENDPOINT] = "s3_endpoint",
-	[KEY_S3_REGION] = "s3_region",
-	[KEY_S3_URL_STYLE] = "s3_url_style",
-	[KEY_S3_CA_FILE] = "s3_ca_file",
-	[KEY_S3_PROFILE] = "s3_profile",
-	[KEY_S3_ACCESS_KEY_ID] = "s3_access_key_id",
-	[KEY_S3_SECRET_ACCESS_KEY] = "s3_secret_access_key",
-	[KEY_S3_CONNECT_TIMEOUT] = "s3_connect_timeout",
-	[KEY_S3_REQUEST_TIMEOUT] = "s3_request_timeout",
-	[KEY_S3_LOW_SPEED_LIMIT] = "s3_low_speed_limit",
-	[KEY_S3_LOW_SPEED_TIME] = "s3_low_speed_time",
-	[KEY_S3_OPERATION_TIMEOUT] = "s3_operation_timeout",
-	[KEY_ALLOW_OTHER] = "allow_other",
-	[KEY_ATTR_TIMEOUT] = "attr_timeout",
-	[KEY_ENTRY_TIMEOUT] = "entry_timeout",
-	[KEY_WRITEBACK_CACHE] = "writeback_cache",
-	[KEY_PASSTHROUGH] = "passthrough",
-	[KEY_FUSE_SPIN_US] = "fuse_spin_us",
-	[KEY_STATFS] = "statfs",
+/* A value a key may take and the number it stands for. */
+struct key_value {
+	const char *name;
+	int value;
 };
 
-static const char *const storage_classes[] = {
-	"STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-	"GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
+enum {
+	KEY_STRIP_SLASH = 1 << 0,   /* paths: drop trailing slashes (DATA_DIR/key stays clean) */
+	KEY_POW2        = 1 << 1,   /* sizes: a power of two */
+	KEY_ABSOLUTE    = 1 << 2,   /* strings: an absolute path */
+	KEY_SPACES      = 1 << 3,   /* strings: blanks allowed (control characters never) */
+	KEY_AS_STRING   = 1 << 4,   /* choices: store the string, not its number */
 };
+
+/* One row of the key table (keys[] below). */
+struct key_def {
+	const char *name;
+	int (*parse)(const struct key_def *d, void *field, const char *v, const char *name,
+	             char *reason, size_t rlen);
+	size_t offset;                   /* of the field in struct conf */
+	size_t size;                     /* of the field */
+	double min, max;                 /* numbers and sizes: the range */
+	unsigned unit;                   /* decimals into an int: e.g. 1000 ms per second */
+	const struct key_value *values;  /* choices: the allowed values, NULL-terminated */
+	unsigned flags;                  /* KEY_* */
+	const char *what;                /* strings: what must not contain white space */
+	const char *expect;              /* the reason for a bad value: a format of the value */
+	const char *range;               /* sizes: the reason for one out of range */
+	const char *def;                 /* the embedded default, as written in a file */
+};
+
+static const struct key_def keys[KEY_COUNT];
 
 static const int transition_days[] = { 1, 7, 14, 30, 60, 90, 180, 270, 365 };
 
 #define TRANSITION_EXPECTED \
 	"expected NONE, AFTER_1_DAY or AFTER_{7,14,30,60,90,180,270,365}_DAYS"
 
-struct ini_entry {
+struct conf_entry {
 	enum key key;
 	char *value;
 	int line;
 };
 
-struct ini_section {
+struct conf_section {
 	char *name;
 	int line;
-	struct ini_entry *entries;
+	struct conf_entry *entries;
 	size_t n_entries;
 	size_t cap_entries;
 };
 
-struct ini_file {
+struct conf_file {
 	const char *path;              /* NULL: no file, embedded defaults */
-	struct ini_section *sections;
+	struct conf_section *sections;
 	size_t n_sections;
 	size_t cap_sections;
 };
 
 /* Where the merged value of each key came from, for error lines. */
 struct conf_origin {
-	const struct ini_entry *entry[KEY_COUNT];
+	const struct conf_entry *entry[KEY_COUNT];
 	bool in_fs_section[KEY_COUNT];
 };
 
-static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
-                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define err_set ini_error
 
-static void err_set(char *err, size_t errlen, const char *path, int line, const char *key,
-                    const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!err || errlen == 0)
-		return;
-	if (!path)
-		path = NO_SOURCE;
-	if (line > 0 && key)
-		n = snprintf(err, errlen, "%s:%d: %s: ", path, line, key);
-	else if (line > 0)
-		n = snprintf(err, errlen, "%s:%d: ", path, line);
-	else if (key)
-		n = snprintf(err, errlen, "%s: %s: ", path, key);
-	else
-		n = snprintf(err, errlen, "%s: ", path);
-	if (n < 0 || (size_t)n >= errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-static void ini_file_free(struct ini_file *f)
+static void file_free(struct conf_file *f)
 {
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->n_sections; i++) {
-		struct ini_section *s = &f->sections[i];
+		struct conf_section *s = &f->sections[i];
 
 		for (size_t j = 0; j < s->n_entries; j++)
 			free(s->entries[j].value);
@@ -193,14 +165,14 @@ static void ini_file_free(struct ini_file *f)
 static int key_lookup(const char *name)
 {
 	for (int k = 0; k < KEY_COUNT; k++)
-		if (strcmp(key_names[k], name) == 0)
+		if (strcmp(keys[k].name, name) == 0)
 			return k;
 	return -1;
 }
 
 const char *conf_key_name(size_t i)
 {
-	return i < KEY_COUNT ? key_names[i] : NULL;
+	return i < KEY_COUNT ? keys[i].name : NULL;
 }
 
 bool conf_name_valid(const char *name)
@@ -251,39 +223,13 @@ static const char *transition_name(int days, char *buf, size_t len)
 	return buf;
 }
 
-static bool is_blank(char ch)
+static int section_add(struct conf_file *f, const char *name, int line)
 {
-	return ch == ' ' || ch == '\t';
-}
-
-/* Trims blanks (and a CR left by CRLF files) at both ends, in place. */
-static char *trim(char *s)
-{
-	size_t len;
-
-	while (is_blank(*s))
-		s++;
-	len = strlen(s);
-	while (len > 0 && (is_blank(s[len - 1]) || s[len - 1] == '\r'))
-		s[--len] = '\0';
-	return s;
-}
-
-/* true when s is empty or the start of a comment */
-static bool rest_is_comment(const char *s)
-{
-	while (is_blank(*s))
-		s++;
-	return *s == '\0' || *s == '#' || *s == ';';
-}
-
-static int section_add(struct ini_file *f, const char *name, int line)
-{
-	struct ini_section *s;
+	struct conf_section *s;
 
 	if (f->n_sections == f->cap_sections) {
 		size_t cap = f->cap_sections ? f->cap_sections * 2 : 8;
-		struct ini_section *p = realloc(f->sections, cap * sizeof(*p));
+		struct conf_section *p = realloc(f->sections, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -300,13 +246,13 @@ static int section_add(struct ini_file *f, const char *name, int line)
 	return 0;
 }
 
-static int entry_add(struct ini_section *s, enum key k, const char *value, int line)
+static int entry_add(struct conf_section *s, enum key k, const char *value, int line)
 {
-	struct ini_entry *e;
+	struct conf_entry *e;
 
 	if (s->n_entries == s->cap_entries) {
 		size_t cap = s->cap_entries ? s->cap_entries * 2 : 16;
-		struct ini_entry *p = realloc(s->entries, cap * sizeof(*p));
+		struct conf_entry *p = realloc(s->entries, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -323,7 +269,7 @@ static int entry_add(struct ini_section *s, enum key k, const char *value, int l
 	return 0;
 }
 
-static struct ini_section *section_find(const struct ini_file *f, const char *name)
+static struct conf_section *section_find(const struct conf_file *f, const char *name)
 {
 	for (size_t i = 0; i < f->n_sections; i++)
 		if (strcmp(f->sections[i].name, name) == 0)
@@ -331,7 +277,7 @@ static struct ini_section *section_find(const struct ini_file *f, const char *na
 	return NULL;
 }
 
-static const struct ini_entry *entry_find(const struct ini_section *s, enum key k)
+static const struct conf_entry *entry_find(const struct conf_section *s, enum key k)
 {
 	for (size_t i = 0; i < s->n_entries; i++)
 		if (s->entries[i].key == k)
@@ -339,160 +285,80 @@ static const struct ini_entry *entry_find(const struct ini_section *s, enum key 
 	return NULL;
 }
 
-static int parse_section_line(struct ini_file *f, char *line, int lineno, char *err,
-                              size_t errlen)
-{
-	char *close = strchr(line, ']');
-	char *name;
-	const struct ini_section *prev;
+/* Pass 1, one item of the INI reader at a time: sections, known keys,
+ * duplicates, names.  The reader has checked the syntax of the line. */
+struct pass1 {
+	struct conf_file *f;
+	char *err;
+	size_t errlen;
+};
 
-	if (!close || !rest_is_comment(close + 1)) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed section header (expected [name])");
-		return -EINVAL;
-	}
-	*close = '\0';
-	name = trim(line + 1);
-	if (strcmp(name, DEFAULTS_SECTION) != 0 && !conf_name_valid(name)) {
-		err_set(err, errlen, f->path, lineno, NULL,
+static int pass1_header(struct pass1 *p, const struct ini_item *it)
+{
+	const struct conf_section *prev;
+
+	if (strcmp(it->section, DEFAULTS_SECTION) != 0 && !conf_name_valid(it->section)) {
+		err_set(p->err, p->errlen, p->f->path, it->line, NULL,
 		        "invalid file system name '%s' (expected 1-%d of [A-Za-z0-9._-], "
-		        "not starting with '.' or '-')", name, CONF_NAME_MAX);
+		        "not starting with '.' or '-')", it->section, CONF_NAME_MAX);
 		return -EINVAL;
 	}
-	prev = section_find(f, name);
+	prev = section_find(p->f, it->section);
 	if (prev) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "duplicate section [%s] (first at line %d)", name, prev->line);
+		err_set(p->err, p->errlen, p->f->path, it->line, NULL,
+		        "duplicate section [%s] (first at line %d)", it->section, prev->line);
 		return -EINVAL;
 	}
-	return section_add(f, name, lineno);
+	return section_add(p->f, it->section, it->line);
 }
 
-/* Splits the text after '=' into the value, dropping quotes and a trailing
- * comment.  Returns NULL and sets *reason when the value is malformed. */
-static char *parse_value(char *s, const char **reason)
+static int pass1_key(struct pass1 *p, const struct ini_item *it)
 {
-	while (is_blank(*s))
-		s++;
-	if (*s == '"') {
-		char *end = strchr(s + 1, '"');
-
-		if (!end) {
-			*reason = "unterminated quoted value";
-			return NULL;
-		}
-		if (!rest_is_comment(end + 1)) {
-			*reason = "text after the closing quote";
-			return NULL;
-		}
-		*end = '\0';
-		return s + 1;
-	}
-	for (char *p = s; *p; p++) {
-		if ((*p == '#' || *p == ';') && p > s && is_blank(p[-1])) {
-			*p = '\0';
-			break;
-		}
-	}
-	return trim(s);
-}
-
-static int parse_key_line(struct ini_file *f, struct ini_section *cur, char *line, int lineno,
-                          char *err, size_t errlen)
-{
-	char *eq = strchr(line, '=');
-	char *key, *value;
-	const char *reason = NULL;
-	const struct ini_entry *prev;
+	struct conf_file *f = p->f;
+	const struct conf_entry *prev;
+	struct conf_section *cur;
 	int k;
 
-	if (!eq) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed line (expected key = value)");
-		return -EINVAL;
-	}
-	*eq = '\0';
-	key = trim(line);
-	if (*key == '\0' || strpbrk(key, " \t\"[]")) {
-		err_set(err, errlen, f->path, lineno, NULL,
-		        "malformed line (expected key = value)");
-		return -EINVAL;
-	}
-	k = key_lookup(key);
+	k = key_lookup(it->key);
 	if (k < 0) {
-		err_set(err, errlen, f->path, lineno, key, "unknown key");
+		err_set(p->err, p->errlen, f->path, it->line, it->key, "unknown key");
 		return -EINVAL;
 	}
-	if (!cur) {
-		err_set(err, errlen, f->path, lineno, key,
+	if (!it->section) {
+		err_set(p->err, p->errlen, f->path, it->line, it->key,
 		        "key outside any section (add a [defaults] or [name] header above it)");
 		return -EINVAL;
 	}
+	cur = &f->sections[f->n_sections - 1];
 	prev = entry_find(cur, (enum key)k);
 	if (prev) {
-		err_set(err, errlen, f->path, lineno, key, "duplicate key (first set at line %d)",
-		        prev->line);
+		err_set(p->err, p->errlen, f->path, it->line, it->key,
+		        "duplicate key (first set at line %d)", prev->line);
 		return -EINVAL;
 	}
-	value = parse_value(eq + 1, &reason);
-	if (!value) {
-		err_set(err, errlen, f->path, lineno, key, "%s", reason);
+	if (*it->value == '\0') {
+		err_set(p->err, p->errlen, f->path, it->line, it->key, "empty value");
 		return -EINVAL;
 	}
-	if (*value == '\0') {
-		err_set(err, errlen, f->path, lineno, key, "empty value");
-		return -EINVAL;
-	}
-	return entry_add(cur, (enum key)k, value, lineno);
+	return entry_add(cur, (enum key)k, it->value, it->line);
+}
+
+static int pass1_item(const struct ini_item *it, void *arg)
+{
+	struct pass1 *p = arg;
+	int r = it->key ? pass1_key(p, it) : pass1_header(p, it);
+
+	if (r == -ENOMEM)
+		err_set(p->err, p->errlen, p->f->path, 0, NULL, "%s", strerror(ENOMEM));
+	return r;
 }
 
 /* Pass 1: reads the file into sections and entries, checking the syntax. */
-static int ini_parse(FILE *fp, struct ini_file *f, char *err, size_t errlen)
+static int file_parse(FILE *fp, struct conf_file *f, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0;
-	int r = 0;
+	struct pass1 p = { .f = f, .err = err, .errlen = errlen };
 
-	errno = 0;
-	while ((len = getline(&buf, &cap, fp)) >= 0) {
-		char *line = buf;
-		struct ini_section *cur;
-
-		lineno++;
-		if ((size_t)len != strlen(buf)) {
-			err_set(err, errlen, f->path, lineno, NULL, "NUL byte in line");
-			r = -EINVAL;
-			goto out;
-		}
-		/* a UTF-8 byte order mark some editors write */
-		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
-			line += 3;
-		len = (ssize_t)strlen(line);
-		if (len > 0 && line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		line = trim(line);
-		if (*line == '\0' || *line == '#' || *line == ';')
-			continue;
-		cur = f->n_sections ? &f->sections[f->n_sections - 1] : NULL;
-		if (*line == '[')
-			r = parse_section_line(f, line, lineno, err, errlen);
-		else
-			r = parse_key_line(f, cur, line, lineno, err, errlen);
-		if (r < 0)
-			goto out;
-		errno = 0;
-	}
-	if (ferror(fp)) {
-		r = errno ? -errno : -EIO;
-		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(-r));
-	}
-out:
-	if (r == -ENOMEM)
-		err_set(err, errlen, f->path, 0, NULL, "%s", strerror(ENOMEM));
-	free(buf);
-	return r;
+	return ini_read(fp, f->path, INI_STRICT, pass1_item, &p, err, errlen);
 }
 
 static const char *conf_default_path = CONF_DEFAULT_PATH;
@@ -530,24 +396,24 @@ static char *user_conf_path(void)
 	return asprintf(&s, "%s/.config/efsfs/efsfs.conf", base) < 0 ? NULL : s;
 }
 
-static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+static int file_load_path(const char *path, bool explicit, struct conf_file *f, char *err,
                          size_t errlen);
 
 /* Resolves a NULL path to $EFSFS_CONFIG (which must exist) or the system
  * file (missing: embedded defaults) and parses it.  f->path is the path
  * read, or NULL when a missing default file means embedded defaults. */
-static int ini_load(const char *path, struct ini_file *f, char *err, size_t errlen)
+static int file_load(const char *path, struct conf_file *f, char *err, size_t errlen)
 {
 	if (path)
-		return ini_load_file(path, true, f, err, errlen);
+		return file_load_path(path, true, f, err, errlen);
 	if (env_config())
-		return ini_load_file(env_config(), true, f, err, errlen);
-	return ini_load_file(conf_default_path, false, f, err, errlen);
+		return file_load_path(env_config(), true, f, err, errlen);
+	return file_load_path(conf_default_path, false, f, err, errlen);
 }
 
 /* Parses path; a missing file is an error when explicit, else f->path
  * stays NULL (no file). */
-static int ini_load_file(const char *path, bool explicit, struct ini_file *f, char *err,
+static int file_load_path(const char *path, bool explicit, struct conf_file *f, char *err,
                          size_t errlen)
 {
 	struct stat st;
@@ -574,11 +440,11 @@ static int ini_load_file(const char *path, bool explicit, struct ini_file *f, ch
 		err_set(err, errlen, path, 0, NULL, "%s", strerror(EISDIR));
 		goto out;
 	}
-	r = ini_parse(fp, f, err, errlen);
+	r = file_parse(fp, f, err, errlen);
 out:
 	fclose(fp);
 	if (r < 0)
-		ini_file_free(f);
+		file_free(f);
 	return r;
 }
 
@@ -600,45 +466,6 @@ static int parse_bool(const char *v, bool *ret)
 		}
 	}
 	return -EINVAL;
-}
-
-/* "123", "64K", "4M", "1G" (also KiB/MiB/GiB), binary multiples. */
-static int parse_size(const char *v, uint64_t *ret)
-{
-	uint64_t n = 0, mult = 1;
-	const char *p = v;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'K': case 'k':
-		mult = 1ull << 10;
-		break;
-	case 'M': case 'm':
-		mult = 1ull << 20;
-		break;
-	case 'G': case 'g':
-		mult = 1ull << 30;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p) {
-		p++;
-		if (*p && strcmp(p, "iB") != 0 && strcmp(p, "B") != 0)
-			return -EINVAL;
-	}
-	if (n > UINT64_MAX / mult)
-		return -ERANGE;
-	*ret = n * mult;
-	return 0;
 }
 
 /* Plain decimal: digits, optionally a dot and more digits. */
@@ -857,8 +684,8 @@ static void set_str(char **field, char *value)
 }
 
 /* Expands %n when the key allows it, then checks the path/URL. */
-static int apply_path(char **field, enum key k, const char *v, const char *name, bool url,
-                      char *reason, size_t rlen)
+static int apply_path(char **field, const struct key_def *d, const char *v, const char *name,
+                      bool url, char *reason, size_t rlen)
 {
 	char *s = NULL;
 	int r;
@@ -879,7 +706,7 @@ static int apply_path(char **field, enum key k, const char *v, const char *name,
 		free(s);
 		return r;
 	}
-	if (k == KEY_DATA_DIR) {
+	if (d->flags & KEY_STRIP_SLASH) {
 		/* no trailing slashes, so that DATA_DIR/key is clean */
 		size_t len = strlen(s);
 
@@ -907,235 +734,312 @@ static int apply_string(char **field, const char *v, bool allow_space, const cha
 	return 0;
 }
 
+/* ---- the key table ------------------------------------------------------ */
+
+/* One parse function per type of value: parses v for key d into the field
+ * at fp (inside struct conf), or returns -EINVAL with the reason in reason.
+ * name is what %n expands to. */
+
+/* The reason for bad value v: tmpl (default d->expect) with its "%s" replaced
+ * by v (no printf format: the table's texts are data). */
+static void bad_value(const struct key_def *d, const char *tmpl, const char *v, char *reason,
+                      size_t rlen)
+{
+	const char *at;
+
+	if (!tmpl)
+		tmpl = d->expect;
+	at = strstr(tmpl, "%s");
+	if (at)
+		snprintf(reason, rlen, "%.*s%s%s", (int)(at - tmpl), tmpl, v, at + 2);
+	else
+		snprintf(reason, rlen, "%s", tmpl);
+}
+
+static int parse_path_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                          char *reason, size_t rlen)
+{
+	return apply_path(fp, d, v, name, false, reason, rlen);
+}
+
+static int parse_url_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                         char *reason, size_t rlen)
+{
+	return apply_path(fp, d, v, name, true, reason, rlen);
+}
+
+/* A string taken as it is: no white space (or, with KEY_SPACES, no control
+ * characters); KEY_ABSOLUTE: an absolute path. */
+static int parse_string_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                            char *reason, size_t rlen)
+{
+	(void)name;
+	if ((d->flags & KEY_ABSOLUTE) && v[0] != '/') {
+		snprintf(reason, rlen, "'%s' is not an absolute path", v);
+		return -EINVAL;
+	}
+	return apply_string(fp, v, d->flags & KEY_SPACES, d->what, reason, rlen);
+}
+
+static int parse_endpoint_key(const struct key_def *d, void *fp, const char *v,
+                              const char *name, char *reason, size_t rlen)
+{
+	if (check_endpoint(v, reason, rlen) < 0)
+		return -EINVAL;
+	return parse_string_key(d, fp, v, name, reason, rlen);
+}
+
+static int parse_region_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                            char *reason, size_t rlen)
+{
+	for (const char *p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
+			bad_value(d, NULL, v, reason, rlen);
+			return -EINVAL;
+		}
+	}
+	return parse_string_key(d, fp, v, name, reason, rlen);
+}
+
+/* One of d->values, stored as its number in an int or bool field, or (with
+ * KEY_AS_STRING) as the string itself. */
+static int parse_choice_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                            char *reason, size_t rlen)
+{
+	for (const struct key_value *kv = d->values; kv->name; kv++) {
+		if (strcmp(v, kv->name) != 0)
+			continue;
+		if (d->flags & KEY_AS_STRING)
+			return parse_string_key(d, fp, v, name, reason, rlen);
+		if (d->size == sizeof(bool))
+			*(bool *)fp = kv->value != 0;
+		else
+			*(int *)fp = kv->value;
+		return 0;
+	}
+	bad_value(d, NULL, v, reason, rlen);
+	return -EINVAL;
+}
+
+static int parse_bool_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                          char *reason, size_t rlen)
+{
+	(void)name;
+	if (parse_bool(v, fp) < 0) {
+		bad_value(d, NULL, v, reason, rlen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_transition_key(const struct key_def *d, void *fp, const char *v,
+                                const char *name, char *reason, size_t rlen)
+{
+	int days = conf_parse_transition(v);
+
+	(void)name;
+	if (days < 0) {
+		bad_value(d, NULL, v, reason, rlen);
+		return -EINVAL;
+	}
+	*(int *)fp = days;
+	return 0;
+}
+
+/* A whole number from d->min to d->max into an int. */
+static int parse_uint_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                          char *reason, size_t rlen)
+{
+	long n;
+
+	(void)name;
+	if (parse_uint(v, (long)d->max, &n) < 0 || n < (long)d->min) {
+		bad_value(d, NULL, v, reason, rlen);
+		return -EINVAL;
+	}
+	*(int *)fp = (int)n;
+	return 0;
+}
+
+/* A plain decimal from d->min to d->max, into a double, or times d->unit
+ * (rounded) into an int: seconds as milliseconds. */
+static int parse_decimal_key(const struct key_def *d, void *fp, const char *v,
+                             const char *name, char *reason, size_t rlen)
+{
+	double x;
+
+	(void)name;
+	if (parse_decimal(v, &x) < 0 || x < d->min || x > d->max) {
+		bad_value(d, NULL, v, reason, rlen);
+		return -EINVAL;
+	}
+	if (d->unit)
+		*(int *)fp = (int)(x * (double)d->unit + 0.5);
+	else
+		*(double *)fp = x;
+	return 0;
+}
+
+/* A size ("64K", "4MiB", ...; common/size.h) from d->min to d->max, into a
+ * uint64_t or an int; KEY_POW2: a power of two.  d->range is the reason for
+ * a size out of range (default d->expect). */
+static int parse_size_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                          char *reason, size_t rlen)
+{
+	uint64_t n;
+
+	(void)name;
+	if (size_parse(v, &n) < 0) {
+		bad_value(d, NULL, v, reason, rlen);
+		return -EINVAL;
+	}
+	if (n < (uint64_t)d->min || n > (uint64_t)d->max ||
+	    ((d->flags & KEY_POW2) && (n & (n - 1)))) {
+		bad_value(d, d->range, v, reason, rlen);
+		return -EINVAL;
+	}
+	if (d->size == sizeof(uint64_t))
+		*(uint64_t *)fp = n;
+	else
+		*(int *)fp = (int)n;
+	return 0;
+}
+
+#define FIELD(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+
+static const struct key_value perf_modes[] = {
+	{ "generalPurpose", CONF_PERF_GENERAL_PURPOSE }, { "maxIO", CONF_PERF_MAX_IO }, { NULL, 0 },
+};
+static const struct key_value throughput_modes[] = {
+	{ "bursting", CONF_TP_BURSTING }, { "provisioned", CONF_TP_PROVISIONED },
+	{ "elastic", CONF_TP_ELASTIC }, { NULL, 0 },
+};
+static const struct key_value primary_values[] = {
+	{ "NONE", false }, { "AFTER_1_ACCESS", true }, { NULL, 0 },
+};
+static const struct key_value url_styles[] = {
+	{ "path", true }, { "virtual", false }, { NULL, 0 },
+};
+static const struct key_value statfs_values[] = {
+	{ "efs", CONF_STATFS_EFS }, { "local", CONF_STATFS_LOCAL }, { NULL, 0 },
+};
+static const struct key_value storage_classes[] = {
+	{ "STANDARD", 0 }, { "STANDARD_IA", 0 }, { "ONEZONE_IA", 0 },
+	{ "INTELLIGENT_TIERING", 0 }, { "GLACIER_IR", 0 }, { "GLACIER", 0 },
+	{ "DEEP_ARCHIVE", 0 }, { NULL, 0 },
+};
+
+#define BOOL_EXPECTED "invalid boolean '%s' (expected true/false, yes/no, on/off or 1/0)"
+#define S3_TIMEOUT_EXPECTED \
+	"invalid value '%s' (expected seconds from 0.1 to 86400, decimals allowed)"
+#define FUSE_TIMEOUT_EXPECTED \
+	"invalid value '%s' (expected seconds from 0 to 3600, decimals allowed)"
+
+/* Every key: its name, parse function, field, range, allowed values and the
+ * reason a bad value gets (a format of the value), and its embedded default
+ * (parsed like a value from the file; NULL: derived or zero). */
+static const struct key_def keys[KEY_COUNT] = {
+	[KEY_DATA_DIR] = { "data_dir", parse_path_key, FIELD(data_dir), .flags = KEY_STRIP_SLASH },
+	[KEY_CHUNK_SIZE] = { "chunk_size", parse_size_key, FIELD(chunk_size),
+		.min = MIN_CHUNK_SIZE, .max = MAX_CHUNK_SIZE, .flags = KEY_POW2,
+		.expect = "invalid size '%s' (expected a number of bytes with an optional K, M or "
+		          "G suffix)",
+		.range = "'%s' is not a power of two between 64K and 64M", .def = "4M" },
+	[KEY_PERFORMANCE_MODE] = { "performance_mode", parse_choice_key, FIELD(performance_mode),
+		.values = perf_modes,
+		.expect = "unknown value '%s' (expected generalPurpose or maxIO)",
+		.def = "generalPurpose" },
+	[KEY_THROUGHPUT_MODE] = { "throughput_mode", parse_choice_key, FIELD(throughput_mode),
+		.values = throughput_modes,
+		.expect = "unknown value '%s' (expected bursting, provisioned or elastic)",
+		.def = "bursting" },
+	[KEY_PROVISIONED_THROUGHPUT] = { "provisioned_throughput_in_mibps", parse_decimal_key,
+		FIELD(provisioned_throughput_mibps), .min = 1.0, .max = 3414.0,
+		.expect = "invalid value '%s' (expected a number of MiB/s from 1 to 3414)" },
+	[KEY_TRANSITION_TO_IA] = { "transition_to_ia", parse_transition_key,
+		FIELD(transition_to_ia_days), .expect = "unknown value '%s' (" TRANSITION_EXPECTED ")",
+		.def = "AFTER_30_DAYS" },
+	[KEY_TRANSITION_TO_ARCHIVE] = { "transition_to_archive", parse_transition_key,
+		FIELD(transition_to_archive_days),
+		.expect = "unknown value '%s' (" TRANSITION_EXPECTED ")", .def = "AFTER_90_DAYS" },
+	[KEY_TRANSITION_TO_PRIMARY] = { "transition_to_primary_storage_class", parse_choice_key,
+		FIELD(promote_after_1_access), .values = primary_values,
+		.expect = "unknown value '%s' (expected NONE or AFTER_1_ACCESS)", .def = "NONE" },
+	[KEY_LIFECYCLE_INTERVAL] = { "lifecycle_interval", parse_uint_key,
+		FIELD(lifecycle_interval_s), .min = 1, .max = 604800,
+		.expect = "invalid value '%s' (expected a whole number of seconds from 1 to 604800)",
+		.def = "3600" },
+	[KEY_ENCRYPTED] = { "encrypted", parse_bool_key, FIELD(encrypted),
+		.expect = BOOL_EXPECTED, .def = "false" },
+	[KEY_KEY_FILE] = { "key_file", parse_path_key, FIELD(key_file) },
+	[KEY_LOG_FILE] = { "log_file", parse_path_key, FIELD(log_file) },
+	[KEY_IA_STORE] = { "ia_store", parse_url_key, FIELD(ia_store) },
+	[KEY_ARCHIVE_STORE] = { "archive_store", parse_url_key, FIELD(archive_store) },
+	[KEY_ARCHIVE_STORAGE_CLASS] = { "archive_storage_class", parse_choice_key,
+		FIELD(archive_storage_class), .values = storage_classes, .flags = KEY_AS_STRING,
+		.what = "",
+		.expect = "unknown storage class '%s' (expected STANDARD, STANDARD_IA, ONEZONE_IA, "
+		          "INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE)",
+		.def = "GLACIER_IR" },
+	[KEY_S3_ENDPOINT] = { "s3_endpoint", parse_endpoint_key, FIELD(s3_endpoint),
+		.what = "the endpoint" },
+	[KEY_S3_REGION] = { "s3_region", parse_region_key, FIELD(s3_region),
+		.what = "the region",
+		.expect = "invalid region '%s' (expected letters, digits, '-', '_' or '.', as in "
+		          "us-east-1)" },
+	[KEY_S3_URL_STYLE] = { "s3_url_style", parse_choice_key, FIELD(s3_path_style),
+		.values = url_styles, .expect = "unknown value '%s' (expected path or virtual)",
+		.def = "path" },
+	[KEY_S3_CA_FILE] = { "s3_ca_file", parse_string_key, FIELD(s3_ca_file),
+		.flags = KEY_ABSOLUTE | KEY_SPACES, .what = "the path" },
+	[KEY_S3_PROFILE] = { "s3_profile", parse_string_key, FIELD(s3_profile),
+		.what = "the profile name" },
+	[KEY_S3_ACCESS_KEY_ID] = { "s3_access_key_id", parse_string_key, FIELD(s3_access_key_id),
+		.what = "the access key id" },
+	[KEY_S3_SECRET_ACCESS_KEY] = { "s3_secret_access_key", parse_string_key,
+		FIELD(s3_secret_access_key), .what = "the secret access key" },
+	[KEY_S3_CONNECT_TIMEOUT] = { "s3_connect_timeout", parse_decimal_key,
+		FIELD(s3_connect_timeout_ms), .min = 0.1, .max = 86400.0, .unit = 1000,
+		.expect = S3_TIMEOUT_EXPECTED, .def = "5" },
+	[KEY_S3_REQUEST_TIMEOUT] = { "s3_request_timeout", parse_decimal_key,
+		FIELD(s3_request_timeout_ms), .min = 0.1, .max = 86400.0, .unit = 1000,
+		.expect = S3_TIMEOUT_EXPECTED, .def = "30" },
+	[KEY_S3_LOW_SPEED_LIMIT] = { "s3_low_speed_limit", parse_size_key,
+		FIELD(s3_low_speed_limit), .min = 0, .max = 1u << 30,
+		.expect = "invalid value '%s' (expected bytes per second from 0 (no check) to 1G, "
+		          "with an optional K, M or G suffix)", .def = "1024" },
+	[KEY_S3_LOW_SPEED_TIME] = { "s3_low_speed_time", parse_uint_key,
+		FIELD(s3_low_speed_time_s), .min = 1, .max = 3600,
+		.expect = "invalid value '%s' (expected a whole number of seconds from 1 to 3600)",
+		.def = "10" },
+	[KEY_S3_OPERATION_TIMEOUT] = { "s3_operation_timeout", parse_decimal_key,
+		FIELD(s3_operation_timeout_ms), .min = 0.1, .max = 86400.0, .unit = 1000,
+		.expect = S3_TIMEOUT_EXPECTED, .def = "30" },
+	[KEY_ALLOW_OTHER] = { "allow_other", parse_bool_key, FIELD(allow_other),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_ATTR_TIMEOUT] = { "attr_timeout", parse_decimal_key, FIELD(attr_timeout),
+		.min = 0.0, .max = 3600.0, .expect = FUSE_TIMEOUT_EXPECTED, .def = "1" },
+	[KEY_ENTRY_TIMEOUT] = { "entry_timeout", parse_decimal_key, FIELD(entry_timeout),
+		.min = 0.0, .max = 3600.0, .expect = FUSE_TIMEOUT_EXPECTED, .def = "1" },
+	[KEY_WRITEBACK_CACHE] = { "writeback_cache", parse_bool_key, FIELD(writeback_cache),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_PASSTHROUGH] = { "passthrough", parse_bool_key, FIELD(passthrough),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_FUSE_SPIN_US] = { "fuse_spin_us", parse_uint_key, FIELD(fuse_spin_us),
+		.min = 0, .max = 10000,
+		.expect = "invalid value '%s' (expected a whole number of microseconds from 0 to "
+		          "10000)", .def = "50" },
+	[KEY_STATFS] = { "statfs", parse_choice_key, FIELD(statfs), .values = statfs_values,
+		.expect = "unknown value '%s' (expected efs or local)", .def = "efs" },
+};
+
 /* Parses value v of key k into c.  name is what %n expands to. */
 static int key_apply(struct conf *c, enum key k, const char *v, const char *name,
                      char *reason, size_t rlen)
 {
-	uint64_t size;
-	double d;
-	long n;
-	int days;
+	const struct key_def *d = &keys[k];
 
-	switch (k) {
-	case KEY_DATA_DIR:
-		return apply_path(&c->data_dir, k, v, name, false, reason, rlen);
-	case KEY_KEY_FILE:
-		return apply_path(&c->key_file, k, v, name, false, reason, rlen);
-	case KEY_LOG_FILE:
-		return apply_path(&c->log_file, k, v, name, false, reason, rlen);
-	case KEY_IA_STORE:
-		return apply_path(&c->ia_store, k, v, name, true, reason, rlen);
-	case KEY_ARCHIVE_STORE:
-		return apply_path(&c->archive_store, k, v, name, true, reason, rlen);
-	case KEY_S3_CA_FILE:
-		if (v[0] != '/') {
-			snprintf(reason, rlen, "'%s' is not an absolute path", v);
-			return -EINVAL;
-		}
-		return apply_string(&c->s3_ca_file, v, true, "the path", reason, rlen);
-	case KEY_CHUNK_SIZE:
-		if (parse_size(v, &size) < 0) {
-			snprintf(reason, rlen, "invalid size '%s' (expected a number of bytes "
-			         "with an optional K, M or G suffix)", v);
-			return -EINVAL;
-		}
-		if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE || (size & (size - 1))) {
-			snprintf(reason, rlen, "'%s' is not a power of two between 64K and 64M",
-			         v);
-			return -EINVAL;
-		}
-		c->chunk_size = size;
-		return 0;
-	case KEY_PERFORMANCE_MODE:
-		if (strcmp(v, "generalPurpose") == 0) {
-			c->performance_mode = CONF_PERF_GENERAL_PURPOSE;
-		} else if (strcmp(v, "maxIO") == 0) {
-			c->performance_mode = CONF_PERF_MAX_IO;
-		} else {
-			snprintf(reason, rlen, "unknown value '%s' (expected generalPurpose or "
-			         "maxIO)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_THROUGHPUT_MODE:
-		if (strcmp(v, "bursting") == 0) {
-			c->throughput_mode = CONF_TP_BURSTING;
-		} else if (strcmp(v, "provisioned") == 0) {
-			c->throughput_mode = CONF_TP_PROVISIONED;
-		} else if (strcmp(v, "elastic") == 0) {
-			c->throughput_mode = CONF_TP_ELASTIC;
-		} else {
-			snprintf(reason, rlen, "unknown value '%s' (expected bursting, provisioned "
-			         "or elastic)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_PROVISIONED_THROUGHPUT:
-		if (parse_decimal(v, &d) < 0 || d < 1.0 || d > 3414.0) {
-			snprintf(reason, rlen, "invalid value '%s' (expected a number of MiB/s "
-			         "from 1 to 3414)", v);
-			return -EINVAL;
-		}
-		c->provisioned_throughput_mibps = d;
-		return 0;
-	case KEY_TRANSITION_TO_IA:
-	case KEY_TRANSITION_TO_ARCHIVE:
-		days = conf_parse_transition(v);
-		if (days < 0) {
-			snprintf(reason, rlen, "unknown value '%s' (" TRANSITION_EXPECTED ")", v);
-			return -EINVAL;
-		}
-		if (k == KEY_TRANSITION_TO_IA)
-			c->transition_to_ia_days = days;
-		else
-			c->transition_to_archive_days = days;
-		return 0;
-	case KEY_TRANSITION_TO_PRIMARY:
-		if (strcmp(v, "NONE") == 0) {
-			c->promote_after_1_access = false;
-		} else if (strcmp(v, "AFTER_1_ACCESS") == 0) {
-			c->promote_after_1_access = true;
-		} else {
-			snprintf(reason, rlen, "unknown value '%s' (expected NONE or "
-			         "AFTER_1_ACCESS)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_LIFECYCLE_INTERVAL:
-		if (parse_uint(v, 604800, &n) < 0 || n < 1) {
-			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
-			         "seconds from 1 to 604800)", v);
-			return -EINVAL;
-		}
-		c->lifecycle_interval_s = (int)n;
-		return 0;
-	case KEY_FUSE_SPIN_US:
-		if (parse_uint(v, 10000, &n) < 0) {
-			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
-			         "microseconds from 0 to 10000)", v);
-			return -EINVAL;
-		}
-		c->fuse_spin_us = (int)n;
-		return 0;
-	case KEY_ENCRYPTED:
-	case KEY_ALLOW_OTHER:
-	case KEY_WRITEBACK_CACHE:
-	case KEY_PASSTHROUGH: {
-		bool b;
-
-		if (parse_bool(v, &b) < 0) {
-			snprintf(reason, rlen, "invalid boolean '%s' (expected true/false, yes/no, "
-			         "on/off or 1/0)", v);
-			return -EINVAL;
-		}
-		if (k == KEY_ENCRYPTED)
-			c->encrypted = b;
-		else if (k == KEY_ALLOW_OTHER)
-			c->allow_other = b;
-		else if (k == KEY_PASSTHROUGH)
-			c->passthrough = b;
-		else
-			c->writeback_cache = b;
-		return 0;
-	}
-	case KEY_ARCHIVE_STORAGE_CLASS:
-		for (size_t i = 0; i < sizeof(storage_classes) / sizeof(storage_classes[0]); i++)
-			if (strcmp(v, storage_classes[i]) == 0)
-				return apply_string(&c->archive_storage_class, v, false, "", reason,
-				                    rlen);
-		snprintf(reason, rlen, "unknown storage class '%s' (expected STANDARD, "
-		         "STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER "
-		         "or DEEP_ARCHIVE)", v);
-		return -EINVAL;
-	case KEY_S3_ENDPOINT:
-		if (check_endpoint(v, reason, rlen) < 0)
-			return -EINVAL;
-		return apply_string(&c->s3_endpoint, v, false, "the endpoint", reason, rlen);
-	case KEY_S3_REGION:
-		for (const char *p = v; *p; p++) {
-			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
-				snprintf(reason, rlen, "invalid region '%s' (expected letters, digits, "
-				         "'-', '_' or '.', as in us-east-1)", v);
-				return -EINVAL;
-			}
-		}
-		return apply_string(&c->s3_region, v, false, "the region", reason, rlen);
-	case KEY_S3_URL_STYLE:
-		if (strcmp(v, "path") == 0) {
-			c->s3_path_style = true;
-		} else if (strcmp(v, "virtual") == 0) {
-			c->s3_path_style = false;
-		} else {
-			snprintf(reason, rlen, "unknown value '%s' (expected path or virtual)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_S3_PROFILE:
-		return apply_string(&c->s3_profile, v, false, "the profile name", reason, rlen);
-	case KEY_S3_ACCESS_KEY_ID:
-		return apply_string(&c->s3_access_key_id, v, false, "the access key id", reason,
-		                    rlen);
-	case KEY_S3_SECRET_ACCESS_KEY:
-		return apply_string(&c->s3_secret_access_key, v, false, "the secret access key",
-		                    reason, rlen);
-	case KEY_S3_CONNECT_TIMEOUT:
-	case KEY_S3_REQUEST_TIMEOUT:
-	case KEY_S3_OPERATION_TIMEOUT:
-		if (parse_decimal(v, &d) < 0 || d < 0.1 || d > 86400.0) {
-			snprintf(reason, rlen, "invalid value '%s' (expected seconds from 0.1 to "
-			         "86400, decimals allowed)", v);
-			return -EINVAL;
-		}
-		if (k == KEY_S3_CONNECT_TIMEOUT)
-			c->s3_connect_timeout_ms = (int)(d * 1000.0 + 0.5);
-		else if (k == KEY_S3_REQUEST_TIMEOUT)
-			c->s3_request_timeout_ms = (int)(d * 1000.0 + 0.5);
-		else
-			c->s3_operation_timeout_ms = (int)(d * 1000.0 + 0.5);
-		return 0;
-	case KEY_S3_LOW_SPEED_LIMIT:
-		if (parse_size(v, &size) < 0 || size > (1u << 30)) {
-			snprintf(reason, rlen, "invalid value '%s' (expected bytes per second "
-			         "from 0 (no check) to 1G, with an optional K, M or G suffix)", v);
-			return -EINVAL;
-		}
-		c->s3_low_speed_limit = (int)size;
-		return 0;
-	case KEY_S3_LOW_SPEED_TIME:
-		if (parse_uint(v, 3600, &n) < 0 || n < 1) {
-			snprintf(reason, rlen, "invalid value '%s' (expected a whole number of "
-			         "seconds from 1 to 3600)", v);
-			return -EINVAL;
-		}
-		c->s3_low_speed_time_s = (int)n;
-		return 0;
-	case KEY_ATTR_TIMEOUT:
-	case KEY_ENTRY_TIMEOUT:
-		if (parse_decimal(v, &d) < 0 || d > 3600.0) {
-			snprintf(reason, rlen, "invalid value '%s' (expected seconds from 0 to "
-			         "3600, decimals allowed)", v);
-			return -EINVAL;
-		}
-		if (k == KEY_ATTR_TIMEOUT)
-			c->attr_timeout = d;
-		else
-			c->entry_timeout = d;
-		return 0;
-	case KEY_STATFS:
-		if (strcmp(v, "efs") == 0) {
-			c->statfs = CONF_STATFS_EFS;
-		} else if (strcmp(v, "local") == 0) {
-			c->statfs = CONF_STATFS_LOCAL;
-		} else {
-			snprintf(reason, rlen, "unknown value '%s' (expected efs or local)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_COUNT:
-		break;
-	}
-	snprintf(reason, rlen, "unknown key");
-	return -EINVAL;
+	return d->parse(d, (char *)c + d->offset, v, name, reason, rlen);
 }
 
 /* ---- building a struct conf -------------------------------------------- */
@@ -1161,40 +1065,22 @@ void conf_free(struct conf *c)
 	free(c);
 }
 
-/* The embedded defaults that do not depend on data_dir. */
+/* The embedded defaults that do not depend on data_dir: each key's def,
+ * parsed as a value from a file would be. */
 static struct conf *conf_new(const char *name)
 {
 	struct conf *c = calloc(1, sizeof(*c));
+	char reason[256];
 
 	if (!c)
 		return NULL;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->chunk_size = DEFAULT_CHUNK_SIZE;
-	c->performance_mode = CONF_PERF_GENERAL_PURPOSE;
-	c->throughput_mode = CONF_TP_BURSTING;
-	c->provisioned_throughput_mibps = 0.0;
-	c->transition_to_ia_days = 30;
-	c->transition_to_archive_days = 90;
-	c->promote_after_1_access = false;
-	c->lifecycle_interval_s = 3600;
-	c->encrypted = false;
-	c->s3_path_style = true;
-	c->allow_other = true;
-	c->attr_timeout = 1.0;
-	c->entry_timeout = 1.0;
-	c->writeback_cache = true;
-	c->passthrough = true;
-	c->fuse_spin_us = 50;
-	c->statfs = CONF_STATFS_EFS;
-	c->s3_connect_timeout_ms = 5000;
-	c->s3_request_timeout_ms = 30000;
-	c->s3_low_speed_limit = 1024;
-	c->s3_low_speed_time_s = 10;
-	c->s3_operation_timeout_ms = 30000;
-	c->archive_storage_class = strdup("GLACIER_IR");
-	if (!c->archive_storage_class) {
-		free(c);
-		return NULL;
+	for (int k = 0; k < KEY_COUNT; k++) {
+		if (keys[k].def && key_apply(c, (enum key)k, keys[k].def, name, reason,
+		                             sizeof(reason)) < 0) {
+			conf_free(c);
+			return NULL;     /* only ENOMEM: test_every_key parses every default */
+		}
 	}
 	return c;
 }
@@ -1227,20 +1113,20 @@ static int default_data_dir(const char *name, char **ret)
 }
 
 /* Applies the entries of section s to c, recording where each came from. */
-static int section_apply(const struct ini_file *f, const struct ini_section *s, struct conf *c,
+static int section_apply(const struct conf_file *f, const struct conf_section *s, struct conf *c,
                          const char *name, bool fs_section, struct conf_origin *origin,
                          char *err, size_t errlen)
 {
 	char reason[512];
 
 	for (size_t i = 0; i < s->n_entries; i++) {
-		const struct ini_entry *e = &s->entries[i];
+		const struct conf_entry *e = &s->entries[i];
 		int r;
 
 		reason[0] = '\0';
 		r = key_apply(c, e->key, e->value, name, reason, sizeof(reason));
 		if (r < 0) {
-			err_set(err, errlen, f->path, e->line, key_names[e->key], "%s",
+			err_set(err, errlen, f->path, e->line, keys[e->key].name, "%s",
 			        r == -ENOMEM ? strerror(ENOMEM) : reason);
 			return r;
 		}
@@ -1250,10 +1136,10 @@ static int section_apply(const struct ini_file *f, const struct ini_section *s, 
 		}
 	}
 	if (!fs_section) {
-		const struct ini_entry *e = entry_find(s, KEY_DATA_DIR);
+		const struct conf_entry *e = entry_find(s, KEY_DATA_DIR);
 
 		if (e && !strstr(e->value, "%n")) {
-			err_set(err, errlen, f->path, e->line, key_names[KEY_DATA_DIR],
+			err_set(err, errlen, f->path, e->line, keys[KEY_DATA_DIR].name,
 			        "in [defaults] must contain %%n (the file system name), or every "
 			        "file system would share one directory");
 			return -EINVAL;
@@ -1269,7 +1155,7 @@ static int origin_line(const struct conf_origin *o, enum key k)
 
 /* Derives data_dir-based defaults and checks rules that span keys.
  * sec_line is the line of the file system's section (or of [defaults]). */
-static int conf_finish(const struct ini_file *f, struct conf *c, const struct conf_origin *o,
+static int conf_finish(const struct conf_file *f, struct conf *c, const struct conf_origin *o,
                        int sec_line, char *err, size_t errlen)
 {
 	char ia[32], ar[32];
@@ -1278,7 +1164,7 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 	if (!c->data_dir) {
 		r = default_data_dir(c->name, &c->data_dir);
 		if (r == -ENOENT) {
-			err_set(err, errlen, f->path, sec_line, key_names[KEY_DATA_DIR],
+			err_set(err, errlen, f->path, sec_line, keys[KEY_DATA_DIR].name,
 			        "no default: HOME is not set (set data_dir)");
 			return -EINVAL;
 		}
@@ -1304,7 +1190,7 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 	}
 
 	if (c->throughput_mode == CONF_TP_PROVISIONED && !o->entry[KEY_PROVISIONED_THROUGHPUT]) {
-		err_set(err, errlen, f->path, sec_line, key_names[KEY_PROVISIONED_THROUGHPUT],
+		err_set(err, errlen, f->path, sec_line, keys[KEY_PROVISIONED_THROUGHPUT].name,
 		        "required when throughput_mode = provisioned");
 		return -EINVAL;
 	}
@@ -1318,12 +1204,12 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 		transition_name(c->transition_to_archive_days, ar, sizeof(ar));
 		if (blame_archive)
 			err_set(err, errlen, f->path, origin_line(o, KEY_TRANSITION_TO_ARCHIVE),
-			        key_names[KEY_TRANSITION_TO_ARCHIVE],
+			        keys[KEY_TRANSITION_TO_ARCHIVE].name,
 			        "%s must be later than transition_to_ia (%s%s)", ar, ia,
 			        o->entry[KEY_TRANSITION_TO_IA] ? "" : ", the default");
 		else
 			err_set(err, errlen, f->path, origin_line(o, KEY_TRANSITION_TO_IA),
-			        key_names[KEY_TRANSITION_TO_IA],
+			        keys[KEY_TRANSITION_TO_IA].name,
 			        "%s must be earlier than transition_to_archive (%s%s)", ia, ar,
 			        o->entry[KEY_TRANSITION_TO_ARCHIVE] ? "" : ", the default");
 		return -EINVAL;
@@ -1345,8 +1231,8 @@ static int conf_finish(const struct ini_file *f, struct conf *c, const struct co
 		enum key missing = set == KEY_S3_ACCESS_KEY_ID ? KEY_S3_SECRET_ACCESS_KEY
 		                                               : KEY_S3_ACCESS_KEY_ID;
 
-		err_set(err, errlen, f->path, origin_line(o, set), key_names[set],
-		        "set without %s (set both or neither)", key_names[missing]);
+		err_set(err, errlen, f->path, origin_line(o, set), keys[set].name,
+		        "set without %s (set both or neither)", keys[missing].name);
 		return -EINVAL;
 	}
 	return 0;
@@ -1357,11 +1243,11 @@ nomem:
 
 /* The file system `name`: embedded defaults, then [defaults], then its own
  * section (sec may be NULL), then derived values and cross-key checks. */
-static int conf_build(const struct ini_file *f, const struct ini_section *sec, const char *name,
+static int conf_build(const struct conf_file *f, const struct conf_section *sec, const char *name,
                       struct conf **ret, struct conf_origin *ret_origin, char *err,
                       size_t errlen)
 {
-	const struct ini_section *defs = f->path ? section_find(f, DEFAULTS_SECTION) : NULL;
+	const struct conf_section *defs = f->path ? section_find(f, DEFAULTS_SECTION) : NULL;
 	struct conf_origin origin;
 	struct conf *c;
 	int sec_line = sec ? sec->line : defs ? defs->line : 0;
@@ -1405,7 +1291,7 @@ fail:
 
 /* Passes 2 and 3 over the whole file.  When want is not NULL and names a
  * section, *ret gets its result. */
-static int ini_validate(const struct ini_file *f, const char *want, struct conf **ret,
+static int file_validate(const struct conf_file *f, const char *want, struct conf **ret,
                         char *err, size_t errlen)
 {
 	struct conf **built = NULL;
@@ -1414,7 +1300,7 @@ static int ini_validate(const struct ini_file *f, const char *want, struct conf 
 
 	/* pass 2: each section's values on their own, in file order */
 	for (size_t i = 0; i < f->n_sections; i++) {
-		const struct ini_section *s = &f->sections[i];
+		const struct conf_section *s = &f->sections[i];
 		bool is_defs = strcmp(s->name, DEFAULTS_SECTION) == 0;
 		struct conf *scratch = conf_new(is_defs ? DEFAULTS_PLACEHOLDER : s->name);
 
@@ -1439,7 +1325,7 @@ static int ini_validate(const struct ini_file *f, const char *want, struct conf 
 		}
 	}
 	for (size_t i = 0; i < f->n_sections; i++) {
-		const struct ini_section *s = &f->sections[i];
+		const struct conf_section *s = &f->sections[i];
 
 		if (strcmp(s->name, DEFAULTS_SECTION) == 0)
 			continue;
@@ -1455,7 +1341,7 @@ static int ini_validate(const struct ini_file *f, const char *want, struct conf 
 				continue;
 			o = origins[i].entry[KEY_DATA_DIR] ? &origins[i] : &origins[j];
 			line = o->entry[KEY_DATA_DIR] ? o->entry[KEY_DATA_DIR]->line : s->line;
-			err_set(err, errlen, f->path, line, key_names[KEY_DATA_DIR],
+			err_set(err, errlen, f->path, line, keys[KEY_DATA_DIR].name,
 			        "[%s] and [%s] would share the data directory '%s'",
 			        f->sections[j].name, s->name, built[i]->data_dir);
 			r = -EINVAL;
@@ -1484,8 +1370,8 @@ out:
  * or cannot be read (root-only), the user file's [defaults] or the
  * embedded defaults, with *ret_warning saying why for an unreadable one.
  * Both files are loaded into uf and sf; *ret_chosen is one of them. */
-static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *sf,
-                        char **ret_user, struct ini_file **ret_chosen, char **ret_warning,
+static int conf_resolve(const char *name, struct conf_file *uf, struct conf_file *sf,
+                        char **ret_user, struct conf_file **ret_chosen, char **ret_warning,
                         char *err, size_t errlen)
 {
 	char serr[1024];
@@ -1493,12 +1379,12 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 
 	*ret_user = user_conf_path();
 	if (*ret_user) {
-		r = ini_load_file(*ret_user, false, uf, err, errlen);
+		r = file_load_path(*ret_user, false, uf, err, errlen);
 		if (r < 0)
 			return r;
 		/* the user's own file is checked whole, as any file efsfs reads */
 		if (uf->path) {
-			r = ini_validate(uf, NULL, NULL, err, errlen);
+			r = file_validate(uf, NULL, NULL, err, errlen);
 			if (r < 0)
 				return r;
 			if (section_find(uf, name)) {
@@ -1507,7 +1393,7 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 			}
 		}
 	}
-	r = ini_load_file(conf_default_path, false, sf, serr, sizeof(serr));
+	r = file_load_path(conf_default_path, false, sf, serr, sizeof(serr));
 	if (r == -EACCES || r == -EPERM) {
 		if (asprintf(ret_warning, "%s; skipped it: file system '%s' gets %s%s%s", serr, name,
 		             uf->path ? "the [defaults] of " : "the embedded defaults",
@@ -1530,7 +1416,7 @@ static int conf_resolve(const char *name, struct ini_file *uf, struct ini_file *
 
 int conf_load(const char *path, const char *name, struct conf **ret, char *err, size_t errlen)
 {
-	struct ini_file uf, sf, *f = &sf;
+	struct conf_file uf, sf, *f = &sf;
 	struct conf *c = NULL;
 	char *user = NULL, *warning = NULL;
 	int r;
@@ -1542,7 +1428,7 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 	if (!ret)
 		return -EINVAL;
 	if (path || env_config() || !conf_name_valid(name))
-		r = ini_load(path, &sf, err, errlen);
+		r = file_load(path, &sf, err, errlen);
 	else
 		r = conf_resolve(name, &uf, &sf, &user, &f, &warning, err, errlen);
 	if (r < 0)
@@ -1554,7 +1440,7 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 		r = -EINVAL;
 		goto out;
 	}
-	r = ini_validate(f, name, &c, err, errlen);
+	r = file_validate(f, name, &c, err, errlen);
 	if (r < 0)
 		goto out;
 	if (!c) {
@@ -1567,8 +1453,8 @@ int conf_load(const char *path, const char *name, struct conf **ret, char *err, 
 	warning = NULL;
 	*ret = c;
 out:
-	ini_file_free(&uf);
-	ini_file_free(&sf);
+	file_free(&uf);
+	file_free(&sf);
 	free(user);
 	free(warning);
 	return r;
@@ -1577,17 +1463,17 @@ out:
 int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *arg,
               char *err, size_t errlen)
 {
-	struct ini_file f;
+	struct conf_file f;
 	int r;
 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!cb)
 		return -EINVAL;
-	r = ini_load(path, &f, err, errlen);
+	r = file_load(path, &f, err, errlen);
 	if (r < 0)
 		return r;
-	r = ini_validate(&f, NULL, NULL, err, errlen);
+	r = file_validate(&f, NULL, NULL, err, errlen);
 	for (size_t i = 0; r >= 0 && i < f.n_sections; i++) {
 		if (strcmp(f.sections[i].name, DEFAULTS_SECTION) == 0)
 			continue;
@@ -1595,6 +1481,6 @@ int conf_list(const char *path, int (*cb)(const char *name, void *arg), void *ar
 		if (r != 0)
 			break;
 	}
-	ini_file_free(&f);
+	file_free(&f);
 	return r;
 }

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,43 +159,48 @@ static const struct codec_key *codec_find_key(const struct codec *c, uint32_t ke
 	return NULL;
 }
 
-/* The reason strings are literals except this one, which lives in a per-thread
- * buffer until the thread's next failing call. */
-static const char *version_reason(unsigned int version)
-{
-	static _Thread_local char buf[48];
+/* Writes the reason of a failure into err (when errlen is not 0). */
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	snprintf(buf, sizeof(buf), "unsupported format version %u", version);
-	return buf;
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 /* Parses and checks everything the header alone can tell (format 2 or 1).
- * On success fills *ret; on failure returns -EIO and points *why at the
- * reason. */
-static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, const char **why)
+ * On success fills *ret; on failure returns -EIO with the reason in err. */
+static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, char *err,
+                        size_t errlen)
 {
 	struct codec_header h;
 	uint8_t format;
 
 	if (len < OFF_KEY_ID) {
-		*why = "truncated header";
+		set_err(err, errlen, "truncated header");
 		return -EIO;
 	}
 	if (memcmp(p + OFF_MAGIC, CODEC_MAGIC, 4) != 0) {
-		*why = "bad magic";
+		set_err(err, errlen, "bad magic");
 		return -EIO;
 	}
 	format = p[OFF_VERSION];
 	if (format != CODEC_VERSION && format != 1) {
-		*why = version_reason(format);
+		set_err(err, errlen, "unsupported format version %u", format);
 		return -EIO;
 	}
 	if (get_le16(p + OFF_HDR_LEN) != header_len(format)) {
-		*why = "bad header length";
+		set_err(err, errlen, "bad header length");
 		return -EIO;
 	}
 	if (len < header_len(format)) {
-		*why = "truncated header";
+		set_err(err, errlen, "truncated header");
 		return -EIO;
 	}
 
@@ -210,28 +216,28 @@ static int header_parse(const uint8_t *p, size_t len, struct codec_header *ret, 
 		h.version = get_le64(p + OFF_CHUNK_VER);
 		h.class = p[OFF_CLASS];
 		if (!all_zero(p + OFF_RESERVED, RESERVED_LEN)) {
-			*why = "reserved header bytes set";
+			set_err(err, errlen, "reserved header bytes set");
 			return -EIO;
 		}
 		if (h.class != 1 && h.class != 2) {
-			*why = "bad storage class";
+			set_err(err, errlen, "bad storage class");
 			return -EIO;
 		}
 	}
 
 	if (h.flags & ~(CODEC_F_ZSTD | CODEC_F_AESGCM)) {
-		*why = "unknown flags";
+		set_err(err, errlen, "unknown flags");
 		return -EIO;
 	}
 	if (h.plain_len > CODEC_MAX_PLAIN) {
-		*why = "plaintext length too large";
+		set_err(err, errlen, "plaintext length too large");
 		return -EIO;
 	}
 	/* nothing else would notice these fields changing in a plain object */
 	if (!(h.flags & CODEC_F_AESGCM) &&
 	    (h.key_id != 0 || !all_zero(p + OFF_NONCE, NONCE_LEN) ||
 	     !all_zero(p + tag_off(format), TAG_LEN))) {
-		*why = "encryption fields set in an unencrypted object";
+		set_err(err, errlen, "encryption fields set in an unencrypted object");
 		return -EIO;
 	}
 	*ret = h;
@@ -291,7 +297,7 @@ int codec_sha256(const void *data, size_t len, uint8_t out[CODEC_SHA_LEN])
 
 /* Decompresses one zstd frame that must fill exactly plain_len bytes. */
 static int zstd_unpack(const uint8_t *src, size_t n, uint64_t plain_len, uint8_t **ret,
-		       const char **why)
+		       char *err, size_t errlen)
 {
 	unsigned long long content;
 	size_t frame, got;
@@ -299,27 +305,27 @@ static int zstd_unpack(const uint8_t *src, size_t n, uint64_t plain_len, uint8_t
 
 	content = ZSTD_getFrameContentSize(src, n);
 	if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
-		*why = "bad zstd frame";
+		set_err(err, errlen, "bad zstd frame");
 		return -EIO;
 	}
 	if (content != plain_len) {
-		*why = "zstd frame length mismatch";
+		set_err(err, errlen, "zstd frame length mismatch");
 		return -EIO;
 	}
 	frame = ZSTD_findFrameCompressedSize(src, n);
 	if (ZSTD_isError(frame) || frame != n) {
-		*why = "bad zstd frame";
+		set_err(err, errlen, "bad zstd frame");
 		return -EIO;
 	}
 	out = malloc(plain_len ? (size_t)plain_len : 1);
 	if (!out) {
-		*why = "out of memory";
+		set_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	got = ZSTD_decompress(out, (size_t)plain_len, src, n);
 	if (ZSTD_isError(got) || got != plain_len) {
 		free(out);
-		*why = "zstd decompression failed";
+		set_err(err, errlen, "zstd decompression failed");
 		return -EIO;
 	}
 	*ret = out;
@@ -471,92 +477,90 @@ out_obj:
 }
 
 int codec_decode(struct codec *c, const struct codec_chunk *want, const void *obj, size_t len,
-		 void **ret_plain, size_t *ret_len, const char **err)
+		 void **ret_plain, size_t *ret_len, char *err, size_t errlen)
 {
 	const uint8_t *p = obj, *payload;
 	const struct codec_key *key;
 	struct codec_header h;
 	uint8_t *clear = NULL, *plain = NULL, sha[SHA_LEN], tag[TAG_LEN];
-	const char *why = NULL;
 	size_t payload_len;
 	int r;
 
-	if (err)
-		*err = NULL;
+	set_err(err, errlen, "%s", "");
 	if (!c || !want || (!obj && len) || !ret_plain || !ret_len) {
-		why = "invalid argument";
+		set_err(err, errlen, "invalid argument");
 		r = -EINVAL;
 		goto out;
 	}
-	r = header_parse(p, len, &h, &why);
+	r = header_parse(p, len, &h, err, errlen);
 	if (r < 0)
 		goto out;
 	r = -EIO;
 	if (h.ino != want->ino) {
-		why = "inode number mismatch";
+		set_err(err, errlen, "inode number mismatch");
 		goto out;
 	}
 	if (h.idx != want->idx) {
-		why = "chunk index mismatch";
+		set_err(err, errlen, "chunk index mismatch");
 		goto out;
 	}
 	if (h.format >= 2 && h.version != want->version) {
-		why = "chunk version mismatch";
+		set_err(err, errlen, "chunk version mismatch");
 		goto out;
 	}
 	if (h.format >= 2 && h.class != want->class) {
-		why = "storage class mismatch";
+		set_err(err, errlen, "storage class mismatch");
 		goto out;
 	}
 	/* before any allocation: zstd never inflates more than the chunk map allows */
 	if (h.plain_len != want->plain_len) {
-		why = "plaintext length differs from the chunk map's";
+		set_err(err, errlen, "plaintext length differs from the chunk map's");
 		goto out;
 	}
 	if (want->sha256 && CRYPTO_memcmp(h.sha256, want->sha256, SHA_LEN) != 0) {
-		why = "SHA-256 differs from the chunk map's (another version of the chunk)";
+		set_err(err, errlen, "SHA-256 differs from the chunk map's (another version of the chunk)");
 		goto out;
 	}
 	payload = p + header_len(h.format);
 	payload_len = len - header_len(h.format);
 	if (h.flags & CODEC_F_ZSTD) {
 		if (payload_len > ZSTD_compressBound((size_t)h.plain_len)) {
-			why = "payload too long";
+			set_err(err, errlen, "payload too long");
 			goto out;
 		}
 	} else if (payload_len != h.plain_len) {
-		why = "payload length mismatch";
+		set_err(err, errlen, "payload length mismatch");
 		goto out;
 	}
 
 	if (h.flags & CODEC_F_AESGCM) {
 		key = codec_find_key(c, h.key_id);
 		if (!key) {
-			why = "unknown key id";
+			set_err(err, errlen, "unknown key id");
 			r = -ENOKEY;
 			goto out;
 		}
 		clear = malloc(payload_len ? payload_len : 1);
 		if (!clear) {
-			why = "out of memory";
+			set_err(err, errlen, "out of memory");
 			r = -ENOMEM;
 			goto out;
 		}
 		memcpy(tag, p + tag_off(h.format), TAG_LEN);
 		r = gcm_run(false, c, key, p, tag_off(h.format), payload, clear, payload_len, tag);
 		if (r < 0) {
-			why = r == -ENOMEM ? "out of memory" : "authentication failed";
+			set_err(err, errlen, "%s", r == -ENOMEM ? "out of memory" : "authentication failed");
 			goto out;
 		}
 		payload = clear;
 		r = -EIO;
 	} else if (c->encrypt) {
-		why = "unencrypted object in an encrypted file system";
+		set_err(err, errlen, "unencrypted object in an encrypted file system");
 		goto out;
 	}
 
 	if (h.flags & CODEC_F_ZSTD) {
-		r = zstd_unpack(payload, payload_len, h.plain_len, &plain, &why);
+		r = zstd_unpack(payload, payload_len, h.plain_len, &plain, err, errlen);
 		if (r < 0)
 			goto out;
 		r = -EIO;
@@ -566,7 +570,7 @@ int codec_decode(struct codec *c, const struct codec_chunk *want, const void *ob
 	} else {
 		plain = malloc(payload_len ? payload_len : 1);
 		if (!plain) {
-			why = "out of memory";
+			set_err(err, errlen, "out of memory");
 			r = -ENOMEM;
 			goto out;
 		}
@@ -575,11 +579,11 @@ int codec_decode(struct codec *c, const struct codec_chunk *want, const void *ob
 	}
 
 	if (codec_sha256(plain, (size_t)h.plain_len, sha) < 0) {
-		why = "sha-256 failed";
+		set_err(err, errlen, "sha-256 failed");
 		goto out;
 	}
 	if (CRYPTO_memcmp(sha, h.sha256, SHA_LEN) != 0) {
-		why = "checksum mismatch";
+		set_err(err, errlen, "checksum mismatch");
 		goto out;
 	}
 	*ret_plain = plain;
@@ -589,16 +593,12 @@ int codec_decode(struct codec *c, const struct codec_chunk *want, const void *ob
 out:
 	free(plain);
 	free(clear);
-	if (r < 0 && err)
-		*err = why;
 	return r;
 }
 
 int codec_peek(const void *obj, size_t len, struct codec_header *ret)
 {
-	const char *why;
-
 	if ((!obj && len) || !ret)
 		return -EINVAL;
-	return header_parse(obj, len, ret, &why);
+	return header_parse(obj, len, ret, NULL, 0);
 }

@@ -103,12 +103,10 @@ int codec_encode(struct codec *c, const struct codec_chunk *id, const void *plai
  * and holds want->plain_len bytes.  -EIO on any corruption or mismatch
  * (wrong inode, chunk, version, class, length, SHA-256, file system or key),
  * -ENOKEY when the object is encrypted and its key id is unknown (or the
- * codec has no keys).  When err is not NULL it receives NULL on success,
- * else a short reason ("checksum mismatch", "bad magic", ...); the reason is
- * a literal, or lives in a thread-local buffer until this thread's next
- * failing codec call. */
+ * codec has no keys).  err (errlen bytes; NULL or 0: none) receives "" on
+ * success, else a short reason ("checksum mismatch", "bad magic", ...). */
 int codec_decode(struct codec *c, const struct codec_chunk *want, const void *obj, size_t len,
-                 void **ret_plain, size_t *ret_len, const char **err);
+                 void **ret_plain, size_t *ret_len, char *err, size_t errlen);
 
 /* Reads just the header fields (for fsck and gc) after the same header checks
  * as decode; -EIO when not an object (or an unsupported version).  version

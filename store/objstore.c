@@ -1,98 +1,34 @@
-/* objstore.c - the generic part of the object store: URL dispatch to the drivers, the
- * wrappers every caller goes through (key checks, fault injection, error text), the
- * per-thread last-error strings.
+/* objstore.c - the generic part of the object store: URL dispatch to the drivers and
+ * the wrappers every caller goes through (key checks, fault injection).
  *
- * Error text is per thread and per store: each thread keeps a few slots, each tagged with
- * the id of the store it belongs to (ids are never reused, unlike pointers).  Every wrapper
- * call clears the calling thread's text for its store first, so objstore_strerror() always
- * describes the outcome of the thread's latest call on that store.
+ * Error text goes to the caller's (err, errlen), the last two parameters of every call:
+ * each wrapper empties it first, so after a call it describes that call's outcome ("" on
+ * success).  No state is kept for it: any thread may call on any store.
  */
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ERR_SLOTS 4
-#define ERR_LEN 512
-
-struct err_slot {
-	uint64_t store_id;          /* 0 = free */
-	uint64_t used;              /* LRU stamp */
-	char text[ERR_LEN];
-};
-
-static _Thread_local struct err_slot err_slots[ERR_SLOTS];
-static _Thread_local uint64_t err_clock;
-static _Thread_local char open_error[ERR_LEN];
-static atomic_uint_fast64_t next_store_id = 1;
-
-/* The calling thread's slot for store id, taken over from the least recently used one
- * when there is none yet (create) or NULL (!create). */
-static struct err_slot *err_slot_get(uint64_t id, bool create)
-{
-	struct err_slot *lru = &err_slots[0];
-
-	for (int i = 0; i < ERR_SLOTS; i++) {
-		if (err_slots[i].store_id == id) {
-			err_slots[i].used = ++err_clock;
-			return &err_slots[i];
-		}
-		if (err_slots[i].used < lru->used)
-			lru = &err_slots[i];
-	}
-	if (!create)
-		return NULL;
-	lru->store_id = id;
-	lru->used = ++err_clock;
-	lru->text[0] = '\0';
-	return lru;
-}
-
-void objstore_set_error(struct objstore *s, const char *fmt, ...)
-{
-	struct err_slot *slot = err_slot_get(s->id, true);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(slot->text, sizeof(slot->text), fmt, ap);
-	va_end(ap);
-}
-
-static void objstore_clear_error(struct objstore *s)
-{
-	struct err_slot *slot = err_slot_get(s->id, false);
-
-	if (slot)
-		slot->text[0] = '\0';
-}
-
-const char *objstore_strerror(struct objstore *s)
-{
-	struct err_slot *slot;
-
-	if (!s)
-		return "";
-	slot = err_slot_get(s->id, false);
-	return slot ? slot->text : "";
-}
-
-void objstore_set_open_error(const char *fmt, ...)
+void objstore_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!err || errlen == 0)
+		return;
 	va_start(ap, fmt);
-	vsnprintf(open_error, sizeof(open_error), fmt, ap);
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
 
-const char *objstore_open_error(void)
+static void err_clear(char *err, size_t errlen)
 {
-	return open_error;
+	if (err && errlen)
+		err[0] = '\0';
 }
 
 bool objstore_key_valid(const char *key)
@@ -116,22 +52,23 @@ bool objstore_key_valid(const char *key)
 	return true;
 }
 
-int objstore_open(const char *url, const struct objstore_conf *conf, struct objstore **ret)
+int objstore_open(const char *url, const struct objstore_conf *conf, struct objstore **ret,
+                  char *err, size_t errlen)
 {
 	static const struct objstore_conf no_conf;
 	struct objstore *s;
 	const char *sep;
 	int r;
 
-	open_error[0] = '\0';
+	err_clear(err, errlen);
 	if (!url || !ret) {
-		objstore_set_open_error("object store: no URL");
+		objstore_errf(err, errlen, "object store: no URL");
 		return -EINVAL;
 	}
 	sep = strstr(url, "://");
 	if (!sep) {
-		objstore_set_open_error("object store URL %s: expected file:///path or "
-					"s3://bucket[/prefix]", url);
+		objstore_errf(err, errlen, "object store URL %s: expected file:///path or "
+			      "s3://bucket[/prefix]", url);
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -142,7 +79,6 @@ int objstore_open(const char *url, const struct objstore_conf *conf, struct objs
 		r = -ENOMEM;
 		goto out_free;
 	}
-	s->id = atomic_fetch_add(&next_store_id, 1);
 	r = pthread_mutex_init(&s->fault_lock, NULL);
 	if (r) {
 		r = -r;
@@ -151,12 +87,12 @@ int objstore_open(const char *url, const struct objstore_conf *conf, struct objs
 	if (!conf)
 		conf = &no_conf;
 	if ((size_t)(sep - url) == 4 && !strncmp(url, "file", 4)) {
-		r = objstore_file_open(s, sep + 3, conf);
+		r = objstore_file_open(s, sep + 3, conf, err, errlen);
 	} else if ((size_t)(sep - url) == 2 && !strncmp(url, "s3", 2)) {
-		r = objstore_s3_open(s, sep + 3, conf);
+		r = objstore_s3_open(s, sep + 3, conf, err, errlen);
 	} else {
-		objstore_set_open_error("object store URL %s: unknown scheme (file:// or s3://)",
-					url);
+		objstore_errf(err, errlen, "object store URL %s: unknown scheme (file:// or s3://)",
+			      url);
 		r = -EINVAL;
 	}
 	if (r < 0)
@@ -225,7 +161,8 @@ static int objstore_fault_check(struct objstore *s, const char *op)
 }
 
 /* Common entry checks; returns 0 to go on. */
-static int objstore_enter(struct objstore *s, const char *op, const char *key, bool key_required)
+static int objstore_enter(struct objstore *s, const char *op, const char *key, bool key_required,
+                          char *err, size_t errlen)
 {
 	char name[8];
 	size_t i;
@@ -235,50 +172,53 @@ static int objstore_enter(struct objstore *s, const char *op, const char *key, b
 		name[i] = (char)(op[i] - 'a' + 'A');
 	name[i] = '\0';
 
-	objstore_clear_error(s);
+	err_clear(err, errlen);
 	if (key_required && !objstore_key_valid(key)) {
-		objstore_set_error(s, "%s %s: invalid key \"%s\"", name, s->url, key ? key : "(null)");
+		objstore_errf(err, errlen, "%s %s: invalid key \"%s\"", name, s->url,
+			      key ? key : "(null)");
 		return -EINVAL;
 	}
 	r = objstore_fault_check(s, op);
 	if (r < 0)
-		objstore_set_error(s, "%s %s/%s: injected fault: %s", name, s->url,
-				   key ? key : "", strerror(-r));
+		objstore_errf(err, errlen, "%s %s/%s: injected fault: %s", name, s->url,
+			      key ? key : "", strerror(-r));
 	return r;
 }
 
-int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+                 char *err, size_t errlen)
 {
-	int r = objstore_enter(s, "get", key, true);
+	int r = objstore_enter(s, "get", key, true, err, errlen);
 
-	return r < 0 ? r : s->ops->get(s, key, ret_buf, ret_len);
+	return r < 0 ? r : s->ops->get(s, key, ret_buf, ret_len, err, errlen);
 }
 
-int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len)
+int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len,
+                 char *err, size_t errlen)
 {
-	int r = objstore_enter(s, "put", key, true);
+	int r = objstore_enter(s, "put", key, true, err, errlen);
 
 	if (r < 0)
 		return r;
 	if (!buf && len) {
-		objstore_set_error(s, "PUT %s/%s: no buffer", s->url, key);
+		objstore_errf(err, errlen, "PUT %s/%s: no buffer", s->url, key);
 		return -EINVAL;
 	}
-	return s->ops->put(s, key, buf ? buf : "", len);
+	return s->ops->put(s, key, buf ? buf : "", len, err, errlen);
 }
 
-int objstore_del(struct objstore *s, const char *key)
+int objstore_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
-	int r = objstore_enter(s, "del", key, true);
+	int r = objstore_enter(s, "del", key, true, err, errlen);
 
-	return r < 0 ? r : s->ops->del(s, key);
+	return r < 0 ? r : s->ops->del(s, key, err, errlen);
 }
 
-int objstore_check(struct objstore *s)
+int objstore_check(struct objstore *s, char *err, size_t errlen)
 {
 	unsigned char rnd[8];
 	char key[64];
-	int r = objstore_enter(s, "put", "efsfs-probe", true);
+	int r = objstore_enter(s, "put", "efsfs-probe", true, err, errlen);
 	FILE *f;
 
 	if (r < 0)
@@ -287,7 +227,8 @@ int objstore_check(struct objstore *s)
 	f = fopen("/dev/urandom", "re");
 	if (!f || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
 		r = -EIO;
-		objstore_set_error(s, "%s: /dev/urandom: %s", s->url, strerror(errno ? errno : EIO));
+		objstore_errf(err, errlen, "%s: /dev/urandom: %s", s->url,
+			      strerror(errno ? errno : EIO));
 	}
 	if (f)
 		fclose(f);
@@ -296,39 +237,41 @@ int objstore_check(struct objstore *s)
 	snprintf(key, sizeof(key), "efsfs-probe/%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
 		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	if (s->ops->check)
-		return s->ops->check(s, key);
-	r = s->ops->put(s, key, "efsfs probe\n", 12);
+		return s->ops->check(s, key, err, errlen);
+	r = s->ops->put(s, key, "efsfs probe\n", 12, err, errlen);
 	if (r == 0)
-		r = s->ops->del(s, key);
+		r = s->ops->del(s, key, err, errlen);
 	return r;
 }
 
-int objstore_create(struct objstore *s)
+int objstore_create(struct objstore *s, char *err, size_t errlen)
 {
-	char why[ERR_LEN];
+	char probe[512];
 	int r;
 
-	objstore_clear_error(s);
-	r = s->ops->create ? s->ops->create(s) : 0;
+	err_clear(err, errlen);
+	r = s->ops->create ? s->ops->create(s, err, errlen) : 0;
 	if (r != -EEXIST)
 		return r;
-	/* stores that say "exists" also to its owner: ours when it takes our writes */
-	snprintf(why, sizeof(why), "%s", objstore_strerror(s));
-	if (objstore_check(s) == 0)
+	/* stores that say "exists" also to its owner: ours when it takes our writes; err
+	 * keeps the create's text otherwise */
+	if (objstore_check(s, probe, sizeof(probe)) == 0) {
+		err_clear(err, errlen);
 		return 0;
-	objstore_set_error(s, "%s", why);
+	}
 	return -EEXIST;
 }
 
-int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+                  char *err, size_t errlen)
 {
-	int r = objstore_enter(s, "list", prefix, false);
+	int r = objstore_enter(s, "list", prefix, false, err, errlen);
 
 	if (r < 0)
 		return r;
 	if (!cb) {
-		objstore_set_error(s, "LIST %s: no callback", s->url);
+		objstore_errf(err, errlen, "LIST %s: no callback", s->url);
 		return -EINVAL;
 	}
-	return s->ops->list(s, prefix ? prefix : "", cb, arg);
+	return s->ops->list(s, prefix ? prefix : "", cb, arg, err, errlen);
 }

@@ -15,14 +15,16 @@
  * All functions return 0 or a negative errno:
  *   -ENOENT     the key does not exist (get, delete is idempotent and returns 0)
  *   -EIO        the store answered with an error, or stayed unreachable after
- *               conf->retries attempts; objstore_strerror() says which
+ *               conf->retries attempts; err says which
  *   -EINVAL     bad URL or configuration (objstore_open), or a bad key: empty, with a
  *               leading '/', or with an empty, "." or ".." component
  *   -EACCES     s3: the store refused the request (HTTP 403)
  *   -ENOMEM     allocation failure
  *   file:// also passes on the errno of a failed system call (-ENOSPC, -EACCES, ...).
- * Library code does not log above debug: the caller reads the detail with
- * objstore_strerror() and logs it with its own context.
+ * Every call takes err, errlen as its last two parameters (NULL, 0: no text): emptied
+ * first, then on failure one sentence naming the operation, the object and the cause
+ * ("PUT s3://b/k: HTTP 503 SlowDown").  Library code does not log above debug: the
+ * caller logs err with its own context.
  */
 #ifndef EFSFS_OBJSTORE_H
 #define EFSFS_OBJSTORE_H
@@ -62,45 +64,49 @@ struct objstore_conf {
  * (that value is returned by objstore_list). */
 typedef int (*objstore_list_cb)(const char *key, uint64_t size, void *arg);
 
+/* The driver's side; err, errlen as for the calls below (the wrappers have emptied it). */
 struct objstore_ops {
 	const char *scheme;                         /* "file", "s3" */
-	int (*get)(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len);
-	int (*put)(struct objstore *s, const char *key, const void *buf, size_t len);
-	int (*del)(struct objstore *s, const char *key);
-	int (*list)(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
-	int (*check)(struct objstore *s, const char *key);  /* NULL: put and del of key */
-	int (*create)(struct objstore *s);                   /* NULL: nothing to create */
+	int (*get)(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+	           char *err, size_t errlen);
+	int (*put)(struct objstore *s, const char *key, const void *buf, size_t len,
+	           char *err, size_t errlen);
+	int (*del)(struct objstore *s, const char *key, char *err, size_t errlen);
+	int (*list)(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+	            char *err, size_t errlen);
+	int (*check)(struct objstore *s, const char *key, char *err, size_t errlen);
+	                                            /* NULL: put and del of key */
+	int (*create)(struct objstore *s, char *err, size_t errlen);  /* NULL: nothing to create */
 	void (*free)(struct objstore *s);
 };
 
-/* Opens the store named by url.  conf may be NULL for file://. */
-int objstore_open(const char *url, const struct objstore_conf *conf, struct objstore **ret);
-/* Why the calling thread's last objstore_open failed ("" after a success), for the log. */
-const char *objstore_open_error(void);
+/* Opens the store named by url.  conf may be NULL for file://.  err says why it failed
+ * ("object store s3://b: no S3 credentials: ..."). */
+int objstore_open(const char *url, const struct objstore_conf *conf, struct objstore **ret,
+                  char *err, size_t errlen);
 void objstore_free(struct objstore *s);   /* accepts NULL */
 
 /* get: *ret_buf is malloc'd and owned by the caller; untouched on failure. */
-int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len);
+int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+                 char *err, size_t errlen);
 /* put: durable when it returns 0 (file: fsynced; s3: 200 from the server). */
-int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len);
+int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len,
+                 char *err, size_t errlen);
 /* del: 0 also when the key did not exist. */
-int objstore_del(struct objstore *s, const char *key);
+int objstore_del(struct objstore *s, const char *key, char *err, size_t errlen);
 /* list: every key that starts with prefix, in no particular order. */
-int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg);
+int objstore_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+                  char *err, size_t errlen);
 
 /* check: writes a small probe object (with the store's storage class) and deletes it, so
  * that mkfs and mount learn at once what the first lifecycle pass would.  Besides the
  * errors above: -ENOENT the bucket (s3) does not exist, -EINVAL the store refuses the
  * storage class.  The error text names the store, its endpoint and the cause. */
-int objstore_check(struct objstore *s);
+int objstore_check(struct objstore *s, char *err, size_t errlen);
 /* create: s3: creates the bucket (with a LocationConstraint of the region outside
  * us-east-1); 0 when it is the caller's already, -EEXIST when another account owns
  * it.  file:// : 0 (open made the directory). */
-int objstore_create(struct objstore *s);
-
-/* The last error of the calling thread on this store, as text naming the
- * object and the cause ("PUT s3://b/k: HTTP 503 SlowDown"), or "" */
-const char *objstore_strerror(struct objstore *s);
+int objstore_create(struct objstore *s, char *err, size_t errlen);
 
 /* The URL the store was opened with (for log lines). */
 const char *objstore_url(const struct objstore *s);

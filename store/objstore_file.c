@@ -9,6 +9,7 @@
  * Objects are made 0600 in 0700 directories: cold data is as private as the data directory.
  * All state is immutable after open, so every call is thread-safe.
  */
+#include "common/buf.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 
@@ -58,7 +59,7 @@ static int fsync_path(const char *path)
 
 /* mkdir -p of the directories of key below root; each new directory is fsynced into its
  * parent.  path is root/key and is modified temporarily. */
-static int make_parents(struct objstore *s, char *path, size_t root_len)
+static int make_parents(struct objstore *s, char *path, size_t root_len, char *err, size_t errlen)
 {
 	for (char *p = path + root_len + 1; (p = strchr(p, '/')); p++) {
 		int r = 0;
@@ -74,7 +75,8 @@ static int make_parents(struct objstore *s, char *path, size_t root_len)
 			r = -errno;
 		}
 		if (r < 0) {
-			objstore_set_error(s, "PUT %s: mkdir %s: %s", s->url, path, strerror(-r));
+			objstore_errf(err, errlen,
+				      "PUT %s: mkdir %s: %s", s->url, path, strerror(-r));
 			*p = '/';
 			return r;
 		}
@@ -83,7 +85,8 @@ static int make_parents(struct objstore *s, char *path, size_t root_len)
 	return 0;
 }
 
-static int file_put(struct objstore *s, const char *key, const void *buf, size_t len)
+static int file_put(struct objstore *s, const char *key, const void *buf, size_t len,
+		    char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	char *path = NULL, *tmp = NULL, *dir;
@@ -92,12 +95,12 @@ static int file_put(struct objstore *s, const char *key, const void *buf, size_t
 	int fd = -1, r;
 
 	if (has_tmp_component(key)) {
-		objstore_set_error(s, "PUT %s/%s: reserved key name", s->url, key);
+		objstore_errf(err, errlen, "PUT %s/%s: reserved key name", s->url, key);
 		return -EINVAL;
 	}
 	if (asprintf(&path, "%s/%s", fs->root, key) < 0)
 		return -ENOMEM;
-	r = make_parents(s, path, strlen(fs->root));
+	r = make_parents(s, path, strlen(fs->root), err, errlen);
 	if (r < 0)
 		goto out_free;
 	dir = strrchr(path, '/');
@@ -158,18 +161,19 @@ out_unlink:
 		close(fd);
 	unlink(tmp);
 out_err:
-	objstore_set_error(s, "PUT %s/%s: %s: %s", s->url, key, what, strerror(-r));
+	objstore_errf(err, errlen, "PUT %s/%s: %s: %s", s->url, key, what, strerror(-r));
 out_free:
 	free(tmp);
 	free(path);
 	return r;
 }
 
-static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+		    char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
-	char *path = NULL, *buf = NULL;
-	size_t cap, len = 0;
+	struct buf b = BUF_INIT;
+	char *path = NULL;
 	struct stat st;
 	int fd, r;
 
@@ -188,26 +192,19 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 		r = -ENOENT;
 		goto out_err;
 	}
-	cap = (size_t)st.st_size + 1;     /* +1 so that EOF is seen without a realloc */
-	buf = malloc(cap);
-	if (!buf) {
+	/* +1 so that EOF is seen without growing */
+	if (buf_grow(&b, (size_t)st.st_size + 1) < 0) {
 		r = -ENOMEM;
 		goto out_err;
 	}
 	for (;;) {
 		ssize_t n;
 
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				r = -ENOMEM;
-				goto out_err;
-			}
-			buf = nb;
-			cap *= 2;
+		if (b.len + 1 == b.cap && buf_grow(&b, b.cap) < 0) {
+			r = -ENOMEM;
+			goto out_err;
 		}
-		n = read(fd, buf + len, cap - len);
+		n = read(fd, b.p + b.len, b.cap - 1 - b.len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -216,27 +213,27 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		b.len += (size_t)n;
+		b.p[b.len] = '\0';
 	}
 	close(fd);
 	free(path);
-	*ret_buf = buf;
-	*ret_len = len;
+	*ret_buf = buf_take(&b, ret_len);     /* cannot fail: b.p is allocated */
 	return 0;
 
 out_err:
 	if (r == -ENOENT)
-		objstore_set_error(s, "GET %s/%s: no such key", s->url, key);
+		objstore_errf(err, errlen, "GET %s/%s: no such key", s->url, key);
 	else
-		objstore_set_error(s, "GET %s/%s: %s", s->url, key, strerror(-r));
+		objstore_errf(err, errlen, "GET %s/%s: %s", s->url, key, strerror(-r));
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	buf_free(&b);
 	free(path);
 	return r;
 }
 
-static int file_del(struct objstore *s, const char *key)
+static int file_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	char *path = NULL;
@@ -246,7 +243,7 @@ static int file_del(struct objstore *s, const char *key)
 		return -ENOMEM;
 	if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
 		r = -errno;
-		objstore_set_error(s, "DEL %s/%s: %s", s->url, key, strerror(-r));
+		objstore_errf(err, errlen, "DEL %s/%s: %s", s->url, key, strerror(-r));
 	}
 	free(path);
 	return r;
@@ -255,7 +252,7 @@ static int file_del(struct objstore *s, const char *key)
 /* Walks directory fd whose key prefix is rel (empty or ending in '/'); reports every
  * regular file whose key starts with prefix. */
 static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size_t rel_cap,
-		     const char *prefix, objstore_list_cb cb, void *arg)
+		     const char *prefix, objstore_list_cb cb, void *arg, char *err, size_t errlen)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
@@ -264,7 +261,7 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 	if (!d) {
 		r = -errno;
 		close(fd);
-		objstore_set_error(s, "LIST %s: opendir %s: %s", s->url, rel, strerror(-r));
+		objstore_errf(err, errlen, "LIST %s: opendir %s: %s", s->url, rel, strerror(-r));
 		return r;
 	}
 	while ((errno = 0, de = readdir(d))) {
@@ -277,7 +274,7 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 			continue;
 		if (rel_len + n + 2 > rel_cap) {
 			r = -ENAMETOOLONG;
-			objstore_set_error(s, "LIST %s: path too long below %s", s->url, rel);
+			objstore_errf(err, errlen, "LIST %s: path too long below %s", s->url, rel);
 			break;
 		}
 		memcpy(rel + rel_len, de->d_name, n + 1);
@@ -288,7 +285,8 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 			if (errno == ENOENT)
 				continue;   /* deleted meanwhile */
 			r = -errno;
-			objstore_set_error(s, "LIST %s: stat %s: %s", s->url, rel, strerror(-r));
+			objstore_errf(err, errlen,
+				      "LIST %s: stat %s: %s", s->url, rel, strerror(-r));
 			break;
 		}
 		is_dir = S_ISDIR(st.st_mode);
@@ -304,27 +302,29 @@ static int file_walk(struct objstore *s, int fd, char *rel, size_t rel_len, size
 				if (errno == ENOENT)
 					continue;
 				r = -errno;
-				objstore_set_error(s, "LIST %s: open %s: %s", s->url, rel,
-						   strerror(-r));
+				objstore_errf(err, errlen, "LIST %s: open %s: %s", s->url, rel,
+					      strerror(-r));
 				break;
 			}
 			rel[rel_len + n] = '/';
 			rel[rel_len + n + 1] = '\0';
-			r = file_walk(s, sub, rel, rel_len + n + 1, rel_cap, prefix, cb, arg);
+			r = file_walk(s, sub, rel, rel_len + n + 1, rel_cap, prefix, cb, arg, err,
+				      errlen);
 			if (r)
 				break;
 		}
 	}
 	if (!de && errno && !r) {
 		r = -errno;
-		objstore_set_error(s, "LIST %s: readdir: %s", s->url, strerror(-r));
+		objstore_errf(err, errlen, "LIST %s: readdir: %s", s->url, strerror(-r));
 	}
 	rel[rel_len] = '\0';
 	closedir(d);
 	return r;
 }
 
-static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+		     char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
 	size_t cap = 4096 + strlen(prefix);
@@ -340,7 +340,8 @@ static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb
 		if (!dirpart)
 			return -ENOMEM;
 		if (!objstore_key_valid(dirpart)) {
-			objstore_set_error(s, "LIST %s: invalid prefix \"%s\"", s->url, prefix);
+			objstore_errf(err, errlen,
+				      "LIST %s: invalid prefix \"%s\"", s->url, prefix);
 			free(dirpart);
 			return -EINVAL;
 		}
@@ -360,9 +361,10 @@ static int file_list(struct objstore *s, const char *prefix, objstore_list_cb cb
 	if (fd < 0) {
 		r = (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
 		if (r < 0)
-			objstore_set_error(s, "LIST %s: open %s: %s", s->url, start, strerror(-r));
+			objstore_errf(err, errlen,
+				      "LIST %s: open %s: %s", s->url, start, strerror(-r));
 	} else {
-		r = file_walk(s, fd, rel, rel_len, cap, prefix, cb, arg);
+		r = file_walk(s, fd, rel, rel_len, cap, prefix, cb, arg, err, errlen);
 	}
 	free(start);
 	free(rel);
@@ -410,7 +412,8 @@ static int mkdir_p(char *path)
 	}
 }
 
-int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf)
+int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+		       char *err, size_t errlen)
 {
 	struct file_store *fs;
 	struct stat st;
@@ -418,8 +421,8 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	int r;
 
 	if (rest[0] != '/') {
-		objstore_set_open_error("object store URL %s: file:// needs an absolute path "
-					"(file:///abs/path)", s->url);
+		objstore_errf(err, errlen, "object store URL %s: file:// needs an absolute path "
+			      "(file:///abs/path)", s->url);
 		return -EINVAL;
 	}
 	fs = calloc(1, sizeof(*fs));
@@ -435,8 +438,8 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 		fs->root[--n] = '\0';
 	if (n == 1) {
 		/* "/" as a store would let keys name any file on the system */
-		objstore_set_open_error("object store URL %s: refusing the root directory",
-					s->url);
+		objstore_errf(err, errlen, "object store URL %s: refusing the root directory",
+			      s->url);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -448,8 +451,8 @@ int objstore_file_open(struct objstore *s, const char *rest, const struct objsto
 	if (r == -ENOENT && conf && conf->no_create)
 		r = 0;            /* nothing stored yet: gets find nothing, a list is empty */
 	if (r < 0) {
-		objstore_set_open_error("object store URL %s: %s: %s", s->url, fs->root,
-					strerror(-r));
+		objstore_errf(err, errlen, "object store URL %s: %s: %s", s->url, fs->root,
+			      strerror(-r));
 		goto out_free;
 	}
 	s->ops = &file_ops;

@@ -24,22 +24,21 @@ struct objstore_fault {
 struct objstore {
 	const struct objstore_ops *ops;     /* set by the driver's open; immutable after */
 	char *url;                          /* as given to objstore_open; immutable */
-	uint64_t id;                        /* unique per process, keys per-thread errors */
 	void *priv;                         /* driver state; the driver guards its own fields */
 	pthread_mutex_t fault_lock;
 	struct objstore_fault fault;        /* fault_lock */
 };
 
 /* Driver open functions: fill s->ops and s->priv from the part of the URL after
- * "scheme://", or return -errno with objstore_set_open_error() called. */
-int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf);
-int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf);
+ * "scheme://", or return -errno with the reason in err. */
+int objstore_file_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+                       char *err, size_t errlen);
+int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+                     char *err, size_t errlen);
 
-/* Sets the calling thread's error text for s (objstore_strerror). */
-void objstore_set_error(struct objstore *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Sets the calling thread's error text for objstore_open (objstore_open_error). */
-void objstore_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes the error text into err (nothing when err is NULL or errlen 0). */
+void objstore_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* True when key is a valid object key: non-empty, no leading '/', no empty, "." or ".."
  * component.  Checked by the wrappers for every driver. */

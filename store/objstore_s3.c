@@ -25,13 +25,15 @@
  * max_object_bytes, a list page by MAX_LIST_PAGE, anything else by MAX_OTHER_ANSWER
  * (-EIO, not retried); a listing fails when a page repeats the previous continuation
  * token or there are more than max_pages pages.  GET 404 is -ENOENT, DELETE 404 is 0,
- * 403 is -EACCES, any other answer -EIO; the text for objstore_strerror() names the
+ * 403 is -EACCES, any other answer -EIO; the text in (err, errlen) names the
  * method, the object, the URL and the HTTP status with S3's <Code> and <Message>, or
  * curl's error.
  *
  * Threads: the store's configuration is immutable after open; easy handles are kept in a
  * small pool guarded by pool_lock (reused handles keep their connections alive).
  */
+#include "common/buf.h"
+#include "common/ini.h"
 #include "store/objstore.h"
 #include "store/objstore_i.h"
 #include "store/sigv4.h"
@@ -46,6 +48,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <expat.h>
 
 #ifdef EFSFS_VERSION
 #define USER_AGENT "efsfs/" EFSFS_VERSION
@@ -91,9 +94,7 @@ struct s3_store {
 /* A growing response body, at most max bytes (an answer's Content-Length is checked
  * by curl first, but a chunked answer has none). */
 struct membuf {
-	char *p;
-	size_t len;
-	size_t cap;
+	struct buf body;
 	size_t max;
 	bool oom;
 	bool too_big;
@@ -140,33 +141,22 @@ static size_t membuf_write(char *data, size_t size, size_t nmemb, void *arg)
 	struct membuf *b = arg;
 	size_t n = size * nmemb;
 
-	if (n > b->max - b->len) {
+	if (n > b->max - b->body.len) {
 		b->too_big = true;
 		return 0;               /* aborts the transfer */
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return 0;       /* aborts the transfer */
-		}
-		b->p = p;
-		b->cap = cap;
+	/* 16 KiB first, as most answers are small but a GET is a chunk */
+	if ((!b->body.cap && buf_grow(&b->body, n > 16383 ? n : 16383) < 0) ||
+	    buf_add(&b->body, data, n) < 0) {
+		b->oom = true;
+		return 0;               /* aborts the transfer */
 	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 	return n;
 }
 
 static void membuf_reset(struct membuf *b)
 {
-	free(b->p);
+	buf_free(&b->body);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -230,138 +220,145 @@ static void pool_give(struct s3_store *st, CURL *c)
 		curl_easy_cleanup(c);
 }
 
-/* Finds the first <tag>...</tag> in [p, end): its text is [*ret_start, *ret_end), still
- * XML-escaped.  False when there is none. */
-static bool xml_find(const char *p, const char *end, const char *tag, const char **ret_start,
-		     const char **ret_end)
-{
-	char open[64], close_[64];
-	const char *a, *b;
-	size_t ol, cl;
+/* ---- S3's XML answers, read with expat ------------------------------------------------ */
 
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close_, sizeof(close_), "</%s>", tag);
-	ol = strlen(open);
-	cl = strlen(close_);
-	a = memmem(p, (size_t)(end - p), open, ol);
-	if (!a)
-		return false;
-	a += ol;
-	b = memmem(a, (size_t)(end - a), close_, cl);
-	if (!b)
-		return false;
-	*ret_start = a;
-	*ret_end = b;
-	return true;
+/* One walk over an XML answer: expat hands every element's end with its text (entities
+ * decoded; the text of leaf elements is all S3 answers carry), and end() of the walk's
+ * user acts on the ones it wants.  end() returns 0 to go on, else the walk stops and
+ * that value is the walk's result. */
+struct xml_walk {
+	XML_Parser parser;
+	struct buf text;            /* character data since the last start or end tag */
+	void (*start)(struct xml_walk *w, const char *name);     /* NULL: none */
+	int (*end)(struct xml_walk *w, const char *name, const char *text);
+	int r;                      /* 0, or why the walk stopped */
+};
+
+static void XMLCALL xml_start(void *arg, const XML_Char *name, const XML_Char **atts)
+{
+	struct xml_walk *w = arg;
+
+	(void)atts;
+	w->text.len = 0;
+	if (w->text.p)
+		w->text.p[0] = '\0';
+	if (!w->r && w->start)
+		w->start(w, name);
 }
 
-static void put_utf8(char **o, unsigned long cp)
+static void XMLCALL xml_chars(void *arg, const XML_Char *s, int len)
 {
-	char *q = *o;
+	struct xml_walk *w = arg;
 
-	if (cp < 0x80) {
-		*q++ = (char)cp;
-	} else if (cp < 0x800) {
-		*q++ = (char)(0xc0 | (cp >> 6));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*q++ = (char)(0xe0 | (cp >> 12));
-		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*q++ = (char)(0xf0 | (cp >> 18));
-		*q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
+	if (!w->r && buf_add(&w->text, s, (size_t)len) < 0) {
+		w->r = -ENOMEM;
+		XML_StopParser(w->parser, XML_FALSE);
 	}
-	*o = q;
 }
 
-/* XML text [a, b) with entities decoded, malloc'd; NULL on ENOMEM or a malformed entity. */
-static char *xml_text(const char *a, const char *b)
+static void XMLCALL xml_end(void *arg, const XML_Char *name)
 {
-	char *out = malloc((size_t)(b - a) + 1), *o = out;
+	struct xml_walk *w = arg;
+	int r;
 
-	if (!out)
-		return NULL;
-	while (a < b) {
-		const char *semi;
-		size_t n;
-
-		if (*a != '&') {
-			*o++ = *a++;
-			continue;
-		}
-		semi = memchr(a, ';', (size_t)(b - a));
-		if (!semi)
-			goto bad;
-		n = (size_t)(semi - a - 1);
-		if (n == 3 && !strncmp(a + 1, "amp", 3)) {
-			*o++ = '&';
-		} else if (n == 2 && !strncmp(a + 1, "lt", 2)) {
-			*o++ = '<';
-		} else if (n == 2 && !strncmp(a + 1, "gt", 2)) {
-			*o++ = '>';
-		} else if (n == 4 && !strncmp(a + 1, "quot", 4)) {
-			*o++ = '"';
-		} else if (n == 4 && !strncmp(a + 1, "apos", 4)) {
-			*o++ = '\'';
-		} else if (n >= 2 && n <= 9 && a[1] == '#') {
-			char num[10], *e;
-			bool hex = a[2] == 'x' || a[2] == 'X';
-			unsigned long cp;
-
-			memcpy(num, a + (hex ? 3 : 2), n - (hex ? 2 : 1));
-			num[n - (hex ? 2 : 1)] = '\0';
-			if (!num[0])
-				goto bad;
-			for (const char *d = num; *d; d++)
-				if (hex ? !isxdigit((unsigned char)*d) : !isdigit((unsigned char)*d))
-					goto bad;
-			cp = strtoul(num, &e, hex ? 16 : 10);
-			if (*e || cp == 0 || cp > 0x10ffff)
-				goto bad;
-			/* 4 bytes at most, and the entity itself was at least 4 bytes ("&#1;") */
-			put_utf8(&o, cp);
-		} else {
-			goto bad;
-		}
-		a = semi + 1;
+	if (w->r)
+		return;
+	r = w->end(w, name, w->text.p ? w->text.p : "");
+	w->text.len = 0;
+	if (w->text.p)
+		w->text.p[0] = '\0';
+	if (r) {
+		w->r = r;
+		XML_StopParser(w->parser, XML_FALSE);
 	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
+}
+
+/* Walks the answer in b.  0 when it was read to its end; w->r when end() stopped it;
+ * -EIO when it is not well-formed XML (why, with its line, in why). */
+static int xml_walk(struct xml_walk *w, const struct membuf *b, char *why, size_t whylen)
+{
+	enum XML_Status st;
+	int r = 0;
+
+	w->r = 0;
+	w->parser = XML_ParserCreate(NULL);
+	if (!w->parser)
+		return -ENOMEM;
+	XML_SetUserData(w->parser, w);
+	XML_SetElementHandler(w->parser, xml_start, xml_end);
+	XML_SetCharacterDataHandler(w->parser, xml_chars);
+	st = XML_Parse(w->parser, b->body.p ? b->body.p : "", (int)b->body.len, XML_TRUE);
+	if (w->r) {
+		r = w->r;
+	} else if (st != XML_STATUS_OK) {
+		r = -EIO;
+		snprintf(why, whylen, "%s at line %lu",
+			 XML_ErrorString(XML_GetErrorCode(w->parser)),
+			 (unsigned long)XML_GetCurrentLineNumber(w->parser));
+	}
+	XML_ParserFree(w->parser);
+	buf_free(&w->text);
+	return r;
+}
+
+/* The first <Code> and <Message> of an S3 error body. */
+struct s3_error_body {
+	struct xml_walk w;
+	char *code, *message;
+};
+
+static int error_body_end(struct xml_walk *w, const char *name, const char *text)
+{
+	struct s3_error_body *e = (struct s3_error_body *)w;
+	char **slot = !strcmp(name, "Code") ? &e->code : !strcmp(name, "Message") ? &e->message
+	                                                                          : NULL;
+
+	if (!slot || *slot)
+		return 0;
+	*slot = strdup(text);
+	return *slot ? 0 : -ENOMEM;
+}
+
+/* Reads Code and Message of b, as far as it is well-formed; both NULL when absent. */
+static void s3_error_body_read(const struct membuf *b, struct s3_error_body *e)
+{
+	char why[160];
+
+	memset(e, 0, sizeof(*e));
+	e->w.end = error_body_end;
+	if (b->body.p)
+		xml_walk(&e->w, b, why, sizeof(why));
+}
+
+static void s3_error_body_free(struct s3_error_body *e)
+{
+	free(e->code);
+	free(e->message);
 }
 
 /* "Code: Message" of an S3 error body into buf, or "" */
 static void s3_error_detail(const struct membuf *b, char *buf, size_t bufsz)
 {
-	const char *a, *e, *ma, *me;
-	char *code = NULL, *msg = NULL;
+	struct s3_error_body e;
 
 	buf[0] = '\0';
-	if (!b->p)
-		return;
-	if (xml_find(b->p, b->p + b->len, "Code", &a, &e))
-		code = xml_text(a, e);
-	if (xml_find(b->p, b->p + b->len, "Message", &ma, &me))
-		msg = xml_text(ma, me);
-	if (code && msg)
-		snprintf(buf, bufsz, " %s: %s", code, msg);
-	else if (code)
-		snprintf(buf, bufsz, " %s", code);
-	free(code);
-	free(msg);
+	s3_error_body_read(b, &e);
+	if (e.code && e.message)
+		snprintf(buf, bufsz, " %s: %s", e.code, e.message);
+	else if (e.code)
+		snprintf(buf, bufsz, " %s", e.code);
+	s3_error_body_free(&e);
 }
 
 static bool s3_body_has_code(const struct membuf *b, const char *code)
 {
-	const char *a, *e;
+	struct s3_error_body e;
+	bool has;
 
-	return b->p && xml_find(b->p, b->p + b->len, "Code", &a, &e) &&
-	       (size_t)(e - a) == strlen(code) && !strncmp(a, code, (size_t)(e - a));
+	s3_error_body_read(b, &e);
+	has = e.code && !strcmp(e.code, code);
+	s3_error_body_free(&e);
+	return has;
 }
 
 static bool curl_transient(CURLcode c)
@@ -520,7 +517,7 @@ static long ms_since(const struct timespec *t0)
 
 /* Runs req with retries, all of them within st->operation_timeout_ms.  Returns 0 for
  * 2xx; else -errno with the error text set.  A GET 404 is -ENOENT; a DELETE 404 is 0. */
-static int s3_request(struct objstore *s, struct s3_req *req)
+static int s3_request(struct objstore *s, struct s3_req *req, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	char payload_hash[SIGV4_SHA256_HEX_LEN + 1], errbuf[CURL_ERROR_SIZE];
@@ -544,18 +541,18 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		goto out_free;
 
 	for (;;) {
-		int err = 0;
+		int aerr = 0;
 
 		left = st->operation_timeout_ms - ms_since(&t0);
 		attempts++;
 		cc = s3_attempt(st, req, url, payload_hash,
 				left < st->request_timeout_ms ? (left > 1 ? left : 1)
 							      : st->request_timeout_ms,
-				errbuf, &err);
-		if (err < 0) {
-			r = err;
-			objstore_set_error(s, "%s %s/%s (%s): %s", req->op, s->url,
-					   req->key ? req->key : "", url, strerror(-r));
+				errbuf, &aerr);
+		if (aerr < 0) {
+			r = aerr;
+			objstore_errf(err, errlen, "%s %s/%s (%s): %s", req->op, s->url,
+				      req->key ? req->key : "", url, strerror(-r));
 			goto out_free;
 		}
 		if (cc == CURLE_OK && req->status >= 200 && req->status < 300) {
@@ -587,15 +584,17 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 
 	if (req->resp.too_big) {
 		r = -EIO;
-		objstore_set_error(s, "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
-				   s->url, req->key ? req->key : "", url, req->resp.max);
+		objstore_errf(err, errlen,
+			      "%s %s/%s (%s): the answer is longer than %zu bytes", req->op,
+			      s->url, req->key ? req->key : "", url, req->resp.max);
 		goto out_free;
 	}
 	if (cc != CURLE_OK) {
 		r = -EIO;
-		objstore_set_error(s, "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
-				   req->key ? req->key : "", url, errbuf, attempts,
-				   attempts == 1 ? "" : "s", spent);
+		objstore_errf(err, errlen,
+			      "%s %s/%s (%s): %s (after %d attempt%s%s)", req->op, s->url,
+			      req->key ? req->key : "", url, errbuf, attempts,
+			      attempts == 1 ? "" : "s", spent);
 		goto out_free;
 	}
 	if (req->status == 404 && !strcmp(req->method, "DELETE")) {
@@ -610,9 +609,9 @@ static int s3_request(struct objstore *s, struct s3_req *req)
 		r = -EACCES;
 	else
 		r = -EIO;
-	objstore_set_error(s, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
-			   req->key ? req->key : "", url, req->status, detail,
-			   attempts > 1 ? " (after retries)" : "", spent);
+	objstore_errf(err, errlen, "%s %s/%s (%s): HTTP %ld%s%s%s", req->op, s->url,
+		      req->key ? req->key : "", url, req->status, detail,
+		      attempts > 1 ? " (after retries)" : "", spent);
 out_free:
 	free(url);
 	free(query);
@@ -628,7 +627,7 @@ static int s3_object_path(struct s3_store *st, const char *key, char **ret)
 }
 
 /* Runs req on its object's path; the answer's body stays in req->resp. */
-static int s3_object_request(struct objstore *s, struct s3_req *req)
+static int s3_object_request(struct objstore *s, struct s3_req *req, char *err, size_t errlen)
 {
 	char *path;
 	int r;
@@ -637,117 +636,160 @@ static int s3_object_request(struct objstore *s, struct s3_req *req)
 	if (r < 0)
 		return r;
 	req->path = path;
-	r = s3_request(s, req);
+	r = s3_request(s, req, err, errlen);
 	req->path = NULL;
 	free(path);
 	return r;
 }
 
-static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len)
+static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+		  char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "GET", .method = "GET", .key = key,
 			      .max_answer = s3_of(s)->max_object_bytes };
+	char *body;
+	size_t len;
 	int r;
 
-	r = s3_object_request(s, &req);
+	r = s3_object_request(s, &req, err, errlen);
 	if (r < 0) {
 		membuf_reset(&req.resp);
 		return r;
 	}
-	if (!req.resp.p) {
-		req.resp.p = malloc(1);
-		if (!req.resp.p)
-			return -ENOMEM;
-	}
-	*ret_buf = req.resp.p;
-	*ret_len = req.resp.len;
+	body = buf_take(&req.resp.body, &len);   /* "" for an empty object */
+	if (!body)
+		return -ENOMEM;
+	*ret_buf = body;
+	*ret_len = len;
 	return 0;
 }
 
-static int s3_put(struct objstore *s, const char *key, const void *buf, size_t len)
+static int s3_put(struct objstore *s, const char *key, const void *buf, size_t len,
+		  char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = buf,
 			      .body_len = len, .storage_class = true };
-	int r = s3_object_request(s, &req);
+	int r = s3_object_request(s, &req, err, errlen);
 
 	membuf_reset(&req.resp);
 	return r;
 }
 
-static int s3_del(struct objstore *s, const char *key)
+static int s3_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct s3_req req = { .op = "DELETE", .method = "DELETE", .key = key };
-	int r = s3_object_request(s, &req);
+	int r = s3_object_request(s, &req, err, errlen);
 
 	membuf_reset(&req.resp);
 	return r;
+}
+
+/* What one ListObjectsV2 page walk keeps. */
+struct list_walk {
+	struct xml_walk w;
+	struct objstore *s;
+	objstore_list_cb cb;
+	void *arg;
+	char *err;
+	size_t errlen;
+	bool in_contents;           /* inside a <Contents> */
+	char *key;                  /* the current <Contents>'s first <Key>, NULL before it */
+	uint64_t size;              /* and its first <Size> */
+	bool has_size;
+	bool has_truncated, truncated;
+	char *token;                /* the first <NextContinuationToken> */
+};
+
+static void list_walk_start(struct xml_walk *w, const char *name)
+{
+	if (!strcmp(name, "Contents"))
+		((struct list_walk *)w)->in_contents = true;
+}
+
+static int list_walk_end(struct xml_walk *w, const char *name, const char *text)
+{
+	struct list_walk *l = (struct list_walk *)w;
+	struct s3_store *st = s3_of(l->s);
+	size_t plen = strlen(st->prefix);
+	int r = 0;
+
+	if (!strcmp(name, "Key") && l->in_contents && !l->key) {
+		l->key = strdup(text);
+		return l->key ? 0 : -ENOMEM;
+	}
+	if (!strcmp(name, "Size") && l->in_contents && !l->has_size) {
+		l->has_size = true;
+		for (const char *q = text; *q; q++) {
+			if (!isdigit((unsigned char)*q)) {
+				objstore_errf(l->err, l->errlen, "LIST %s: bad <Size>", l->s->url);
+				return -EIO;
+			}
+			l->size = l->size * 10 + (uint64_t)(*q - '0');
+		}
+		return 0;
+	}
+	if (!strcmp(name, "Contents")) {
+		l->in_contents = false;
+		if (!l->key) {
+			objstore_errf(l->err, l->errlen, "LIST %s: <Contents> without <Key>",
+				      l->s->url);
+			return -EIO;
+		}
+		if (!strncmp(l->key, st->prefix, plen) && l->key[plen])
+			r = l->cb(l->key + plen, l->size, l->arg);
+		free(l->key);
+		l->key = NULL;
+		l->size = 0;
+		l->has_size = false;
+		return r;
+	}
+	if (!strcmp(name, "IsTruncated") && !l->has_truncated) {
+		l->has_truncated = true;
+		l->truncated = !strcmp(text, "true");
+		return 0;
+	}
+	if (!strcmp(name, "NextContinuationToken") && !l->token) {
+		l->token = strdup(text);
+		return l->token ? 0 : -ENOMEM;
+	}
+	return 0;
 }
 
 /* Reports the <Contents> of one ListObjectsV2 page; sets *ret_token to the next
  * continuation token (malloc'd) or NULL on the last page. */
 static int s3_list_page(struct objstore *s, const struct membuf *b, objstore_list_cb cb,
-			void *arg, char **ret_token)
+			void *arg, char **ret_token, char *err, size_t errlen)
 {
-	struct s3_store *st = s3_of(s);
-	const char *p = b->p, *end, *a, *e;
-	size_t plen = strlen(st->prefix);
-	bool truncated = false;
-	int r = 0;
+	struct list_walk l = { .w.start = list_walk_start, .w.end = list_walk_end, .s = s,
+			       .cb = cb, .arg = arg,
+			       .err = err, .errlen = errlen };
+	char why[160];
+	int r;
 
 	*ret_token = NULL;
-	if (!p) {
-		objstore_set_error(s, "LIST %s: empty answer", s->url);
+	if (!b->body.p) {
+		objstore_errf(err, errlen, "LIST %s: empty answer", s->url);
 		return -EIO;
 	}
-	end = p + b->len;
-	if (xml_find(p, end, "IsTruncated", &a, &e))
-		truncated = (size_t)(e - a) == 4 && !strncmp(a, "true", 4);
-	for (;;) {
-		const char *ca, *ce, *ka, *ke, *sa, *se;
-		char *key;
-		uint64_t size = 0;
-
-		if (!xml_find(p, end, "Contents", &ca, &ce))
-			break;
-		if (!xml_find(ca, ce, "Key", &ka, &ke)) {
-			objstore_set_error(s, "LIST %s: <Contents> without <Key>", s->url);
-			return -EIO;
-		}
-		if (xml_find(ca, ce, "Size", &sa, &se)) {
-			for (const char *q = sa; q < se; q++) {
-				if (!isdigit((unsigned char)*q)) {
-					objstore_set_error(s, "LIST %s: bad <Size>", s->url);
-					return -EIO;
-				}
-				size = size * 10 + (uint64_t)(*q - '0');
-			}
-		}
-		key = xml_text(ka, ke);
-		if (!key) {
-			objstore_set_error(s, "LIST %s: bad <Key> (or out of memory)", s->url);
-			return -EIO;
-		}
-		if (!strncmp(key, st->prefix, plen) && key[plen])
-			r = cb(key + plen, size, arg);
-		free(key);
-		if (r)
-			return r;
-		p = ce + strlen("</Contents>");
+	r = xml_walk(&l.w, b, why, sizeof(why));
+	if (r == -EIO && !l.w.r)
+		objstore_errf(err, errlen, "LIST %s: malformed answer: %s", s->url, why);
+	if (r == 0 && l.truncated && (!l.token || !l.token[0])) {
+		objstore_errf(err, errlen, "LIST %s: truncated page without "
+			      "<NextContinuationToken>", s->url);
+		r = -EIO;
 	}
-	if (truncated) {
-		if (!xml_find(b->p, end, "NextContinuationToken", &a, &e) || a == e) {
-			objstore_set_error(s, "LIST %s: truncated page without "
-					   "<NextContinuationToken>", s->url);
-			return -EIO;
-		}
-		*ret_token = xml_text(a, e);
-		if (!*ret_token)
-			return -ENOMEM;
+	if (r == 0 && l.truncated) {
+		*ret_token = l.token;
+		l.token = NULL;
 	}
-	return 0;
+	free(l.key);
+	free(l.token);
+	return r;
 }
 
-static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg)
+static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, void *arg,
+		   char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	char *full_prefix = NULL, *token = NULL, *path = NULL, max_keys[16];
@@ -764,8 +806,9 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 	snprintf(max_keys, sizeof(max_keys), "%u", st->page_size);
 	do {
 		if (pages++ == st->max_pages) {
-			objstore_set_error(s, "LIST %s: more than %u pages: giving up (a store "
-					   "that never ends its listing)", s->url, st->max_pages);
+			objstore_errf(err, errlen,
+				      "LIST %s: more than %u pages: giving up (a store "
+				      "that never ends its listing)", s->url, st->max_pages);
 			r = -EIO;
 			break;
 		}
@@ -781,14 +824,15 @@ static int s3_list(struct objstore *s, const char *prefix, objstore_list_cb cb, 
 		if (token)
 			params[req.n_params++] =
 				(struct sigv4_param){ "continuation-token", token };
-		r = s3_request(s, &req);
+		r = s3_request(s, &req, err, errlen);
 		if (r == 0)
-			r = s3_list_page(s, &req.resp, cb, arg, &next);
+			r = s3_list_page(s, &req.resp, cb, arg, &next, err, errlen);
 		membuf_reset(&req.resp);
 		/* the same token again would ask for the same page forever */
 		if (r == 0 && next && token && !strcmp(next, token)) {
-			objstore_set_error(s, "LIST %s: the store answered the continuation token "
-					   "\"%.64s\" with the same token again", s->url, token);
+			objstore_errf(err, errlen,
+				      "LIST %s: the store answered the continuation token "
+				      "\"%.64s\" with the same token again", s->url, token);
 			r = -EIO;
 		}
 		free(token);
@@ -803,44 +847,42 @@ out_free:
 
 /* The probe of objstore_check: a PUT with the storage class, then a DELETE; S3's answer
  * to the PUT says what is wrong. */
-static int s3_check(struct objstore *s, const char *key)
+static int s3_check(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	struct s3_req req = { .op = "PUT", .method = "PUT", .key = key, .body = "efsfs probe\n",
 			      .body_len = 12, .storage_class = true };
-	char why[600];
-	int r = s3_object_request(s, &req);
+	char why[600] = "";
+	int r = s3_object_request(s, &req, why, sizeof(why));
 
 	if (r < 0 && req.status == 404 && s3_body_has_code(&req.resp, "NoSuchBucket")) {
 		r = -ENOENT;
-		objstore_set_error(s, "%s: bucket \"%s\" does not exist at %s", s->url,
-				   st->bucket, st->base_url);
+		objstore_errf(err, errlen, "%s: bucket \"%s\" does not exist at %s", s->url,
+			      st->bucket, st->base_url);
 	} else if (r < 0 && req.status == 400 &&
 		   s3_body_has_code(&req.resp, "InvalidStorageClass")) {
 		r = -EINVAL;
-		objstore_set_error(s, "%s: the store at %s does not accept storage class %s "
-				   "(HTTP 400 InvalidStorageClass)", s->url, st->base_url,
-				   st->storage_class ? st->storage_class : "(none)");
+		objstore_errf(err, errlen, "%s: the store at %s does not accept storage class %s "
+			      "(HTTP 400 InvalidStorageClass)", s->url, st->base_url,
+			      st->storage_class ? st->storage_class : "(none)");
 	} else if (r < 0) {
-		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
-		objstore_set_error(s, "%s: a test write failed: %s", s->url, why);
+		objstore_errf(err, errlen, "%s: a test write failed: %s", s->url, why);
 	}
 	membuf_reset(&req.resp);
 	if (r < 0)
 		return r;
 	req = (struct s3_req){ .op = "DELETE", .method = "DELETE", .key = key };
-	r = s3_object_request(s, &req);
+	why[0] = '\0';
+	r = s3_object_request(s, &req, why, sizeof(why));
 	membuf_reset(&req.resp);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "%s", objstore_strerror(s));
-		objstore_set_error(s, "%s: a test write worked but its delete failed: %s", s->url,
-				   why);
-	}
+	if (r < 0)
+		objstore_errf(err, errlen, "%s: a test write worked but its delete failed: %s",
+			      s->url, why);
 	return r;
 }
 
 /* PUT bucket, with a LocationConstraint outside us-east-1 (S3 refuses one there). */
-static int s3_create(struct objstore *s)
+static int s3_create(struct objstore *s, char *err, size_t errlen)
 {
 	struct s3_store *st = s3_of(s);
 	struct s3_req req = { .op = "CREATE BUCKET", .method = "PUT" };
@@ -859,7 +901,7 @@ static int s3_create(struct objstore *s)
 	req.path = path;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	r = s3_request(s, &req);
+	r = s3_request(s, &req, err, errlen);
 	if (r < 0 && req.status == 409 && s3_body_has_code(&req.resp, "BucketAlreadyOwnedByYou"))
 		r = 0;
 	else if (r < 0 && req.status == 409)
@@ -924,84 +966,64 @@ int objstore_s3_set_max_pages(struct objstore *s, unsigned max_pages)
 	return 0;
 }
 
-static char *trim(char *p)
-{
-	char *e;
+/* What read_shared_credentials() collects from the profile's sections. */
+struct shared_credentials {
+	const char *profile;
+	char *key, *secret, *token;
+};
 
-	while (isspace((unsigned char)*p))
-		p++;
-	e = p + strlen(p);
-	while (e > p && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return p;
+static int shared_credentials_item(const struct ini_item *it, void *arg)
+{
+	struct shared_credentials *sc = arg;
+	char **slot = NULL;
+
+	if (!it->key || !it->section || strcmp(it->section, sc->profile) != 0)
+		return 0;
+	if (!strcmp(it->key, "aws_access_key_id"))
+		slot = &sc->key;
+	else if (!strcmp(it->key, "aws_secret_access_key"))
+		slot = &sc->secret;
+	else if (!strcmp(it->key, "aws_session_token"))
+		slot = &sc->token;
+	if (!slot)
+		return 0;
+	free(*slot);
+	*slot = strdup(it->value);
+	return *slot ? 0 : -ENOMEM;
 }
 
-/* Reads profile from an AWS shared credentials file.  Returns 1 when the profile has both
- * keys, 0 when the file or profile is missing or incomplete, -ENOMEM. */
+/* Reads profile from an AWS shared credentials file (common/ini, lenient: lines
+ * that are not "[profile]" or "key = value" are skipped, values kept as written
+ * between white space; a key set twice keeps the last).  Returns 1 when the
+ * profile has both keys, 0 when the file or profile is missing or incomplete,
+ * -ENOMEM. */
 static int read_shared_credentials(const char *file, const char *profile, char **ret_key,
 				   char **ret_secret, char **ret_token)
 {
-	char *line = NULL, *key = NULL, *secret = NULL, *token = NULL;
-	size_t cap = 0;
-	bool in_profile = false;
-	int r = 0;
+	struct shared_credentials sc = { .profile = profile };
+	int r;
 	FILE *f;
 
 	f = fopen(file, "re");
 	if (!f)
 		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		char *p = trim(line), *eq, *name, *val, **slot = NULL;
-
-		if (!*p || *p == '#' || *p == ';')
-			continue;
-		if (*p == '[') {
-			char *close_ = strchr(p, ']');
-
-			if (close_)
-				*close_ = '\0';
-			in_profile = !strcmp(trim(p + 1), profile);
-			continue;
-		}
-		if (!in_profile || !(eq = strchr(p, '=')))
-			continue;
-		*eq = '\0';
-		name = trim(p);
-		val = trim(eq + 1);
-		if (!strcmp(name, "aws_access_key_id"))
-			slot = &key;
-		else if (!strcmp(name, "aws_secret_access_key"))
-			slot = &secret;
-		else if (!strcmp(name, "aws_session_token"))
-			slot = &token;
-		if (slot) {
-			free(*slot);
-			*slot = strdup(val);
-			if (!*slot) {
-				r = -ENOMEM;
-				break;
-			}
-		}
-	}
+	r = ini_read(f, file, INI_LENIENT, shared_credentials_item, &sc, NULL, 0);
 	fclose(f);
-	if (line)
-		explicit_bzero(line, cap);
-	free(line);
-	if (r == 0 && key && key[0] && secret && secret[0]) {
-		*ret_key = key;
-		*ret_secret = secret;
-		*ret_token = token;
+	if (r == 0 && sc.key && sc.key[0] && sc.secret && sc.secret[0]) {
+		*ret_key = sc.key;
+		*ret_secret = sc.secret;
+		*ret_token = sc.token;
 		return 1;
 	}
-	free(key);
-	free(secret);
-	free(token);
-	return r;
+	free(sc.key);
+	free(sc.secret);
+	free(sc.token);
+	return r == -ENOMEM ? r : 0;
 }
 
 /* The credentials chain: environment, shared credentials file, configuration. */
 static int s3_credentials(struct objstore *s, struct s3_store *st,
-			  const struct objstore_conf *conf)
+			  const struct objstore_conf *conf, char *err, size_t errlen)
 {
 	const char *env_key = getenv("AWS_ACCESS_KEY_ID");
 	const char *env_secret = getenv("AWS_SECRET_ACCESS_KEY");
@@ -1046,10 +1068,10 @@ static int s3_credentials(struct objstore *s, struct s3_store *st,
 		st->secret_key = strdup(conf->secret_key);
 		return st->access_key && st->secret_key ? 0 : -ENOMEM;
 	}
-	objstore_set_open_error("object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
-				"AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
-				"s3_access_key_id and s3_secret_access_key in the configuration",
-				s->url, profile, file ? file : "~/.aws/credentials");
+	objstore_errf(err, errlen, "object store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+		      "AWS_SECRET_ACCESS_KEY, or profile [%s] in %s, or "
+		      "s3_access_key_id and s3_secret_access_key in the configuration",
+		      s->url, profile, file ? file : "~/.aws/credentials");
 	free(default_file);
 	return -EINVAL;
 }
@@ -1069,7 +1091,8 @@ static bool bucket_dns_ok(const char *b)
 
 /* Endpoint "scheme://host[:port][/]" into st->base_url, st->host (bucket-prefixed in
  * virtual-host style) and st->path_base. */
-static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct objstore_conf *conf)
+static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct objstore_conf *conf,
+		       char *err, size_t errlen)
 {
 	const char *ep = conf->endpoint, *hp, *slash;
 	char *default_ep = NULL, *scheme = NULL, *hostport = NULL;
@@ -1087,8 +1110,9 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 		scheme = strdup("http");
 		hp = ep + 7;
 	} else {
-		objstore_set_open_error("object store %s: endpoint %s: must start with http:// or "
-					"https://", s->url, ep);
+		objstore_errf(err, errlen,
+			      "object store %s: endpoint %s: must start with http:// or "
+			      "https://", s->url, ep);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -1098,8 +1122,9 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 		goto out_free;
 	}
 	if (!hostport[0] || strpbrk(hostport, "@?# ") || (slash && strcmp(slash, "/"))) {
-		objstore_set_open_error("object store %s: endpoint %s: expected scheme://host[:port]",
-					s->url, ep);
+		objstore_errf(err, errlen,
+			      "object store %s: endpoint %s: expected scheme://host[:port]",
+			      s->url, ep);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -1109,9 +1134,10 @@ static int s3_endpoint(struct objstore *s, struct s3_store *st, const struct obj
 			st->path_base = NULL;
 	} else {
 		if (!bucket_dns_ok(st->bucket)) {
-			objstore_set_open_error("object store %s: bucket name \"%s\" cannot be used "
-						"in virtual-host style; use path style", s->url,
-						st->bucket);
+			objstore_errf(err, errlen,
+				      "object store %s: bucket name \"%s\" cannot be used "
+				      "in virtual-host style; use path style", s->url,
+				      st->bucket);
 			r = -EINVAL;
 			goto out_free;
 		}
@@ -1131,7 +1157,8 @@ out_free:
 	return r;
 }
 
-int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf)
+int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore_conf *conf,
+		     char *err, size_t errlen)
 {
 	const char *slash = strchr(rest, '/');
 	struct s3_store *st;
@@ -1139,8 +1166,8 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_code != CURLE_OK) {
-		objstore_set_open_error("object store %s: curl_global_init: %s", s->url,
-					curl_easy_strerror(curl_init_code));
+		objstore_errf(err, errlen, "object store %s: curl_global_init: %s", s->url,
+			      curl_easy_strerror(curl_init_code));
 		return -EIO;
 	}
 	st = calloc(1, sizeof(*st));
@@ -1159,8 +1186,8 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 		goto out_free;
 	}
 	if (!st->bucket[0] || strpbrk(st->bucket, "?#% ")) {
-		objstore_set_open_error("object store URL %s: expected s3://bucket[/prefix]",
-					s->url);
+		objstore_errf(err, errlen, "object store URL %s: expected s3://bucket[/prefix]",
+			      s->url);
 		r = -EINVAL;
 		goto out_free;
 	}
@@ -1178,7 +1205,8 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 				goto out_free;
 			}
 			if (!objstore_key_valid(pre)) {
-				objstore_set_open_error("object store URL %s: bad prefix", s->url);
+				objstore_errf(err, errlen,
+					      "object store URL %s: bad prefix", s->url);
 				free(pre);
 				r = -EINVAL;
 				goto out_free;
@@ -1220,10 +1248,10 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 	st->max_pages = DEFAULT_MAX_PAGES;
 	st->retries = conf->retries < 0 ? 0 : conf->retries == 0 ? 4 : conf->retries;
 	st->backoff_ms = conf->backoff_ms > 0 ? conf->backoff_ms : 100;
-	r = s3_endpoint(s, st, conf);
+	r = s3_endpoint(s, st, conf, err, errlen);
 	if (r < 0)
 		goto out_free;
-	r = s3_credentials(s, st, conf);
+	r = s3_credentials(s, st, conf, err, errlen);
 	if (r < 0)
 		goto out_free;
 	s->ops = &s3_ops;
@@ -1231,7 +1259,7 @@ int objstore_s3_open(struct objstore *s, const char *rest, const struct objstore
 
 out_free:
 	if (r == -ENOMEM)
-		objstore_set_open_error("object store %s: out of memory", s->url);
+		objstore_errf(err, errlen, "object store %s: out of memory", s->url);
 	s3_free(s);
 	return r;
 }

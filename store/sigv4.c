@@ -3,6 +3,7 @@
  * See sigv4.h for the canonicalisation rules.  Pure: no clock, no I/O, no global state.
  */
 #include "store/sigv4.h"
+#include "common/buf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,92 +15,34 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-/* A growable NUL-terminated string; err is sticky so callers check once at the end. */
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	int err;
-};
-
-static void sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sbuf_adds(struct sbuf *b, const char *s)
-{
-	sbuf_add(b, s, strlen(s));
-}
-
-static void sbuf_addc(struct sbuf *b, char c)
-{
-	sbuf_add(b, &c, 1);
-}
-
-/* Returns the string (owned by the caller) or NULL with b->err set. */
-static char *sbuf_take(struct sbuf *b)
-{
-	char *p;
-
-	if (!b->err && !b->p)
-		sbuf_add(b, "", 0);
-	if (b->err) {
-		free(b->p);
-		b->p = NULL;
-		return NULL;
-	}
-	p = b->p;
-	b->p = NULL;
-	return p;
-}
-
 static bool is_unreserved(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static void sbuf_add_encoded(struct sbuf *b, const char *s, bool keep_slash)
+static void buf_add_encoded(struct buf *b, const char *s, bool keep_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (is_unreserved(*p) || (keep_slash && *p == '/')) {
-			sbuf_addc(b, (char)*p);
+			buf_addc(b, (char)*p);
 		} else {
 			char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
 
-			sbuf_add(b, esc, 3);
+			buf_add(b, esc, 3);
 		}
 	}
 }
 
 int sigv4_uri_encode(const char *s, bool keep_slash, char **ret)
 {
-	struct sbuf b = { 0 };
+	struct buf b = BUF_INIT;
 	char *out;
 
-	sbuf_add_encoded(&b, s, keep_slash);
-	out = sbuf_take(&b);
+	buf_add_encoded(&b, s, keep_slash);
+	out = buf_take(&b, NULL);
 	if (!out)
 		return b.err;
 	*ret = out;
@@ -158,7 +101,7 @@ static int enc_param_cmp(const void *a, const void *b)
 int sigv4_canonical_query(const struct sigv4_param *params, size_t n_params, char **ret)
 {
 	struct enc_param *ep = NULL;
-	struct sbuf b = { 0 };
+	struct buf b = BUF_INIT;
 	size_t done = 0;
 	char *out;
 	int r = 0;
@@ -183,12 +126,12 @@ int sigv4_canonical_query(const struct sigv4_param *params, size_t n_params, cha
 		qsort(ep, n_params, sizeof(*ep), enc_param_cmp);
 	for (size_t i = 0; i < n_params; i++) {
 		if (i)
-			sbuf_addc(&b, '&');
-		sbuf_adds(&b, ep[i].name);
-		sbuf_addc(&b, '=');
-		sbuf_adds(&b, ep[i].value);
+			buf_addc(&b, '&');
+		buf_adds(&b, ep[i].name);
+		buf_addc(&b, '=');
+		buf_adds(&b, ep[i].value);
 	}
-	out = sbuf_take(&b);
+	out = buf_take(&b, NULL);
 	if (!out) {
 		r = b.err;
 		goto out_free;
@@ -271,7 +214,7 @@ static bool amz_date_valid(const char *d)
 static int build_canonical(const struct sigv4_request *req, char **ret_creq, char **ret_signed)
 {
 	struct canon_header *ch;
-	struct sbuf creq = { 0 }, sh = { 0 };
+	struct buf creq = BUF_INIT, sh = BUF_INIT;
 	char *query = NULL, *s_creq, *s_sh;
 	size_t made = 0;
 	int r;
@@ -302,37 +245,37 @@ static int build_canonical(const struct sigv4_request *req, char **ret_creq, cha
 	if (r < 0)
 		goto out_free;
 
-	sbuf_adds(&creq, req->method);
-	sbuf_addc(&creq, '\n');
-	sbuf_add_encoded(&creq, req->path, true);
-	sbuf_addc(&creq, '\n');
-	sbuf_adds(&creq, query);
-	sbuf_addc(&creq, '\n');
+	buf_adds(&creq, req->method);
+	buf_addc(&creq, '\n');
+	buf_add_encoded(&creq, req->path, true);
+	buf_addc(&creq, '\n');
+	buf_adds(&creq, query);
+	buf_addc(&creq, '\n');
 	for (size_t i = 0; i < made; i++) {
 		bool repeat = i > 0 && !strcmp(ch[i].name, ch[i - 1].name);
 
 		if (repeat) {
 			/* strip the newline of the previous line and append ",value" */
 			creq.len--;
-			sbuf_addc(&creq, ',');
+			buf_addc(&creq, ',');
 		} else {
 			if (i > 0)
-				sbuf_addc(&sh, ';');
-			sbuf_adds(&sh, ch[i].name);
-			sbuf_adds(&creq, ch[i].name);
-			sbuf_addc(&creq, ':');
+				buf_addc(&sh, ';');
+			buf_adds(&sh, ch[i].name);
+			buf_adds(&creq, ch[i].name);
+			buf_addc(&creq, ':');
 		}
-		sbuf_adds(&creq, ch[i].value);
-		sbuf_addc(&creq, '\n');
+		buf_adds(&creq, ch[i].value);
+		buf_addc(&creq, '\n');
 	}
-	sbuf_addc(&creq, '\n');
+	buf_addc(&creq, '\n');
 	if (!sh.err && sh.p)
-		sbuf_add(&creq, sh.p, sh.len);
-	sbuf_addc(&creq, '\n');
-	sbuf_adds(&creq, req->payload_hash);
+		buf_add(&creq, sh.p, sh.len);
+	buf_addc(&creq, '\n');
+	buf_adds(&creq, req->payload_hash);
 
-	s_creq = sbuf_take(&creq);
-	s_sh = sbuf_take(&sh);
+	s_creq = buf_take(&creq, NULL);
+	s_sh = buf_take(&sh, NULL);
 	if (!s_creq || !s_sh) {
 		free(s_creq);
 		free(s_sh);

@@ -360,13 +360,13 @@ int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char
 {
 	struct list_state g = { fs, cb, arg };
 	struct objstore *s = tier_of(fs)->store[class];
-	char prefix[FS_ID_LEN + 2];
+	char prefix[FS_ID_LEN + 2], serr[512];
 	int r;
 
 	snprintf(prefix, sizeof(prefix), "%s/", fs_id(fs));
-	r = objstore_list(s, prefix, list_check, &g);
+	r = objstore_list(s, prefix, list_check, &g, serr, sizeof(serr));
 	if (r < 0)
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 	return r;
 }
 
@@ -447,7 +447,7 @@ int tier_gc_legacy(struct fs *fs, bool delete_legacy, uint64_t *ret_deleted,
 				snprintf(err, errlen, "committing metadata: %s", strerror(-r));
 		}
 		for (size_t i = 0; i < g.keys.n && !r; i++)
-			if (objstore_del(s, g.keys.v[i]) == 0)
+			if (objstore_del(s, g.keys.v[i], NULL, 0) == 0)
 				deleted++;
 		tier_keys_free(&g.keys);
 		legacy += g.legacy_left;

@@ -70,15 +70,15 @@ static int commit_row(struct fs *fs, const struct meta_chunk *c)
  * it is its own (tier/owner.c): then it stays, for gc. */
 static void delete_object(struct fs *fs, const struct meta_chunk *c)
 {
-	char key[TIER_KEY_MAX];
+	char key[TIER_KEY_MAX], serr[512];
 
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
 	if (!tier_may_delete(fs, c->version)) {
 		log_debug("leaving %s: not provably ours (owner.c)", key);
 		return;
 	}
-	if (objstore_del(tier_of(fs)->store[c->class], key) < 0)
-		log_debug("leaving %s for gc: %s", key, objstore_strerror(tier_of(fs)->store[c->class]));
+	if (objstore_del(tier_of(fs)->store[c->class], key, serr, sizeof(serr)) < 0)
+		log_debug("leaving %s for gc: %s", key, serr);
 }
 
 int tier_promote_locked(struct fs *fs, struct tier_file *tf, uint64_t size, uint64_t idx)
@@ -191,7 +191,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	uint64_t gen;
 	void *plain = NULL, *obj = NULL, *back = NULL;
 	size_t plen = 0, olen = 0, blen = 0;
-	char key[TIER_KEY_MAX];
+	char key[TIER_KEY_MAX], serr[512];
 	bool put = false;
 	int r;
 
@@ -244,9 +244,9 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	nc.has_sha256 = true;         /* every later read must find this content */
 	memcpy(nc.sha256, h.sha256, sizeof(nc.sha256));
 	tier_object_key(fs, ino, idx, nc.version, key);
-	r = objstore_put(s, key, obj, olen);
+	r = objstore_put(s, key, obj, olen, serr, sizeof(serr));
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}
 	put = true;
@@ -294,7 +294,7 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		delete_object(fs, &c);
 	}
 out:
-	if (put && objstore_del(s, key) < 0)
+	if (put && objstore_del(s, key, NULL, 0) < 0)
 		log_debug("leaving %s for gc", key);
 	free(plain);
 	free(obj);

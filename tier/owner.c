@@ -345,7 +345,7 @@ static int claim_parse(const void *buf, size_t len, struct claim *c)
 static int claim_put(struct fs *fs, struct objstore *s, const char *token, char *err,
 		     size_t errlen)
 {
-	char key[TIER_KEY_MAX], sid[TIER_URL_MAX], *text;
+	char key[TIER_KEY_MAX], sid[TIER_URL_MAX], *text, serr[512];
 	int n, r;
 
 	store_identity(s, sid);
@@ -355,10 +355,10 @@ static int claim_put(struct fs *fs, struct objstore *s, const char *token, char 
 	if (n < 0)
 		return -ENOMEM;
 	tier_claim_key(&tier_of(fs)->ident, key);
-	r = objstore_put(s, key, text, (size_t)n);
+	r = objstore_put(s, key, text, (size_t)n, serr, sizeof(serr));
 	free(text);
 	if (r < 0)
-		snprintf(err, errlen, "writing the claim: %s", objstore_strerror(s));
+		snprintf(err, errlen, "writing the claim: %s", serr);
 	return r;
 }
 
@@ -375,19 +375,19 @@ enum claim_state {
 static int claim_read(struct fs *fs, struct objstore *s, enum claim_state *ret,
 		      struct claim *ret_c, char *err, size_t errlen)
 {
-	char key[TIER_KEY_MAX], sid[TIER_URL_MAX];
+	char key[TIER_KEY_MAX], sid[TIER_URL_MAX], serr[512];
 	void *buf;
 	size_t len;
 	int r;
 
 	tier_claim_key(&tier_of(fs)->ident, key);
-	r = objstore_get(s, key, &buf, &len);
+	r = objstore_get(s, key, &buf, &len, serr, sizeof(serr));
 	if (r == -ENOENT) {
 		*ret = CLAIM_NONE;
 		return 0;
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "reading the claim: %s", objstore_strerror(s));
+		snprintf(err, errlen, "reading the claim: %s", serr);
 		return r;
 	}
 	r = claim_parse(buf, len, ret_c);
@@ -657,31 +657,31 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 	size_t plen, olen, blen;
 	struct codec_chunk want, id;
 	struct codec_header h;
-	const char *why = NULL;
+	char why[128], serr[512];
 	char key[TIER_KEY_MAX];
 	int r;
 
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
-	r = objstore_get(s, key, &obj, &olen);
+	r = objstore_get(s, key, &obj, &olen, serr, sizeof(serr));
 	if (r == -ENOENT) {
 		snprintf(err, errlen, "%s/%s: gone", objstore_url(s), key);
 		return 1;
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		return r;
 	}
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(tier_of(fs)->codec, &want, obj, olen, &plain, &plen, &why);
+	r = codec_decode(tier_of(fs)->codec, &want, obj, olen, &plain, &plen, why, sizeof(why));
 	free(obj);
 	obj = NULL;
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 || plen != c->plain_len) {
 		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key,
-			 r < 0 && why ? why : "does not match the chunk map");
+			 r < 0 && why[0] ? why : "does not match the chunk map");
 		if (!r)
 			free(plain);
 		return 1;
@@ -696,21 +696,21 @@ static int copy_one(struct fs *fs, struct codec *nc, const struct tier_ident *ni
 		goto out;
 	}
 	tier_key(nid, c->ino, c->idx, c->version, key);
-	r = objstore_put(s, key, obj, olen);
+	r = objstore_put(s, key, obj, olen, serr, sizeof(serr));
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}
 	free(obj);
 	obj = NULL;
-	r = objstore_get(s, key, &obj, &olen);
+	r = objstore_get(s, key, &obj, &olen, serr, sizeof(serr));
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}
 	/* the new object must give back the content the chunk map will name */
 	want.sha256 = h.sha256;
-	r = codec_decode(nc, &want, obj, olen, &back, &blen, NULL);
+	r = codec_decode(nc, &want, obj, olen, &back, &blen, NULL, 0);
 	if (r < 0 || blen != plen || memcmp(back, plain, plen) != 0) {
 		snprintf(err, errlen, "%s/%s: read back differs from what was written",
 			 objstore_url(s), key);
@@ -846,15 +846,15 @@ static int count_missing(struct fs *fs, int class, uint64_t *ret_missing, uint64
 {
 	struct objstore *s = tier_of(fs)->store[class];
 	struct tier_keys ks = { NULL, 0, 0 };
-	char prefix[FS_ID_LEN + 2];
+	char prefix[FS_ID_LEN + 2], serr[512];
 	struct tier_rows rs;
 	int r;
 
 	*ret_missing = *ret_total = 0;
 	snprintf(prefix, sizeof(prefix), "%s/", fs_id(fs));
-	r = objstore_list(s, prefix, collect_key, &ks);
+	r = objstore_list(s, prefix, collect_key, &ks, serr, sizeof(serr));
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}
 	if (ks.n)

@@ -129,13 +129,14 @@ static int store_open_url(const struct conf *c, int class, const char *url,
 		.max_object_bytes = chunk_size ? chunk_size + 65536 : 0,
 		.no_create = read_only,
 	};
+	char serr[512];
 	const char *why;
 	int r;
 
-	r = objstore_open(url, &oc, ret);
+	r = objstore_open(url, &oc, ret, serr, sizeof(serr));
 	if (r < 0) {
 		/* the driver's text starts "object store URL: ": say which store once */
-		why = objstore_open_error();
+		why = serr;
 		if (strncmp(why, "object store ", 13) == 0 && strncmp(why + 13, url, strlen(url)) == 0 &&
 		    strncmp(why + 13 + strlen(url), ": ", 2) == 0)
 			why += 13 + strlen(url) + 2;
@@ -362,8 +363,8 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 {
 	struct objstore *s = tier_of(fs)->store[c->class];
 	struct codec_chunk want;
-	const char *why = NULL;
-	char key[96];
+	char why[128];
+	char key[96], serr[512];
 	void *obj;
 	size_t len;
 	int r;
@@ -372,19 +373,19 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 		return -EINVAL;
 	tier_object_key(fs, c->ino, c->idx, c->version, key);
 	fs_fetching_add(fs, 1);
-	r = objstore_get(s, key, &obj, &len);
+	r = objstore_get(s, key, &obj, &len, serr, sizeof(serr));
 	fs_fetching_add(fs, -1);
 	if (r < 0) {
-		snprintf(err, errlen, "%s", objstore_strerror(s));
+		snprintf(err, errlen, "%s", serr);
 		return r == -ENOENT ? -EIO : r;    /* a missing object is data loss: EIO */
 	}
 	want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
 				     .class = (uint8_t)c->class, .plain_len = c->plain_len,
 				     .sha256 = c->has_sha256 ? c->sha256 : NULL };
-	r = codec_decode(tier_of(fs)->codec, &want, obj, len, ret_buf, ret_len, &why);
+	r = codec_decode(tier_of(fs)->codec, &want, obj, len, ret_buf, ret_len, why, sizeof(why));
 	free(obj);
 	if (r < 0)
-		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why ? why : strerror(-r));
+		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key, why[0] ? why : strerror(-r));
 	else if (*ret_len != c->plain_len) {
 		snprintf(err, errlen, "%s/%s: %zu bytes, the chunk map says %" PRIu64,
 			 objstore_url(s), key, *ret_len, c->plain_len);
@@ -836,6 +837,7 @@ int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_
 		const char *url = class == META_IA ? c->ia_store : c->archive_store;
 		const char *name = class == META_IA ? "IA" : "ARCHIVE";
 		struct objstore *s = NULL;
+		char serr[512];
 
 		/* file:// stores are directories that open creates; a read-only mount of a
 		 * read-only data directory must not need to write there */
@@ -844,28 +846,28 @@ int tier_check_stores(const struct conf *c, bool create_bucket, char *err, size_
 		r = store_open(c, class, 0, &s, err, errlen);
 		if (r < 0)
 			break;
-		r = objstore_check(s);
+		r = objstore_check(s, serr, sizeof(serr));
 		if (r == -ENOENT && create_bucket) {
-			r = objstore_create(s);
+			r = objstore_create(s, serr, sizeof(serr));
 			if (r < 0) {
 				snprintf(err, errlen, "%s store %s: creating the bucket: %s%s", name,
-					 url, objstore_strerror(s), r == -EEXIST ? " (the name "
+					 url, serr, r == -EEXIST ? " (the name "
 					 "is taken by another account)" : "");
 				objstore_free(s);
 				break;
 			}
-			r = objstore_check(s);
+			r = objstore_check(s, serr, sizeof(serr));
 		}
 		if (r == -ENOENT)
 			snprintf(err, errlen, "%s store %s; create it with 'efsfs mkfs "
 				 "--create-bucket %s' or the store's own tools", name,
-				 objstore_strerror(s), c->name);
+				 serr, c->name);
 		else if (r == -EINVAL && class == META_ARCHIVE)
 			snprintf(err, errlen, "%s store %s; set archive_storage_class to one it "
 				 "accepts (S3-compatible stores such as MinIO take STANDARD; "
-				 "GLACIER_IR is for AWS S3)", name, objstore_strerror(s));
+				 "GLACIER_IR is for AWS S3)", name, serr);
 		else if (r < 0)
-			snprintf(err, errlen, "%s store %s", name, objstore_strerror(s));
+			snprintf(err, errlen, "%s store %s", name, serr);
 		objstore_free(s);
 	}
 	return r;

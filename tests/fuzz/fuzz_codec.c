@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t sha[CODEC_SHA_LEN];
 	void *out = NULL, *obj = NULL;
 	size_t out_len = 0, obj_len = 0;
-	const char *why = NULL;
+	char why[128];
 	int r, pr;
 
 	if (size < 1)
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want.class = h.class;
 		}
 	}
-	r = codec_decode(c, &want, data, size, &out, &out_len, &why);
+	r = codec_decode(c, &want, data, size, &out, &out_len, why, sizeof(why));
 	if (r == 0) {
 		FUZZ_CHECK(pr == 0 && out != NULL);
 		FUZZ_CHECK(h.plain_len == out_len && h.ino == 1 && h.idx == 0);
@@ -64,11 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(out);
 		/* the recorded hash of what it decoded to: the same answer */
 		want.sha256 = sha;
-		FUZZ_CHECK(codec_decode(c, &want, data, size, &out, &out_len, &why) == 0);
+		FUZZ_CHECK(codec_decode(c, &want, data, size, &out, &out_len, why, sizeof(why)) == 0);
 		free(out);
 	} else {
 		FUZZ_CHECK(r == -EIO || r == -ENOKEY || r == -ENOMEM);
-		FUZZ_CHECK(why != NULL);
+		FUZZ_CHECK(why[0] != '\0');
 	}
 
 	/* round trip: the input as a chunk's plaintext */
@@ -76,18 +76,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(codec_sha256(data, size, sha) == 0);
 	id.plain_len = size;
 	id.sha256 = sha;
-	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, &why) == 0);
+	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, why, sizeof(why)) == 0);
 	FUZZ_CHECK(out_len == size && memcmp(out, data, size) == 0);
 	free(out);
 	/* the same object for another chunk, version or class is refused */
 	id.idx = 4;
-	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, &why) == -EIO);
+	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, why, sizeof(why)) == -EIO);
 	id.idx = 3;
 	id.version = 4;
-	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, &why) == -EIO);
+	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, why, sizeof(why)) == -EIO);
 	id.version = 5;
 	id.class = 1;
-	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, &why) == -EIO);
+	FUZZ_CHECK(codec_decode(c, &id, obj, obj_len, &out, &out_len, why, sizeof(why)) == -EIO);
 	free(obj);
 	return 0;
 }

@@ -23,35 +23,35 @@ static int count_key(const char *key, uint64_t size, void *arg)
 
 static void fuzz_list(struct objstore *s, const uint8_t *data, size_t size)
 {
-	struct membuf b = { .p = size ? malloc(size) : NULL, .len = size, .cap = size };
+	struct membuf b = { .body = { .p = size ? malloc(size) : NULL, .len = size, .cap = size } };
 	struct list_count lc = { 0 };
 	char *token = (char *)"unset";
 	int r;
 
 	if (size)
-		memcpy(b.p, data, size);
-	r = s3_list_page(s, &b, count_key, &lc, &token);
+		memcpy(b.body.p, data, size);
+	r = s3_list_page(s, &b, count_key, &lc, &token, NULL, 0);
 	FUZZ_CHECK(r <= 0);
 	if (r == 0)
 		free(token);      /* NULL on the last page */
 	else
 		FUZZ_CHECK(token == NULL);
-	free(b.p);
+	free(b.body.p);
 }
 
 static void fuzz_error_body(const uint8_t *data, size_t size)
 {
-	struct membuf b = { .p = size ? malloc(size) : NULL, .len = size, .cap = size };
+	struct membuf b = { .body = { .p = size ? malloc(size) : NULL, .len = size, .cap = size } };
 	char detail[256];
 
 	if (size)
-		memcpy(b.p, data, size);
+		memcpy(b.body.p, data, size);
 	s3_error_detail(&b, detail, sizeof(detail));
 	FUZZ_CHECK(strlen(detail) < sizeof(detail));
 	(void)s3_body_has_code(&b, "SlowDown");
 	(void)http_transient(503, &b);
 	(void)http_transient(400, &b);
-	free(b.p);
+	free(b.body.p);
 }
 
 static void fuzz_credentials(const uint8_t *data, size_t size)
@@ -73,7 +73,7 @@ static void fuzz_credentials(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct s3_store st = { .prefix = (char *)"pre/" };
-	struct objstore s = { .url = (char *)"s3://fuzz/pre", .id = 1, .priv = &st };
+	struct objstore s = { .url = (char *)"s3://fuzz/pre", .priv = &st };
 
 	if (size < 1)
 		return 0;

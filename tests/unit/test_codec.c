@@ -127,13 +127,14 @@ static uint8_t *round_trip(struct codec *c, const void *plain, size_t len, size_
 {
 	void *obj = NULL, *out = NULL;
 	size_t obj_len = 0, out_len = 12345;
-	const char *err = "unset";
+	char err[128] = "unset";
 
 	ck_assert_int_eq(codec_encode(c, ID(INO, IDX), plain, len, &obj, &obj_len), 0);
 	ck_assert_ptr_nonnull(obj);
 	ck_assert_uint_ge(obj_len, CODEC_HEADER_LEN);
-	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, len), obj, obj_len, &out, &out_len, &err), 0);
-	ck_assert_ptr_null(err);
+	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, len), obj, obj_len, &out, &out_len, err,
+				      sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
 	ck_assert_ptr_nonnull(out);
 	ck_assert_uint_eq(out_len, len);
 	if (len)
@@ -143,23 +144,24 @@ static uint8_t *round_trip(struct codec *c, const void *plain, size_t len, size_
 	return obj;
 }
 
+#define DECODE_ERR_LEN 128
+
 /* decode must fail with one of the given errors and leave the outputs alone */
 static int decode_fails(struct codec *c, const struct codec_chunk *want, const void *obj, size_t len,
-			const char **ret_err)
+			char ret_err[DECODE_ERR_LEN])
 {
 	void *out = SENTINEL;
 	size_t out_len = 777;
-	const char *err = NULL;
+	char err[DECODE_ERR_LEN] = "";
 	int r;
 
-	r = codec_decode(c, want, obj, len, &out, &out_len, &err);
+	r = codec_decode(c, want, obj, len, &out, &out_len, err, sizeof(err));
 	ck_assert_int_lt(r, 0);
 	ck_assert_ptr_eq(out, SENTINEL);
 	ck_assert_uint_eq(out_len, 777);
-	ck_assert_ptr_nonnull(err);
 	ck_assert_uint_gt(strlen(err), 0);
 	if (ret_err)
-		*ret_err = err;
+		memcpy(ret_err, err, sizeof(err));
 	return r;
 }
 
@@ -385,15 +387,16 @@ START_TEST(test_every_byte_corrupted)
 		for (size_t m = 0; m < sizeof(masks); m++) {
 			void *out = SENTINEL;
 			size_t out_len = 777;
-			const char *err = NULL;
+			char err[DECODE_ERR_LEN] = "unset";
 			int r;
 
 			memcpy(bad, obj, obj_len);
 			bad[i] ^= masks[m];
-			r = codec_decode(c, WANT(INO, IDX, len), bad, obj_len, &out, &out_len, &err);
+			r = codec_decode(c, WANT(INO, IDX, len), bad, obj_len, &out, &out_len, err,
+					 sizeof(err));
 			tried++;
 			if (r == 0 && kind == 2 && i >= CODEC_HEADER_LEN) {
-				ck_assert_ptr_null(err);
+				ck_assert_str_eq(err, "");
 				ck_assert_uint_eq(out_len, len);
 				ck_assert_mem_eq(out, plain, len);
 				free(out);
@@ -404,7 +407,8 @@ START_TEST(test_every_byte_corrupted)
 				      (unsigned)masks[m], r);
 			ck_assert_ptr_eq(out, SENTINEL);
 			ck_assert_uint_eq(out_len, 777);
-			ck_assert_ptr_nonnull(err);
+			ck_assert_uint_gt(strlen(err), 0);
+			ck_assert_str_ne(err, "unset");
 		}
 	}
 	ck_assert_uint_eq(tried, obj_len * sizeof(masks));
@@ -443,16 +447,16 @@ START_TEST(test_wrong_chunk)
 	size_t len = 300, obj_len;
 	uint8_t plain[300], *obj;
 	struct codec *c, *other;
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, kind, plain, len, &obj_len);
-	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(c, WANT(IDX, INO, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(IDX, INO, len), obj, obj_len, err), -EIO);
 	if (kind & 1) {
 		/* same key under another file system id: the GCM tag fails */
 		other = make_codec(FSID_OTHER, key1, 1);
-		ck_assert_int_eq(decode_fails(other, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(other, WANT(INO, IDX, len), obj, obj_len, err), -EIO);
 		codec_free(other);
 	}
 	free(obj);
@@ -467,14 +471,14 @@ START_TEST(test_replay_other_chunk)
 	size_t len = 500, obj_len;
 	uint8_t plain[500], *obj;
 	struct codec *c;
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, 1, plain, len, &obj_len);
 	put_le64_at(obj + 32, INO + 1);
-	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO + 1, IDX, len), obj, obj_len, err), -EIO);
 	put_le64_at(obj + 32, INO);
 	put_le64_at(obj + 40, IDX + 5);
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 5, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 5, len), obj, obj_len, err), -EIO);
 	put_le64_at(obj + 40, IDX);
 	free(round_trip(c, plain, len, &obj_len));
 	free(obj);
@@ -487,15 +491,15 @@ START_TEST(test_wrong_key)
 	size_t len = 1000, obj_len;
 	uint8_t plain[1000], *obj;
 	struct codec *c, *same_id, *other_id, *none;
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, 3, plain, len, &obj_len);
 	same_id = make_codec(FSID, key2, 1);
 	other_id = make_codec(FSID, key2, 2);
 	none = make_codec(FSID, NULL, 0);
-	ck_assert_int_eq(decode_fails(same_id, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
-	ck_assert_int_eq(decode_fails(other_id, WANT(INO, IDX, len), obj, obj_len, &err), -ENOKEY);
-	ck_assert_int_eq(decode_fails(none, WANT(INO, IDX, len), obj, obj_len, &err), -ENOKEY);
+	ck_assert_int_eq(decode_fails(same_id, WANT(INO, IDX, len), obj, obj_len, err), -EIO);
+	ck_assert_int_eq(decode_fails(other_id, WANT(INO, IDX, len), obj, obj_len, err), -ENOKEY);
+	ck_assert_int_eq(decode_fails(none, WANT(INO, IDX, len), obj, obj_len, err), -ENOKEY);
 	free(obj);
 	codec_free(c);
 	codec_free(same_id);
@@ -510,10 +514,10 @@ START_TEST(test_encrypted_rejects_plain)
 	size_t len = 1000, obj_len;
 	uint8_t plain[1000], *obj;
 	struct codec *c, *enc = make_codec(FSID, key1, 1);
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, 2, plain, len, &obj_len);
-	ck_assert_int_eq(decode_fails(enc, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(enc, WANT(INO, IDX, len), obj, obj_len, err), -EIO);
 	free(obj);
 	codec_free(c);
 	codec_free(enc);
@@ -534,7 +538,7 @@ START_TEST(test_rotation)
 	ck_assert_int_eq(decode_fails(cur, WANT(INO, IDX, len), obj1, len1, NULL), -ENOKEY);
 
 	ck_assert_int_eq(codec_add_key(cur, 1, key1), 0);
-	ck_assert_int_eq(codec_decode(cur, WANT(INO, IDX, len), obj1, len1, &out, &out_len, NULL), 0);
+	ck_assert_int_eq(codec_decode(cur, WANT(INO, IDX, len), obj1, len1, &out, &out_len, NULL, 0), 0);
 	ck_assert_uint_eq(out_len, len);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
@@ -554,7 +558,7 @@ START_TEST(test_rotation)
 	codec_free(old);
 	old = make_codec(FSID, NULL, 0);
 	ck_assert_int_eq(codec_add_key(old, 2, key2), 0);
-	ck_assert_int_eq(codec_decode(old, WANT(INO, IDX, len), obj2, len2, &out, &out_len, NULL), 0);
+	ck_assert_int_eq(codec_decode(old, WANT(INO, IDX, len), obj2, len2, &out, &out_len, NULL, 0), 0);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
 	free(obj1);
@@ -633,17 +637,17 @@ START_TEST(test_version_and_flags)
 	uint8_t plain[300], *obj;
 	struct codec *c;
 	char want[64];
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, 2, plain, len, &obj_len);
 	obj[4] = CODEC_VERSION + 1;
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, err), -EIO);
 	snprintf(want, sizeof(want), "unsupported format version %d", CODEC_VERSION + 1);
 	ck_assert_str_eq(err, want);
 	obj[4] = CODEC_VERSION;
 	for (unsigned int bit = 2; bit < 8; bit++) {
 		obj[5] ^= (uint8_t)(1u << bit);
-		ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, len), obj, obj_len, err), -EIO);
 		obj[5] ^= (uint8_t)(1u << bit);
 	}
 	free(round_trip(c, plain, len, &obj_len));
@@ -692,7 +696,7 @@ START_TEST(test_lying_sizes)
 	ck_assert(!ZSTD_isError(n));
 	sha256_of(zeros, small, sha);
 	obj = craft(CODEC_F_ZSTD, small, sha, frame, n);
-	ck_assert_int_eq(codec_decode(c, want, obj, H1 + n, &got, &got_len, NULL), 0);
+	ck_assert_int_eq(codec_decode(c, want, obj, H1 + n, &got, &got_len, NULL, 0), 0);
 	ck_assert_uint_eq(got_len, small);
 	free(got);
 	free(obj);
@@ -768,29 +772,29 @@ START_TEST(test_replay_other_version)
 	uint8_t plain[300], *obj;
 	struct codec *c;
 	struct codec_chunk want;
-	const char *err;
+	char err[DECODE_ERR_LEN];
 
 	obj = make_small(&c, kind, plain, len, &obj_len);
 	want = *WANT(INO, IDX, len);
 	want.version = VER + 1;
-	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 	ck_assert_str_eq(err, "chunk version mismatch");
 	want.version = VER;
 	want.class = 2;
-	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 	ck_assert_str_eq(err, "storage class mismatch");
 	want.class = CLS;
 	if (kind & 1) {
 		/* the header says what the chunk map expects, but the tag knows better */
 		put_le64_at(obj + 80, VER + 1);
 		want.version = VER + 1;
-		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 		ck_assert_str_eq(err, "authentication failed");
 		put_le64_at(obj + 80, VER);
 		want.version = VER;
 		obj[88] = 2;
 		want.class = 2;
-		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 		ck_assert_str_eq(err, "authentication failed");
 	}
 	free(obj);
@@ -808,7 +812,7 @@ START_TEST(test_recorded_sha)
 	uint8_t plain[300], other[300], sha[32], other_sha[32], *obj, *old;
 	struct codec *c;
 	struct codec_chunk want = *WANT(INO, IDX, len);
-	const char *err;
+	char err[DECODE_ERR_LEN];
 	void *out;
 
 	obj = make_small(&c, kind, plain, len, &obj_len);
@@ -818,13 +822,13 @@ START_TEST(test_recorded_sha)
 	sha256_of(plain, len, sha);
 	sha256_of(other, len, other_sha);
 	want.sha256 = sha;
-	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, err, sizeof(err)), 0);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
-	ck_assert_int_eq(decode_fails(c, &want, old, other_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, &want, old, other_len, err), -EIO);
 	ck_assert_str_eq(err, "SHA-256 differs from the chunk map's (another version of the chunk)");
 	want.sha256 = other_sha;
-	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 	free(old);
 	free(obj);
 	codec_free(c);
@@ -877,7 +881,7 @@ START_TEST(test_format_1_still_read)
 	struct codec *c = make_codec(FSID, enc ? key1 : NULL, 1);
 	struct codec_chunk want = *WANT(INO, IDX, len);
 	struct codec_header h;
-	const char *err;
+	char err[DECODE_ERR_LEN];
 	void *out;
 
 	fill_random(plain, len, 31);
@@ -889,22 +893,22 @@ START_TEST(test_format_1_still_read)
 	/* format 1 has no version or class: any the chunk map names will do */
 	want.version = 77;
 	want.class = 2;
-	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, err, sizeof(err)), 0);
 	ck_assert_uint_eq(out_len, len);
 	ck_assert_mem_eq(out, plain, len);
 	free(out);
 	want.sha256 = sha;
-	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, &err), 0);
+	ck_assert_int_eq(codec_decode(c, &want, obj, obj_len, &out, &out_len, err, sizeof(err)), 0);
 	free(out);
 	/* and it is checked as thoroughly as before */
-	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX + 1, len), obj, obj_len, err), -EIO);
 	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
-	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+	ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 	obj[CODEC_HEADER_LEN_1 + 5] ^= 1;
 	if (enc) {
 		obj[40] ^= 1;                 /* the chunk index, under the tag */
 		want.idx ^= 1;
-		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, &err), -EIO);
+		ck_assert_int_eq(decode_fails(c, &want, obj, obj_len, err), -EIO);
 		ck_assert_str_eq(err, "authentication failed");
 	}
 	free(obj);
@@ -931,7 +935,7 @@ START_TEST(test_zstd_bounded_by_chunk_map)
 	struct codec *c = make_codec(FSID, NULL, 0);
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	ZSTD_outBuffer out = { frame, cap, 0 };
-	const char *err;
+	char err[DECODE_ERR_LEN];
 	long before;
 
 	ck_assert_ptr_nonnull(zeros);
@@ -956,7 +960,7 @@ START_TEST(test_zstd_bounded_by_chunk_map)
 
 	before = max_rss_kib();
 	ck_assert_int_eq(decode_fails(c, WANT(INO, IDX, 64 * 1024), obj, CODEC_HEADER_LEN_1 + out.pos,
-				      &err), -EIO);
+				      err), -EIO);
 	ck_assert_str_eq(err, "plaintext length differs from the chunk map's");
 	ck_assert_msg(max_rss_kib() - before < 64 * 1024, "decode grew the peak memory by %ld KiB",
 		      max_rss_kib() - before);
@@ -976,7 +980,7 @@ START_TEST(test_bad_args)
 	ck_assert_int_eq(codec_encode(NULL, ID(INO, IDX), "x", 1, &obj, &len), -EINVAL);
 	ck_assert_ptr_eq(obj, SENTINEL);
 	ck_assert_uint_eq(len, 5);
-	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, 10), NULL, 10, &obj, &len, NULL), -EINVAL);
+	ck_assert_int_eq(codec_decode(c, WANT(INO, IDX, 10), NULL, 10, &obj, &len, NULL, 0), -EINVAL);
 	ck_assert_int_eq(codec_peek(NULL, 0, &h), -EIO);
 	ck_assert_int_eq(codec_add_key(c, 1, NULL), -EINVAL);
 	codec_free(c);
@@ -1012,7 +1016,7 @@ static void *worker_run(void *arg)
 			fill_random(plain, len, ino);
 		if (codec_encode(w->c, ID(ino, i), plain, len, &obj, &obj_len) < 0)
 			continue;
-		if (codec_decode(w->c, WANT(ino, i, len), obj, obj_len, &out, &out_len, NULL) == 0) {
+		if (codec_decode(w->c, WANT(ino, i, len), obj, obj_len, &out, &out_len, NULL, 0) == 0) {
 			if (out_len == len && memcmp(out, plain, len) == 0)
 				w->ok++;
 			free(out);

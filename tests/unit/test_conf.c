@@ -1,12 +1,16 @@
 /* tests/unit/test_conf.c - unit tests of common/conf.c: every error names
  * file:line:key, defaults, [defaults] merging, %n, quoting and comments, path
- * resolution ($EFSFS_CONFIG, missing files), conf_list, conf_parse_transition. */
+ * resolution ($EFSFS_CONFIG, missing files), conf_list, conf_parse_transition;
+ * and of common/ini.c, the INI reader under it (strict and lenient mode), and
+ * of common/buf.c and common/size.c. */
 #include "common/conf.h"
 #include "tests/unit/testdir.h"
+#include "common/buf.h"
+#include "common/ini.h"
+#include "common/size.h"
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1148,6 +1152,164 @@ START_TEST(test_example_file)
 }
 END_TEST
 
+/* Items of the INI reader as "line:[section]" and "line:section.key=value". */
+struct ini_log {
+	char text[8192];
+	int stop_at;      /* nonzero: return -ECANCELED at this line */
+};
+
+static int ini_log_item(const struct ini_item *it, void *arg)
+{
+	struct ini_log *l = arg;
+	size_t n = strlen(l->text);
+
+	if (it->key)
+		snprintf(l->text + n, sizeof(l->text) - n, "%d:%s.%s=%s\n", it->line,
+		         it->section ? it->section : "-", it->key, it->value);
+	else
+		snprintf(l->text + n, sizeof(l->text) - n, "%d:[%s]\n", it->line, it->section);
+	return it->line == l->stop_at ? -ECANCELED : 0;
+}
+
+static int ini_text(const char *text, size_t len, enum ini_mode mode, struct ini_log *l,
+                    char *err, size_t errlen)
+{
+	FILE *fp = fmemopen((void *)text, len, "r");
+	int r;
+
+	ck_assert_ptr_nonnull(fp);
+	r = ini_read(fp, "t.ini", mode, ini_log_item, l, err, errlen);
+	fclose(fp);
+	return r;
+}
+
+START_TEST(test_ini_reader)
+{
+	static const struct { const char *text; const char *err; } bad[] = {
+		{ "[a]\nkey: value\n", "t.ini:2: malformed line (expected key = value)" },
+		{ "[a]\nx = 1\njunk\nk = \"v\n", "t.ini:3: malformed line (expected key = value)" },
+		{ "[a]\nk = \"v\n\njunk\n", "t.ini:2: k: unterminated quoted value" },
+		{ "[a] b\n", "t.ini:1: malformed section header (expected [name])" },
+		{ "[a]\n\"k\" = v\n", "t.ini:2: malformed line (expected key = value)" },
+		{ "[a]\na ;b = 1\n", "t.ini:2: malformed line (expected key = value)" },
+	};
+	static const char lenient[] = "k0 = before\njunk\n[ p q \nk = \"v\" ;x\n\v[r]x\n"
+	                              "key: v\na\0b = c\nz= =w \r\n";
+	char big[1024], val[301], want[1024], err[512];
+	struct ini_log l;
+	char name[65];
+
+	/* values longer than inih's 200-byte line, 64-character section names,
+	 * quotes keeping ';' and '#', indented lines that are no continuation */
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	memset(val, 'v', 300);
+	val[300] = '\0';
+	snprintf(big, sizeof(big), "[%s]\nlong = /%s\n  q = \"a ; b # c\" ; c\n  k2=x:y\n"
+	         "\n# c\nk3 = a#b ;c\n", name, val);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ini_text(big, strlen(big), INI_STRICT, &l, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "1:[%s]\n2:%s.long=/%s\n3:%s.q=a ; b # c\n"
+	         "4:%s.k2=x:y\n7:%s.k3=a#b\n", name, name, val, name, name, name);
+	ck_assert_str_eq(l.text, want);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		err[0] = '\0';
+		ck_assert_int_eq(ini_text(bad[i].text, strlen(bad[i].text), INI_STRICT, &l, err,
+		                          sizeof(err)), -EINVAL);
+		ck_assert_str_eq(err, bad[i].err);
+	}
+
+	/* the callback's return stops the reading and is returned */
+	memset(&l, 0, sizeof(l));
+	l.stop_at = 2;
+	ck_assert_int_eq(ini_text("[a]\nx = 1\ny = 2\n", 16, INI_STRICT, &l, err, sizeof(err)),
+	                 -ECANCELED);
+	ck_assert_str_eq(l.text, "1:[a]\n2:a.x=1\n");
+
+	/* lenient (AWS files): what is not a header or key = value is skipped,
+	 * values are kept as written, a NUL ends its line, no BOM handling */
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ini_text(lenient, sizeof(lenient) - 1, INI_LENIENT, &l, err, sizeof(err)),
+	                 0);
+	ck_assert_str_eq(l.text, "1:-.k0=before\n3:[p q]\n4:p q.k=\"v\" ;x\n5:[r]\n"
+	                 "8:r.z==w\n");
+}
+END_TEST
+
+START_TEST(test_buf)
+{
+	struct buf b = BUF_INIT;
+	char big[1000];
+	size_t len = 7;
+	char *p;
+
+	/* nothing added: "" of length 0 */
+	p = buf_take(&b, &len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p, "");
+	ck_assert_uint_eq(len, 0);
+	free(p);
+
+	/* growth past the first allocation keeps every byte and the NUL */
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(buf_add(&b, big, sizeof(big)), 0);
+	ck_assert_int_eq(buf_adds(&b, "ab"), 0);
+	ck_assert_int_eq(buf_addc(&b, 'c'), 0);
+	ck_assert_int_eq(buf_add(&b, "\0z", 2), 0);
+	ck_assert_uint_eq(b.len, 5005);
+	ck_assert_uint_ge(b.cap, b.len + 1);
+	ck_assert_int_eq(b.p[b.len], '\0');
+	ck_assert_int_eq(memcmp(b.p + 4999, "xabc\0z", 6), 0);
+	p = buf_take(&b, &len);
+	ck_assert_uint_eq(len, 5005);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len, 0);
+	free(p);
+
+	/* a failed growth is sticky: later appends fail, take gives NULL */
+	ck_assert_int_eq(buf_adds(&b, "keep"), 0);
+	ck_assert_int_eq(buf_grow(&b, SIZE_MAX), -ENOMEM);
+	ck_assert_int_eq(buf_addc(&b, 'x'), -ENOMEM);
+	ck_assert_ptr_null(buf_take(&b, NULL));
+	ck_assert_int_eq(b.err, -ENOMEM);
+	buf_free(&b);
+	ck_assert_int_eq(b.err, 0);
+	ck_assert_int_eq(buf_adds(&b, "again"), 0);
+	ck_assert_str_eq(b.p, "again");
+	buf_free(&b);
+	buf_free(NULL);
+}
+END_TEST
+
+START_TEST(test_size_parse)
+{
+	static const struct { const char *s; int r; uint64_t v; } cases[] = {
+		{ "0", 0, 0 }, { "65536", 0, 65536 }, { "64K", 0, 65536 }, { "64k", 0, 65536 },
+		{ "64KiB", 0, 65536 }, { "64KB", 0, 65536 }, { "4M", 0, 4u << 20 },
+		{ "4MiB", 0, 4u << 20 }, { "1G", 0, 1u << 30 }, { "1g", 0, 1u << 30 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "16777216G", 0, 1ull << 54 },
+		{ "", -EINVAL, 0 }, { "K", -EINVAL, 0 }, { "-4M", -EINVAL, 0 },
+		{ "+4", -EINVAL, 0 }, { " 4", -EINVAL, 0 }, { "4 ", -EINVAL, 0 },
+		{ "4X", -EINVAL, 0 }, { "4T", -EINVAL, 0 }, { "4iB", -EINVAL, 0 },
+		{ "4Mi", -EINVAL, 0 }, { "4MiBs", -EINVAL, 0 }, { "1.5M", -EINVAL, 0 },
+		{ "18446744073709551616", -ERANGE, 0 }, { "17179869184G", -ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int r = size_parse(cases[i].s, &v);
+
+		ck_assert_msg(r == cases[i].r, "size_parse(\"%s\") = %d", cases[i].s, r);
+		ck_assert_msg(v == (r == 0 ? cases[i].v : 12345), "size_parse(\"%s\") -> %llu",
+		              cases[i].s, (unsigned long long)v);
+	}
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1175,6 +1337,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_transitions_in_file);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_example_file);
+	tcase_add_test(tc, test_ini_reader);
+	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_size_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

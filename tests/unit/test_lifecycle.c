@@ -900,21 +900,21 @@ START_TEST(test_gc_deletes_orphans_only)
 	/* orphans: another version of a live chunk, a chunk of a file that does not
 	 * exist, and a chunk that exists but is STANDARD */
 	tier_object_key(fs, ino, 0, c.version + 12345, key);
-	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100, NULL, 0), 0);
 	tier_object_key(fs, 999999, 0, c.version, key);
-	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100, NULL, 0), 0);
 	tier_object_key(fs, other, 1, c.version, key);
-	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100, NULL, 0), 0);
 	/* not ours: another file system's key, and a key not in efsfs's form */
 	ck_assert_int_eq(objstore_put(s, "fs-0123456789abcdef0/0000000000000001/"
-				      "0000000000000000.0000000000000001", junk, 100), 0);
+				      "0000000000000000.0000000000000001", junk, 100, NULL, 0), 0);
 	tier_object_key(fs, ino, 0, c.version, key);
 	strcat(key, ".bak");
-	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100, NULL, 0), 0);
 	/* nor another instance's object under this fs id (a copy's, tier/owner.c) */
 	snprintf(key, sizeof(key), "%s/i-0123456789abcdef/%016" PRIx64 "/0000000000000000.%016"
 		 PRIx64, fs_id(fs), ino, c.version + 7);
-	ck_assert_int_eq(objstore_put(s, key, junk, 100), 0);
+	ck_assert_int_eq(objstore_put(s, key, junk, 100, NULL, 0), 0);
 	ck_assert_uint_eq(count_objects(), 8);
 
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
@@ -1908,9 +1908,10 @@ static uint64_t race_ino;
 static int race_writes;
 
 /* put of the IA store that lets a write in between the copy and the commit. */
-static int race_put(struct objstore *s, const char *key, const void *buf, size_t len)
+static int race_put(struct objstore *s, const char *key, const void *buf, size_t len,
+		    char *err, size_t errlen)
 {
-	int r = race_inner->put(s, key, buf, len);
+	int r = race_inner->put(s, key, buf, len, err, errlen);
 
 	if (race_writes-- > 0)
 		write_at(race_ino, 5, "race", 4, 0);

@@ -26,6 +26,10 @@
 #include "tests/unit/testdir.h"
 
 static char tmpdir[4096];
+/* The error text of this thread's last store call: every call passes it as its
+ * (err, errlen), and the worker threads of the concurrency tests have their own. */
+static _Thread_local char terr[1024];
+#define TERR terr, sizeof(terr)
 
 static void make_tmpdir(void)
 {
@@ -49,7 +53,7 @@ static struct objstore *open_file_store(void)
 	char url[4200];
 
 	snprintf(url, sizeof(url), "file://%s/store", tmpdir);
-	ck_assert_int_eq(objstore_open(url, NULL, &s), 0);
+	ck_assert_int_eq(objstore_open(url, NULL, &s, TERR), 0);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(objstore_url(s), url);
 	return s;
@@ -67,9 +71,9 @@ static void check_get(struct objstore *s, const char *key, const void *want, siz
 {
 	void *buf = NULL;
 	size_t len = 0;
-	int r = objstore_get(s, key, &buf, &len);
+	int r = objstore_get(s, key, &buf, &len, TERR);
 
-	ck_assert_msg(r == 0, "get %s: %d %s", key, r, objstore_strerror(s));
+	ck_assert_msg(r == 0, "get %s: %d %s", key, r, terr);
 	ck_assert_uint_eq(len, want_len);
 	ck_assert(memcmp(buf, want, len) == 0);
 	free(buf);
@@ -131,30 +135,30 @@ START_TEST(test_file_roundtrip)
 	make_tmpdir();
 	s = open_file_store();
 	fill(big, sizeof(big), 1);
-	ck_assert_int_eq(objstore_put(s, "a/b/c", big, sizeof(big)), 0);
+	ck_assert_int_eq(objstore_put(s, "a/b/c", big, sizeof(big), TERR), 0);
 	check_get(s, "a/b/c", big, sizeof(big));
 	snprintf(path, sizeof(path), "%s/store/a/b/c", tmpdir);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, (off_t)sizeof(big));
 	/* overwrite with a shorter object, then an empty one */
-	ck_assert_int_eq(objstore_put(s, "a/b/c", "xyz", 3), 0);
+	ck_assert_int_eq(objstore_put(s, "a/b/c", "xyz", 3, TERR), 0);
 	check_get(s, "a/b/c", "xyz", 3);
-	ck_assert_int_eq(objstore_put(s, "empty", NULL, 0), 0);
-	ck_assert_int_eq(objstore_get(s, "empty", &buf, &len), 0);
+	ck_assert_int_eq(objstore_put(s, "empty", NULL, 0, TERR), 0);
+	ck_assert_int_eq(objstore_get(s, "empty", &buf, &len, TERR), 0);
 	ck_assert_uint_eq(len, 0);
 	free(buf);
 	/* missing key: -ENOENT, outputs untouched, a message naming the key */
 	buf = (void *)0x1;
 	len = 12345;
-	ck_assert_int_eq(objstore_get(s, "a/b/missing", &buf, &len), -ENOENT);
+	ck_assert_int_eq(objstore_get(s, "a/b/missing", &buf, &len, TERR), -ENOENT);
 	ck_assert_ptr_eq(buf, (void *)0x1);
 	ck_assert_uint_eq(len, 12345);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "a/b/missing"));
-	ck_assert_int_eq(objstore_get(s, "a/b", &buf, &len), -ENOENT);   /* a directory */
-	ck_assert_int_eq(objstore_get(s, "a/b/c/d", &buf, &len), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(terr, "a/b/missing"));
+	ck_assert_int_eq(objstore_get(s, "a/b", &buf, &len, TERR), -ENOENT);   /* a directory */
+	ck_assert_int_eq(objstore_get(s, "a/b/c/d", &buf, &len, TERR), -ENOENT);
 	/* a success clears the thread's error text */
 	check_get(s, "a/b/c", "xyz", 3);
-	ck_assert_str_eq(objstore_strerror(s), "");
+	ck_assert_str_eq(terr, "");
 	objstore_free(s);
 	/* reopen: data persisted */
 	s = open_file_store();
@@ -173,12 +177,12 @@ START_TEST(test_file_delete)
 
 	make_tmpdir();
 	s = open_file_store();
-	ck_assert_int_eq(objstore_put(s, "d/k", "v", 1), 0);
-	ck_assert_int_eq(objstore_del(s, "d/k"), 0);
-	ck_assert_int_eq(objstore_get(s, "d/k", &buf, &len), -ENOENT);
-	ck_assert_int_eq(objstore_del(s, "d/k"), 0);
-	ck_assert_int_eq(objstore_del(s, "never/was"), 0);
-	ck_assert_int_eq(objstore_del(s, "d"), 0);       /* a directory is no key */
+	ck_assert_int_eq(objstore_put(s, "d/k", "v", 1, TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "d/k", TERR), 0);
+	ck_assert_int_eq(objstore_get(s, "d/k", &buf, &len, TERR), -ENOENT);
+	ck_assert_int_eq(objstore_del(s, "d/k", TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "never/was", TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "d", TERR), 0);       /* a directory is no key */
 	objstore_free(s);
 	rm_tmpdir();
 }
@@ -195,14 +199,14 @@ START_TEST(test_file_list)
 	make_tmpdir();
 	s = open_file_store();
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		ck_assert_int_eq(objstore_put(s, keys[i], "0123456789", i + 1), 0);
+		ck_assert_int_eq(objstore_put(s, keys[i], "0123456789", i + 1, TERR), 0);
 	/* a temporary file left by a crash is not an object */
 	snprintf(path, sizeof(path), "%s/store/x/.objstore-tmp.abcdef", tmpdir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
 
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 6);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		int j = seen_find(&sn, keys[i]);
@@ -212,24 +216,24 @@ START_TEST(test_file_list)
 	}
 	seen_free(&sn);
 
-	ck_assert_int_eq(objstore_list(s, "x/", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "x/", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 3);
 	ck_assert_int_ge(seen_find(&sn, "x/y/3"), 0);
 	seen_free(&sn);
-	ck_assert_int_eq(objstore_list(s, "x", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "x", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 4);
 	ck_assert_int_ge(seen_find(&sn, "xa"), 0);
 	seen_free(&sn);
-	ck_assert_int_eq(objstore_list(s, "x/y/3", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "x/y/3", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 1);
 	seen_free(&sn);
-	ck_assert_int_eq(objstore_list(s, "nope/", seen_cb, &sn), 0);
-	ck_assert_int_eq(objstore_list(s, "zz", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "nope/", seen_cb, &sn, TERR), 0);
+	ck_assert_int_eq(objstore_list(s, "zz", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 0);
-	ck_assert_int_eq(objstore_list(s, "../", seen_cb, &sn), -EINVAL);
+	ck_assert_int_eq(objstore_list(s, "../", seen_cb, &sn, TERR), -EINVAL);
 	/* the callback's non-zero value stops the walk and is returned */
 	sn.stop_after = 2;
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 7);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 7);
 	ck_assert_int_eq(sn.n, 2);
 	seen_free(&sn);
 	objstore_free(s);
@@ -248,16 +252,18 @@ START_TEST(test_file_bad_keys)
 	make_tmpdir();
 	s = open_file_store();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(objstore_put(s, bad[i], "x", 1) == -EINVAL, "put \"%s\"", bad[i]);
-		ck_assert(objstore_strerror(s)[0] != '\0');
-		ck_assert_msg(objstore_get(s, bad[i], &buf, &len) == -EINVAL, "get \"%s\"", bad[i]);
-		ck_assert_msg(objstore_del(s, bad[i]) == -EINVAL, "del \"%s\"", bad[i]);
+		ck_assert_msg(objstore_put(s, bad[i], "x", 1, TERR) == -EINVAL, "put \"%s\"",
+			      bad[i]);
+		ck_assert(terr[0] != '\0');
+		ck_assert_msg(objstore_get(s, bad[i], &buf, &len, TERR) == -EINVAL, "get \"%s\"",
+			      bad[i]);
+		ck_assert_msg(objstore_del(s, bad[i], TERR) == -EINVAL, "del \"%s\"", bad[i]);
 	}
-	ck_assert_int_eq(objstore_get(s, NULL, &buf, &len), -EINVAL);
-	ck_assert_int_eq(objstore_put(s, "a/.objstore-tmp.x", "x", 1), -EINVAL);
+	ck_assert_int_eq(objstore_get(s, NULL, &buf, &len, TERR), -EINVAL);
+	ck_assert_int_eq(objstore_put(s, "a/.objstore-tmp.x", "x", 1, TERR), -EINVAL);
 	/* names that look odd but are fine */
-	ck_assert_int_eq(objstore_put(s, "...", "x", 1), 0);
-	ck_assert_int_eq(objstore_put(s, "a b/c+d=e&f", "y", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "...", "x", 1, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "a b/c+d=e&f", "y", 1, TERR), 0);
 	check_get(s, "a b/c+d=e&f", "y", 1);
 	objstore_free(s);
 	rm_tmpdir();
@@ -268,23 +274,24 @@ START_TEST(test_open_errors)
 {
 	struct objstore *s = (struct objstore *)0x1;
 
-	ck_assert_int_eq(objstore_open("file://relative/path", NULL, &s), -EINVAL);
-	ck_assert(objstore_open_error()[0] != '\0');
-	ck_assert_int_eq(objstore_open("ftp://host/x", NULL, &s), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(objstore_open_error(), "ftp://host/x"));
-	ck_assert_int_eq(objstore_open("/no/scheme", NULL, &s), -EINVAL);
-	ck_assert_int_eq(objstore_open("file:///", NULL, &s), -EINVAL);
+	ck_assert_int_eq(objstore_open("file://relative/path", NULL, &s, TERR), -EINVAL);
+	ck_assert(terr[0] != '\0');
+	ck_assert_int_eq(objstore_open("ftp://host/x", NULL, &s, TERR), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(terr, "ftp://host/x"));
+	ck_assert_int_eq(objstore_open("/no/scheme", NULL, &s, TERR), -EINVAL);
+	ck_assert_int_eq(objstore_open("file:///", NULL, &s, TERR), -EINVAL);
 	ck_assert_int_eq(objstore_open("s3://", &(struct objstore_conf){ .access_key = "a",
-				       .secret_key = "b", .path_style = true }, &s), -EINVAL);
+				       .secret_key = "b", .path_style = true }, &s, TERR), -EINVAL);
 	ck_assert_int_eq(objstore_open("s3://b", &(struct objstore_conf){ .access_key = "a",
-				       .secret_key = "b", .endpoint = "ftp://x" }, &s), -EINVAL);
+				       .secret_key = "b", .endpoint = "ftp://x" }, &s, TERR),
+			 -EINVAL);
 	ck_assert_int_eq(objstore_open("s3://Bad_Bucket", &(struct objstore_conf){
-				       .access_key = "a", .secret_key = "b" }, &s), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(objstore_open_error(), "path style"));
+				       .access_key = "a", .secret_key = "b" }, &s, TERR), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(terr, "path style"));
 	ck_assert_ptr_eq(s, (struct objstore *)0x1);
 	make_tmpdir();
 	s = open_file_store();
-	ck_assert_str_eq(objstore_open_error(), "");
+	ck_assert_str_eq(terr, "");
 	ck_assert_int_eq(objstore_s3_set_page_size(s, 3), -EINVAL);
 	objstore_free(s);
 	rm_tmpdir();
@@ -300,31 +307,31 @@ START_TEST(test_fault_injection)
 
 	make_tmpdir();
 	s = open_file_store();
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 
 	/* the 2nd put from now fails, once; gets do not count */
 	objstore_inject_fault(s, "put", 2, EIO, false);
-	ck_assert_int_eq(objstore_put(s, "k1", "1", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "k1", "1", 1, TERR), 0);
 	check_get(s, "k1", "1", 1);
-	ck_assert_int_eq(objstore_put(s, "k2", "2", 1), -EIO);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "injected"));
-	ck_assert_int_eq(objstore_get(s, "k2", &buf, &len), -ENOENT);   /* store untouched */
-	ck_assert_int_eq(objstore_put(s, "k3", "3", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "k2", "2", 1, TERR), -EIO);
+	ck_assert_ptr_nonnull(strstr(terr, "injected"));
+	ck_assert_int_eq(objstore_get(s, "k2", &buf, &len, TERR), -ENOENT);   /* store untouched */
+	ck_assert_int_eq(objstore_put(s, "k3", "3", 1, TERR), 0);
 
 	/* sticky: the 1st get and every later get fail; other ops go on */
 	objstore_inject_fault(s, "get", 1, -ENOSPC, true);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -ENOSPC);
-	ck_assert_int_eq(objstore_put(s, "k4", "4", 1), 0);
-	ck_assert_int_eq(objstore_del(s, "k4"), 0);
+		ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -ENOSPC);
+	ck_assert_int_eq(objstore_put(s, "k4", "4", 1, TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "k4", TERR), 0);
 	objstore_inject_fault(s, "get", 0, 0, false);   /* clear */
 	check_get(s, "k", "v", 1);
 
 	/* "*" counts every op */
 	objstore_inject_fault(s, "*", 3, EIO, false);
 	check_get(s, "k", "v", 1);
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 0);
-	ck_assert_int_eq(objstore_del(s, "k"), -EIO);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "k", TERR), -EIO);
 	check_get(s, "k", "v", 1);      /* the failed delete did not delete */
 	seen_free(&sn);
 	objstore_free(s);
@@ -336,7 +343,7 @@ struct thread_arg {
 	struct objstore *s;
 	int idx;
 	int failures;
-	char err[512];
+	char err[1024];
 };
 
 static void *error_thread(void *p)
@@ -346,10 +353,10 @@ static void *error_thread(void *p)
 	size_t len;
 
 	/* the main thread's error is not ours */
-	snprintf(a->err, sizeof(a->err), "%s", objstore_strerror(a->s));
-	if (objstore_get(a->s, "thread/missing", &buf, &len) != -ENOENT)
+	snprintf(a->err, sizeof(a->err), "%s", terr);
+	if (objstore_get(a->s, "thread/missing", &buf, &len, TERR) != -ENOENT)
 		a->failures++;
-	if (!strstr(objstore_strerror(a->s), "thread/missing"))
+	if (!strstr(terr, "thread/missing"))
 		a->failures++;
 	return NULL;
 }
@@ -363,10 +370,10 @@ static void *writer_thread(void *p)
 	for (int i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "t%d/k%d", a->idx, i);
 		fill(data, sizeof(data), (unsigned)(a->idx * 100 + i));
-		if (objstore_put(a->s, key, data, sizeof(data)) != 0 ||
-		    objstore_put(a->s, "shared", data, sizeof(data)) != 0)
+		if (objstore_put(a->s, key, data, sizeof(data), TERR) != 0 ||
+		    objstore_put(a->s, "shared", data, sizeof(data), TERR) != 0)
 			a->failures++;
-		if (objstore_get(a->s, key, (void **)&buf, &len) != 0) {
+		if (objstore_get(a->s, key, (void **)&buf, &len, TERR) != 0) {
 			a->failures++;
 			continue;
 		}
@@ -374,7 +381,8 @@ static void *writer_thread(void *p)
 			a->failures++;
 		free(buf);
 		/* whoever wrote "shared" last, it is one whole object */
-		if (objstore_get(a->s, "shared", (void **)&buf, &len) != 0 || len != sizeof(data))
+		if (objstore_get(a->s, "shared", (void **)&buf, &len, TERR) != 0 ||
+		    len != sizeof(data))
 			a->failures++;
 		else
 			free(buf);
@@ -392,14 +400,14 @@ START_TEST(test_threads)
 
 	make_tmpdir();
 	s = open_file_store();
-	ck_assert_int_eq(objstore_get(s, "main/missing", &buf, &len), -ENOENT);
+	ck_assert_int_eq(objstore_get(s, "main/missing", &buf, &len, TERR), -ENOENT);
 	memset(&args[0], 0, sizeof(args[0]));
 	args[0].s = s;
 	ck_assert_int_eq(pthread_create(&t[0], NULL, error_thread, &args[0]), 0);
 	ck_assert_int_eq(pthread_join(t[0], NULL), 0);
 	ck_assert_str_eq(args[0].err, "");
 	ck_assert_int_eq(args[0].failures, 0);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "main/missing"));
+	ck_assert_ptr_nonnull(strstr(terr, "main/missing"));
 
 	for (int i = 0; i < 4; i++) {
 		memset(&args[i], 0, sizeof(args[i]));
@@ -670,7 +678,7 @@ static struct objstore *open_fake_store(struct fake_server *fs, const char *url,
 
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fs->port);
 	conf.endpoint = ep;
-	ck_assert_msg(objstore_open(url, &conf, &s) == 0, "open: %s", objstore_open_error());
+	ck_assert_msg(objstore_open(url, &conf, &s, TERR) == 0, "open: %s", terr);
 	return s;
 }
 
@@ -806,7 +814,7 @@ START_TEST(test_s3_signed_as_sent)
 	setenv("AWS_SESSION_TOKEN", "FQoGZXIvYXdzE//token+with/odd=chars", 1);
 	fake_start(&fs, ok, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt/pre/fix", 0, "STANDARD_IA");
-	ck_assert_int_eq(objstore_put(s, "dir/a b+c=d&e~f", data, big), 0);
+	ck_assert_int_eq(objstore_put(s, "dir/a b+c=d&e~f", data, big, TERR), 0);
 	ck_assert_int_eq(fake_requests(&fs), 1);
 	ck_assert_uint_eq(fs.body_lens[0], big);
 	ck_assert(memcmp(fs.bodies[0], data, big) == 0);
@@ -826,7 +834,7 @@ START_TEST(test_s3_signed_as_sent)
 	fake_start(&fs, lst, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt/pre", 0, NULL);
 	ck_assert_int_eq(objstore_s3_set_page_size(s, 5), 0);
-	ck_assert_int_eq(objstore_list(s, "a b/", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "a b/", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 0);
 	ck_assert_msg(!strncmp(fs.heads[0], list_line, strlen(list_line)), "%s", fs.heads[0]);
 	ck_assert_ptr_null(strstr(fs.heads[0], "storage-class"));
@@ -862,7 +870,7 @@ START_TEST(test_s3_retries_and_errors)
 	/* 503, dropped connection, 500, then 200: recovers within 4 retries */
 	fake_start(&fs, flaky, 4, 0);
 	s = open_fake_store(&fs, "s3://bkt", 4, NULL);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_int_eq(fake_requests(&fs), 4);
 	fake_stop(&fs);
 	objstore_free(s);
@@ -870,19 +878,19 @@ START_TEST(test_s3_retries_and_errors)
 	/* 403: -EACCES at once, with S3's code and message */
 	fake_start(&fs, denied, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", 4, NULL);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EACCES);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -EACCES);
 	ck_assert_int_eq(fake_requests(&fs), 1);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "HTTP 403 AccessDenied: Access & denied"));
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "GET s3://bkt/k"));
+	ck_assert_ptr_nonnull(strstr(terr, "HTTP 403 AccessDenied: Access & denied"));
+	ck_assert_ptr_nonnull(strstr(terr, "GET s3://bkt/k"));
 	fake_stop(&fs);
 	objstore_free(s);
 
 	/* GET 404: -ENOENT at once; DELETE 404: 0 */
 	fake_start(&fs, missing, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", 4, NULL);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -ENOENT);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -ENOENT);
 	ck_assert_int_eq(fake_requests(&fs), 1);
-	ck_assert_int_eq(objstore_del(s, "k"), 0);
+	ck_assert_int_eq(objstore_del(s, "k", TERR), 0);
 	ck_assert_int_eq(fake_requests(&fs), 2);
 	fake_stop(&fs);
 	objstore_free(s);
@@ -890,16 +898,16 @@ START_TEST(test_s3_retries_and_errors)
 	/* 503 forever: -EIO after 1 + 2 attempts, naming SlowDown */
 	fake_start(&fs, busy, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", 2, NULL);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), -EIO);
 	ck_assert_int_eq(fake_requests(&fs), 3);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "HTTP 503 SlowDown"));
+	ck_assert_ptr_nonnull(strstr(terr, "HTTP 503 SlowDown"));
 	fake_stop(&fs);
 	objstore_free(s);
 
 	/* retries < 0: no retry at all */
 	fake_start(&fs, busy, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", -1, NULL);
-	ck_assert_int_eq(objstore_del(s, "k"), -EIO);
+	ck_assert_int_eq(objstore_del(s, "k", TERR), -EIO);
 	ck_assert_int_eq(fake_requests(&fs), 1);
 	fake_stop(&fs);
 	objstore_free(s);
@@ -907,7 +915,7 @@ START_TEST(test_s3_retries_and_errors)
 	/* 400 RequestTimeout is retried; other 400s are not */
 	fake_start(&fs, timeout400, 2, 0);
 	s = open_fake_store(&fs, "s3://bkt", 2, NULL);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), 0);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), 0);
 	ck_assert_uint_eq(len, 3);
 	ck_assert(!memcmp(buf, "abc", 3));
 	free(buf);
@@ -915,9 +923,9 @@ START_TEST(test_s3_retries_and_errors)
 	objstore_free(s);
 	fake_start(&fs, bad400, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", 2, NULL);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), -EIO);
 	ck_assert_int_eq(fake_requests(&fs), 1);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "InvalidArgument"));
+	ck_assert_ptr_nonnull(strstr(terr, "InvalidArgument"));
 	fake_stop(&fs);
 	objstore_free(s);
 }
@@ -938,6 +946,10 @@ START_TEST(test_s3_list_parsing)
 		{ 200, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/big"
 		       "</Key><Size>8589934592</Size></Contents></ListBucketResult>" },
 	};
+	static const struct fake_resp cut[] = {
+		{ 200, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/whole"
+		       "</Key><Size>1</Size></Contents><Contents><Key>p/cut</Key><Size>1" },
+	};
 	struct fake_server fs;
 	struct objstore *s;
 	struct seen sn = { 0 };
@@ -946,10 +958,23 @@ START_TEST(test_s3_list_parsing)
 	fake_start(&fs, pages, 2, 0);
 	s = open_fake_store(&fs, "s3://bkt/p", 0, NULL);
 	/* "&#x E9;" is malformed: the page fails rather than reporting a wrong key */
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
 	ck_assert_int_eq(sn.n, 1);
 	ck_assert_str_eq(sn.keys[0], "a&b<c>");
 	ck_assert_uint_eq(sn.sizes[0], 12);
+	ck_assert_msg(strstr(terr, "LIST s3://bkt/p: malformed answer: "), "%s", terr);
+	seen_free(&sn);
+	fake_stop(&fs);
+	objstore_free(s);
+
+	/* a page cut short is not well-formed XML: it fails, its open <Contents> unreported */
+	fake_start(&fs, cut, 1, 0);
+	s = open_fake_store(&fs, "s3://bkt/p", 0, NULL);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
+	ck_assert_int_eq(sn.n, 1);
+	ck_assert_str_eq(sn.keys[0], "whole");
+	ck_assert_msg(strstr(terr, "malformed answer: ") && strstr(terr, "at line 1"), "%s",
+		      terr);
 	seen_free(&sn);
 	fake_stop(&fs);
 	objstore_free(s);
@@ -973,7 +998,7 @@ START_TEST(test_s3_list_pages)
 	set_s3rver_creds();
 	fake_start(&fs, pages, 2, 0);
 	s = open_fake_store(&fs, "s3://bkt/p", 0, NULL);
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(fake_requests(&fs), 2);
 	ck_assert_int_eq(sn.n, 3);
 	ck_assert_str_eq(sn.keys[0], "a&b");
@@ -1000,19 +1025,19 @@ START_TEST(test_s3_recovery)
 	set_s3rver_creds();
 	fake_start(&fs, ok, 1, 0);
 	s = open_fake_store(&fs, "s3://bkt", 2, NULL);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	port = fs.port;
 	fake_stop(&fs);
 	/* the server is gone: bounded retries, then -EIO naming the connect failure */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), -EIO);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "after 3 attempts"));
+	ck_assert_ptr_nonnull(strstr(terr, "after 3 attempts"));
 	/* back on the same port: the same store works again */
 	fake_start(&fs, ok, 1, port);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
-	ck_assert_str_eq(objstore_strerror(s), "");
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
+	ck_assert_str_eq(terr, "");
 	fake_stop(&fs);
 	objstore_free(s);
 }
@@ -1043,11 +1068,11 @@ START_TEST(test_s3_credentials)
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
 
 	/* nothing anywhere: -EINVAL with a message */
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(objstore_open_error(), "credentials"));
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(terr, "credentials"));
 	/* the keys named are the configuration's own */
-	ck_assert_msg(strstr(objstore_open_error(), "s3_access_key_id and s3_secret_access_key "
-			     "in the configuration"), "%s", objstore_open_error());
+	ck_assert_msg(strstr(terr, "s3_access_key_id and s3_secret_access_key "
+			     "in the configuration"), "%s", terr);
 	ck_assert_ptr_null(s);
 
 	fake_start(&fs, ok, 1, 0);
@@ -1056,24 +1081,24 @@ START_TEST(test_s3_credentials)
 	/* configuration keys are the last resort */
 	conf.access_key = "CONFKEY";
 	conf.secret_key = "CONFSECRET";
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_ptr_nonnull(strstr(fs.heads[0], "Credential=CONFKEY/"));
 	verify_signed_request(fs.heads[0], fs.bodies[0], fs.body_lens[0], "CONFSECRET",
 			      "us-east-1");
 	objstore_free(s);
 	/* the shared file's [default] beats them; an incomplete profile does not count */
 	setenv("AWS_SHARED_CREDENTIALS_FILE", file, 1);
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_ptr_nonnull(strstr(fs.heads[1], "Credential=DEFKEY/"));
 	verify_signed_request(fs.heads[1], fs.bodies[1], fs.body_lens[1], "DEFSECRET",
 			      "us-east-1");
 	objstore_free(s);
 	/* $AWS_PROFILE, with a session token */
 	setenv("AWS_PROFILE", "other", 1);
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_ptr_nonnull(strstr(fs.heads[2], "Credential=OTHERKEY/"));
 	ck_assert_ptr_nonnull(strstr(fs.heads[2], "\r\nx-amz-security-token: OTHERTOKEN\r\n"));
 	verify_signed_request(fs.heads[2], fs.bodies[2], fs.body_lens[2], "OTHERSECRET",
@@ -1081,19 +1106,38 @@ START_TEST(test_s3_credentials)
 	objstore_free(s);
 	/* conf->profile beats $AWS_PROFILE; an incomplete one falls through to conf keys */
 	conf.profile = "half";
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_ptr_nonnull(strstr(fs.heads[3], "Credential=CONFKEY/"));
 	objstore_free(s);
 	/* the environment beats everything */
 	setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET", 1);
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	ck_assert_ptr_nonnull(strstr(fs.heads[4], "Credential=ENVKEY/"));
 	ck_assert_ptr_null(strstr(fs.heads[4], "x-amz-security-token"));
 	verify_signed_request(fs.heads[4], fs.bodies[4], fs.body_lens[4], "ENVSECRET",
 			      "us-east-1");
+	objstore_free(s);
+	/* the file as common/ini reads it leniently: values as written between white
+	 * space ('#' and ';' kept), a key set twice keeps the last, a profile's
+	 * sections add up, "[profile default]" is another profile, lines that are
+	 * no "key = value" are skipped */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	conf.profile = NULL;
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[default]\naws_access_key_id = OLD\njunk line\n[profile default]\n"
+		   "aws_access_key_id = NOPE\n[ default ]\naws_access_key_id\t=\tK#1 \r\n"
+		   "aws_secret_access_key = S ;c\n");
+	fclose(f);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
+	ck_assert_ptr_nonnull(strstr(fs.heads[5], "Credential=K#1/"));
+	verify_signed_request(fs.heads[5], fs.bodies[5], fs.body_lens[5], "S ;c", "us-east-1");
 	objstore_free(s);
 	fake_stop(&fs);
 	rm_tmpdir();
@@ -1131,8 +1175,8 @@ static struct objstore *open_s3rver(const char *ep, const char *url, bool path_s
 				      .backoff_ms = 20, .storage_class = storage_class };
 	struct objstore *s = NULL;
 
-	ck_assert_msg(objstore_open(url, &conf, &s) == 0, "open %s: %s", url,
-		      objstore_open_error());
+	ck_assert_msg(objstore_open(url, &conf, &s, TERR) == 0, "open %s: %s", url,
+		      terr);
 	return s;
 }
 
@@ -1154,14 +1198,14 @@ START_TEST(test_s3rver_roundtrip)
 	s = open_s3rver(ep, url, true, "STANDARD_IA");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(val, sizeof(val), "value of %zu", i);
-		ck_assert_msg(objstore_put(s, keys[i], val, strlen(val)) == 0, "put %s: %s",
-			      keys[i], objstore_strerror(s));
+		ck_assert_msg(objstore_put(s, keys[i], val, strlen(val), TERR) == 0, "put %s: %s",
+			      keys[i], terr);
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(val, sizeof(val), "value of %zu", i);
 		check_get(s, keys[i], val, strlen(val));
 	}
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, (int)(sizeof(keys) / sizeof(keys[0])));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		int j = seen_find(&sn, keys[i]);
@@ -1171,21 +1215,21 @@ START_TEST(test_s3rver_roundtrip)
 		ck_assert_uint_eq(sn.sizes[j], strlen(val));
 	}
 	seen_free(&sn);
-	ck_assert_int_eq(objstore_list(s, "dir/", seen_cb, &sn), 0);
+	ck_assert_int_eq(objstore_list(s, "dir/", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 1);
 	ck_assert_str_eq(sn.keys[0], "dir/sub/key");
 	seen_free(&sn);
 
 	/* missing key */
-	ck_assert_int_eq(objstore_get(s, "no/such/key", &buf, &len), -ENOENT);
+	ck_assert_int_eq(objstore_get(s, "no/such/key", &buf, &len, TERR), -ENOENT);
 	ck_assert_ptr_eq(buf, (void *)0x1);
 	ck_assert_uint_eq(len, 7);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "404"));
+	ck_assert_ptr_nonnull(strstr(terr, "404"));
 	/* delete, idempotent */
-	ck_assert_int_eq(objstore_del(s, "plain"), 0);
-	ck_assert_int_eq(objstore_get(s, "plain", &buf, &len), -ENOENT);
-	ck_assert_int_eq(objstore_del(s, "plain"), 0);
-	ck_assert_int_eq(objstore_del(s, "never/was"), 0);
+	ck_assert_int_eq(objstore_del(s, "plain", TERR), 0);
+	ck_assert_int_eq(objstore_get(s, "plain", &buf, &len, TERR), -ENOENT);
+	ck_assert_int_eq(objstore_del(s, "plain", TERR), 0);
+	ck_assert_int_eq(objstore_del(s, "never/was", TERR), 0);
 
 	/* the prefix is a plain key prefix: a store without it sees it */
 	snprintf(prefix_url, sizeof(prefix_url), "s3://%s", bucket);
@@ -1194,22 +1238,22 @@ START_TEST(test_s3rver_roundtrip)
 		char want[128];
 
 		snprintf(want, sizeof(want), "run-%ld/dir/sub/key", run);
-		ck_assert_int_eq(objstore_list(root, want, seen_cb, &sn), 0);
+		ck_assert_int_eq(objstore_list(root, want, seen_cb, &sn, TERR), 0);
 		ck_assert_int_eq(sn.n, 1);
 		ck_assert_str_eq(sn.keys[0], want);
 		seen_free(&sn);
 		objstore_free(root);
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		ck_assert_int_eq(objstore_del(s, keys[i]), 0);
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), 0);
+		ck_assert_int_eq(objstore_del(s, keys[i], TERR), 0);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), 0);
 	ck_assert_int_eq(sn.n, 0);
 	objstore_free(s);
 
 	/* a storage class the server refuses: -EIO at once, with S3's code */
 	s = open_s3rver(ep, url, true, "NO_SUCH_CLASS");
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "InvalidStorageClass"));
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), -EIO);
+	ck_assert_ptr_nonnull(strstr(terr, "InvalidStorageClass"));
 	objstore_free(s);
 }
 END_TEST
@@ -1235,11 +1279,11 @@ START_TEST(test_s3rver_pages_and_large)
 	s = open_s3rver(ep, url, true, NULL);
 	for (int i = 0; i < 10; i++) {
 		snprintf(key, sizeof(key), "k%02d", i);
-		ck_assert_int_eq(objstore_put(s, key, key, (size_t)i), 0);
+		ck_assert_int_eq(objstore_put(s, key, key, (size_t)i, TERR), 0);
 	}
 	/* 10 keys in pages of 3: four requests, every key once */
 	ck_assert_int_eq(objstore_s3_set_page_size(s, 3), 0);
-	ck_assert_msg(objstore_list(s, "", seen_cb, &sn) == 0, "%s", objstore_strerror(s));
+	ck_assert_msg(objstore_list(s, "", seen_cb, &sn, TERR) == 0, "%s", terr);
 	ck_assert_int_eq(sn.n, 10);
 	for (int i = 0; i < 10; i++) {
 		snprintf(key, sizeof(key), "k%02d", i);
@@ -1248,20 +1292,20 @@ START_TEST(test_s3rver_pages_and_large)
 	seen_free(&sn);
 	/* the callback can stop in the middle of a page */
 	sn.stop_after = 4;
-	ck_assert_int_eq(objstore_list(s, "k0", seen_cb, &sn), 7);
+	ck_assert_int_eq(objstore_list(s, "k0", seen_cb, &sn, TERR), 7);
 	ck_assert_int_eq(sn.n, 4);
 	seen_free(&sn);
 
 	fill(data, big, 77);
-	ck_assert_msg(objstore_put(s, "large", data, big) == 0, "%s", objstore_strerror(s));
-	ck_assert_int_eq(objstore_get(s, "large", &buf, &len), 0);
+	ck_assert_msg(objstore_put(s, "large", data, big, TERR) == 0, "%s", terr);
+	ck_assert_int_eq(objstore_get(s, "large", &buf, &len, TERR), 0);
 	ck_assert_uint_eq(len, big);
 	ck_assert(memcmp(buf, data, big) == 0);
 	free(buf);
-	ck_assert_int_eq(objstore_del(s, "large"), 0);
+	ck_assert_int_eq(objstore_del(s, "large", TERR), 0);
 	for (int i = 0; i < 10; i++) {
 		snprintf(key, sizeof(key), "k%02d", i);
-		ck_assert_int_eq(objstore_del(s, key), 0);
+		ck_assert_int_eq(objstore_del(s, key, TERR), 0);
 	}
 	objstore_free(s);
 	free(data);
@@ -1288,15 +1332,15 @@ START_TEST(test_s3rver_virtual_host)
 		struct objstore_conf conf = { .endpoint = vep, .path_style = false,
 					      .retries = 1, .backoff_ms = 20 };
 
-		ck_assert_msg(objstore_open(url, &conf, &s) == 0, "%s", objstore_open_error());
+		ck_assert_msg(objstore_open(url, &conf, &s, TERR) == 0, "%s", terr);
 	}
-	ck_assert_msg(objstore_put(s, "a b", "vh", 2) == 0, "%s", objstore_strerror(s));
+	ck_assert_msg(objstore_put(s, "a b", "vh", 2, TERR) == 0, "%s", terr);
 	check_get(s, "a b", "vh", 2);
 	objstore_free(s);
 	/* the same object through path style */
 	s = open_s3rver(ep, url, true, NULL);
 	check_get(s, "a b", "vh", 2);
-	ck_assert_int_eq(objstore_del(s, "a b"), 0);
+	ck_assert_int_eq(objstore_del(s, "a b", TERR), 0);
 	objstore_free(s);
 }
 END_TEST
@@ -1317,15 +1361,15 @@ START_TEST(test_s3_unreachable)
 	set_s3rver_creds();
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
 	conf.endpoint = ep;
-	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s), 0);
+	ck_assert_int_eq(objstore_open("s3://bkt", &conf, &s, TERR), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -EIO);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* 3 backoffs of 50, 100, 200 ms: at least 0.35 s, and bounded */
 	ck_assert_msg(secs >= 0.34 && secs < 5, "took %.2f s", secs);
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "after 4 attempts"));
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), ep));
+	ck_assert_ptr_nonnull(strstr(terr, "after 4 attempts"));
+	ck_assert_ptr_nonnull(strstr(terr, ep));
 	objstore_free(s);
 }
 END_TEST
@@ -1346,7 +1390,7 @@ static struct objstore *open_conf_store(struct fake_server *fs, struct objstore_
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fs->port);
 	conf->endpoint = ep;
 	conf->path_style = true;
-	ck_assert_msg(objstore_open("s3://bkt", conf, &s) == 0, "open: %s", objstore_open_error());
+	ck_assert_msg(objstore_open("s3://bkt", conf, &s, TERR) == 0, "open: %s", terr);
 	conf->endpoint = NULL;
 	return s;
 }
@@ -1371,11 +1415,11 @@ START_TEST(test_s3_stalled)
 		.request_timeout_ms = 20000, .operation_timeout_ms = 20000,
 		.low_speed_bytes = 1024, .low_speed_time_s = 1 });
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -EIO);
 	secs = secs_since(&t0);
-	ck_assert_msg(secs >= 0.9 && secs < 4, "took %.2f s: %s", secs, objstore_strerror(s));
-	ck_assert_msg(strstr(objstore_strerror(s), "too slow"), "%s", objstore_strerror(s));
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), ep));
+	ck_assert_msg(secs >= 0.9 && secs < 4, "took %.2f s: %s", secs, terr);
+	ck_assert_msg(strstr(terr, "too slow"), "%s", terr);
+	ck_assert_ptr_nonnull(strstr(terr, ep));
 	objstore_free(s);
 
 	/* the operation timeout bounds every attempt and the backoff together: without it,
@@ -1383,13 +1427,13 @@ START_TEST(test_s3_stalled)
 	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 4, .backoff_ms = 50,
 		.request_timeout_ms = 1000, .operation_timeout_ms = 1500, .low_speed_bytes = -1 });
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), -EIO);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), -EIO);
 	secs = secs_since(&t0);
-	ck_assert_msg(secs >= 1.4 && secs < 3, "took %.2f s: %s", secs, objstore_strerror(s));
-	ck_assert_msg(strstr(objstore_strerror(s), "after 2 attempts; gave up after"),
-		      "%s", objstore_strerror(s));
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), "operation timeout 1.5 s"));
-	ck_assert_ptr_nonnull(strstr(objstore_strerror(s), ep));
+	ck_assert_msg(secs >= 1.4 && secs < 3, "took %.2f s: %s", secs, terr);
+	ck_assert_msg(strstr(terr, "after 2 attempts; gave up after"),
+		      "%s", terr);
+	ck_assert_ptr_nonnull(strstr(terr, "operation timeout 1.5 s"));
+	ck_assert_ptr_nonnull(strstr(terr, ep));
 	objstore_free(s);
 	fake_stop(&fs);
 }
@@ -1427,11 +1471,11 @@ START_TEST(test_s3_hostile_answers)
 	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 2, .backoff_ms = 5,
 		.max_object_bytes = 1u << 20 });
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -EIO);
 	secs = secs_since(&t0);
 	ck_assert_ptr_eq(buf, (void *)0x1);
-	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 1048576 bytes"),
-		      "%s", objstore_strerror(s));
+	ck_assert_msg(strstr(terr, "the answer is longer than 1048576 bytes"),
+		      "%s", terr);
 	ck_assert_int_eq(fake_requests(&fs), 1);      /* not retried */
 	ck_assert_msg(secs < 5, "took %.2f s", secs);
 	objstore_free(s);
@@ -1442,27 +1486,27 @@ START_TEST(test_s3_hostile_answers)
 	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = 2, .backoff_ms = 5,
 		.max_object_bytes = 1u << 20 });
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(objstore_get(s, "k", &buf, &len), -EIO);
+	ck_assert_int_eq(objstore_get(s, "k", &buf, &len, TERR), -EIO);
 	secs = secs_since(&t0);
 	ck_assert_ptr_eq(buf, (void *)0x1);
-	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 1048576 bytes"),
-		      "%s", objstore_strerror(s));
+	ck_assert_msg(strstr(terr, "the answer is longer than 1048576 bytes"),
+		      "%s", terr);
 	ck_assert_int_eq(fake_requests(&fs), 1);
 	ck_assert_msg(secs < 5, "took %.2f s", secs);
 	/* a list page too (bound 16 MiB) */
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
-	ck_assert_msg(strstr(objstore_strerror(s), "the answer is longer than 16777216 bytes"),
-		      "%s", objstore_strerror(s));
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
+	ck_assert_msg(strstr(terr, "the answer is longer than 16777216 bytes"),
+		      "%s", terr);
 	objstore_free(s);
 	fake_stop(&fs);
 
 	/* "truncated" with the same token again: fails on the second page */
 	fake_start(&fs, same_token, 1, 0);
 	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
 	ck_assert_int_eq(fake_requests(&fs), 2);
-	ck_assert_msg(strstr(objstore_strerror(s), "with the same token again"), "%s",
-		      objstore_strerror(s));
+	ck_assert_msg(strstr(terr, "with the same token again"), "%s",
+		      terr);
 	seen_free(&sn);
 	objstore_free(s);
 	fake_stop(&fs);
@@ -1471,10 +1515,10 @@ START_TEST(test_s3_hostile_answers)
 	fake_start(&fs, new_tokens, 4, 0);
 	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
 	ck_assert_int_eq(objstore_s3_set_max_pages(s, 3), 0);
-	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn), -EIO);
+	ck_assert_int_eq(objstore_list(s, "", seen_cb, &sn, TERR), -EIO);
 	ck_assert_int_eq(fake_requests(&fs), 3);
-	ck_assert_msg(strstr(objstore_strerror(s), "more than 3 pages"), "%s",
-		      objstore_strerror(s));
+	ck_assert_msg(strstr(terr, "more than 3 pages"), "%s",
+		      terr);
 	objstore_free(s);
 	fake_stop(&fs);
 }
@@ -1495,30 +1539,30 @@ START_TEST(test_s3rver_check_and_create)
 	/* the bucket is there and takes STANDARD_IA */
 	snprintf(url, sizeof(url), "s3://%s/check-%ld", bucket, run);
 	conf.storage_class = "STANDARD_IA";
-	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
-	ck_assert_msg(objstore_check(s) == 0, "%s", objstore_strerror(s));
-	ck_assert_int_eq(objstore_create(s), 0);        /* ours already */
+	ck_assert_int_eq(objstore_open(url, &conf, &s, TERR), 0);
+	ck_assert_msg(objstore_check(s, TERR) == 0, "%s", terr);
+	ck_assert_int_eq(objstore_create(s, TERR), 0);        /* ours already */
 	objstore_free(s);
 	/* s3rver refuses GLACIER_IR, as MinIO does */
 	conf.storage_class = "GLACIER_IR";
-	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
-	ck_assert_int_eq(objstore_check(s), -EINVAL);
-	ck_assert_msg(strstr(objstore_strerror(s), "does not accept storage class GLACIER_IR"),
-		      "%s", objstore_strerror(s));
+	ck_assert_int_eq(objstore_open(url, &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_check(s, TERR), -EINVAL);
+	ck_assert_msg(strstr(terr, "does not accept storage class GLACIER_IR"),
+		      "%s", terr);
 	objstore_free(s);
 	/* a bucket that does not exist, until created */
 	conf.storage_class = NULL;
 	snprintf(missing, sizeof(missing), "efsfs-missing-%lx", (unsigned long)run & 0xffffff);
 	snprintf(url, sizeof(url), "s3://%s/p", missing);
-	ck_assert_int_eq(objstore_open(url, &conf, &s), 0);
-	ck_assert_int_eq(objstore_check(s), -ENOENT);
+	ck_assert_int_eq(objstore_open(url, &conf, &s, TERR), 0);
+	ck_assert_int_eq(objstore_check(s, TERR), -ENOENT);
 	snprintf(want, sizeof(want), "bucket \"%s\" does not exist at %s", missing, ep);
-	ck_assert_msg(strstr(objstore_strerror(s), want), "%s", objstore_strerror(s));
-	ck_assert_msg(objstore_create(s) == 0, "%s", objstore_strerror(s));
-	ck_assert_msg(objstore_check(s) == 0, "%s", objstore_strerror(s));
-	ck_assert_int_eq(objstore_put(s, "k", "v", 1), 0);
+	ck_assert_msg(strstr(terr, want), "%s", terr);
+	ck_assert_msg(objstore_create(s, TERR) == 0, "%s", terr);
+	ck_assert_msg(objstore_check(s, TERR) == 0, "%s", terr);
+	ck_assert_int_eq(objstore_put(s, "k", "v", 1, TERR), 0);
 	check_get(s, "k", "v", 1);
-	ck_assert_int_eq(objstore_del(s, "k"), 0);
+	ck_assert_int_eq(objstore_del(s, "k", TERR), 0);
 	objstore_free(s);
 }
 END_TEST
