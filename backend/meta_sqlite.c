@@ -175,6 +175,25 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_SESSION_EACH] = "SELECT id, host, boot, pid, started, heartbeat FROM session",
 };
 
+/* A read-only open of a schema-2 database (made before sessions) cannot
+ * migrate it, and must still open, as it did before schema 3 (mount -o ro,
+ * efsfs info, a read-only snapshot): these stand in for the statements
+ * that name what schema 3 added.  Reads see no session (orphans hold
+ * session 0, the sessions table is empty); the writes are never stepped
+ * (a read-only engine refuses them with -EROFS first), so they are no-ops
+ * that take the same parameters. */
+#define ST_NOOP_16 "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " \
+		   "?16 WHERE 0"
+static const char *const meta_sql_2ro[ST__COUNT] = {
+	[ST_INODE_INSERT] = ST_NOOP_16,
+	[ST_INODE_UPDATE] = ST_NOOP_16,
+	[ST_ORPHANS] = "SELECT ino, 0 FROM inode WHERE nlink = 0",
+	[ST_SESSION_INSERT] = "SELECT ?1, ?2, ?3, ?4, ?5 WHERE 0",
+	[ST_SESSION_BEAT] = "SELECT ?1, ?2 WHERE 0",
+	[ST_SESSION_DELETE] = "SELECT ?1 WHERE 0",
+	[ST_SESSION_EACH] = "SELECT 0, '', '', 0, 0, 0 WHERE 0",
+};
+
 /* Schema 3: one row per mounted read-write daemon (sq_session_start). */
 #define META_SESSION_TABLE \
 	"CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY AUTOINCREMENT," \
@@ -498,7 +517,7 @@ static bool meta_has_column(struct sq *m, const char *table, const char *column)
 
 /* Schema 2 -> 3: sessions.  Orphans of before have session 0, which no
  * live session is: the next cleanup removes them, as it always did. */
-static int migrate_2_to_3(struct sq *m)
+static int migrate_2_to_3(struct sq *m, char *msg, size_t len)
 {
 	int r = meta_exec(m, "BEGIN IMMEDIATE");
 
@@ -509,7 +528,11 @@ static int migrate_2_to_3(struct sq *m)
 	if (!r)
 		r = meta_exec(m, "PRAGMA user_version = 3");
 	if (!r)
-		return meta_exec(m, "COMMIT");
+		r = meta_exec(m, "COMMIT");
+	if (!r)
+		return 0;
+	/* the cause, before ROLLBACK replaces SQLite's message with its own */
+	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
 	meta_exec(m, "ROLLBACK");
 	return r;
 }
@@ -924,6 +947,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	struct stat st;
 	struct sq *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	bool schema_2ro = false;
 	char *uri = NULL;
 	int rc, r;
 
@@ -1027,11 +1051,16 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 2;
 		}
-		if (version == 2) {
-			r = migrate_2_to_3(m);
+		if (version == 2 && m->read_only) {
+			schema_2ro = true;          /* read as it is (meta_sql_2ro) */
+			version = 3;
+		} else if (version == 2) {
+			char why[256];
+
+			r = migrate_2_to_3(m, why, sizeof(why));
 			if (r < 0) {
 				snprintf(err, errlen, "%s: migrating metadata schema 2 to 3: %s",
-					 path, sqlite3_errmsg(m->db));
+					 path, why);
 				goto fail;
 			}
 			version = 3;
@@ -1048,8 +1077,8 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		}
 	}
 	for (int i = 0; i < ST__COUNT; i++) {
-		rc = sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&m->st[i], NULL);
+		rc = sqlite3_prepare_v3(m->db, schema_2ro && meta_sql_2ro[i] ? meta_sql_2ro[i] :
+					meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i,
 				 sqlite3_errmsg(m->db));

@@ -1200,6 +1200,35 @@ END_TEST
 /* Schema 2 -> 3 on open: the sessions table and inode.session come, the
  * orphans of before name no session (so the next cleanup removes them, as
  * it did), and the version is 3. */
+/* A read-only open of a schema-2 database reads it as it is: before schema
+ * 3 it opened, and a read-only one (mount -o ro, a snapshot) can never be
+ * migrated.  Nothing is written: it stays schema 2. */
+START_TEST(test_schema_2_read_only)
+{
+	struct orph o = { .fail_at = -1 };
+	struct meta_inode got;
+	uint64_t kept = inode_add(S_IFREG | 0644, 1), old = inode_add(S_IFREG | 0644, 0);
+	char err[512] = "";
+	int r;
+
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "DROP TABLE session; ALTER TABLE inode DROP COLUMN session;"
+		 "PRAGMA user_version = 2;");
+	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
+	ck_assert_msg(r == 0, "meta_open(read-only, schema 2) = %d: %s", r, err);
+	ck_assert_int_eq(m->ops->inode_get(m, kept, &got), 0);
+	ck_assert_uint_eq(got.mode, S_IFREG | 0644);
+	ck_assert_int_eq(m->ops->orphans(m, orph_cb, &o), 0);
+	ck_assert_int_eq(o.n, 1);
+	ck_assert_uint_eq(o.ino[0], old);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 2);
+	reopen();
+}
+END_TEST
+
 START_TEST(test_migrate_schema_2)
 {
 	struct orph o = { .fail_at = -1 };
@@ -1531,6 +1560,7 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_session_rule);
 	tcase_add_test(tc, test_session_orphans);
 	tcase_add_test(tc, test_migrate_schema_2);
+	tcase_add_test(tc, test_schema_2_read_only);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
 	tcase_add_test(tc, test_integrity);
