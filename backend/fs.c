@@ -1966,23 +1966,32 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_
 	r = check_space(fs, len);
 	if (r < 0)
 		return r;
-	if (in->cf->nonlocal) {
-		pthread_rwlock_wrlock(&in->io);
-		r = in->cf->nonlocal ? fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off,
-								  len, in->size) : 0;
-		if (r > 0)
-			atomic_fetch_add(&in->write_gen, 1);
-		pthread_rwlock_unlock(&in->io);
-		if (r < 0) {
-			release_space(fs, len);
-			return r;
-		}
-	}
+	/* io shared, unless some chunk of the file is not local: then io
+	 * exclusive, held until fs_write_end, so that the range is made local
+	 * and written with no tier move in between (one that finished after
+	 * an unlocked look at nonlocal would leave the write in a punched
+	 * range the chunk map calls cold), and an O_APPEND write makes local
+	 * the chunks at the end it writes to, not those at the offset the
+	 * kernel sent. */
 	pthread_rwlock_rdlock(&in->io);
+	if (in->cf->nonlocal) {
+		pthread_rwlock_unlock(&in->io);
+		pthread_rwlock_wrlock(&in->io);
+	}
 	if ((f->flags & O_APPEND) && !f->writeback) {
 		pthread_mutex_lock(&in->lock);
 		off = (off_t)in->size;
 		pthread_mutex_unlock(&in->lock);
+	}
+	if (in->cf->nonlocal && (uint64_t)off + len <= FS_MAX_FILE_SIZE) {
+		r = fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off, len, in->size);
+		if (r > 0)
+			atomic_fetch_add(&in->write_gen, 1);
+		if (r < 0) {
+			pthread_rwlock_unlock(&in->io);
+			release_space(fs, len);
+			return r;
+		}
 	}
 	if ((uint64_t)off + len > FS_MAX_FILE_SIZE) {
 		pthread_rwlock_unlock(&in->io);

@@ -318,6 +318,37 @@ static uint64_t cold_file(const char *name, void **ret_buf, size_t size, uint64_
 	return ino;
 }
 
+/* An O_APPEND write (no writeback cache: the daemon picks the offset) to a
+ * file whose last chunk is cold brings back the chunk it writes to, at the
+ * end of the file, not the one at the offset the kernel sent: otherwise the
+ * bytes land in the punched local range of a chunk the map still calls
+ * cold, and read back as zeros. */
+START_TEST(test_append_to_cold_tail)
+{
+	static const char more[] = "APPENDED";
+	size_t size = 3 * CS + 100;
+	void *buf;
+	uint64_t ino = cold_file("f", &buf, size, 31);
+	char *want = malloc(size + sizeof(more) - 1);
+	struct fs_file *f;
+	off_t at = -1;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(fs_open_file(fs, ino, O_WRONLY | O_APPEND, &f), 0);
+	ck_assert_int_eq(tfs_write(fs, f, 0, more, sizeof(more) - 1, &at), 0);
+	fs_release(fs, f);
+	ck_assert_int_eq(at, (off_t)size);
+	ck_assert_int_eq(chunk_class(ino, 3), META_STANDARD);
+	memcpy(want, buf, size);
+	memcpy(want + size, more, sizeof(more) - 1);
+	check_content(ino, want, size + sizeof(more) - 1);
+	env_reopen();
+	check_content(ino, want, size + sizeof(more) - 1);
+	free(want);
+	free(buf);
+}
+END_TEST
+
 /* ---- policies ---------------------------------------------------------------- */
 
 START_TEST(test_ia_after_30_days_not_29)
@@ -1966,6 +1997,7 @@ static Suite *lifecycle_suite(void)
 	tc = tcase_create("policy");
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_ia_after_30_days_not_29);
+	tcase_add_test(tc, test_append_to_cold_tail);
 	tcase_add_test(tc, test_passthrough_open_file_stays);
 	tcase_add_test(tc, test_archive_after_90_days);
 	tcase_add_test(tc, test_small_files_never_move);
