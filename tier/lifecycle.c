@@ -504,7 +504,7 @@ static void *tier_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&t->thread_lock);
 		if (tier_flush_access(fs) < 0)
-			log_warn("%s: writing access times failed; will retry", fs_conf(fs)->name);
+			tier_notify(fs, LOG_WARNING, 0, "writing access times failed; will retry");
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= next_pass.tv_sec) {
 			struct tier_report rep;
@@ -513,16 +513,16 @@ static void *tier_thread(void *arg)
 			int rr = tier_run(fs, time(NULL), &rep);
 
 			if (rr < 0)
-				log_warn("%s: lifecycle pass stopped: %s", fs_conf(fs)->name,
-					 rep.first_error[0] ? rep.first_error : strerror(-rr));
+				tier_notify(fs, LOG_WARNING, 0, "lifecycle pass stopped: %s",
+					    rep.first_error[0] ? rep.first_error : strerror(-rr));
 			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
-				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
-					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
-					" to Archive, %" PRIu64 " failed%s%s", fs_conf(fs)->name,
-					rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
-					rep.first_error[0] ? ": " : "", rep.first_error);
+				tier_notify(fs, rep.chunks_failed ? LOG_WARNING : LOG_INFO, 0,
+					    "lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
+					    " to Archive, %" PRIu64 " failed%s%s", rep.chunks_to_ia,
+					    rep.chunks_to_archive, rep.chunks_failed,
+					    rep.first_error[0] ? ": " : "", rep.first_error);
 			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
-				log_warn("%s: object gc: %s", fs_conf(fs)->name, err);
+				tier_notify(fs, LOG_WARNING, 0, "object gc: %s", err);
 			next_pass = now;
 			next_pass.tv_sec += interval;
 		}

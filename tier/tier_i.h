@@ -75,6 +75,11 @@ struct tier {
 
 	pthread_mutex_t run_lock;     /* one lifecycle pass or gc at a time */
 
+	/* Where tier_report goes (tier_set_report): written before tier_start
+	 * and before requests are served, read without a lock. */
+	tier_report_fn *report;
+	void *report_arg;
+
 	/* Ownership (tier/owner.c); immutable after tier_open but owner. */
 	struct tier_ident ident;
 	struct objstore *claim_archive;   /* the ARCHIVE store without its storage
@@ -94,6 +99,11 @@ struct tier {
 
 /* The tier of a file system opened with tier_fs_open (NULL otherwise). */
 struct tier *tier_of(struct fs *fs);
+
+/* Hands one message to the report callback (tier_set_report), or to
+ * log_debug without one. */
+void tier_notify(struct fs *fs, int level, uint64_t ino, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Reads the chunk row under the meta lock; a missing row is STANDARD. */
 int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
