@@ -13,6 +13,8 @@
 #define ACCESS_MAX     (1u << 20)
 #define ACCESS_SPAN    1024       /* chunks noted per call at most */
 
+/* An entry of the table: every field written and read under access.lock
+ * while it is in the table. */
 struct access_ent {
 	uint64_t ino, idx;
 	int64_t t;
@@ -21,8 +23,8 @@ struct access_ent {
 
 struct access {
 	pthread_mutex_t lock;
-	struct access_ent *b[ACCESS_BUCKETS];   /* lock */
-	unsigned n;                             /* lock */
+	struct access_ent *b[ACCESS_BUCKETS];   /* written and read under lock */
+	unsigned n;                             /* written and read under lock */
 };
 
 static unsigned bucket(uint64_t ino, uint64_t idx)

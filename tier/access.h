@@ -13,7 +13,7 @@ int access_create(struct access **ret);
 void access_free(struct access *a);          /* accepts NULL */
 /* Notes chunks [first, last] of ino accessed at now (seconds). */
 void access_note(struct access *a, uint64_t ino, uint64_t first, uint64_t last, int64_t now);
-/* One noted access. */
+/* One noted access, as access_take hands it out: the caller's own, no lock. */
 struct access_rec {
 	uint64_t ino, idx;
 	int64_t t;
