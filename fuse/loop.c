@@ -41,6 +41,11 @@
 #include "fuse/fuse_i.h"
 #include "fuse/kernel_abi.h"
 
+/* One run of the loop, on efsfs_loop_run's stack.  se, fd, spin_us,
+ * max_threads, may_wait, arg and wake are set before the first worker
+ * starts and immutable afterwards; misses is the reader's own (written
+ * and read only by the worker holding the reader's place); every other
+ * field is written and read under lock. */
 struct loop {
 	struct fuse_session *se;
 	int fd;
@@ -61,6 +66,8 @@ struct loop {
 	struct worker *workers;
 };
 
+/* A worker thread: l and tid are set under l->lock before it is listed,
+ * immutable afterwards; done and next are written and read under l->lock. */
 struct worker {
 	struct loop *l;
 	pthread_t tid;
