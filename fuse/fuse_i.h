@@ -76,11 +76,11 @@ void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 
 /* The request loop (loop.c): serves the session until it ends with up to
  * max_threads workers, the waiting one polling for spin_us before it
- * sleeps.  may_wait(arg) true: no request may be assumed quick right now.
+ * sleeps; who ("NAME on MOUNTPOINT") begins its messages.  may_wait(arg) true: no request may be assumed quick right now.
  * A post to wake makes it look whether the session has exited (and the
  * loop posts it itself when a worker saw the end).  0 when the session
  * ended by unmount, signal or fuse_session_exit, else -errno. */
-int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
+int efsfs_loop_run(struct fuse_session *se, const char *who, sem_t *wake, unsigned spin_us,
 		   unsigned max_threads, bool (*may_wait)(void *arg), void *arg);
 
 /* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks
