@@ -47,6 +47,9 @@
 
 /* The thread that shows a lifecycle run's progress every PROGRESS_S seconds: to stderr
  * in the CLI's own process, as PROGRESS_TAG lines to a control client. */
+/* p: written by the lifecycle run, read by the thread, atomically; name,
+ * out, remote, start and thread: set before the thread starts, immutable
+ * afterwards. */
 struct progress_show {
 	struct tier_progress p;
 	const char *name;
@@ -54,8 +57,8 @@ struct progress_show {
 	bool remote;
 	struct timespec start;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;        /* lock */
-	bool stop;                  /* lock */
+	pthread_cond_t cond;        /* signalled under lock */
+	bool stop;                  /* written and read under lock */
 	pthread_t thread;
 };
 
@@ -87,6 +90,8 @@ static void *progress_thread(void *arg)
 	return NULL;
 }
 
+/* fs, lfd, path and thread: set by control_start before the accept thread
+ * starts, immutable afterwards; the rest written and read under lock. */
 struct control {
 	struct fs *fs;
 	int lfd;
@@ -94,12 +99,14 @@ struct control {
 	pthread_t thread;
 
 	pthread_mutex_t lock;
-	pthread_cond_t idle;          /* signalled when a client thread ends */
-	int client[CONTROL_MAX_CLIENTS];   /* lock: fds being served, -1 free */
-	unsigned nclients;            /* lock */
-	bool stopping;                /* lock */
+	pthread_cond_t idle;          /* signalled under lock when a client thread ends */
+	int client[CONTROL_MAX_CLIENTS];   /* under lock: fds being served, -1 free */
+	unsigned nclients;            /* written and read under lock */
+	bool stopping;                /* written and read under lock */
 };
 
+/* One client: set by the accept thread before the client's thread starts,
+ * owned by that thread afterwards (which frees it). */
 struct control_client {
 	struct control *ctl;
 	int fd;

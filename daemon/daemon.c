@@ -269,12 +269,33 @@ static int check_mount_point(const char *name, const char *mountpoint, char *mnt
 	return 0;
 }
 
+/* What a mount's messages name: the file system and where it is mounted;
+ * lives as long as the mount's struct fs. */
+struct mount_ctx {
+	const char *name;
+	const char *mnt;
+};
+
+/* The tier layer's reports (tier_set_report), with the mount's context: a
+ * message about the file system as "NAME: msg", one about an inode as
+ * "msg (NAME on MNT)" (its text starts with the inode). */
+static void tier_said(int level, uint64_t ino, const char *msg, void *arg)
+{
+	const struct mount_ctx *mc = arg;
+
+	if (ino)
+		log_msg(level, "%s (%s on %s)", msg, mc->name, mc->mnt);
+	else
+		log_msg(level, "%s: %s", mc->name, msg);
+}
+
 /* Opens NAME for mounting at mnt: read-only for -o ro; dead mounts of it
  * there detached; its object stores checked; group commit on.  Logs why
  * not. */
-static int open_for_mount(const struct conf *conf, const char *name, const char *mnt,
-			  const char *opts, struct fs **ret_fs)
+static int open_for_mount(const struct conf *conf, const struct mount_ctx *mc, const char *opts,
+			  struct fs **ret_fs)
 {
+	const char *name = mc->name, *mnt = mc->mnt;
 	struct fs *fs = NULL;
 	char err[1024];
 	int r;
@@ -285,6 +306,7 @@ static int open_for_mount(const struct conf *conf, const char *name, const char 
 		log_err("%s", err);
 		return r;
 	}
+	tier_set_report(fs, tier_said, (void *)mc);
 	r = detach_dead_mounts(name, mnt);
 	if (r < 0)
 		goto fail;
@@ -386,6 +408,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 	struct conf *conf = NULL;
 	struct fs *fs = NULL;
 	char err[1024], mnt[PATH_MAX];
+	struct mount_ctx mc = { name, mnt };
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1;
 
@@ -421,7 +444,7 @@ int efsfs_mount(const char *config, const char *name, const char *mountpoint, co
 		close_inherited(pipefd[1]);
 		setsid();
 	}
-	if (open_for_mount(conf, name, mnt, opts, &fs) < 0)
+	if (open_for_mount(conf, &mc, opts, &fs) < 0)
 		goto out;
 	code = serve(fs, conf, mnt, opts, debug, &pipefd[1]) == 0 ? 0 : 1;
 out:

@@ -20,7 +20,12 @@
 #include "backend/fs.h"
 #include "fuse/session.h"
 
-/* Passthrough state of one session's kernel connection (passthrough.c). */
+/* Passthrough state of one session's kernel connection (passthrough.c).
+ * devfd, hooked and ops are written by efsfs_pt_init and efsfs_pt_install
+ * (the thread that mounts, before any request is read) and immutable
+ * afterwards.  offered and init_unique are written by the reader of the
+ * INIT request before it sets init_seen, and read only after init_seen was
+ * seen set; the atomics are read and written without a lock. */
 struct efsfs_pt {
 	int devfd;                  /* the session's /dev/fuse fd once hooked, else -1 */
 	bool hooked;                /* our session I/O hooks are in */
@@ -30,26 +35,32 @@ struct efsfs_pt {
 	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
 	atomic_bool killpriv;       /* handle_killpriv_v2 negotiated: kill flags are ours */
 	atomic_bool on;             /* negotiated, and registering works */
-	atomic_bool warned;
+	atomic_bool warned;         /* a registration failure was logged once */
 	struct fs_passthrough ops;  /* attach/detach on this connection; arg: the session */
 };
 
+/* One FUSE session (see the top for which fields are set when). */
 struct efsfs_session {
+	/* set by efsfs_session_new, immutable afterwards */
 	struct fs *fs;
 	const struct conf *conf;
 	struct fuse_session *se;
 	struct fuse_args args;
 	char mountpoint[4096];
+	/* written and read by the thread that owns the session (session.c) */
 	bool mounted;
+	/* set by efsfs_session_new, immutable afterwards */
 	double attr_timeout;
 	double entry_timeout;
 	unsigned max_threads;
 	bool debug;
+	/* written by op_init (before any other request), read-only afterwards */
 	bool writeback;             /* negotiated with the kernel in init */
 	bool passthrough;           /* negotiated in init; so is handle_killpriv_v2 */
-	atomic_uint_fast64_t pt_opens;  /* handles opened with passthrough */
-	sem_t wake;                 /* posted to end efsfs_session_run's wait */
-	struct efsfs_pt pt;
+	atomic_uint_fast64_t pt_opens;  /* handles opened with passthrough; atomic */
+	sem_t wake;                 /* posted to end efsfs_session_run's wait (a semaphore:
+	                               no lock) */
+	struct efsfs_pt pt;         /* see struct efsfs_pt */
 };
 
 static inline struct efsfs_session *req_efsfs(fuse_req_t req)
@@ -65,11 +76,11 @@ void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops);
 
 /* The request loop (loop.c): serves the session until it ends with up to
  * max_threads workers, the waiting one polling for spin_us before it
- * sleeps.  may_wait(arg) true: no request may be assumed quick right now.
+ * sleeps; who ("NAME on MOUNTPOINT") begins its messages.  may_wait(arg) true: no request may be assumed quick right now.
  * A post to wake makes it look whether the session has exited (and the
  * loop posts it itself when a worker saw the end).  0 when the session
  * ended by unmount, signal or fuse_session_exit, else -errno. */
-int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
+int efsfs_loop_run(struct fuse_session *se, const char *who, sem_t *wake, unsigned spin_us,
 		   unsigned max_threads, bool (*may_wait)(void *arg), void *arg);
 
 /* Passthrough (passthrough.c).  install: after fuse_session_mount, hooks

@@ -41,6 +41,11 @@
 #include "fuse/fuse_i.h"
 #include "fuse/kernel_abi.h"
 
+/* One run of the loop, on efsfs_loop_run's stack.  se, fd, spin_us,
+ * max_threads, may_wait, arg and wake are set before the first worker
+ * starts and immutable afterwards, who too; misses is the reader's own (written
+ * and read only by the worker holding the reader's place); every other
+ * field is written and read under lock. */
 struct loop {
 	struct fuse_session *se;
 	int fd;
@@ -48,6 +53,7 @@ struct loop {
 	unsigned max_threads;
 	bool (*may_wait)(void *arg);   /* true: no request counts as quick now */
 	void *arg;
+	const char *who;            /* "NAME on MOUNTPOINT", for messages */
 	pthread_mutex_t lock;
 	pthread_cond_t turn;        /* idle workers wait here for the reader's place */
 	sem_t *wake;                /* posted when a worker saw the end of the session,
@@ -61,6 +67,8 @@ struct loop {
 	struct worker *workers;
 };
 
+/* A worker thread: l and tid are set under l->lock before it is listed,
+ * immutable afterwards; done and next are written and read under l->lock. */
 struct worker {
 	struct loop *l;
 	pthread_t tid;
@@ -177,13 +185,14 @@ static void start_worker(struct loop *l)
 	w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		log_warn("request loop: out of memory for a worker thread");
+		log_warn("%s: request loop: out of memory for a worker thread", l->who);
 		return;
 	}
 	w->l = l;
 	r = pthread_create(&w->tid, NULL, worker_main, w);
 	if (r != 0) {
-		log_warn("request loop: cannot start a worker thread: %s", strerror(r));
+		log_warn("%s: request loop: cannot start a worker thread: %s", l->who,
+			 strerror(r));
 		free(w);
 		return;
 	}
@@ -246,7 +255,8 @@ static void *worker_main(void *arg)
 		if (r <= 0 || fuse_session_exited(l->se)) {
 			/* 0: unmounted (libfuse has marked the session exited) */
 			if (r < 0)
-				log_err("request loop: reading /dev/fuse: %s", strerror(-r));
+				log_err("%s: request loop: reading /dev/fuse: %s", l->who,
+					strerror(-r));
 			finish(l, r < 0 ? r : 0);
 			pthread_mutex_lock(&l->lock);
 			break;
@@ -282,7 +292,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
+int efsfs_loop_run(struct fuse_session *se, const char *who, sem_t *wake, unsigned spin_us,
 		   unsigned max_threads, bool (*may_wait)(void *arg), void *arg)
 {
 	struct loop l;
@@ -292,6 +302,7 @@ int efsfs_loop_run(struct fuse_session *se, sem_t *wake, unsigned spin_us,
 
 	memset(&l, 0, sizeof(l));
 	l.se = se;
+	l.who = who;
 	l.wake = wake;
 	l.fd = fuse_session_fd(se);
 	l.spin_us = spin_us;

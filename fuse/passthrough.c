@@ -171,8 +171,9 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
  * set (the kernel keeps the credentials of the registering thread for the
  * backing file's I/O); everything is put back before returning.  Both
  * calls act on this thread alone.  The backing id, or -errno. */
-static int backing_open_unprivileged(struct efsfs_pt *pt, struct k_backing_map *map)
+static int backing_open_unprivileged(struct efsfs_session *se, struct k_backing_map *map)
 {
+	struct efsfs_pt *pt = &se->pt;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct full[2], low[2];
 	int uid, gid, id = 0, e = 0;
@@ -194,8 +195,9 @@ static int backing_open_unprivileged(struct efsfs_pt *pt, struct k_backing_map *
 		/* registering as root would let users' writes into root's
 		 * reserve: keep files on the daemon path instead */
 		if (!atomic_exchange(&pt->warned, true))
-			log_warn("passthrough: cannot register backing files as an unprivileged "
-				 "writer (%s); files stay on the daemon path", strerror(e));
+			log_warn("%s on %s: passthrough: cannot register backing files as an "
+				 "unprivileged writer (%s); files stay on the daemon path",
+				 se->conf->name, se->mountpoint, strerror(e));
 		goto restore;
 	}
 	id = ioctl(pt->devfd, K_DEV_IOC_BACKING_OPEN, map);
@@ -205,19 +207,21 @@ restore:
 	setfsuid((uid_t)uid);
 	setfsgid((gid_t)gid);
 	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt->warned, true))
-		log_warn("passthrough: restoring this thread's capabilities: %s", strerror(errno));
+		log_warn("%s on %s: passthrough: restoring this thread's capabilities: %s",
+			 se->conf->name, se->mountpoint, strerror(errno));
 	return e ? -e : id;
 }
 
 static int pt_attach(void *arg, int fd)
 {
-	struct efsfs_pt *pt = &((struct efsfs_session *)arg)->pt;
+	struct efsfs_session *se = arg;
+	struct efsfs_pt *pt = &se->pt;
 	struct k_backing_map map = { .fd = fd };
 	int id, e;
 
 	if (!atomic_load(&pt->on))
 		return -EOPNOTSUPP;
-	id = backing_open_unprivileged(pt, &map);
+	id = backing_open_unprivileged(se, &map);
 	if (id > 0)
 		return id;
 	e = -id;
@@ -225,19 +229,22 @@ static int pt_attach(void *arg, int fd)
 		/* the kernel will not take our backing files: stop asking */
 		atomic_store(&pt->on, false);
 		if (!atomic_exchange(&pt->warned, true))
-			log_warn("passthrough: the kernel refused a backing file (%s); files stay "
-				 "on the daemon path", strerror(e));
+			log_warn("%s on %s: passthrough: the kernel refused a backing file (%s); "
+				 "files stay on the daemon path", se->conf->name, se->mountpoint,
+				 strerror(e));
 	}
 	return -e;
 }
 
 static void pt_detach(void *arg, int id)
 {
-	struct efsfs_pt *pt = &((struct efsfs_session *)arg)->pt;
+	struct efsfs_session *se = arg;
+	struct efsfs_pt *pt = &se->pt;
 	uint32_t u = (uint32_t)id;
 
 	if (ioctl(pt->devfd, K_DEV_IOC_BACKING_CLOSE, &u) < 0)
-		log_warn("passthrough: closing backing id %d: %s", id, strerror(errno));
+		log_warn("%s on %s: passthrough: closing backing id %d: %s", se->conf->name,
+			 se->mountpoint, id, strerror(errno));
 }
 
 void efsfs_pt_init(struct efsfs_session *e)
@@ -268,7 +275,8 @@ int efsfs_pt_install(struct efsfs_session *e)
 	e->pt.devfd = fuse_session_fd(e->se);
 	r = fuse_session_custom_io(e->se, &io, e->pt.devfd);
 	if (r < 0) {
-		log_warn("passthrough: cannot hook the FUSE session: %s", strerror(-r));
+		log_warn("%s on %s: passthrough: cannot hook the FUSE session: %s", e->conf->name,
+			 e->mountpoint, strerror(-r));
 		e->pt.devfd = -1;
 		return r;
 	}

@@ -190,8 +190,11 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 
 int efsfs_session_run(struct efsfs_session *s)
 {
-	return efsfs_loop_run(s->se, &s->wake, (unsigned)s->conf->fuse_spin_us, s->max_threads,
-			      fetching, s->fs);
+	char who[4200];
+
+	snprintf(who, sizeof(who), "%s on %s", s->conf->name, s->mountpoint);
+	return efsfs_loop_run(s->se, who, &s->wake, (unsigned)s->conf->fuse_spin_us,
+			      s->max_threads, fetching, s->fs);
 }
 
 void efsfs_session_stop(struct efsfs_session *s)

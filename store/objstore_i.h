@@ -12,7 +12,8 @@
 
 #include "store/objstore.h"
 
-/* Injected fault (objstore_inject_fault); guarded by objstore.fault_lock. */
+/* Injected fault (objstore_inject_fault): every field written and read under
+ * objstore.fault_lock. */
 struct objstore_fault {
 	char op[8];                 /* "get", "put", "del", "list", "*"; "" = none */
 	unsigned left;              /* matching calls until the one that fails (1 = next) */
@@ -26,7 +27,7 @@ struct objstore {
 	char *url;                          /* as given to objstore_open; immutable */
 	void *priv;                         /* driver state; the driver guards its own fields */
 	pthread_mutex_t fault_lock;
-	struct objstore_fault fault;        /* fault_lock */
+	struct objstore_fault fault;        /* written and read under fault_lock */
 };
 
 /* Driver open functions: fill s->ops and s->priv from the part of the URL after

@@ -13,6 +13,8 @@
 #define ACCESS_MAX     (1u << 20)
 #define ACCESS_SPAN    1024       /* chunks noted per call at most */
 
+/* An entry of the table: every field written and read under access.lock
+ * while it is in the table. */
 struct access_ent {
 	uint64_t ino, idx;
 	int64_t t;
@@ -21,8 +23,8 @@ struct access_ent {
 
 struct access {
 	pthread_mutex_t lock;
-	struct access_ent *b[ACCESS_BUCKETS];   /* lock */
-	unsigned n;                             /* lock */
+	struct access_ent *b[ACCESS_BUCKETS];   /* written and read under lock */
+	unsigned n;                             /* written and read under lock */
 };
 
 static unsigned bucket(uint64_t ino, uint64_t idx)
@@ -91,32 +93,39 @@ void access_note(struct access *a, uint64_t ino, uint64_t first, uint64_t last, 
 	pthread_mutex_unlock(&a->lock);
 }
 
-int access_drain(struct access *a, int (*cb)(uint64_t ino, uint64_t idx, int64_t t, void *arg),
-		 void *arg)
+int access_take(struct access *a, struct access_rec **ret, size_t *ret_n)
 {
-	struct access_ent *list = NULL, *e;
-	int r = 0;
+	struct access_rec *v = NULL;
+	size_t n = 0;
 
 	pthread_mutex_lock(&a->lock);
+	if (a->n) {
+		v = malloc(a->n * sizeof(*v));
+		if (!v) {
+			pthread_mutex_unlock(&a->lock);
+			return -ENOMEM;
+		}
+	}
 	for (unsigned i = 0; i < ACCESS_BUCKETS; i++) {
+		struct access_ent *e;
+
 		while ((e = a->b[i])) {
 			a->b[i] = e->next;
-			e->next = list;
-			list = e;
+			v[n++] = (struct access_rec){ e->ino, e->idx, e->t };
+			free(e);
 		}
 	}
 	a->n = 0;
 	pthread_mutex_unlock(&a->lock);
-	while ((e = list)) {
-		list = e->next;
-		if (r == 0)
-			r = cb(e->ino, e->idx, e->t, arg);
-		if (r < 0) {
-			pthread_mutex_lock(&a->lock);
-			note_one(a, e->ino, e->idx, e->t);
-			pthread_mutex_unlock(&a->lock);
-		}
-		free(e);
-	}
-	return r;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void access_put_back(struct access *a, const struct access_rec *v, size_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < n; i++)
+		note_one(a, v[i].ino, v[i].idx, v[i].t);
+	pthread_mutex_unlock(&a->lock);
 }

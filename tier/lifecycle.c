@@ -29,26 +29,38 @@
 #define TIER_BATCH      256
 #define TIER_FLUSH_S    30
 
-static int touch_one(uint64_t ino, uint64_t idx, int64_t t, void *arg)
-{
-	struct fs *fs = arg;
+struct touch_arg {
+	const struct access_rec *v;
+	size_t n;
+};
 
-	return meta_chunk_touch(fs_meta(fs), ino, idx, t, TIER_ATIME_STEP);
+static int touch_all(struct meta *m, void *arg)
+{
+	const struct touch_arg *a = arg;
+	int r = 0;
+
+	for (size_t i = 0; !r && i < a->n; i++)
+		r = meta_chunk_touch(m, a->v[i].ino, a->v[i].idx, a->v[i].t, TIER_ATIME_STEP);
+	return r;
 }
 
 int tier_flush_access(struct fs *fs)
 {
+	struct touch_arg a;
+	struct access_rec *v;
+	size_t n;
 	int r;
 
 	if (fs_read_only(fs))
 		return 0;             /* nothing is noted then */
-	fs_meta_lock(fs);
-	r = meta_begin(fs_meta(fs));
-	if (!r) {
-		r = access_drain(tier_of(fs)->access, touch_one, fs);
-		r = meta_finish(fs_meta(fs), r);
-	}
-	fs_meta_unlock(fs);
+	r = access_take(tier_of(fs)->access, &v, &n);
+	if (r < 0 || n == 0)
+		return r;
+	a = (struct touch_arg){ v, n };
+	r = fs_txn(fs, touch_all, &a);
+	if (r < 0)
+		access_put_back(tier_of(fs)->access, v, n);   /* for the next flush */
+	free(v);
 	return r;
 }
 
@@ -172,6 +184,11 @@ out:
 /* Stores the pass's summary as "START SECONDS AS_OF FILES MOVED FAILED
  * FIRST_ERROR".  A failure to store it (a read-only data directory) does
  * not fail the pass. */
+static int set_last_pass(struct meta *m, void *arg)
+{
+	return meta_set_kv(m, LAST_PASS_KEY, arg);
+}
+
 static void record_pass(struct fs *fs, int64_t start, const struct timespec *t0,
 			int64_t as_of, const struct tier_report *rep, int r)
 {
@@ -188,10 +205,7 @@ static void record_pass(struct fs *fs, int64_t start, const struct timespec *t0,
 		 " %s", start, (double)(t1.tv_sec - t0->tv_sec) +
 		 (double)(t1.tv_nsec - t0->tv_nsec) / 1e9, as_of, rep->files_scanned,
 		 rep->chunks_to_ia + rep->chunks_to_archive, rep->chunks_failed, error);
-	fs_meta_lock(fs);
-	if (meta_begin(fs_meta(fs)) == 0)
-		meta_finish(fs_meta(fs), meta_set_kv(fs_meta(fs), LAST_PASS_KEY, v));
-	fs_meta_unlock(fs);
+	fs_txn(fs, set_last_pass, v);
 }
 
 int tier_last_pass(struct fs *fs, struct tier_last_pass *ret)
@@ -490,7 +504,7 @@ static void *tier_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&t->thread_lock);
 		if (tier_flush_access(fs) < 0)
-			log_warn("%s: writing access times failed; will retry", fs_conf(fs)->name);
+			tier_notify(fs, LOG_WARNING, 0, "writing access times failed; will retry");
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= next_pass.tv_sec) {
 			struct tier_report rep;
@@ -499,16 +513,16 @@ static void *tier_thread(void *arg)
 			int rr = tier_run(fs, time(NULL), &rep);
 
 			if (rr < 0)
-				log_warn("%s: lifecycle pass stopped: %s", fs_conf(fs)->name,
-					 rep.first_error[0] ? rep.first_error : strerror(-rr));
+				tier_notify(fs, LOG_WARNING, 0, "lifecycle pass stopped: %s",
+					    rep.first_error[0] ? rep.first_error : strerror(-rr));
 			else if (rep.chunks_to_ia || rep.chunks_to_archive || rep.chunks_failed)
-				log_msg(rep.chunks_failed ? LOG_WARNING : LOG_INFO,
-					"%s: lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
-					" to Archive, %" PRIu64 " failed%s%s", fs_conf(fs)->name,
-					rep.chunks_to_ia, rep.chunks_to_archive, rep.chunks_failed,
-					rep.first_error[0] ? ": " : "", rep.first_error);
+				tier_notify(fs, rep.chunks_failed ? LOG_WARNING : LOG_INFO, 0,
+					    "lifecycle: %" PRIu64 " chunks to IA, %" PRIu64
+					    " to Archive, %" PRIu64 " failed%s%s", rep.chunks_to_ia,
+					    rep.chunks_to_archive, rep.chunks_failed,
+					    rep.first_error[0] ? ": " : "", rep.first_error);
 			if (tier_gc(fs, &gone, err, sizeof(err)) < 0)
-				log_warn("%s: object gc: %s", fs_conf(fs)->name, err);
+				tier_notify(fs, LOG_WARNING, 0, "object gc: %s", err);
 			next_pass = now;
 			next_pass.tv_sec += interval;
 		}

@@ -96,8 +96,8 @@ int tier_promote_locked(struct fs *fs, struct tier_file *tf, uint64_t size, uint
 		return r;
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
-		log_err("inode %" PRIu64 " chunk %" PRIu64 ": bringing back cold data: %s",
-			tf->cf.ino, idx, err);
+		tier_notify(fs, LOG_ERR, tf->cf.ino, "inode %" PRIu64 " chunk %" PRIu64
+			    ": bringing back cold data: %s", tf->cf.ino, idx, err);
 		return r;
 	}
 	/* a chunk past EOF (the file shrank) has nothing to bring back */

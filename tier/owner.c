@@ -122,22 +122,37 @@ static int kv_get(struct fs *fs, const char *key, char *buf, size_t len)
 	return r;
 }
 
-/* Sets n key/value pairs in one commit and syncs it. */
-static int kv_set(struct fs *fs, const char *const *kv, int n, char *err, size_t errlen)
-{
-	int r;
+struct kv_arg {
+	const char *const *kv;
+	int n;
+};
 
+static int set_kvs(struct meta *m, void *arg)
+{
+	const struct kv_arg *a = arg;
+	int r = 0;
+
+	for (int i = 0; !r && i < a->n; i++)
+		r = meta_set_kv(m, a->kv[2 * i], a->kv[2 * i + 1]);
+	return r;
+}
+
+/* After a transaction (r its result): makes it durable; err says why not. */
+static int sync_after(struct fs *fs, int r, char *err, size_t errlen)
+{
 	fs_meta_lock(fs);
-	r = meta_begin(fs_meta(fs));
-	for (int i = 0; !r && i < n; i++)
-		r = meta_set_kv(fs_meta(fs), kv[2 * i], kv[2 * i + 1]);
-	r = meta_finish(fs_meta(fs), r);
 	if (!r)
 		r = meta_sync(fs_meta(fs));
 	if (r < 0)
 		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, meta_errmsg(fs_meta(fs)));
 	fs_meta_unlock(fs);
 	return r;
+}
+
+/* Sets n key/value pairs in one commit and syncs it. */
+static int kv_set(struct fs *fs, const char *const *kv, int n, char *err, size_t errlen)
+{
+	return sync_after(fs, fs_txn(fs, set_kvs, &(struct kv_arg){ kv, n }), err, errlen);
 }
 
 static const char *store_url(struct fs *fs, int class)
@@ -727,6 +742,30 @@ out:
 	return r;
 }
 
+struct reid_arg {
+	const struct tier_rows *rs;
+	const struct tier_ident *nid;
+};
+
+/* The rows pointing at the copied objects and the new identity, together. */
+static int commit_reidentify(struct meta *m, void *arg)
+{
+	const struct reid_arg *a = arg;
+	int r = 0;
+
+	for (size_t i = 0; !r && i < a->rs->n; i++)
+		r = meta_chunk_put(m, &a->rs->v[i]);
+	if (!r)
+		r = meta_set_kv(m, "fs_id", a->nid->fs_id);
+	if (!r)
+		r = meta_set_kv(m, "instance_id", a->nid->instance);
+	if (!r)
+		r = meta_set_kv(m, "instance_since", "0");
+	if (!r)
+		r = meta_set_kv(m, "reidentify_to", "");
+	return r;
+}
+
 int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *rep, char *err,
 		    size_t errlen)
 {
@@ -801,24 +840,8 @@ int tier_reidentify(struct fs *fs, bool force, struct tier_reidentify_report *re
 	}
 
 	/* 3. commit */
-	fs_meta_lock(fs);
-	r = meta_begin(fs_meta(fs));
-	for (size_t i = 0; !r && i < rs.n; i++)
-		r = meta_chunk_put(fs_meta(fs), &rs.v[i]);
-	if (!r)
-		r = meta_set_kv(fs_meta(fs), "fs_id", nid.fs_id);
-	if (!r)
-		r = meta_set_kv(fs_meta(fs), "instance_id", nid.instance);
-	if (!r)
-		r = meta_set_kv(fs_meta(fs), "instance_since", "0");
-	if (!r)
-		r = meta_set_kv(fs_meta(fs), "reidentify_to", "");
-	r = meta_finish(fs_meta(fs), r);
-	if (!r)
-		r = meta_sync(fs_meta(fs));
-	if (r < 0)
-		snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, meta_errmsg(fs_meta(fs)));
-	fs_meta_unlock(fs);
+	r = sync_after(fs, fs_txn(fs, commit_reidentify, &(struct reid_arg){ &rs, &nid }), err,
+		       errlen);
 	goto out;
 meta_fail:
 	snprintf(err, errlen, "%s/meta.db: %s", fs_conf(fs)->data_dir, strerror(-r));

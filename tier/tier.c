@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,31 @@ struct tier *tier_of(struct fs *fs)
 	struct chunk_store *cs = fs_chunks(fs);
 
 	return cs && cs->ops == &tier_ops ? (struct tier *)cs : NULL;
+}
+
+void tier_set_report(struct fs *fs, tier_report_fn *cb, void *arg)
+{
+	struct tier *t = tier_of(fs);
+
+	if (!t)
+		return;
+	t->report = cb;
+	t->report_arg = arg;
+}
+
+void tier_notify(struct fs *fs, int level, uint64_t ino, const char *fmt, ...)
+{
+	struct tier *t = tier_of(fs);
+	char msg[2560];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (t && t->report)
+		t->report(level, ino, msg, t->report_arg);
+	else
+		log_debug("%s: %s", fs_conf(fs)->name, msg);
 }
 
 static int tier_layer_open(struct fs *fs, unsigned flags, char *err, size_t errlen)
@@ -528,8 +554,8 @@ static int read_cold(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t at, siz
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
-		log_err("inode %" PRIu64 " chunk %" PRIu64 ": reading cold data: %s", ino, idx,
-			err);
+		tier_notify(fs, LOG_ERR, ino, "inode %" PRIu64 " chunk %" PRIu64
+			    ": reading cold data: %s", ino, idx, err);
 		if (r == -EIO)
 			failed_just_now(t, &c, true, &start,
 					fs_conf(fs)->s3_operation_timeout_ms / 2);

@@ -140,6 +140,18 @@ int tier_promote(struct fs *fs, uint64_t ino, uint64_t idx);
 int tier_fsck(struct fs *fs, unsigned flags, void (*report)(const char *msg, void *arg),
 	      void *arg, char *err, size_t errlen);
 
+/* What the layer has to tell an operator and no caller is there to hear: a
+ * cold read that failed, a lifecycle pass of the thread that stopped.
+ * level is a syslog level (LOG_ERR, LOG_WARNING, LOG_INFO); ino the inode
+ * the message is about (its text starts "inode N"), 0 for the file system
+ * as a whole; msg one line without the file system's name, which the
+ * callback adds (the daemon logs it with the name and mountpoint).
+ * Without a callback these go to log_debug. */
+typedef void tier_report_fn(int level, uint64_t ino, const char *msg, void *arg);
+/* Installs cb (NULL: none); call before tier_start and before any request is
+ * served, as nothing guards it afterwards. */
+void tier_set_report(struct fs *fs, tier_report_fn *cb, void *arg);
+
 /* The background thread of a mounted file system: flushes accesses every
  * 30 s and runs a pass and gc every lifecycle_interval seconds. */
 int tier_start(struct fs *fs);

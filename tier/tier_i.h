@@ -2,7 +2,14 @@
  * the chunk-store layer backend/fs.c reads and writes through), tier/move.c
  * (the chunk moves), tier/lifecycle.c (the policy pass and the background
  * thread), tier/owner.c and tier/fsck.c.  The core is reached through
- * backend/layer.h only. */
+ * backend/layer.h only.
+ *
+ * Locks (each field below says which): cache_lock (the read cache and the
+ * last failed fetch), run_lock (one pass or gc at a time),
+ * thread_lock (the background thread's stop flag); the rest is written by
+ * tier_open (or before tier_start) and read without a lock.  Lock order:
+ * run_lock, then an inode's io lock, then the metadata lock; cache_lock and
+ * thread_lock are taken with no other tier lock held. */
 #ifndef EFSFS_TIER_I_H
 #define EFSFS_TIER_I_H
 
@@ -25,7 +32,8 @@ struct access;
 #define TIER_ATIME_STEP  3600      /* seconds: finer access times are not written */
 #define TIER_FAIL_MS     1000      /* a chunk whose fetch just failed fails at once this long */
 
-/* A decoded cold chunk kept for reads that do not promote. */
+/* A decoded cold chunk kept for reads that do not promote; every field
+ * written and read under tier.cache_lock. */
 struct tier_cached {
 	uint64_t ino, idx, version;
 	void *buf;
@@ -36,7 +44,9 @@ struct tier_cached {
 /* Whose objects a key names (tier/owner.c): the file system id, its
  * instance id, and the first version written with the instance id in the
  * key (0 for a file system made with instance ids).  Lower versions are
- * objects from before instance ids, keyed "<fs_id>/<ino>/<idx>.<version>". */
+ * objects from before instance ids, keyed "<fs_id>/<ino>/<idx>.<version>".
+ * tier.ident: written by tier_open, immutable afterwards; a copy on the
+ * stack (reidentify) is its thread's own. */
 struct tier_ident {
 	char fs_id[FS_ID_LEN + 1];
 	char instance[FS_INSTANCE_LEN + 1];
@@ -44,16 +54,19 @@ struct tier_ident {
 };
 
 /* A file open through the layer: cf.nonlocal counts its cold chunks (from
- * the chunk map at open; changed by moves and truncates with the inode's
- * io lock held exclusively). */
+ * the chunk map at open; written by moves and truncates with the inode's io
+ * lock held exclusively, read under it shared or exclusive).  The rest of
+ * cf is chunk.h's (immutable while open). */
 struct tier_file {
 	struct chunk_file cf;
-	struct chunk_file *lower;     /* the local store's; immutable */
+	struct chunk_file *lower;     /* the local store's; immutable while open */
 };
 
 struct tier {
+	/* The layer's own store, the one below (chunk_local) and the file
+	 * system: written by tier_open, immutable while it is open. */
 	struct chunk_store cs;        /* the layer: first, see tier_of() */
-	struct chunk_store *lower;    /* the store below (chunk_local) */
+	struct chunk_store *lower;
 	struct fs *fs;
 	/* Stores by enum meta_class ([0] unused), the codec and the access
 	 * table: set up by tier_open, immutable while the file system is open. */
@@ -62,8 +75,8 @@ struct tier {
 	struct access *access;
 
 	pthread_mutex_t cache_lock;
-	struct tier_cached cache[TIER_CACHE_SLOTS];   /* cache_lock */
-	uint64_t clock;                                /* cache_lock */
+	struct tier_cached cache[TIER_CACHE_SLOTS];   /* written and read under cache_lock */
+	uint64_t clock;                                /* written and read under cache_lock */
 	/* The last cold read that failed after half s3_operation_timeout or more (a store
 	 * that timed out): the kernel reads a page again at once after a failed readahead,
 	 * and that second read would wait for a second operation timeout; for TIER_FAIL_MS
@@ -71,29 +84,44 @@ struct tier {
 	struct {
 		uint64_t ino, idx, version;
 		struct timespec at;                    /* CLOCK_MONOTONIC; 0 = none */
-	} failed;                                      /* cache_lock */
+	} failed;                           /* written and read under cache_lock */
 
-	pthread_mutex_t run_lock;     /* one lifecycle pass or gc at a time */
+	pthread_mutex_t run_lock;     /* held by a lifecycle pass or gc */
 
-	/* Ownership (tier/owner.c); immutable after tier_open but owner. */
+	/* Where tier_report goes (tier_set_report): written before tier_start
+	 * and before requests are served, read without a lock. */
+	tier_report_fn *report;
+	void *report_arg;
+
+	/* Ownership (tier/owner.c): ident, claim_archive, unclaimed and holder
+	 * are written by tier_open and immutable afterwards. */
 	struct tier_ident ident;
 	struct objstore *claim_archive;   /* the ARCHIVE store without its storage
 	                                     class, for the claim; NULL: store[ARCHIVE] */
 	bool unclaimed;               /* opened with FS_OPEN_UNCLAIMED */
 	char holder[TIER_URL_MAX];    /* machine id, host name, data directory */
-	char token[17], pending[17];  /* claim tokens (owner.c); at open and under run_lock */
+	char token[17], pending[17];  /* claim tokens (owner.c): written by tier_open and
+	                                 under run_lock, read under run_lock */
 	atomic_bool owner;            /* every store's claim is ours: objects may be
-	                                 deleted; set by tier_owner_ensure under run_lock */
+	                                 deleted; written under run_lock (tier_owner_ensure),
+	                                 read atomically without a lock */
 
 	pthread_mutex_t thread_lock;
-	pthread_cond_t wake;          /* thread_lock */
-	bool stop;                    /* thread_lock */
-	bool running;                 /* the thread exists */
+	pthread_cond_t wake;          /* signalled under thread_lock */
+	bool stop;                    /* written and read under thread_lock */
+	/* The thread exists, and its handle: written by tier_start and tier_stop,
+	 * which the one thread that mounts (or closes) calls; read there only. */
+	bool running;
 	pthread_t thread;
 };
 
 /* The tier of a file system opened with tier_fs_open (NULL otherwise). */
 struct tier *tier_of(struct fs *fs);
+
+/* Hands one message to the report callback (tier_set_report), or to
+ * log_debug without one. */
+void tier_notify(struct fs *fs, int level, uint64_t ino, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Reads the chunk row under the meta lock; a missing row is STANDARD. */
 int tier_chunk_row(struct fs *fs, uint64_t ino, uint64_t idx, struct meta_chunk *ret);
@@ -119,6 +147,7 @@ int tier_list_objects(struct fs *fs, int class, tier_list_cb cb, void *arg, char
  * (IA or ARCHIVE), META_IA or META_ARCHIVE only that class.  Takes
  * meta_lock.  On failure -errno and nothing to free. */
 #define TIER_ROWS_ALL (-1)
+/* tier_rows, tier_keys: the calling thread's own, no lock. */
 struct tier_rows {
 	struct meta_chunk *v;
 	size_t n, cap;
