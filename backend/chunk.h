@@ -1,5 +1,5 @@
 /* chunk.h - the chunk store: where the bytes of regular files live, behind
- * one ops table.  backend/fs.c reaches file data only through it; nothing
+ * one ops table.  The core (backend/fs_*.c) reaches file data only through it; nothing
  * else touches a backing file.
  *
  * A file's data is a sequence of chunks of chunk_size bytes (chunk i at
@@ -22,7 +22,7 @@
  *   other       the errno of the failed system call
  *
  * Locking: the store keeps no lock of its own for a file's data; the caller
- * (fs.c) serialises with the inode's io rwlock (fs.h):
+ * (backend/fs_*.c) serialises with the inode's io rwlock (fs.h):
  *   io shared     read, pread, write_begin, write, write_end, seek, sync,
  *                 stat, passthrough_fd
  *   io exclusive  localize, truncate, resized, allocate, punch
@@ -154,7 +154,7 @@ struct chunk_ops {
 			    int64_t now);
 
 	/* Recovery and fsck helpers of the bottom store (a layer leaves them
-	 * NULL; fs.c calls them on chunk_local only).
+	 * NULL; fs_super.c calls them on chunk_local only).
 	 * recover: after an unclean shutdown, calls cb for each inode that has
 	 * backing data (a nonzero return stops the walk and is returned);
 	 * entries that name no inode are removed. */

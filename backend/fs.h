@@ -23,7 +23,7 @@
  *   meta_lock (the metadata engine's recursive mutex, meta_lock() and
  *              meta_txn(); every metadata operation)
  *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
- *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
+ *   fs.space_lock (mutex; the free-space figures, a leaf: fs_check_meta_space
  *                  takes it under meta_lock)
  */
 #ifndef EFSFS_FS_H

@@ -48,7 +48,7 @@
  *    blobs), and a group is committed early once that reaches
  *    META_GROUP_BYTES, so that a group and the checkpoint copying it into
  *    the database fit in the reserve;
- *  - the caller (backend/fs.c) admits an operation that grows the metadata
+ *  - the caller (backend/fs_*.c) admits an operation that grows the metadata
  *    only while the free space less meta_pending() is above a floor (lower
  *    for root), and only while the reserve is whole (meta_reserve_missing;
  *    it refills it first when space came back).  Operations that shrink the
