@@ -1,13 +1,15 @@
 /* fs_file.c - open files: create, open, release, fsync, read, write,
  * fallocate and lseek over the chunk store (fs.chunks, chunk.h).
  *
- * Locks: an inode's io rwlock is held shared by reads and writes, exclusive
- * by truncate and layer moves; its lock guards cf, size and the open
- * counts (written under it); fs.space_lock guards fs.space_* (the check
- * and the in-flight reserve of writes); the metadata (size, mtime) is
- * written under meta_lock.  struct fs_file is its handle's own: the
- * kernel serialises nothing, but its fields are set at open and read only
- * after, except writeback (set once by the session before use).
+ * Locks: an inode's io rwlock is held shared by reads and writes, and
+ * exclusive by fallocate, by a read or write that first makes cold chunks
+ * local, by release (waiting for requests still finishing) and, elsewhere,
+ * by truncate and layer moves; the inode's lock guards cf, size and the
+ * open counts (written under it); fs.space_lock guards fs.space_* (the
+ * check and the in-flight reserve of writes); the metadata (size, mtime)
+ * is written under meta_lock.  A struct fs_file's fields are set at open
+ * (writeback by the session right after, fs_file_set_writeback) and only
+ * read after, until fs_release.
  */
 #include <dirent.h>
 #include <errno.h>

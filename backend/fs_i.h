@@ -39,23 +39,28 @@
 #include "backend/layer.h"
 #include "backend/meta.h"
 
-/* An inode the kernel holds a reference to or that is open. */
+/* An inode the kernel holds a reference to or that is open.  Each field
+ * says what guards it; "lock" is this inode's lock, "io" its rwlock. */
 struct fs_inode {
-	uint64_t ino;
+	uint64_t ino;                 /* immutable */
 	struct fs_inode *next;        /* hash chain; fs.itab_lock */
 	uint64_t nlookup;             /* kernel references; fs.itab_lock */
 	uint32_t nopen;               /* open handles; fs.itab_lock */
 	bool unlinked;                /* nlink reached 0; fs.itab_lock */
 
-	pthread_rwlock_t io;          /* data I/O shared; truncate, tier moves exclusive */
+	pthread_rwlock_t io;          /* data I/O shared; truncate, fallocate, tier
+	                                 moves exclusive (chunk.h: which op how) */
 	pthread_mutex_t lock;         /* guards the fields below */
 	struct chunk_file *cf;        /* its data while open (of fs.chunks), else NULL:
 	                                 opened and closed under lock, used by the
 	                                 holders of an open handle under io */
-	uint64_t size;                /* logical size while open (also in meta) */
-	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
-	int64_t last_note;            /* second of the last access noted */
-	uint64_t noted_first, noted_last;   /* chunks it covered */
+	uint64_t size;                /* logical size while open (also in meta):
+	                                 written under lock; read under lock, or
+	                                 under io exclusive (fs_lseek: io shared) */
+	atomic_uint_fast64_t write_gen; /* atomic: bumped by every write; tier
+	                                   moves compare */
+	int64_t last_note;            /* second of the last access noted; lock */
+	uint64_t noted_first, noted_last;   /* chunks it covered; lock */
 
 	/* Passthrough (fs_file_passthrough): handles on the daemon path and
 	 * handles the kernel serves from the backing file itself; the kernel
@@ -79,6 +84,11 @@ struct fs_pt_reg {
 	struct fs_pt_reg *next;
 };
 
+/* An open handle.  Its fields are set by fs_open_file/fs_create (writeback
+ * by the session right after, before any other use) and then only read, by
+ * the requests on that handle, until fs_release; pt and pt_ops are also
+ * written by fs_file_passthrough, under the inode's lock, before the open
+ * is answered. */
 struct fs_file {
 	struct fs_inode *inode;
 	int flags;
@@ -91,6 +101,9 @@ struct fs_file {
 
 #define FS_ITAB_BUCKETS 65536
 
+/* The file system.  Fields without a lock named are set by fs_open before
+ * it returns the fs and immutable after, until fs_close (which runs when no
+ * operation can); the atomics are read and written without a lock. */
 struct fs {
 	struct conf *conf;
 	char fs_id[FS_ID_LEN + 1];

@@ -5,8 +5,10 @@
  *
  * Locks: an inode's lock guards ncached, npt, pt_regs and pt_dirty/
  * pt_mtime_ns writes (the atomics are also read without it, by
- * fs_pt_pending under meta_lock); fs.pt_files and fs.pt_dirty_n are
- * atomics; fs.space_lock guards the free-space check.
+ * fs_pt_pending under meta_lock, which takes only fs.itab_lock to find the
+ * inode); fs_file_passthrough holds the inode's io rwlock shared;
+ * fs.pt_files and fs.pt_dirty_n are atomics; fs.space_lock guards the
+ * free-space check.
  */
 #include <dirent.h>
 #include <errno.h>

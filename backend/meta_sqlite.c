@@ -516,7 +516,9 @@ static int migrate_2_to_3(struct sq *m)
 
 /* ---- the VFS shim and the reserve (see the top comment) ---- */
 
-/* A file opened through the shim: the inner VFS's file follows it. */
+/* A file opened through the shim: the inner VFS's file follows it.  Set by
+ * the shim's open and immutable after; SQLite calls its methods under the
+ * engine's lock. */
 struct shim_file {
 	sqlite3_file base;
 	struct sq *m;
@@ -1565,7 +1567,8 @@ static int sq_readlink(struct meta *mm, uint64_t ino, char *buf, size_t len, siz
 }
 
 /* The sessions that are gone (meta_session_alive), for orphans: gone[]
- * gets their ids and *ret_live those of the live ones. */
+ * gets their ids and *ret_live those of the live ones.  Local to one call,
+ * under the engine's lock. */
 struct session_sets {
 	uint64_t *live, *gone;
 	size_t nlive, ngone, cap_live, cap_gone;
