@@ -1,5 +1,5 @@
 /* chunk.h - the chunk store: where the bytes of regular files live, behind
- * one ops table.  backend/fs.c reaches file data only through it; nothing
+ * one ops table.  The core (backend/fs_*.c) reaches file data only through it; nothing
  * else touches a backing file.
  *
  * A file's data is a sequence of chunks of chunk_size bytes (chunk i at
@@ -22,7 +22,7 @@
  *   other       the errno of the failed system call
  *
  * Locking: the store keeps no lock of its own for a file's data; the caller
- * (fs.c) serialises with the inode's io rwlock (fs.h):
+ * (backend/fs_*.c) serialises with the inode's io rwlock (fs.h):
  *   io shared     read, pread, write_begin, write, write_end, seek, sync,
  *                 stat, passthrough_fd
  *   io exclusive  localize, truncate, resized, allocate, punch
@@ -56,7 +56,8 @@ struct chunk_file {
 };
 
 /* What a write copies from: mem, or (mem NULL) the pipe fd to splice from,
- * whose next len bytes are the data (FUSE's splice of a WRITE request). */
+ * whose next len bytes are the data (FUSE's splice of a WRITE request).
+ * The caller's, for the one call: no lock. */
 struct chunk_src {
 	const void *mem;
 	int fd;
@@ -70,6 +71,7 @@ struct chunk_src {
 #define CHUNK_OPEN_EXISTING 0x4u  /* recovery: only what is there (-ENOENT),
                                      no size check */
 
+/* An ops table: static const in its store's file, immutable. */
 struct chunk_ops {
 	/* Opens ino's data; size is the inode's size in the metadata, and
 	 * the backing data is cut or extended to it (a crash between data
@@ -154,7 +156,7 @@ struct chunk_ops {
 			    int64_t now);
 
 	/* Recovery and fsck helpers of the bottom store (a layer leaves them
-	 * NULL; fs.c calls them on chunk_local only).
+	 * NULL; fs_super.c calls them on chunk_local only).
 	 * recover: after an unclean shutdown, calls cb for each inode that has
 	 * backing data (a nonzero return stops the walk and is returned);
 	 * entries that name no inode are removed. */
@@ -166,8 +168,11 @@ struct chunk_ops {
 			uint64_t *ret_freed);
 };
 
+/* A store's common part (a store's own struct starts with this).  Its
+ * fields are immutable after the store is installed (fs_open, a layer's
+ * open); the store's own state says its locks where it is defined. */
 struct chunk_store {
-	const struct chunk_ops *ops;
+	const struct chunk_ops *ops;  /* immutable */
 	uint64_t chunk_size;          /* immutable */
 	/* A read of a nonlocal chunk makes it local first (localize): the tier
 	 * layer's transition_to_primary_storage_class = AFTER_1_ACCESS.

@@ -27,12 +27,16 @@
 #include "backend/chunk.h"
 #include "common/safepath.h"
 
+/* Immutable after chunk_local_open. */
 struct local_store {
 	struct chunk_store cs;
 	int datafd;                   /* DATA_DIR/data; the caller's */
 	bool read_only;
 };
 
+/* One open file: fd is written by open and close (under the inode's lock,
+ * never concurrent with another op on the file) and read by the ops under
+ * the inode's io rwlock (chunk.h's Locking). */
 struct local_file {
 	struct chunk_file cf;
 	int fd;                       /* the backing file (or a hole memfd) */

@@ -19,11 +19,18 @@
  *
  * Every function returns 0 (or a byte count) or a negative errno.
  * Thread-safe: FUSE workers call concurrently.  Locks, outermost first:
- *   fs_inode.io (rwlock; data I/O shared, truncate and tier moves exclusive)
+ *   fs_inode.io (rwlock; data I/O shared, truncate, fallocate and tier
+ *                moves exclusive)
+ *   fs_inode.lock (mutex; an inode's open data, size and passthrough state:
+ *                  fs_pt_refresh, fs_write_end and set_size commit under it)
+ *   fs.usage_lock (mutex; the cached usage figures, fs_statfs: taken
+ *                  before meta_lock)
  *   meta_lock (the metadata engine's recursive mutex, meta_lock() and
- *              meta_txn(); every metadata operation)
- *   fs.itab_lock (mutex; the in-memory inode table and reference counts)
- *   fs.space_lock (mutex; the free-space figures, a leaf: check_meta_space
+ *              meta_txn(); every metadata operation; the engine's own
+ *              state, committer thread included, is under it)
+ *   fs.itab_lock (mutex; the in-memory inode table and reference counts:
+ *                 fs_pt_pending takes it under meta_lock)
+ *   fs.space_lock (mutex; the free-space figures, a leaf: fs_check_meta_space
  *                  takes it under meta_lock)
  */
 #ifndef EFSFS_FS_H

@@ -1,6 +1,32 @@
-/* fs_i.h - internals of the file system core shared by backend/fs.c and
- * backend/fsck.c: struct fs and the in-memory inode table.  Layers (tier/)
- * use backend/layer.h instead.
+/* fs_i.h - internals of the file system core shared by backend/fs_*.c and
+ * backend/fsck.c: struct fs, the in-memory inode table, and the helpers the
+ * fs_*.c files share.  Layers (tier/) use backend/layer.h instead.
+ *
+ * The core is POSIX semantics over the metadata engine (backend/meta.h;
+ * each operation's transaction a meta_txn body) and the chunk store
+ * (backend/chunk.h; see fs.h for the layout and lock order), split by
+ * concern: fs_super.c (mkfs, open, recovery, close, statfs, space),
+ * fs_inode.c (inode table, attributes), fs_names.c (namespace changes),
+ * fs_dir.c, fs_file.c (file I/O), fs_passthrough.c, fs_xattr.c.
+ *
+ * Ordering rules that keep a kill -9 at any point harmless:
+ *  - create: the metadata commit comes first; the backing file is created
+ *    on first open, and a missing backing file reads as holes.
+ *  - delete: the metadata commit comes first, then the backing file is
+ *    unlinked; a crash in between leaves a data file with no inode, which
+ *    fs_open() removes after an unclean shutdown.
+ *  - extend (write past EOF, truncate up): the backing file grows first,
+ *    then the size is committed; a crash in between leaves a backing file
+ *    longer than the committed size, and opening the file cuts it back so
+ *    that the stale tail never shows through a later extension.
+ *  - shrink: the size is committed first, then the backing file is cut.
+ *  - fsync: fdatasync of the backing file, then meta_sync().
+ *
+ * Disk space: data writes need FS_SPACE_RESERVE free beyond themselves
+ * (check_space); an operation that adds metadata is admitted by
+ * fs_check_meta_space() inside its transaction, before it is acknowledged, so
+ * that the group it joins can always be committed (the design is in
+ * backend/meta_sqlite.c's top comment); removals are always admitted.
  */
 #ifndef EFSFS_FS_I_H
 #define EFSFS_FS_I_H
@@ -13,30 +39,35 @@
 #include "backend/layer.h"
 #include "backend/meta.h"
 
-/* An inode the kernel holds a reference to or that is open. */
+/* An inode the kernel holds a reference to or that is open.  Each field
+ * says what guards it; "lock" is this inode's lock, "io" its rwlock. */
 struct fs_inode {
-	uint64_t ino;
+	uint64_t ino;                 /* immutable */
 	struct fs_inode *next;        /* hash chain; fs.itab_lock */
 	uint64_t nlookup;             /* kernel references; fs.itab_lock */
 	uint32_t nopen;               /* open handles; fs.itab_lock */
 	bool unlinked;                /* nlink reached 0; fs.itab_lock */
 
-	pthread_rwlock_t io;          /* data I/O shared; truncate, tier moves exclusive */
+	pthread_rwlock_t io;          /* data I/O shared; truncate, fallocate, tier
+	                                 moves exclusive (chunk.h: which op how) */
 	pthread_mutex_t lock;         /* guards the fields below */
 	struct chunk_file *cf;        /* its data while open (of fs.chunks), else NULL:
 	                                 opened and closed under lock, used by the
 	                                 holders of an open handle under io */
-	uint64_t size;                /* logical size while open (also in meta) */
-	atomic_uint_fast64_t write_gen; /* bumped by every write; tier moves compare */
-	int64_t last_note;            /* second of the last access noted */
-	uint64_t noted_first, noted_last;   /* chunks it covered */
+	uint64_t size;                /* logical size while open (also in meta):
+	                                 written under lock; read under lock, or
+	                                 under io exclusive (fs_lseek: io shared) */
+	atomic_uint_fast64_t write_gen; /* atomic: bumped by every write; tier
+	                                   moves compare */
+	int64_t last_note;            /* second of the last access noted; lock */
+	uint64_t noted_first, noted_last;   /* chunks it covered; lock */
 
 	/* Passthrough (fs_file_passthrough): handles on the daemon path and
 	 * handles the kernel serves from the backing file itself; the kernel
 	 * allows only one kind at a time per inode.  While pt_dirty the
 	 * backing file may be ahead of the metadata (size, mtime): stat shows
-	 * the backing file's, and pt_refresh commits them.  Written under lock;
-	 * the atomics are also read without it (fill_stat, under meta_lock). */
+	 * the backing file's, and fs_pt_refresh commits them.  Written under lock;
+	 * the atomics are also read without it (fs_fill_stat, under meta_lock). */
 	uint32_t ncached, npt;        /* npt: passthrough handles of all sessions */
 	struct fs_pt_reg *pt_regs;    /* one per session with handles in npt */
 	atomic_bool pt_dirty;
@@ -53,6 +84,11 @@ struct fs_pt_reg {
 	struct fs_pt_reg *next;
 };
 
+/* An open handle.  Its fields are set by fs_open_file/fs_create (writeback
+ * by the session right after, before any other use) and then only read, by
+ * the requests on that handle, until fs_release; pt and pt_ops are also
+ * written by fs_file_passthrough, under the inode's lock, before the open
+ * is answered. */
 struct fs_file {
 	struct fs_inode *inode;
 	int flags;
@@ -65,6 +101,9 @@ struct fs_file {
 
 #define FS_ITAB_BUCKETS 65536
 
+/* The file system.  Fields without a lock named are set by fs_open before
+ * it returns the fs and immutable after, until fs_close (which runs when no
+ * operation can); the atomics are read and written without a lock. */
 struct fs {
 	struct conf *conf;
 	char fs_id[FS_ID_LEN + 1];
@@ -106,5 +145,109 @@ struct fs {
 
 	char notes[1024];             /* fs_notes(); written by fs_open only */
 };
+
+/* What the fs_*.c files share: constants, effects, and helpers (each
+ * defined in the file of its concern, see the top comment). */
+
+#define FS_SPACE_RESERVE  (16ull << 20)   /* kept free for metadata when the disk fills */
+
+/* Effects of a metadata transaction that its caller applies after the
+ * commit (meta_txn_fx): the body only records them, since it may run again. */
+enum {
+	FX_UNLINKED = 1,   /* the inode's last link went: fs_inode_unlinked(ino) */
+	FX_DATA_GONE,      /* the inode's row went: its data file goes (after a flush) */
+};
+
+/* Whether mi, read under meta_lock, may lag behind passthrough writes.
+ * Taken under that same hold: a fs_pt_refresh commits (under meta_lock) before
+ * it clears pt_dirty, so either mi already has its commit or the snapshot
+ * still says dirty. */
+struct fs_pt_snap {
+	bool dirty;
+	int64_t ns;                   /* backing mtime when last adopted */
+};
+
+static const struct fs_pt_snap FS_PT_NONE = { false, 0 };
+
+#define XATTR_CAPS "security.capability"
+
+/* The wall clock as a timespec. */
+struct timespec fs_now_ts(void);
+
+/* Commits the open group now (meta_flush); meta_lock held. */
+int fs_meta_flush_locked(struct fs *fs);
+
+/* 0 if the caller may grow the metadata by about `bytes` now, else
+ * -ENOSPC; meta_lock held (fs_super.c says more). */
+int fs_check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes);
+
+/* 0 if name may be a directory entry, else -errno. */
+int fs_check_name(const char *name);
+
+/* A timespec in nanoseconds. */
+int64_t fs_ts_ns(struct timespec t);
+
+/* The inode table slot of ino (its entry or where it goes); itab_lock held. */
+struct fs_inode **fs_itab_slot(struct fs *fs, uint64_t ino);
+
+/* Finds or adds ino in the inode table and takes nlookup kernel references
+ * and nopen handles on it. */
+int fs_inode_ref(struct fs *fs, uint64_t ino, uint64_t nlookup, uint32_t nopen,
+		 struct fs_inode **ret);
+
+/* Commits the size and mtime passthrough writes left on in's backing file;
+ * in->lock held (or in unreachable). */
+int fs_pt_refresh(struct fs *fs, struct fs_inode *in);
+
+/* fs_pt_refresh with in->lock taken here. */
+int fs_pt_commit(struct fs *fs, struct fs_inode *in);
+
+/* For an inode leaving memory (last reference, fs_close): commits what
+ * passthrough writes left; in unreachable. */
+void fs_pt_refresh_last(struct fs *fs, struct fs_inode *in);
+
+/* After the daemon itself changed a passthrough file's backing file: its
+ * new mtime is not a kernel write to adopt. */
+void fs_pt_rebase(struct fs *fs, struct fs_inode *in);
+
+/* Drops references; frees the entry and purges an unlinked inode when the
+ * last one goes. */
+void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32_t nopen);
+
+/* nlink of ino reached 0: purge now when nobody holds it, else on last
+ * unref. */
+void fs_inode_unlinked(struct fs *fs, uint64_t ino);
+
+/* Opens the data of a regular file once (fs.chunks); in->lock held; fresh:
+ * just made by fs_create. */
+int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh);
+
+/* Whether ino has passthrough writes not yet committed (*ret_ns: mtime
+ * when last adopted); takes only itab_lock. */
+bool fs_pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns);
+
+/* mi's passthrough state as fs_fill_stat shows it (see struct fs_pt_snap). */
+struct fs_pt_snap fs_pt_snap(struct fs *fs, const struct meta_inode *mi);
+
+/* Fills st from mi and, for a regular file, its passthrough snapshot ps. */
+int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap ps,
+		 struct stat *st);
+
+/* The mode without set-user-ID, and without set-group-ID when the group
+ * may execute. */
+uint32_t fs_kill_suidgid(uint32_t mode);
+
+/* Creates an inode and its entry parent/name in one transaction (mknod,
+ * mkdir, symlink, create). */
+int fs_new_inode(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+		 mode_t mode, dev_t rdev, const char *target, struct meta_inode *ret);
+
+/* Refreshes the free-space figures from statvfs when stale or `always`;
+ * space_lock held. */
+void fs_space_update(struct fs *fs, bool always);
+
+/* Tells the chunk store (ops->note_access) that a range of in was read or
+ * written. */
+void fs_note_access(struct fs *fs, struct fs_inode *in, uint64_t off, uint64_t len);
 
 #endif

@@ -30,6 +30,7 @@ struct fs_inode;
  * close: once every inode's chunk file is closed; restores the store below
  *   (fs_chunks_set) and frees the layer's state.
  * stop and close must accept a layer whose open failed or never ran. */
+/* The table is the caller's, kept until fs_close returns; immutable. */
 struct fs_layer {
 	int (*open)(struct fs *fs, unsigned flags, char *err, size_t errlen);
 	void (*stop)(struct fs *fs);

@@ -34,6 +34,9 @@
 #define META_SCHEMA        3
 
 struct meta;
+/* The value structs below (meta_inode, meta_chunk, meta_usage,
+ * meta_effects, meta_session) are the caller's copies: the engine fills
+ * them under its lock, and they have no lock of their own. */
 struct meta_inode {
 	uint64_t ino;
 	uint32_t mode, uid, gid, nlink;
@@ -76,6 +79,7 @@ typedef int (*meta_dentry_cb)(uint64_t parent, const char *name, uint64_t ino, u
  * the engine's open returned; the meta_* dispatcher of the same name (below)
  * calls it.  All ops but close and errmsg are called with the engine's lock
  * held (meta_lock). */
+/* Static const in the engine's file: immutable. */
 struct meta_ops {
 	const char *name;          /* the URL scheme, "sqlite" */
 	void (*close)(struct meta *m);          /* also commits what is batched */

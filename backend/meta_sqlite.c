@@ -48,7 +48,7 @@
  *    blobs), and a group is committed early once that reaches
  *    META_GROUP_BYTES, so that a group and the checkpoint copying it into
  *    the database fit in the reserve;
- *  - the caller (backend/fs.c) admits an operation that grows the metadata
+ *  - the caller (backend/fs_*.c) admits an operation that grows the metadata
  *    only while the free space less meta_pending() is above a floor (lower
  *    for root), and only while the reserve is whole (meta_reserve_missing;
  *    it refills it first when space came back).  Operations that shrink the
@@ -539,7 +539,9 @@ static int migrate_2_to_3(struct sq *m, char *msg, size_t len)
 
 /* ---- the VFS shim and the reserve (see the top comment) ---- */
 
-/* A file opened through the shim: the inner VFS's file follows it. */
+/* A file opened through the shim: the inner VFS's file follows it.  Set by
+ * the shim's open and immutable after; SQLite calls its methods under the
+ * engine's lock. */
 struct shim_file {
 	sqlite3_file base;
 	struct sq *m;
@@ -1594,7 +1596,8 @@ static int sq_readlink(struct meta *mm, uint64_t ino, char *buf, size_t len, siz
 }
 
 /* The sessions that are gone (meta_session_alive), for orphans: gone[]
- * gets their ids and *ret_live those of the live ones. */
+ * gets their ids and *ret_live those of the live ones.  Local to one call,
+ * under the engine's lock. */
 struct session_sets {
 	uint64_t *live, *gone;
 	size_t nlive, ngone, cap_live, cap_gone;

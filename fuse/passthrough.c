@@ -56,7 +56,7 @@
  * It costs nothing per write: ext4 checks its reserve on every allocation
  * anyway, only against the credentials we give it.  Which files may use
  * passthrough, and what that means for sizes, times and the tiering, is
- * backend/fs.c's business (fs_file_passthrough).
+ * backend/fs_passthrough.c's business (fs_file_passthrough).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* tier.c - set-up of the tiering engine (object stores, codec, access
  * table, read cache) and its chunk-store layer (backend/chunk.h) over the
- * local store, which backend/fs.c reads and writes through: cold chunks
+ * local store, which backend/fs_*.c read and write through: cold chunks
  * are read from their object (or made local first with AFTER_1_ACCESS),
  * made local before a write, truncate or allocate changes them (localize),
  * skipped as data by SEEK_DATA/SEEK_HOLE the way the reader sees them, and

@@ -1,5 +1,5 @@
 /* tier_i.h - state of the tiering engine shared by tier/tier.c (set-up and
- * the chunk-store layer backend/fs.c reads and writes through), tier/move.c
+ * the chunk-store layer the core (backend/fs_*.c) reads and writes through), tier/move.c
  * (the chunk moves), tier/lifecycle.c (the policy pass and the background
  * thread), tier/owner.c and tier/fsck.c.  The core is reached through
  * backend/layer.h only.

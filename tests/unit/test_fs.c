@@ -1,4 +1,4 @@
-/* tests/unit/test_fs.c - unit tests of backend/fs.c and backend/fsck.c
+/* tests/unit/test_fs.c - unit tests of backend/fs_*.c and backend/fsck.c
  * through the fs_* API (no FUSE): mkfs/open/lock, POSIX semantics of files
  * and directories (sizes, holes, O_APPEND, open-unlinked files, rename
  * flags, link and name limits, setgid directories, readdir snapshots),
