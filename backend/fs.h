@@ -129,8 +129,8 @@ const struct conf *fs_conf(const struct fs *fs);
  * and passes it to fs_file_passthrough; it must outlive the handles
  * opened with it. */
 struct fs_passthrough {
-	int (*attach)(void *arg, int fd);
-	void (*detach)(void *arg, int id);
+	int (*attach)(int fd, void *arg);
+	void (*detach)(int id, void *arg);
 	void *arg;
 };
 /* Group commit for a mounted file system: metadata operations are
@@ -203,7 +203,7 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
  * non-zero when its buffer is full (that entry is not consumed).  With
  * plus, st is filled and a lookup reference is taken for each consumed
  * entry other than "." and "..". */
-typedef int (*fs_fill_cb)(void *arg, const char *name, const struct stat *st, uint64_t next);
+typedef int (*fs_fill_cb)(const char *name, const struct stat *st, uint64_t next, void *arg);
 /* A directory stream lists the entries that existed when it was opened (or
  * rewound: cookie 0) and not removed since; entries created meanwhile are
  * left out, which POSIX allows and which keeps "for each entry, create

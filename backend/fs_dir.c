@@ -71,7 +71,7 @@ static int readdir_one(const char *name, uint64_t ino, uint32_t type, uint64_t c
 		st.st_ino = ino;
 		st.st_mode = type;
 	}
-	if (rs->fill(rs->arg, name, &st, cookie + 2))
+	if (rs->fill(name, &st, cookie + 2, rs->arg))
 		return 1;
 	if (rs->plus) {
 		int r = fs_inode_ref(rs->fs, ino, 1, 0, NULL);
@@ -103,7 +103,7 @@ int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot,
 	}
 	if (cookie < 1) {
 		st.st_ino = dir;
-		if (fill(arg, ".", &st, 1))
+		if (fill(".", &st, 1, arg))
 			return 0;
 		cookie = 1;
 	}
@@ -115,7 +115,7 @@ int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot,
 			return r;
 		}
 		st.st_ino = up;
-		if (fill(arg, "..", &st, 2)) {
+		if (fill("..", &st, 2, arg)) {
 			fs_meta_unlock(fs);
 			return 0;
 		}

@@ -128,7 +128,7 @@ void fs_release(struct fs *fs, struct fs_file *f)
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (gone) {
-		gone->ops->detach(gone->ops->arg, gone->id);
+		gone->ops->detach(gone->id, gone->ops->arg);
 		free(gone);
 	}
 	if (f->pt)

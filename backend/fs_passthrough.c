@@ -216,7 +216,7 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passth
 		if (!reg)
 			goto out;
 		fd = fs->chunks->ops->passthrough_fd(fs->chunks, in->cf);
-		id = fd >= 0 ? pt->attach(pt->arg, fd) : 0;
+		id = fd >= 0 ? pt->attach(fd, pt->arg) : 0;
 		if (id <= 0) {
 			free(reg);
 			id = 0;

@@ -201,7 +201,7 @@ struct dirbuf {
 	bool plus;
 };
 
-static int dir_fill(void *arg, const char *name, const struct stat *st, uint64_t next)
+static int dir_fill(const char *name, const struct stat *st, uint64_t next, void *arg)
 {
 	struct dirbuf *d = arg;
 	size_t n;

@@ -212,7 +212,7 @@ restore:
 	return e ? -e : id;
 }
 
-static int pt_attach(void *arg, int fd)
+static int pt_attach(int fd, void *arg)
 {
 	struct efsfs_session *se = arg;
 	struct efsfs_pt *pt = &se->pt;
@@ -236,7 +236,7 @@ static int pt_attach(void *arg, int fd)
 	return -e;
 }
 
-static void pt_detach(void *arg, int id)
+static void pt_detach(int id, void *arg)
 {
 	struct efsfs_session *se = arg;
 	struct efsfs_pt *pt = &se->pt;

@@ -220,7 +220,7 @@ struct listing {
 	struct ent e[260];
 };
 
-static int fill_cb(void *arg, const char *name, const struct stat *st, uint64_t next)
+static int fill_cb(const char *name, const struct stat *st, uint64_t next, void *arg)
 {
 	struct listing *l = arg;
 
@@ -1957,7 +1957,7 @@ static struct {
 	int fd;                       /* dup of the last attached fd */
 } kpt;
 
-static int kpt_attach(void *arg, int fd)
+static int kpt_attach(int fd, void *arg)
 {
 	(void)arg;
 	if (kpt.fail)
@@ -1970,7 +1970,7 @@ static int kpt_attach(void *arg, int fd)
 	return kpt.last_id;
 }
 
-static void kpt_detach(void *arg, int id)
+static void kpt_detach(int id, void *arg)
 {
 	(void)arg;
 	ck_assert_int_eq(id, kpt.last_id);
@@ -1983,7 +1983,7 @@ static struct {
 	int attached, detached, id;
 } kpt2;
 
-static int kpt2_attach(void *arg, int fd)
+static int kpt2_attach(int fd, void *arg)
 {
 	(void)arg;
 	(void)fd;
@@ -1992,7 +1992,7 @@ static int kpt2_attach(void *arg, int fd)
 	return kpt2.id;
 }
 
-static void kpt2_detach(void *arg, int id)
+static void kpt2_detach(int id, void *arg)
 {
 	(void)arg;
 	ck_assert_int_eq(id, kpt2.id);

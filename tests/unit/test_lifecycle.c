@@ -395,14 +395,14 @@ END_TEST
 /* A file the kernel has open with passthrough can be written behind our
  * back: the lifecycle leaves it alone until it is closed, and a cold file
  * is never opened that way. */
-static int pt_attach_ok(void *arg, int fd)
+static int pt_attach_ok(int fd, void *arg)
 {
 	(void)arg;
 	(void)fd;
 	return 7;
 }
 
-static void pt_detach_ok(void *arg, int id)
+static void pt_detach_ok(int id, void *arg)
 {
 	(void)arg;
 	ck_assert_int_eq(id, 7);
