@@ -281,7 +281,12 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_
 		off = (off_t)in->size;
 		pthread_mutex_unlock(&in->lock);
 	}
-	if (in->cf->nonlocal && (uint64_t)off + len <= FS_MAX_FILE_SIZE) {
+	if ((uint64_t)off + len > FS_MAX_FILE_SIZE) {
+		pthread_rwlock_unlock(&in->io);
+		release_space(fs, len);
+		return -EFBIG;
+	}
+	if (in->cf->nonlocal) {
 		r = fs->chunks->ops->localize(fs->chunks, in->cf, (uint64_t)off, len, in->size);
 		if (r > 0)
 			atomic_fetch_add(&in->write_gen, 1);
@@ -290,11 +295,6 @@ int fs_write_begin(struct fs *fs, struct fs_file *f, off_t off, size_t len, off_
 			release_space(fs, len);
 			return r;
 		}
-	}
-	if ((uint64_t)off + len > FS_MAX_FILE_SIZE) {
-		pthread_rwlock_unlock(&in->io);
-		release_space(fs, len);
-		return -EFBIG;
 	}
 	if (fs->chunks->ops->write_begin &&
 	    (r = fs->chunks->ops->write_begin(fs->chunks, in->cf, (uint64_t)off, len)) < 0) {
