@@ -232,6 +232,11 @@ struct fs_pt_snap fs_pt_snap(struct fs *fs, const struct meta_inode *mi);
 /* Fills st from mi and, for a regular file, its passthrough snapshot ps. */
 int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap ps,
 		 struct stat *st);
+/* Runs body(arg) as one transaction (meta_txn) and, once it committed,
+ * fills st from *mi, the inode the body left in its argument, with the
+ * passthrough snapshot taken under the same hold of the metadata lock. */
+int fs_txn_stat(struct fs *fs, meta_body_fn body, void *arg, const struct meta_inode *mi,
+		struct stat *st);
 
 /* The mode without set-user-ID, and without set-group-ID when the group
  * may execute. */

@@ -230,6 +230,24 @@ int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 	return 0;
 }
 
+int fs_txn_stat(struct fs *fs, meta_body_fn body, void *arg, const struct meta_inode *mi,
+		struct stat *st)
+{
+	struct fs_pt_snap ps = FS_PT_NONE;
+	struct meta_inode got;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_txn(fs->meta, body, arg);
+	got = *mi;
+	if (!r)
+		ps = fs_pt_snap(fs, &got);
+	fs_meta_unlock(fs);
+	if (r < 0)
+		return r;
+	return fs_fill_stat(fs, &got, ps, st);
+}
+
 int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap ps,
 		 struct stat *st)
 {
@@ -524,7 +542,6 @@ static int setattr_body(struct meta *m, void *arg)
 int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       struct stat *ret_st)
 {
-	struct fs_pt_snap ps = FS_PT_NONE;
 	struct meta_inode mi;
 	struct timespec now = fs_now_ts();
 	struct setattr_txn t = { .ino = ino, .attr = attr, .to_set = to_set, .now = now };
@@ -548,15 +565,7 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	} else if ((r = refresh_ino(fs, ino)) < 0) {
 		return r;        /* else the kernel's writes would override new times */
 	}
-	fs_meta_lock(fs);
-	r = meta_txn(fs->meta, setattr_body, &t);
-	mi = t.mi;
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
-	if (r < 0)
-		return r;
-	return fs_fill_stat(fs, &mi, ps, ret_st);
+	return fs_txn_stat(fs, setattr_body, &t, &t.mi, ret_st);
 }
 
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len)

@@ -245,22 +245,14 @@ int fs_link(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, uint64_t newp
 		.fs = fs, .ctx = ctx, .ino = ino, .newparent = newparent, .newname = newname,
 		.now = fs_now_ts(),
 	};
-	struct fs_pt_snap ps = FS_PT_NONE;
-	struct meta_inode mi;
 	int r;
 
 	r = fs_check_name(newname);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_txn(fs->meta, link_body, &t);
-	mi = t.mi;
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
+	r = fs_txn_stat(fs, link_body, &t, &t.mi, ret_st);
 	if (r < 0)
 		return r;
-	fs_fill_stat(fs, &mi, ps, ret_st);
 	return fs_inode_ref(fs, ino, 1, 0, NULL);
 }
 
