@@ -14,15 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_fuse
 command -v mount >/dev/null || fail "mount(8) is missing"
 
-# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
-run()
-{
-	RC=0
-	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
-	OUT=$(<"$TEST_TMP/run.out")
-	ERR=$(<"$TEST_TMP/run.err")
-}
-
 # expect_failure MSG WANT...: the last run exited non-zero and its stderr
 # contains every WANT string.
 expect_failure()

@@ -19,15 +19,6 @@ require_root_fuse
 MAN8="${EFSFS_MAN8:-$(dirname -- "$EFSFS")/efsfs.8}"
 SRC=${EFSFS_SRC:?EFSFS_SRC must name the source tree}
 
-# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
-run()
-{
-	RC=0
-	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
-	OUT=$(<"$TEST_TMP/run.out")
-	ERR=$(<"$TEST_TMP/run.err")
-}
-
 # expect_help MSG CMD: the last run exited 0, printed "usage: efsfs CMD" first
 # on stdout and nothing on stderr.
 expect_help()

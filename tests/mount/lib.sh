@@ -149,6 +149,16 @@ assert_same_file()
 	pass "$3"
 }
 
+# run CMD...: runs CMD with a time limit, stdin empty; sets RC, OUT (stdout)
+# and ERR (stderr).  owner.sh, s3.sh and tier.sh define their own variant.
+run()
+{
+	RC=0
+	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
+	OUT=$(<"$TEST_TMP/run.out")
+	ERR=$(<"$TEST_TMP/run.err")
+}
+
 # ---- environment -----------------------------------------------------------------
 
 require_root_fuse()

@@ -16,15 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_fuse
 command -v mount >/dev/null || fail "mount(8) is missing"
 
-# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
-run()
-{
-	RC=0
-	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
-	OUT=$(<"$TEST_TMP/run.out")
-	ERR=$(<"$TEST_TMP/run.err")
-}
-
 # Per-mount options (sixth field of /proc/self/mountinfo) of the mount at $1.
 mount_flags()
 {

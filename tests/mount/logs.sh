@@ -22,15 +22,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
 
-# run CMD...: runs CMD with a time limit; sets RC, OUT (stdout) and ERR (stderr).
-run()
-{
-	RC=0
-	timeout 120 "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null || RC=$?
-	OUT=$(<"$TEST_TMP/run.out")
-	ERR=$(<"$TEST_TMP/run.err")
-}
-
 # field KEY: the value of "KEY: value" in $OUT.
 field()
 {
