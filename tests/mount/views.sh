@@ -1,0 +1,33 @@
+#!/bin/bash
+# tests/mount/views.sh - mount suite: six FUSE sessions of one file system in
+# one process, each with its own view (tests/mount/views.c over
+# fuse/session.h and fuse/view.c): the whole file system, a subdirectory as
+# the root, two forced identities, root squash and deny_write.  The program
+# checks owners, permission refusals for the sessions' identities although
+# the caller is root, confinement to the subdirectory (.., rename, link,
+# file handles) and EROFS; fsck is clean afterwards.
+# Needs: EFSFS, VIEWS (the program), root, /dev/fuse.  Adds no users and
+# installs nothing (uids 1001, 1002 and 1500 need no passwd entry).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+if [[ -z "${VIEWS:-}" || ! -x "$VIEWS" ]]; then
+	fail "VIEWS must name the views binary (got '${VIEWS:-}')"
+fi
+
+make_config views
+efsfs_mkfs views
+rc=0
+mkdir -p "$TEST_TMP/views.m"
+timeout 300 "$VIEWS" "$EFSFS_CONFIG" views "$TEST_TMP/views.m" || rc=$?
+((rc == 0)) || fail "views exited $rc (see its checks above)"
+pass "six sessions with their own views of one file system"
+if grep -qF "$TEST_TMP" /proc/mounts; then
+	fail "a session's mount is left behind: $(grep -F "$TEST_TMP" /proc/mounts || true)"
+fi
+pass "nothing is left mounted"
+out=$(efsfs_fsck views 2>&1) || fail "efsfs fsck views after the sessions: $out"
+pass "fsck is clean after the sessions"
+finish
