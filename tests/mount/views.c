@@ -1,8 +1,9 @@
 /* views.c - mount suite (run by views.sh): one process opens one file
- * system and mounts six FUSE sessions of it with different views
+ * system and mounts seven FUSE sessions of it with different views
  * (fuse/session.h, fuse/view.c): the whole file system, a subdirectory as
  * the root, two forced identities (uid 1001; uid 1002 with secondary gids
- * 3000 and 3001), root squash, and deny_write.  A child process, running
+ * 3000 and 3001), root squash, deny_write, and uid 1001 in the
+ * subdirectory (what an access point makes).  A child process, running
  * as root, checks through the mount points: the owners of what each
  * creates, EACCES/EPERM where the session's identity may not although the
  * caller is root, setgid inheritance, the sticky bit, that ".." at the
@@ -10,7 +11,7 @@
  * cannot leave it, EROFS on the deny_write session, 65534 for a squashed
  * root and the caller's own uid for another caller of the squash session.
  *
- * usage: views CONFIG NAME DIR   (mount points DIR/m0 .. DIR/m5 are made)
+ * usage: views CONFIG NAME DIR   (mount points DIR/m0 .. DIR/m6 are made)
  * Prints "ok: ..." / "FAIL: ..." lines and "N passed, N failed"; exits 0
  * when all passed.  Every wait is bounded.
  */
@@ -40,11 +41,12 @@
 #include "fuse/session.h"
 
 #define WAIT_SECS 15            /* the longest any one wait takes */
-#define NSESS 6
+#define NSESS 7
 
-enum { ROOT, SUB, U1001, U1002, SQUASH, RO };
+enum { ROOT, SUB, U1001, U1002, SQUASH, RO, AP };
 static const char *const sess_name[NSESS] = {
 	"root", "subdirectory", "uid 1001", "uid 1002 (+3000,3001)", "squash_root", "deny_write",
+	"uid 1001 in the subdirectory",
 };
 
 static int passed, failed;
@@ -219,6 +221,10 @@ static void setup(void)
 		r = res(chown(P(ROOT, "open/sgid"), 0, 3000));
 	if (!r)
 		r = res(chmod(P(ROOT, "open/sgid"), 02777));
+	if (!r)
+		r = write_file(P(ROOT, "open/run744"), "#!/bin/sh\nexit 7\n", 0744);
+	if (!r)
+		r = res(mkdir(P(ROOT, "sub/apdir"), 0777));
 	check(r == 0, "set up the tree through the root session: %s", ename(r));
 }
 
@@ -250,6 +256,35 @@ static void ownership(void)
 		check(stat(P(ROOT, "open/sgid/d"), &st) == 0 && (st.st_mode & S_ISGID),
 		      "the subdirectory of a setgid directory is setgid too");
 	}
+}
+
+/* execve of path in a grandchild: its exit code, or -errno of execve. */
+static int run_prog(const char *path)
+{
+	int pfd[2], e = 0, status = -1;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { (char *)path, NULL };
+
+		execv(path, argv);
+		e = errno;
+		if (write(pfd[1], &e, sizeof(e)) != sizeof(e))
+			_exit(99);
+		_exit(98);
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &e, sizeof(e)) != sizeof(e))
+		e = 0;
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (e)
+		return -e;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void permissions(void)
@@ -338,6 +373,24 @@ static void permissions(void)
 	       "chown to root", SQUASH);
 	expect(res(chmod(P(SQUASH, "open/root644"), 0600)), -EPERM, "chmod root's file", SQUASH);
 	expect(res(chown(P(ROOT, "open/bysquash"), 0, 0)), 0, "chown by root", ROOT);
+	/* execute: x for the identity, although the file has an x bit */
+	expect(run_prog(P(U1001, "open/run744")), -EACCES, "execve of root's 0744 script", U1001);
+	r = run_prog(P(ROOT, "open/run744"));
+	check(r == 7, "execve of it through the root session runs it (exit %d, want 7)", r);
+}
+
+/* An identity with uid 1001 in the subdirectory: its root belongs to
+ * root (0755), a directory below it is open to all. */
+static void access_point_like(void)
+{
+	struct stat st;
+
+	expect(write_file(P(AP, "nope"), "x", 0644), -EACCES, "create in its root-owned root",
+	       AP);
+	expect(write_file(P(AP, "apdir/mine"), "x", 0644), 0, "create in apdir/", AP);
+	owner_is("sub/apdir/mine", 1001, 1001, "the subdirectory session with uid 1001");
+	check(stat(P(AP, "insub"), &st) == 0 && stat(P(AP, "open"), &st) < 0 && errno == ENOENT,
+	      "it sees the subdirectory's files, not the root's");
 }
 
 /* Another caller of the squash session runs as itself (a grandchild). */
@@ -504,6 +557,7 @@ static int child_checks(void)
 	permissions();
 	squash_other_caller();
 	confinement();
+	access_point_like();
 	deny_write();
 	return failed ? 1 : 0;
 }
@@ -644,6 +698,8 @@ int main(int argc, char **argv)
 	so[U1002].ident = &u1002;
 	so[SQUASH].squash_root = true;
 	so[RO].deny_write = true;
+	so[AP].root_ino = st.st_ino;
+	so[AP].ident = &u1001;
 	for (int i = 0; i < NSESS; i++) {
 		so[i].mountpoint = mnt[i];
 		so[i].max_threads = 2;

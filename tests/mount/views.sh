@@ -1,11 +1,12 @@
 #!/bin/bash
-# tests/mount/views.sh - mount suite: six FUSE sessions of one file system in
+# tests/mount/views.sh - mount suite: seven FUSE sessions of one file system in
 # one process, each with its own view (tests/mount/views.c over
 # fuse/session.h and fuse/view.c): the whole file system, a subdirectory as
-# the root, two forced identities, root squash and deny_write.  The program
-# checks owners, permission refusals for the sessions' identities although
-# the caller is root, confinement to the subdirectory (.., rename, link,
-# file handles) and EROFS; fsck is clean afterwards.
+# the root, two forced identities, root squash, deny_write and an identity
+# in the subdirectory.  The program checks owners, permission refusals for
+# the sessions' identities although the caller is root, confinement to the
+# subdirectory (.., rename, link, file handles) and EROFS; fsck is clean
+# afterwards.
 # Needs: EFSFS, VIEWS (the program), root, /dev/fuse.  Adds no users and
 # installs nothing (uids 1001, 1002 and 1500 need no passwd entry).
 
@@ -23,7 +24,7 @@ rc=0
 mkdir -p "$TEST_TMP/views.m"
 timeout 300 "$VIEWS" "$EFSFS_CONFIG" views "$TEST_TMP/views.m" || rc=$?
 ((rc == 0)) || fail "views exited $rc (see its checks above)"
-pass "six sessions with their own views of one file system"
+pass "seven sessions with their own views of one file system"
 if grep -qF "$TEST_TMP" /proc/mounts; then
 	fail "a session's mount is left behind: $(grep -F "$TEST_TMP" /proc/mounts || true)"
 fi
