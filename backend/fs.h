@@ -327,6 +327,11 @@ int fs_may_delete(struct fs *fs, const struct fs_ident *id, uint64_t dir, const 
  * (its ".." changes); with RENAME_EXCHANGE both are sources. */
 int fs_may_rename(struct fs *fs, const struct fs_ident *id, uint64_t parent, const char *name,
 		  uint64_t newparent, const char *newname, unsigned flags);
+/* A new hard link to ino, as Linux with fs.protected_hardlinks = 1 (its
+ * default) allows it: the owner or root, or for a regular file without
+ * set-user-ID (or set-group-ID with group x) one who may read and write
+ * it; else -EPERM.  The directory it goes into is fs_permission's. */
+int fs_may_link(struct fs *fs, const struct fs_ident *id, uint64_t ino);
 /* A setattr of ino (to_set: FS_SET_*): chmod, chown and explicit times
  * only by the owner (-EPERM); the owner may give the file one of its own
  * groups, only root another owner; times set to now by the owner or one

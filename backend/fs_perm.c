@@ -8,7 +8,8 @@
  * What is checked is what ext4 checks without ACLs (efsfs keeps no ACLs:
  * system.* xattrs are EOPNOTSUPP): generic_permission's owner/group/other
  * classes, may_delete's sticky-bit rule, setattr_prepare's owner and
- * chown/chgrp rules, xattr_permission's rules for user.*.  uid 0 is root
+ * chown/chgrp rules, may_linkat's protected hard links, xattr_permission's
+ * rules for user.*.  uid 0 is root
  * with CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN and CAP_FSETID.
  *
  * Locking: each check reads the inodes it needs under meta_lock (no
@@ -94,6 +95,21 @@ int fs_may_delete(struct fs *fs, const struct fs_ident *id, uint64_t dir, const 
 	if ((d.mode & S_ISVTX) && id->uid != 0 && id->uid != victim.uid && id->uid != d.uid)
 		return -EPERM;
 	return 0;
+}
+
+int fs_may_link(struct fs *fs, const struct fs_ident *id, uint64_t ino)
+{
+	struct meta_inode mi;
+	int r = get_inode(fs, ino, &mi);
+
+	if (r < 0)
+		return r;
+	if (id->uid == 0 || id->uid == mi.uid)
+		return 0;
+	if (!S_ISREG(mi.mode) || (mi.mode & S_ISUID) ||
+	    ((mi.mode & S_ISGID) && (mi.mode & S_IXGRP)))
+		return -EPERM;
+	return check_mode(id, &mi, FS_MAY_READ | FS_MAY_WRITE) < 0 ? -EPERM : 0;
 }
 
 /* A directory leaving parent for another one needs write permission on

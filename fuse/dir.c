@@ -175,10 +175,11 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	int r;
 
 	efsfs_req_ctx(req, &ctx);
+	ino = efsfs_ino(req, ino);
 	newparent = efsfs_ino(req, newparent);
-	r = efsfs_view_new(req, newparent);
+	r = efsfs_view_link(req, ino, newparent);
 	if (!r)
-		r = fs_link(req_efsfs(req)->fs, &ctx, efsfs_ino(req, ino), newparent, newname, &st);
+		r = fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st);
 	reply_new(req, r, &st);
 }
 

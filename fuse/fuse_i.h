@@ -110,8 +110,9 @@ fuse_ino_t efsfs_view_nodeid(struct efsfs_session *e, uint64_t ino);
 int efsfs_view_access(fuse_req_t req, uint64_t ino, int mask);
 int efsfs_view_open(fuse_req_t req, uint64_t ino, int flags);
 int efsfs_view_opendir(fuse_req_t req, uint64_t ino);
-/* a new entry in parent: mknod, mkdir, symlink, create, link */
+/* a new entry in parent: mknod, mkdir, symlink, create; link: of ino */
 int efsfs_view_new(fuse_req_t req, uint64_t parent);
+int efsfs_view_link(fuse_req_t req, uint64_t ino, uint64_t newparent);
 int efsfs_view_delete(fuse_req_t req, uint64_t parent, const char *name);
 int efsfs_view_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t newparent,
 		      const char *newname, unsigned flags);

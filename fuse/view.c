@@ -44,8 +44,8 @@
  * identity before each operation, as ext4 would check it: lookup needs
  * search on the directory, access(2) what it asks, open its access mode
  * (O_TRUNC write, exec x), opendir read, a new entry write and search on
- * the directory, unlink, rmdir and rename fs_may_delete and
- * fs_may_rename, setattr fs_may_setattr, user.* xattrs fs_may_xattr.
+ * the directory (and fs_may_link for a link), unlink, rmdir and rename
+ * fs_may_delete and fs_may_rename, setattr fs_may_setattr, user.* xattrs fs_may_xattr.
  * getattr, readlink, statfs and the operations on an open handle (read,
  * write, fsync, release) are not checked, as in the kernel.  The kernel
  * caches names for entry_timeout, so in a squash_root session where
@@ -233,6 +233,23 @@ int efsfs_view_new(fuse_req_t req, uint64_t parent)
 	if (req_efsfs(req)->view.deny_write)
 		return -EROFS;
 	return permission(req, parent, FS_MAY_WRITE | FS_MAY_EXEC);
+}
+
+int efsfs_view_link(fuse_req_t req, uint64_t ino, uint64_t newparent)
+{
+	struct efsfs_session *e = req_efsfs(req);
+	struct fs_ident id;
+	int r;
+
+	if (e->view.deny_write)
+		return -EROFS;
+	if (!e->view.checks)
+		return 0;
+	efsfs_view_ident(req, &id);
+	r = fs_may_link(e->fs, &id, ino);
+	if (!r)
+		r = fs_permission(e->fs, &id, newparent, FS_MAY_WRITE | FS_MAY_EXEC);
+	return r;
 }
 
 int efsfs_view_delete(fuse_req_t req, uint64_t parent, const char *name)

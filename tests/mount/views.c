@@ -333,6 +333,10 @@ static void permissions(void)
 	       "mkdir in root's 0755 directory", U1001);
 	expect(res(rename(P(U1001, "open/by1001"), P(U1001, "priv/x"))), -EACCES,
 	       "rename into the 0700 directory", U1001);
+	expect(res(link(P(U1001, "open/root644"), P(U1001, "open/l644"))), -EPERM,
+	       "hard link to root's 0644 file (protected_hardlinks)", U1001);
+	expect(res(link(P(U1001, "open/by1001"), P(U1001, "open/l1001"))), 0,
+	       "hard link to its own file", U1001);
 	/* what the owner may do */
 	expect(res(chmod(P(U1001, "open/by1001"), 0640)), 0, "chmod its own file", U1001);
 	expect(res(utimensat(AT_FDCWD, P(U1001, "open/by1001"), ts, 0)), 0,
@@ -725,6 +729,16 @@ int main(int argc, char **argv)
 		check(r == -ENOENT && strstr(err, "999999"),
 		      "a session whose root inode does not exist is refused: %s", err);
 		efsfs_session_destroy(s);
+		s = NULL;
+		r = fs_mknod(fs, &rootctx, FS_ROOT_INO, "notdir", S_IFREG | 0644, 0, &st);
+		if (r == 0) {
+			fs_forget(fs, st.st_ino, 1);
+			bad.root_ino = st.st_ino;
+			r = efsfs_session_new(fs, &bad, &s, err, sizeof(err));
+			efsfs_session_destroy(s);
+		}
+		check(r == -ENOTDIR && strstr(err, "Not a directory"),
+		      "a session whose root is a file is refused: %s", err);
 	}
 
 	c = 'G';

@@ -1316,6 +1316,29 @@ START_TEST(test_may_xattr)
 }
 END_TEST
 
+START_TEST(test_may_link)
+{
+	const struct fs_ident owner = { 100, 100, 0, { 0 } };
+	const struct fs_ident other = { 101, 101, 0, { 0 } };
+	const struct fs_ident root = { 0, 0, 0, { 0 } };
+	uint64_t f = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0777);
+
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_link(fs, &owner, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &root, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 0666);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), 0);
+	set_owner_mode(f, 100, 100, 04666);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 02676);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 02666);           /* set-group-ID without x: a lock mark */
+	ck_assert_int_eq(fs_may_link(fs, &other, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &other, d), -EPERM);
+}
+END_TEST
+
 /* fs_ref holds a directory (a session's root) while it is removed. */
 START_TEST(test_ref_holds_removed_dir)
 {
@@ -2404,6 +2427,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_may_delete_and_rename);
 	tcase_add_test(tc, test_may_setattr);
 	tcase_add_test(tc, test_may_xattr);
+	tcase_add_test(tc, test_may_link);
 	tcase_add_test(tc, test_ref_holds_removed_dir);
 	tcase_add_test(tc, test_setattr);
 	tcase_add_test(tc, test_readdir_basic);
