@@ -7,7 +7,8 @@
  * are set by efsfs_session_new and immutable after it; writeback and
  * passthrough are written by op_init (the kernel's INIT, before any other
  * request of the session) and only read after it; pt is passthrough.c's
- * (see there); pt_opens is atomic.
+ * (see there); pt_opens is atomic; view is set by efsfs_session_new
+ * (view.c) and immutable after it.
  */
 #ifndef EFSFS_FUSE_I_H
 #define EFSFS_FUSE_I_H
