@@ -23,10 +23,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	struct efsfs_session *e = userdata;
 
 	/* Passthrough and the writeback cache exclude each other (the kernel
-	 * refuses both); passthrough is the faster for local data. */
+	 * refuses both); passthrough is the faster for local data.  A session
+	 * that checks permissions itself takes no writeback cache: with it the
+	 * kernel sends utimes(now) and a truncate's times as explicit times,
+	 * which only the owner may set (view.c). */
 	efsfs_view_init(e, conn);
 	e->passthrough = efsfs_pt_negotiate(e);
-	if (!e->passthrough && e->conf->writeback_cache &&
+	if (!e->passthrough && e->conf->writeback_cache && !e->view.checks &&
 	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		e->writeback = true;

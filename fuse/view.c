@@ -51,6 +51,9 @@
  * caches names for entry_timeout, so in a squash_root session where
  * several users call, one user's cached lookup spares another's search
  * check until it expires (with a forced ident all requests are one user).
+ * Such a session does not take the writeback cache (op_init): with it the
+ * kernel sends utimes(now) and the times of a truncate as explicit times,
+ * which would be refused to all but the owner.
  *
  * deny_write: every change, and every open for writing or with O_TRUNC,
  * is -EROFS; reads work.

@@ -6,7 +6,9 @@
 # in the subdirectory.  The program checks owners, permission refusals for
 # the sessions' identities although the caller is root, confinement to the
 # subdirectory (.., rename, link, file handles) and EROFS; fsck is clean
-# afterwards.
+# afterwards.  Once with the default options, once with passthrough = false
+# (the sessions that check permissions then write through, the others take
+# the writeback cache).
 # Needs: EFSFS, VIEWS (the program), root, /dev/fuse.  Adds no users and
 # installs nothing (uids 1001, 1002 and 1500 need no passwd entry).
 
@@ -18,17 +20,28 @@ if [[ -z "${VIEWS:-}" || ! -x "$VIEWS" ]]; then
 	fail "VIEWS must name the views binary (got '${VIEWS:-}')"
 fi
 
+# run_views NAME WHAT
+run_views()
+{
+	local rc=0 out
+	mkdir -p "$TEST_TMP/$1.m"
+	timeout 300 "$VIEWS" "$EFSFS_CONFIG" "$1" "$TEST_TMP/$1.m" || rc=$?
+	((rc == 0)) || fail "views on $2 exited $rc (see its checks above)"
+	pass "seven sessions with their own views of one file system, $2"
+	if grep -qF "$TEST_TMP" /proc/mounts; then
+		fail "a session's mount is left behind: $(grep -F "$TEST_TMP" /proc/mounts || true)"
+	fi
+	pass "nothing is left mounted ($2)"
+	out=$(efsfs_fsck "$1" 2>&1) || fail "efsfs fsck $1 after the sessions: $out"
+	pass "fsck is clean after the sessions ($2)"
+}
+
 make_config views
 efsfs_mkfs views
-rc=0
-mkdir -p "$TEST_TMP/views.m"
-timeout 300 "$VIEWS" "$EFSFS_CONFIG" views "$TEST_TMP/views.m" || rc=$?
-((rc == 0)) || fail "views exited $rc (see its checks above)"
-pass "seven sessions with their own views of one file system"
-if grep -qF "$TEST_TMP" /proc/mounts; then
-	fail "a session's mount is left behind: $(grep -F "$TEST_TMP" /proc/mounts || true)"
-fi
-pass "nothing is left mounted"
-out=$(efsfs_fsck views 2>&1) || fail "efsfs fsck views after the sessions: $out"
-pass "fsck is clean after the sessions"
+run_views views "default options"
+# without passthrough: write-through where the daemon checks permissions
+# (the writeback cache's kernel would send utimes(now) as explicit times)
+make_config viewswb "passthrough = false"
+efsfs_mkfs viewswb
+run_views viewswb "passthrough = false"
 finish
