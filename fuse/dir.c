@@ -1,6 +1,8 @@
 /* dir.c - FUSE namespace operations: lookup, attributes, directories,
- * links, rename, statfs.  Each handler calls one fs_*() and replies with
- * its result; no file system logic lives here.
+ * links, rename, access, statfs.  Each handler maps the request's nodeids
+ * through the session's view (efsfs_ino: FUSE_ROOT_ID is its root), asks
+ * the view whether the request may (view.c), calls one fs_*() and replies
+ * with its result; no file system logic lives here.
  */
 #include <errno.h>
 #include <stdlib.h>

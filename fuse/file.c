@@ -2,7 +2,9 @@
  * straight from the chunk store's segments where the data is local),
  * write_buf (the request's memory or pipe handed to fs_write: spliced into
  * the file, never copied here), fsync, fallocate and lseek.  Files opened with passthrough (see
- * passthrough.c) get no read or write requests at all. */
+ * passthrough.c) get no read or write requests at all.  create and open
+ * ask the session's view first (view.c: identity, deny_write); requests on
+ * an open handle are not checked again, as in the kernel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

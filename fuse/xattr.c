@@ -1,5 +1,7 @@
 /* xattr.c - FUSE extended attribute operations (user.*, trusted.*,
- * security.*), stored in the metadata store by fs_*xattr().
+ * security.*), stored in the metadata store by fs_*xattr().  get, set and
+ * remove ask the session's view first (view.c: user.* by the identity's
+ * permissions, EROFS for a change in a deny_write session).
  *
  * trusted.* is for CAP_SYS_ADMIN.  The kernel's VFS refuses getxattr
  * (ENODATA), setxattr and removexattr (EPERM) of a trusted.* name to a
