@@ -50,6 +50,7 @@
 #define FS_MAX_FILE_SIZE   52673613135872ULL     /* 47.9 TiB, as EFS */
 #define FS_ID_LEN          20                    /* "fs-" + 17 hex digits */
 #define FS_DEFAULT_CHUNK   (4u << 20)
+#define FS_ROOT_INO        1                     /* the root directory (FUSE_ROOT_ID) */
 
 struct fs;
 struct fs_file;
@@ -62,6 +63,17 @@ struct fs_file;
 struct fs_ctx {
 	uid_t uid;
 	gid_t gid;
+};
+
+/* An identity a request runs as instead of its caller's (an access
+ * point's PosixUser, or a squashed root): uid, primary gid and up to
+ * FS_GROUPS_MAX secondary gids.  uid 0 is root. */
+#define FS_GROUPS_MAX 16
+struct fs_ident {
+	uid_t uid;
+	gid_t gid;
+	unsigned ngroups;           /* secondary gids, at most FS_GROUPS_MAX */
+	gid_t groups[FS_GROUPS_MAX];
 };
 
 /* One piece of a read: len bytes at pos in fd, or len bytes at mem.  The
@@ -154,6 +166,11 @@ bool fs_fetching(struct fs *fs);
  * reference on it that fs_forget() drops, as the kernel's nlookup. */
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st);
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
+/* Takes one lookup reference on ino, as if the kernel had looked it up,
+ * and fills its attributes: a session holds its root directory this way
+ * so that it stays while mounted even if removed meanwhile. */
+int fs_ref(struct fs *fs, uint64_t ino, struct stat *ret_st);
+
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st);
 
 /* Bits of `to_set` (same values as FUSE_SET_ATTR_*). */
@@ -278,6 +295,64 @@ int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t
 		size_t *ret_len);
 int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *ret_len);
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
+
+/* Permission checks for a session that does them itself instead of the
+ * kernel (default_permissions sees the caller, not the identity the
+ * session forces), as ext4's generic_permission, may_delete and
+ * setattr_prepare do without ACLs (efsfs has none: system.* xattrs are
+ * EOPNOTSUPP).  Each reads the inodes under meta_lock; the operation
+ * that follows runs its own transaction, as the kernel's checks run
+ * before the file system's operation.  uid 0 is root: it may read and
+ * write anything, search any directory and execute a file with any x bit
+ * (CAP_DAC_OVERRIDE), and the owner-only checks pass (CAP_FOWNER,
+ * CAP_CHOWN, CAP_FSETID).  A group matches id->gid or one of id->groups.
+ * All return 0, -EACCES, -EPERM (owner-only changes), or the lookup's
+ * errno (-ENOENT for a missing inode).
+ *
+ * fs_permission: mask of FS_MAY_* on ino: the owner's, the group's or the
+ * others' bits, the first class id belongs to (as ext4: an owner without a
+ * bit is refused even if the group has it). */
+#define FS_MAY_EXEC  1          /* X_OK; search, for a directory */
+#define FS_MAY_WRITE 2          /* W_OK */
+#define FS_MAY_READ  4          /* R_OK */
+int fs_permission(struct fs *fs, const struct fs_ident *id, uint64_t ino, int mask);
+/* Removing or replacing dir/name (unlink, rmdir, rename's source and an
+ * existing target): write and search on dir, and in a sticky directory id
+ * owns the entry or the directory.  -ENOENT when name is not there (the
+ * operation would fail with it anyway). */
+int fs_may_delete(struct fs *fs, const struct fs_ident *id, uint64_t dir, const char *name);
+/* A rename (flags as fs_rename's): fs_may_delete of the source, and of
+ * the target when it exists (else write and search on newparent); a
+ * directory moving to another parent needs write permission on itself
+ * (its ".." changes); with RENAME_EXCHANGE both are sources. */
+int fs_may_rename(struct fs *fs, const struct fs_ident *id, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned flags);
+/* A new hard link to ino, as Linux with fs.protected_hardlinks = 1 (its
+ * default) allows it: the owner or root, or for a regular file without
+ * set-user-ID (or set-group-ID with group x) one who may read and write
+ * it; else -EPERM.  The directory it goes into is fs_permission's. */
+int fs_may_link(struct fs *fs, const struct fs_ident *id, uint64_t ino);
+/* A setattr of ino (to_set: FS_SET_*): chmod, chown and explicit times
+ * only by the owner (-EPERM); the owner may give the file one of its own
+ * groups, only root another owner; times set to now by the owner or one
+ * with write permission (-EACCES); a size change needs write permission
+ * unless with_fh (an ftruncate on a descriptor opened for writing; the
+ * kernel's writeback cache also sends its times that way).  A mode change
+ * that only clears set-user-ID or set-group-ID (what the kernel sends
+ * before a write by someone else) needs only write permission.  chmod by
+ * one not in the file's (new) group clears S_ISGID in attr->st_mode, as
+ * the kernel does. */
+int fs_may_setattr(struct fs *fs, const struct fs_ident *id, uint64_t ino, struct stat *attr,
+		   int to_set, bool with_fh);
+/* An xattr of ino named name: user.* needs read (get) or write (set,
+ * remove, with write) permission, exists only on regular files and
+ * directories (-ENODATA to get, -EPERM to set), and in a sticky directory
+ * only its owner changes it (-EPERM); other namespaces are the kernel's
+ * and fs_setxattr's to check (0 here). */
+int fs_may_xattr(struct fs *fs, const struct fs_ident *id, uint64_t ino, const char *name,
+		 bool write);
+/* Whether id belongs to group gid. */
+bool fs_ident_in_group(const struct fs_ident *id, gid_t gid);
 
 /* fsck: checks the metadata and the data files; prints each problem with
  * report(); with repair, fixes what can be fixed without loss.  Findings

@@ -7,7 +7,8 @@
  * (backend/chunk.h; see fs.h for the layout and lock order), split by
  * concern: fs_super.c (mkfs, open, recovery, close, statfs, space),
  * fs_inode.c (inode table, attributes), fs_names.c (namespace changes),
- * fs_dir.c, fs_file.c (file I/O), fs_passthrough.c, fs_xattr.c.
+ * fs_dir.c, fs_file.c (file I/O), fs_passthrough.c, fs_xattr.c, fs_perm.c
+ * (permission checks for sessions that do them in the daemon).
  *
  * Ordering rules that keep a kill -9 at any point harmless:
  *  - create: the metadata commit comes first; the backing file is created

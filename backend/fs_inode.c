@@ -318,6 +318,13 @@ int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret
 	return fs_inode_ref(fs, ino, 1, 0, NULL);
 }
 
+int fs_ref(struct fs *fs, uint64_t ino, struct stat *ret_st)
+{
+	int r = stat_ino(fs, ino, ret_st);
+
+	return r < 0 ? r : fs_inode_ref(fs, ino, 1, 0, NULL);
+}
+
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 {
 	struct fs_inode *in;

@@ -1,6 +1,8 @@
 /* dir.c - FUSE namespace operations: lookup, attributes, directories,
- * links, rename, statfs.  Each handler calls one fs_*() and replies with
- * its result; no file system logic lives here.
+ * links, rename, access, statfs.  Each handler maps the request's nodeids
+ * through the session's view (efsfs_ino: FUSE_ROOT_ID is its root), asks
+ * the view whether the request may (view.c), calls one fs_*() and replies
+ * with its result; no file system logic lives here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@ void efsfs_reply_entry(fuse_req_t req, const struct stat *st)
 	struct fuse_entry_param ep;
 
 	memset(&ep, 0, sizeof(ep));
-	ep.ino = st->st_ino;
+	ep.ino = efsfs_view_nodeid(e, st->st_ino);
 	ep.generation = 1;
 	ep.attr = *st;
 	ep.attr_timeout = e->attr_timeout;
@@ -23,18 +25,10 @@ void efsfs_reply_entry(fuse_req_t req, const struct stat *st)
 	fuse_reply_entry(req, &ep);
 }
 
-void efsfs_req_ctx(fuse_req_t req, struct fs_ctx *ctx)
-{
-	const struct fuse_ctx *c = fuse_req_ctx(req);
-
-	ctx->uid = c->uid;
-	ctx->gid = c->gid;
-}
-
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct stat st;
-	int r = fs_lookup(req_efsfs(req)->fs, parent, name, &st);
+	int r = efsfs_view_lookup(req, parent, name, &st);
 
 	if (r == -ENOENT) {
 		/* a negative entry, cached for entry_timeout */
@@ -49,21 +43,21 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	fs_forget(req_efsfs(req)->fs, ino, nlookup);
+	fs_forget(req_efsfs(req)->fs, efsfs_ino(req, ino), nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		fs_forget(req_efsfs(req)->fs, forgets[i].ino, forgets[i].nlookup);
+		fs_forget(req_efsfs(req)->fs, efsfs_ino(req, forgets[i].ino), forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int r = fs_getattr(req_efsfs(req)->fs, ino, &st);
+	int r = fs_getattr(req_efsfs(req)->fs, efsfs_ino(req, ino), &st);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -80,6 +74,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	int r;
 
 	to_set &= mask;
+	ino = efsfs_ino(req, ino);
+	r = efsfs_view_setattr(req, ino, attr, to_set, fi);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	if (req_efsfs(req)->passthrough && efsfs_pt_kill_suidgid())
 		to_set |= FS_SET_KILL_SUIDGID;
 	/* handle_killpriv_v2: a SETATTR that sets nothing is the kernel asking,
@@ -88,7 +88,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	 * caller other than root stands for one without CAP_FSETID (the kernel
 	 * asks for a root writer only for security.capability). */
 	if (req_efsfs(req)->passthrough && efsfs_pt_remove_privs() && to_set == 0) {
-		r = fs_kill_priv(req_efsfs(req)->fs, ino, fuse_req_ctx(req)->uid != 0, NULL);
+		struct fs_ctx ctx;
+
+		efsfs_req_ctx(req, &ctx);
+		r = fs_kill_priv(req_efsfs(req)->fs, ino, ctx.uid != 0, NULL);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;
@@ -106,7 +109,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[FS_SYMLINK_MAX + 1];
 	size_t n;
-	int r = fs_readlink(req_efsfs(req)->fs, ino, buf, FS_SYMLINK_MAX, &n);
+	int r = fs_readlink(req_efsfs(req)->fs, efsfs_ino(req, ino), buf, FS_SYMLINK_MAX, &n);
 
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -129,59 +132,101 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct fs_ctx ctx;
 	struct stat st;
+	int r;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st), &st);
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_new(req, parent);
+	if (!r)
+		r = fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st);
+	reply_new(req, r, &st);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs_ctx ctx;
 	struct stat st;
+	int r;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st), &st);
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_new(req, parent);
+	if (!r)
+		r = fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st);
+	reply_new(req, r, &st);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct fs_ctx ctx;
 	struct stat st;
+	int r;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st), &st);
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_new(req, parent);
+	if (!r)
+		r = fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st);
+	reply_new(req, r, &st);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fs_ctx ctx;
 	struct stat st;
+	int r;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st), &st);
+	ino = efsfs_ino(req, ino);
+	newparent = efsfs_ino(req, newparent);
+	r = efsfs_view_link(req, ino, newparent);
+	if (!r)
+		r = fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st);
+	reply_new(req, r, &st);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -fs_unlink(req_efsfs(req)->fs, parent, name));
+	int r;
+
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_delete(req, parent, name);
+	if (!r)
+		r = fs_unlink(req_efsfs(req)->fs, parent, name);
+	fuse_reply_err(req, -r);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -fs_rmdir(req_efsfs(req)->fs, parent, name));
+	int r;
+
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_delete(req, parent, name);
+	if (!r)
+		r = fs_rmdir(req_efsfs(req)->fs, parent, name);
+	fuse_reply_err(req, -r);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname,
-				       flags));
+	int r;
+
+	parent = efsfs_ino(req, parent);
+	newparent = efsfs_ino(req, newparent);
+	r = efsfs_view_rename(req, parent, name, newparent, newname, flags);
+	if (!r)
+		r = fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname, flags);
+	fuse_reply_err(req, -r);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	uint64_t *snap = malloc(sizeof(*snap));
-	int r = snap ? fs_opendir(req_efsfs(req)->fs, ino, snap) : -ENOMEM;
+	int r = snap ? efsfs_view_opendir(req, efsfs_ino(req, ino)) : -ENOMEM;
+
+	if (!r)
+		r = fs_opendir(req_efsfs(req)->fs, efsfs_ino(req, ino), snap);
 
 	if (r < 0) {
 		free(snap);
@@ -199,12 +244,20 @@ struct dirbuf {
 	char *buf;
 	size_t size, used;
 	bool plus;
+	uint64_t root;              /* the directory is the view's root: ".." is it too */
 };
 
 static int dir_fill(const char *name, const struct stat *st, uint64_t next, void *arg)
 {
 	struct dirbuf *d = arg;
+	struct stat dotdot;
 	size_t n;
+
+	if (d->root && strcmp(name, "..") == 0) {
+		dotdot = *st;
+		dotdot.st_ino = d->root;
+		st = &dotdot;
+	}
 
 	if (d->plus) {
 		struct efsfs_session *e = req_efsfs(d->req);
@@ -212,7 +265,7 @@ static int dir_fill(const char *name, const struct stat *st, uint64_t next, void
 
 		memset(&ep, 0, sizeof(ep));
 		ep.attr = *st;
-		ep.ino = st->st_ino;
+		ep.ino = efsfs_view_nodeid(e, st->st_ino);
 		ep.generation = 1;
 		ep.attr_timeout = e->attr_timeout;
 		ep.entry_timeout = e->entry_timeout;
@@ -235,8 +288,12 @@ static int dir_fill(const char *name, const struct stat *st, uint64_t next, void
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus,
 		       struct fuse_file_info *fi)
 {
-	struct dirbuf d = { req, NULL, size, 0, plus };
+	struct dirbuf d = { req, NULL, size, 0, plus, 0 };
 	int r;
+
+	ino = efsfs_ino(req, ino);
+	if (ino == req_efsfs(req)->view.root)
+		d.root = ino;
 
 	d.buf = malloc(size);
 	if (!d.buf) {
@@ -272,7 +329,12 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -fs_fsyncdir(req_efsfs(req)->fs, ino));
+	fuse_reply_err(req, -fs_fsyncdir(req_efsfs(req)->fs, efsfs_ino(req, ino)));
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	fuse_reply_err(req, -efsfs_view_access(req, efsfs_ino(req, ino), mask));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -307,4 +369,5 @@ void efsfs_dir_ops(struct fuse_lowlevel_ops *ops)
 	ops->releasedir = op_releasedir;
 	ops->fsyncdir = op_fsyncdir;
 	ops->statfs = op_statfs;
+	ops->access = op_access;
 }

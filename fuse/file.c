@@ -2,7 +2,9 @@
  * straight from the chunk store's segments where the data is local),
  * write_buf (the request's memory or pipe handed to fs_write: spliced into
  * the file, never copied here), fsync, fallocate and lseek.  Files opened with passthrough (see
- * passthrough.c) get no read or write requests at all. */
+ * passthrough.c) get no read or write requests at all.  create and open
+ * ask the session's view first (view.c: identity, deny_write); requests on
+ * an open handle are not checked again, as in the kernel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -46,12 +48,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	efsfs_req_ctx(req, &ctx);
 	memset(&ep, 0, sizeof(ep));
-	r = fs_create(e->fs, &ctx, parent, name, mode, fi->flags, &f, &ep.attr);
+	parent = efsfs_ino(req, parent);
+	r = efsfs_view_new(req, parent);
+	if (!r)
+		r = fs_create(e->fs, &ctx, parent, name, mode, fi->flags, &f, &ep.attr);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	ep.ino = ep.attr.st_ino;
+	ep.ino = efsfs_view_nodeid(e, ep.attr.st_ino);
 	ep.generation = 1;
 	ep.attr_timeout = e->attr_timeout;
 	ep.entry_timeout = e->entry_timeout;
@@ -62,7 +67,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (r != 0) {
 		/* the kernel is gone; it will not release this handle or forget */
 		fs_release(e->fs, f);
-		fs_forget(e->fs, ep.ino, 1);
+		fs_forget(e->fs, ep.attr.st_ino, 1);
 	}
 }
 
@@ -72,7 +77,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_file *f;
 	int r;
 
-	r = fs_open_file(e->fs, ino, fi->flags, &f);
+	r = efsfs_view_open(req, efsfs_ino(req, ino), fi->flags);
+	if (!r)
+		r = fs_open_file(e->fs, efsfs_ino(req, ino), fi->flags, &f);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -191,7 +198,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	r = fs_write_end(e->fs, f, woff, size, n);
 	/* handle_killpriv_v2 (with passthrough): the privileges are ours to drop */
 	if (r == 0 && n > 0 && e->passthrough)
-		r = fs_kill_priv(e->fs, ino, efsfs_pt_kill_suidgid(), &killed);
+		r = fs_kill_priv(e->fs, efsfs_ino(req, ino), efsfs_pt_kill_suidgid(), &killed);
 	/* the kernel's cached mode still has the bits: stat must not show them */
 	if (killed)
 		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
@@ -209,11 +216,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 	struct efsfs_session *e = req_efsfs(req);
 	int r = fs_fallocate(e->fs, file_of(fi), mode, off, len);
 	bool killed = false;
+	struct fs_ctx ctx;
 
 	/* handle_killpriv_v2: the request carries no kill flag here; a caller
-	 * other than root stands for one without CAP_FSETID */
+	 * other than root (the request's identity) stands for one without
+	 * CAP_FSETID */
+	efsfs_req_ctx(req, &ctx);
 	if (r == 0 && e->passthrough)
-		r = fs_kill_priv(e->fs, ino, fuse_req_ctx(req)->uid != 0, &killed);
+		r = fs_kill_priv(e->fs, efsfs_ino(req, ino), ctx.uid != 0, &killed);
 	if (killed)
 		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
 	fuse_reply_err(req, -r);

@@ -7,7 +7,8 @@
  * are set by efsfs_session_new and immutable after it; writeback and
  * passthrough are written by op_init (the kernel's INIT, before any other
  * request of the session) and only read after it; pt is passthrough.c's
- * (see there); pt_opens is atomic.
+ * (see there); pt_opens is atomic; view is set by efsfs_session_new
+ * (view.c) and immutable after it.
  */
 #ifndef EFSFS_FUSE_I_H
 #define EFSFS_FUSE_I_H
@@ -39,6 +40,20 @@ struct efsfs_pt {
 	struct fs_passthrough ops;  /* attach/detach on this connection; arg: the session */
 };
 
+/* A session's view of the file system (view.c): its root, the identity
+ * its requests run as and what they may do.  Set by efsfs_session_new
+ * (efsfs_view_setup), immutable afterwards. */
+struct efsfs_view {
+	uint64_t root;              /* the inode FUSE_ROOT_ID stands for */
+	bool held;                  /* we hold a lookup reference on root (fs_ref) */
+	bool forced;                /* every request runs as ident */
+	struct fs_ident ident;
+	bool squash_root;           /* callers with uid 0 run as 65534:65534 */
+	bool deny_write;            /* every change is EROFS */
+	bool checks;                /* forced || squash_root: permissions are checked here,
+				       not by the kernel (no default_permissions) */
+};
+
 /* One FUSE session (see the top for which fields are set when). */
 struct efsfs_session {
 	/* set by efsfs_session_new, immutable afterwards */
@@ -61,12 +76,50 @@ struct efsfs_session {
 	sem_t wake;                 /* posted to end efsfs_session_run's wait (a semaphore:
 	                               no lock) */
 	struct efsfs_pt pt;         /* see struct efsfs_pt */
+	struct efsfs_view view;     /* see struct efsfs_view */
 };
 
 static inline struct efsfs_session *req_efsfs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
+
+/* The inode a request's nodeid names: FUSE_ROOT_ID is the session's root. */
+static inline uint64_t efsfs_ino(fuse_req_t req, fuse_ino_t nodeid)
+{
+	return nodeid == FUSE_ROOT_ID ? req_efsfs(req)->view.root : nodeid;
+}
+
+/* The session's view (view.c).  setup: from the options at
+ * efsfs_session_new (err: a root that is not a directory); release: at
+ * destroy; init: from op_init (no export support).  The checks return 0,
+ * or the -errno to reply with: -EROFS for a change in a deny_write
+ * session, -EACCES/-EPERM when the request's identity may not (only in a
+ * session that checks; otherwise the kernel did). */
+int efsfs_view_setup(struct efsfs_session *e, const struct efsfs_session_opts *o, char *err,
+		     size_t errlen);
+void efsfs_view_release(struct efsfs_session *e);
+void efsfs_view_init(struct efsfs_session *e, struct fuse_conn_info *conn);
+/* The identity req runs as (the caller's, forced, or squashed). */
+void efsfs_view_ident(fuse_req_t req, struct fs_ident *ret_id);
+/* lookup with the view's rules: search permission on parent, "." and
+ * ".." at the root (see view.c). */
+int efsfs_view_lookup(fuse_req_t req, fuse_ino_t parent, const char *name, struct stat *ret_st);
+/* The nodeid to give the kernel for inode ino (the root is FUSE_ROOT_ID);
+ * 0 for an inode outside the view, which must not be handed out. */
+fuse_ino_t efsfs_view_nodeid(struct efsfs_session *e, uint64_t ino);
+int efsfs_view_access(fuse_req_t req, uint64_t ino, int mask);
+int efsfs_view_open(fuse_req_t req, uint64_t ino, int flags);
+int efsfs_view_opendir(fuse_req_t req, uint64_t ino);
+/* a new entry in parent: mknod, mkdir, symlink, create; link: of ino */
+int efsfs_view_new(fuse_req_t req, uint64_t parent);
+int efsfs_view_link(fuse_req_t req, uint64_t ino, uint64_t newparent);
+int efsfs_view_delete(fuse_req_t req, uint64_t parent, const char *name);
+int efsfs_view_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t newparent,
+		      const char *newname, unsigned flags);
+int efsfs_view_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set,
+		       const struct fuse_file_info *fi);
+int efsfs_view_xattr(fuse_req_t req, uint64_t ino, const char *name, bool write);
 
 /* Fill the operation table: directory/namespace ops (dir.c), file data ops
  * (file.c), extended attributes (xattr.c). */
@@ -105,7 +158,7 @@ void efsfs_pt_reply_end(void);
 
 /* Replies with an entry for st (ino 0 = negative entry). */
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st);
-/* The caller of a request, for new inodes. */
+/* Who a request runs as, for new inodes (the view's identity). */
 void efsfs_req_ctx(fuse_req_t req, struct fs_ctx *ctx);
 
 #endif

@@ -23,9 +23,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	struct efsfs_session *e = userdata;
 
 	/* Passthrough and the writeback cache exclude each other (the kernel
-	 * refuses both); passthrough is the faster for local data. */
+	 * refuses both); passthrough is the faster for local data.  A session
+	 * that checks permissions itself takes no writeback cache: with it the
+	 * kernel sends utimes(now) and a truncate's times as explicit times,
+	 * which only the owner may set (view.c). */
+	efsfs_view_init(e, conn);
 	e->passthrough = efsfs_pt_negotiate(e);
-	if (!e->passthrough && e->conf->writeback_cache &&
+	if (!e->passthrough && e->conf->writeback_cache && !e->view.checks &&
 	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		e->writeback = true;
@@ -89,12 +93,14 @@ static bool has_option(const char *opts, const char *prefix)
 	return false;
 }
 
-/* Builds "-o fsname=..,subtype=efsfs,default_permissions[,allow_other][,opts]".
+/* Builds "-o fsname=..,subtype=efsfs[,default_permissions][,allow_other][,opts]":
+ * default_permissions unless the session checks permissions itself
+ * (view.c: the kernel would check the caller, not the session's identity).
  * fsname (the mount's source in /proc/mounts) is the name unless opts has
  * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
  * finds an fstab line's file system mounted. */
 static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
-		      bool debug)
+		      bool debug, bool kernel_checks)
 {
 	char o[4096], fsname[128] = "";
 	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
@@ -104,8 +110,9 @@ static int build_args(struct fuse_args *args, const struct conf *conf, const cha
 			 "only you will see this mount", conf->name);
 	if (!has_option(opts, "fsname="))
 		snprintf(fsname, sizeof(fsname), "fsname=%s,", conf->name);
-	if (snprintf(o, sizeof(o), "%ssubtype=efsfs,default_permissions%s%s%s",
-		     fsname, other ? ",allow_other" : "", opts && *opts ? "," : "",
+	if (snprintf(o, sizeof(o), "%ssubtype=efsfs%s%s%s%s",
+		     fsname, kernel_checks ? ",default_permissions" : "",
+		     other ? ",allow_other" : "", opts && *opts ? "," : "",
 		     opts ? opts : "") >= (int)sizeof(o))
 		return -E2BIG;
 	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||
@@ -146,7 +153,10 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	sem_init(&e->wake, 0, 0);
 	efsfs_pt_init(e);
 	e->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
-	r = build_args(&e->args, conf, o->mount_opts, o->debug);
+	r = efsfs_view_setup(e, o, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = build_args(&e->args, conf, o->mount_opts, o->debug, !e->view.checks);
 	if (r < 0) {
 		snprintf(err, errlen, "mount options: %s", strerror(-r));
 		goto fail;
@@ -219,6 +229,7 @@ void efsfs_session_destroy(struct efsfs_session *s)
 		efsfs_session_unmount(s);
 		fuse_session_destroy(s->se);
 	}
+	efsfs_view_release(s);
 	fuse_opt_free_args(&s->args);
 	sem_destroy(&s->wake);
 	free(s);

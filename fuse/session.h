@@ -25,11 +25,22 @@ struct efsfs_session_opts {
 	const char *mount_opts;     /* comma-separated FUSE mount options (-o), or NULL */
 	unsigned max_threads;       /* workers of the request loop; 0: 16 */
 	bool debug;                 /* libfuse's request trace (-d) */
+	uint64_t root_ino;          /* the session's root directory (a subdirectory or an access
+				     * point's root): 0 = the file system's root */
+	const struct fs_ident *ident; /* non-NULL: every request runs as this identity whatever the
+				     * caller's (an access point's PosixUser); copied at new */
+	bool squash_root;           /* callers with uid 0 run as 65534:65534 (no ClientRootAccess) */
+	bool deny_write;            /* every change is EROFS (no ClientWrite) */
 };
 
 /* A session for fs (with fs_conf(fs)'s name, timeouts, passthrough and
  * writeback settings) at o->mountpoint, not mounted yet.  err: one
- * sentence, for a mount option libfuse refuses. */
+ * sentence, for a mount option libfuse refuses, or a root_ino that is
+ * not a directory (-ENOTDIR) or is gone (-ENOENT).  The session holds its
+ * own reference on root_ino until destroyed (a reference the caller got
+ * from fs_resolve_root stays the caller's to drop).  With ident or
+ * squash_root the session checks permissions itself (fuse/view.c) and is
+ * mounted without default_permissions. */
 int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 		      struct efsfs_session **ret_s, char *err, size_t errlen);
 /* libfuse's SIGINT/SIGTERM/SIGHUP handlers (SIGPIPE ignored), which end

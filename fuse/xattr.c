@@ -1,5 +1,7 @@
 /* xattr.c - FUSE extended attribute operations (user.*, trusted.*,
- * security.*), stored in the metadata store by fs_*xattr().
+ * security.*), stored in the metadata store by fs_*xattr().  get, set and
+ * remove ask the session's view first (view.c: user.* by the identity's
+ * permissions, EROFS for a change in a deny_write session).
  *
  * trusted.* is for CAP_SYS_ADMIN.  The kernel's VFS refuses getxattr
  * (ENODATA), setxattr and removexattr (EPERM) of a trusted.* name to a
@@ -30,8 +32,14 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct fs_ctx ctx;
 
+	int r;
+
 	efsfs_req_ctx(req, &ctx);
-	fuse_reply_err(req, -fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags));
+	ino = efsfs_ino(req, ino);
+	r = efsfs_view_xattr(req, ino, name, true);
+	if (!r)
+		r = fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags);
+	fuse_reply_err(req, -r);
 }
 
 /* get and list share the FUSE protocol: size 0 asks for the length. */
@@ -55,7 +63,10 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = fs_getxattr(req_efsfs(req)->fs, ino, name, buf, size, &len);
+	ino = efsfs_ino(req, ino);
+	r = efsfs_view_xattr(req, ino, name, false);
+	if (!r)
+		r = fs_getxattr(req_efsfs(req)->fs, ino, name, buf, size, &len);
 	reply_xattr(req, r, buf, size, len);
 	free(buf);
 }
@@ -136,6 +147,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	/* The whole list, whatever size asks for: trusted.* names may have
 	 * to come out of it before its length is known. */
+	ino = efsfs_ino(req, ino);
 	r = fs_listxattr(fs, ino, NULL, 0, &cap);
 	for (int tries = 0; r == 0 && cap > 0; tries++) {
 		char *nb = realloc(buf, cap);
@@ -160,7 +172,13 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, -fs_removexattr(req_efsfs(req)->fs, ino, name));
+	int r;
+
+	ino = efsfs_ino(req, ino);
+	r = efsfs_view_xattr(req, ino, name, true);
+	if (!r)
+		r = fs_removexattr(req_efsfs(req)->fs, ino, name);
+	fuse_reply_err(req, -r);
 }
 
 void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops)

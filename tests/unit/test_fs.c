@@ -2,7 +2,7 @@
  * through the fs_* API (no FUSE): mkfs/open/lock, POSIX semantics of files
  * and directories (sizes, holes, O_APPEND, open-unlinked files, rename
  * flags, link and name limits, setgid directories, readdir snapshots),
- * xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
+ * the permission checks of fs_perm.c, xattrs, statfs, lseek and fallocate, crash recovery and fsck. */
 #include "tests/unit/testdir.h"
 #include "tests/unit/testfs.h"
 #include "common/conf.h"
@@ -1130,6 +1130,232 @@ START_TEST(test_setgid_inheritance)
 }
 END_TEST
 
+/* ---- permission checks (fs_perm.c) ---- */
+
+static void set_owner_mode(uint64_t ino, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat attr, st;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.st_uid = uid;
+	attr.st_gid = gid;
+	attr.st_mode = mode;
+	ck_assert_int_eq(fs_setattr(fs, ino, &attr, FS_SET_UID | FS_SET_GID | FS_SET_MODE, &st), 0);
+}
+
+START_TEST(test_permission_classes)
+{
+	const struct fs_ident owner = { 100, 200, 0, { 0 } };
+	const struct fs_ident member = { 101, 999, 2, { 7, 200 } };
+	const struct fs_ident other = { 102, 300, 1, { 301 } };
+	const struct fs_ident root = { 0, 0, 0, { 0 } };
+	uint64_t f = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0755);
+
+	/* owner rw-, group r--, others -w- : each class its own bits */
+	set_owner_mode(f, 100, 200, 0642);
+	ck_assert_int_eq(fs_permission(fs, &owner, f, FS_MAY_READ | FS_MAY_WRITE), 0);
+	ck_assert_int_eq(fs_permission(fs, &owner, f, FS_MAY_EXEC), -EACCES);
+	ck_assert_int_eq(fs_permission(fs, &member, f, FS_MAY_READ), 0);   /* secondary gid */
+	ck_assert_int_eq(fs_permission(fs, &member, f, FS_MAY_WRITE), -EACCES);
+	ck_assert_int_eq(fs_permission(fs, &other, f, FS_MAY_WRITE), 0);
+	ck_assert_int_eq(fs_permission(fs, &other, f, FS_MAY_READ), -EACCES);
+	ck_assert_int_eq(fs_permission(fs, &other, f, 0), 0);
+	/* the first class that matches decides: an owner without a bit the
+	 * others have is refused */
+	set_owner_mode(f, 100, 200, 0077);
+	ck_assert_int_eq(fs_permission(fs, &owner, f, FS_MAY_READ), -EACCES);
+	ck_assert_int_eq(fs_permission(fs, &member, f, FS_MAY_READ | FS_MAY_WRITE | FS_MAY_EXEC),
+			 0);
+	/* root reads and writes anything; executes a file only with some x bit */
+	set_owner_mode(f, 100, 200, 0000);
+	ck_assert_int_eq(fs_permission(fs, &root, f, FS_MAY_READ | FS_MAY_WRITE), 0);
+	ck_assert_int_eq(fs_permission(fs, &root, f, FS_MAY_EXEC), -EACCES);
+	set_owner_mode(f, 100, 200, 0001);
+	ck_assert_int_eq(fs_permission(fs, &root, f, FS_MAY_EXEC), 0);
+	/* and searches any directory */
+	set_owner_mode(d, 100, 200, 0000);
+	ck_assert_int_eq(fs_permission(fs, &root, d, FS_MAY_EXEC | FS_MAY_READ), 0);
+	ck_assert_int_eq(fs_permission(fs, &owner, d, FS_MAY_EXEC), -EACCES);
+	ck_assert_int_eq(fs_permission(fs, &owner, 987654, FS_MAY_READ), -ENOENT);
+	ck_assert(fs_ident_in_group(&member, 200) && fs_ident_in_group(&member, 999) &&
+		  !fs_ident_in_group(&member, 8));
+}
+END_TEST
+
+START_TEST(test_may_delete_and_rename)
+{
+	const struct fs_ident a = { 100, 100, 0, { 0 } };
+	const struct fs_ident b = { 101, 101, 0, { 0 } };
+	const struct fs_ident dirowner = { 102, 102, 0, { 0 } };
+	const struct fs_ident root = { 0, 0, 0, { 0 } };
+	uint64_t sticky = make_dir(ROOT, "sticky", 0777), plain = make_dir(ROOT, "plain", 0777);
+	uint64_t ro = make_dir(ROOT, "ro", 0755), f, sub;
+
+	set_owner_mode(sticky, 102, 102, 01777);
+	f = create_closed(sticky, "af");
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_delete(fs, &b, sticky, "af"), -EPERM);
+	ck_assert_int_eq(fs_may_delete(fs, &a, sticky, "af"), 0);
+	ck_assert_int_eq(fs_may_delete(fs, &dirowner, sticky, "af"), 0);
+	ck_assert_int_eq(fs_may_delete(fs, &root, sticky, "af"), 0);
+	ck_assert_int_eq(fs_may_delete(fs, &b, sticky, "missing"), -ENOENT);
+	/* without the sticky bit, write on the directory is enough */
+	f = create_closed(plain, "af");
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_delete(fs, &b, plain, "af"), 0);
+	/* root's 0755 directory: nobody else removes from it */
+	create_closed(ro, "rf");
+	ck_assert_int_eq(fs_may_delete(fs, &b, ro, "rf"), -EACCES);
+	/* rename: out of, into, and over */
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "af", ro, "x", 0), -EACCES);
+	ck_assert_int_eq(fs_may_rename(fs, &b, ro, "rf", plain, "x", 0), -EACCES);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "af", plain, "x", 0), 0);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "af", sticky, "af", 0), -EPERM);
+	ck_assert_int_eq(fs_may_rename(fs, &a, plain, "af", sticky, "af", 0), 0);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "af", ro, "rf", RENAME_EXCHANGE), -EACCES);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "af", plain, "none", RENAME_EXCHANGE),
+			 -ENOENT);
+	/* a directory moving to another parent needs write on itself (its "..") */
+	sub = make_dir(plain, "sub", 0755);
+	set_owner_mode(sub, 100, 100, 0555);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "sub", sticky, "sub", 0), -EACCES);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "sub", plain, "sub2", 0), 0);
+	set_owner_mode(sub, 101, 101, 0755);
+	ck_assert_int_eq(fs_may_rename(fs, &b, plain, "sub", sticky, "sub", 0), 0);
+}
+END_TEST
+
+START_TEST(test_may_setattr)
+{
+	const struct fs_ident owner = { 100, 100, 1, { 300 } };
+	const struct fs_ident other = { 101, 101, 0, { 0 } };
+	const struct fs_ident root = { 0, 0, 0, { 0 } };
+	uint64_t f = create_closed(ROOT, "f");
+	struct stat attr;
+
+	set_owner_mode(f, 100, 100, 0644);
+	memset(&attr, 0, sizeof(attr));
+	/* chown: only root gives the file away; the owner picks its groups */
+	attr.st_uid = 101;
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_UID, false), -EPERM);
+	ck_assert_int_eq(fs_may_setattr(fs, &root, f, &attr, FS_SET_UID, false), 0);
+	attr.st_uid = 100;
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_UID, false), 0);
+	attr.st_gid = 300;
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_GID, false), 0);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_GID, false), -EPERM);
+	attr.st_gid = 301;
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_GID, false), -EPERM);
+	/* chmod: the owner; set-group-ID goes when not in the (new) group */
+	attr.st_mode = 02755;
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_MODE, false), -EPERM);
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_MODE, false), 0);
+	ck_assert_uint_eq(attr.st_mode, 02755);           /* 100 is in group 100 */
+	set_owner_mode(f, 100, 555, 0644);
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_MODE, false), 0);
+	ck_assert_uint_eq(attr.st_mode, 0755);            /* not in 555 */
+	attr.st_mode = 02755;
+	attr.st_gid = 300;
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_MODE | FS_SET_GID, false), 0);
+	ck_assert_uint_eq(attr.st_mode, 02755);           /* ... but in the new group 300 */
+	ck_assert_int_eq(fs_may_setattr(fs, &root, f, &attr, FS_SET_MODE, false), 0);
+	ck_assert_uint_eq(attr.st_mode, 02755);
+	/* the kernel's drop of set-user-ID before another's write: write
+	 * permission, and nothing but clearing those bits */
+	set_owner_mode(f, 100, 100, 04666);
+	attr.st_mode = 0666;
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_MODE, false), 0);
+	attr.st_mode = 0777;
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_MODE, false), -EPERM);
+	set_owner_mode(f, 100, 100, 04644);
+	attr.st_mode = 0644;
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_MODE, false), -EACCES);
+	/* times: explicit by the owner; now by the owner or a writer */
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_ATIME | FS_SET_MTIME, false),
+			 -EPERM);
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_ATIME | FS_SET_MTIME, false),
+			 0);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_ATIME | FS_SET_ATIME_NOW |
+					FS_SET_MTIME | FS_SET_MTIME_NOW, false), -EACCES);
+	set_owner_mode(f, 100, 100, 0646);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_ATIME | FS_SET_ATIME_NOW |
+					FS_SET_MTIME | FS_SET_MTIME_NOW, false), 0);
+	/* size: write permission, unless through a handle (ftruncate) */
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_SIZE, false), -EACCES);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, f, &attr, FS_SET_SIZE, true), 0);
+	ck_assert_int_eq(fs_may_setattr(fs, &owner, f, &attr, FS_SET_SIZE, false), 0);
+	ck_assert_int_eq(fs_may_setattr(fs, &other, 987654, &attr, FS_SET_SIZE, false), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_may_xattr)
+{
+	const struct fs_ident owner = { 100, 100, 0, { 0 } };
+	const struct fs_ident other = { 101, 101, 0, { 0 } };
+	uint64_t f = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0777);
+	struct stat st;
+
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_xattr(fs, &other, f, "user.k", false), 0);
+	ck_assert_int_eq(fs_may_xattr(fs, &other, f, "user.k", true), -EACCES);
+	ck_assert_int_eq(fs_may_xattr(fs, &owner, f, "user.k", true), 0);
+	ck_assert_int_eq(fs_may_xattr(fs, &other, f, "trusted.k", true), 0);  /* the kernel's */
+	set_owner_mode(f, 100, 100, 0600);
+	ck_assert_int_eq(fs_may_xattr(fs, &other, f, "user.k", false), -EACCES);
+	/* a sticky directory's user.* belong to its owner */
+	set_owner_mode(d, 100, 100, 01777);
+	ck_assert_int_eq(fs_may_xattr(fs, &other, d, "user.k", true), -EPERM);
+	ck_assert_int_eq(fs_may_xattr(fs, &owner, d, "user.k", true), 0);
+	/* user.* exist on regular files and directories only */
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "ln", "f", &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_int_eq(fs_may_xattr(fs, &owner, st.st_ino, "user.k", true), -EPERM);
+	ck_assert_int_eq(fs_may_xattr(fs, &owner, st.st_ino, "user.k", false), -ENODATA);
+}
+END_TEST
+
+START_TEST(test_may_link)
+{
+	const struct fs_ident owner = { 100, 100, 0, { 0 } };
+	const struct fs_ident other = { 101, 101, 0, { 0 } };
+	const struct fs_ident root = { 0, 0, 0, { 0 } };
+	uint64_t f = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0777);
+
+	set_owner_mode(f, 100, 100, 0644);
+	ck_assert_int_eq(fs_may_link(fs, &owner, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &root, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 0666);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), 0);
+	set_owner_mode(f, 100, 100, 04666);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 02676);
+	ck_assert_int_eq(fs_may_link(fs, &other, f), -EPERM);
+	set_owner_mode(f, 100, 100, 02666);           /* set-group-ID without x: a lock mark */
+	ck_assert_int_eq(fs_may_link(fs, &other, f), 0);
+	ck_assert_int_eq(fs_may_link(fs, &other, d), -EPERM);
+}
+END_TEST
+
+/* fs_ref holds a directory (a session's root) while it is removed. */
+START_TEST(test_ref_holds_removed_dir)
+{
+	uint64_t d = make_dir(ROOT, "d", 0755);
+	struct stat st;
+
+	ck_assert_int_eq(fs_ref(fs, d, &st), 0);
+	ck_assert_uint_eq(st.st_ino, d);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), 0);
+	ck_assert_int_eq(fs_getattr(fs, d, &st), 0);     /* still there, unlinked */
+	fs_forget(fs, d, 1);
+	ck_assert_int_eq(fs_getattr(fs, d, &st), -ENOENT);
+	ck_assert_int_eq(fs_ref(fs, 987654, &st), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_setattr)
 {
 	uint64_t ino = create_closed(ROOT, "f");
@@ -2197,6 +2423,12 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_symlink);
 	tcase_add_test(tc, test_mknod);
 	tcase_add_test(tc, test_setgid_inheritance);
+	tcase_add_test(tc, test_permission_classes);
+	tcase_add_test(tc, test_may_delete_and_rename);
+	tcase_add_test(tc, test_may_setattr);
+	tcase_add_test(tc, test_may_xattr);
+	tcase_add_test(tc, test_may_link);
+	tcase_add_test(tc, test_ref_holds_removed_dir);
 	tcase_add_test(tc, test_setattr);
 	tcase_add_test(tc, test_readdir_basic);
 	tcase_add_test(tc, test_readdir_snapshot);
