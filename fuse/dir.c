@@ -36,6 +36,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int r = fs_lookup(req_efsfs(req)->fs, parent, name, &st);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r == -ENOENT) {
 		/* a negative entry, cached for entry_timeout */
 		memset(&st, 0, sizeof(st));
@@ -65,6 +66,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int r = fs_getattr(req_efsfs(req)->fs, ino, &st);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -79,6 +81,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		   FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	to_set &= mask;
 	if (req_efsfs(req)->passthrough && efsfs_pt_kill_suidgid())
 		to_set |= FS_SET_KILL_SUIDGID;
@@ -108,6 +111,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	size_t n;
 	int r = fs_readlink(req_efsfs(req)->fs, ino, buf, FS_SYMLINK_MAX, &n);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -130,6 +134,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs_ctx ctx;
 	struct stat st;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	reply_new(req, fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st), &st);
 }
@@ -139,6 +144,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs_ctx ctx;
 	struct stat st;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	reply_new(req, fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st), &st);
 }
@@ -148,6 +154,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct fs_ctx ctx;
 	struct stat st;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	reply_new(req, fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st), &st);
 }
@@ -157,23 +164,27 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct fs_ctx ctx;
 	struct stat st;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	reply_new(req, fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st), &st);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_unlink(req_efsfs(req)->fs, parent, name));
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_rmdir(req_efsfs(req)->fs, parent, name));
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname,
 				       flags));
 }
@@ -183,6 +194,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	uint64_t *snap = malloc(sizeof(*snap));
 	int r = snap ? fs_opendir(req_efsfs(req)->fs, ino, snap) : -ENOMEM;
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0) {
 		free(snap);
 		fuse_reply_err(req, -r);
@@ -255,12 +267,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_READ);
 	do_readdir(req, ino, size, off, false, fi);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_READ);
 	do_readdir(req, ino, size, off, true, fi);
 }
 
@@ -272,6 +286,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_fsyncdir(req_efsfs(req)->fs, ino));
 }
 
@@ -280,6 +295,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int r = fs_statfs(req_efsfs(req)->fs, &sv);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else

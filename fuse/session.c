@@ -24,7 +24,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* Passthrough and the writeback cache exclude each other (the kernel
 	 * refuses both); passthrough is the faster for local data. */
-	e->passthrough = efsfs_pt_negotiate(e);
+	/* a meter that throttles must see every byte: no passthrough then */
+	e->passthrough = !meter_throttles(e->meter) && efsfs_pt_negotiate(e);
 	if (!e->passthrough && e->conf->writeback_cache &&
 	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
@@ -138,6 +139,7 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	e->fs = fs;
 	e->conf = conf;
 	e->debug = o->debug;
+	e->meter = o->meter;
 	e->attr_timeout = conf->attr_timeout;
 	e->entry_timeout = conf->entry_timeout;
 	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;

@@ -25,6 +25,8 @@ struct efsfs_session_opts {
 	const char *mount_opts;     /* comma-separated FUSE mount options (-o), or NULL */
 	unsigned max_threads;       /* workers of the request loop; 0: 16 */
 	bool debug;                 /* libfuse's request trace (-d) */
+	struct meter *meter;        /* the file system's meter (meter/meter.h), or NULL;
+	                               it must outlive the session */
 };
 
 /* A session for fs (with fs_conf(fs)'s name, timeouts, passthrough and

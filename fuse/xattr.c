@@ -30,6 +30,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct fs_ctx ctx;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	fuse_reply_err(req, -fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags));
 }
@@ -51,6 +52,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	size_t len = 0;
 	int r;
 
+	efsfs_meter_meta(req, METER_READ);
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -134,6 +136,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0, cap;
 	int r;
 
+	efsfs_meter_meta(req, METER_READ);
 	/* The whole list, whatever size asks for: trusted.* names may have
 	 * to come out of it before its length is known. */
 	r = fs_listxattr(fs, ino, NULL, 0, &cap);
@@ -160,6 +163,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_removexattr(req_efsfs(req)->fs, ino, name));
 }
 

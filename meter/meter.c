@@ -246,6 +246,18 @@ void meter_io(struct meter *m, enum meter_dir dir, uint64_t bytes)
 		;
 }
 
+void meter_io_done(struct meter *m, enum meter_dir dir, uint64_t asked, int64_t done)
+{
+	uint64_t d = done < 0 ? 0 : (uint64_t)done;
+
+	if (!m || d >= asked)
+		return;
+	atomic_fetch_sub_explicit(dir == METER_READ ? &m->data_read : &m->data_write, asked - d,
+				  memory_order_relaxed);
+	atomic_fetch_sub_explicit(&m->metered, metered_bytes(m, dir, asked) -
+				  metered_bytes(m, dir, d), memory_order_relaxed);
+}
+
 void meter_meta(struct meter *m, enum meter_dir dir)
 {
 	if (!m)

@@ -111,6 +111,10 @@ bool meter_throttles(const struct meter *m);
  * must wait (ns, 0 for none) before it goes on.  meter_io does the wait. */
 int64_t meter_charge(struct meter *m, enum meter_dir dir, uint64_t bytes);
 void meter_io(struct meter *m, enum meter_dir dir, uint64_t bytes);
+/* After an operation that meter_io counted as `asked` bytes did `done`
+ * (a short read at the end of the file, a failed write): takes the
+ * difference back from the counters (not from the bucket). */
+void meter_io_done(struct meter *m, enum meter_dir dir, uint64_t asked, int64_t done);
 /* One metadata request (a lookup, getattr, readdir are reads; create,
  * setattr, rename, unlink, ... writes): counted, never delayed.  m NULL:
  * nothing. */
