@@ -58,6 +58,9 @@ static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, 
 static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_reidentify(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_store(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_stats(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_metrics_advance(const struct cli_cmd *cmd, const char *config, int argc,
+			       char **argv);
 
 static const struct cli_opt mkfs_opts[] = {
 	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
@@ -108,6 +111,11 @@ static const struct cli_opt reidentify_opts[] = {
 	{ 0 }
 };
 
+static const struct cli_opt stats_opts[] = {
+	{ 'j', "json", NULL, "print one JSON object (the CloudWatch names as keys)" },
+	{ 0 }
+};
+
 static const struct cli_opt no_opts[] = { { 0 } };
 
 static const struct cli_cmd commands[] = {
@@ -132,10 +140,19 @@ static const struct cli_cmd commands[] = {
 	  "configuration file it was read from, from the mounted daemon or, unmounted, from "
 	  "the file system itself.",
 	  no_opts, cmd_control },
-	{ "stats", "NAME", "storage bytes per class (CloudWatch names)",
-	  "Prints the StorageBytes metrics per storage class under their CloudWatch names, "
-	  "from the mounted daemon or, unmounted, from the file system itself.",
-	  no_opts, cmd_control },
+	{ "stats", "NAME", "every metric under its CloudWatch name",
+	  "Prints every metric of the file system under its CloudWatch name (DataReadIOBytes, "
+	  "DataWriteIOBytes, MetadataIOBytes, TotalIOBytes, MeteredIOBytes, "
+	  "PermittedThroughput, BurstCreditBalance, PercentIOLimit, ClientConnections, "
+	  "StorageBytes per storage class, ...), from the mounted daemon or, unmounted, from "
+	  "the file system itself (the I/O counters are then 0). See README, \"Throughput, "
+	  "performance modes and metrics\".",
+	  stats_opts, cmd_stats },
+	{ "metrics advance", "NAME SECONDS", "move the meter's test clock (tests only)",
+	  "Moves the meter's clock of the mounted file system NAME on by SECONDS, as if the "
+	  "file system had been idle that long (burst credits accrue). Only for a daemon "
+	  "started with EFSFS_METER_TEST_CLOCK=1 in its environment; refused otherwise.",
+	  no_opts, cmd_metrics_advance },
 	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
 	  "moved and what failed. With --as-of, as if the time were DATE.",
@@ -896,7 +913,39 @@ static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char 
 	return control_cmd(config, argv[optind], legacy ? 2 : 1, cargv);
 }
 
-/* stats, info, lifecycle status: NAME, and the control command is the last
+/* stats [--json] NAME */
+static int cmd_stats(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	char *cargv[2] = { "stats", "json" };
+	bool json = false;
+	int c;
+
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(cmd, "stats takes one file system NAME");
+	return control_cmd(config, argv[optind], json ? 2 : 1, cargv);
+}
+
+/* metrics advance NAME SECONDS: the daemon's test clock */
+static int cmd_metrics_advance(const struct cli_cmd *cmd, const char *config, int argc,
+			       char **argv)
+{
+	char *cargv[2] = { "meter-advance", NULL };
+	int r = parse_simple(cmd, argc, argv, 2);
+
+	if (r >= 0)
+		return r;
+	cargv[1] = argv[optind + 1];
+	return control_cmd(config, argv[optind], 2, cargv);
+}
+
+/* info, lifecycle status: NAME, and the control command is the last
  * word of the command's name. */
 static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {

@@ -13,18 +13,7 @@
 
 struct kv {
 	const char *value;
-	char *buf;
-	size_t len;
-	int got;
 };
-
-static int get_body(struct meta *md, void *arg)
-{
-	struct kv *t = arg;
-
-	t->got = meta_get_kv(md, STATE_KEY, t->buf, t->len);
-	return 1;          /* nothing to commit */
-}
 
 static int set_body(struct meta *md, void *arg)
 {
@@ -34,15 +23,17 @@ static int set_body(struct meta *md, void *arg)
 int meter_load(struct meter *m, struct fs *fs)
 {
 	char buf[128];
-	struct kv t = { .buf = buf, .len = sizeof(buf) };
-	int r = fs_txn(fs, get_body, &t);
+	int r;
 
+	/* a read, outside a transaction: a read-only open (stats of an
+	 * unmounted file system) takes no transaction */
+	fs_meta_lock(fs);
+	r = meta_get_kv(fs_meta(fs), STATE_KEY, buf, sizeof(buf));
+	fs_meta_unlock(fs);
+	if (r == -ENOENT)
+		return 0;              /* a new file system: EFS's starting balance */
 	if (r < 0)
 		return r;
-	if (t.got == -ENOENT)
-		return 0;              /* a new file system: EFS's starting balance */
-	if (t.got < 0)
-		return t.got;
 	return meter_restore_text(m, buf);
 }
 
