@@ -312,6 +312,20 @@ static int exec_cmd(struct fs *fs, struct metrics *mx, int argc, char **argv, FI
 		return exec_stats(fs, metrics_meter(mx), false, out);
 	if (argc == 2 && strcmp(argv[0], "stats") == 0 && strcmp(argv[1], "json") == 0)
 		return exec_stats(fs, metrics_meter(mx), true, out);
+	if (argc == 7 && strcmp(argv[0], "metrics-get") == 0) {
+		/* NAME CLASS|- START END PERIOD STATS (numbers: the CLI parsed them) */
+		char e[512];
+		int r = meter_history_get(fs, argv[1], strcmp(argv[2], "-") ? argv[2] : NULL,
+					  strtoll(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
+					  strtoll(argv[5], NULL, 10),
+					  (unsigned)strtoul(argv[6], NULL, 10), out, e, sizeof(e));
+
+		if (r < 0) {
+			fprintf(out, "error: metrics get: %s\n", r == -EINVAL ? e : strerror(-r));
+			return r == -EINVAL ? 2 : 1;
+		}
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[0], "meter-advance") == 0) {
 		char *end;
 		long long s = strtoll(argv[1], &end, 10);

@@ -32,6 +32,7 @@ struct metrics {
 	struct fs *fs;
 	struct meter *m;
 	struct meter_test_clock clock;
+	struct meter_hist hist;    /* the thread's (and metrics_stop's after it) */
 	bool test_clock;
 	struct MHD_Daemon *httpd;
 	pthread_t thread;
@@ -89,6 +90,10 @@ static void *meter_thread(void *arg)
 			r = meter_save(mx->m, mx->fs);
 			if (r < 0)
 				log_warn("%s: meter: saving the burst credit balance: %s", name,
+					 strerror(-r));
+			r = meter_history_record(mx->m, &mx->hist, mx->fs);
+			if (r < 0)
+				log_warn("%s: meter: recording the minute's datapoints: %s", name,
 					 strerror(-r));
 		}
 		pthread_mutex_lock(&mx->lock);
@@ -213,6 +218,10 @@ int metrics_start(struct fs *fs, struct metrics **ret, char *err, size_t errlen)
 	r = metrics_refresh(fs, mx->m);
 	if (r < 0)
 		log_warn("%s: meter: storage bytes: %s", conf->name, strerror(-r));
+	/* the first minute's datapoint: the gauges at mount, counters from 0 */
+	if (!fs_read_only(fs) && (r = meter_history_record(mx->m, &mx->hist, fs)) < 0)
+		log_warn("%s: meter: recording the minute's datapoints: %s", conf->name,
+			 strerror(-r));
 	r = -pthread_create(&mx->thread, NULL, meter_thread, mx);
 	if (r < 0) {
 		snprintf(err, errlen, "meter thread: %s", strerror(-r));
@@ -251,6 +260,10 @@ void metrics_stop(struct metrics *mx)
 		r = meter_save(mx->m, mx->fs);
 		if (r < 0)
 			log_warn("%s: meter: saving the burst credit balance: %s",
+				 fs_conf(mx->fs)->name, strerror(-r));
+		r = meter_history_record(mx->m, &mx->hist, mx->fs);
+		if (r < 0)
+			log_warn("%s: meter: recording the minute's datapoints: %s",
 				 fs_conf(mx->fs)->name, strerror(-r));
 	}
 	meter_free(mx->m);

@@ -143,6 +143,34 @@ struct fs;
 int meter_load(struct meter *m, struct fs *fs);
 int meter_save(struct meter *m, struct fs *fs);
 
+/* The history (history.c): one-minute datapoints in the metric table of
+ * the file system's metadata, kept METER_HISTORY_KEEP_S (at least the 15
+ * days of CloudWatch's one-minute resolution). */
+#define METER_HISTORY_KEEP_S (16 * 86400)
+#define METER_HIST_N 17
+struct meter_hist {              /* the recorder's state: one thread, no lock */
+	struct meter_values last;
+	bool have_last, have_minute;
+	int64_t minute, pruned;
+	double acc[METER_HIST_N];     /* the counters' bytes of this minute so far */
+};
+/* Records the minute the meter's clock is in (counters: the bytes since
+ * the last call, added to the minute's; gauges: now); prunes once an hour. */
+int meter_history_record(struct meter *m, struct meter_hist *h, struct fs *fs);
+/* GetMetricStatistics over [start, end) in periods of `period` seconds (a
+ * multiple of 60), printed as the AWS CLI's JSON; stats: a mask of
+ * meter_parse_statistic's bits.  storage_class: the StorageClass dimension
+ * (StorageBytes only).  err: the bad option, as the CLI names it. */
+int meter_history_get(struct fs *fs, const char *name, const char *storage_class,
+		      int64_t start, int64_t end, int64_t period, unsigned stats, FILE *out,
+		      char *err, size_t errlen);
+/* "SampleCount", "Average", "Sum", "Minimum", "Maximum": its bit; -EINVAL. */
+int meter_parse_statistic(const char *s);
+/* The stored name and unit of a metric; -ENOENT unknown, -EDESTADDRREQ
+ * StorageBytes without a class, -EINVAL a class for another metric. */
+int meter_history_find(const char *name, const char *storage_class, char *ret, size_t len,
+		       const char **ret_unit);
+
 /* The test clock: realtime plus an offset that meter_test_advance moves.
  * Only used when the daemon runs with EFSFS_METER_TEST_CLOCK=1. */
 struct meter_test_clock {

@@ -95,6 +95,21 @@ pass "ThrottledOperations: $t"
 assert_eq 1 "$(stat_of tp ClientConnections)" "ClientConnections is 1 while mounted"
 assert_eq 0 "$(stat_of tp PassthroughOpens)" "a throttled file system opens nothing with passthrough"
 efsfs_umount "$mnt"
+# the history: the unmount recorded the last minute; get-metric-statistics
+# over the two hours around now sums every byte written
+t0=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+t1=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+out=$("$EFSFS" metrics get tp --metric-name DataWriteIOBytes --start-time "$t0" \
+	--end-time "$t1" --period 7200 --statistics Sum SampleCount 2>&1) ||
+	fail "efsfs metrics get tp: $out"
+sum=$(python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["Label"] == "DataWriteIOBytes"; print(int(sum(p["Sum"] for p in d["Datapoints"])))' <<<"$out") ||
+	fail "efsfs metrics get printed no AWS-style JSON: $out"
+((sum >= 104857600)) || fail "metrics get: Sum of DataWriteIOBytes is $sum, less than written: $out"
+pass "metrics get (unmounted, from the history): Sum of DataWriteIOBytes $sum"
+out=$("$EFSFS" metrics get tp --metric-name StorageBytes --start-time "$t0" --end-time "$t1" \
+	--period 60 --statistics Maximum 2>&1) && fail "StorageBytes without a class worked: $out"
+grep -q "StorageClass" <<<"$out" || fail "StorageBytes without a class: unclear error: $out"
+pass "metrics get: StorageBytes without --dimensions is refused, naming StorageClass"
 
 # ---- bursting, with the test clock ---------------------------------------------------
 make_config burst "throughput_mode = bursting"

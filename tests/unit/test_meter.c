@@ -314,6 +314,96 @@ START_TEST(test_persist_reopen)
 }
 END_TEST
 
+/* The history: a day of one-minute datapoints with the fake clock, the
+ * statistics of get-metric-statistics over hours, the counters summed per
+ * minute (a second record in the same minute adds), the gauges, pruning
+ * after 16 days, and the errors of bad options. */
+START_TEST(test_history)
+{
+	static const struct fs_ctx ctx = { 0, 0 };
+	char dir[4096], err[512], *buf = NULL;
+	size_t len = 0;
+	struct conf *c = tfs_make("[t]\ndata_dir = @TMP@/fs\nthroughput_mode = bursting\n", &ctx,
+				  1 << 20, dir, sizeof(dir), NULL, NULL);
+	struct fs *fs = tfs_open(c, NULL);
+	struct meter *m = new_meter(CONF_TP_BURSTING, 0, CONF_PERF_GENERAL_PURPOSE);
+	struct meter_hist h = { 0 };
+	int64_t t0 = 1798761600;                 /* 2027-01-01T00:00:00Z */
+	FILE *f;
+
+	fake_ns = t0 * S;
+	meter_tick(m);
+	ck_assert_int_eq(meter_history_record(m, &h, fs), 0);      /* the start: 0 bytes */
+	/* 2 hours: each minute 1 MiB written in two halves, one record each */
+	for (int i = 0; i < 120; i++) {
+		meter_charge(m, METER_WRITE, METER_MIB / 2);
+		fake_ns += 20 * S;
+		ck_assert_int_eq(meter_history_record(m, &h, fs), 0);
+		meter_charge(m, METER_WRITE, METER_MIB / 2);
+		fake_ns += 40 * S;
+		ck_assert_int_eq(meter_history_record(m, &h, fs), 0);
+	}
+	/* the first record of a minute lands in it: minute i holds the
+	 * second half of minute i-1's writes and the first half of its own */
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(meter_history_get(fs, "DataWriteIOBytes", NULL, t0, t0 + 7200, 3600,
+					   (unsigned)(meter_parse_statistic("Sum") |
+						      meter_parse_statistic("SampleCount") |
+						      meter_parse_statistic("Maximum")),
+					   f, err, sizeof(err)), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\"Label\": \"DataWriteIOBytes\""), "%s", buf);
+	ck_assert_msg(strstr(buf, "\"Timestamp\": \"2027-01-01T00:00:00Z\",\n"
+			      "            \"SampleCount\": 60.0,\n"
+			      "            \"Sum\": 62390272.0,\n"   /* 59.5 MiB: minute 0 has 0.5 */
+			      "            \"Maximum\": 1048576.0,\n"
+			      "            \"Unit\": \"Bytes\""), "%s", buf);
+	ck_assert_msg(strstr(buf, "\"Timestamp\": \"2027-01-01T01:00:00Z\",\n"
+			      "            \"SampleCount\": 60.0,\n"
+			      "            \"Sum\": 62914560.0,"), "%s", buf);
+	free(buf);
+	buf = NULL;
+	/* a gauge, with the StorageClass dimension: nothing stored here */
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(meter_history_get(fs, "StorageBytes", "Standard", t0, t0 + 600, 60,
+					   (unsigned)meter_parse_statistic("Average"), f, err,
+					   sizeof(err)), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\"Average\": 0.0,"), "%s", buf);
+	free(buf);
+	buf = NULL;
+	/* bad options */
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(meter_history_get(fs, "StorageBytes", NULL, t0, t0 + 60, 60, 4, f, err,
+					   sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--dimensions Name=StorageClass"));
+	ck_assert_int_eq(meter_history_get(fs, "NoSuchMetric", NULL, t0, t0 + 60, 60, 4, f, err,
+					   sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown metric name 'NoSuchMetric'"));
+	ck_assert_int_eq(meter_history_get(fs, "TotalIOBytes", NULL, t0, t0 + 60, 90, 4, f, err,
+					   sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "multiple of 60"));
+	ck_assert_int_eq(meter_history_get(fs, "TotalIOBytes", NULL, t0 + 60, t0, 60, 4, f, err,
+					   sizeof(err)), -EINVAL);
+	fclose(f);
+	free(buf);
+	buf = NULL;
+	ck_assert_int_eq(meter_parse_statistic("Median"), -EINVAL);
+	/* 16 days later the first two hours are pruned */
+	fake_ns += (int64_t)METER_HISTORY_KEEP_S * S + 3600 * S;
+	ck_assert_int_eq(meter_history_record(m, &h, fs), 0);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(meter_history_get(fs, "DataWriteIOBytes", NULL, t0, t0 + 7200, 3600, 4,
+					   f, err, sizeof(err)), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\"Datapoints\": []"), "%s", buf);
+	free(buf);
+	fs_close(fs);
+	meter_free(m);
+	conf_free(c);
+}
+END_TEST
+
 static char *capture(void (*print)(const struct meter_values *, FILE *),
 		     const struct meter_values *v)
 {
@@ -375,6 +465,7 @@ static Suite *meter_suite(void)
 	tcase_add_test(tc, test_state_text);
 	tcase_add_test(tc, test_persist_reopen);
 	tcase_add_test(tc, test_outputs);
+	tcase_add_test(tc, test_history);
 	suite_add_tcase(s, tc);
 	return s;
 }
