@@ -76,7 +76,6 @@ enum key {
 	KEY_FUSE_SPIN_US,
 	KEY_STATFS,
 	KEY_METRICS_LISTEN,
-	KEY_CONTROL_GROUP,
 	KEY_COUNT
 };
 
@@ -1073,8 +1072,6 @@ static const struct key_def keys[KEY_COUNT] = {
 		.what = "the address",
 		.expect = "invalid value '%s' (expected off, or a loopback address and port: "
 		          "127.0.0.1:PORT, localhost:PORT or [::1]:PORT)" },
-	[KEY_CONTROL_GROUP] = { "control_group", parse_string_key, FIELD(control_group),
-		.what = "the group name" },
 };
 
 /* Parses value v of key k into c.  name is what %n expands to. */
@@ -1098,7 +1095,6 @@ void conf_free(struct conf *c)
 	free(c->key_file);
 	free(c->log_file);
 	free(c->metrics_listen);
-	free(c->control_group);
 	free(c->ia_store);
 	free(c->archive_store);
 	free(c->archive_storage_class);

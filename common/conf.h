@@ -74,8 +74,6 @@ struct conf {
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 	char *metrics_listen;            /* "127.0.0.1:PORT" ...: the Prometheus endpoint; NULL: off */
-	char *control_group;             /* a group whose members may use the control socket
-	                                    (stats, metrics); NULL: the data_dir's group */
 };
 
 /* Where a missing file means embedded defaults (CONF_DEFAULT_PATH unless

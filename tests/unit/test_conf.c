@@ -354,7 +354,6 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert_int_eq(c->fuse_spin_us, 50);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	ck_assert_ptr_null(c->metrics_listen);
-	ck_assert_ptr_null(c->control_group);
 	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
 	ck_assert_int_eq(c->s3_request_timeout_ms, 30000);
 	ck_assert_int_eq(c->s3_low_speed_limit, 1024);
@@ -549,8 +548,7 @@ START_TEST(test_every_key)
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
 	            "statfs = local\n"
-	            "metrics_listen = [::1]:9464\n"
-	            "control_group = staff\n", "dev");
+	            "metrics_listen = [::1]:9464\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
 	ck_assert_int_eq(c->performance_mode, CONF_PERF_MAX_IO);
@@ -579,7 +577,6 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
 	ck_assert_str_eq(c->metrics_listen, "[::1]:9464");
-	ck_assert_str_eq(c->control_group, "staff");
 	conf_free(c);
 	c = load_ok("[dev]\nmetrics_listen = 127.0.0.1:9464\n", "dev");
 	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9464");
