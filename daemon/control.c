@@ -239,8 +239,11 @@ static int exec_stats(struct fs *fs, struct meter *m, bool json, FILE *out)
 			return 1;
 		}
 		m = own;
-	} else {
-		meter_tick(m);
+	} else if ((r = metrics_refresh(fs, m)) < 0) {
+		/* StorageBytes of now (a walk of the backing files, as the meter's
+		 * thread does every METRICS_STORAGE_S seconds) */
+		fprintf(out, "error: storage bytes: %s\n", strerror(-r));
+		return 1;
 	}
 	meter_read(m, &v);
 	meter_free(own);

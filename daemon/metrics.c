@@ -3,7 +3,8 @@
  *
  * The thread, once a second: meter_tick (credits, PermittedThroughput,
  * PercentIOLimit); every METRICS_STORAGE_S seconds StorageBytes from
- * tier_stats (off the request path); every METRICS_SAVE_S seconds the
+ * tier_stats and, for Standard, the backing files' allocation
+ * (fs_local_allocated: a walk, off the request path); every METRICS_SAVE_S seconds the
  * credit state into the metadata (meter_save), and once more at stop.
  *
  * The endpoint (metrics_listen): libmicrohttpd with its own polling
@@ -46,16 +47,22 @@ int metrics_refresh(struct fs *fs, struct meter *m)
 {
 	struct tier_stats st;
 	struct meter_storage ms;
+	uint64_t alloc;
 	int r = tier_stats(fs, &st);
 
 	if (r < 0)
 		return r;
-	ms.total = st.total;
-	ms.standard = st.standard;
+	/* Standard is what the local data takes on the disk, not the files'
+	 * sizes: a 10 GiB sparse file with one byte written is 4 KiB */
+	r = fs_local_allocated(fs, &alloc);
+	if (r < 0)
+		return r;
+	ms.standard = alloc;
 	ms.ia = st.ia;
 	ms.ia_overhead = st.ia_overhead;
 	ms.archive = st.archive;
 	ms.archive_overhead = st.archive_overhead;
+	ms.total = ms.standard + ms.ia + ms.ia_overhead + ms.archive + ms.archive_overhead;
 	meter_set_storage(m, &ms);
 	meter_tick(m);
 	return 0;

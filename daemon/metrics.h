@@ -11,7 +11,7 @@
 #include "backend/fs.h"
 #include "meter/meter.h"
 
-#define METRICS_STORAGE_S 10
+#define METRICS_STORAGE_S 30
 #define METRICS_SAVE_S    60
 /* EFSFS_METER_TEST_CLOCK=1 in the daemon's environment: the meter's clock
  * is realtime plus an offset that the control command "meter-advance

@@ -149,6 +149,15 @@ make_config el
 efsfs_mkfs el
 mnt="$TEST_TMP/el.mnt"
 efsfs_mount el "$mnt"
+# StorageBytes counts allocated bytes: a 10 GiB sparse file with one byte
+# written is not 10 GiB of Standard
+truncate -s 10G "$mnt/sparse" || fail "truncate -s 10G failed"
+printf x | dd of="$mnt/sparse" bs=1 seek=$((5 * 1024 * 1024 * 1024)) conv=notrunc,fsync status=none ||
+	fail "writing one byte into the sparse file failed"
+std=$(stat_of el 'StorageBytes{StorageClass=Standard}')
+((std > 0 && std < 1048576)) ||
+	fail "StorageBytes{StorageClass=Standard} is $std for a 10 GiB sparse file with 1 byte written"
+pass "StorageBytes{StorageClass=Standard} is $std for a 10 GiB sparse file with 1 byte written"
 out=$("$EFSFS" stats --json el) || fail "efsfs stats --json el: $out"
 python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["ThroughputMode"] == "elastic", d; assert "StorageBytes" in d and "Standard" in d["StorageBytes"], d' <<<"$out" ||
 	fail "efsfs stats --json is not the JSON expected: $out"
