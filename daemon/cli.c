@@ -132,8 +132,8 @@ static const struct cli_opt metrics_get_opts[] = {
 	{ OPT_LONG_ONLY + 4, "statistics", "STAT...", "one or more of SampleCount, Average, Sum, "
 	  "Minimum and Maximum (separated by spaces, as the AWS CLI takes them, or commas)" },
 	{ OPT_LONG_ONLY + 5, "dimensions", "Name=StorageClass,Value=CLASS", "for StorageBytes: "
-	  "the storage class (Name=FileSystemId,Value=... is accepted and must be this file "
-	  "system's id)" },
+	  "the storage class (Name=FileSystemId,Value=... is accepted and ignored: NAME names the "
+	  "file system)" },
 	{ OPT_LONG_ONLY + 6, "namespace", "AWS/EFS", "accepted for the AWS CLI's sake; must be "
 	  "AWS/EFS" },
 	{ 0 }
