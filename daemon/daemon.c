@@ -363,7 +363,7 @@ static int serve(struct fs *fs, const struct conf *conf, const char *mnt, const 
 	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s: %s", name, err);
-		return r;
+		goto out;
 	}
 	r = efsfs_session_set_signal_handlers(se);
 	if (r < 0) {

@@ -52,12 +52,13 @@ int metrics_refresh(struct fs *fs, struct meter *m)
 
 	if (r < 0)
 		return r;
-	/* Standard is what the local data takes on the disk, not the files'
-	 * sizes: a 10 GiB sparse file with one byte written is 4 KiB */
+	/* Standard is no more than what the local data takes on the disk: a
+	 * 10 GiB sparse file with one byte written is 4 KiB, not 10 GiB (and
+	 * no more than the files' sizes: the last block is not rounded up) */
 	r = fs_local_allocated(fs, &alloc);
 	if (r < 0)
 		return r;
-	ms.standard = alloc;
+	ms.standard = alloc < st.standard ? alloc : st.standard;
 	ms.ia = st.ia;
 	ms.ia_overhead = st.ia_overhead;
 	ms.archive = st.archive;
