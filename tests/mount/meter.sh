@@ -6,12 +6,12 @@
 #    requests are answered meanwhile, DataWriteIOBytes and MeteredIOBytes
 #    match what was written within 1%, and the Prometheus endpoint
 #    (metrics_listen) serves metrics that `promtool check metrics` accepts
-#    while the file system is busy;
+#    while the file system is busy, and a real Prometheus scrapes it;
 #  - bursting, with the test clock (EFSFS_METER_TEST_CLOCK=1 and the control
 #    `efsfs metrics advance`): BurstCreditBalance falls while bursting, rises
 #    when idle, and is kept across a remount;
 #  - elastic (the default): not throttled, `efsfs stats --json` answers.
-# Needs: EFSFS, root, /dev/fuse; promtool (Debian's prometheus package).
+# Needs: EFSFS, root, /dev/fuse; promtool and prometheus (Debian's prometheus package).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -93,6 +93,24 @@ t=$(stat_of tp ThrottledOperations)
 ((t > 0)) || fail "ThrottledOperations is $t after writing 10 times the rate"
 pass "ThrottledOperations: $t"
 assert_eq 1 "$(stat_of tp ClientConnections)" "ClientConnections is 1 while mounted"
+# a real Prometheus scrapes the endpoint: its query API then has the series
+pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: efsfs\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' \
+	"$port" >"$TEST_TMP/prometheus.yml"
+prometheus --config.file="$TEST_TMP/prometheus.yml" --storage.tsdb.path="$TEST_TMP/prom" \
+	--web.listen-address="127.0.0.1:$pport" >"$TEST_TMP/prometheus.log" 2>&1 &
+prompid=$!
+prom_has_series()
+{
+	curl -sf "http://127.0.0.1:$pport/api/v1/query?query=efsfs_data_write_io_bytes_total" |
+		grep -q "\"file_system_id\":\"$FS_ID\""
+}
+rc=0
+wait_until 60 prom_has_series || rc=$?
+kill "$prompid" 2>/dev/null || true
+wait "$prompid" 2>/dev/null || true
+((rc == 0)) || fail "Prometheus did not get efsfs_data_write_io_bytes_total: $(tail -n 5 "$TEST_TMP/prometheus.log")"
+pass "a real Prometheus scraped the endpoint (efsfs_data_write_io_bytes_total of $FS_ID)"
 assert_eq 0 "$(stat_of tp PassthroughOpens)" "a throttled file system opens nothing with passthrough"
 efsfs_umount "$mnt"
 # the history: the unmount recorded the last minute; get-metric-statistics
