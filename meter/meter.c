@@ -336,7 +336,7 @@ void meter_tick(struct meter *m)
 void meter_read(struct meter *m, struct meter_values *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->file_system_id = m->fs_id;
+	snprintf(v->file_system_id, sizeof(v->file_system_id), "%s", m->fs_id);
 	v->mode = m->mode;
 	v->perf = m->perf;
 	v->data_read = atomic_load(&m->data_read);

@@ -73,7 +73,7 @@ struct meter_storage {
 
 /* What the meter reports (meter_read). */
 struct meter_values {
-	const char *file_system_id;
+	char file_system_id[32];                 /* a copy: the values outlive the meter */
 	enum conf_throughput_mode mode;
 	enum conf_perf_mode perf;
 	uint64_t data_read, data_write;          /* DataReadIOBytes, DataWriteIOBytes */
