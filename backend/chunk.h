@@ -184,6 +184,10 @@ struct chunk_store {
  * subdirectories made by fs_mkfs); datafd stays the caller's.  read_only:
  * nothing is created or changed (CHUNK_OPEN_RDONLY is implied). */
 int chunk_local_open(int datafd, uint64_t chunk_size, bool read_only, struct chunk_store **ret);
+/* The bytes the backing files beneath datafd take on the disk (their
+ * st_blocks), for StorageBytes: a sparse file counts what was written.  A
+ * walk of every backing file: not for the request path. */
+int chunk_local_allocated(int datafd, uint64_t *ret);
 void chunk_local_close(struct chunk_store *cs);   /* accepts NULL */
 /* Path of an inode's backing file relative to DATA_DIR/data
  * ("ab/00000000000000ab"), for tests and tools that look at the disk. */

@@ -27,6 +27,43 @@
 #include "backend/chunk.h"
 #include "common/safepath.h"
 
+int chunk_local_allocated(int datafd, uint64_t *ret)
+{
+	uint64_t sum = 0;
+
+	for (unsigned x = 0; x < 256; x++) {
+		char sub[3];
+		struct dirent *de;
+		struct stat st;
+		DIR *d;
+		int fd;
+
+		snprintf(sub, sizeof(sub), "%02x", x);
+		fd = openat(datafd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return -ENOMEM;
+		}
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			/* a file unlinked meanwhile is simply not counted */
+			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
+				sum += (uint64_t)st.st_blocks * 512;
+		}
+		closedir(d);
+	}
+	*ret = sum;
+	return 0;
+}
+
 /* Immutable after chunk_local_open. */
 struct local_store {
 	struct chunk_store cs;

@@ -156,6 +156,9 @@ int fs_set_group_commit(struct fs *fs, unsigned ms);
 
 /* Handles opened with passthrough so far (for stats). */
 uint64_t fs_passthrough_count(struct fs *fs);
+/* The disk bytes of the file system's local (Standard) data: its backing
+ * files' allocation (chunk_local_allocated).  Off the request path. */
+int fs_local_allocated(struct fs *fs, uint64_t *ret);
 
 /* True while a cold chunk is being fetched from its store: an operation on
  * that file (even an open or a release) may then wait for the fetch, so the

@@ -938,3 +938,8 @@ void fs_close(struct fs *fs)
 	pthread_mutex_destroy(&fs->usage_lock);
 	free(fs);
 }
+
+int fs_local_allocated(struct fs *fs, uint64_t *ret)
+{
+	return chunk_local_allocated(fs->datafd, ret);
+}

@@ -298,6 +298,22 @@ int meta_set_kv(struct meta *m, const char *key, const char *value)
 	return m->ops->set_kv(m, key, value);
 }
 
+int meta_metric_put(struct meta *m, const char *name, int64_t minute, double value)
+{
+	return m->ops->metric_put(m, name, minute, value);
+}
+
+int meta_metric_each(struct meta *m, const char *name, int64_t from, int64_t to,
+		     int (*cb)(int64_t minute, double value, void *arg), void *arg)
+{
+	return m->ops->metric_each(m, name, from, to, cb, arg);
+}
+
+int meta_metric_prune(struct meta *m, int64_t before)
+{
+	return m->ops->metric_prune(m, before);
+}
+
 int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret)
 {
 	return m->ops->inode_get(m, ino, ret);

@@ -31,7 +31,7 @@
 #include <sys/types.h>
 
 #define META_ROOT_INO      1
-#define META_SCHEMA        3
+#define META_SCHEMA        4
 
 struct meta;
 /* The value structs below (meta_inode, meta_chunk, meta_usage,
@@ -151,6 +151,17 @@ struct meta_ops {
 	 * get: -ENOENT when missing, -ENAMETOOLONG when len is too small. */
 	int (*get_kv)(struct meta *m, const char *key, char *buf, size_t len);
 	int (*set_kv)(struct meta *m, const char *key, const char *value);
+
+	/* The meter's history (schema 4): one value per metric name and
+	 * minute (seconds since the epoch, a multiple of 60).  put replaces;
+	 * each calls cb(minute, value, arg) for name's minutes in
+	 * [from, to), oldest first (-ENOENT when the database has no history
+	 * table: a schema-3 database opened read-only); prune deletes the
+	 * minutes before `before`. */
+	int (*metric_put)(struct meta *m, const char *name, int64_t minute, double value);
+	int (*metric_each)(struct meta *m, const char *name, int64_t from, int64_t to,
+			   int (*cb)(int64_t minute, double value, void *arg), void *arg);
+	int (*metric_prune)(struct meta *m, int64_t before);
 
 	/* Inodes.  inode_insert assigns in->ino (never reused). */
 	int (*inode_get)(struct meta *m, uint64_t ino, struct meta_inode *ret);
@@ -332,6 +343,10 @@ uint64_t meta_pending(struct meta *m);
 int meta_usage(struct meta *m, struct meta_usage *ret);
 int meta_get_kv(struct meta *m, const char *key, char *buf, size_t len);
 int meta_set_kv(struct meta *m, const char *key, const char *value);
+int meta_metric_put(struct meta *m, const char *name, int64_t minute, double value);
+int meta_metric_each(struct meta *m, const char *name, int64_t from, int64_t to,
+		     int (*cb)(int64_t minute, double value, void *arg), void *arg);
+int meta_metric_prune(struct meta *m, int64_t before);
 int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret);
 int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen);
 int meta_inode_update(struct meta *m, const struct meta_inode *in);

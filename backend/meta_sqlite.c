@@ -24,10 +24,15 @@
  *                                            NULL for STANDARD and in cold rows
  *                                            schema 1 wrote, until filled in)
  *
+ *   metric(name TEXT, minute INTEGER, value REAL) the meter's one-minute
+ *                                            datapoints (schema 4), kept >= 15
+ *                                            days by the meter's pruning
+ *
  * Migrations run at open (meta_sqlite_open), each in one transaction: 1 -> 2
  * adds chunk.sha256; 2 -> 3 adds the session table and inode.session (0 in
  * the old rows: an orphan of no session, removed at the next mount as
- * before).
+ * before); 3 -> 4 adds the metric table (empty).  A read-only open of a
+ * schema-3 database reads it as it is, without history.
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -200,6 +205,12 @@ static const char *const meta_sql_2ro[ST__COUNT] = {
 	"  host TEXT NOT NULL, boot TEXT NOT NULL, pid INTEGER NOT NULL," \
 	"  started INTEGER NOT NULL, heartbeat INTEGER NOT NULL);"
 
+/* Schema 4: the meter's history (sq_metric_*). */
+#define META_METRIC_TABLE \
+	"CREATE TABLE IF NOT EXISTS metric (name TEXT NOT NULL, minute INTEGER NOT NULL," \
+	"  value REAL NOT NULL, PRIMARY KEY (name, minute)) WITHOUT ROWID;" \
+	"CREATE INDEX IF NOT EXISTS metric_minute ON metric(minute);"
+
 static const char meta_schema[] =
 	"CREATE TABLE fs (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE inode ("
@@ -225,7 +236,8 @@ static const char meta_schema[] =
 	"  version INTEGER NOT NULL DEFAULT 0, sha256 BLOB,"
 	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
 	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;"
-	META_SESSION_TABLE;
+	META_SESSION_TABLE
+	META_METRIC_TABLE;
 
 /* The engine's state.  Every field is written and read under lock (the
  * engine's mutex, taken by meta_lock and meta_txn; the VFS shim runs inside
@@ -305,6 +317,10 @@ static int sq_sync(struct meta *mm);
 static int sq_checkpoint(struct meta *mm);
 static int sq_get_kv(struct meta *mm, const char *key, char *buf, size_t len);
 static int sq_set_kv(struct meta *mm, const char *key, const char *value);
+static int sq_metric_put(struct meta *mm, const char *name, int64_t minute, double value);
+static int sq_metric_each(struct meta *mm, const char *name, int64_t from, int64_t to,
+			  int (*cb)(int64_t minute, double value, void *arg), void *arg);
+static int sq_metric_prune(struct meta *mm, int64_t before);
 static int sq_inode_get(struct meta *mm, uint64_t ino, struct meta_inode *ret);
 static int sq_inode_insert(struct meta *mm, struct meta_inode *in, const void *target, size_t tlen);
 static int sq_inode_update(struct meta *mm, const struct meta_inode *in);
@@ -532,6 +548,24 @@ static int migrate_2_to_3(struct sq *m, char *msg, size_t len)
 	if (!r)
 		return 0;
 	/* the cause, before ROLLBACK replaces SQLite's message with its own */
+	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
+/* Schema 3 -> 4: the meter's history table, empty. */
+static int migrate_3_to_4(struct sq *m, char *msg, size_t len)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r)
+		r = meta_exec(m, META_METRIC_TABLE);
+	if (!r)
+		r = meta_exec(m, "PRAGMA user_version = 4");
+	if (!r)
+		r = meta_exec(m, "COMMIT");
+	if (!r)
+		return 0;
 	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
 	meta_exec(m, "ROLLBACK");
 	return r;
@@ -1067,6 +1101,19 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 3;
 		}
+		if (version == 3 && m->read_only) {
+			version = 4;                /* read as it is: no history */
+		} else if (version == 3) {
+			char why[256];
+
+			r = migrate_3_to_4(m, why, sizeof(why));
+			if (r < 0) {
+				snprintf(err, errlen, "%s: migrating metadata schema 3 to 4: %s",
+					 path, why);
+				goto fail;
+			}
+			version = 4;
+		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
 			if (version == 0 && !meta_has_table(m, "fs"))
@@ -1454,6 +1501,73 @@ static int sq_set_kv(struct meta *mm, const char *key, const char *value)
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
 	return meta_exec_stmt(m, s);
+}
+
+/* The meter's history: prepared per call (once a minute, or a query), not
+ * at open, so that a schema-3 database opened read-only (no metric table)
+ * opens as before. */
+static int metric_prepare(struct sq *m, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v2(m->db, sql, -1, ret, NULL);
+
+	if (rc == SQLITE_ERROR && !meta_has_table(m, "metric"))
+		return -ENOENT;
+	return rc == SQLITE_OK ? 0 : meta_errno(rc);
+}
+
+static int sq_metric_put(struct meta *mm, const char *name, int64_t minute, double value)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s;
+	int r = metric_prepare(m, "INSERT OR REPLACE INTO metric (name, minute, value) "
+			       "VALUES (?, ?, ?)", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, minute);
+	sqlite3_bind_double(s, 3, value);
+	r = meta_exec_stmt(m, s);
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int sq_metric_each(struct meta *mm, const char *name, int64_t from, int64_t to,
+			  int (*cb)(int64_t minute, double value, void *arg), void *arg)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s;
+	int rc, r = metric_prepare(m, "SELECT minute, value FROM metric WHERE name = ? AND "
+				   "minute >= ? AND minute < ? ORDER BY minute", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = cb(sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1), arg);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = meta_errno(rc);
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int sq_metric_prune(struct meta *mm, int64_t before)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s;
+	int r = metric_prepare(m, "DELETE FROM metric WHERE minute < ?", &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, before);
+	r = meta_exec_stmt(m, s);
+	sqlite3_finalize(s);
+	return r;
 }
 
 static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
@@ -2344,6 +2458,9 @@ static const struct meta_ops sqlite_ops = {
 	.checkpoint = sq_checkpoint,
 	.get_kv = sq_get_kv,
 	.set_kv = sq_set_kv,
+	.metric_put = sq_metric_put,
+	.metric_each = sq_metric_each,
+	.metric_prune = sq_metric_prune,
 	.inode_get = sq_inode_get,
 	.inode_insert = sq_inode_insert,
 	.inode_update = sq_inode_update,

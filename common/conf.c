@@ -75,6 +75,7 @@ enum key {
 	KEY_PASSTHROUGH,
 	KEY_FUSE_SPIN_US,
 	KEY_STATFS,
+	KEY_METRICS_LISTEN,
 	KEY_COUNT
 };
 
@@ -789,6 +790,42 @@ static int parse_endpoint_key(const struct key_def *d, void *fp, const char *v,
 	return parse_string_key(d, fp, v, name, reason, rlen);
 }
 
+/* metrics_listen: "off", or a loopback address and a port: 127.x.y.z:PORT,
+ * localhost:PORT or [::1]:PORT (the endpoint has no authentication, so it
+ * never listens beyond this host). */
+static int parse_listen_key(const struct key_def *d, void *fp, const char *v, const char *name,
+                            char *reason, size_t rlen)
+{
+	const char *colon = strrchr(v, ':'), *host_end = colon;
+	char host[64];
+	unsigned a, b, c, e;
+	long port;
+	char *end;
+	int n = 0;
+
+	if (strcmp(v, "off") == 0) {
+		free(*(char **)fp);
+		*(char **)fp = NULL;
+		return 0;
+	}
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(host))
+		goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+		goto bad;
+	memcpy(host, v, (size_t)(host_end - v));
+	host[host_end - v] = '\0';
+	if (strcmp(host, "localhost") != 0 && strcmp(host, "[::1]") != 0 &&
+	    !(sscanf(host, "%u.%u.%u.%u%n", &a, &b, &c, &e, &n) == 4 && !host[n] && a == 127 &&
+	      b < 256 && c < 256 && e < 256))
+		goto bad;
+	return parse_string_key(d, fp, v, name, reason, rlen);
+bad:
+	bad_value(d, NULL, v, reason, rlen);
+	return -EINVAL;
+}
+
 static int parse_region_key(const struct key_def *d, void *fp, const char *v, const char *name,
                             char *reason, size_t rlen)
 {
@@ -952,7 +989,7 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_THROUGHPUT_MODE] = { "throughput_mode", parse_choice_key, FIELD(throughput_mode),
 		.values = throughput_modes,
 		.expect = "unknown value '%s' (expected bursting, provisioned or elastic)",
-		.def = "bursting" },
+		.def = "elastic" },
 	[KEY_PROVISIONED_THROUGHPUT] = { "provisioned_throughput_in_mibps", parse_decimal_key,
 		FIELD(provisioned_throughput_mibps), .min = 1.0, .max = 3414.0,
 		.expect = "invalid value '%s' (expected a number of MiB/s from 1 to 3414)" },
@@ -1031,6 +1068,10 @@ static const struct key_def keys[KEY_COUNT] = {
 		          "10000)", .def = "50" },
 	[KEY_STATFS] = { "statfs", parse_choice_key, FIELD(statfs), .values = statfs_values,
 		.expect = "unknown value '%s' (expected efs or local)", .def = "efs" },
+	[KEY_METRICS_LISTEN] = { "metrics_listen", parse_listen_key, FIELD(metrics_listen),
+		.what = "the address",
+		.expect = "invalid value '%s' (expected off, or a loopback address and port: "
+		          "127.0.0.1:PORT, localhost:PORT or [::1]:PORT)" },
 };
 
 /* Parses value v of key k into c.  name is what %n expands to. */
@@ -1053,6 +1094,7 @@ void conf_free(struct conf *c)
 	free(c->data_dir);
 	free(c->key_file);
 	free(c->log_file);
+	free(c->metrics_listen);
 	free(c->ia_store);
 	free(c->archive_store);
 	free(c->archive_storage_class);

@@ -35,7 +35,7 @@ struct conf {
 	uint64_t chunk_size;           /* mkfs only; power of two, 64 KiB..64 MiB; default 4 MiB */
 
 	enum conf_perf_mode performance_mode;          /* generalPurpose */
-	enum conf_throughput_mode throughput_mode;     /* bursting */
+	enum conf_throughput_mode throughput_mode;     /* elastic (as the EFS console) */
 	double provisioned_throughput_mibps;           /* 1..3414, required for provisioned */
 
 	int transition_to_ia_days;       /* 0 = NONE; default 30 */
@@ -73,6 +73,7 @@ struct conf {
 	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
+	char *metrics_listen;            /* "127.0.0.1:PORT" ...: the Prometheus endpoint; NULL: off */
 };
 
 /* Where a missing file means embedded defaults (CONF_DEFAULT_PATH unless

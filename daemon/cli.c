@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "meter/meter.h"
 #include "tier/tier.h"
 
 /* ---- the command and option tables ------------------------------------
@@ -58,6 +59,11 @@ static int cmd_version(const struct cli_cmd *cmd, const char *config, int argc, 
 static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_reidentify(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 static int cmd_store(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_stats(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_metrics_advance(const struct cli_cmd *cmd, const char *config, int argc,
+			       char **argv);
+static int cmd_metrics_get(const struct cli_cmd *cmd, const char *config, int argc,
+			   char **argv);
 
 static const struct cli_opt mkfs_opts[] = {
 	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
@@ -108,6 +114,31 @@ static const struct cli_opt reidentify_opts[] = {
 	{ 0 }
 };
 
+static const struct cli_opt stats_opts[] = {
+	{ 'j', "json", NULL, "print one JSON object (the CloudWatch names as keys)" },
+	{ 0 }
+};
+
+/* the option names of aws cloudwatch get-metric-statistics */
+static const struct cli_opt metrics_get_opts[] = {
+	{ OPT_LONG_ONLY, "metric-name", "NAME", "the CloudWatch name: DataReadIOBytes, "
+	  "DataWriteIOBytes, MetadataReadIOBytes, MetadataWriteIOBytes, MetadataIOBytes, "
+	  "TotalIOBytes, MeteredIOBytes, PermittedThroughput, BurstCreditBalance, PercentIOLimit, "
+	  "ClientConnections or StorageBytes" },
+	{ OPT_LONG_ONLY + 1, "start-time", "TIME", "the first second, ISO 8601 in UTC "
+	  "(YYYY-MM-DDTHH:MM:SSZ), or @EPOCH" },
+	{ OPT_LONG_ONLY + 2, "end-time", "TIME", "the end (not included), as --start-time" },
+	{ OPT_LONG_ONLY + 3, "period", "SECONDS", "the length of a datapoint: a multiple of 60" },
+	{ OPT_LONG_ONLY + 4, "statistics", "STAT...", "one or more of SampleCount, Average, Sum, "
+	  "Minimum and Maximum (separated by spaces, as the AWS CLI takes them, or commas)" },
+	{ OPT_LONG_ONLY + 5, "dimensions", "Name=StorageClass,Value=CLASS", "for StorageBytes: "
+	  "the storage class (Name=FileSystemId,Value=... is accepted and ignored: NAME names the "
+	  "file system)" },
+	{ OPT_LONG_ONLY + 6, "namespace", "AWS/EFS", "accepted for the AWS CLI's sake; must be "
+	  "AWS/EFS" },
+	{ 0 }
+};
+
 static const struct cli_opt no_opts[] = { { 0 } };
 
 static const struct cli_cmd commands[] = {
@@ -132,10 +163,25 @@ static const struct cli_cmd commands[] = {
 	  "configuration file it was read from, from the mounted daemon or, unmounted, from "
 	  "the file system itself.",
 	  no_opts, cmd_control },
-	{ "stats", "NAME", "storage bytes per class (CloudWatch names)",
-	  "Prints the StorageBytes metrics per storage class under their CloudWatch names, "
-	  "from the mounted daemon or, unmounted, from the file system itself.",
-	  no_opts, cmd_control },
+	{ "stats", "NAME", "every metric under its CloudWatch name",
+	  "Prints every metric of the file system under its CloudWatch name (DataReadIOBytes, "
+	  "DataWriteIOBytes, MetadataIOBytes, TotalIOBytes, MeteredIOBytes, "
+	  "PermittedThroughput, BurstCreditBalance, PercentIOLimit, ClientConnections, "
+	  "StorageBytes per storage class, ...), from the mounted daemon or, unmounted, from "
+	  "the file system itself (the I/O counters are then 0). See README, \"Throughput, "
+	  "performance modes and metrics\".",
+	  stats_opts, cmd_stats },
+	{ "metrics advance", "NAME SECONDS", "move the meter's test clock (tests only)",
+	  "Moves the meter's clock of the mounted file system NAME on by SECONDS, as if the "
+	  "file system had been idle that long (burst credits accrue). Only for a daemon "
+	  "started with EFSFS_METER_TEST_CLOCK=1 in its environment; refused otherwise.",
+	  no_opts, cmd_metrics_advance },
+	{ "metrics get", "NAME", "statistics of a metric's history (as aws cloudwatch)",
+	  "Prints the statistics of one metric of file system NAME over a time range, from the "
+	  "one-minute datapoints kept for 16 days in the file system's metadata, as the JSON "
+	  "that aws cloudwatch get-metric-statistics prints. The options take that command's "
+	  "names; SampleCount counts one-minute datapoints.",
+	  metrics_get_opts, cmd_metrics_get },
 	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
 	  "moved and what failed. With --as-of, as if the time were DATE.",
@@ -896,7 +942,151 @@ static int cmd_gc(const struct cli_cmd *cmd, const char *config, int argc, char 
 	return control_cmd(config, argv[optind], legacy ? 2 : 1, cargv);
 }
 
-/* stats, info, lifecycle status: NAME, and the control command is the last
+/* stats [--json] NAME */
+static int cmd_stats(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	char *cargv[2] = { "stats", "json" };
+	bool json = false;
+	int c;
+
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(cmd, "stats takes one file system NAME");
+	return control_cmd(config, argv[optind], json ? 2 : 1, cargv);
+}
+
+/* Adds the statistics named in s ("Sum" or "Sum,Average") to *mask; false
+ * when one is not a statistic. */
+static bool add_statistics(const char *s, unsigned *mask)
+{
+	char buf[256], *save = NULL;
+	int bit;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		bit = meter_parse_statistic(w);
+		if (bit < 0)
+			return false;
+		*mask |= (unsigned)bit;
+	}
+	return *s != '\0';
+}
+
+/* metrics get NAME --metric-name M --start-time T --end-time T --period P
+ * --statistics S... [--dimensions Name=StorageClass,Value=C]: NAME may come
+ * first (as in the usage), and the words after --statistics are more
+ * statistics. */
+static int cmd_metrics_get(const struct cli_cmd *cmd, const char *config, int argc,
+			   char **argv)
+{
+	const char *name = NULL, *metric = NULL, *start_s = NULL, *end_s = NULL, *cls = "-";
+	char start[32], end[32], period[32], stats[16], msg[512];
+	static char dim_class[64];
+	long long p = 0;
+	unsigned mask = 0;
+	int64_t t0, t1;
+	char *cargv[7], *e;
+	int c;
+
+	for (;;) {
+		c = cmd_getopt(cmd, argc, argv);
+		if (c == -1) {
+			if (optind >= argc)
+				break;
+			/* a word that is not an option: NAME, or one more statistic */
+			if (!name && meter_parse_statistic(argv[optind]) < 0)
+				name = argv[optind];
+			else if (!add_statistics(argv[optind], &mask)) {
+				snprintf(msg, sizeof(msg), "unexpected '%.200s' (one file system "
+					 "NAME; statistics are SampleCount, Average, Sum, Minimum, "
+					 "Maximum)", argv[optind]);
+				return usage_error(cmd, msg);
+			}
+			optind++;
+			continue;
+		}
+		switch (c) {
+		case OPT_LONG_ONLY: metric = optarg; break;
+		case OPT_LONG_ONLY + 1: start_s = optarg; break;
+		case OPT_LONG_ONLY + 2: end_s = optarg; break;
+		case OPT_LONG_ONLY + 3:
+			errno = 0;
+			p = strtoll(optarg, &e, 10);
+			if (errno || *e || e == optarg || p <= 0) {
+				snprintf(msg, sizeof(msg), "--period '%.200s': a number of seconds",
+					 optarg);
+				return usage_error(cmd, msg);
+			}
+			break;
+		case OPT_LONG_ONLY + 4:
+			if (!add_statistics(optarg, &mask)) {
+				snprintf(msg, sizeof(msg), "--statistics '%.200s': expected SampleCount, "
+					 "Average, Sum, Minimum or Maximum", optarg);
+				return usage_error(cmd, msg);
+			}
+			break;
+		case OPT_LONG_ONLY + 5:
+			if (sscanf(optarg, "Name=StorageClass,Value=%63[A-Za-z]", dim_class) == 1) {
+				cls = dim_class;
+			} else if (strncmp(optarg, "Name=FileSystemId,Value=", 24) != 0) {
+				snprintf(msg, sizeof(msg), "--dimensions '%.200s': expected "
+					 "Name=StorageClass,Value=CLASS", optarg);
+				return usage_error(cmd, msg);
+			}
+			break;
+		case OPT_LONG_ONLY + 6:
+			if (strcmp(optarg, "AWS/EFS") != 0)
+				return usage_error(cmd, "--namespace: efsfs has AWS/EFS only");
+			break;
+		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
+		default: return usage_error(cmd, NULL);
+		}
+	}
+	if (!name)
+		return usage_error(cmd, "metrics get takes one file system NAME");
+	if (!metric || !start_s || !end_s || !p || !mask)
+		return usage_error(cmd, "--metric-name, --start-time, --end-time, --period and "
+				   "--statistics are required");
+	if (control_parse_date(start_s, &t0) < 0 || control_parse_date(end_s, &t1) < 0) {
+		snprintf(msg, sizeof(msg), "--%s '%.200s': expected YYYY-MM-DDTHH:MM:SS[Z] (UTC) "
+			 "or @EPOCH", control_parse_date(start_s, &t0) < 0 ? "start-time" :
+			 "end-time", control_parse_date(start_s, &t0) < 0 ? start_s : end_s);
+		return usage_error(cmd, msg);
+	}
+	snprintf(start, sizeof(start), "%lld", (long long)t0);
+	snprintf(end, sizeof(end), "%lld", (long long)t1);
+	snprintf(period, sizeof(period), "%lld", p);
+	snprintf(stats, sizeof(stats), "%u", mask);
+	cargv[0] = "metrics-get";
+	cargv[1] = (char *)metric;
+	cargv[2] = (char *)cls;
+	cargv[3] = start;
+	cargv[4] = end;
+	cargv[5] = period;
+	cargv[6] = stats;
+	return control_cmd(config, name, 7, cargv);
+}
+
+/* metrics advance NAME SECONDS: the daemon's test clock */
+static int cmd_metrics_advance(const struct cli_cmd *cmd, const char *config, int argc,
+			       char **argv)
+{
+	char *cargv[2] = { "meter-advance", NULL };
+	int r = parse_simple(cmd, argc, argv, 2);
+
+	if (r >= 0)
+		return r;
+	cargv[1] = argv[optind + 1];
+	return control_cmd(config, argv[optind], 2, cargv);
+}
+
+/* info, lifecycle status: NAME, and the control command is the last
  * word of the command's name. */
 static int cmd_control(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {

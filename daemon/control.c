@@ -37,6 +37,8 @@
 
 #include "common/log.h"
 #include "daemon/control.h"
+#include "daemon/metrics.h"
+#include "meter/meter.h"
 #include "tier/tier.h"
 
 #define CONTROL_MAX_CLIENTS 8
@@ -103,6 +105,7 @@ struct control {
 	int client[CONTROL_MAX_CLIENTS];   /* under lock: fds being served, -1 free */
 	unsigned nclients;            /* written and read under lock */
 	bool stopping;                /* written and read under lock */
+	struct metrics *mx;           /* written and read under lock (control_set_metrics) */
 };
 
 /* One client: set by the accept thread before the client's thread starts,
@@ -211,8 +214,14 @@ static int exec_run(struct fs *fs, const char *as_of_s, FILE *out, bool remote)
 	return rep.chunks_failed ? 1 : 0;
 }
 
-static int exec_stats(struct fs *fs, FILE *out)
+/* `efsfs stats [--json]`: every metric of the meter under its CloudWatch
+ * name, then what the tier knows besides.  m: the daemon's meter, or NULL
+ * (not mounted: a meter of this process with the saved credit state, which
+ * has counted nothing). */
+static int exec_stats(struct fs *fs, struct meter *m, bool json, FILE *out)
 {
+	struct meter *own = NULL;
+	struct meter_values v;
 	struct tier_stats st;
 	int r = tier_stats(fs, &st);
 
@@ -220,21 +229,34 @@ static int exec_stats(struct fs *fs, FILE *out)
 		fprintf(out, "error: %s\n", strerror(-r));
 		return 1;
 	}
-	fprintf(out, "FileSystemId: %s\n"
-		"StorageBytes{StorageClass=Total}: %" PRIu64 "\n"
-		"StorageBytes{StorageClass=Standard}: %" PRIu64 "\n"
-		"StorageBytes{StorageClass=IA}: %" PRIu64 "\n"
-		"StorageBytes{StorageClass=IASizeOverhead}: %" PRIu64 "\n"
-		"StorageBytes{StorageClass=Archive}: %" PRIu64 "\n"
-		"StorageBytes{StorageClass=ArchiveSizeOverhead}: %" PRIu64 "\n"
-		"Files: %" PRIu64 "\nChunks{StorageClass=IA}: %" PRIu64 "\n"
+	if (!m) {
+		r = meter_new(fs_conf(fs), fs_id(fs), NULL, &own);
+		if (r == 0 && (r = meter_load(own, fs)) == 0)
+			r = metrics_refresh(fs, own);
+		if (r < 0) {
+			fprintf(out, "error: meter: %s\n", strerror(-r));
+			meter_free(own);
+			return 1;
+		}
+		m = own;
+	} else if ((r = metrics_refresh(fs, m)) < 0) {
+		/* StorageBytes of now (a walk of the backing files, as the meter's
+		 * thread does every METRICS_STORAGE_S seconds) */
+		fprintf(out, "error: storage bytes: %s\n", strerror(-r));
+		return 1;
+	}
+	meter_read(m, &v);
+	meter_free(own);
+	if (json) {
+		meter_print_json(&v, out);
+		return 0;
+	}
+	meter_print_text(&v, out);
+	fprintf(out, "Files: %" PRIu64 "\nChunks{StorageClass=IA}: %" PRIu64 "\n"
 		"Chunks{StorageClass=Archive}: %" PRIu64 "\n"
 		"StoredBytes{StorageClass=IA}: %" PRIu64 "\n"
-		"StoredBytes{StorageClass=Archive}: %" PRIu64 "\n"
-		"PassthroughOpens: %" PRIu64 "\n",
-		fs_id(fs), st.total, st.standard, st.ia, st.ia_overhead, st.archive,
-		st.archive_overhead, st.files, st.ia_chunks, st.archive_chunks, st.ia_stored,
-		st.archive_stored, fs_passthrough_count(fs));
+		"StoredBytes{StorageClass=Archive}: %" PRIu64 "\n",
+		st.files, st.ia_chunks, st.archive_chunks, st.ia_stored, st.archive_stored);
 	return 0;
 }
 
@@ -280,15 +302,50 @@ static const char *days(int d, char *buf, size_t len)
 	return buf;
 }
 
-/* control_exec; remote: out is a control client's socket. */
-static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote)
+/* control_exec; remote: out is a control client's socket; mx: the
+ * daemon's meter, NULL when not mounted. */
+static int exec_cmd(struct fs *fs, struct metrics *mx, int argc, char **argv, FILE *out,
+		    bool remote)
 {
 	const struct conf *c = fs_conf(fs);
 
 	if (argc == 2 && strcmp(argv[0], "run") == 0)
 		return exec_run(fs, argv[1], out, remote);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
-		return exec_stats(fs, out);
+		return exec_stats(fs, metrics_meter(mx), false, out);
+	if (argc == 2 && strcmp(argv[0], "stats") == 0 && strcmp(argv[1], "json") == 0)
+		return exec_stats(fs, metrics_meter(mx), true, out);
+	if (argc == 7 && strcmp(argv[0], "metrics-get") == 0) {
+		/* NAME CLASS|- START END PERIOD STATS (numbers: the CLI parsed them) */
+		char e[512];
+		int r = meter_history_get(fs, argv[1], strcmp(argv[2], "-") ? argv[2] : NULL,
+					  strtoll(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
+					  strtoll(argv[5], NULL, 10),
+					  (unsigned)strtoul(argv[6], NULL, 10), out, e, sizeof(e));
+
+		if (r < 0) {
+			fprintf(out, "error: metrics get: %s\n", r == -EINVAL ? e : strerror(-r));
+			return r == -EINVAL ? 2 : 1;
+		}
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "meter-advance") == 0) {
+		char *end;
+		long long s = strtoll(argv[1], &end, 10);
+
+		if (*end || end == argv[1] || s < 0 || s > 86400LL * 366) {
+			fprintf(out, "error: meter-advance: '%s' is not a number of seconds\n",
+				argv[1]);
+			return 2;
+		}
+		if (metrics_advance(mx, s) < 0) {
+			fprintf(out, "error: meter-advance: the meter's clock is the real one "
+				"(the daemon runs without %s=1)\n", METRICS_TEST_CLOCK_ENV);
+			return 1;
+		}
+		fprintf(out, "advanced: %lld\n", s);
+		return 0;
+	}
 	if (argc == 1 && strcmp(argv[0], "info") == 0) {
 		fprintf(out, "name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64
 			"\nconfig: %s\n", c->name, fs_id(fs), c->data_dir, fs_chunk_size(fs),
@@ -305,7 +362,7 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 			c->promote_after_1_access ? "AFTER_1_ACCESS" : "NONE", c->ia_store,
 			c->archive_store);
 		print_last_pass(fs, out);
-		return exec_stats(fs, out);
+		return exec_stats(fs, metrics_meter(mx), false, out);
 	}
 	if ((argc == 1 || (argc == 2 && strcmp(argv[1], "legacy") == 0)) &&
 	    strcmp(argv[0], "gc") == 0) {
@@ -330,13 +387,23 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 {
-	return exec_cmd(fs, argc, argv, out, false);
+	return exec_cmd(fs, NULL, argc, argv, out, false);
+}
+
+void control_set_metrics(struct control *ctl, struct metrics *mx)
+{
+	if (!ctl)
+		return;
+	pthread_mutex_lock(&ctl->lock);
+	ctl->mx = mx;
+	pthread_mutex_unlock(&ctl->lock);
 }
 
 /* Reads one request from f and answers it; the caller closes f. */
 static void serve(struct control *ctl, FILE *f)
 {
 	char line[CONTROL_LINE_MAX], *argv[8];
+	struct metrics *mx;
 	int argc = 0, code;
 
 	if (!fgets(line, sizeof(line), f))
@@ -345,7 +412,10 @@ static void serve(struct control *ctl, FILE *f)
 	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
-	code = exec_cmd(ctl->fs, argc, argv, f, true);
+	pthread_mutex_lock(&ctl->lock);
+	mx = ctl->mx;
+	pthread_mutex_unlock(&ctl->lock);
+	code = exec_cmd(ctl->fs, mx, argc, argv, f, true);
 	fprintf(f, "exit %d\n", code);
 	fflush(f);
 }

@@ -13,8 +13,13 @@ struct control;
 #define CONTROL_LINE_MAX 1024
 
 int control_start(struct fs *fs, struct control **ret);
+/* The daemon's meter, for stats: set after control_start, cleared (NULL)
+ * before metrics_stop. */
+struct metrics;
+void control_set_metrics(struct control *ctl, struct metrics *mx);
 void control_stop(struct control *ctl);     /* accepts NULL */
-/* Runs a command (argv: "run DATE" | "stats" | "status" | "info" | "gc"); output to
+/* Runs a command (argv: "run DATE" | "stats" [json] | "status" | "info" | "gc" |
+ * "meter-advance SECS"); output to
  * out; returns the exit code (0 ok, 1 failed, 2 usage). */
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out);
 /* Sends a command to the daemon of data_dir: its exit code, or -errno

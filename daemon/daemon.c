@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "fuse/session.h"
 #include "tier/tier.h"
 
@@ -349,13 +350,20 @@ static int serve(struct fs *fs, const struct conf *conf, const char *mnt, const 
 	const char *name = conf->name;
 	struct efsfs_session *se = NULL;
 	struct control *ctl = NULL;
+	struct metrics *mx = NULL;
 	char err[1024];
 	int r;
 
-	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
+	r = metrics_start(fs, &mx, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s: %s", name, err);
 		return r;
+	}
+	so.meter = metrics_meter(mx);
+	r = efsfs_session_new(fs, &so, &se, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", name, err);
+		goto out;
 	}
 	r = efsfs_session_set_signal_handlers(se);
 	if (r < 0) {
@@ -392,13 +400,17 @@ static int serve(struct fs *fs, const struct conf *conf, const char *mnt, const 
 	if (r < 0)
 		log_warn("%s: control socket: %s; 'efsfs stats' and 'efsfs lifecycle' will not "
 			 "reach this mount", name, strerror(-r));
+	control_set_metrics(ctl, mx);
+	meter_set_connections(so.meter, 1);
 	r = efsfs_session_run(se);
 	control_stop(ctl);
 	efsfs_session_remove_signal_handlers(se);
 	efsfs_session_unmount(se);
+	meter_set_connections(so.meter, 0);
 	log_info("%s unmounted from %s", name, mnt);
 out:
 	efsfs_session_destroy(se);
+	metrics_stop(mx);
 	return r;
 }
 

@@ -30,6 +30,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int r = efsfs_view_lookup(req, parent, name, &st);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r == -ENOENT) {
 		/* a negative entry, cached for entry_timeout */
 		memset(&st, 0, sizeof(st));
@@ -59,6 +60,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int r = fs_getattr(req_efsfs(req)->fs, efsfs_ino(req, ino), &st);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -73,6 +75,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		   FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW | FS_SET_CTIME;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	to_set &= mask;
 	ino = efsfs_ino(req, ino);
 	r = efsfs_view_setattr(req, ino, attr, to_set, fi);
@@ -111,6 +114,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	size_t n;
 	int r = fs_readlink(req_efsfs(req)->fs, efsfs_ino(req, ino), buf, FS_SYMLINK_MAX, &n);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -134,6 +138,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct stat st;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_new(req, parent);
@@ -148,6 +153,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct stat st;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_new(req, parent);
@@ -162,6 +168,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct stat st;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_new(req, parent);
@@ -176,6 +183,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct stat st;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	ino = efsfs_ino(req, ino);
 	newparent = efsfs_ino(req, newparent);
@@ -189,6 +197,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_delete(req, parent, name);
 	if (!r)
@@ -200,6 +209,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_delete(req, parent, name);
 	if (!r)
@@ -212,6 +222,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 {
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	newparent = efsfs_ino(req, newparent);
 	r = efsfs_view_rename(req, parent, name, newparent, newname, flags);
@@ -228,6 +239,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (!r)
 		r = fs_opendir(req_efsfs(req)->fs, efsfs_ino(req, ino), snap);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0) {
 		free(snap);
 		fuse_reply_err(req, -r);
@@ -312,12 +324,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_READ);
 	do_readdir(req, ino, size, off, false, fi);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_READ);
 	do_readdir(req, ino, size, off, true, fi);
 }
 
@@ -329,11 +343,13 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	efsfs_meter_meta(req, METER_WRITE);
 	fuse_reply_err(req, -fs_fsyncdir(req_efsfs(req)->fs, efsfs_ino(req, ino)));
 }
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
+	efsfs_meter_meta(req, METER_READ);
 	fuse_reply_err(req, -efsfs_view_access(req, efsfs_ino(req, ino), mask));
 }
 
@@ -342,6 +358,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int r = fs_statfs(req_efsfs(req)->fs, &sv);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else

@@ -1,7 +1,9 @@
 /* file.c - FUSE file data operations: create/open/release, read (spliced
  * straight from the chunk store's segments where the data is local),
  * write_buf (the request's memory or pipe handed to fs_write: spliced into
- * the file, never copied here), fsync, fallocate and lseek.  Files opened with passthrough (see
+ * the file, never copied here), fsync, fallocate and lseek.  Each is one
+ * call to the meter: data bytes (meter_io, which may delay them) or one
+ * metadata request (efsfs_meter_meta).  Files opened with passthrough (see
  * passthrough.c) get no read or write requests at all.  create and open
  * ask the session's view first (view.c: identity, deny_write); requests on
  * an open handle are not checked again, as in the kernel. */
@@ -32,8 +34,10 @@ static int passthrough_id(struct efsfs_session *e, struct fs_file *f)
 {
 	int id = fs_file_passthrough(e->fs, f, e->passthrough ? &e->pt.ops : NULL);
 
-	if (id > 0)
+	if (id > 0) {
 		atomic_fetch_add(&e->pt_opens, 1);
+		meter_passthrough_open(e->meter);
+	}
 	return id;
 }
 
@@ -46,6 +50,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs_ctx ctx;
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	memset(&ep, 0, sizeof(ep));
 	parent = efsfs_ino(req, parent);
@@ -77,6 +82,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_file *f;
 	int r;
 
+	efsfs_meter_meta(req, METER_READ);
 	r = efsfs_view_open(req, efsfs_ino(req, ino), fi->flags);
 	if (!r)
 		r = fs_open_file(e->fs, efsfs_ino(req, ino), fi->flags, &f);
@@ -103,6 +109,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	struct efsfs_session *e = req_efsfs(req);
 	int r = fs_fsync(e->fs, file_of(fi), datasync != 0);
 
+	efsfs_meter_meta(req, METER_WRITE);
 	/* The kernel's cached st_blocks predates the write-back just done:
 	 * drop the cached attributes (offset -1: not the pages). */
 	if (r == 0)
@@ -119,7 +126,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec *bv;
 	int r;
 
+	meter_io(e->meter, METER_READ, size);   /* waits while the permitted rate is used up */
 	r = fs_read_begin(e->fs, f, off, size, &rv);
+	meter_io_done(e->meter, METER_READ, size, r < 0 ? 0 : (int64_t)rv.total);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -164,6 +173,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	ssize_t n = 0;
 	int r;
 
+	meter_io(e->meter, METER_WRITE, size);  /* waits while the permitted rate is used up */
 	r = fs_write_begin(e->fs, f, off, size, &woff);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -196,6 +206,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 			break;
 	}
 	r = fs_write_end(e->fs, f, woff, size, n);
+	meter_io_done(e->meter, METER_WRITE, size, n);
 	/* handle_killpriv_v2 (with passthrough): the privileges are ours to drop */
 	if (r == 0 && n > 0 && e->passthrough)
 		r = fs_kill_priv(e->fs, efsfs_ino(req, ino), efsfs_pt_kill_suidgid(), &killed);
@@ -218,6 +229,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 	bool killed = false;
 	struct fs_ctx ctx;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	/* handle_killpriv_v2: the request carries no kill flag here; a caller
 	 * other than root (the request's identity) stands for one without
 	 * CAP_FSETID */
@@ -234,6 +246,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 {
 	off_t r = fs_lseek(req_efsfs(req)->fs, file_of(fi), off, whence);
 
+	efsfs_meter_meta(req, METER_READ);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else

@@ -4,7 +4,7 @@
  * fills in.
  *
  * struct efsfs_session: fs, conf, se, the timeouts, max_threads and debug
- * are set by efsfs_session_new and immutable after it; writeback and
+ * and meter are set by efsfs_session_new and immutable after it; writeback and
  * passthrough are written by op_init (the kernel's INIT, before any other
  * request of the session) and only read after it; pt is passthrough.c's
  * (see there); pt_opens is atomic; view is set by efsfs_session_new
@@ -20,6 +20,7 @@
 #include "common/conf.h"
 #include "backend/fs.h"
 #include "fuse/session.h"
+#include "meter/meter.h"
 
 /* Passthrough state of one session's kernel connection (passthrough.c).
  * devfd, hooked and ops are written by efsfs_pt_init and efsfs_pt_install
@@ -69,6 +70,7 @@ struct efsfs_session {
 	double entry_timeout;
 	unsigned max_threads;
 	bool debug;
+	struct meter *meter;        /* NULL: not metered; its counters are atomics */
 	/* written by op_init (before any other request), read-only afterwards */
 	bool writeback;             /* negotiated with the kernel in init */
 	bool passthrough;           /* negotiated in init; so is handle_killpriv_v2 */
@@ -155,6 +157,12 @@ bool efsfs_pt_kill_suidgid(void);
  * set-user/group-ID bits and capabilities. */
 bool efsfs_pt_remove_privs(void);
 void efsfs_pt_reply_end(void);
+
+/* Counts one metadata request (METER_READ or METER_WRITE) in the meter. */
+static inline void efsfs_meter_meta(fuse_req_t req, enum meter_dir dir)
+{
+	meter_meta(req_efsfs(req)->meter, dir);
+}
 
 /* Replies with an entry for st (ino 0 = negative entry). */
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st);

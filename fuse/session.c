@@ -28,7 +28,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * kernel sends utimes(now) and a truncate's times as explicit times,
 	 * which only the owner may set (view.c). */
 	efsfs_view_init(e, conn);
-	e->passthrough = efsfs_pt_negotiate(e);
+	/* a meter that throttles must see every byte: no passthrough then */
+	e->passthrough = !meter_throttles(e->meter) && efsfs_pt_negotiate(e);
 	if (!e->passthrough && e->conf->writeback_cache && !e->view.checks &&
 	    (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
@@ -145,6 +146,7 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	e->fs = fs;
 	e->conf = conf;
 	e->debug = o->debug;
+	e->meter = o->meter;
 	e->attr_timeout = conf->attr_timeout;
 	e->entry_timeout = conf->entry_timeout;
 	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;

@@ -31,6 +31,8 @@ struct efsfs_session_opts {
 				     * caller's (an access point's PosixUser); copied at new */
 	bool squash_root;           /* callers with uid 0 run as 65534:65534 (no ClientRootAccess) */
 	bool deny_write;            /* every change is EROFS (no ClientWrite) */
+	struct meter *meter;        /* the file system's meter (meter/meter.h), or NULL;
+	                               it must outlive the session */
 };
 
 /* A session for fs (with fs_conf(fs)'s name, timeouts, passthrough and

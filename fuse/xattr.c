@@ -31,9 +31,9 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 			size_t size, int flags)
 {
 	struct fs_ctx ctx;
-
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	efsfs_req_ctx(req, &ctx);
 	ino = efsfs_ino(req, ino);
 	r = efsfs_view_xattr(req, ino, name, true);
@@ -59,6 +59,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	size_t len = 0;
 	int r;
 
+	efsfs_meter_meta(req, METER_READ);
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -145,6 +146,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0, cap;
 	int r;
 
+	efsfs_meter_meta(req, METER_READ);
 	/* The whole list, whatever size asks for: trusted.* names may have
 	 * to come out of it before its length is known. */
 	ino = efsfs_ino(req, ino);
@@ -174,6 +176,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	int r;
 
+	efsfs_meter_meta(req, METER_WRITE);
 	ino = efsfs_ino(req, ino);
 	r = efsfs_view_xattr(req, ino, name, true);
 	if (!r)

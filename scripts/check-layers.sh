@@ -15,14 +15,15 @@
 # perl-base is essential).
 #
 # The rules (a header is "ours" when its path starts with one of common/,
-# store/, backend/, tier/, fuse/, daemon/):
-#   backend-up       backend/ includes a tier/, store/, fuse/ or daemon/ header
+# store/, backend/, tier/, meter/, fuse/, daemon/):
+#   backend-up       backend/ includes a tier/, meter/, store/, fuse/ or daemon/ header
 #   backend-tier     backend/ names struct tier or calls a tier_*() function:
 #                    it reaches tier only through the chunk-store ops table
 #                    that tier installs
 #   common-alone     common/ includes a header of ours outside common/
-#   store-down       store/ includes a backend/, tier/, fuse/ or daemon/ header
-#   tier-up          tier/ includes a fuse/ or daemon/ header
+#   store-down       store/ includes a backend/, tier/, meter/, fuse/ or daemon/ header
+#   tier-up          tier/ includes a meter/, fuse/ or daemon/ header
+#   meter-up         meter/ includes a tier/, store/, fuse/ or daemon/ header
 #   fuse-up          fuse/ includes a daemon/ header
 #   fuse-internal    fuse/ includes a *_i.h of another directory
 #   daemon-internal  daemon/ includes fuse/fuse_i.h or a backend/*_i.h
@@ -45,7 +46,7 @@ KNOWN_VIOLATIONS=(
 ALLOWED_CALLS=(
 )
 
-LAYERS="common store backend tier fuse daemon"
+LAYERS="common store backend tier meter fuse daemon"
 TIER_NAMES='(^|[^[:alnum:]_.>])(tier_[[:alnum:]_]*[[:space:]]*\(|struct[[:space:]]+tier([^[:alnum:]_]|$))'
 CALLS="pread|pwrite|preadv|pwritev|preadv2|pwritev2|ftruncate|fallocate|fsync|fdatasync|lseek|copy_file_range|sync_file_range"
 
@@ -105,19 +106,23 @@ check() {
 				rule=""
 				case $layer in
 				backend)
-					case $tl in tier|store|fuse|daemon)
+					case $tl in tier|meter|store|fuse|daemon)
 						rule=backend-up what="backend/ includes $tgt" ;;
 					esac ;;
 				common)
 					[ "$tl" != common ] && rule=common-alone what="common/ includes $tgt"
 					;;
 				store)
-					case $tl in backend|tier|fuse|daemon)
+					case $tl in backend|tier|meter|fuse|daemon)
 						rule=store-down what="store/ includes $tgt" ;;
 					esac ;;
 				tier)
-					case $tl in fuse|daemon)
+					case $tl in meter|fuse|daemon)
 						rule=tier-up what="tier/ includes $tgt" ;;
+					esac ;;
+				meter)
+					case $tl in tier|store|fuse|daemon)
+						rule=meter-up what="meter/ includes $tgt" ;;
 					esac ;;
 				fuse)
 					if [ "$tl" = daemon ]; then
@@ -183,7 +188,7 @@ self_test() {
 	local t out status=0 want
 	local -a KNOWN_VIOLATIONS=()   # the check of the scratch tree knows of none
 	t=$(mktemp -d "${TMPDIR:-/tmp}/check-layers.XXXXXX")
-	mkdir -p "$t"/{common,store,backend,tier,fuse,daemon}
+	mkdir -p "$t"/{common,store,backend,tier,meter,fuse,daemon}
 	printf '#include "common/log.h"\n#include "store/objstore.h"\n' > "$t/common/x.c"
 	printf '#include "common/log.h"\n#include "backend/fs.h"\n' > "$t/store/x.c"
 	printf '#include "backend/fs_i.h"\n#include "store/codec.h"\n#include "tier/tier.h"\n' > "$t/backend/x.c"
@@ -192,6 +197,7 @@ self_test() {
 	printf '/* #include "fuse/fuse_i.h" in a comment */\n#include "fuse/fuse_i.h"\n' > "$t/backend/x.h"
 	printf '#include "backend/fs_i.h"\n#include "store/objstore.h"\n#include "daemon/control.h"\n' > "$t/tier/x.c"
 	printf '#include "fuse/fuse_i.h"\n#include "backend/fs.h"\n#include "backend/fs_i.h"\n#include "daemon/control.h"\n' > "$t/fuse/x.c"
+	printf '#include "backend/layer.h"\n#include "common/log.h"\n#include "tier/tier.h"\n' > "$t/meter/x.c"
 	cat > "$t/fuse/y.c" <<-'EOF'
 	#include "fuse_i.h"
 	static int f(int fd, void *b)
@@ -215,6 +221,7 @@ self_test() {
 		"backend/x.c:5: backend-tier: backend/ names struct tier:" \
 		"backend/x.h:2: backend-up:" \
 		"tier/x.c:3: tier-up:" \
+		"meter/x.c:3: meter-up:" \
 		"fuse/x.c:3: fuse-internal:" \
 		"fuse/x.c:4: fuse-up:" \
 		"fuse/y.c:7: backing-fd: pread()" \
@@ -223,7 +230,7 @@ self_test() {
 		"daemon/x.c:3: daemon-internal:" \
 		"daemon/y.c:1: backing-fd: fdatasync()" \
 		"daemon/y.c:1: backing-fd: copy_file_range()" \
-		"check-layers: 16 violation(s), 0 of them known"; do
+		"check-layers: 17 violation(s), 0 of them known"; do
 		if ! grep -qF -- "$want" <<<"$out"; then
 			echo "self-test: missing '$want'"
 			status=1

@@ -249,6 +249,16 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\ns3_low_speed_limit = 2G\n", "dev", 2, "s3_low_speed_limit", "to 1G" },
 	{ "[dev]\ns3_low_speed_time = 0\n", "dev", 2, "s3_low_speed_time", "from 1 to 3600" },
 	{ "[dev]\ns3_low_speed_time = 1.5\n", "dev", 2, "s3_low_speed_time", "whole number" },
+	/* the metrics endpoint listens on loopback only */
+	{ "[dev]\nmetrics_listen = 0.0.0.0:9464\n", "dev", 2, "metrics_listen",
+	  "invalid value '0.0.0.0:9464' (expected off, or a loopback address and port" },
+	{ "[dev]\nmetrics_listen = 127.0.0.1\n", "dev", 2, "metrics_listen", "invalid value" },
+	{ "[dev]\nmetrics_listen = 127.0.0.1:0\n", "dev", 2, "metrics_listen", "invalid value" },
+	{ "[dev]\nmetrics_listen = 127.0.0.1:65536\n", "dev", 2, "metrics_listen",
+	  "invalid value" },
+	{ "[dev]\nmetrics_listen = 127.0.0.256:80\n", "dev", 2, "metrics_listen",
+	  "invalid value" },
+	{ "[dev]\nmetrics_listen = 10.0.0.1:80\n", "dev", 2, "metrics_listen", "invalid value" },
 	/* errors in [defaults] are found even for a name with no section */
 	{ "[defaults]\nstatfs = ext4\n", "absent", 2, "statfs", "unknown value" },
 };
@@ -312,7 +322,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert_str_eq(c->data_dir, dir);
 	ck_assert_uint_eq(c->chunk_size, 4u << 20);
 	ck_assert_int_eq(c->performance_mode, CONF_PERF_GENERAL_PURPOSE);
-	ck_assert_int_eq(c->throughput_mode, CONF_TP_BURSTING);
+	ck_assert_int_eq(c->throughput_mode, CONF_TP_ELASTIC);
 	ck_assert_int_eq(c->transition_to_ia_days, 30);
 	ck_assert_int_eq(c->transition_to_archive_days, 90);
 	ck_assert(!c->promote_after_1_access);
@@ -343,6 +353,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
+	ck_assert_ptr_null(c->metrics_listen);
 	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
 	ck_assert_int_eq(c->s3_request_timeout_ms, 30000);
 	ck_assert_int_eq(c->s3_low_speed_limit, 1024);
@@ -536,7 +547,8 @@ START_TEST(test_every_key)
 	            "entry_timeout = 3600\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
-	            "statfs = local\n", "dev");
+	            "statfs = local\n"
+	            "metrics_listen = [::1]:9464\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
 	ck_assert_int_eq(c->performance_mode, CONF_PERF_MAX_IO);
@@ -564,6 +576,13 @@ START_TEST(test_every_key)
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
+	ck_assert_str_eq(c->metrics_listen, "[::1]:9464");
+	conf_free(c);
+	c = load_ok("[dev]\nmetrics_listen = 127.0.0.1:9464\n", "dev");
+	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9464");
+	conf_free(c);
+	c = load_ok("[dev]\nmetrics_listen = off\n", "dev");
+	ck_assert_ptr_null(c->metrics_listen);
 	conf_free(c);
 }
 END_TEST

@@ -1245,9 +1245,86 @@ START_TEST(test_migrate_schema_2)
 	ck_assert_uint_eq(o.ino[0], old);
 	meta_close(m);
 	m = NULL;
-	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
 	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM session"), 0);
 	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM inode WHERE session != 0"), 0);
+	reopen();
+}
+END_TEST
+
+struct mpoints {
+	int n;
+	int64_t minute[8];
+	double value[8];
+};
+
+static int mpoint_cb(int64_t minute, double value, void *arg)
+{
+	struct mpoints *p = arg;
+
+	p->minute[p->n] = minute;
+	p->value[p->n++] = value;
+	return p->n == 8;
+}
+
+/* The meter's history: put replaces, each is [from, to) oldest first,
+ * prune drops what is older. */
+START_TEST(test_metric_history)
+{
+	struct mpoints p = { 0 };
+
+	ck_assert_int_eq(meta_metric_put(m, "TotalIOBytes", 120, 5), 0);
+	ck_assert_int_eq(meta_metric_put(m, "TotalIOBytes", 60, 7), 0);
+	ck_assert_int_eq(meta_metric_put(m, "TotalIOBytes", 120, 9), 0);   /* replaces */
+	ck_assert_int_eq(meta_metric_put(m, "BurstCreditBalance", 60, 1e12), 0);
+	ck_assert_int_eq(meta_metric_each(m, "TotalIOBytes", 0, 180, mpoint_cb, &p), 0);
+	ck_assert_int_eq(p.n, 2);
+	ck_assert_int_eq(p.minute[0], 60);
+	ck_assert(p.value[0] == 7 && p.value[1] == 9);
+	p.n = 0;
+	ck_assert_int_eq(meta_metric_each(m, "TotalIOBytes", 60, 120, mpoint_cb, &p), 0);
+	ck_assert_int_eq(p.n, 1);
+	ck_assert_int_eq(meta_metric_prune(m, 120), 0);
+	p.n = 0;
+	ck_assert_int_eq(meta_metric_each(m, "TotalIOBytes", 0, 1000, mpoint_cb, &p), 0);
+	ck_assert_int_eq(p.n, 1);
+	ck_assert_int_eq(p.minute[0], 120);
+	p.n = 0;
+	ck_assert_int_eq(meta_metric_each(m, "BurstCreditBalance", 0, 1000, mpoint_cb, &p), 0);
+	ck_assert_int_eq(p.n, 0);
+}
+END_TEST
+
+/* Schema 3 -> 4 on open: the metric table comes, empty, and works; a
+ * read-only open of a schema-3 database reads it as it is (no history:
+ * -ENOENT) and leaves it at 3. */
+START_TEST(test_migrate_schema_3)
+{
+	struct mpoints p = { 0 };
+	struct meta_inode got;
+	uint64_t kept = inode_add(S_IFREG | 0644, 1);
+	char err[512] = "";
+	int r;
+
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "DROP TABLE metric; PRAGMA user_version = 3;");
+	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
+	ck_assert_msg(r == 0, "meta_open(read-only, schema 3) = %d: %s", r, err);
+	ck_assert_int_eq(m->ops->inode_get(m, kept, &got), 0);
+	ck_assert_int_eq(meta_metric_each(m, "TotalIOBytes", 0, 1000, mpoint_cb, &p), -ENOENT);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 3);
+	reopen();
+	ck_assert_int_eq(m->ops->inode_get(m, kept, &got), 0);
+	ck_assert_int_eq(meta_metric_each(m, "TotalIOBytes", 0, 1000, mpoint_cb, &p), 0);
+	ck_assert_int_eq(p.n, 0);
+	ck_assert_int_eq(meta_metric_put(m, "TotalIOBytes", 60, 4096), 0);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT value FROM metric WHERE minute = 60"), 4096);
 	reopen();
 }
 END_TEST
@@ -1560,6 +1637,8 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_session_rule);
 	tcase_add_test(tc, test_session_orphans);
 	tcase_add_test(tc, test_migrate_schema_2);
+	tcase_add_test(tc, test_migrate_schema_3);
+	tcase_add_test(tc, test_metric_history);
 	tcase_add_test(tc, test_schema_2_read_only);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
