@@ -25,6 +25,12 @@ struct efsfs_session_opts {
 	const char *mount_opts;     /* comma-separated FUSE mount options (-o), or NULL */
 	unsigned max_threads;       /* workers of the request loop; 0: 16 */
 	bool debug;                 /* libfuse's request trace (-d) */
+	uint64_t root_ino;          /* the session's root directory (a subdirectory or an access
+				     * point's root): 0 = the file system's root */
+	const struct fs_ident *ident; /* non-NULL: every request runs as this identity whatever the
+				     * caller's (an access point's PosixUser); copied at new */
+	bool squash_root;           /* callers with uid 0 run as 65534:65534 (no ClientRootAccess) */
+	bool deny_write;            /* every change is EROFS (no ClientWrite) */
 };
 
 /* A session for fs (with fs_conf(fs)'s name, timeouts, passthrough and
@@ -39,6 +45,11 @@ void efsfs_session_remove_signal_handlers(struct efsfs_session *s);
 /* Mounts the session at its mount point and hooks its I/O for passthrough
  * when the config asks for it and we are root. */
 int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen);
+/* Instead of efsfs_session_mount: serves a FUSE mount made by another
+ * process (efsfs_kmount_new in mount.efsfs), whose /dev/fuse fd it takes
+ * over (closed by efsfs_session_destroy).  efsfs_session_unmount does not
+ * unmount it: that process's mount namespace may not be ours. */
+int efsfs_session_mount_fd(struct efsfs_session *s, int fd, char *err, size_t errlen);
 /* Serves the session's requests on worker threads until it is unmounted,
  * stopped or sent a signal: 0, or -errno when reading /dev/fuse failed. */
 int efsfs_session_run(struct efsfs_session *s);
@@ -54,5 +65,20 @@ void efsfs_session_destroy(struct efsfs_session *s);
  * passthrough, and the handles it opened with passthrough so far. */
 bool efsfs_session_passthrough(struct efsfs_session *s);
 uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s);
+
+/* A FUSE mount made here for a daemon to serve (mount.efsfs attaching a
+ * mount to a running daemon): the kernel mount at mountpoint with the
+ * options efsfs_session_new and efsfs_session_mount would use (fs_conf's
+ * name, allow_other, mount_opts), done in this process's mount namespace
+ * (mount(2), or fusermount3 for a user).  Nothing serves it until its fd
+ * went to a session (efsfs_session_mount_fd); until then accesses wait. */
+struct efsfs_kmount;
+int efsfs_kmount_new(const struct conf *conf, const char *mountpoint, const char *mount_opts,
+		     struct efsfs_kmount **ret_k, char *err, size_t errlen);
+/* The mount's /dev/fuse fd (owned by k; send a copy). */
+int efsfs_kmount_fd(const struct efsfs_kmount *k);
+/* Frees k (accepts NULL); unmount: detach the mount first, when no daemon
+ * took it. */
+void efsfs_kmount_free(struct efsfs_kmount *k, bool unmount);
 
 #endif
