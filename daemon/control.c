@@ -10,7 +10,8 @@
  * else gets one "error:" line and "exit 1".
  *
  * Protocol: the client sends one line, the command's words separated by
- * tabs; the server answers with the command's output and closes, the last
+ * tabs (an "attach" line carries a /dev/fuse fd as SCM_RIGHTS, which
+ * daemon.c's hook takes); the server answers with the command's output and closes, the last
  * line being "exit N".  Lines "progress: TEXT" on the way (a lifecycle run
  * that takes more than PROGRESS_S seconds) go to the client's stderr.
  *
@@ -90,10 +91,13 @@ static void *progress_thread(void *arg)
 	return NULL;
 }
 
-/* fs, lfd, path and thread: set by control_start before the accept thread
- * starts, immutable afterwards; the rest written and read under lock. */
+/* fs, hooks, arg, lfd, path and thread: set by control_start before the
+ * accept thread starts, immutable afterwards; the rest written and read
+ * under lock. */
 struct control {
 	struct fs *fs;
+	struct control_hooks hooks;
+	void *arg;
 	int lfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t thread;
@@ -211,7 +215,7 @@ static int exec_run(struct fs *fs, const char *as_of_s, FILE *out, bool remote)
 	return rep.chunks_failed ? 1 : 0;
 }
 
-static int exec_stats(struct fs *fs, FILE *out)
+static int exec_stats(struct fs *fs, unsigned connections, FILE *out)
 {
 	struct tier_stats st;
 	int r = tier_stats(fs, &st);
@@ -231,10 +235,11 @@ static int exec_stats(struct fs *fs, FILE *out)
 		"Chunks{StorageClass=Archive}: %" PRIu64 "\n"
 		"StoredBytes{StorageClass=IA}: %" PRIu64 "\n"
 		"StoredBytes{StorageClass=Archive}: %" PRIu64 "\n"
-		"PassthroughOpens: %" PRIu64 "\n",
+		"PassthroughOpens: %" PRIu64 "\n"
+		"ClientConnections: %u\n",
 		fs_id(fs), st.total, st.standard, st.ia, st.ia_overhead, st.archive,
 		st.archive_overhead, st.files, st.ia_chunks, st.archive_chunks, st.ia_stored,
-		st.archive_stored, fs_passthrough_count(fs));
+		st.archive_stored, fs_passthrough_count(fs), connections);
 	return 0;
 }
 
@@ -280,15 +285,17 @@ static const char *days(int d, char *buf, size_t len)
 	return buf;
 }
 
-/* control_exec; remote: out is a control client's socket. */
-static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote)
+/* control_exec; ctl non-NULL: out is a control client's socket. */
+static int exec_cmd(struct fs *fs, const struct control *ctl, int argc, char **argv, FILE *out)
 {
 	const struct conf *c = fs_conf(fs);
+	bool remote = ctl != NULL;
+	unsigned conns = ctl && ctl->hooks.connections ? ctl->hooks.connections(ctl->arg) : 0;
 
 	if (argc == 2 && strcmp(argv[0], "run") == 0)
 		return exec_run(fs, argv[1], out, remote);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
-		return exec_stats(fs, out);
+		return exec_stats(fs, conns, out);
 	if (argc == 1 && strcmp(argv[0], "info") == 0) {
 		fprintf(out, "name: %s\nfile_system_id: %s\ndata_dir: %s\nchunk_size: %" PRIu64
 			"\nconfig: %s\n", c->name, fs_id(fs), c->data_dir, fs_chunk_size(fs),
@@ -305,7 +312,7 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 			c->promote_after_1_access ? "AFTER_1_ACCESS" : "NONE", c->ia_store,
 			c->archive_store);
 		print_last_pass(fs, out);
-		return exec_stats(fs, out);
+		return exec_stats(fs, conns, out);
 	}
 	if ((argc == 1 || (argc == 2 && strcmp(argv[1], "legacy") == 0)) &&
 	    strcmp(argv[0], "gc") == 0) {
@@ -330,22 +337,88 @@ static int exec_cmd(struct fs *fs, int argc, char **argv, FILE *out, bool remote
 
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 {
-	return exec_cmd(fs, argc, argv, out, false);
+	return exec_cmd(fs, NULL, argc, argv, out);
 }
 
-/* Reads one request from f and answers it; the caller closes f. */
-static void serve(struct control *ctl, FILE *f)
-{
-	char line[CONTROL_LINE_MAX], *argv[8];
-	int argc = 0, code;
+#define CONTROL_ARGS_MAX 16
 
-	if (!fgets(line, sizeof(line), f))
+/* Reads one request line from fd into line (NUL-terminated, without the
+ * newline), with the fd of an SCM_RIGHTS message into *ret_fd (-1 when
+ * none; any further one is closed).  0, or -errno (-EPROTO: no newline in
+ * CONTROL_LINE_MAX bytes). */
+static int read_request(int fd, char *line, int *ret_fd)
+{
+	size_t used = 0;
+
+	*ret_fd = -1;
+	while (used < CONTROL_LINE_MAX - 1) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { line + used, CONTROL_LINE_MAX - 1 - used };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				      .msg_controllen = sizeof(cm.buf) };
+		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				int got;
+
+				memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*ret_fd < 0)
+					*ret_fd = got;
+				else
+					close(got);
+			}
+		}
+		if (n == 0)
+			return -EPIPE;
+		used += (size_t)n;
+		line[used] = '\0';
+		if (memchr(line, '\n', used)) {
+			line[strcspn(line, "\n")] = '\0';
+			return 0;
+		}
+	}
+	return -EPROTO;
+}
+
+/* Reads one request from fd and answers it on f (the same socket); the
+ * caller closes f. */
+static void serve(struct control *ctl, int fd, FILE *f)
+{
+	char line[CONTROL_LINE_MAX], *argv[CONTROL_ARGS_MAX];
+	int argc = 0, code, devfd;
+
+	if (read_request(fd, line, &devfd) < 0) {
+		if (devfd >= 0)
+			close(devfd);
 		return;
-	line[strcspn(line, "\n")] = '\0';
-	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
+	}
+	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < CONTROL_ARGS_MAX;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
-	code = exec_cmd(ctl->fs, argc, argv, f, true);
+	if (argc >= 1 && strcmp(argv[0], "attach") == 0) {
+		if (ctl->hooks.attach) {
+			code = ctl->hooks.attach(devfd, argc, argv, f, ctl->arg);
+		} else {
+			if (devfd >= 0)
+				close(devfd);
+			fprintf(f, "error: this daemon takes no more mounts\n");
+			code = 1;
+		}
+	} else {
+		if (devfd >= 0)
+			close(devfd);
+		code = exec_cmd(ctl->fs, ctl, argc, argv, f);
+	}
 	fprintf(f, "exit %d\n", code);
 	fflush(f);
 }
@@ -354,10 +427,10 @@ static void *client_thread(void *arg)
 {
 	struct control_client *cc = arg;
 	struct control *ctl = cc->ctl;
-	FILE *f = fdopen(cc->fd, "r+");
+	FILE *f = fdopen(cc->fd, "w");
 
 	if (f)
-		serve(ctl, f);
+		serve(ctl, cc->fd, f);
 	/* the slot is freed before the fd is closed, so that control_stop
 	 * never shuts down a number that another open has reused */
 	pthread_mutex_lock(&ctl->lock);
@@ -481,7 +554,8 @@ int control_path(const char *data_dir, char *buf, size_t len)
 	return 0;
 }
 
-int control_start(struct fs *fs, struct control **ret)
+int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
+		  struct control **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *ctl;
@@ -492,6 +566,9 @@ int control_start(struct fs *fs, struct control **ret)
 	if (!ctl)
 		return -ENOMEM;
 	ctl->fs = fs;
+	if (hooks)
+		ctl->hooks = *hooks;
+	ctl->arg = arg;
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->idle, NULL);
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
@@ -559,6 +636,11 @@ void control_stop(struct control *ctl)
 
 int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 {
+	return control_client_fd(data_dir, argc, argv, -1, out);
+}
+
+int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, FILE *out)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[CONTROL_LINE_MAX] = "";
 	size_t used = 0;
@@ -593,8 +675,26 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 	/* a daemon that refuses us may have answered and closed already: no
 	 * SIGPIPE, and its answer is still there to read */
 	line[used++] = '\n';
-	if (send(fd, line, used, MSG_NOSIGNAL) < 0) {
-		/* read what the daemon said, if anything */
+	{
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { line, used };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (sendfd >= 0) {
+			memset(&cm, 0, sizeof(cm));
+			msg.msg_control = cm.buf;
+			msg.msg_controllen = sizeof(cm.buf);
+			CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &sendfd, sizeof(int));
+		}
+		if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
+			/* read what the daemon said, if anything */
+		}
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
