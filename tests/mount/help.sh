@@ -259,7 +259,7 @@ if ((RC != 0)) || [[ "$OUT" != "usage: mount.efsfs "* || "$OUT" != *"mount.efsfs
 fi
 pass "mount.efsfs --help prints its usage"
 MOUNT8=$(groff -man -Tascii -P-cbou -rLL=200n "$SRC/man/mount.efsfs.8")
-for want in "config=FILE" foreground "accesspoint=" "fs-ID:/path" "running daemon"; do
+for want in "config=FILE" foreground "accesspoint=" "fs-ID:/path" ENOTCONN; do
 	if [[ "$MOUNT8" != *"$want"* ]]; then
 		fail "mount.efsfs.8 does not mention '$want'"
 	fi
