@@ -72,7 +72,10 @@ static const struct cli_opt mkfs_opts[] = {
 static const struct cli_opt mount_opts[] = {
 	{ 'f', "foreground", NULL, "stay in the foreground and log to standard error" },
 	{ 'd', "debug", NULL, "log every FUSE request (implies --foreground)" },
-	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro" },
+	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro (a "
+	  "read-only mount; the first mount of a file system decides whether its daemon opens "
+	  "it read-only, and a read-write mount of a read-only daemon is refused), and "
+	  "accesspoint=fsap-ID: mount through that access point" },
 	{ 0 }
 };
 
@@ -118,10 +121,16 @@ static const struct cli_cmd commands[] = {
 	  "the configuration (or the embedded defaults), and prints its new id (fs- and 17 "
 	  "hex digits).",
 	  mkfs_opts, cmd_mkfs },
-	{ "mount", "NAME DIR", "mount NAME on DIR",
-	  "Mounts file system NAME on directory DIR and detaches once the mount is live. "
-	  "Unmount it with umount DIR. mount -t efsfs NAME DIR does the same through "
-	  "mount.efsfs(8).",
+	{ "mount", "SOURCE DIR", "mount NAME, NAME:/path or fs-ID on DIR",
+	  "Mounts a file system on directory DIR and returns once the mount is live. SOURCE is "
+	  "NAME, NAME:/path (the directory path of it, which must exist), fs-ID or fs-ID:/path "
+	  "(the file system whose id this is, found among the configuration's sections and the "
+	  "default data directories). A file system can be mounted any number of times: the "
+	  "first mount starts its daemon, every later one is served by that daemon, and the "
+	  "last umount stops it. After kill -9 of the daemon every mount answers ENOTCONN: "
+	  "umount them (a mount of the same file system on a dead mount point detaches it "
+	  "itself), then mount again. Unmount with umount DIR. mount -t efsfs SOURCE DIR does "
+	  "the same through mount.efsfs(8).",
 	  mount_opts, cmd_mount },
 	{ "fsck", "NAME", "check an unmounted file system",
 	  "Checks the metadata, the data files and the cold objects of file system NAME, which "
@@ -135,8 +144,9 @@ static const struct cli_cmd commands[] = {
 	  "the file system itself.",
 	  no_opts, cmd_control },
 	{ "stats", "NAME", "storage bytes per class (CloudWatch names)",
-	  "Prints the StorageBytes metrics per storage class under their CloudWatch names, "
-	  "from the mounted daemon or, unmounted, from the file system itself.",
+	  "Prints the StorageBytes metrics per storage class under their CloudWatch names and "
+	  "ClientConnections (the mounts its daemon serves), from the mounted daemon or, "
+	  "unmounted, from the file system itself.",
 	  no_opts, cmd_control },
 	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
