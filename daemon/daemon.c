@@ -427,8 +427,9 @@ struct dmount {
 
 /* fs, conf, name, debug and evfd: set before the first thread starts,
  * immutable afterwards.  mounts, live and closing: written and read under
- * lock.  live counts the sessions being set up or served; once it drops to
- * 0, closing is set and stays so, and evfd is written. */
+ * lock, and so is lock_mnt.  live counts the sessions being set up or
+ * served; once it drops to 0, closing is set and stays so, and evfd is
+ * written. */
 struct daemon {
 	struct fs *fs;
 	const struct conf *conf;
@@ -440,6 +441,7 @@ struct daemon {
 	struct dmount *mounts;
 	unsigned live;
 	bool closing;
+	char lock_mnt[PATH_MAX];    /* the mount point DATA_DIR/lock names */
 };
 
 /* What one mount asks for: the attach words or the first mount's request. */
@@ -589,6 +591,13 @@ static void *mount_thread(void *arg)
 		;
 	if (*pp)
 		*pp = m->next;
+	/* the lock file names a mount point that is still mounted */
+	if (strcmp(d->lock_mnt, m->mnt) == 0 && d->mounts && !d->closing) {
+		snprintf(d->lock_mnt, sizeof(d->lock_mnt), "%s", d->mounts->mnt);
+		r = fs_lock_note(d->fs, d->lock_mnt);
+		if (r < 0)
+			log_warn("%s: %s/lock: %s", d->name, d->conf->data_dir, strerror(-r));
+	}
 	free(m);
 	if (--d->live == 0) {
 		d->closing = true;
@@ -804,6 +813,7 @@ static int serve(struct fs *fs, const struct conf *conf, const struct mount_para
 	int r;
 
 	pthread_mutex_init(&d.lock, NULL);
+	snprintf(d.lock_mnt, sizeof(d.lock_mnt), "%s", mp->mnt);
 	d.evfd = eventfd(0, EFD_CLOEXEC);
 	if (d.evfd < 0) {
 		log_err("%s: eventfd: %s", conf->name, strerror(errno));

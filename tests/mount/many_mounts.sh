@@ -117,6 +117,16 @@ pid_gone "$PID" && fail "unmounting one of four mounts stopped the daemon"
 assert_eq 3 "$(stat_field ClientConnections)" "ClientConnections 3 after one umount"
 cross_check after-umount "$M1" "$M3" "$M4"
 efsfs_umount "$M1"
+# the lock file named $M1; it now names a mount point still mounted, so
+# fsck is refused at once as "in use", not waited for as a daemon closing
+grep -qx "mountpoint=$M1" "${DATA_DIRS[$NAME]}/lock" &&
+	fail "the lock file still names the unmounted $M1"
+START=$SECONDS
+run "$EFSFS" fsck "$NAME"
+((RC != 0)) && [[ "$ERR" == *"in use"* && "$ERR" != *closing* ]] ||
+	fail "fsck beside two mounts after the first went: exit $RC: $ERR"
+((SECONDS - START < 5)) || fail "fsck's refusal took $((SECONDS - START))s"
+pass "fsck is refused at once while mounts remain after the first went"
 efsfs_umount "$M3"
 pid_gone "$PID" && fail "the daemon stopped while $M4 was still mounted"
 printf 'last\n' >"$M4/last"
