@@ -665,6 +665,9 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 	if (!r) {
 		m->next = d->mounts;
 		d->mounts = m;
+		/* a signal came while it was set up: it ends at once too */
+		if (d->closing)
+			efsfs_session_stop(m->se);
 	}
 	pthread_mutex_unlock(&d->lock);
 	pthread_attr_destroy(&attr);
