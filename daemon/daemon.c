@@ -575,18 +575,9 @@ static void *mount_thread(void *arg)
 	r = efsfs_session_run(m->se);
 	if (r < 0)
 		log_err("%s on %s: %s", d->name, m->mnt, strerror(-r));
+	/* out of the list before the session goes: serve stops the listed ones */
 	pthread_mutex_lock(&d->lock);
 	stopping = d->closing;
-	pthread_mutex_unlock(&d->lock);
-	if (!m->attached)
-		efsfs_session_unmount(m->se);
-	else if (stopping)
-		unmount_attached(m);
-	efsfs_session_destroy(m->se);
-	if (m->root_ino)
-		fs_forget(d->fs, m->root_ino, 1);
-	log_info("%s unmounted from %s", d->name, m->mnt);
-	pthread_mutex_lock(&d->lock);
 	for (pp = &d->mounts; *pp && *pp != m; pp = &(*pp)->next)
 		;
 	if (*pp)
@@ -598,7 +589,17 @@ static void *mount_thread(void *arg)
 		if (r < 0)
 			log_warn("%s: %s/lock: %s", d->name, d->conf->data_dir, strerror(-r));
 	}
+	pthread_mutex_unlock(&d->lock);
+	if (!m->attached)
+		efsfs_session_unmount(m->se);
+	else if (stopping)
+		unmount_attached(m);
+	efsfs_session_destroy(m->se);
+	if (m->root_ino)
+		fs_forget(d->fs, m->root_ino, 1);
+	log_info("%s unmounted from %s", d->name, m->mnt);
 	free(m);
+	pthread_mutex_lock(&d->lock);
 	if (--d->live == 0) {
 		d->closing = true;
 		if (write(d->evfd, &one, sizeof(one)) != sizeof(one)) {

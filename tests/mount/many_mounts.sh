@@ -14,7 +14,8 @@
 #   - kill -9 with three mounts: each reports ENOTCONN, and after umount
 #     the file system mounts again with every fsynced file, fsck clean;
 #   - mount by fs- id (fs-ID and fs-ID:/); an unknown id, NAME:/missing,
-#     NAME:/file and a malformed accesspoint= are refused, saying why.
+#     NAME:/file and a malformed accesspoint= are refused, saying why;
+#   - SIGTERM of the daemon unmounts every mount.
 # Subdirectory and access-point views (the root_ino a session honours) are
 # in views_mounts.sh.
 # Needs: EFSFS, root, /dev/fuse.
@@ -272,8 +273,19 @@ is_not_mounted "$M3" || fail "the malformed accesspoint= left a mount"
 pass "a malformed accesspoint= is refused, naming it"
 assert_eq 2 "$(stat_field ClientConnections)" "the refusals left the two mounts alone"
 cross_check after-refusals "$M1" "$M2"
-efsfs_umount "$M1"
-efsfs_umount "$M2"
+
+# ---- SIGTERM: the daemon unmounts every mount and exits ---------------------------------
+
+helper_mount "$NAME" "$M3"
+PID=${MOUNT_PIDS[$M1]}
+kill -TERM "$PID"
+wait_until "$EFSFS_WAIT_SECS" pid_gone "$PID" || fail "daemon $PID still runs after SIGTERM"
+for m in "$M1" "$M2" "$M3"; do
+	wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$m" ||
+		fail "$m is still mounted after SIGTERM of its daemon"
+	unset "MOUNT_PIDS[$m]" "MOUNT_NAMES[$m]"
+done
+pass "SIGTERM unmounts the first mount and the attached ones, and the daemon exits"
 run "$EFSFS" fsck "$NAME"
 ((RC == 0)) || fail "final fsck exited $RC: $OUT $ERR"
 pass "final fsck is clean"
