@@ -42,6 +42,7 @@
 
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_IO_SECS     10
+#define CONTROL_ATTACH_SECS 60     /* the longest an attach waits for its answer */
 
 #define PROGRESS_S 2
 #define PROGRESS_TAG "progress: "
@@ -672,6 +673,13 @@ int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, F
 		close(fd);
 		return -e;
 	}
+	/* an attach is answered at once: a daemon that does not answer is stuck
+	 * (the mount waiting on it is then unmounted by the caller) */
+	if (sendfd >= 0) {
+		const struct timeval tv = { .tv_sec = CONTROL_ATTACH_SECS };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	/* a daemon that refuses us may have answered and closed already: no
 	 * SIGPIPE, and its answer is still there to read */
 	line[used++] = '\n';
@@ -711,6 +719,10 @@ int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, F
 			continue;
 		}
 		fputs(line, out);
+	}
+	if (code < 0 && ferror(f) && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		fclose(f);
+		return -ETIMEDOUT;
 	}
 	fclose(f);
 	return code < 0 ? -EPIPE : code;

@@ -38,7 +38,8 @@ int control_exec(struct fs *fs, int argc, char **argv, FILE *out);
  * argument holds a tab or a newline, -E2BIG when the request would not fit
  * CONTROL_LINE_MAX; nothing is sent then. */
 int control_client(const char *data_dir, int argc, char **argv, FILE *out);
-/* control_client sending fd along (SCM_RIGHTS) when fd >= 0: for attach. */
+/* control_client sending fd along (SCM_RIGHTS) when fd >= 0: for attach,
+ * whose answer it waits for at most a minute (-ETIMEDOUT). */
 int control_client_fd(const char *data_dir, int argc, char **argv, int fd, FILE *out);
 int control_path(const char *data_dir, char *buf, size_t len);
 /* "YYYY-MM-DD[THH:MM:SS[Z]]", "@EPOCH", "now", "+Nd": 0, -EINVAL or -ERANGE. */

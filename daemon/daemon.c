@@ -1029,7 +1029,10 @@ static int attach_running(const struct conf *conf, const struct efsfs_mount_req 
 		fprintf(stderr, "efsfs: %.*s\n", (int)n, strncmp(p, "error: ", 7) ? p : p + 7);
 		p += n + (p[n] == '\n');
 	}
-	if (r < 0)
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "efsfs: %s: its daemon did not answer the attach of %s in time; "
+			"nothing was mounted\n", conf->name, mnt);
+	else if (r < 0)
 		fprintf(stderr, "efsfs: %s: the daemon's control socket: %s\n", conf->name,
 			strerror(-r));
 	free(answer);
