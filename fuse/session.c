@@ -205,6 +205,7 @@ int efsfs_session_mount_fd(struct efsfs_session *s, int fd, char *err, size_t er
 struct efsfs_kmount {
 	struct fuse_session *se;
 	struct fuse_args args;
+	struct efsfs_kmount *next;   /* in handed_over */
 };
 
 int efsfs_kmount_new(const struct conf *conf, const char *mountpoint, const char *mount_opts,
@@ -249,10 +250,24 @@ int efsfs_kmount_fd(const struct efsfs_kmount *k)
 	return fuse_session_fd(k->se);
 }
 
+/* A mount handed to a daemon: libfuse 3.14's fuse_session_destroy does not
+ * free the mount point that fuse_session_mount copied (only
+ * fuse_session_unmount does, which would unmount), so such a session is
+ * kept, reachable, until the process (mount.efsfs, which exits right
+ * after) ends; its fd is closed now.  Only the mounting process's one
+ * thread uses it. */
+static struct efsfs_kmount *handed_over;
+
 void efsfs_kmount_free(struct efsfs_kmount *k, bool unmount)
 {
 	if (!k)
 		return;
+	if (k->se && !unmount && fuse_session_fd(k->se) >= 0) {
+		close(fuse_session_fd(k->se));
+		k->next = handed_over;
+		handed_over = k;
+		return;
+	}
 	if (k->se) {
 		if (unmount)
 			fuse_session_unmount(k->se);

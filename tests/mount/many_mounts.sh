@@ -24,6 +24,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_root_fuse
+sanitizer_to_files
 
 NAME=many
 make_config "$NAME"
@@ -289,4 +290,5 @@ pass "SIGTERM unmounts the first mount and the attached ones, and the daemon exi
 run "$EFSFS" fsck "$NAME"
 ((RC == 0)) || fail "final fsck exited $RC: $OUT $ERR"
 pass "final fsck is clean"
+assert_no_sanitizer_report
 finish
