@@ -11,6 +11,7 @@
 #   - mounts started together with no daemon running start only one;
 #     mounts attached while the last mount goes reach a live daemon;
 #   - an -o ro mount beside read-write ones is read-only;
+#   - a mount made in another mount namespace (unshare -m) is served too;
 #   - kill -9 with three mounts: each reports ENOTCONN, and after umount
 #     the file system mounts again with every fsynced file, fsck clean;
 #   - mount by fs- id (fs-ID and fs-ID:/); an unknown id, NAME:/missing,
@@ -64,6 +65,12 @@ stat_field()
 	sed -n "s/^$1: //p" <<<"$OUT"
 }
 
+# connections_are N: efsfs stats says ClientConnections N.
+connections_are()
+{
+	[[ "$(stat_field ClientConnections)" == "$1" ]]
+}
+
 # cross_check TAG MNT...: each mount writes and closes a file; every mount reads all.
 cross_check()
 {
@@ -111,6 +118,25 @@ assert_errno EROFS "writing through the -o ro mount fails with EROFS" touch -- "
 printf 'rw still\n' >"$M1/rw-still"
 assert_eq "rw still" "$(cat -- "$M5/rw-still")" "the -o ro mount reads what a read-write one wrote"
 efsfs_umount "$M5"
+
+# ---- a mount made in another mount namespace (unshare -m, containers) -------------------
+
+# mount.efsfs mounts in its caller's namespace and hands the mount to the
+# daemon: inside, it reads and writes; outside, nothing is mounted on $M5.
+run unshare -m --propagation private bash -c '
+	"$1" "$2" "$3" -o "config=$4" || exit 10
+	cat -- "$3/rw-still" || exit 11
+	echo "from the namespace" >"$3/ns-file" || exit 12
+	n=$("$5" stats "$2" | sed -n "s/^ClientConnections: //p")
+	umount -- "$3" || exit 13
+	echo "$n"' ns "$HELPER_BIN" "$NAME" "$M5" "$CONF" "$EFSFS"
+((RC == 0)) || fail "a mount in another mount namespace: exit $RC: $OUT $ERR"
+assert_eq "rw still"$'\n'"5" "$OUT" "in its own namespace the mount reads, and the daemon serves 5 mounts"
+is_not_mounted "$M5" || fail "the namespace's mount shows outside it"
+assert_eq "from the namespace" "$(cat -- "$M1/ns-file")" "what the namespace's mount wrote is there"
+wait_until "$EFSFS_WAIT_SECS" connections_are 4 ||
+	fail "the namespace's umount did not end its session: $(stat_field ClientConnections)"
+pass "the umount in the namespace ended its session only"
 
 # ---- one goes, the others stay; the last one stops the daemon ---------------------------
 
