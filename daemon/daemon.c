@@ -308,12 +308,13 @@ static void log_notes(const char *name, const char *notes)
 }
 
 /* The mount point made canonical in mnt after checking that it is a
- * directory, or a dead mount of NAME's (check_dead_mount).  Says why not
- * on stderr. */
+ * directory, or a dead mount of NAME's (check_dead_mount), and not a live
+ * mount of NAME's.  Says why not on stderr. */
 static int check_mount_point(const char *name, const char *mountpoint, char *mnt, size_t len)
 {
 	struct statvfs sv;
 	struct stat st;
+	bool dead = false;
 	int r;
 
 	/* statfs is never answered from the kernel's cache: a dead FUSE mount
@@ -328,10 +329,23 @@ static int check_mount_point(const char *name, const char *mountpoint, char *mnt
 		if (r < 0)
 			return r;
 		st.st_mode = S_IFDIR;     /* a dead mount of NAME's, on a directory */
+		dead = true;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "efsfs: mount point %s: %s\n", mountpoint, strerror(ENOTDIR));
 		return -ENOTDIR;
+	}
+	if (!dead) {
+		/* a live mount of NAME's there: another would only hide it */
+		char src[256], type[64];
+
+		top_mount(mnt, src, sizeof(src), type, sizeof(type));
+		if (mount_of(name, src, type)) {
+			fprintf(stderr, "efsfs: mount point %s: %s (%s) is mounted there already; "
+				"umount %s first to mount it there again\n", mountpoint, name, src,
+				mnt);
+			return -EBUSY;
+		}
 	}
 	return 0;
 }

@@ -100,6 +100,11 @@ done
 assert_eq 1 "$(pgrep -c -f -- "$HELPER_BIN $NAME" || true)" "one daemon process for the three mounts"
 assert_eq "$NAME:/" "$(source_of "$M3")" "the mount's source is NAME:/ as written"
 assert_eq 3 "$(stat_field ClientConnections)" "efsfs stats: ClientConnections 3"
+run "$HELPER_BIN" "$NAME" "$M2" -o "config=$CONF"
+((RC != 0)) && [[ "$ERR" == *"is mounted there already"* ]] ||
+	fail "a second mount on a mount point of the same file system: exit $RC: $ERR"
+assert_eq 1 "$(awk -v m="$M2" '$5 == m' /proc/self/mountinfo | wc -l)" \
+	"the refused mount stacked nothing on $M2"
 cross_check three "$M1" "$M2" "$M3"
 helper_mount "$NAME" "$M4"
 assert_eq 4 "$(stat_field ClientConnections)" "efsfs stats: ClientConnections 4"
