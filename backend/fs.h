@@ -126,6 +126,12 @@ bool fs_read_only(const struct fs *fs);
  * tightened, a key file beside the store it protects.  One message per
  * line, "" when none. */
 const char *fs_notes(const struct fs *fs);
+/* Names mountpoint in DATA_DIR/lock's text instead of the mount point of
+ * the open: a daemon serving several mounts does it when the mount named
+ * there went and others remain, so that an opener waiting for the lock
+ * does not take the daemon for one that is closing.  Not concurrently with
+ * itself.  0 (also for an open that wrote no text) or -errno. */
+int fs_lock_note(struct fs *fs, const char *mountpoint);
 /* Clean shutdown: checkpoint, mark clean, release the lock. Accepts NULL. */
 void fs_close(struct fs *fs);
 

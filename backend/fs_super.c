@@ -696,6 +696,23 @@ static int take_lock(int dirfd, int lockfd, bool shared, char *buf, size_t len)
 	}
 }
 
+int fs_lock_note(struct fs *fs, const char *mountpoint)
+{
+	char buf[4200];
+	int n;
+
+	if (!fs->lock_text)
+		return 0;
+	n = snprintf(buf, sizeof(buf), "pid=%d\nmountpoint=%s\n", (int)getpid(), mountpoint);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	/* over the old text, then cut: a reader sees the old or the new
+	 * mount point, or a text it waits out (lock_holder_closing) */
+	if (pwrite(fs->lockfd, buf, (size_t)n, 0) != n || ftruncate(fs->lockfd, n) < 0)
+		return -errno;
+	return 0;
+}
+
 int fs_open(const struct conf *conf, const char *mountpoint, struct fs **ret, char *err,
 	    size_t errlen)
 {

@@ -3,7 +3,9 @@
  * efsfs(8), and the mount(8) helper front end (mount.efsfs).  Exit codes: 0
  * success, 1 the operation failed (or fsck found errors), 2 bad usage.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -76,7 +78,10 @@ static const struct cli_opt mkfs_opts[] = {
 static const struct cli_opt mount_opts[] = {
 	{ 'f', "foreground", NULL, "stay in the foreground and log to standard error" },
 	{ 'd', "debug", NULL, "log every FUSE request (implies --foreground)" },
-	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro" },
+	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro (a "
+	  "read-only mount; the first mount of a file system decides whether its daemon opens "
+	  "it read-only, and a read-write mount of a read-only daemon is refused), and "
+	  "accesspoint=fsap-ID: mount through that access point" },
 	{ 0 }
 };
 
@@ -147,10 +152,16 @@ static const struct cli_cmd commands[] = {
 	  "the configuration (or the embedded defaults), and prints its new id (fs- and 17 "
 	  "hex digits).",
 	  mkfs_opts, cmd_mkfs },
-	{ "mount", "NAME DIR", "mount NAME on DIR",
-	  "Mounts file system NAME on directory DIR and detaches once the mount is live. "
-	  "Unmount it with umount DIR. mount -t efsfs NAME DIR does the same through "
-	  "mount.efsfs(8).",
+	{ "mount", "SOURCE DIR", "mount NAME, NAME:/path or fs-ID on DIR",
+	  "Mounts a file system on directory DIR and returns once the mount is live. SOURCE is "
+	  "NAME, NAME:/path (the directory path of it, which must exist), fs-ID or fs-ID:/path "
+	  "(the file system whose id this is, found among the configuration's sections and the "
+	  "default data directories). A file system can be mounted any number of times: the "
+	  "first mount starts its daemon, every later one is served by that daemon, and the "
+	  "last umount stops it. After kill -9 of the daemon every mount answers ENOTCONN: "
+	  "umount them (a mount of the same file system on a dead mount point detaches it "
+	  "itself), then mount again. Unmount with umount DIR. mount -t efsfs SOURCE DIR does "
+	  "the same through mount.efsfs(8).",
 	  mount_opts, cmd_mount },
 	{ "fsck", "NAME", "check an unmounted file system",
 	  "Checks the metadata, the data files and the cold objects of file system NAME, which "
@@ -625,17 +636,234 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
-/* "NAME:/sub": EFS's form for mounting a subdirectory.  Prints why it is
- * refused and returns true. */
-static bool subdir_refused(const char *prog, const char *source)
+/* ---- mount sources: NAME, NAME:/path, fs-ID, fs-ID:/path ---------------- */
+
+#define SOURCE_CANDIDATES_MAX 256
+
+/* Whether s[0..n) is a file system id: "fs-" and 17 hex digits. */
+static bool is_fs_id(const char *s, size_t n)
+{
+	if (n != FS_ID_LEN || strncmp(s, "fs-", 3) != 0)
+		return false;
+	for (size_t i = 3; i < n; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+/* The search for the file system whose id is id (find_by_id). */
+struct id_search {
+	const char *config;
+	const char *id;
+	char names[SOURCE_CANDIDATES_MAX][CONF_NAME_MAX + 1];   /* looked at */
+	unsigned n;
+	char match[2][CONF_NAME_MAX + 1];
+	unsigned matches;
+};
+
+/* The fs- id of file system NAME into id: from its daemon (efsfs info)
+ * when mounted, else from a read-only open.  0 or -errno. */
+static int id_of(const char *config, const char *name, char *id, size_t len)
+{
+	char *argv[1] = { "info" }, *text = NULL, *p;
+	size_t text_len = 0, n;
+	struct conf *conf;
+	struct fs *fs;
+	char err[1024];
+	FILE *out;
+	int r;
+
+	if (conf_load(config, name, &conf, err, sizeof(err)) < 0)
+		return -EINVAL;
+	out = open_memstream(&text, &text_len);
+	if (!out) {
+		conf_free(conf);
+		return -ENOMEM;
+	}
+	r = control_client(conf->data_dir, 1, argv, out);
+	fclose(out);
+	if (r == 0 && (p = strstr(text, "file_system_id: "))) {
+		p += strlen("file_system_id: ");
+		n = strcspn(p, "\n");
+		snprintf(id, len, "%.*s", (int)n, p);
+	} else {
+		r = fs_open_flags(conf, NULL, FS_OPEN_RDONLY, &fs, err, sizeof(err));
+		if (r == 0) {
+			snprintf(id, len, "%s", fs_id(fs));
+			fs_close(fs);
+		}
+	}
+	free(text);
+	conf_free(conf);
+	return r;
+}
+
+static int id_candidate(const char *name, void *arg)
+{
+	struct id_search *s = arg;
+	char id[FS_ID_LEN + 1];
+
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return 0;
+	if (s->n == SOURCE_CANDIDATES_MAX || !conf_name_valid(name))
+		return 0;
+	snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+	if (id_of(s->config, name, id, sizeof(id)) == 0 && strcmp(id, s->id) == 0) {
+		if (s->matches < 2)
+			snprintf(s->match[s->matches], sizeof(s->match[0]), "%s", name);
+		s->matches++;
+	}
+	return 0;
+}
+
+/* Where file systems without a data_dir of their own are: the base of the
+ * embedded default data_dir (as common/conf.c makes it: /var/lib/efsfs for
+ * root, else $XDG_DATA_HOME/efsfs or ~/.local/share/efsfs). */
+static void default_data_base(char *buf, size_t len)
+{
+	const char *base = getenv("XDG_DATA_HOME");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "/var/lib/efsfs");
+	else if (base && base[0] == '/')
+		snprintf(buf, len, "%s/efsfs", base);
+	else if ((base = getenv("HOME")) && base[0] == '/')
+		snprintf(buf, len, "%s/.local/share/efsfs", base);
+	else
+		buf[0] = '\0';
+}
+
+/* Finds the file system whose id is id: every section of the
+ * configuration (--config or $EFSFS_CONFIG alone when given, else the
+ * user's file and the system's), then every data directory under the
+ * default base.  Prints why not: none, or more than one (a copy). */
+static int find_by_id(const char *prog, const char *config, const char *id, char *name,
+		      size_t len)
+{
+	struct id_search *s = calloc(1, sizeof(*s));
+	char base[PATH_MAX], user[PATH_MAX] = "", err[1024];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct dirent *e;
+	DIR *dir;
+	int r = -ENOENT;
+
+	if (!s)
+		return -ENOMEM;
+	s->config = config;
+	s->id = id;
+	if (conf_list(config, id_candidate, s, err, sizeof(err)) < 0)
+		fprintf(stderr, "%s: warning: %s\n", prog, err);
+	if (!config && !getenv("EFSFS_CONFIG")) {
+		if (xdg && xdg[0] == '/')
+			snprintf(user, sizeof(user), "%s/efsfs/efsfs.conf", xdg);
+		else if (home && home[0] == '/')
+			snprintf(user, sizeof(user), "%s/.config/efsfs/efsfs.conf", home);
+		if (user[0] && access(user, R_OK) == 0 &&
+		    conf_list(user, id_candidate, s, err, sizeof(err)) < 0)
+			fprintf(stderr, "%s: warning: %s\n", prog, err);
+	}
+	default_data_base(base, sizeof(base));
+	dir = base[0] ? opendir(base) : NULL;
+	while (dir && (e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			id_candidate(e->d_name, s);
+	if (dir)
+		closedir(dir);
+	if (s->matches == 1) {
+		snprintf(name, len, "%s", s->match[0]);
+		r = 0;
+	} else if (s->matches == 0) {
+		fprintf(stderr, "%s: %s: no file system has this id (looked at %u file systems: "
+			"the sections of the configuration and the data directories in %s); "
+			"'efsfs info NAME' shows a file system's id\n", prog, id, s->n,
+			base[0] ? base : "(no default data directory)");
+	} else {
+		fprintf(stderr, "%s: %s: %u file systems have this id (%s and %s: a copied data "
+			"directory?); mount one by name, and give the copy its own id with "
+			"'efsfs reidentify NAME'\n", prog, id, s->matches, s->match[0], s->match[1]);
+		r = -EEXIST;
+	}
+	free(s);
+	return r;
+}
+
+/* Splits a mount source (NAME, NAME:/path, fs-ID, fs-ID:/path, as EFS's
+ * mount helper takes them) into the file system's name and the path of the
+ * directory to mount ("" for the root).  Prints why not. */
+static int parse_source(const char *prog, const char *config, const char *source, char *name,
+			size_t namelen, char *path, size_t pathlen)
 {
 	const char *colon = strchr(source, ':');
+	size_t n = colon ? (size_t)(colon - source) : strlen(source);
 
-	if (!colon || colon[1] != '/' || colon[2] == '\0')
-		return false;
-	fprintf(stderr, "%s: %s: mounting a subdirectory (%s) is not supported yet; mount "
-		"%.*s or %.*s:/ instead\n", prog, source, colon + 1, (int)(colon - source), source,
-		(int)(colon - source), source);
+	path[0] = '\0';
+	if (colon && colon[1] != '/') {
+		fprintf(stderr, "%s: %s: expected NAME, NAME:/path, fs-ID or fs-ID:/path\n", prog,
+			source);
+		return -EINVAL;
+	}
+	if (colon && strcmp(colon + 1, "/") != 0) {
+		if (strpbrk(colon + 1, ",\t\n") || strlen(colon + 1) >= pathlen) {
+			fprintf(stderr, "%s: %s: a mounted path may not hold ',', a tab or a "
+				"newline, and has at most %zu bytes\n", prog, source, pathlen - 1);
+			return -EINVAL;
+		}
+		snprintf(path, pathlen, "%s", colon + 1);
+	}
+	if (is_fs_id(source, n)) {
+		char id[FS_ID_LEN + 1];
+
+		snprintf(id, sizeof(id), "%.*s", (int)n, source);
+		return find_by_id(prog, config, id, name, namelen);
+	}
+	if (n > CONF_NAME_MAX || n >= namelen) {
+		fprintf(stderr, "%s: '%.*s' is not a valid file system name (1-64 of A-Z a-z 0-9 . "
+			"_ -, not starting with . or -)\n", prog, (int)n, source);
+		return -EINVAL;
+	}
+	snprintf(name, namelen, "%.*s", (int)n, source);
+	if (!conf_name_valid(name)) {
+		fprintf(stderr, "%s: '%s' is not a valid file system name (1-64 of A-Z a-z 0-9 . _ "
+			"-, not starting with . or -)\n", prog, name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Takes "accesspoint=fsap-..." out of the comma-separated opts (in place;
+ * may be NULL) into ap ("" when none); false, saying why, for a malformed
+ * id. */
+static bool take_access_point(const char *prog, char *opts, char *ap, size_t aplen)
+{
+	char *o = opts;
+	size_t len;
+
+	ap[0] = '\0';
+	while (o && *o) {
+		size_t n = strcspn(o, ",");
+
+		if (n >= 12 && strncmp(o, "accesspoint=", 12) == 0) {
+			const char *v = o + 12;
+			size_t vn = n - 12, skip = n + (o[n] == ',');
+			bool ok = vn == 22 && strncmp(v, "fsap-", 5) == 0;
+
+			for (size_t i = 5; ok && i < vn; i++)
+				ok = strchr("0123456789abcdef", v[i]) != NULL;
+			if (!ok) {
+				fprintf(stderr, "%s: accesspoint=%.*s: expected fsap- and 17 hex "
+					"digits\n", prog, (int)vn, v);
+				return false;
+			}
+			snprintf(ap, aplen, "%.*s", (int)vn, v);
+			memmove(o, o + skip, strlen(o + skip) + 1);
+			continue;
+		}
+		o += n + (o[n] == ',');
+	}
+	len = opts ? strlen(opts) : 0;
+	if (len && opts[len - 1] == ',')
+		opts[len - 1] = '\0';
 	return true;
 }
 
@@ -729,28 +957,60 @@ static int cmd_mkfs(const struct cli_cmd *cmd, const char *config, int argc, cha
 	return 0;
 }
 
+/* Mounts source (as written) at dir: the fsname is the source when it is
+ * not the plain name, so that mount(8) finds an fstab line mounted.  opts
+ * (may be NULL) is changed: accesspoint= is taken out.  Returns the exit
+ * code; bad_source: the one for a source or option refused here. */
+static int mount_source(const char *prog, const char *config, const char *source,
+			const char *dir, char *opts, bool fg, bool debug, int bad_source)
+{
+	char name[CONF_NAME_MAX + 1], path[PATH_MAX], ap[32], *all = NULL;
+	struct efsfs_mount_req req = { .config = config, .mountpoint = dir, .foreground = fg,
+				       .debug = debug };
+	int code;
+
+	if (parse_source(prog, config, source, name, sizeof(name), path, sizeof(path)) < 0)
+		return bad_source;
+	if (!take_access_point(prog, opts, ap, sizeof(ap)))
+		return bad_source;
+	req.name = name;
+	req.subdir = path[0] ? path : NULL;
+	req.access_point = ap[0] ? ap : NULL;
+	req.opts = opts && *opts ? opts : NULL;
+	if (strcmp(source, name) != 0 && !(opts && strstr(opts, "fsname="))) {
+		if (asprintf(&all, "%s%sfsname=%s", opts && *opts ? opts : "",
+			     opts && *opts ? "," : "", source) < 0)
+			return 1;
+		req.opts = all;
+	}
+	code = efsfs_mount(&req);
+	free(all);
+	return code;
+}
+
 static int cmd_mount(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
 {
 	bool fg = false, debug = false;
 	char *opts = NULL;
-	int c;
+	int c, code;
 
 	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
 		switch (c) {
 		case 'f': fg = true; break;
 		case 'd': debug = true; fg = true; break;
-		case 'o': opts = optarg; break;
-		case OPT_HELP: print_cmd_help(stdout, cmd); return 0;
-		default: return usage_error(cmd, NULL);
+		case 'o': free(opts); opts = strdup(optarg); break;
+		case OPT_HELP: free(opts); print_cmd_help(stdout, cmd); return 0;
+		default: free(opts); return usage_error(cmd, NULL);
 		}
 	}
-	if (optind + 2 != argc)
-		return usage_error(cmd, "mount takes NAME and a mount point DIR");
-	if (subdir_refused("efsfs", argv[optind]))
-		return 1;
-	if (!conf_name_valid(argv[optind]))
-		return load_conf(config, argv[optind], NULL) < 0 ? 1 : 1;
-	return efsfs_mount(config, argv[optind], argv[optind + 1], opts, fg, debug);
+	if (optind + 2 != argc) {
+		free(opts);
+		return usage_error(cmd, "mount takes a SOURCE (NAME, NAME:/path, fs-ID or "
+				   "fs-ID:/path) and a mount point DIR");
+	}
+	code = mount_source("efsfs", config, argv[optind], argv[optind + 1], opts, fg, debug, 1);
+	free(opts);
+	return code;
 }
 
 static void fsck_report(const char *msg, void *arg)
@@ -1228,8 +1488,11 @@ int cli_mount_helper(int argc, char **argv)
 
 	log_init("mount.efsfs", false, LOG_INFO);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs("usage: mount.efsfs NAME[:/] DIR [-sfnv] [-o OPTIONS]\n"
-		      "mount(8)'s helper for mount -t efsfs; own options: config=FILE, foreground.\n"
+		fputs("usage: mount.efsfs SOURCE DIR [-sfnv] [-o OPTIONS]\n"
+		      "SOURCE: NAME, NAME:/path, fs-ID or fs-ID:/path (a subdirectory).\n"
+		      "mount(8)'s helper for mount -t efsfs; own options: config=FILE, foreground,\n"
+		      "accesspoint=fsap-ID.  A file system already mounted is served by its\n"
+		      "running daemon.\n"
 		      "See mount.efsfs(8).\n", stdout);
 		return 0;
 	}
@@ -1278,28 +1541,12 @@ int cli_mount_helper(int argc, char **argv)
 		}
 	}
 	if (!name || !dir) {
-		fprintf(stderr, "usage: mount.efsfs NAME DIR [-o OPTIONS]\n");
+		fprintf(stderr, "usage: mount.efsfs SOURCE DIR [-o OPTIONS]\n");
 		free(config);
 		return 2;
 	}
-	if (subdir_refused("mount.efsfs", name)) {
-		free(config);
-		return 32;        /* mount(8)'s "mount failure" */
-	}
-	/* "NAME:/" as in EFS's "fs-id:/" fstab lines.  The mount's source is
-	 * the source as written, so that mount(8) finds the fstab line mounted. */
-	char *fsname = NULL, *colon = strchr(name, ':');
-	int code;
+	int code = mount_source("mount.efsfs", config, name, dir, kept, fg, false, 32);
 
-	if (colon && strcmp(colon, ":/") == 0 && !strstr(kept, "fsname=") &&
-	    asprintf(&fsname, "%s%sfsname=%s", kept, used ? "," : "", name) < 0) {
-		free(config);
-		return 1;
-	}
-	if (colon && strcmp(colon, ":/") == 0)
-		*colon = '\0';
-	code = efsfs_mount(config, name, dir, fsname ? fsname : used ? kept : NULL, fg, false);
-	free(fsname);
 	free(config);
 	return code;
 }

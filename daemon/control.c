@@ -10,7 +10,8 @@
  * else gets one "error:" line and "exit 1".
  *
  * Protocol: the client sends one line, the command's words separated by
- * tabs; the server answers with the command's output and closes, the last
+ * tabs (an "attach" line carries a /dev/fuse fd as SCM_RIGHTS, which
+ * daemon.c's hook takes); the server answers with the command's output and closes, the last
  * line being "exit N".  Lines "progress: TEXT" on the way (a lifecycle run
  * that takes more than PROGRESS_S seconds) go to the client's stderr.
  *
@@ -43,6 +44,7 @@
 
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_IO_SECS     10
+#define CONTROL_ATTACH_SECS 60     /* the longest an attach waits for its answer */
 
 #define PROGRESS_S 2
 #define PROGRESS_TAG "progress: "
@@ -92,10 +94,13 @@ static void *progress_thread(void *arg)
 	return NULL;
 }
 
-/* fs, lfd, path and thread: set by control_start before the accept thread
- * starts, immutable afterwards; the rest written and read under lock. */
+/* fs, hooks, arg, lfd, path and thread: set by control_start before the
+ * accept thread starts, immutable afterwards; the rest written and read
+ * under lock. */
 struct control {
 	struct fs *fs;
+	struct control_hooks hooks;
+	void *arg;
 	int lfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t thread;
@@ -217,8 +222,10 @@ static int exec_run(struct fs *fs, const char *as_of_s, FILE *out, bool remote)
 /* `efsfs stats [--json]`: every metric of the meter under its CloudWatch
  * name, then what the tier knows besides.  m: the daemon's meter, or NULL
  * (not mounted: a meter of this process with the saved credit state, which
- * has counted nothing). */
-static int exec_stats(struct fs *fs, struct meter *m, bool json, FILE *out)
+ * has counted nothing); connections: the live FUSE sessions
+ * (ClientConnections, 0 without a daemon). */
+static int exec_stats(struct fs *fs, struct meter *m, unsigned connections, bool json,
+		      FILE *out)
 {
 	struct meter *own = NULL;
 	struct meter_values v;
@@ -245,6 +252,7 @@ static int exec_stats(struct fs *fs, struct meter *m, bool json, FILE *out)
 		fprintf(out, "error: storage bytes: %s\n", strerror(-r));
 		return 1;
 	}
+	meter_set_connections(m, connections);
 	meter_read(m, &v);
 	meter_free(own);
 	if (json) {
@@ -302,19 +310,21 @@ static const char *days(int d, char *buf, size_t len)
 	return buf;
 }
 
-/* control_exec; remote: out is a control client's socket; mx: the
+/* control_exec; ctl non-NULL: out is a control client's socket; mx: the
  * daemon's meter, NULL when not mounted. */
-static int exec_cmd(struct fs *fs, struct metrics *mx, int argc, char **argv, FILE *out,
-		    bool remote)
+static int exec_cmd(struct fs *fs, const struct control *ctl, struct metrics *mx, int argc,
+		    char **argv, FILE *out)
 {
 	const struct conf *c = fs_conf(fs);
+	bool remote = ctl != NULL;
+	unsigned conns = ctl && ctl->hooks.connections ? ctl->hooks.connections(ctl->arg) : 0;
 
 	if (argc == 2 && strcmp(argv[0], "run") == 0)
 		return exec_run(fs, argv[1], out, remote);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
-		return exec_stats(fs, metrics_meter(mx), false, out);
+		return exec_stats(fs, metrics_meter(mx), conns, false, out);
 	if (argc == 2 && strcmp(argv[0], "stats") == 0 && strcmp(argv[1], "json") == 0)
-		return exec_stats(fs, metrics_meter(mx), true, out);
+		return exec_stats(fs, metrics_meter(mx), conns, true, out);
 	if (argc == 7 && strcmp(argv[0], "metrics-get") == 0) {
 		/* NAME CLASS|- START END PERIOD STATS (numbers: the CLI parsed them) */
 		char e[512];
@@ -362,7 +372,7 @@ static int exec_cmd(struct fs *fs, struct metrics *mx, int argc, char **argv, FI
 			c->promote_after_1_access ? "AFTER_1_ACCESS" : "NONE", c->ia_store,
 			c->archive_store);
 		print_last_pass(fs, out);
-		return exec_stats(fs, metrics_meter(mx), false, out);
+		return exec_stats(fs, metrics_meter(mx), conns, false, out);
 	}
 	if ((argc == 1 || (argc == 2 && strcmp(argv[1], "legacy") == 0)) &&
 	    strcmp(argv[0], "gc") == 0) {
@@ -387,7 +397,7 @@ static int exec_cmd(struct fs *fs, struct metrics *mx, int argc, char **argv, FI
 
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out)
 {
-	return exec_cmd(fs, NULL, argc, argv, out, false);
+	return exec_cmd(fs, NULL, NULL, argc, argv, out);
 }
 
 void control_set_metrics(struct control *ctl, struct metrics *mx)
@@ -399,23 +409,89 @@ void control_set_metrics(struct control *ctl, struct metrics *mx)
 	pthread_mutex_unlock(&ctl->lock);
 }
 
-/* Reads one request from f and answers it; the caller closes f. */
-static void serve(struct control *ctl, FILE *f)
-{
-	char line[CONTROL_LINE_MAX], *argv[8];
-	struct metrics *mx;
-	int argc = 0, code;
+#define CONTROL_ARGS_MAX 16
 
-	if (!fgets(line, sizeof(line), f))
+/* Reads one request line from fd into line (NUL-terminated, without the
+ * newline), with the fd of an SCM_RIGHTS message into *ret_fd (-1 when
+ * none; any further one is closed).  0, or -errno (-EPROTO: no newline in
+ * CONTROL_LINE_MAX bytes). */
+static int read_request(int fd, char *line, int *ret_fd)
+{
+	size_t used = 0;
+
+	*ret_fd = -1;
+	while (used < CONTROL_LINE_MAX - 1) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { line + used, CONTROL_LINE_MAX - 1 - used };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				      .msg_controllen = sizeof(cm.buf) };
+		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				int got;
+
+				memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*ret_fd < 0)
+					*ret_fd = got;
+				else
+					close(got);
+			}
+		}
+		if (n == 0)
+			return -EPIPE;
+		used += (size_t)n;
+		line[used] = '\0';
+		if (memchr(line, '\n', used)) {
+			line[strcspn(line, "\n")] = '\0';
+			return 0;
+		}
+	}
+	return -EPROTO;
+}
+
+/* Reads one request from fd and answers it on f (the same socket); the
+ * caller closes f. */
+static void serve(struct control *ctl, int fd, FILE *f)
+{
+	char line[CONTROL_LINE_MAX], *argv[CONTROL_ARGS_MAX];
+	struct metrics *mx;
+	int argc = 0, code, devfd;
+
+	if (read_request(fd, line, &devfd) < 0) {
+		if (devfd >= 0)
+			close(devfd);
 		return;
-	line[strcspn(line, "\n")] = '\0';
-	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < 8;
+	}
+	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < CONTROL_ARGS_MAX;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
-	pthread_mutex_lock(&ctl->lock);
-	mx = ctl->mx;
-	pthread_mutex_unlock(&ctl->lock);
-	code = exec_cmd(ctl->fs, mx, argc, argv, f, true);
+	if (argc >= 1 && strcmp(argv[0], "attach") == 0) {
+		if (ctl->hooks.attach) {
+			code = ctl->hooks.attach(devfd, argc, argv, f, ctl->arg);
+		} else {
+			if (devfd >= 0)
+				close(devfd);
+			fprintf(f, "error: this daemon takes no more mounts\n");
+			code = 1;
+		}
+	} else {
+		if (devfd >= 0)
+			close(devfd);
+		pthread_mutex_lock(&ctl->lock);
+		mx = ctl->mx;
+		pthread_mutex_unlock(&ctl->lock);
+		code = exec_cmd(ctl->fs, ctl, mx, argc, argv, f);
+	}
 	fprintf(f, "exit %d\n", code);
 	fflush(f);
 }
@@ -424,10 +500,10 @@ static void *client_thread(void *arg)
 {
 	struct control_client *cc = arg;
 	struct control *ctl = cc->ctl;
-	FILE *f = fdopen(cc->fd, "r+");
+	FILE *f = fdopen(cc->fd, "w");
 
 	if (f)
-		serve(ctl, f);
+		serve(ctl, cc->fd, f);
 	/* the slot is freed before the fd is closed, so that control_stop
 	 * never shuts down a number that another open has reused */
 	pthread_mutex_lock(&ctl->lock);
@@ -551,7 +627,8 @@ int control_path(const char *data_dir, char *buf, size_t len)
 	return 0;
 }
 
-int control_start(struct fs *fs, struct control **ret)
+int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
+		  struct control **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *ctl;
@@ -562,6 +639,9 @@ int control_start(struct fs *fs, struct control **ret)
 	if (!ctl)
 		return -ENOMEM;
 	ctl->fs = fs;
+	if (hooks)
+		ctl->hooks = *hooks;
+	ctl->arg = arg;
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->idle, NULL);
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
@@ -629,6 +709,11 @@ void control_stop(struct control *ctl)
 
 int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 {
+	return control_client_fd(data_dir, argc, argv, -1, out);
+}
+
+int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, FILE *out)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[CONTROL_LINE_MAX] = "";
 	size_t used = 0;
@@ -660,11 +745,36 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 		close(fd);
 		return -e;
 	}
+	/* an attach is answered at once: a daemon that does not answer is stuck
+	 * (the mount waiting on it is then unmounted by the caller) */
+	if (sendfd >= 0) {
+		const struct timeval tv = { .tv_sec = CONTROL_ATTACH_SECS };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	/* a daemon that refuses us may have answered and closed already: no
 	 * SIGPIPE, and its answer is still there to read */
 	line[used++] = '\n';
-	if (send(fd, line, used, MSG_NOSIGNAL) < 0) {
-		/* read what the daemon said, if anything */
+	{
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { line, used };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (sendfd >= 0) {
+			memset(&cm, 0, sizeof(cm));
+			msg.msg_control = cm.buf;
+			msg.msg_controllen = sizeof(cm.buf);
+			CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &sendfd, sizeof(int));
+		}
+		if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
+			/* read what the daemon said, if anything */
+		}
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
@@ -681,6 +791,10 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 			continue;
 		}
 		fputs(line, out);
+	}
+	if (code < 0 && ferror(f) && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		fclose(f);
+		return -ETIMEDOUT;
 	}
 	fclose(f);
 	return code < 0 ? -EPIPE : code;

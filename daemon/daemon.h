@@ -6,11 +6,22 @@
 
 #include <stdbool.h>
 
-/* Mounts NAME at mountpoint and serves it until unmounted (daemon.c).
- * opts: comma-separated FUSE mount options from -o (may be NULL).
- * Returns the process exit code. */
-int efsfs_mount(const char *config, const char *name, const char *mountpoint, const char *opts,
-		bool foreground, bool debug);
+/* One mount asked for by efsfs mount or mount.efsfs. */
+struct efsfs_mount_req {
+	const char *config;         /* --config or config=, NULL: the usual files */
+	const char *name;           /* the file system (a source's fs- id resolved to it) */
+	const char *subdir;         /* NAME:/path's path: NULL or "/" for the root */
+	const char *access_point;   /* -o accesspoint=fsap-..., or NULL */
+	const char *mountpoint;
+	const char *opts;           /* comma-separated FUSE mount options, or NULL */
+	bool foreground;
+	bool debug;
+};
+
+/* Mounts req->name at req->mountpoint: attached to the running daemon of
+ * that file system (daemon.c's top comment), or served by a new daemon
+ * until its last mount is unmounted.  Returns the process exit code. */
+int efsfs_mount(const struct efsfs_mount_req *req);
 
 /* CLI subcommands (cli.c); each returns the process exit code. */
 int cli_main(int argc, char **argv);

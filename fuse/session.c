@@ -200,6 +200,95 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 	return 0;
 }
 
+int efsfs_session_mount_fd(struct efsfs_session *s, int fd, char *err, size_t errlen)
+{
+	char path[32];
+
+	/* libfuse takes "/dev/fd/N" as a connection mounted by someone else */
+	snprintf(path, sizeof(path), "/dev/fd/%d", fd);
+	if (fuse_session_mount(s->se, path) != 0) {
+		snprintf(err, errlen, "%s: not a FUSE connection (fd %d)", s->mountpoint, fd);
+		return -EBADF;
+	}
+	efsfs_pt_install(s);
+	return 0;
+}
+
+struct efsfs_kmount {
+	struct fuse_session *se;
+	struct fuse_args args;
+	struct efsfs_kmount *next;   /* in handed_over */
+};
+
+int efsfs_kmount_new(const struct conf *conf, const char *mountpoint, const char *mount_opts,
+		     bool kernel_checks, struct efsfs_kmount **ret_k, char *err, size_t errlen)
+{
+	static const struct fuse_lowlevel_ops none;
+	struct efsfs_kmount *k = calloc(1, sizeof(*k));
+	int r;
+
+	if (!k) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	k->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	r = build_args(&k->args, conf, mount_opts, false, kernel_checks);
+	if (r < 0) {
+		snprintf(err, errlen, "mount options: %s", strerror(-r));
+		goto fail;
+	}
+	k->se = fuse_session_new(&k->args, &none, sizeof(none), NULL);
+	if (!k->se) {
+		snprintf(err, errlen, "bad mount options '%s' (see the FUSE messages above)",
+			 mount_opts ? mount_opts : "");
+		r = -EINVAL;
+		goto fail;
+	}
+	if (fuse_session_mount(k->se, mountpoint) != 0) {
+		snprintf(err, errlen, "cannot mount on %s (see the FUSE messages above)",
+			 mountpoint);
+		r = -EIO;
+		goto fail;
+	}
+	*ret_k = k;
+	return 0;
+fail:
+	efsfs_kmount_free(k, false);
+	return r;
+}
+
+int efsfs_kmount_fd(const struct efsfs_kmount *k)
+{
+	return fuse_session_fd(k->se);
+}
+
+/* A mount handed to a daemon: libfuse 3.14's fuse_session_destroy does not
+ * free the mount point that fuse_session_mount copied (only
+ * fuse_session_unmount does, which would unmount), so such a session is
+ * kept, reachable, until the process (mount.efsfs, which exits right
+ * after) ends; its fd is closed now.  Only the mounting process's one
+ * thread uses it. */
+static struct efsfs_kmount *handed_over;
+
+void efsfs_kmount_free(struct efsfs_kmount *k, bool unmount)
+{
+	if (!k)
+		return;
+	if (k->se && !unmount && fuse_session_fd(k->se) >= 0) {
+		close(fuse_session_fd(k->se));
+		k->next = handed_over;
+		handed_over = k;
+		return;
+	}
+	if (k->se) {
+		if (unmount)
+			fuse_session_unmount(k->se);
+		fuse_session_destroy(k->se);    /* closes our fd; never unmounts */
+	}
+	fuse_opt_free_args(&k->args);
+	free(k);
+}
+
 int efsfs_session_run(struct efsfs_session *s)
 {
 	char who[4200];

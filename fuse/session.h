@@ -52,6 +52,11 @@ void efsfs_session_remove_signal_handlers(struct efsfs_session *s);
 /* Mounts the session at its mount point and hooks its I/O for passthrough
  * when the config asks for it and we are root. */
 int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen);
+/* Instead of efsfs_session_mount: serves a FUSE mount made by another
+ * process (efsfs_kmount_new in mount.efsfs), whose /dev/fuse fd it takes
+ * over (closed by efsfs_session_destroy).  efsfs_session_unmount does not
+ * unmount it: that process's mount namespace may not be ours. */
+int efsfs_session_mount_fd(struct efsfs_session *s, int fd, char *err, size_t errlen);
 /* Serves the session's requests on worker threads until it is unmounted,
  * stopped or sent a signal: 0, or -errno when reading /dev/fuse failed. */
 int efsfs_session_run(struct efsfs_session *s);
@@ -67,5 +72,22 @@ void efsfs_session_destroy(struct efsfs_session *s);
  * passthrough, and the handles it opened with passthrough so far. */
 bool efsfs_session_passthrough(struct efsfs_session *s);
 uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s);
+
+/* A FUSE mount made here for a daemon to serve (mount.efsfs attaching a
+ * mount to a running daemon): the kernel mount at mountpoint with the
+ * options efsfs_session_new and efsfs_session_mount would use (fs_conf's
+ * name, allow_other, mount_opts; default_permissions unless kernel_checks
+ * is false: the session will check permissions itself, as an access point's
+ * or a root-squashing one does), done in this process's mount namespace
+ * (mount(2), or fusermount3 for a user).  Nothing serves it until its fd
+ * went to a session (efsfs_session_mount_fd); until then accesses wait. */
+struct efsfs_kmount;
+int efsfs_kmount_new(const struct conf *conf, const char *mountpoint, const char *mount_opts,
+		     bool kernel_checks, struct efsfs_kmount **ret_k, char *err, size_t errlen);
+/* The mount's /dev/fuse fd (owned by k; send a copy). */
+int efsfs_kmount_fd(const struct efsfs_kmount *k);
+/* Frees k (accepts NULL); unmount: detach the mount first, when no daemon
+ * took it. */
+void efsfs_kmount_free(struct efsfs_kmount *k, bool unmount);
 
 #endif

@@ -147,15 +147,19 @@ assert_eq 255 "$NAMELEN" "statfs reports 255-byte names"
 DF_KIB=$(df -k --output=size -- "$MNT" | tail -n 1 | tr -d ' ')
 assert_eq "$TOTAL_KIB" "$DF_KIB" "df shows the same size as statfs"
 
-# ---- the single-mount lock and fsck ------------------------------------------------------
+# ---- a second mount joins the daemon; the lock refuses fsck ----------------------------------
 
 PID=${MOUNT_PIDS[$(canon "$MNT")]}
 run "$EFSFS" mount cli "$MNT2"
-expect_failure "a second efsfs mount of the same file system fails" "in use" "pid=$PID"
-if ! is_not_mounted "$MNT2"; then
-	fail "the refused second mount left something mounted on $MNT2"
-fi
-pass "the refused second mount mounted nothing"
+assert_eq 0 "$RC" "a second efsfs mount of the same file system works ($ERR)"
+efsfs_adopt_mount cli "$MNT2"
+assert_eq "$PID" "${MOUNT_PIDS[$(canon "$MNT2")]}" "the second mount is served by the first daemon"
+assert_same_file "$REF" "$MNT2/dir/big" "the second mount reads what the first wrote"
+umount -- "$MNT2" || fail "umount $MNT2"
+wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$MNT2" || fail "$MNT2 stays mounted"
+unset "MOUNT_PIDS[$(canon "$MNT2")]" "MOUNT_NAMES[$(canon "$MNT2")]"
+pid_gone "$PID" && fail "unmounting the second mount stopped the daemon of the first"
+pass "unmounting the second mount leaves the daemon serving the first"
 run "$EFSFS" fsck cli
 expect_failure "fsck of a mounted file system fails" "in use" "pid=$PID"
 assert_same_file "$REF" "$MNT/dir/big" "the first mount still reads after the refusals"
@@ -313,13 +317,16 @@ expect_failure "mount -t efsfs with an unknown option fails" "no_such_fuse_optio
 is_not_mounted "$MNT" || fail "mount -t efsfs with an unknown option left a mount"
 pass "mount -t efsfs with an unknown option mounted nothing"
 
-# The lock through mount(8): the second mount names the first daemon.
+# Through mount(8): the second mount joins the first daemon.
 efsfs_mount cli "$MNT"
 PID=${MOUNT_PIDS[$(canon "$MNT")]}
 run mount -t efsfs -o "config=$CONF" cli "$MNT2"
-expect_failure "a second mount -t efsfs of a mounted file system fails" "in use" "pid=$PID"
-is_not_mounted "$MNT2" || fail "the refused mount -t efsfs left a mount on $MNT2"
-assert_same_file "$REF" "$MNT/dir/big" "the first mount still works after mount(8) refused"
+assert_eq 0 "$RC" "a second mount -t efsfs of a mounted file system works ($ERR)"
+efsfs_adopt_mount cli "$MNT2"
+assert_eq "$PID" "${MOUNT_PIDS[$(canon "$MNT2")]}" "mount(8)'s second mount is served by the first daemon"
+assert_same_file "$REF" "$MNT2/dir/big" "the second mount -t efsfs reads the big file"
+efsfs_umount "$MNT2"
+assert_same_file "$REF" "$MNT/dir/big" "the first mount still works after the second went"
 efsfs_umount "$MNT"
 
 for tag in "${BAD_TAGS[@]}"; do

@@ -118,7 +118,7 @@ for v in -V --version version; do
 	assert_eq "0 efsfs $VERSION" "$RC $OUT" "efsfs $v prints the version"
 done
 
-# ---- messages: an empty meta.db, a subdirectory mount -------------------------------------
+# ---- messages: an empty meta.db, a missing subdirectory -------------------------------------
 
 make_config empty
 efsfs_mkfs empty
@@ -144,14 +144,14 @@ ln -s -- "$(realpath -- "$EFSFS")" "$TEST_TMP/bin/mount.efsfs"
 for cmd in "$TEST_TMP/bin/mount.efsfs sub:/some/dir $MNT -o rw" "$EFSFS mount sub:/some/dir $MNT"; do
 	# shellcheck disable=SC2086 # the words of the command line
 	run $cmd
-	if ((RC == 0)) || [[ "$ERR" != *"sub:/some/dir: mounting a subdirectory (/some/dir) is not supported yet"* ]]; then
-		fail "'$cmd' exited $RC without saying subdirectory mounts are not supported: $ERR"
+	if ((RC == 0)) || [[ "$ERR" != *"sub: subdirectory /some/dir: /some does not exist"* ]]; then
+		fail "'$cmd' exited $RC without saying the subdirectory is missing: $ERR"
 	fi
 	if [[ "$ERR" == *"$EFSFS_CONFIG"* || "$ERR" == *"invalid file system name"* ]]; then
 		fail "'$cmd' blames the configuration: $ERR"
 	fi
 	is_not_mounted "$MNT" || fail "'$cmd' mounted something on $MNT"
-	pass "$(basename -- "${cmd%% *}"): NAME:/sub is refused as a subdirectory mount, naming the source"
+	pass "$(basename -- "${cmd%% *}"): NAME:/missing is refused, naming the missing directory"
 done
 
 # ---- a user's own configuration and a root-only /etc/efsfs/efsfs.conf ----------------------
@@ -259,7 +259,7 @@ if ((RC != 0)) || [[ "$OUT" != "usage: mount.efsfs "* || "$OUT" != *"mount.efsfs
 fi
 pass "mount.efsfs --help prints its usage"
 MOUNT8=$(groff -man -Tascii -P-cbou -rLL=200n "$SRC/man/mount.efsfs.8")
-for want in "config=FILE" foreground "not supported yet"; do
+for want in "config=FILE" foreground "accesspoint=" "fs-ID:/path" ENOTCONN; do
 	if [[ "$MOUNT8" != *"$want"* ]]; then
 		fail "mount.efsfs.8 does not mention '$want'"
 	fi

@@ -135,6 +135,7 @@ errno_text()
 	ENOSPC) echo "No space left on device" ;;
 	EROFS) echo "Read-only file system" ;;
 	EIO) echo "Input/output error" ;;
+	ENOTCONN) echo "Transport endpoint is not connected" ;;
 	ENAMETOOLONG) echo "File name too long" ;;
 	*) echo "$1" ;;
 	esac
@@ -320,14 +321,26 @@ efsfs_umount_quiet()
 		umount -- "$mnt" 2>/dev/null || fusermount3 -u -- "$mnt" 2>/dev/null || return 1
 	fi
 	wait_until "$EFSFS_WAIT_SECS" is_not_mounted "$mnt" || return 1
-	if [[ -n "$pid" ]]; then
+	unset "MOUNT_PIDS[$mnt]" "MOUNT_NAMES[$mnt]"
+	# one daemon serves every mount of a file system: it stops with the last
+	if [[ -n "$pid" ]] && ! daemon_serves_another "$pid"; then
 		wait_until "$EFSFS_WAIT_SECS" pid_gone "$pid" || return 2
 	fi
-	unset "MOUNT_PIDS[$mnt]" "MOUNT_NAMES[$mnt]"
 	return 0
 }
 
-# efsfs_umount MNT: unmounts and waits until the daemon has exited.
+# True when a mount recorded in MOUNT_PIDS is served by daemon $1.
+daemon_serves_another()
+{
+	local m
+	for m in "${!MOUNT_PIDS[@]}"; do
+		[[ "${MOUNT_PIDS[$m]}" == "$1" ]] && return 0
+	done
+	return 1
+}
+
+# efsfs_umount MNT: unmounts and, when it served no other recorded mount,
+# waits until the daemon has exited.
 efsfs_umount()
 {
 	local mnt rc=0 pid

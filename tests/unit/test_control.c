@@ -83,6 +83,7 @@ struct fake_daemon {
 	pthread_t thread;
 	char got[4 * CONTROL_LINE_MAX];
 	size_t got_len;
+	int passed_fd;              /* an SCM_RIGHTS fd the client sent, else -1 */
 };
 
 static void *fake_main(void *arg)
@@ -93,8 +94,20 @@ static void *fake_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
-	while (d->got_len < sizeof(d->got) - 1 &&
-	       (n = read(fd, d->got + d->got_len, sizeof(d->got) - 1 - d->got_len)) > 0) {
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { d->got + d->got_len, sizeof(d->got) - 1 - d->got_len };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				      .msg_controllen = sizeof(cm.buf) };
+
+		if (d->got_len >= sizeof(d->got) - 1 || (n = recvmsg(fd, &msg, 0)) <= 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				memcpy(&d->passed_fd, CMSG_DATA(c), sizeof(int));
 		d->got_len += (size_t)n;
 		if (memchr(d->got, '\n', d->got_len))
 			break;
@@ -110,6 +123,7 @@ static void fake_start(struct fake_daemon *d)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	memset(d, 0, sizeof(*d));
+	d->passed_fd = -1;
 	snprintf(d->dir, sizeof(d->dir), "%s/d-XXXXXX", test_dir);
 	ck_assert_ptr_nonnull(mkdtemp(d->dir));
 	ck_assert_int_eq(control_path(d->dir, sa.sun_path, sizeof(sa.sun_path)), 0);
@@ -152,6 +166,30 @@ START_TEST(test_client_request_line)
 	ck_assert_str_eq(d.got, "run\t@1798761600\n");
 	ck_assert_str_eq(out_text, "hello\n");
 	free(out_text);
+}
+END_TEST
+
+/* An attach sends its /dev/fuse fd along with the line (SCM_RIGHTS): the
+ * daemon gets a descriptor of the same open file. */
+START_TEST(test_client_passes_fd)
+{
+	struct fake_daemon d;
+	char *argv[] = { "attach", "mnt=/x" }, c = 0;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	fake_start(&d);
+	ck_assert_int_eq(control_client_fd(d.dir, 2, argv, p[1], stdout), 7);
+	fake_stop(&d, true);
+	ck_assert_str_eq(d.got, "attach\tmnt=/x\n");
+	ck_assert_int_ge(d.passed_fd, 0);
+	ck_assert_int_ne(d.passed_fd, p[1]);
+	close(p[1]);
+	ck_assert_int_eq(write(d.passed_fd, "k", 1), 1);
+	close(d.passed_fd);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'k');
+	close(p[0]);
 }
 END_TEST
 
@@ -210,6 +248,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_date_bad);
 	tcase_add_test(tc, test_date_range);
 	tcase_add_test(tc, test_client_request_line);
+	tcase_add_test(tc, test_client_passes_fd);
 	tcase_add_test(tc, test_client_long_arguments);
 	tcase_add_test(tc, test_client_separators);
 	suite_add_tcase(s, tc);
