@@ -75,6 +75,9 @@ enum key {
 	KEY_PASSTHROUGH,
 	KEY_FUSE_SPIN_US,
 	KEY_STATFS,
+	KEY_CLIENT_MOUNT,
+	KEY_CLIENT_WRITE,
+	KEY_CLIENT_ROOT_ACCESS,
 	KEY_COUNT
 };
 
@@ -1031,6 +1034,13 @@ static const struct key_def keys[KEY_COUNT] = {
 		          "10000)", .def = "50" },
 	[KEY_STATFS] = { "statfs", parse_choice_key, FIELD(statfs), .values = statfs_values,
 		.expect = "unknown value '%s' (expected efs or local)", .def = "efs" },
+	/* the file system policy: EFS's client actions (README, "Access points") */
+	[KEY_CLIENT_MOUNT] = { "client_mount", parse_bool_key, FIELD(client_mount),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_CLIENT_WRITE] = { "client_write", parse_bool_key, FIELD(client_write),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_CLIENT_ROOT_ACCESS] = { "client_root_access", parse_bool_key,
+		FIELD(client_root_access), .expect = BOOL_EXPECTED, .def = "true" },
 };
 
 /* Parses value v of key k into c.  name is what %n expands to. */

@@ -536,7 +536,10 @@ START_TEST(test_every_key)
 	            "entry_timeout = 3600\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
-	            "statfs = local\n", "dev");
+	            "statfs = local\n"
+	            "client_mount = no\n"
+	            "client_write = false\n"
+	            "client_root_access = off\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
 	ck_assert_int_eq(c->performance_mode, CONF_PERF_MAX_IO);
@@ -564,7 +567,35 @@ START_TEST(test_every_key)
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
+	ck_assert(!c->client_mount);
+	ck_assert(!c->client_write);
+	ck_assert(!c->client_root_access);
 	conf_free(c);
+}
+END_TEST
+
+/* The file system policy: all three allowed by default (EFS without a
+ * policy), each set on its own, from [defaults] too, and a bad value named. */
+START_TEST(test_policy_keys)
+{
+	struct conf *c;
+
+	env_reset();
+	c = load_ok("[dev]\n", "dev");
+	ck_assert(c->client_mount && c->client_write && c->client_root_access);
+	conf_free(c);
+	c = load_ok("[defaults]\nclient_root_access = false\n[dev]\nclient_write = no\n", "dev");
+	ck_assert(c->client_mount);
+	ck_assert(!c->client_write);
+	ck_assert(!c->client_root_access);
+	conf_free(c);
+	c = load_ok("[defaults]\nclient_mount = false\n[dev]\nclient_mount = true\n", "dev");
+	ck_assert(c->client_mount);
+	conf_free(c);
+	load_fails("[dev]\nclient_write = maybe\n", "dev", 2, "client_write",
+	           "invalid boolean 'maybe'");
+	load_fails("[defaults]\nclient_root_access = 2\n[dev]\n", "dev", 2, "client_root_access",
+	           "invalid boolean '2'");
 }
 END_TEST
 
@@ -1321,6 +1352,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_defaults_no_file);
 	tcase_add_test(tc, test_default_data_dir_xdg);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_policy_keys);
 	tcase_add_test(tc, test_value_forms);
 	tcase_add_test(tc, test_s3_limits_and_class);
 	tcase_add_test(tc, test_defaults_section_merge);
