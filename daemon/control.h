@@ -9,12 +9,14 @@
 
 struct control;
 
-/* The longest request line, newline and NUL included. */
-#define CONTROL_LINE_MAX 1024
+/* The longest request line, newline and NUL included: an access point
+ * create request with 50 tags of the longest keys and values is ~40 KiB. */
+#define CONTROL_LINE_MAX 65536
 
 int control_start(struct fs *fs, struct control **ret);
 void control_stop(struct control *ctl);     /* accepts NULL */
-/* Runs a command (argv: "run DATE" | "stats" | "status" | "info" | "gc"); output to
+/* Runs a command (argv: "run DATE" | "stats" | "status" | "info" | "gc" |
+ * "access-point ..." (daemon/apcmd.h)); output to
  * out; returns the exit code (0 ok, 1 failed, 2 usage). */
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out);
 /* Sends a command to the daemon of data_dir: its exit code, or -errno
