@@ -121,8 +121,8 @@ static const struct cli_opt ap_create_opts[] = {
 	  "0 to 4294967295, at most 16 secondary gids), or as JSON "
 	  "'{\"Uid\":N,\"Gid\":N,\"SecondaryGids\":[N]}'" },
 	{ AP_ROOT_DIRECTORY, "root-directory", "DIR", "the directory the access point shows as "
-	  "its root: Path=/dir[,CreationInfo={OwnerUid=N,OwnerGid=N,Permissions=0755}] or the "
-	  "same as JSON; default Path=/. A Path has at most 100 characters and 4 components, "
+	  "its root: Path=/dir[,CreationInfo={...}] with CreationInfo "
+	  "{OwnerUid=N,OwnerGid=N,Permissions=0755}, or the same as JSON; default Path=/. A Path has at most 100 characters and 4 components, "
 	  "no . or ..; with CreationInfo (all three fields, Permissions 3 or 4 octal digits) "
 	  "the first mount makes the missing directories with that owner and mode, without "
 	  "it a mount of a missing path fails; an existing directory is never changed" },
