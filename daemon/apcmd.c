@@ -50,6 +50,7 @@ static json_t *sh_scalar(struct sh *p)
 {
 	char buf[1024];
 	size_t n = 0;
+	json_t *v;
 
 	if (p->s[p->i] == '"' || p->s[p->i] == '\'') {
 		char q = p->s[p->i++];
@@ -70,7 +71,8 @@ static json_t *sh_scalar(struct sh *p)
 		}
 	}
 	buf[n] = '\0';
-	return json_string(buf);
+	v = json_string(buf);
+	return v ? v : sh_fail(p, "a value that is not UTF-8 text");
 }
 
 /* Whether the text after a ',' at i is a bare value (no '=' before the
@@ -90,6 +92,8 @@ static json_t *sh_list(struct sh *p)
 {
 	json_t *a = json_array(), *v;
 
+	if (!a)
+		return sh_fail(p, strerror(ENOMEM));
 	p->i++;
 	while (a && p->s[p->i] != ']') {
 		if (p->s[p->i] == '{') {
@@ -127,6 +131,8 @@ static json_t *sh_struct(struct sh *p, char end)
 {
 	json_t *o = json_object();
 
+	if (!o)
+		return sh_fail(p, strerror(ENOMEM));
 	while (o && p->s[p->i] != end) {
 		char key[128];
 		size_t n = 0;
@@ -181,7 +187,10 @@ static json_t *sh_struct(struct sh *p, char end)
 			snprintf(p->err, p->errlen, "--%s: %s given twice in '%s'", p->opt, key, p->s);
 			goto fail;
 		}
-		json_object_set_new(o, key, v);
+		if (json_object_set_new(o, key, v) < 0) {
+			sh_fail(p, "a key that is not UTF-8 text");
+			goto fail;
+		}
 		if (p->s[p->i] == ',')
 			p->i++;
 		else if (p->s[p->i] != end) {

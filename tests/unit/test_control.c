@@ -333,6 +333,9 @@ START_TEST(test_ap_bad_options)
 	opt_fails("tags", "Value=x", "Tags: tag 1: Key is missing");
 	opt_fails("tags", "Key=a,Value=b,Colour=c", "unknown key 'Colour'");
 	opt_fails("root-directory", "Path=\"/a", "unterminated quote");
+	opt_fails("tags", "Key=\xff,Value=b", "not UTF-8 text");
+	opt_fails("tags", "K\xff" "ey=a", "a key that is not UTF-8 text");
+	opt_fails("tags", "{\"Key\":\"\xff\"}", "invalid JSON");
 }
 END_TEST
 
