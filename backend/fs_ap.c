@@ -79,6 +79,16 @@ static int check_path(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether s holds a control character (which no tag may: EFS's pattern
+ * for keys and values is letters, digits, spaces and _.:/=+-@). */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 int fs_ap_check(const struct fs_access_point *ap, char *err, size_t errlen)
 {
 	size_t n;
@@ -119,6 +129,16 @@ int fs_ap_check(const struct fs_access_point *ap, char *err, size_t errlen)
 		if (strncmp(t->key, "aws:", 4) == 0) {
 			snprintf(err, errlen, "Tags: tag %u: Key '%s': the aws: prefix is reserved",
 				 i + 1, t->key);
+			return -EINVAL;
+		}
+		if (has_control(t->key)) {
+			snprintf(err, errlen, "Tags: tag %u: a control character in the Key (EFS "
+				 "takes letters, digits, spaces and _.:/=+-@)", i + 1);
+			return -EINVAL;
+		}
+		if (has_control(t->value)) {
+			snprintf(err, errlen, "Tags: tag %u (Key '%s'): a control character in the "
+				 "Value (EFS takes letters, digits, spaces and _.:/=+-@)", i + 1, t->key);
 			return -EINVAL;
 		}
 		if (strnlen(t->value, sizeof(t->value)) > FS_AP_TAG_VALUE_MAX) {

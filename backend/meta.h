@@ -318,8 +318,9 @@ bool meta_session_alive(const struct meta_session *s, const struct meta_session 
 
 /* Opens the store named by url: "sqlite:///abs/path" (or an absolute path
  * alone: the same).  A store of an older schema is migrated on open (1 -> 2:
- * the chunk rows get their sha256; 2 -> 3: sessions; 3 -> 4: access points).  Another scheme is -EPROTONOSUPPORT;
- * err names the cause on every failure. */
+ * the chunk rows get their sha256; 2 -> 3: sessions; 3 -> 4: access
+ * points).  Another scheme is -EPROTONOSUPPORT; err names the cause on
+ * every failure. */
 int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, size_t errlen);
 void meta_close(struct meta *m);
 

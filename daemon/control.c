@@ -1,9 +1,10 @@
 /* control.c - the control socket of a mounted file system and the
  * commands behind it: `efsfs lifecycle run|status`, `efsfs stats`, `efsfs
- * info`, `efsfs gc` and `efsfs access-point ...` (daemon/apcmd.c) reach the daemon through DATA_DIR/control.sock (a UNIX
- * socket, mode 0600, bound under umask 0177 so it is never more open); when
- * nothing is mounted the CLI opens the file system itself and runs the same
- * code (control_exec) in-process.
+ * info`, `efsfs gc` and `efsfs access-point ...` (daemon/apcmd.c) reach
+ * the daemon through DATA_DIR/control.sock (a UNIX socket, mode 0600,
+ * bound under umask 0177 so it is never more open); when nothing is
+ * mounted the CLI opens the file system itself and runs the same code
+ * (control_exec) in-process.
  *
  * Who may ask: the peer's uid (SO_PEERCRED) must be root or the daemon's
  * own, the file system's owner; the file mode is not relied on.  Anyone

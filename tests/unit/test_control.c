@@ -340,8 +340,9 @@ START_TEST(test_ap_bad_options)
 END_TEST
 
 /* The request the CLI sends round-trips every field, fits one control
- * line even with 50 tags of the longest keys and values, and holds no tab
- * or newline (the separators of a control request). */
+ * line even with 50 tags of the longest keys and values that JSON escapes
+ * (fs_ap_check refuses control characters, the longest escapes), and holds
+ * no tab or newline (the separators of a control request). */
 START_TEST(test_ap_request)
 {
 	char err[1024], *req;
@@ -354,7 +355,7 @@ START_TEST(test_ap_request)
 		memset(ap.tags[i].key, 'k', FS_AP_TAG_KEY_MAX);
 		snprintf(ap.tags[i].key, 8, "%07d", i);
 		ap.tags[i].key[7] = 'k';
-		memset(ap.tags[i].value, '\t', FS_AP_TAG_VALUE_MAX);
+		memset(ap.tags[i].value, '"', FS_AP_TAG_VALUE_MAX);   /* \" in JSON */
 	}
 	ap.ntags = FS_AP_TAGS_MAX;
 	req = apcmd_request(&ap);

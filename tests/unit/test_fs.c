@@ -2333,6 +2333,10 @@ START_TEST(test_ap_validation)
 	ap.tags[1].key[0] = '\0';
 	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "tag 2: Key must have 1 to 128"), "%s", err);
+	snprintf(ap.tags[1].key, sizeof(ap.tags[1].key), "ok");
+	snprintf(ap.tags[1].value, sizeof(ap.tags[1].value), "a\tb");
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "tag 2 (Key 'ok'): a control character in the Value"), "%s", err);
 }
 END_TEST
 
