@@ -337,7 +337,8 @@ int fs_ap_check(const struct fs_access_point *ap, char *err, size_t errlen);
  * and written back).  With a client token that an access point has
  * already: that one's id and creation time when it was made with the same
  * fields (as EFS, idempotent), else -EEXIST.  -EINVAL (fs_ap_check), -EDQUOT
- * past FS_AP_MAX, -EROFS on a read-only open; err says why. */
+ * past FS_AP_MAX, -EROFS on a read-only open; err says why.  Durable when
+ * it returns (also with group commit), as fs_ap_delete. */
 int fs_ap_create(struct fs *fs, struct fs_access_point *ap, char *err, size_t errlen);
 int fs_ap_get(struct fs *fs, const char *id, struct fs_access_point *ret_ap);   /* -ENOENT */
 /* Every access point in creation order; a nonzero return of cb stops the

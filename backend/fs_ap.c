@@ -235,6 +235,18 @@ static int ap_create_body(struct meta *m, void *arg)
 	return meta_ap_insert(m, t->ap);
 }
 
+/* Makes what was committed durable now: the caller is told the id (or
+ * that it is gone) at once, also inside a mounted daemon's commit window. */
+static int ap_sync(struct fs *fs)
+{
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_sync(fs->meta);
+	fs_meta_unlock(fs);
+	return r;
+}
+
 int fs_ap_create(struct fs *fs, struct fs_access_point *ap, char *err, size_t errlen)
 {
 	struct ap_create_txn *t;
@@ -262,6 +274,8 @@ int fs_ap_create(struct fs *fs, struct fs_access_point *ap, char *err, size_t er
 		if (r != -EEXIST || t->mismatch)
 			break;
 	}
+	if (r == 0)
+		r = ap_sync(fs);
 	if (r == 0 && t->existing) {
 		memcpy(ap->id, t->old.id, sizeof(ap->id));
 		ap->created = t->old.created;
@@ -326,9 +340,12 @@ static int ap_delete_body(struct meta *m, void *arg)
 
 int fs_ap_delete(struct fs *fs, const char *id)
 {
+	int r;
+
 	if (fs->read_only)
 		return -EROFS;
-	return meta_txn(fs->meta, ap_delete_body, (void *)id);
+	r = meta_txn(fs->meta, ap_delete_body, (void *)id);
+	return r ? r : ap_sync(fs);
 }
 
 /* ---- the root directory of a view ---------------------------------------- */

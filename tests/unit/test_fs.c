@@ -2391,6 +2391,55 @@ START_TEST(test_ap_limit)
 }
 END_TEST
 
+/* In the child: with a commit window of a minute, creates an access point
+ * (or deletes the one named in *id) and crashes right after. */
+static char durable_id[FS_AP_ID_LEN + 1];
+
+static void ap_crash_child(int wfd)
+{
+	static struct fs_access_point ap;
+	char err[1024];
+
+	if (fs_open(conf, "/mnt/ap", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	if (fs_set_group_commit(fs, 60000) < 0)
+		_exit(11);
+	if (durable_id[0]) {
+		if (fs_ap_delete(fs, durable_id) < 0)
+			_exit(12);
+	} else {
+		ap_init(&ap, "/d");
+		if (fs_ap_create(fs, &ap, err, sizeof(err)) < 0)
+			_exit(13);
+		memcpy(durable_id, ap.id, sizeof(durable_id));
+	}
+	if (write(wfd, durable_id, sizeof(durable_id)) != (ssize_t)sizeof(durable_id))
+		_exit(14);
+	_exit(0);                /* a crash, the group still open */
+}
+
+/* An access point's create and delete are durable when they return, also
+ * with group commit (a mounted daemon's): the CLI has printed the id. */
+START_TEST(test_ap_durable)
+{
+	static struct fs_access_point got;
+
+	fs_close(fs);
+	fs = NULL;
+	durable_id[0] = '\0';
+	run_crash_child(ap_crash_child, durable_id, sizeof(durable_id));
+	ck_assert(ap_id_ok(durable_id));
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_ap_get(fs, durable_id, &got), 0);
+	ck_assert_str_eq(got.path, "/d");
+	fs_close(fs);
+	fs = NULL;
+	run_crash_child(ap_crash_child, durable_id, sizeof(durable_id));
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_ap_get(fs, durable_id, &got), -ENOENT);
+}
+END_TEST
+
 /* fs_resolve_root: "/" is the root; an existing path is found and left
  * as it is; with CreationInfo the missing components are made with its
  * owner and mode (also under a set-group-ID directory); without, -ENOENT
@@ -2540,6 +2589,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_ap_validation);
 	tcase_add_test(tc, test_ap_client_token);
 	tcase_add_test(tc, test_ap_limit);
+	tcase_add_test(tc, test_ap_durable);
 	tcase_add_test(tc, test_resolve_root);
 	suite_add_tcase(s, tc);
 
