@@ -186,7 +186,7 @@ static const struct cli_cmd commands[] = {
 	  "(verified before the chunk map names them). A copy refuses to mount until this ran. "
 	  "An interrupted run goes on where it stopped.",
 	  reidentify_opts, cmd_reidentify },
-	{ "store set-url", "NAME OLD NEW", "record that the objects in store OLD moved to NEW",
+	{ "store set-url", "NAME OLD NEW", "record that store OLD's objects moved to NEW",
 	  "After the objects of store OLD were copied to NEW and the configuration names NEW, "
 	  "checks that NEW holds every cold chunk's object and records it as the store of that "
 	  "class. OLD is not cleaned up.",
@@ -195,7 +195,7 @@ static const struct cli_cmd commands[] = {
 	  "Writes this data directory's claim into every store, after the data directory "
 	  "moved or the host was renamed. Never use it for a copy: use reidentify.",
 	  no_opts, cmd_store },
-	{ "access-point create", "NAME", "create an access point of NAME; prints its fsap- id",
+	{ "access-point create", "NAME", "create an access point; prints its fsap- id",
 	  "Creates an access point of file system NAME (its name or its fs- id) as EFS's "
 	  "CreateAccessPoint does, and prints its id (fsap- and 17 hex digits). A mount "
 	  "through it (mount -t efsfs -o accesspoint=ID NAME DIR) sees the root directory as "
@@ -333,6 +333,15 @@ static void print_cmd_help(FILE *out, const struct cli_cmd *cmd)
 
 static void print_main_help(FILE *out)
 {
+	int width = 26;
+
+	/* the summaries in one column, after the longest "COMMAND ARGS" */
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		int w = (int)(strlen(commands[i].name) + 1 + strlen(commands[i].args));
+
+		if (w > width)
+			width = w;
+	}
 	fputs("usage: efsfs [--config FILE] COMMAND [OPTIONS] [ARGS]\n"
 	      "       efsfs help [COMMAND]\n\nCommands:\n", out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -340,7 +349,7 @@ static void print_main_help(FILE *out)
 
 		snprintf(head, sizeof(head), "%s%s%s", commands[i].name,
 			 commands[i].args[0] ? " " : "", commands[i].args);
-		fprintf(out, "  %-26s %s\n", head, commands[i].summary);
+		fprintf(out, "  %-*s %s\n", width, head, commands[i].summary);
 	}
 	fputs("\nOptions:\n", out);
 	for (const struct cli_opt *o = global_opts; o->name; o++)
