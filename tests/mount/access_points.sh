@@ -6,7 +6,8 @@
 # the fs- id in place of NAME, bad input (a malformed --posix-user, a path
 # with .., a missing CreationInfo field, an unknown id) refused with the
 # field named and nothing created, access points surviving a remount, and
-# fsck clean afterwards.  Mounts through an access point are the mounts
+# fsck clean afterwards, and a read-only mount listing but refusing
+# changes.  Mounts through an access point are the mounts
 # stream's (accesspoint=); this script installs nothing system-wide.
 # Needs: EFSFS, root, /dev/fuse, jq.
 
@@ -102,6 +103,15 @@ assert_eq "0 live /" "$RC $(jq -r '.Name + " " + .RootDirectory.Path' <<<"$OUT")
 run "$EFSFS" access-point describe aps "$DB"
 assert_eq 1 "$RC" "the deleted one is gone after a remount"
 pass "access points survive remounts"
+
+# a read-only mount's daemon refuses changes and still lists
+efsfs_mount aps "$MNT" ro
+expect_refused "open read-only" create aps --posix-user Uid=1,Gid=1
+expect_refused "Read-only file system" delete aps "$LIVE"
+run "$EFSFS" access-point list aps
+assert_eq "0 2" "$RC $(jq '.AccessPoints | length' <<<"$OUT")" "a read-only mount lists"
+efsfs_umount "$MNT"
+pass "through a read-only mount: listed, not changed"
 
 out=$(efsfs_fsck aps 2>&1) || fail "efsfs fsck aps: $out"
 pass "fsck is clean"
