@@ -375,4 +375,57 @@ int fs_fsck(const struct conf *conf, bool repair, void (*report)(const char *msg
 int fs_fsck_open(struct fs *fs, bool repair, void (*report)(const char *msg, void *arg),
 		 void *arg, char *err, size_t errlen);
 
+/* Access points (backend/fs_ap.c), as EFS's: an id, a PosixUser every
+ * request through it runs as, a RootDirectory (with CreationInfo: made on
+ * first use), tags.  They live in the metadata, survive remounts and are
+ * immutable once created; at most FS_AP_MAX per file system.  Limits and
+ * validation follow EFS's CreateAccessPoint (fs_ap_check). */
+#define FS_AP_ID_LEN 22             /* "fsap-" + 17 hex digits */
+#define FS_AP_MAX 10000
+#define FS_AP_PATH_MAX 100          /* RootDirectory Path: characters ... */
+#define FS_AP_PATH_DEPTH 4          /* ... and components */
+#define FS_AP_TAGS_MAX 50
+#define FS_AP_TAG_KEY_MAX 128
+#define FS_AP_TAG_VALUE_MAX 256
+#define FS_AP_TOKEN_MAX 64          /* ClientToken: 1..64 characters */
+struct fs_ap_tag {
+	char key[FS_AP_TAG_KEY_MAX + 1];
+	char value[FS_AP_TAG_VALUE_MAX + 1];
+};
+struct fs_access_point {
+	char id[FS_AP_ID_LEN + 1];
+	struct fs_ident user;
+	char path[FS_AP_PATH_MAX + 1];   /* Path, "/" by default */
+	bool has_creation;
+	uid_t owner_uid;
+	gid_t owner_gid;
+	mode_t permissions;
+	char client_token[FS_AP_TOKEN_MAX + 1];  /* "" when none was given */
+	int64_t created;                 /* seconds since the epoch */
+	unsigned ntags;
+	struct fs_ap_tag tags[FS_AP_TAGS_MAX];
+};
+/* 0 when ap is what CreateAccessPoint accepts (path, groups, permissions,
+ * tags, token), else -EINVAL with err naming the field. */
+int fs_ap_check(const struct fs_access_point *ap, char *err, size_t errlen);
+/* Creates an access point from ap's fields (id and created are set here
+ * and written back).  With a client token that an access point has
+ * already: that one's id and creation time when it was made with the same
+ * fields (as EFS, idempotent), else -EEXIST.  -EINVAL (fs_ap_check), -EDQUOT
+ * past FS_AP_MAX, -EROFS on a read-only open; err says why.  Durable when
+ * it returns (also with group commit), as fs_ap_delete. */
+int fs_ap_create(struct fs *fs, struct fs_access_point *ap, char *err, size_t errlen);
+int fs_ap_get(struct fs *fs, const char *id, struct fs_access_point *ret_ap);   /* -ENOENT */
+/* Every access point in creation order; a nonzero return of cb stops the
+ * walk and is returned.  Each is read in a hold of the metadata lock of
+ * its own and cb runs without it (it may be slow: a control client). */
+int fs_ap_list(struct fs *fs, int (*cb)(const struct fs_access_point *ap, void *arg), void *arg);
+int fs_ap_delete(struct fs *fs, const char *id);    /* -ENOENT */
+/* The directory at path (absolute inside the file system): its inode, with one lookup
+ * reference the caller drops with fs_forget.  creation non-NULL: missing components are made
+ * with its owner and permissions (the last one) as EFS does; NULL: -ENOENT naming the missing
+ * component.  Not a directory: -ENOTDIR.  Used for access points and for NAME:/path mounts. */
+int fs_resolve_root(struct fs *fs, const char *path, const struct fs_access_point *creation,
+		    uint64_t *ret_ino, char *err, size_t errlen);
+
 #endif

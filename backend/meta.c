@@ -469,3 +469,33 @@ int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg)
 {
 	return m->ops->chunk_each(m, ino, cb, arg);
 }
+
+int meta_ap_insert(struct meta *m, const struct fs_access_point *ap)
+{
+	return m->ops->ap_insert(m, ap);
+}
+
+int meta_ap_get(struct meta *m, const char *id, struct fs_access_point *ret)
+{
+	return m->ops->ap_get(m, id, ret);
+}
+
+int meta_ap_by_token(struct meta *m, const char *token, struct fs_access_point *ret)
+{
+	return m->ops->ap_by_token(m, token, ret);
+}
+
+int meta_ap_next(struct meta *m, uint64_t after, struct fs_access_point *ret, uint64_t *ret_seq)
+{
+	return m->ops->ap_next(m, after, ret, ret_seq);
+}
+
+int meta_ap_delete(struct meta *m, const char *id)
+{
+	return m->ops->ap_delete(m, id);
+}
+
+int meta_ap_count(struct meta *m, uint64_t *ret)
+{
+	return m->ops->ap_count(m, ret);
+}

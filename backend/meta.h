@@ -30,8 +30,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "backend/fs.h"           /* struct fs_access_point, a value the engine stores */
+
 #define META_ROOT_INO      1
-#define META_SCHEMA        4
+#define META_SCHEMA        5
 
 struct meta;
 /* The value structs below (meta_inode, meta_chunk, meta_usage,
@@ -236,6 +238,20 @@ struct meta_ops {
 	int (*chunk_delete_from)(struct meta *m, uint64_t ino, uint64_t first_idx);
 	int (*chunk_cold_count)(struct meta *m, uint64_t ino, uint64_t *ret);
 	int (*chunk_each)(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg);
+
+	/* Access points (schema 4): rows as struct fs_access_point, validated
+	 * by the caller (backend/fs_ap.c).  insert: -EEXIST when the id or the
+	 * client token is taken.  get and by_token: -ENOENT.  next: the first
+	 * after sequence number `after` (0: from the start) in creation order
+	 * and its sequence number, -ENOENT past the last.  A read-only open of
+	 * a schema-3 store sees none. */
+	int (*ap_insert)(struct meta *m, const struct fs_access_point *ap);
+	int (*ap_get)(struct meta *m, const char *id, struct fs_access_point *ret);
+	int (*ap_by_token)(struct meta *m, const char *token, struct fs_access_point *ret);
+	int (*ap_next)(struct meta *m, uint64_t after, struct fs_access_point *ret,
+		       uint64_t *ret_seq);
+	int (*ap_delete)(struct meta *m, const char *id);
+	int (*ap_count)(struct meta *m, uint64_t *ret);
 };
 
 /* Every engine's struct starts with this.  ops is immutable after open;
@@ -313,8 +329,9 @@ bool meta_session_alive(const struct meta_session *s, const struct meta_session 
 
 /* Opens the store named by url: "sqlite:///abs/path" (or an absolute path
  * alone: the same).  A store of an older schema is migrated on open (1 -> 2:
- * the chunk rows get their sha256).  Another scheme is -EPROTONOSUPPORT;
- * err names the cause on every failure. */
+ * the chunk rows get their sha256; 2 -> 3: sessions; 3 -> 4: access
+ * points).  Another scheme is -EPROTONOSUPPORT; err names the cause on
+ * every failure. */
 int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, size_t errlen);
 void meta_close(struct meta *m);
 
@@ -387,6 +404,13 @@ int meta_chunk_touch(struct meta *m, uint64_t ino, uint64_t idx, int64_t atime, 
 int meta_chunk_delete_from(struct meta *m, uint64_t ino, uint64_t first_idx);
 int meta_chunk_cold_count(struct meta *m, uint64_t ino, uint64_t *ret);
 int meta_chunk_each(struct meta *m, uint64_t ino, meta_chunk_cb cb, void *arg);
+
+int meta_ap_insert(struct meta *m, const struct fs_access_point *ap);
+int meta_ap_get(struct meta *m, const char *id, struct fs_access_point *ret);
+int meta_ap_by_token(struct meta *m, const char *token, struct fs_access_point *ret);
+int meta_ap_next(struct meta *m, uint64_t after, struct fs_access_point *ret, uint64_t *ret_seq);
+int meta_ap_delete(struct meta *m, const char *id);
+int meta_ap_count(struct meta *m, uint64_t *ret);
 
 void meta_inode_to_stat(const struct meta_inode *in, struct stat *st);
 

@@ -18,6 +18,11 @@
  *                                            heartbeat in seconds since the epoch;
  *                                            inode.session names the session that
  *                                            holds an nlink 0 inode (0: none)
+ *   access_point(seq, id, client_token,      one row per access point (schema 5):
+ *     created, uid, gid, secondary_gids,     PosixUser (secondary gids as "1,2,3"),
+ *     path, creation, owner_uid,             RootDirectory with CreationInfo when
+ *     owner_gid, permissions)                creation is 1; seq is the creation order
+ *   access_point_tag(ap, pos, key, value)    its tags, ap = access_point.seq
  *   chunk(ino, idx, class, atime,            storage class and last access of a
  *         stored_len, plain_len, version,    chunk; version names its object,
  *         sha256 BLOB)                       sha256 is its plaintext's (schema 2;
@@ -31,8 +36,9 @@
  * Migrations run at open (meta_sqlite_open), each in one transaction: 1 -> 2
  * adds chunk.sha256; 2 -> 3 adds the session table and inode.session (0 in
  * the old rows: an orphan of no session, removed at the next mount as
- * before); 3 -> 4 adds the metric table (empty).  A read-only open of a
- * schema-3 database reads it as it is, without history.
+ * before); 3 -> 4 adds the metric table (empty); 4 -> 5 adds the access
+ * point tables (empty).  A read-only open of an older store reads it as it
+ * is (meta_sql_2ro, meta_sql_4ro): no history, no access points.
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -92,8 +98,14 @@ enum {
 	ST_CHUNK_COLD, ST_CHUNK_EACH,
 	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
 	ST_SESSION_INSERT, ST_SESSION_BEAT, ST_SESSION_DELETE, ST_SESSION_EACH,
+	ST_AP_INSERT, ST_AP_TAG_INSERT, ST_AP_GET, ST_AP_BY_TOKEN, ST_AP_NEXT, ST_AP_TAGS,
+	ST_AP_DELETE_TAGS, ST_AP_DELETE, ST_AP_COUNT,
 	ST__COUNT
 };
+
+/* The columns row_to_ap reads, in its order. */
+#define META_AP_COLUMNS "seq, id, client_token, created, uid, gid, secondary_gids, path, " \
+			"creation, owner_uid, owner_gid, permissions"
 
 static const char *const meta_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -178,6 +190,20 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_SESSION_BEAT] = "UPDATE session SET heartbeat = ?2 WHERE id = ?1",
 	[ST_SESSION_DELETE] = "DELETE FROM session WHERE id = ?1",
 	[ST_SESSION_EACH] = "SELECT id, host, boot, pid, started, heartbeat FROM session",
+	[ST_AP_INSERT] = "INSERT INTO access_point(id, client_token, created, uid, gid, "
+			 "secondary_gids, path, creation, owner_uid, owner_gid, permissions) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_AP_TAG_INSERT] = "INSERT INTO access_point_tag(ap, pos, key, value) "
+			     "VALUES (?1, ?2, ?3, ?4)",
+	[ST_AP_GET] = "SELECT " META_AP_COLUMNS " FROM access_point WHERE id = ?1",
+	[ST_AP_BY_TOKEN] = "SELECT " META_AP_COLUMNS " FROM access_point WHERE client_token = ?1",
+	[ST_AP_NEXT] = "SELECT " META_AP_COLUMNS " FROM access_point WHERE seq > ?1 "
+		       "ORDER BY seq LIMIT 1",
+	[ST_AP_TAGS] = "SELECT key, value FROM access_point_tag WHERE ap = ?1 ORDER BY pos",
+	[ST_AP_DELETE_TAGS] = "DELETE FROM access_point_tag WHERE ap = "
+			      "(SELECT seq FROM access_point WHERE id = ?1)",
+	[ST_AP_DELETE] = "DELETE FROM access_point WHERE id = ?1",
+	[ST_AP_COUNT] = "SELECT count(*) FROM access_point",
 };
 
 /* A read-only open of a schema-2 database (made before sessions) cannot
@@ -198,6 +224,33 @@ static const char *const meta_sql_2ro[ST__COUNT] = {
 	[ST_SESSION_DELETE] = "SELECT ?1 WHERE 0",
 	[ST_SESSION_EACH] = "SELECT 0, '', '', 0, 0, 0 WHERE 0",
 };
+
+/* A read-only open of a schema-3 or 4 database (made before access points)
+ * reads it as it is, as meta_sql_2ro does for schema 2: no access point,
+ * and the writes never stepped. */
+#define ST_AP_NONE "SELECT 0, '', NULL, 0, 0, 0, '', '', 0, 0, 0, 0 WHERE 0 AND ?1"
+static const char *const meta_sql_4ro[ST__COUNT] = {
+	[ST_AP_INSERT] = "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE 0",
+	[ST_AP_TAG_INSERT] = "SELECT ?1, ?2, ?3, ?4 WHERE 0",
+	[ST_AP_GET] = ST_AP_NONE,
+	[ST_AP_BY_TOKEN] = ST_AP_NONE,
+	[ST_AP_NEXT] = ST_AP_NONE,
+	[ST_AP_TAGS] = "SELECT '', '' WHERE 0 AND ?1",
+	[ST_AP_DELETE_TAGS] = "SELECT ?1 WHERE 0",
+	[ST_AP_DELETE] = "SELECT ?1 WHERE 0",
+	[ST_AP_COUNT] = "SELECT 0",
+};
+
+/* Schema 5: access points (backend/fs_ap.c) and their tags. */
+#define META_AP_TABLES \
+	"CREATE TABLE IF NOT EXISTS access_point (seq INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  id TEXT NOT NULL UNIQUE, client_token TEXT UNIQUE, created INTEGER NOT NULL," \
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, secondary_gids TEXT NOT NULL," \
+	"  path TEXT NOT NULL, creation INTEGER NOT NULL, owner_uid INTEGER NOT NULL," \
+	"  owner_gid INTEGER NOT NULL, permissions INTEGER NOT NULL);" \
+	"CREATE TABLE IF NOT EXISTS access_point_tag (ap INTEGER NOT NULL," \
+	"  pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL," \
+	"  PRIMARY KEY (ap, pos)) WITHOUT ROWID;"
 
 /* Schema 3: one row per mounted read-write daemon (sq_session_start). */
 #define META_SESSION_TABLE \
@@ -237,7 +290,8 @@ static const char meta_schema[] =
 	"  PRIMARY KEY (ino, idx)) WITHOUT ROWID;"
 	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;"
 	META_SESSION_TABLE
-	META_METRIC_TABLE;
+	META_METRIC_TABLE
+	META_AP_TABLES;
 
 /* The engine's state.  Every field is written and read under lock (the
  * engine's mutex, taken by meta_lock and meta_txn; the VFS shim runs inside
@@ -362,6 +416,13 @@ static int sq_chunk_each(struct meta *mm, uint64_t ino, meta_chunk_cb cb, void *
 static int sq_integrity(struct meta *mm, char *err, size_t errlen);
 static int sq_session_start(struct meta *mm, uint64_t *ret_id);
 static void sq_session_end(struct meta *mm);
+static int sq_ap_insert(struct meta *mm, const struct fs_access_point *ap);
+static int sq_ap_get(struct meta *mm, const char *id, struct fs_access_point *ret);
+static int sq_ap_by_token(struct meta *mm, const char *token, struct fs_access_point *ret);
+static int sq_ap_next(struct meta *mm, uint64_t after, struct fs_access_point *ret,
+		      uint64_t *ret_seq);
+static int sq_ap_delete(struct meta *mm, const char *id);
+static int sq_ap_count(struct meta *mm, uint64_t *ret);
 static const struct meta_ops sqlite_ops;
 
 #define META_GROUP_OPS 1000
@@ -562,6 +623,24 @@ static int migrate_3_to_4(struct sq *m, char *msg, size_t len)
 		r = meta_exec(m, META_METRIC_TABLE);
 	if (!r)
 		r = meta_exec(m, "PRAGMA user_version = 4");
+	if (!r)
+		r = meta_exec(m, "COMMIT");
+	if (!r)
+		return 0;
+	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
+/* Schema 4 -> 5: access points, none yet. */
+static int migrate_4_to_5(struct sq *m, char *msg, size_t len)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r)
+		r = meta_exec(m, META_AP_TABLES);
+	if (!r)
+		r = meta_exec(m, "PRAGMA user_version = 5");
 	if (!r)
 		r = meta_exec(m, "COMMIT");
 	if (!r)
@@ -983,7 +1062,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	struct stat st;
 	struct sq *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	bool schema_2ro = false;
+	bool schema_2ro = false, schema_4ro = false;
 	char *uri = NULL;
 	int rc, r;
 
@@ -1102,7 +1181,8 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			version = 3;
 		}
 		if (version == 3 && m->read_only) {
-			version = 4;                /* read as it is: no history */
+			schema_4ro = true;          /* read as it is: no history, no access points */
+			version = 5;
 		} else if (version == 3) {
 			char why[256];
 
@@ -1113,6 +1193,20 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 				goto fail;
 			}
 			version = 4;
+		}
+		if (version == 4 && m->read_only) {
+			schema_4ro = true;          /* read as it is: no access points */
+			version = 5;
+		} else if (version == 4) {
+			char why[256];
+
+			r = migrate_4_to_5(m, why, sizeof(why));
+			if (r < 0) {
+				snprintf(err, errlen, "%s: migrating metadata schema 4 to 5: %s",
+					 path, why);
+				goto fail;
+			}
+			version = 5;
 		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
@@ -1126,8 +1220,13 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		}
 	}
 	for (int i = 0; i < ST__COUNT; i++) {
-		rc = sqlite3_prepare_v3(m->db, schema_2ro && meta_sql_2ro[i] ? meta_sql_2ro[i] :
-					meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
+		const char *sql = meta_sql[i];
+
+		if (schema_2ro && meta_sql_2ro[i])
+			sql = meta_sql_2ro[i];
+		else if (schema_4ro && meta_sql_4ro[i])
+			sql = meta_sql_4ro[i];
+		rc = sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i,
 				 sqlite3_errmsg(m->db));
@@ -2437,6 +2536,181 @@ static void sq_session_end(struct meta *mm)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* ---- access points (schema 5) ---- */
+
+static int sq_ap_insert(struct meta *mm, const struct fs_access_point *ap)
+{
+	struct sq *m = (struct sq *)mm;
+	char gids[FS_GROUPS_MAX * 11 + 1] = "";
+	size_t used = 0;
+	sqlite3_stmt *s;
+	int64_t seq;
+	int r;
+
+	for (unsigned i = 0; i < ap->user.ngroups && i < FS_GROUPS_MAX; i++)
+		used += (size_t)snprintf(gids + used, sizeof(gids) - used, "%s%u", i ? "," : "",
+					 (unsigned)ap->user.groups[i]);
+	s = meta_stmt(m, ST_AP_INSERT);
+	sqlite3_bind_text(s, 1, ap->id, -1, SQLITE_STATIC);
+	if (ap->client_token[0])
+		sqlite3_bind_text(s, 2, ap->client_token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, ap->created);
+	sqlite3_bind_int64(s, 4, ap->user.uid);
+	sqlite3_bind_int64(s, 5, ap->user.gid);
+	sqlite3_bind_text(s, 6, gids, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, ap->path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 8, ap->has_creation);
+	sqlite3_bind_int64(s, 9, ap->has_creation ? ap->owner_uid : 0);
+	sqlite3_bind_int64(s, 10, ap->has_creation ? ap->owner_gid : 0);
+	sqlite3_bind_int64(s, 11, ap->has_creation ? ap->permissions : 0);
+	r = meta_exec_stmt(m, s);
+	if (r < 0)
+		return r;
+	seq = sqlite3_last_insert_rowid(m->db);
+	for (unsigned i = 0; i < ap->ntags && i < FS_AP_TAGS_MAX; i++) {
+		s = meta_stmt(m, ST_AP_TAG_INSERT);
+		sqlite3_bind_int64(s, 1, seq);
+		sqlite3_bind_int(s, 2, (int)i);
+		sqlite3_bind_text(s, 3, ap->tags[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, ap->tags[i].value, -1, SQLITE_STATIC);
+		r = meta_exec_stmt(m, s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Copies a text column into buf (len bytes); -EIO when it does not fit. */
+static int column_text(sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+	const char *v = (const char *)sqlite3_column_text(s, col);
+
+	return snprintf(buf, len, "%s", v ? v : "") >= (int)len ? -EIO : 0;
+}
+
+/* The access point of the row s is on (META_AP_COLUMNS), with its tags. */
+static int row_to_ap(struct sq *m, sqlite3_stmt *s, struct fs_access_point *ap,
+		     uint64_t *ret_seq)
+{
+	char gids[FS_GROUPS_MAX * 11 + 1];
+	sqlite3_stmt *t;
+	int64_t seq;
+	int rc, r = 0;
+
+	memset(ap, 0, sizeof(*ap));
+	seq = sqlite3_column_int64(s, 0);
+	r |= column_text(s, 1, ap->id, sizeof(ap->id));
+	r |= column_text(s, 2, ap->client_token, sizeof(ap->client_token));
+	ap->created = sqlite3_column_int64(s, 3);
+	ap->user.uid = (uid_t)sqlite3_column_int64(s, 4);
+	ap->user.gid = (gid_t)sqlite3_column_int64(s, 5);
+	r |= column_text(s, 6, gids, sizeof(gids));
+	r |= column_text(s, 7, ap->path, sizeof(ap->path));
+	ap->has_creation = sqlite3_column_int(s, 8) != 0;
+	ap->owner_uid = (uid_t)sqlite3_column_int64(s, 9);
+	ap->owner_gid = (gid_t)sqlite3_column_int64(s, 10);
+	ap->permissions = (mode_t)sqlite3_column_int64(s, 11);
+	if (r)
+		return -EIO;
+	for (char *p = gids, *end; *p && ap->user.ngroups < FS_GROUPS_MAX; p = end) {
+		ap->user.groups[ap->user.ngroups++] = (gid_t)strtoul(p, &end, 10);
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -EIO;
+	}
+	if (ret_seq)
+		*ret_seq = (uint64_t)seq;
+	t = meta_stmt(m, ST_AP_TAGS);
+	sqlite3_bind_int64(t, 1, seq);
+	while ((rc = sqlite3_step(t)) == SQLITE_ROW && ap->ntags < FS_AP_TAGS_MAX) {
+		struct fs_ap_tag *tag = &ap->tags[ap->ntags++];
+
+		if (column_text(t, 0, tag->key, sizeof(tag->key)) < 0 ||
+		    column_text(t, 1, tag->value, sizeof(tag->value)) < 0) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+	}
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : meta_errno(rc);
+	sqlite3_reset(t);
+	return r;
+}
+
+/* Runs a prepared access point query (bound already) for its first row. */
+static int ap_query(struct sq *m, sqlite3_stmt *s, struct fs_access_point *ret,
+		    uint64_t *ret_seq)
+{
+	int rc = sqlite3_step(s), r;
+
+	if (rc == SQLITE_ROW)
+		r = row_to_ap(m, s, ret, ret_seq);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+static int sq_ap_get(struct meta *mm, const char *id, struct fs_access_point *ret)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_AP_GET);
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return ap_query(m, s, ret, NULL);
+}
+
+static int sq_ap_by_token(struct meta *mm, const char *token, struct fs_access_point *ret)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_AP_BY_TOKEN);
+
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+	return ap_query(m, s, ret, NULL);
+}
+
+static int sq_ap_next(struct meta *mm, uint64_t after, struct fs_access_point *ret,
+		      uint64_t *ret_seq)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_AP_NEXT);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+	return ap_query(m, s, ret, ret_seq);
+}
+
+static int sq_ap_delete(struct meta *mm, const char *id)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_AP_DELETE_TAGS);
+	int r;
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	r = meta_exec_stmt(m, s);
+	if (r < 0)
+		return r;
+	s = meta_stmt(m, ST_AP_DELETE);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	r = meta_exec_stmt(m, s);
+	if (r < 0)
+		return r;
+	return sqlite3_changes(m->db) ? 0 : -ENOENT;
+}
+
+static int sq_ap_count(struct meta *mm, uint64_t *ret)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_AP_COUNT);
+	int rc = sqlite3_step(s), r = 0;
+
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = meta_errno(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
 static const struct meta_ops sqlite_ops = {
 	.name = "sqlite",
 	.reserve = sq_reserve,
@@ -2496,6 +2770,12 @@ static const struct meta_ops sqlite_ops = {
 	.integrity = sq_integrity,
 	.session_start = sq_session_start,
 	.session_end = sq_session_end,
+	.ap_insert = sq_ap_insert,
+	.ap_get = sq_ap_get,
+	.ap_by_token = sq_ap_by_token,
+	.ap_next = sq_ap_next,
+	.ap_delete = sq_ap_delete,
+	.ap_count = sq_ap_count,
 };
 
 /* The engine's entry point (meta_open's "sqlite://" scheme): path is the

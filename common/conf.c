@@ -76,6 +76,9 @@ enum key {
 	KEY_FUSE_SPIN_US,
 	KEY_STATFS,
 	KEY_METRICS_LISTEN,
+	KEY_CLIENT_MOUNT,
+	KEY_CLIENT_WRITE,
+	KEY_CLIENT_ROOT_ACCESS,
 	KEY_COUNT
 };
 
@@ -1072,6 +1075,13 @@ static const struct key_def keys[KEY_COUNT] = {
 		.what = "the address",
 		.expect = "invalid value '%s' (expected off, or a loopback address and port: "
 		          "127.0.0.1:PORT, localhost:PORT or [::1]:PORT)" },
+	/* the file system policy: EFS's client actions (README, "Access points") */
+	[KEY_CLIENT_MOUNT] = { "client_mount", parse_bool_key, FIELD(client_mount),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_CLIENT_WRITE] = { "client_write", parse_bool_key, FIELD(client_write),
+		.expect = BOOL_EXPECTED, .def = "true" },
+	[KEY_CLIENT_ROOT_ACCESS] = { "client_root_access", parse_bool_key,
+		FIELD(client_root_access), .expect = BOOL_EXPECTED, .def = "true" },
 };
 
 /* Parses value v of key k into c.  name is what %n expands to. */

@@ -74,6 +74,12 @@ struct conf {
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 	char *metrics_listen;            /* "127.0.0.1:PORT" ...: the Prometheus endpoint; NULL: off */
+
+	/* The file system policy, EFS's client actions (elasticfilesystem:Client*). */
+	bool client_mount;          /* client_mount = true|false, default true: mounts refused (EACCES) */
+	bool client_write;          /* client_write, default true: false makes every mount deny_write */
+	bool client_root_access;    /* client_root_access, default true: false makes every mount
+				     * that is not through an access point squash_root */
 };
 
 /* Where a missing file means embedded defaults (CONF_DEFAULT_PATH unless

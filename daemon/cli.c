@@ -1,5 +1,5 @@
 /* cli.c - the efsfs command line (mkfs, mount, fsck, info, stats,
- * lifecycle, gc, help, version), its help texts and the COMMANDS section of
+ * lifecycle, gc, access-point, help, version), its help texts and the COMMANDS section of
  * efsfs(8), and the mount(8) helper front end (mount.efsfs).  Exit codes: 0
  * success, 1 the operation failed (or fsck found errors), 2 bad usage.
  */
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/apcmd.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "meter/meter.h"
@@ -66,6 +67,8 @@ static int cmd_metrics_advance(const struct cli_cmd *cmd, const char *config, in
 			       char **argv);
 static int cmd_metrics_get(const struct cli_cmd *cmd, const char *config, int argc,
 			   char **argv);
+static int cmd_ap_create(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
+static int cmd_ap(const struct cli_cmd *cmd, const char *config, int argc, char **argv);
 
 static const struct cli_opt mkfs_opts[] = {
 	{ 'c', "chunk-size", "SIZE", "the chunk size: a power of two from 64K to 64M (default: "
@@ -144,6 +147,33 @@ static const struct cli_opt metrics_get_opts[] = {
 	{ 0 }
 };
 
+/* The AWS CLI's spellings (aws efs create-access-point); parsed by
+ * cmd_ap_create itself, which also takes NAME before the options. */
+enum { AP_POSIX_USER = OPT_LONG_ONLY, AP_ROOT_DIRECTORY, AP_TAGS, AP_TAG, AP_CLIENT_TOKEN,
+       AP_FILE_SYSTEM_ID };
+static const struct cli_opt ap_create_opts[] = {
+	{ AP_POSIX_USER, "posix-user", "USER", "required: the identity every request through "
+	  "the access point runs as, whoever calls: Uid=N,Gid=N[,SecondaryGids=N,N...] (each "
+	  "0 to 4294967295, at most 16 secondary gids), or as JSON "
+	  "'{\"Uid\":N,\"Gid\":N,\"SecondaryGids\":[N]}'" },
+	{ AP_ROOT_DIRECTORY, "root-directory", "DIR", "the directory the access point shows as "
+	  "its root: Path=/dir[,CreationInfo={...}] with CreationInfo "
+	  "{OwnerUid=N,OwnerGid=N,Permissions=0755}, or the same as JSON; default Path=/. A Path has at most 100 characters and 4 components, "
+	  "no . or ..; with CreationInfo (all three fields, Permissions 3 or 4 octal digits) "
+	  "the first mount makes the missing directories with that owner and mode, without "
+	  "it a mount of a missing path fails; an existing directory is never changed" },
+	{ AP_TAGS, "tags", "TAGS", "one or more Key=K,Value=V, or the JSON list "
+	  "'[{\"Key\":\"K\",\"Value\":\"V\"}]'; at most 50, keys unique; the Name tag is "
+	  "the access point's Name" },
+	{ AP_TAG, "tag", "TAG", "the same as --tags; may be given several times" },
+	{ AP_CLIENT_TOKEN, "client-token", "TOKEN", "1 to 64 characters that make the create "
+	  "idempotent: the same request with the same token returns the same access point, "
+	  "another request with it fails" },
+	{ AP_FILE_SYSTEM_ID, "file-system-id", "ID", "the file system, as the AWS CLI takes "
+	  "it, instead of NAME: its name or fs- id" },
+	{ 0 }
+};
+
 static const struct cli_opt no_opts[] = { { 0 } };
 
 static const struct cli_cmd commands[] = {
@@ -213,7 +243,7 @@ static const struct cli_cmd commands[] = {
 	  "(verified before the chunk map names them). A copy refuses to mount until this ran. "
 	  "An interrupted run goes on where it stopped.",
 	  reidentify_opts, cmd_reidentify },
-	{ "store set-url", "NAME OLD NEW", "record that the objects in store OLD moved to NEW",
+	{ "store set-url", "NAME OLD NEW", "record that store OLD's objects moved to NEW",
 	  "After the objects of store OLD were copied to NEW and the configuration names NEW, "
 	  "checks that NEW holds every cold chunk's object and records it as the store of that "
 	  "class. OLD is not cleaned up.",
@@ -222,6 +252,29 @@ static const struct cli_cmd commands[] = {
 	  "Writes this data directory's claim into every store, after the data directory "
 	  "moved or the host was renamed. Never use it for a copy: use reidentify.",
 	  no_opts, cmd_store },
+	{ "access-point create", "NAME", "create an access point; prints its fsap- id",
+	  "Creates an access point of file system NAME (its name or its fs- id) as EFS's "
+	  "CreateAccessPoint does, and prints its id (fsap- and 17 hex digits). A mount "
+	  "through it (mount -t efsfs -o accesspoint=ID NAME DIR) sees the root directory as "
+	  "its root and runs every request as its PosixUser. The options are the AWS CLI's: "
+	  "a command of the EFS documentation works with 'aws efs create-access-point "
+	  "--file-system-id fs-ID' replaced by 'efsfs access-point create NAME'. Access "
+	  "points live in the file system's metadata, cannot be changed once created, and "
+	  "number at most 10,000 per file system. Through the daemon when NAME is mounted.",
+	  ap_create_opts, cmd_ap_create },
+	{ "access-point list", "NAME", "NAME's access points, as JSON",
+	  "Prints every access point of file system NAME as EFS's DescribeAccessPoints does: "
+	  "{\"AccessPoints\": [...]} with each one's AccessPointId, FileSystemId, PosixUser, "
+	  "RootDirectory, Tags (and Name) and LifeCycleState.",
+	  no_opts, cmd_ap },
+	{ "access-point describe", "NAME ID", "one access point, as JSON",
+	  "Prints access point ID of file system NAME as JSON, in the shape of one element "
+	  "of access-point list; exits 1 when there is no such access point.",
+	  no_opts, cmd_ap },
+	{ "access-point delete", "NAME ID", "delete an access point",
+	  "Deletes access point ID of file system NAME. Its root directory and the files in "
+	  "it stay; mounts through it that are live keep working until unmounted.",
+	  no_opts, cmd_ap },
 	{ "help", "[COMMAND]", "this list, or the help of COMMAND",
 	  "Prints the list of commands, or the usage and options of COMMAND (as "
 	  "efsfs COMMAND --help does).",
@@ -337,6 +390,15 @@ static void print_cmd_help(FILE *out, const struct cli_cmd *cmd)
 
 static void print_main_help(FILE *out)
 {
+	int width = 26;
+
+	/* the summaries in one column, after the longest "COMMAND ARGS" */
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		int w = (int)(strlen(commands[i].name) + 1 + strlen(commands[i].args));
+
+		if (w > width)
+			width = w;
+	}
 	fputs("usage: efsfs [--config FILE] COMMAND [OPTIONS] [ARGS]\n"
 	      "       efsfs help [COMMAND]\n\nCommands:\n", out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -344,7 +406,7 @@ static void print_main_help(FILE *out)
 
 		snprintf(head, sizeof(head), "%s%s%s", commands[i].name,
 			 commands[i].args[0] ? " " : "", commands[i].args);
-		fprintf(out, "  %-26s %s\n", head, commands[i].summary);
+		fprintf(out, "  %-*s %s\n", width, head, commands[i].summary);
 	}
 	fputs("\nOptions:\n", out);
 	for (const struct cli_opt *o = global_opts; o->name; o++)
@@ -1082,7 +1144,9 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		/* the commands that only read open read-only: they then work in a
 		 * read-only data directory, beside a read-only mount too */
-		bool ro = strcmp(argv[0], "run") != 0 && strcmp(argv[0], "gc") != 0;
+		bool ro = strcmp(argv[0], "run") != 0 && strcmp(argv[0], "gc") != 0 &&
+			  !(strcmp(argv[0], "access-point") == 0 && argc >= 2 &&
+			    (strcmp(argv[1], "create") == 0 || strcmp(argv[1], "delete") == 0));
 
 		r = tier_fs_open(conf, NULL, ro ? FS_OPEN_RDONLY : 0, &fs, err, sizeof(err));
 		if (r < 0) {
@@ -1389,6 +1453,245 @@ static int cmd_lifecycle_run(const struct cli_cmd *cmd, const char *config, int 
 	cargv[0] = "run";
 	cargv[1] = abs;
 	return control_cmd(config, argv[optind], 2, cargv);
+}
+
+/* ---- access points --------------------------------------------------- */
+
+/* Whether name has the form of a file system id: fs- and 17 hex digits. */
+static bool fs_id_form(const char *name)
+{
+	return strlen(name) == FS_ID_LEN && strncmp(name, "fs-", 3) == 0 &&
+	       strspn(name + 3, "0123456789abcdef") == FS_ID_LEN - 3;
+}
+
+struct find_id {
+	const char *config, *id;
+	char found[CONF_NAME_MAX + 1];
+	bool is_name;
+};
+
+/* conf_list: is section name the file system with id f->id (or named so)? */
+static int find_id_cb(const char *name, void *arg)
+{
+	struct find_id *f = arg;
+	char err[1024], *buf = NULL, *line;
+	struct conf *conf;
+	struct fs *fs;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (strcmp(name, f->id) == 0) {
+		f->is_name = true;
+		return 1;
+	}
+	if (conf_load(f->config, name, &conf, err, sizeof(err)) < 0)
+		return 0;            /* that one's error is for its own commands to say */
+	/* the daemon when it is mounted, else its metadata (read-only) */
+	mem = open_memstream(&buf, &len);
+	r = mem ? control_client(conf->data_dir, 1, (char *[]){ "info" }, mem) : -ENOMEM;
+	if (mem)
+		fclose(mem);
+	if (r == 0 && buf && (line = strstr(buf, "file_system_id: ")) &&
+	    strncmp(line + 16, f->id, FS_ID_LEN) == 0)
+		snprintf(f->found, sizeof(f->found), "%s", name);
+	else if (r < 0 && fs_open_flags(conf, NULL, FS_OPEN_RDONLY | FS_OPEN_UNCLAIMED, &fs, err,
+					sizeof(err)) == 0) {
+		if (strcmp(fs_id(fs), f->id) == 0)
+			snprintf(f->found, sizeof(f->found), "%s", name);
+		fs_close(fs);
+	}
+	free(buf);
+	conf_free(conf);
+	return f->found[0] ? 1 : 0;
+}
+
+/* NAME or fs- id: the file system's name into buf (CONF_NAME_MAX + 1
+ * bytes), looked up by id among the configuration's sections; 0, or -1
+ * after saying why. */
+static int ap_fs_name(const char *config, const char *name, char *buf)
+{
+	struct find_id f = { .config = config, .id = name };
+	const char *path = config ? config : getenv("EFSFS_CONFIG");
+	char err[1024];
+	int r;
+
+	if (!fs_id_form(name)) {
+		snprintf(buf, CONF_NAME_MAX + 1, "%s", name);
+		return 0;
+	}
+	if (!path || !*path)
+		path = CONF_DEFAULT_PATH;
+	r = conf_list(path, find_id_cb, &f, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "efsfs: %s: cannot look the id up: %s\n", name, err);
+		return -1;
+	}
+	if (f.is_name || !f.found[0]) {
+		if (!f.is_name) {
+			fprintf(stderr, "efsfs: %s: no file system of %s has this id (give its "
+				"name instead)\n", name, path);
+			return -1;
+		}
+		snprintf(buf, CONF_NAME_MAX + 1, "%s", name);
+		return 0;
+	}
+	snprintf(buf, CONF_NAME_MAX + 1, "%s", f.found);
+	return 0;
+}
+
+/* A word that continues --tags: another Key=...,Value=... or a JSON list. */
+static bool ap_tag_word(const char *w)
+{
+	return strncmp(w, "--", 2) != 0 && (strchr(w, '=') || w[0] == '[' || w[0] == '{');
+}
+
+/* access-point create [OPTIONS] NAME: NAME may come before or after the
+ * options (the AWS CLI's order is free), and --tags takes several words. */
+static int cmd_ap_create(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	static const char *const ignored[] = { "region", "profile", "output", "endpoint-url",
+					       "query", NULL };
+	struct fs_access_point *ap = calloc(1, sizeof(*ap));
+	char err[1024], fsname[CONF_NAME_MAX + 1], *req = NULL;
+	const char *name = NULL;
+	bool have_user = false;
+	int r = 2;
+
+	if (!ap)
+		return 1;
+	snprintf(ap->path, sizeof(ap->path), "/");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
+		const struct cli_opt *o = NULL;
+		char opt[64];
+		bool skip = false;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			print_cmd_help(stdout, cmd);
+			r = 0;
+			goto done;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (name) {
+				usage_error(cmd, "access-point create takes one file system NAME");
+				goto done;
+			}
+			name = a;
+			continue;
+		}
+		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a - 2) : 60, a + 2);
+		for (const struct cli_opt *x = cmd->opts; x->name; x++)
+			if (strcmp(x->name, opt) == 0)
+				o = x;
+		for (int k = 0; ignored[k]; k++)
+			skip = skip || strcmp(opt, ignored[k]) == 0;
+		if (strcmp(opt, "no-cli-pager") == 0) {
+			continue;
+		} else if (!o && !skip) {
+			snprintf(err, sizeof(err), "unknown option '--%s'", opt);
+			usage_error(cmd, err);
+			goto done;
+		}
+		if (eq)
+			v = eq + 1;
+		else if (i + 1 < argc)
+			v = argv[++i];
+		if (!v) {
+			snprintf(err, sizeof(err), "--%s needs a value", opt);
+			usage_error(cmd, err);
+			goto done;
+		}
+		if (skip) {
+			fprintf(stderr, "efsfs: --%s %s ignored (an AWS CLI option; efsfs is local)\n",
+				opt, v);
+			continue;
+		}
+		switch (o->key) {
+		case AP_POSIX_USER:
+		case AP_ROOT_DIRECTORY:
+		case AP_TAGS:
+		case AP_TAG:
+			if (apcmd_parse_option(o->key == AP_TAG ? "tags" : o->name, v, ap, err,
+					       sizeof(err)) < 0) {
+				fprintf(stderr, "efsfs: %s\n", err);
+				goto done;
+			}
+			have_user = have_user || o->key == AP_POSIX_USER;
+			/* --tags Key=a,Value=b Key=c,Value=d: the AWS CLI's list */
+			while (o->key == AP_TAGS && i + 1 < argc && ap_tag_word(argv[i + 1])) {
+				if (apcmd_parse_option("tags", argv[++i], ap, err, sizeof(err)) < 0) {
+					fprintf(stderr, "efsfs: %s\n", err);
+					goto done;
+				}
+			}
+			break;
+		case AP_CLIENT_TOKEN:
+			if (!v[0] || strlen(v) > FS_AP_TOKEN_MAX) {
+				fprintf(stderr, "efsfs: --client-token: 1 to %d characters\n",
+					FS_AP_TOKEN_MAX);
+				goto done;
+			}
+			snprintf(ap->client_token, sizeof(ap->client_token), "%s", v);
+			break;
+		case AP_FILE_SYSTEM_ID:
+			if (name) {
+				usage_error(cmd, "--file-system-id and NAME both name a file system");
+				goto done;
+			}
+			name = v;
+			break;
+		}
+	}
+	if (!name) {
+		usage_error(cmd, "access-point create takes a file system NAME (or "
+			    "--file-system-id)");
+		goto done;
+	}
+	if (!have_user) {
+		fprintf(stderr, "efsfs: --posix-user is required: Uid=N,Gid=N (an efsfs access "
+			"point always sets the identity of its requests)\n");
+		goto done;
+	}
+	if (fs_ap_check(ap, err, sizeof(err)) < 0) {
+		fprintf(stderr, "efsfs: %s\n", err);
+		goto done;
+	}
+	req = apcmd_request(ap);
+	if (!req) {
+		r = 1;
+		goto done;
+	}
+	if (ap_fs_name(config, name, fsname) < 0) {
+		r = 1;
+		goto done;
+	}
+	r = control_cmd(config, fsname, 3, (char *[]){ "access-point", "create", req });
+done:
+	free(req);
+	free(ap);
+	return r;
+}
+
+/* access-point list NAME, describe NAME ID, delete NAME ID */
+static int cmd_ap(const struct cli_cmd *cmd, const char *config, int argc, char **argv)
+{
+	const char *word = strrchr(cmd->name, ' ') + 1;
+	bool list = strcmp(word, "list") == 0;
+	char fsname[CONF_NAME_MAX + 1];
+	int r = parse_simple(cmd, argc, argv, list ? 1 : 2);
+
+	if (r >= 0)
+		return r;
+	if (!list && !apcmd_id_valid(argv[optind + 1])) {
+		fprintf(stderr, "efsfs: '%s' is not an access point id (fsap- and 17 lowercase "
+			"hex digits)\n", argv[optind + 1]);
+		return 2;
+	}
+	if (ap_fs_name(config, argv[optind], fsname) < 0)
+		return 1;
+	return control_cmd(config, fsname, list ? 2 : 3,
+			   (char *[]){ "access-point", (char *)word, list ? NULL : argv[optind + 1] });
 }
 
 int cli_main(int argc, char **argv)

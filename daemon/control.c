@@ -1,9 +1,10 @@
 /* control.c - the control socket of a mounted file system and the
  * commands behind it: `efsfs lifecycle run|status`, `efsfs stats`, `efsfs
- * info` and `efsfs gc` reach the daemon through DATA_DIR/control.sock (a UNIX
- * socket, mode 0600, bound under umask 0177 so it is never more open); when
- * nothing is mounted the CLI opens the file system itself and runs the same
- * code (control_exec) in-process.
+ * info`, `efsfs gc` and `efsfs access-point ...` (daemon/apcmd.c) reach
+ * the daemon through DATA_DIR/control.sock (a UNIX socket, mode 0600,
+ * bound under umask 0177 so it is never more open); when nothing is
+ * mounted the CLI opens the file system itself and runs the same code
+ * (control_exec) in-process.
  *
  * Who may ask: the peer's uid (SO_PEERCRED) must be root or the daemon's
  * own, the file system's owner; the file mode is not relied on.  Anyone
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/apcmd.h"
 #include "daemon/control.h"
 #include "daemon/metrics.h"
 #include "meter/meter.h"
@@ -321,6 +323,8 @@ static int exec_cmd(struct fs *fs, const struct control *ctl, struct metrics *mx
 
 	if (argc == 2 && strcmp(argv[0], "run") == 0)
 		return exec_run(fs, argv[1], out, remote);
+	if (argc >= 2 && strcmp(argv[0], "access-point") == 0)
+		return apcmd_exec(fs, argc - 1, argv + 1, out);
 	if (argc == 1 && strcmp(argv[0], "stats") == 0)
 		return exec_stats(fs, metrics_meter(mx), conns, false, out);
 	if (argc == 2 && strcmp(argv[0], "stats") == 0 && strcmp(argv[1], "json") == 0)

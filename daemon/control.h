@@ -9,8 +9,9 @@
 
 struct control;
 
-/* The longest request line, newline and NUL included. */
-#define CONTROL_LINE_MAX 1024
+/* The longest request line, newline and NUL included: an access point
+ * create request with 50 tags of the longest keys and values is ~40 KiB. */
+#define CONTROL_LINE_MAX 65536
 
 /* What the daemon adds to the control commands (daemon.c), arg last.
  * attach: "attach WORD..." with the /dev/fuse fd the client sent (or -1),
@@ -34,7 +35,7 @@ struct metrics;
 void control_set_metrics(struct control *ctl, struct metrics *mx);
 void control_stop(struct control *ctl);     /* accepts NULL */
 /* Runs a command (argv: "run DATE" | "stats" [json] | "status" | "info" | "gc" |
- * "meter-advance SECS" | "metrics-get ..."), in the CLI's
+ * "meter-advance SECS" | "metrics-get ..." | "access-point ..." (daemon/apcmd.h)), in the CLI's
  * own process (no daemon: ClientConnections 0); output to
  * out; returns the exit code (0 ok, 1 failed, 2 usage). */
 int control_exec(struct fs *fs, int argc, char **argv, FILE *out);

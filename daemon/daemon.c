@@ -471,84 +471,99 @@ struct mount_params {
 	const char *dev;            /* attached: "MAJ:MIN" of the mount, or NULL */
 };
 
-/* The directory at path (absolute inside the file system) with one lookup
- * reference on it, for a NAME:/path mount: -ENOENT naming the component
- * that is missing, -ENOTDIR for one that is not a directory.  (aps's
- * fs_resolve_root does the same in backend/; the coordinator puts that in
- * at merge.) */
+/* The directory at path (absolute inside the file system) for a
+ * NAME:/path mount, with one lookup reference on it (fs_resolve_root):
+ * -ENOENT naming the component that is missing (EFS refuses a missing
+ * subdirectory too), -ENOTDIR for one that is not a directory. */
 static int resolve_subdir(struct fs *fs, const char *path, uint64_t *ret_ino, char *err,
 			  size_t errlen)
 {
-	char comp[FS_NAME_MAX + 1];
-	uint64_t ino = 1;           /* the root: no reference to drop */
-	const char *p = path;
-	struct stat st;
-	int r = 0;
+	char why[512];
+	int r = fs_resolve_root(fs, path, NULL, ret_ino, why, sizeof(why));
 
-	while (*p) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (!n)
-			break;
-		if (n > FS_NAME_MAX || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.')) {
-			snprintf(err, errlen, "'%.*s' is not allowed in a mounted path", (int)n, p);
-			r = -EINVAL;
-			break;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		r = fs_lookup(fs, ino, comp, &st);
-		if (r == 0 && st.st_ino == 0)
-			r = -ENOENT;
-		if (r < 0) {
-			snprintf(err, errlen, "%.*s %s", (int)(p + n - path), path,
-				 r == -ENOENT ? "does not exist (a subdirectory mount needs an "
-				 "existing directory, as on EFS)" : strerror(-r));
-			break;
-		}
-		if (ino != 1)
-			fs_forget(fs, ino, 1);
-		ino = st.st_ino;
-		if (!S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "%.*s is not a directory", (int)(p + n - path), path);
-			r = -ENOTDIR;
-			break;
-		}
-		p += n;
-	}
-	if (r < 0) {
-		if (ino != 1)
-			fs_forget(fs, ino, 1);
-		return r;
-	}
-	*ret_ino = ino == 1 ? 0 : ino;
-	return 0;
+	if (r == -ENOENT)
+		snprintf(err, errlen, "%s (a subdirectory mount needs an existing directory, as "
+			 "on EFS)", why);
+	else if (r < 0)
+		snprintf(err, errlen, "%s", why);
+	return r;
 }
 
-/* ==== MERGE POINT: access points and the file system policy (aps) ========
- * The one place where a mount's access point and the file system's policy
- * (client_mount, client_write, client_root_access) become the session's
- * view (so->root_ino, ident, squash_root, deny_write).  The coordinator
- * replaces this function's body at merge with aps's fs_ap_get and
- * fs_resolve_root and the policy keys.  In this build access points are
- * refused and there is no policy. */
-static int mount_policy(struct fs *fs, const char *access_point, struct efsfs_session_opts *so,
+/* Whether a mount's session checks permissions itself (view.c) rather than
+ * the kernel (default_permissions): through an access point (its identity,
+ * not the caller's), or squashing root (no ClientRootAccess).  mount.efsfs
+ * makes the kernel mount by the same rule as mount_policy's session. */
+static bool session_checks(const struct conf *conf, const char *access_point)
+{
+	return (access_point && *access_point) || !conf->client_root_access;
+}
+
+/* A mount's access point and the file system's policy (client_mount,
+ * client_write, client_root_access) as the session's view: so->root_ino,
+ * ident, squash_root, deny_write.  An access point's root directory is
+ * made when missing if it has CreationInfo (fs_resolve_root); its
+ * reference goes to *ret_ref (0: none), and its identity is copied to
+ * *ident (the session copies it again at new).  EFS's rule that an access
+ * point whose PosixUser is root needs ClientRootAccess holds too. */
+static int mount_policy(struct fs *fs, const char *access_point, bool subdir,
+			struct efsfs_session_opts *so, struct fs_ident *ident, uint64_t *ret_ref,
 			char *err, size_t errlen)
 {
-	(void)fs;
-	(void)so;
-	if (access_point && *access_point) {
-		snprintf(err, errlen, "accesspoint=%s: access points: not in this build",
-			 access_point);
-		return -EOPNOTSUPP;
+	const struct conf *c = fs_conf(fs);
+	struct fs_access_point *ap;
+	char why[512];
+	int r;
+
+	*ret_ref = 0;
+	if (!c->client_mount) {
+		snprintf(err, errlen, "the file system policy refuses mounts (client_mount = false "
+			 "in %s's configuration)", c->name);
+		return -EACCES;
 	}
-	return 0;
+	so->deny_write = !c->client_write;
+	if (!access_point || !*access_point) {
+		so->squash_root = !c->client_root_access;
+		return 0;
+	}
+	if (subdir) {
+		snprintf(err, errlen, "accesspoint=%s with a subdirectory source: mount the access "
+			 "point as NAME or NAME:/ (its root directory is its root)", access_point);
+		return -EINVAL;
+	}
+	ap = malloc(sizeof(*ap));
+	if (!ap) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = fs_ap_get(fs, access_point, ap);
+	if (r == -ENOENT || r == -EINVAL) {
+		snprintf(err, errlen, "accesspoint=%s: no such access point in %s (efsfs "
+			 "access-point list %s)", access_point, c->name, c->name);
+		r = -ENOENT;
+		goto out;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "accesspoint=%s: %s", access_point, strerror(-r));
+		goto out;
+	}
+	if (ap->user.uid == 0 && !c->client_root_access) {
+		snprintf(err, errlen, "accesspoint=%s: its PosixUser is root, and the file system "
+			 "policy withholds root access (client_root_access = false)", access_point);
+		r = -EACCES;
+		goto out;
+	}
+	r = fs_resolve_root(fs, ap->path, ap, ret_ref, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "accesspoint=%s: %s", access_point, why);
+		goto out;
+	}
+	*ident = ap->user;
+	so->ident = ident;
+	so->root_ino = *ret_ref;
+out:
+	free(ap);
+	return r;
 }
-/* ==== end of MERGE POINT ================================================= */
 
 /* Unmounts an attached mount that the daemon stops (a signal): by its
  * path, when the mount on top there is still that connection's (its device
@@ -639,6 +654,8 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 	struct efsfs_session_opts so = { .mountpoint = mp->mnt, .mount_opts = mp->opts,
 					 .debug = d->debug && fd < 0, .meter = d->meter };
 	struct dmount *m = calloc(1, sizeof(*m));
+	struct fs_ident ident;
+	uint64_t ap_ref = 0;
 	pthread_attr_t attr;
 	pthread_t t;
 	int r;
@@ -653,7 +670,7 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 	snprintf(m->mnt, sizeof(m->mnt), "%s", mp->mnt);
 	snprintf(m->dev, sizeof(m->dev), "%s", mp->dev ? mp->dev : "");
 	if (mp->subdir && strcmp(mp->subdir, "/") != 0) {
-		char why[512];
+		char why[640];
 
 		r = resolve_subdir(d->fs, mp->subdir, &m->root_ino, why, sizeof(why));
 		if (r < 0) {
@@ -662,7 +679,10 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 		}
 		so.root_ino = m->root_ino;
 	}
-	r = mount_policy(d->fs, mp->access_point, &so, err, errlen);
+	r = mount_policy(d->fs, mp->access_point, m->root_ino != 0, &so, &ident, &ap_ref, err,
+			 errlen);
+	if (ap_ref)
+		m->root_ino = ap_ref;       /* dropped at the session's end */
 	if (r < 0)
 		goto fail;
 	r = efsfs_session_new(d->fs, &so, &m->se, err, errlen);
@@ -1017,7 +1037,8 @@ static int attach_running(const struct conf *conf, const struct efsfs_mount_req 
 	r = detach_dead_mounts(req->name, mnt);
 	if (r < 0)
 		return r;
-	r = efsfs_kmount_new(conf, mnt, req->opts, &k, err, sizeof(err));
+	r = efsfs_kmount_new(conf, mnt, req->opts, !session_checks(conf, req->access_point), &k,
+			     err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: %s: %s\n", conf->name, err);
 		return r;

@@ -7,13 +7,14 @@ set -euo pipefail
 efsfs_deps() {
 	local want=(build-essential meson ninja-build pkg-config libfuse3-dev fuse3
 		libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev ca-certificates
-		libinih-dev libexpat1-dev check curl attr util-linux libmicrohttpd-dev)
+		libinih-dev libexpat1-dev libjansson-dev check curl attr util-linux libmicrohttpd-dev)
 	if [ "${1:-}" = test ]; then
 		want+=(fio iproute2)   # iproute2: ss, in tests/mount/tier.sh
 		want+=(clang libclang-rt-dev)   # libFuzzer for tests/fuzz
 		want+=(groff-base)     # tests/mount/help.sh renders the man pages
 		want+=(prometheus)     # promtool: tests/mount/meter.sh checks the endpoint
 		want+=(libcap2-bin e2fsprogs)   # setcap, mkfs.ext4: tests/mount/privilege.sh
+		want+=(python3-yaml jq)   # tests/check_kubernetes.py; tests/mount/access_points.sh
 		# s3rver (npm) needs node and npm; keep a node that is already installed
 		command -v node >/dev/null 2>&1 || want+=(nodejs)
 		command -v npm >/dev/null 2>&1 || want+=(npm)

@@ -65,7 +65,7 @@ if command -v clang >/dev/null 2>&1; then
 		CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 			-Db_lundef=false -Dc_args=-fno-sanitize-recover=undefined >/dev/null
 	fi
-	targets=(conf codec s3 sigv4)
+	targets=(conf codec s3 sigv4 apcmd)
 	ninja -C build-fuzz "${targets[@]/#/tests/fuzz/fuzz_}" >/dev/null
 	for t in "${targets[@]}"; do
 		mkdir -p "$work/fuzz/$t"

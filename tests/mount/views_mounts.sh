@@ -8,9 +8,6 @@
 #     its CreationInfo when missing, files created as its PosixUser whatever
 #     the caller; a missing path without CreationInfo and an unknown access
 #     point are refused, saying why.
-# Needs the session views (fuse/: efsfs_session_opts.root_ino, ident) and
-# access points (efsfs access-point, backend/fs_ap.c): registered in
-# tests/meson.build once the views and aps streams are merged.
 # Needs: EFSFS, root, /dev/fuse.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -548,7 +548,10 @@ START_TEST(test_every_key)
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
 	            "statfs = local\n"
-	            "metrics_listen = [::1]:9464\n", "dev");
+	            "metrics_listen = [::1]:9464\n"
+	            "client_mount = no\n"
+	            "client_write = false\n"
+	            "client_root_access = off\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
 	ck_assert_int_eq(c->performance_mode, CONF_PERF_MAX_IO);
@@ -576,6 +579,9 @@ START_TEST(test_every_key)
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
+	ck_assert(!c->client_mount);
+	ck_assert(!c->client_write);
+	ck_assert(!c->client_root_access);
 	ck_assert_str_eq(c->metrics_listen, "[::1]:9464");
 	conf_free(c);
 	c = load_ok("[dev]\nmetrics_listen = 127.0.0.1:9464\n", "dev");
@@ -584,6 +590,31 @@ START_TEST(test_every_key)
 	c = load_ok("[dev]\nmetrics_listen = off\n", "dev");
 	ck_assert_ptr_null(c->metrics_listen);
 	conf_free(c);
+}
+END_TEST
+
+/* The file system policy: all three allowed by default (EFS without a
+ * policy), each set on its own, from [defaults] too, and a bad value named. */
+START_TEST(test_policy_keys)
+{
+	struct conf *c;
+
+	env_reset();
+	c = load_ok("[dev]\n", "dev");
+	ck_assert(c->client_mount && c->client_write && c->client_root_access);
+	conf_free(c);
+	c = load_ok("[defaults]\nclient_root_access = false\n[dev]\nclient_write = no\n", "dev");
+	ck_assert(c->client_mount);
+	ck_assert(!c->client_write);
+	ck_assert(!c->client_root_access);
+	conf_free(c);
+	c = load_ok("[defaults]\nclient_mount = false\n[dev]\nclient_mount = true\n", "dev");
+	ck_assert(c->client_mount);
+	conf_free(c);
+	load_fails("[dev]\nclient_write = maybe\n", "dev", 2, "client_write",
+	           "invalid boolean 'maybe'");
+	load_fails("[defaults]\nclient_root_access = 2\n[dev]\n", "dev", 2, "client_root_access",
+	           "invalid boolean '2'");
 }
 END_TEST
 
@@ -1340,6 +1371,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_defaults_no_file);
 	tcase_add_test(tc, test_default_data_dir_xdg);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_policy_keys);
 	tcase_add_test(tc, test_value_forms);
 	tcase_add_test(tc, test_s3_limits_and_class);
 	tcase_add_test(tc, test_defaults_section_merge);

@@ -2390,6 +2390,378 @@ START_TEST(test_passthrough_refused)
 }
 END_TEST
 
+/* ---- access points (fs_ap.c) ---- */
+
+static void ap_init(struct fs_access_point *ap, const char *path)
+{
+	memset(ap, 0, sizeof(*ap));
+	ap->user.uid = 1000;
+	ap->user.gid = 1000;
+	snprintf(ap->path, sizeof(ap->path), "%.100s", path);
+}
+
+static bool ap_id_ok(const char *id)
+{
+	if (strlen(id) != FS_AP_ID_LEN || strncmp(id, "fsap-", 5) != 0)
+		return false;
+	for (const char *p = id + 5; *p; p++)
+		if (!strchr("0123456789abcdef", *p))
+			return false;
+	return true;
+}
+
+struct ap_seen {
+	unsigned n;
+	char first[FS_AP_ID_LEN + 1], last[FS_AP_ID_LEN + 1];
+	unsigned stop_at;
+};
+
+static int ap_seen_cb(const struct fs_access_point *ap, void *arg)
+{
+	struct ap_seen *s = arg;
+
+	if (s->n++ == 0)
+		memcpy(s->first, ap->id, sizeof(s->first));
+	memcpy(s->last, ap->id, sizeof(s->last));
+	return s->stop_at && s->n == s->stop_at ? 7 : 0;
+}
+
+/* Create, get, list, delete; ids of the right form and distinct; every
+ * field and tag kept, and all of it there after a remount. */
+START_TEST(test_ap_create_get_list_delete)
+{
+	static struct fs_access_point a, b, got;
+	struct ap_seen seen = { 0 };
+	char err[512] = "";
+
+	ap_init(&a, "/apps/web");
+	a.user.ngroups = 2;
+	a.user.groups[0] = 4294967295u;
+	a.user.groups[1] = 10;
+	a.has_creation = true;
+	a.owner_uid = 1000;
+	a.owner_gid = 1001;
+	a.permissions = 0750;
+	a.ntags = 2;
+	snprintf(a.tags[0].key, sizeof(a.tags[0].key), "Name");
+	snprintf(a.tags[0].value, sizeof(a.tags[0].value), "web");
+	snprintf(a.tags[1].key, sizeof(a.tags[1].key), "env");
+	snprintf(a.tags[1].value, sizeof(a.tags[1].value), "dev");
+	ck_assert_msg(fs_ap_create(fs, &a, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ap_id_ok(a.id), "id '%s'", a.id);
+	ck_assert_int_gt(a.created, 0);
+	ap_init(&b, "/");
+	ck_assert_msg(fs_ap_create(fs, &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(ap_id_ok(b.id));
+	ck_assert_str_ne(a.id, b.id);
+
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_ap_get(fs, a.id, &got), 0);
+	ck_assert_str_eq(got.id, a.id);
+	ck_assert_str_eq(got.path, "/apps/web");
+	ck_assert_uint_eq(got.user.uid, 1000);
+	ck_assert_uint_eq(got.user.ngroups, 2);
+	ck_assert_uint_eq(got.user.groups[0], 4294967295u);
+	ck_assert_uint_eq(got.user.groups[1], 10);
+	ck_assert(got.has_creation);
+	ck_assert_uint_eq(got.owner_gid, 1001);
+	ck_assert_uint_eq(got.permissions, 0750);
+	ck_assert_uint_eq(got.ntags, 2);
+	ck_assert_str_eq(got.tags[1].key, "env");
+	ck_assert_str_eq(got.tags[1].value, "dev");
+	ck_assert_int_eq(got.created, a.created);
+	ck_assert_int_eq(fs_ap_list(fs, ap_seen_cb, &seen), 0);
+	ck_assert_uint_eq(seen.n, 2);
+	ck_assert_str_eq(seen.first, a.id);
+	ck_assert_str_eq(seen.last, b.id);
+	seen = (struct ap_seen){ .stop_at = 1 };
+	ck_assert_int_eq(fs_ap_list(fs, ap_seen_cb, &seen), 7);
+	ck_assert_uint_eq(seen.n, 1);
+
+	ck_assert_int_eq(fs_ap_delete(fs, a.id), 0);
+	ck_assert_int_eq(fs_ap_delete(fs, a.id), -ENOENT);
+	ck_assert_int_eq(fs_ap_get(fs, a.id, &got), -ENOENT);
+	ck_assert_int_eq(fs_ap_get(fs, "fsap-00000000000000000", &got), -ENOENT);
+	fs_reopen(NULL);
+	seen = (struct ap_seen){ 0 };
+	ck_assert_int_eq(fs_ap_list(fs, ap_seen_cb, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_str_eq(seen.first, b.id);
+	/* nothing can be made on a read-only open */
+	fs_close(fs);
+	ck_assert_int_eq(fs_open_flags(conf, NULL, FS_OPEN_RDONLY, &fs, err, sizeof(err)), 0);
+	ck_assert_int_eq(fs_ap_get(fs, b.id, &got), 0);
+	ap_init(&a, "/x");
+	ck_assert_int_eq(fs_ap_create(fs, &a, err, sizeof(err)), -EROFS);
+	ck_assert_int_eq(fs_ap_delete(fs, b.id), -EROFS);
+}
+END_TEST
+
+/* What CreateAccessPoint refuses, each error naming the field. */
+START_TEST(test_ap_validation)
+{
+	static const struct {
+		const char *path;
+		const char *want;
+	} paths[] = {
+		{ "apps", "must be an absolute path" },
+		{ "", "must be an absolute path" },
+		{ "/a/../b", "'..' is not allowed" },
+		{ "/a/./b", "'.' is not allowed" },
+		{ "/a//b", "empty component" },
+		{ "/a/", "empty component" },
+		{ "/a/b/c/d/e", "more than 4 components" },
+		{ "/.hidden", "starts with '.'" },
+		{ "/a;b", "character ';' is not allowed" },
+	};
+	static struct fs_access_point ap;
+	char err[512], longp[128];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		ap_init(&ap, paths[i].path);
+		err[0] = '\0';
+		ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, "RootDirectory Path") && strstr(err, paths[i].want),
+			      "%s: '%s'", paths[i].path, err);
+		ck_assert_str_eq(ap.id, "");
+	}
+	/* (a longer one does not fit the struct: the CLI refuses it, test_control) */
+	memset(longp, 'a', sizeof(longp));
+	longp[0] = '/';
+	longp[100] = '\0';
+	ap_init(&ap, longp);
+	ck_assert_msg(fs_ap_create(fs, &ap, err, sizeof(err)) == 0, "100 characters: %s", err);
+	ap_init(&ap, "/a/b/c/d");
+	ck_assert_msg(fs_ap_create(fs, &ap, err, sizeof(err)) == 0, "4 components: %s", err);
+
+	ap_init(&ap, "/");
+	ap.user.ngroups = FS_GROUPS_MAX + 1;
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "SecondaryGids: 17 given, at most 16"), "%s", err);
+	ap.user.ngroups = FS_GROUPS_MAX;
+	ck_assert_msg(fs_ap_create(fs, &ap, err, sizeof(err)) == 0, "%s", err);
+
+	ap_init(&ap, "/p");
+	ap.has_creation = true;
+	ap.permissions = 010000;
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "CreationInfo Permissions"), "%s", err);
+
+	ap_init(&ap, "/t");
+	ap.ntags = 2;
+	snprintf(ap.tags[0].key, sizeof(ap.tags[0].key), "k");
+	snprintf(ap.tags[1].key, sizeof(ap.tags[1].key), "k");
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "Tags: Key 'k' given twice"), "%s", err);
+	snprintf(ap.tags[1].key, sizeof(ap.tags[1].key), "aws:x");
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "reserved"), "%s", err);
+	ap.tags[1].key[0] = '\0';
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "tag 2: Key must have 1 to 128"), "%s", err);
+	snprintf(ap.tags[1].key, sizeof(ap.tags[1].key), "ok");
+	snprintf(ap.tags[1].value, sizeof(ap.tags[1].value), "a\tb");
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "tag 2 (Key 'ok'): a control character in the Value"), "%s", err);
+}
+END_TEST
+
+/* A client token makes a create idempotent: the same request gives the
+ * same access point, another request with that token is refused. */
+START_TEST(test_ap_client_token)
+{
+	static struct fs_access_point a, b;
+	struct ap_seen seen = { 0 };
+	char err[512];
+
+	ap_init(&a, "/x");
+	snprintf(a.client_token, sizeof(a.client_token), "my-token");
+	ck_assert_msg(fs_ap_create(fs, &a, err, sizeof(err)) == 0, "%s", err);
+	ap_init(&b, "/x");
+	snprintf(b.client_token, sizeof(b.client_token), "my-token");
+	ck_assert_msg(fs_ap_create(fs, &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(b.id, a.id);
+	ck_assert_int_eq(b.created, a.created);
+	b.user.uid = 1001;
+	ck_assert_int_eq(fs_ap_create(fs, &b, err, sizeof(err)), -EEXIST);
+	ck_assert_msg(strstr(err, "IdempotentParameterMismatch") && strstr(err, a.id), "%s", err);
+	ck_assert_int_eq(fs_ap_list(fs, ap_seen_cb, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+}
+END_TEST
+
+/* 10,000 access points per file system; the 10,001st is refused with the
+ * limit named, and one more fits once one is deleted. */
+START_TEST(test_ap_limit)
+{
+	static struct fs_access_point ap;
+	struct ap_seen seen = { 0 };
+	char err[512], first[FS_AP_ID_LEN + 1] = "";
+
+	/* 10,000 transactions: committed in groups, as a mounted daemon does */
+	ck_assert_int_eq(fs_set_group_commit(fs, 1000), 0);
+	for (int i = 0; i < FS_AP_MAX; i++) {
+		ap_init(&ap, "/");
+		ck_assert_msg(fs_ap_create(fs, &ap, err, sizeof(err)) == 0, "#%d: %s", i + 1, err);
+		if (i == 0)
+			memcpy(first, ap.id, sizeof(first));
+	}
+	ap_init(&ap, "/");
+	ck_assert_int_eq(fs_ap_create(fs, &ap, err, sizeof(err)), -EDQUOT);
+	ck_assert_msg(strstr(err, "10000 access points") && strstr(err, "AccessPointLimitExceeded"),
+		      "%s", err);
+	ck_assert_int_eq(fs_ap_list(fs, ap_seen_cb, &seen), 0);
+	ck_assert_uint_eq(seen.n, FS_AP_MAX);
+	ck_assert_int_eq(fs_ap_delete(fs, first), 0);
+	ck_assert_msg(fs_ap_create(fs, &ap, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
+/* In the child: with a commit window of a minute, creates an access point
+ * (or deletes the one named in *id) and crashes right after. */
+static char durable_id[FS_AP_ID_LEN + 1];
+
+static void ap_crash_child(int wfd)
+{
+	static struct fs_access_point ap;
+	char err[1024];
+
+	if (fs_open(conf, "/mnt/ap", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	if (fs_set_group_commit(fs, 60000) < 0)
+		_exit(11);
+	if (durable_id[0]) {
+		if (fs_ap_delete(fs, durable_id) < 0)
+			_exit(12);
+	} else {
+		ap_init(&ap, "/d");
+		if (fs_ap_create(fs, &ap, err, sizeof(err)) < 0)
+			_exit(13);
+		memcpy(durable_id, ap.id, sizeof(durable_id));
+	}
+	if (write(wfd, durable_id, sizeof(durable_id)) != (ssize_t)sizeof(durable_id))
+		_exit(14);
+	_exit(0);                /* a crash, the group still open */
+}
+
+/* An access point's create and delete are durable when they return, also
+ * with group commit (a mounted daemon's): the CLI has printed the id. */
+START_TEST(test_ap_durable)
+{
+	static struct fs_access_point got;
+
+	fs_close(fs);
+	fs = NULL;
+	durable_id[0] = '\0';
+	run_crash_child(ap_crash_child, durable_id, sizeof(durable_id));
+	ck_assert(ap_id_ok(durable_id));
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_ap_get(fs, durable_id, &got), 0);
+	ck_assert_str_eq(got.path, "/d");
+	fs_close(fs);
+	fs = NULL;
+	run_crash_child(ap_crash_child, durable_id, sizeof(durable_id));
+	fs_reopen(NULL);
+	ck_assert_int_eq(fs_ap_get(fs, durable_id, &got), -ENOENT);
+}
+END_TEST
+
+/* fs_resolve_root: "/" is the root; an existing path is found and left
+ * as it is; with CreationInfo the missing components are made with its
+ * owner and mode (also under a set-group-ID directory); without, -ENOENT
+ * naming the missing component; a file or symlink on the way is ENOTDIR. */
+START_TEST(test_resolve_root)
+{
+	static struct fs_access_point ap;
+	struct stat st;
+	uint64_t ino, d, e;
+	char err[512];
+
+	ck_assert_int_eq(fs_resolve_root(fs, "/", NULL, &ino, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ino, ROOT);
+	fs_forget(fs, ino, 1);
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "srv", 0700, &st), 0);
+	d = st.st_ino;
+	ck_assert_int_eq(fs_resolve_root(fs, "/srv", NULL, &ino, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ino, d);
+	fs_forget(fs, ino, 1);
+
+	/* missing, no CreationInfo: as a NAME:/path mount, and as an access point */
+	ck_assert_int_eq(fs_resolve_root(fs, "/srv/app/data", NULL, &ino, err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_msg(strstr(err, "/srv/app does not exist"), "%s", err);
+	ap_init(&ap, "/srv/app/data");
+	snprintf(ap.id, sizeof(ap.id), "fsap-0123456789abcdef0");
+	ck_assert_int_eq(fs_resolve_root(fs, ap.path, &ap, &ino, err, sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, "/srv/app does not exist") && strstr(err, "no CreationInfo") &&
+		      strstr(err, ap.id), "%s", err);
+	ck_assert_int_eq(fs_lookup(fs, d, "app", &st), -ENOENT);
+
+	/* with CreationInfo: each missing component made, the existing one untouched */
+	ap.has_creation = true;
+	ap.owner_uid = 2000;
+	ap.owner_gid = 3000;
+	ap.permissions = 0750;
+	ck_assert_msg(fs_resolve_root(fs, ap.path, &ap, &ino, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(fs_getattr(fs, d, &st), 0);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0700);
+	ck_assert_uint_eq(st.st_uid, ctx.uid);
+	ck_assert_int_eq(fs_lookup(fs, d, "app", &st), 0);
+	e = st.st_ino;
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0750);
+	ck_assert_uint_eq(st.st_uid, 2000);
+	ck_assert_uint_eq(st.st_gid, 3000);
+	ck_assert_int_eq(fs_lookup(fs, e, "data", &st), 0);
+	ck_assert_uint_eq(st.st_ino, ino);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0750);
+	ck_assert_uint_eq(st.st_uid, 2000);
+	ck_assert_uint_eq(st.st_gid, 3000);
+	fs_forget(fs, st.st_ino, 1);
+	fs_forget(fs, e, 1);
+	fs_forget(fs, ino, 1);
+	/* again: the same directory, nothing changed */
+	ap.permissions = 0777;
+	ck_assert_int_eq(fs_resolve_root(fs, ap.path, &ap, &ino, err, sizeof(err)), 0);
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0750);
+	fs_forget(fs, ino, 1);
+
+	/* under a set-group-ID directory: still CreationInfo's group and mode */
+	ck_assert_int_eq(fs_mkdir(fs, &ctx, ROOT, "sg", 02775, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 02000, 02000);
+	ap_init(&ap, "/sg/new");
+	ap.has_creation = true;
+	ap.owner_uid = 7;
+	ap.owner_gid = 8;
+	ap.permissions = 0700;
+	ck_assert_msg(fs_resolve_root(fs, ap.path, &ap, &ino, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
+	ck_assert_uint_eq(st.st_mode, S_IFDIR | 0700);
+	ck_assert_uint_eq(st.st_gid, 8);
+	fs_forget(fs, ino, 1);
+
+	/* a file or a symlink on the way */
+	{
+		struct fs_file *f;
+
+		ck_assert_int_eq(fs_create(fs, &ctx, ROOT, "file", 0644, O_RDWR, &f, &st), 0);
+		fs_release(fs, f);
+		fs_forget(fs, st.st_ino, 1);
+	}
+	ck_assert_int_eq(fs_symlink(fs, &ctx, ROOT, "link", "srv", &st), 0);
+	fs_forget(fs, st.st_ino, 1);
+	ck_assert_int_eq(fs_resolve_root(fs, "/file/x", &ap, &ino, err, sizeof(err)), -ENOTDIR);
+	ck_assert_msg(strstr(err, "/file is not a directory"), "%s", err);
+	ck_assert_int_eq(fs_resolve_root(fs, "/link", NULL, &ino, err, sizeof(err)), -ENOTDIR);
+	ck_assert_msg(strstr(err, "symbolic link"), "%s", err);
+	ck_assert_int_eq(fs_resolve_root(fs, "/srv/../etc", NULL, &ino, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(fs_resolve_root(fs, "srv", NULL, &ino, err, sizeof(err)), -EINVAL);
+	fs_forget(fs, d, 1);
+	fsck_clean();
+}
+END_TEST
+
 static Suite *fs_suite(void)
 {
 	Suite *s = suite_create("fs");
@@ -2445,6 +2817,12 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_fsck_repair_cuts_data_file);
 	tcase_add_test(tc, test_recovery_cuts_past_size);
 	tcase_add_test(tc, test_open_cuts_stale_tail);
+	tcase_add_test(tc, test_ap_create_get_list_delete);
+	tcase_add_test(tc, test_ap_validation);
+	tcase_add_test(tc, test_ap_client_token);
+	tcase_add_test(tc, test_ap_limit);
+	tcase_add_test(tc, test_ap_durable);
+	tcase_add_test(tc, test_resolve_root);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tm, setup_mkfs, teardown);

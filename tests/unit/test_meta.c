@@ -1295,7 +1295,7 @@ START_TEST(test_metric_history)
 }
 END_TEST
 
-/* Schema 3 -> 4 on open: the metric table comes, empty, and works; a
+/* Schema 3 -> 5 on open: the metric table comes, empty, and works; a
  * read-only open of a schema-3 database reads it as it is (no history:
  * -ENOENT) and leaves it at 3. */
 START_TEST(test_migrate_schema_3)
@@ -1308,7 +1308,8 @@ START_TEST(test_migrate_schema_3)
 
 	meta_close(m);
 	m = NULL;
-	tsql_exec(tmp_dir, "DROP TABLE metric; PRAGMA user_version = 3;");
+	tsql_exec(tmp_dir, "DROP TABLE metric; DROP TABLE access_point; DROP TABLE access_point_tag;"
+		  "PRAGMA user_version = 3;");
 	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
 	ck_assert_msg(r == 0, "meta_open(read-only, schema 3) = %d: %s", r, err);
 	ck_assert_int_eq(m->ops->inode_get(m, kept, &got), 0);
@@ -1323,8 +1324,185 @@ START_TEST(test_migrate_schema_3)
 	ck_assert_int_eq(meta_metric_put(m, "TotalIOBytes", 60, 4096), 0);
 	meta_close(m);
 	m = NULL;
-	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
 	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT value FROM metric WHERE minute = 60"), 4096);
+	reopen();
+}
+END_TEST
+
+/* ---- access points (schema 5) ---- */
+
+static void ap_fill(struct fs_access_point *ap, const char *id, const char *token)
+{
+	memset(ap, 0, sizeof(*ap));
+	snprintf(ap->id, sizeof(ap->id), "%s", id);
+	snprintf(ap->client_token, sizeof(ap->client_token), "%s", token);
+	ap->created = 1790000000;
+	ap->user.uid = 4294967295u;
+	ap->user.gid = 1001;
+	ap->user.ngroups = 3;
+	ap->user.groups[0] = 5;
+	ap->user.groups[1] = 0;
+	ap->user.groups[2] = 4294967294u;
+	snprintf(ap->path, sizeof(ap->path), "/apps/%s", id + 5);
+	ap->has_creation = true;
+	ap->owner_uid = 1000;
+	ap->owner_gid = 1002;
+	ap->permissions = 02750;
+	ap->ntags = 2;
+	snprintf(ap->tags[0].key, sizeof(ap->tags[0].key), "Name");
+	snprintf(ap->tags[0].value, sizeof(ap->tags[0].value), "app %s", id + 5);
+	snprintf(ap->tags[1].key, sizeof(ap->tags[1].key), "team");
+}
+
+static void ap_same(const struct fs_access_point *a, const struct fs_access_point *b)
+{
+	ck_assert_str_eq(a->id, b->id);
+	ck_assert_str_eq(a->client_token, b->client_token);
+	ck_assert_int_eq(a->created, b->created);
+	ck_assert_uint_eq(a->user.uid, b->user.uid);
+	ck_assert_uint_eq(a->user.gid, b->user.gid);
+	ck_assert_uint_eq(a->user.ngroups, b->user.ngroups);
+	for (unsigned i = 0; i < a->user.ngroups; i++)
+		ck_assert_uint_eq(a->user.groups[i], b->user.groups[i]);
+	ck_assert_str_eq(a->path, b->path);
+	ck_assert_int_eq(a->has_creation, b->has_creation);
+	if (a->has_creation) {
+		ck_assert_uint_eq(a->owner_uid, b->owner_uid);
+		ck_assert_uint_eq(a->owner_gid, b->owner_gid);
+		ck_assert_uint_eq(a->permissions, b->permissions);
+	}
+	ck_assert_uint_eq(a->ntags, b->ntags);
+	for (unsigned i = 0; i < a->ntags; i++) {
+		ck_assert_str_eq(a->tags[i].key, b->tags[i].key);
+		ck_assert_str_eq(a->tags[i].value, b->tags[i].value);
+	}
+}
+
+/* Rows round-trip (every field, the tags in order, gids of 32 bits), ids
+ * and tokens are unique, next walks them in creation order, delete takes
+ * the tags too, and all of it survives a reopen. */
+START_TEST(test_access_points)
+{
+	static struct fs_access_point a, b, c, got;
+	uint64_t n = 9, seq = 0;
+
+	ck_assert_int_eq(m->ops->ap_count(m, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(m->ops->ap_next(m, 0, &got, &seq), -ENOENT);
+	ap_fill(&a, "fsap-0123456789abcdef0", "tok-a");
+	ap_fill(&b, "fsap-00000000000000001", "");
+	b.has_creation = false;
+	b.ntags = 0;
+	b.user.ngroups = 0;
+	snprintf(b.path, sizeof(b.path), "/");
+	ap_fill(&c, "fsap-00000000000000002", "");
+	ck_assert_int_eq(m->ops->ap_insert(m, &a), 0);
+	ck_assert_int_eq(m->ops->ap_insert(m, &b), 0);
+	ck_assert_int_eq(m->ops->ap_insert(m, &c), 0);
+	/* the same id, the same token: taken */
+	ck_assert_int_eq(m->ops->ap_insert(m, &a), -EEXIST);
+	snprintf(got.id, sizeof(got.id), "fsap-00000000000000003");
+	ap_fill(&got, "fsap-00000000000000003", "tok-a");
+	ck_assert_int_eq(m->ops->ap_insert(m, &got), -EEXIST);
+	ck_assert_int_eq(m->ops->ap_count(m, &n), 0);
+	ck_assert_uint_eq(n, 3);
+
+	reopen();
+	ck_assert_int_eq(m->ops->ap_get(m, a.id, &got), 0);
+	ap_same(&got, &a);
+	ck_assert_int_eq(m->ops->ap_get(m, b.id, &got), 0);
+	ap_same(&got, &b);
+	ck_assert_int_eq(m->ops->ap_by_token(m, "tok-a", &got), 0);
+	ap_same(&got, &a);
+	ck_assert_int_eq(m->ops->ap_by_token(m, "tok-b", &got), -ENOENT);
+	ck_assert_int_eq(m->ops->ap_get(m, "fsap-99999999999999999", &got), -ENOENT);
+	ck_assert_int_eq(m->ops->ap_next(m, 0, &got, &seq), 0);
+	ck_assert_str_eq(got.id, a.id);
+	ck_assert_int_eq(m->ops->ap_next(m, seq, &got, &seq), 0);
+	ck_assert_str_eq(got.id, b.id);
+	ck_assert_int_eq(m->ops->ap_next(m, seq, &got, &seq), 0);
+	ap_same(&got, &c);
+	ck_assert_int_eq(m->ops->ap_next(m, seq, &got, &seq), -ENOENT);
+
+	ck_assert_int_eq(m->ops->ap_delete(m, a.id), 0);
+	ck_assert_int_eq(m->ops->ap_delete(m, a.id), -ENOENT);
+	ck_assert_int_eq(m->ops->ap_get(m, a.id, &got), -ENOENT);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM access_point_tag"), 2);
+	reopen();
+	/* its token is free again */
+	ap_fill(&got, "fsap-00000000000000004", "tok-a");
+	ck_assert_int_eq(m->ops->ap_insert(m, &got), 0);
+	ck_assert_int_eq(m->ops->ap_count(m, &n), 0);
+	ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
+/* Schema 4 -> 5 on open: a database the previous code made (no access
+ * point tables, version 3) keeps its rows, gets the tables, and takes
+ * access points that survive a reopen. */
+START_TEST(test_migrate_schema_4)
+{
+	static struct fs_access_point a, got;
+	uint64_t kept = inode_add(S_IFDIR | 0755, 2), n = 9;
+	struct meta_inode mi;
+	char buf[16];
+
+	ck_assert_int_eq(m->ops->set_kv(m, "fs_id", "fs-0123456789abcdef0"), 0);
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "DROP TABLE access_point; DROP TABLE access_point_tag;"
+		 "PRAGMA user_version = 4;");
+	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM sqlite_master WHERE "
+				  "name LIKE 'access_point%'"), 0);
+	reopen();
+	ck_assert_int_eq(m->ops->inode_get(m, kept, &mi), 0);
+	ck_assert_uint_eq(mi.mode, S_IFDIR | 0755);
+	ck_assert_int_eq(m->ops->get_kv(m, "fs_id", buf, sizeof(buf)), -ENAMETOOLONG);
+	ck_assert_int_eq(m->ops->ap_count(m, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ap_fill(&a, "fsap-0123456789abcdef0", "t");
+	ck_assert_int_eq(m->ops->ap_insert(m, &a), 0);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
+	reopen();
+	ck_assert_int_eq(m->ops->ap_get(m, a.id, &got), 0);
+	ap_same(&got, &a);
+}
+END_TEST
+
+/* A read-only open of a schema-4 database reads it as it is, with no
+ * access point, and leaves it at schema 4. */
+START_TEST(test_schema_4_read_only)
+{
+	static struct fs_access_point got;
+	uint64_t kept = inode_add(S_IFREG | 0644, 1), n = 9, seq = 0;
+	struct meta_inode mi;
+	char err[512] = "";
+	int r;
+
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "DROP TABLE access_point; DROP TABLE access_point_tag;"
+		 "PRAGMA user_version = 4;");
+	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
+	ck_assert_msg(r == 0, "meta_open(read-only, schema 4) = %d: %s", r, err);
+	ck_assert_int_eq(m->ops->inode_get(m, kept, &mi), 0);
+	ck_assert_int_eq(m->ops->ap_count(m, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(m->ops->ap_next(m, 0, &got, &seq), -ENOENT);
+	ck_assert_int_eq(m->ops->ap_get(m, "fsap-0123456789abcdef0", &got), -ENOENT);
+	ck_assert_int_eq(m->ops->begin(m), -EROFS);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 4);
+	reopen();
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
 	reopen();
 }
 END_TEST
@@ -1639,6 +1817,9 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_migrate_schema_2);
 	tcase_add_test(tc, test_migrate_schema_3);
 	tcase_add_test(tc, test_metric_history);
+	tcase_add_test(tc, test_access_points);
+	tcase_add_test(tc, test_migrate_schema_4);
+	tcase_add_test(tc, test_schema_4_read_only);
 	tcase_add_test(tc, test_schema_2_read_only);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
