@@ -95,6 +95,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 	}
 	r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set, &st);
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, to_set & FS_SET_SIZE ? FS_CHANGE_DATA :
+				   FS_CHANGE_ATTR, (uint64_t)st.st_size, 0);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -116,12 +119,17 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-static void reply_new(fuse_req_t req, int r, const struct stat *st)
+/* The reply to a request that made parent/name (which other sessions are
+ * told of first). */
+static void reply_new(fuse_req_t req, int r, const struct stat *st, uint64_t parent,
+		      const char *name)
 {
-	if (r < 0)
+	if (r < 0) {
 		fuse_reply_err(req, -r);
-	else
-		efsfs_reply_entry(req, st);
+		return;
+	}
+	efsfs_notify_name(req_efsfs(req), parent, name, st->st_ino);
+	efsfs_reply_entry(req, st);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -131,7 +139,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct stat st;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st), &st);
+	reply_new(req, fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st), &st,
+		  parent, name);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -140,7 +149,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct stat st;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st), &st);
+	reply_new(req, fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st), &st, parent,
+		  name);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -149,7 +159,8 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct stat st;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st), &st);
+	reply_new(req, fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st), &st, parent,
+		  name);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -158,24 +169,40 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct stat st;
 
 	efsfs_req_ctx(req, &ctx);
-	reply_new(req, fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st), &st);
+	reply_new(req, fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st), &st,
+		  newparent, newname);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -fs_unlink(req_efsfs(req)->fs, parent, name));
+	uint64_t victim = efsfs_notify_victim(req_efsfs(req), parent, name);
+	int r = fs_unlink(req_efsfs(req)->fs, parent, name);
+
+	if (r == 0)
+		efsfs_notify_name(req_efsfs(req), parent, name, victim);
+	fuse_reply_err(req, -r);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -fs_rmdir(req_efsfs(req)->fs, parent, name));
+	uint64_t victim = efsfs_notify_victim(req_efsfs(req), parent, name);
+	int r = fs_rmdir(req_efsfs(req)->fs, parent, name);
+
+	if (r == 0)
+		efsfs_notify_name(req_efsfs(req), parent, name, victim);
+	fuse_reply_err(req, -r);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname,
-				       flags));
+	uint64_t inos[2] = { efsfs_notify_victim(req_efsfs(req), parent, name),
+			     efsfs_notify_victim(req_efsfs(req), newparent, newname) };
+	int r = fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname, flags);
+
+	if (r == 0)
+		efsfs_notify_rename(req_efsfs(req), parent, name, newparent, newname, inos);
+	fuse_reply_err(req, -r);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

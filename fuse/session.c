@@ -178,6 +178,8 @@ void efsfs_session_remove_signal_handlers(struct efsfs_session *s)
 
 int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 {
+	int r;
+
 	if (fuse_session_mount(s->se, s->mountpoint) != 0) {
 		snprintf(err, errlen, "cannot mount on %s (see the FUSE messages above)",
 			 s->mountpoint);
@@ -185,6 +187,10 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 	}
 	s->mounted = true;
 	efsfs_pt_install(s);
+	r = efsfs_notify_start(s);
+	if (r < 0)
+		log_warn("%s on %s: changes made through other mounts may show late here: %s",
+			 s->conf->name, s->mountpoint, strerror(-r));
 	return 0;
 }
 
@@ -207,7 +213,9 @@ void efsfs_session_unmount(struct efsfs_session *s)
 {
 	if (!s->mounted)
 		return;
+	efsfs_notify_stop(s);
 	fuse_session_unmount(s->se);
+	efsfs_notify_end(s);
 	s->mounted = false;
 }
 

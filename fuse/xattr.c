@@ -29,9 +29,13 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 			size_t size, int flags)
 {
 	struct fs_ctx ctx;
+	int r;
 
 	efsfs_req_ctx(req, &ctx);
-	fuse_reply_err(req, -fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags));
+	r = fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags);
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_ATTR, 0, 0);
+	fuse_reply_err(req, -r);
 }
 
 /* get and list share the FUSE protocol: size 0 asks for the length. */
@@ -160,7 +164,11 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, -fs_removexattr(req_efsfs(req)->fs, ino, name));
+	int r = fs_removexattr(req_efsfs(req)->fs, ino, name);
+
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_ATTR, 0, 0);
+	fuse_reply_err(req, -r);
 }
 
 void efsfs_xattr_ops(struct fuse_lowlevel_ops *ops)
