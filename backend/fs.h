@@ -160,13 +160,16 @@ bool fs_fetching(struct fs *fs);
  *   FS_CHANGE_ENTRY  the name `name` in directory `parent` names another inode
  *                    or none (create, unlink, rename); also parent's attributes
  *                    (ino, if not 0, is the inode it named or names now)
- * The callback runs in the caller's thread, which may hold the inode's io lock
- * or the metadata lock: it only queues what it must tell the kernel and
- * returns, and it takes no lock of the backend.  fs_set_change_cb(fs, NULL,
+ *   FS_CHANGE_WAIT   the caller holds no backend lock: the callback may wait
+ *                    (boundedly) until every kernel has taken the change
+ * The callback runs in the caller's thread, which without FS_CHANGE_WAIT may
+ * hold the inode's io lock or the metadata lock: it then only queues what it
+ * must tell the kernel and returns.  It takes no lock of the backend.  fs_set_change_cb(fs, NULL,
  * NULL) removes it; once that returned the old callback is no longer running. */
 #define FS_CHANGE_ATTR  0x1u
 #define FS_CHANGE_DATA  0x2u
 #define FS_CHANGE_ENTRY 0x4u
+#define FS_CHANGE_WAIT  0x8u
 struct fs_change {
 	unsigned what;
 	uint64_t ino;
@@ -177,6 +180,13 @@ struct fs_change {
 typedef void (*fs_change_cb)(struct fs *fs, const struct fs_change *c, void *arg);
 void fs_set_change_cb(struct fs *fs, fs_change_cb cb, void *arg);
 void fs_changed(struct fs *fs, const struct fs_change *c);
+/* For a regular file ino, its name number nth (0 the first; it has up to
+ * FS_LINK_MAX): the directory and the name (FS_NAME_MAX + 1 bytes); -ENOENT
+ * when ino is no regular file or has no more names.  (A kernel with the writeback cache keeps its own size and times of
+ * a regular file it has cached: a change elsewhere shows only once it drops
+ * the inode, which dropping its name does when it is not open.) */
+int fs_file_name(struct fs *fs, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+		 char *ret_name);
 
 /* Namespace.  Calls that return an entry (ret_st) take one lookup
  * reference on it that fs_forget() drops, as the kernel's nlookup. */

@@ -8,6 +8,7 @@
  * returns only once no call of the old one is running.  The callback takes
  * no backend lock, so change_lock may be taken under any of them.
  */
+#include <errno.h>
 #include <pthread.h>
 
 #include "backend/fs_i.h"
@@ -26,4 +27,20 @@ void fs_changed(struct fs *fs, const struct fs_change *c)
 	if (fs->change_cb)
 		fs->change_cb(fs, c, fs->change_arg);
 	pthread_mutex_unlock(&fs->change_lock);
+}
+
+int fs_file_name(struct fs *fs, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+		 char *ret_name)
+{
+	struct meta_inode mi;
+	int r;
+
+	fs_meta_lock(fs);
+	r = meta_inode_get(fs->meta, ino, &mi);
+	if (!r && !S_ISREG(mi.mode))
+		r = -ENOENT;
+	if (!r)
+		r = meta_dentry_of(fs->meta, ino, nth, ret_parent, ret_name);
+	fs_meta_unlock(fs);
+	return r;
 }

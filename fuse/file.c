@@ -94,7 +94,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fs_release(req_efsfs(req)->fs, file_of(fi));
 	/* passthrough writes (and a handle opened with noflush) */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_DATA, 0, 0);
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_DATA | EFSFS_NOTIFY_NOWAIT, 0, 0);
 	fuse_reply_err(req, 0);
 }
 

@@ -121,6 +121,7 @@ void efsfs_pt_reply_end(void);
  * before an unlink, rmdir or rename, the inode parent/name names, 0 when
  * no other session is live (nothing to tell) or there is none. */
 int efsfs_notify_start(struct efsfs_session *e);
+void efsfs_notify_init(struct efsfs_session *e);      /* from op_init, once negotiated */
 void efsfs_notify_stop(struct efsfs_session *e);
 void efsfs_notify_end(struct efsfs_session *e);
 bool efsfs_notify_others(struct efsfs_session *e);
@@ -129,6 +130,9 @@ void efsfs_notify_rename(struct efsfs_session *e, uint64_t parent, const char *n
 			 uint64_t newparent, const char *newname, const uint64_t inos[2]);
 void efsfs_notify_inode(struct efsfs_session *e, uint64_t ino, unsigned what, uint64_t off,
 			uint64_t len);
+/* ... or'ed into what: queue it without waiting (a release: nobody waits
+ * for it, and its wait would hold up this session's reader for nothing) */
+#define EFSFS_NOTIFY_NOWAIT 0x100u
 uint64_t efsfs_notify_victim(struct efsfs_session *e, uint64_t parent, const char *name);
 
 /* Replies with an entry for st (ino 0 = negative entry). */

@@ -92,6 +92,7 @@ struct efsfs_notifier {
 	bool warned;
 	unsigned waiting;             /* workers of this session waiting for deliveries */
 	pthread_cond_t wake;
+	atomic_bool writeback;        /* the session negotiated the writeback cache */
 	/* regs_lock */
 	unsigned refs;                /* the session and the thread */
 };
@@ -161,8 +162,20 @@ static int send_inval_entry(int fd, uint64_t parent, const char *name)
 
 static void deliver(struct efsfs_notifier *t, const struct fs_change *c)
 {
+	char name[FS_NAME_MAX + 1];
+	uint64_t parent;
 	int r = 0;
 
+	/* With the writeback cache the kernel keeps its own size and times of a
+	 * regular file: it takes ours only for an inode it looks up anew, once
+	 * the old one is dropped with its name (and closed). */
+	for (unsigned nth = 0; c->ino && atomic_load(&t->writeback) && nth < FS_LINK_MAX &&
+	     fs_file_name(t->reg->fs, c->ino, nth, &parent, name) == 0; nth++) {
+		r = send_inval_entry(t->fd, kernel_ino(t, parent), name);
+		if (r < 0 && r != -ENOENT)
+			log_debug("%s: notification: %s", t->who, strerror(-r));
+		r = 0;
+	}
 	if (c->what & FS_CHANGE_ENTRY) {
 		r = send_inval_entry(t->fd, kernel_ino(t, c->parent), c->name);
 		/* the directory's size, times and link count; INVAL_ENTRY drops
@@ -336,7 +349,8 @@ static void broadcast(struct reg *g, struct efsfs_notifier *from, const struct f
 		pthread_cond_signal(&t->wake);
 	}
 	if (w.pending > 0) {
-		from->waiting++;
+		if (from)
+			from->waiting++;
 		end = mono_ms() + NOTIFY_WAIT_MS;
 		until.tv_sec = end / 1000;
 		until.tv_nsec = (end % 1000) * 1000000;
@@ -352,21 +366,27 @@ static void broadcast(struct reg *g, struct efsfs_notifier *from, const struct f
 				if (t->cur && t->cur->w == &w)
 					t->cur->w = NULL;
 			}
-			if (!from->warned)
+			if (from && !from->warned)
 				log_warn("%s: another mount of the file system took over %d ms to "
 					 "take a change made here", from->who, NOTIFY_WAIT_MS);
-			from->warned = true;
+			if (from)
+				from->warned = true;
 		}
-		from->waiting--;
+		if (from)
+			from->waiting--;
 	}
 	pthread_mutex_unlock(&g->lock);
 }
 
-/* The backend's change callback: to every session, waiting for none. */
+/* The backend's change callback: to every session, waiting only when the
+ * caller holds no backend lock (FS_CHANGE_WAIT). */
 static void on_change(struct fs *fs, const struct fs_change *c, void *arg)
 {
+	struct fs_change cc = *c;
+
 	(void)fs;
-	broadcast(arg, NULL, c, 1, false);
+	cc.what &= ~FS_CHANGE_WAIT;
+	broadcast(arg, NULL, &cc, 1, c->what & FS_CHANGE_WAIT);
 }
 
 int efsfs_notify_start(struct efsfs_session *e)
@@ -469,15 +489,21 @@ void efsfs_notify_end(struct efsfs_session *e)
 	e->nq = NULL;
 }
 
+void efsfs_notify_init(struct efsfs_session *e)
+{
+	if (e->nq)
+		atomic_store(&e->nq->writeback, e->writeback);
+}
+
 bool efsfs_notify_others(struct efsfs_session *e)
 {
 	return e->nq && atomic_load(&e->nq->reg->n) > 1;
 }
 
-static void tell(struct efsfs_session *e, const struct fs_change *cs, unsigned n)
+static void tell(struct efsfs_session *e, const struct fs_change *cs, unsigned n, bool wait)
 {
 	if (efsfs_notify_others(e))
-		broadcast(e->nq->reg, e->nq, cs, n, true);
+		broadcast(e->nq->reg, e->nq, cs, n, wait);
 }
 
 void efsfs_notify_name(struct efsfs_session *e, uint64_t parent, const char *name, uint64_t ino)
@@ -485,7 +511,7 @@ void efsfs_notify_name(struct efsfs_session *e, uint64_t parent, const char *nam
 	struct fs_change c = { .what = FS_CHANGE_ENTRY, .ino = backend_ino(e, ino),
 			       .parent = backend_ino(e, parent), .name = name };
 
-	tell(e, &c, 1);
+	tell(e, &c, 1, true);
 }
 
 void efsfs_notify_rename(struct efsfs_session *e, uint64_t parent, const char *name,
@@ -498,15 +524,16 @@ void efsfs_notify_rename(struct efsfs_session *e, uint64_t parent, const char *n
 		  .parent = backend_ino(e, newparent), .name = newname },
 	};
 
-	tell(e, c, 2);
+	tell(e, c, 2, true);
 }
 
 void efsfs_notify_inode(struct efsfs_session *e, uint64_t ino, unsigned what, uint64_t off,
 			uint64_t len)
 {
-	struct fs_change c = { .what = what, .ino = backend_ino(e, ino), .off = off, .len = len };
+	struct fs_change c = { .what = what & ~EFSFS_NOTIFY_NOWAIT, .ino = backend_ino(e, ino),
+			       .off = off, .len = len };
 
-	tell(e, &c, 1);
+	tell(e, &c, 1, !(what & EFSFS_NOTIFY_NOWAIT));
 }
 
 uint64_t efsfs_notify_victim(struct efsfs_session *e, uint64_t parent, const char *name)

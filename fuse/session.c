@@ -48,6 +48,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
+	efsfs_notify_init(e);
 	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
 		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
 }

@@ -293,7 +293,8 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 	fs_inode_unlock(in);
 	/* st_blocks shrank behind the kernel's back (and the class changed) */
 	if (!r)
-		fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR, .ino = ino });
+		fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR | FS_CHANGE_WAIT,
+						    .ino = ino });
 	if (!r && c.class != META_STANDARD) {
 		tier_cache_drop(fs, ino, idx);
 		delete_object(fs, &c);

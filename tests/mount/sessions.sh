@@ -50,11 +50,14 @@ expect=0
 if kernel_has_passthrough; then
 	expect=1
 fi
-make_config sessions
+# An hour of caching: only the sessions' notifications can make a change on
+# one seen on the other (two_sessions.c looks once, never polls).
+long=("attr_timeout = 3600" "entry_timeout = 3600")
+make_config sessions "${long[@]}"
 efsfs_mkfs sessions
 run_sessions sessions "$expect" "default options (passthrough expected: $expect)"
 # each session negotiates the writeback cache on its own connection
-make_config sessionswb "passthrough = false"
+make_config sessionswb "passthrough = false" "${long[@]}"
 efsfs_mkfs sessionswb
 run_sessions sessionswb 0 "passthrough = false (the writeback cache)"
 finish
