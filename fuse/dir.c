@@ -37,9 +37,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = fs_lookup(req_efsfs(req)->fs, parent, name, &st);
 
 	if (r == -ENOENT) {
-		/* a negative entry, cached for entry_timeout */
-		memset(&st, 0, sizeof(st));
-		efsfs_reply_entry(req, &st);
+		/* a negative entry, cached for negative_timeout (a create through
+		 * another session drops it: notify.c) */
+		struct fuse_entry_param ep;
+
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = req_efsfs(req)->negative_timeout;
+		fuse_reply_entry(req, &ep);
 	} else if (r < 0) {
 		fuse_reply_err(req, -r);
 	} else {

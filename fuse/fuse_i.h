@@ -56,6 +56,7 @@ struct efsfs_session {
 	/* set by efsfs_session_new, immutable afterwards */
 	double attr_timeout;
 	double entry_timeout;
+	double negative_timeout;
 	unsigned max_threads;
 	bool debug;
 	/* written by op_init (before any other request), read-only afterwards */

@@ -35,6 +35,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* with passthrough, passthrough.c reads requests whole (kill flags) */
 	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !e->passthrough)
 		conn->want |= FUSE_CAP_SPLICE_READ;
+	/* READDIRPLUS, adaptive (libfuse's default, said here): the first
+	 * chunk of a listing comes with attributes, the rest only once the
+	 * caller looks them up.  With long entry timeouts the attributes fill
+	 * the kernel's cache for the stats that follow; on a fresh mount over
+	 * 4,000 files `ls -R` took 0.15 s adaptive and 0.30 s with always-plus,
+	 * `find -ls` 0.22 s adaptive, 0.21 s always, 1.74 s without plus. */
+	conn->want |= conn->capable & (FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* suid/sgid clearing on write and chown is left to the kernel */
@@ -141,6 +148,7 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	e->debug = o->debug;
 	e->attr_timeout = conf->attr_timeout;
 	e->entry_timeout = conf->entry_timeout;
+	e->negative_timeout = conf->negative_timeout;
 	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;
 	snprintf(e->mountpoint, sizeof(e->mountpoint), "%s", o->mountpoint);
 	atomic_init(&e->pt_opens, 0);
