@@ -476,16 +476,14 @@ void efsfs_notify_end(struct efsfs_session *e)
 	efsfs_notify_stop(e);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += NOTIFY_JOIN_MS / 1000;
-	if (pthread_timedjoin_np(t->tid, NULL, &until) == 0) {
-		notifier_unref(t);      /* the thread dropped its own */
-		notifier_unref(t);
-	} else {
+	/* the thread drops its own reference as it ends, this drops the session's */
+	if (pthread_timedjoin_np(t->tid, NULL, &until) != 0) {
 		/* stuck in the kernel: it frees itself if that ever returns */
 		log_warn("%s: a notification to the kernel did not return; left behind",
 			 t->who);
 		pthread_detach(t->tid);
-		notifier_unref(t);
 	}
+	notifier_unref(t);
 	e->nq = NULL;
 }
 
