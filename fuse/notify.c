@@ -93,6 +93,7 @@ struct efsfs_notifier {
 	unsigned waiting;             /* workers of this session waiting for deliveries */
 	pthread_cond_t wake;
 	atomic_bool writeback;        /* the session negotiated the writeback cache */
+	atomic_bool detached;         /* left behind by efsfs_notify_end: the fs may be gone */
 	/* regs_lock */
 	unsigned refs;                /* the session and the thread */
 };
@@ -170,6 +171,7 @@ static void deliver(struct efsfs_notifier *t, const struct fs_change *c)
 	 * regular file: it takes ours only for an inode it looks up anew, once
 	 * the old one is dropped with its name (and closed). */
 	for (unsigned nth = 0; c->ino && atomic_load(&t->writeback) && nth < FS_LINK_MAX &&
+	     !atomic_load(&t->detached) &&
 	     fs_file_name(t->reg->fs, c->ino, nth, &parent, name) == 0; nth++) {
 		r = send_inval_entry(t->fd, kernel_ino(t, parent), name);
 		if (r < 0 && r != -ENOENT)
@@ -481,6 +483,7 @@ void efsfs_notify_end(struct efsfs_session *e)
 		/* stuck in the kernel: it frees itself if that ever returns */
 		log_warn("%s: a notification to the kernel did not return; left behind",
 			 t->who);
+		atomic_store(&t->detached, true);
 		pthread_detach(t->tid);
 	}
 	notifier_unref(t);
