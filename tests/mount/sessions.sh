@@ -5,7 +5,11 @@
 # and renamed through one is seen with the same contents and attributes
 # through the other, both ways, with passthrough on both where the kernel
 # has it (root, Linux 6.9+), that unlinks are seen across, and that both
-# sessions end with nothing mounted or open; fsck is clean afterwards.  A
+# sessions end with nothing mounted or open; fsck is clean afterwards.  With
+# attributes and names cached for an hour it also checks close-to-open
+# between the mounts (renames, links, unlinks, chmod, truncate, xattrs,
+# missing names, a lifecycle demotion's st_blocks), which only the sessions'
+# notifications (fuse/notify.c) can make pass.  A
 # second file system with passthrough = false does the same on the
 # writeback-cache path.
 # Needs: EFSFS, TWO_SESSIONS (the program), root, /dev/fuse.
