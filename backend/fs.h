@@ -171,6 +171,44 @@ int fs_local_allocated(struct fs *fs, uint64_t *ret);
  * request loop does not count on any operation being quick. */
 bool fs_fetching(struct fs *fs);
 
+/* Changes made behind the kernel's back: by the daemon itself (a tier move
+ * changes st_blocks, a promotion too), and later by another host.  The
+ * FUSE layer installs a callback (fuse/notify.c) that drops what every
+ * session's kernel caches of it; whoever makes such a change calls
+ * fs_changed once it committed.  What changed, as bits of what:
+ *   FS_CHANGE_ATTR   ino's attributes (size, blocks, mode, owner, times, nlink)
+ *   FS_CHANGE_DATA   ino's data in [off, off + len) (len 0: to the end); implies ATTR
+ *   FS_CHANGE_ENTRY  the name `name` in directory `parent` names another inode
+ *                    or none (create, unlink, rename); also parent's attributes
+ *                    (ino, if not 0, is the inode it named or names now)
+ *   FS_CHANGE_WAIT   the caller holds no backend lock: the callback may wait
+ *                    (boundedly) until every kernel has taken the change
+ * The callback runs in the caller's thread, which without FS_CHANGE_WAIT may
+ * hold the inode's io lock or the metadata lock: it then only queues what it
+ * must tell the kernel and returns.  It takes no lock of the backend.  fs_set_change_cb(fs, NULL,
+ * NULL) removes it; once that returned the old callback is no longer running. */
+#define FS_CHANGE_ATTR  0x1u
+#define FS_CHANGE_DATA  0x2u
+#define FS_CHANGE_ENTRY 0x4u
+#define FS_CHANGE_WAIT  0x8u
+struct fs_change {
+	unsigned what;
+	uint64_t ino;
+	uint64_t off, len;              /* FS_CHANGE_DATA */
+	uint64_t parent;                /* FS_CHANGE_ENTRY */
+	const char *name;               /* FS_CHANGE_ENTRY: at most FS_NAME_MAX bytes */
+};
+typedef void (*fs_change_cb)(struct fs *fs, const struct fs_change *c, void *arg);
+void fs_set_change_cb(struct fs *fs, fs_change_cb cb, void *arg);
+void fs_changed(struct fs *fs, const struct fs_change *c);
+/* For a regular file ino, its name number nth (0 the first; it has up to
+ * FS_LINK_MAX): the directory and the name (FS_NAME_MAX + 1 bytes); -ENOENT
+ * when ino is no regular file or has no more names.  (A kernel with the writeback cache keeps its own size and times of
+ * a regular file it has cached: a change elsewhere shows only once it drops
+ * the inode, which dropping its name does when it is not open.) */
+int fs_file_name(struct fs *fs, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+		 char *ret_name);
+
 /* Namespace.  Calls that return an entry (ret_st) take one lookup
  * reference on it that fs_forget() drops, as the kernel's nlookup. */
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st);

@@ -381,6 +381,10 @@ static int make_component(struct fs *fs, uint64_t parent, const char *name,
 
 		r = fs_setattr(fs, mi.ino, &want, FS_SET_MODE | FS_SET_GID, &st);
 	}
+	/* made behind the kernels of the mounts already there (a root mount
+	 * may have cached that the name is missing); no lock held here */
+	fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ENTRY | FS_CHANGE_WAIT,
+					    .ino = mi.ino, .parent = parent, .name = name });
 	return r;
 }
 

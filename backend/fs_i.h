@@ -144,6 +144,12 @@ struct fs {
 	int64_t usage_checked_ns;     /* usage_lock */
 	uint64_t usage_bytes, usage_files;   /* usage_lock */
 
+	/* fs_set_change_cb's callback: written and called under change_lock
+	 * (a leaf but for what the callback takes, which is no backend lock) */
+	pthread_mutex_t change_lock;
+	fs_change_cb change_cb;       /* change_lock */
+	void *change_arg;             /* change_lock */
+
 	char notes[1024];             /* fs_notes(); written by fs_open only */
 };
 

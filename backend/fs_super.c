@@ -743,6 +743,7 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 	pthread_mutex_init(&fs->itab_lock, NULL);
 	pthread_mutex_init(&fs->space_lock, NULL);
 	pthread_mutex_init(&fs->usage_lock, NULL);
+	pthread_mutex_init(&fs->change_lock, NULL);
 
 	/* data_dir must be ours, under directories only root or we can change;
 	 * group/other access to it is taken away, and noted (safepath.h) */
@@ -953,6 +954,7 @@ void fs_close(struct fs *fs)
 	pthread_mutex_destroy(&fs->itab_lock);
 	pthread_mutex_destroy(&fs->space_lock);
 	pthread_mutex_destroy(&fs->usage_lock);
+	pthread_mutex_destroy(&fs->change_lock);
 	free(fs);
 }
 

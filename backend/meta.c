@@ -359,6 +359,12 @@ int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len)
 	return m->ops->inode_path(m, ino, buf, len);
 }
 
+int meta_dentry_of(struct meta *m, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+		   char *ret_name)
+{
+	return m->ops->dentry_of(m, ino, nth, ret_parent, ret_name);
+}
+
 int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino)
 {
 	return m->ops->lookup(m, parent, name, ret_ino);

@@ -183,6 +183,12 @@ struct meta_ops {
 	/* A path of ino from the root ("/a/b", via its first entry at each
 	 * level); -ENOENT unlinked, -ENAMETOOLONG, -ELOOP on a cycle. */
 	int (*inode_path)(struct meta *m, uint64_t ino, char *buf, size_t len);
+	/* ino's entry number nth (0 the first, in the order they were made):
+	 * its directory and name (META_NAME_MAX + 1 bytes); -ENOENT past the
+	 * last. */
+	int (*dentry_of)(struct meta *m, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+			 char *ret_name);
+#define META_NAME_MAX 255
 
 	/* Directory entries.  type is the S_IFMT bits of the target; names
 	 * are any bytes but '/' and NUL.  Every entry has a cookie (its
@@ -373,6 +379,8 @@ int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *r
 int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg);
 int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);
 int meta_inode_path(struct meta *m, uint64_t ino, char *buf, size_t len);
+int meta_dentry_of(struct meta *m, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+		   char *ret_name);
 int meta_lookup(struct meta *m, uint64_t parent, const char *name, uint64_t *ret_ino);
 int meta_dentry_insert(struct meta *m, uint64_t parent, const char *name, uint64_t ino, uint32_t type);
 int meta_dentry_delete(struct meta *m, uint64_t parent, const char *name);

@@ -96,7 +96,7 @@ enum {
 	ST_XATTR_LIST, ST_XATTR_USAGE,
 	ST_CHUNK_GET, ST_CHUNK_PUT, ST_CHUNK_SET_SHA, ST_CHUNK_TOUCH, ST_CHUNK_DEL_FROM,
 	ST_CHUNK_COLD, ST_CHUNK_EACH,
-	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
+	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF, ST_DENTRY_NTH,
 	ST_SESSION_INSERT, ST_SESSION_BEAT, ST_SESSION_DELETE, ST_SESSION_EACH,
 	ST_AP_INSERT, ST_AP_TAG_INSERT, ST_AP_GET, ST_AP_BY_TOKEN, ST_AP_NEXT, ST_AP_TAGS,
 	ST_AP_DELETE_TAGS, ST_AP_DELETE, ST_AP_COUNT,
@@ -185,6 +185,8 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_CHUNK_EACH_ALL] = "SELECT ino, idx, class, atime, stored_len, plain_len, version, "
 			      "sha256 FROM chunk ORDER BY ino, idx",
 	[ST_DENTRY_OF] = "SELECT parent, name FROM dentry WHERE ino = ?1 ORDER BY id LIMIT 1",
+	[ST_DENTRY_NTH] = "SELECT parent, name FROM dentry WHERE ino = ?1 ORDER BY id LIMIT 1 "
+			  "OFFSET ?2",
 	[ST_SESSION_INSERT] = "INSERT INTO session(host, boot, pid, started, heartbeat) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_SESSION_BEAT] = "UPDATE session SET heartbeat = ?2 WHERE id = ?1",
@@ -408,6 +410,8 @@ static int sq_chunk_put(struct meta *mm, const struct meta_chunk *c);
 static int sq_chunk_set_sha256(struct meta *mm, uint64_t ino, uint64_t idx, uint64_t version,
 			  const uint8_t sha256[32]);
 static int sq_inode_path(struct meta *mm, uint64_t ino, char *buf, size_t len);
+static int sq_dentry_of(struct meta *mm, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+			char *ret_name);
 static int sq_chunk_touch(struct meta *mm, uint64_t ino, uint64_t idx, int64_t atime, int64_t step);
 static int sq_usage(struct meta *mm, struct meta_usage *ret);
 static int sq_chunk_delete_from(struct meta *mm, uint64_t ino, uint64_t first_idx);
@@ -2356,6 +2360,29 @@ static int sq_inode_path(struct meta *mm, uint64_t ino, char *buf, size_t len)
 	return 0;
 }
 
+static int sq_dentry_of(struct meta *mm, uint64_t ino, unsigned nth, uint64_t *ret_parent,
+			char *ret_name)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_NTH);
+	int rc, n, r = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)nth);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : meta_errno(rc);
+	} else if ((n = sqlite3_column_bytes(s, 1)) > META_NAME_MAX) {
+		r = -ENAMETOOLONG;
+	} else {
+		*ret_parent = (uint64_t)sqlite3_column_int64(s, 0);
+		memcpy(ret_name, sqlite3_column_blob(s, 1), (size_t)n);
+		ret_name[n] = '\0';
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
 static int sq_chunk_touch(struct meta *mm, uint64_t ino, uint64_t idx, int64_t atime, int64_t step)
 {
 	struct sq *m = (struct sq *)mm;
@@ -2762,6 +2789,7 @@ static const struct meta_ops sqlite_ops = {
 	.chunk_put = sq_chunk_put,
 	.chunk_set_sha256 = sq_chunk_set_sha256,
 	.inode_path = sq_inode_path,
+	.dentry_of = sq_dentry_of,
 	.chunk_touch = sq_chunk_touch,
 	.usage = sq_usage,
 	.chunk_delete_from = sq_chunk_delete_from,

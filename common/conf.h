@@ -67,8 +67,9 @@ struct conf {
 	int s3_operation_timeout_ms;     /* s3_operation_timeout: all attempts; default 30 s */
 
 	bool allow_other;                /* default true: a shared file system */
-	double attr_timeout;             /* seconds; default 1.0 */
-	double entry_timeout;            /* seconds; default 1.0 */
+	double attr_timeout;             /* seconds; default 3600 (changes are notified) */
+	double entry_timeout;            /* seconds; default 3600 */
+	double negative_timeout;         /* seconds a missing name is cached; default 3600 */
 	bool writeback_cache;            /* default true */
 	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */

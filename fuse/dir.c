@@ -32,9 +32,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	efsfs_meter_meta(req, METER_READ);
 	if (r == -ENOENT) {
-		/* a negative entry, cached for entry_timeout */
-		memset(&st, 0, sizeof(st));
-		efsfs_reply_entry(req, &st);
+		/* a negative entry, cached for negative_timeout (a create through
+		 * another session drops it: notify.c) */
+		struct fuse_entry_param ep;
+
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = req_efsfs(req)->negative_timeout;
+		fuse_reply_entry(req, &ep);
 	} else if (r < 0) {
 		fuse_reply_err(req, -r);
 	} else {
@@ -101,6 +105,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		}
 	}
 	r = fs_setattr(req_efsfs(req)->fs, ino, attr, to_set, &st);
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, to_set & FS_SET_SIZE ? FS_CHANGE_DATA :
+				   FS_CHANGE_ATTR, (uint64_t)st.st_size, 0);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -123,12 +130,17 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-static void reply_new(fuse_req_t req, int r, const struct stat *st)
+/* The reply to a request that made parent/name (which other sessions are
+ * told of first). */
+static void reply_new(fuse_req_t req, int r, const struct stat *st, uint64_t parent,
+		      const char *name)
 {
-	if (r < 0)
+	if (r < 0) {
 		fuse_reply_err(req, -r);
-	else
-		efsfs_reply_entry(req, st);
+		return;
+	}
+	efsfs_notify_name(req_efsfs(req), parent, name, st->st_ino);
+	efsfs_reply_entry(req, st);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -144,7 +156,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	r = efsfs_view_new(req, parent);
 	if (!r)
 		r = fs_mknod(req_efsfs(req)->fs, &ctx, parent, name, mode, rdev, &st);
-	reply_new(req, r, &st);
+	reply_new(req, r, &st, parent, name);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -159,7 +171,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	r = efsfs_view_new(req, parent);
 	if (!r)
 		r = fs_mkdir(req_efsfs(req)->fs, &ctx, parent, name, mode, &st);
-	reply_new(req, r, &st);
+	reply_new(req, r, &st, parent, name);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -174,7 +186,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	r = efsfs_view_new(req, parent);
 	if (!r)
 		r = fs_symlink(req_efsfs(req)->fs, &ctx, parent, name, link, &st);
-	reply_new(req, r, &st);
+	reply_new(req, r, &st, parent, name);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -190,44 +202,63 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	r = efsfs_view_link(req, ino, newparent);
 	if (!r)
 		r = fs_link(req_efsfs(req)->fs, &ctx, ino, newparent, newname, &st);
-	reply_new(req, r, &st);
+	reply_new(req, r, &st, newparent, newname);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	uint64_t victim;
 	int r;
 
 	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_delete(req, parent, name);
-	if (!r)
-		r = fs_unlink(req_efsfs(req)->fs, parent, name);
+	if (r)
+		goto out;
+	victim = efsfs_notify_victim(req_efsfs(req), parent, name);
+	r = fs_unlink(req_efsfs(req)->fs, parent, name);
+	if (r == 0)
+		efsfs_notify_name(req_efsfs(req), parent, name, victim);
+out:
 	fuse_reply_err(req, -r);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	uint64_t victim;
 	int r;
 
 	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	r = efsfs_view_delete(req, parent, name);
-	if (!r)
-		r = fs_rmdir(req_efsfs(req)->fs, parent, name);
+	if (r)
+		goto out;
+	victim = efsfs_notify_victim(req_efsfs(req), parent, name);
+	r = fs_rmdir(req_efsfs(req)->fs, parent, name);
+	if (r == 0)
+		efsfs_notify_name(req_efsfs(req), parent, name, victim);
+out:
 	fuse_reply_err(req, -r);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
+	uint64_t inos[2];
 	int r;
 
 	efsfs_meter_meta(req, METER_WRITE);
 	parent = efsfs_ino(req, parent);
 	newparent = efsfs_ino(req, newparent);
 	r = efsfs_view_rename(req, parent, name, newparent, newname, flags);
-	if (!r)
-		r = fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname, flags);
+	if (r)
+		goto out;
+	inos[0] = efsfs_notify_victim(req_efsfs(req), parent, name);
+	inos[1] = efsfs_notify_victim(req_efsfs(req), newparent, newname);
+	r = fs_rename(req_efsfs(req)->fs, parent, name, newparent, newname, flags);
+	if (r == 0)
+		efsfs_notify_rename(req_efsfs(req), parent, name, newparent, newname, inos);
+out:
 	fuse_reply_err(req, -r);
 }
 

@@ -24,8 +24,11 @@ static void set_open_flags(struct efsfs_session *e, struct fuse_file_info *fi, s
 {
 	fs_file_set_writeback(f, e->writeback);
 	fi->fh = (uintptr_t)f;
-	/* close-to-open: a new open revalidates the page cache against mtime */
+	/* close-to-open: a new open drops the page cache (another session's
+	 * writes through passthrough are not seen by this one's kernel) */
 	fi->keep_cache = 0;
+	/* FLUSH only where its close must tell other sessions (op_flush) */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY || !efsfs_notify_others(e);
 }
 
 /* The backing id for the reply to this open or create, 0 for none: the
@@ -66,6 +69,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	ep.attr_timeout = e->attr_timeout;
 	ep.entry_timeout = e->entry_timeout;
 	set_open_flags(e, fi, f);
+	efsfs_notify_name(e, parent, name, 0);
 	efsfs_pt_reply_begin(passthrough_id(e, f));
 	r = fuse_reply_create(req, &ep, fi);
 	efsfs_pt_reply_end();
@@ -101,6 +105,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_release(req_efsfs(req)->fs, file_of(fi));
+	/* passthrough writes (and a handle opened with noflush) */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_DATA | EFSFS_NOTIFY_NOWAIT, 0, 0);
+	fuse_reply_err(req, 0);
+}
+
+/* The close of a handle opened for writing while another session was live
+ * (set_open_flags): what passthrough wrote is there for the others' next
+ * open.  With the writeback cache the kernel writes its pages back (and
+ * each write tells the others) before it would send this, so such a
+ * session answers ENOSYS and the kernel stops sending FLUSH at all. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (req_efsfs(req)->writeback) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_DATA, 0, 0);
 	fuse_reply_err(req, 0);
 }
 
@@ -213,6 +235,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 	/* the kernel's cached mode still has the bits: stat must not show them */
 	if (killed)
 		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
+	if (n > 0)
+		efsfs_notify_inode(e, ino, FS_CHANGE_DATA, (uint64_t)woff, (uint64_t)n);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (r < 0)
@@ -238,6 +262,8 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		r = fs_kill_priv(e->fs, efsfs_ino(req, ino), ctx.uid != 0, &killed);
 	if (killed)
 		fuse_lowlevel_notify_inval_inode(e->se, ino, -1, 0);
+	if (r == 0)
+		efsfs_notify_inode(e, ino, FS_CHANGE_DATA, (uint64_t)off, (uint64_t)len);
 	fuse_reply_err(req, -r);
 }
 
@@ -258,8 +284,9 @@ void efsfs_file_ops(struct fuse_lowlevel_ops *ops)
 	ops->create = op_create;
 	ops->open = op_open;
 	ops->release = op_release;
-	/* No flush: nothing is buffered here at close, and the kernel stops
-	 * sending FLUSH (a round trip per close) once it gets ENOSYS. */
+	/* Nothing is buffered here at close: FLUSH only tells other sessions
+	 * (op_flush), and is asked for only when there are some. */
+	ops->flush = op_flush;
 	ops->fsync = op_fsync;
 	ops->read = op_read;
 	ops->write_buf = op_write_buf;

@@ -8,7 +8,9 @@
  * passthrough are written by op_init (the kernel's INIT, before any other
  * request of the session) and only read after it; pt is passthrough.c's
  * (see there); pt_opens is atomic; view is set by efsfs_session_new
- * (view.c) and immutable after it.
+ * (view.c) and immutable after it; nq is set by efsfs_notify_start (at
+ * mount, before any request) and cleared by efsfs_notify_end (at unmount,
+ * after the loop), the notifier's own fields are notify.c's (see there).
  */
 #ifndef EFSFS_FUSE_I_H
 #define EFSFS_FUSE_I_H
@@ -21,6 +23,8 @@
 #include "backend/fs.h"
 #include "fuse/session.h"
 #include "meter/meter.h"
+
+struct efsfs_notifier;
 
 /* Passthrough state of one session's kernel connection (passthrough.c).
  * devfd, hooked and ops are written by efsfs_pt_init and efsfs_pt_install
@@ -68,6 +72,7 @@ struct efsfs_session {
 	/* set by efsfs_session_new, immutable afterwards */
 	double attr_timeout;
 	double entry_timeout;
+	double negative_timeout;
 	unsigned max_threads;
 	bool debug;
 	struct meter *meter;        /* NULL: not metered; its counters are atomics */
@@ -79,6 +84,7 @@ struct efsfs_session {
 	                               no lock) */
 	struct efsfs_pt pt;         /* see struct efsfs_pt */
 	struct efsfs_view view;     /* see struct efsfs_view */
+	struct efsfs_notifier *nq;  /* notify.c: this session in its file system's registry */
 };
 
 static inline struct efsfs_session *req_efsfs(fuse_req_t req)
@@ -163,6 +169,32 @@ static inline void efsfs_meter_meta(fuse_req_t req, enum meter_dir dir)
 {
 	meter_meta(req_efsfs(req)->meter, dir);
 }
+/* Coherence between the sessions of one file system (notify.c).  start:
+ * once mounted, lists the session in its file system's registry (and
+ * installs the backend's change callback for the first); stop: unlists it
+ * (no notification reaches it afterwards); end: after stop and the
+ * unmount, frees it.  The others tell every other session of a change
+ * this one made, before the request is answered, holding no backend lock:
+ * name: parent/name was made, removed or replaced (ino: the inode it names
+ * or named, 0 if none or not known); rename: both names, inos[] the inodes
+ * that old and new named before; inode: ino's attributes (FS_CHANGE_ATTR)
+ * or data (FS_CHANGE_DATA from off, len bytes, 0: to the end).  victim:
+ * before an unlink, rmdir or rename, the inode parent/name names, 0 when
+ * no other session is live (nothing to tell) or there is none. */
+int efsfs_notify_start(struct efsfs_session *e);
+void efsfs_notify_init(struct efsfs_session *e);      /* from op_init, once negotiated */
+void efsfs_notify_stop(struct efsfs_session *e);
+void efsfs_notify_end(struct efsfs_session *e);
+bool efsfs_notify_others(struct efsfs_session *e);
+void efsfs_notify_name(struct efsfs_session *e, uint64_t parent, const char *name, uint64_t ino);
+void efsfs_notify_rename(struct efsfs_session *e, uint64_t parent, const char *name,
+			 uint64_t newparent, const char *newname, const uint64_t inos[2]);
+void efsfs_notify_inode(struct efsfs_session *e, uint64_t ino, unsigned what, uint64_t off,
+			uint64_t len);
+/* ... or'ed into what: queue it without waiting (a release: nobody waits
+ * for it, and its wait would hold up this session's reader for nothing) */
+#define EFSFS_NOTIFY_NOWAIT 0x100u
+uint64_t efsfs_notify_victim(struct efsfs_session *e, uint64_t parent, const char *name);
 
 /* Replies with an entry for st (ino 0 = negative entry). */
 void efsfs_reply_entry(fuse_req_t req, const struct stat *st);

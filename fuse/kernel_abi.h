@@ -24,6 +24,8 @@
 #define K_FATTR_KILL_SUIDGID   (1u << 11)     /* fuse_setattr_in.valid */
 #define K_PASSTHROUGH_FLAGS2   (1u << (37 - 32))     /* FUSE_PASSTHROUGH = 1 << 37 */
 #define K_FOPEN_PASSTHROUGH    (1u << 7)
+#define K_NOTIFY_INVAL_INODE   2              /* fuse_out_header.error of a notification */
+#define K_NOTIFY_INVAL_ENTRY   3
 
 struct k_in_header {
 	uint32_t len, opcode;
@@ -56,6 +58,20 @@ struct k_open_out {
 	int32_t backing_id;
 };
 
+/* Notifications (notify.c): a k_out_header with unique 0 and error the
+ * K_NOTIFY_* code, then one of these (an entry's name and a NUL after it). */
+struct k_inval_inode_out {
+	uint64_t ino;
+	int64_t off;                  /* < 0: attributes only; else pages from here */
+	int64_t len;                  /* <= 0: to the end */
+};
+
+struct k_inval_entry_out {
+	uint64_t parent;
+	uint32_t namelen;
+	uint32_t flags;
+};
+
 struct k_backing_map {
 	int32_t fd;
 	uint32_t flags;
@@ -69,5 +85,7 @@ _Static_assert(sizeof(struct k_in_header) == 40, "fuse_in_header");
 _Static_assert(sizeof(struct k_out_header) == 16, "fuse_out_header");
 _Static_assert(offsetof(struct k_init_out, max_stack_depth) == 36, "fuse_init_out");
 _Static_assert(sizeof(struct k_open_out) == 16, "fuse_open_out");
+_Static_assert(sizeof(struct k_inval_inode_out) == 24, "fuse_notify_inval_inode_out");
+_Static_assert(sizeof(struct k_inval_entry_out) == 16, "fuse_notify_inval_entry_out");
 
 #endif

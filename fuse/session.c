@@ -40,6 +40,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* with passthrough, passthrough.c reads requests whole (kill flags) */
 	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !e->passthrough)
 		conn->want |= FUSE_CAP_SPLICE_READ;
+	/* READDIRPLUS, adaptive (libfuse's default, said here): the first
+	 * chunk of a listing comes with attributes, the rest only once the
+	 * caller looks them up.  With long entry timeouts the attributes fill
+	 * the kernel's cache for the stats that follow; on a fresh mount over
+	 * 4,000 files `ls -R` took 0.15 s adaptive and 0.30 s with always-plus,
+	 * `find -ls` 0.22 s adaptive, 0.21 s always, 1.74 s without plus. */
+	conn->want |= conn->capable & (FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* suid/sgid clearing on write and chown is left to the kernel */
@@ -53,6 +60,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
+	efsfs_notify_init(e);
 	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
 		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
 }
@@ -149,6 +157,7 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	e->meter = o->meter;
 	e->attr_timeout = conf->attr_timeout;
 	e->entry_timeout = conf->entry_timeout;
+	e->negative_timeout = conf->negative_timeout;
 	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;
 	snprintf(e->mountpoint, sizeof(e->mountpoint), "%s", o->mountpoint);
 	atomic_init(&e->pt_opens, 0);
@@ -190,6 +199,8 @@ void efsfs_session_remove_signal_handlers(struct efsfs_session *s)
 
 int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 {
+	int r;
+
 	if (fuse_session_mount(s->se, s->mountpoint) != 0) {
 		snprintf(err, errlen, "cannot mount on %s (see the FUSE messages above)",
 			 s->mountpoint);
@@ -197,6 +208,10 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 	}
 	s->mounted = true;
 	efsfs_pt_install(s);
+	r = efsfs_notify_start(s);
+	if (r < 0)
+		log_warn("%s on %s: changes made through other mounts may show late here: %s",
+			 s->conf->name, s->mountpoint, strerror(-r));
 	return 0;
 }
 
@@ -308,7 +323,9 @@ void efsfs_session_unmount(struct efsfs_session *s)
 {
 	if (!s->mounted)
 		return;
+	efsfs_notify_stop(s);
 	fuse_session_unmount(s->se);
+	efsfs_notify_end(s);
 	s->mounted = false;
 }
 

@@ -3,7 +3,9 @@
  * kernel connection (/dev/fuse fd), with its own request loop, negotiated
  * options (passthrough or the writeback cache) and passthrough backing ids.
  * One process may serve several sessions of one file system, each on its
- * own thread calling efsfs_session_run.
+ * own thread calling efsfs_session_run; from its mount to its unmount each
+ * tells the others' kernels of every change it makes (fuse/notify.c), so
+ * what one wrote and closed is what an open on another reads.
  *
  * Lifecycle: efsfs_session_new, efsfs_session_mount, efsfs_session_run
  * (until unmounted or stopped), efsfs_session_destroy (unmounts if still

@@ -39,6 +39,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	r = efsfs_view_xattr(req, ino, name, true);
 	if (!r)
 		r = fs_setxattr(req_efsfs(req)->fs, &ctx, ino, name, value, size, flags);
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_ATTR, 0, 0);
 	fuse_reply_err(req, -r);
 }
 
@@ -181,6 +183,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	r = efsfs_view_xattr(req, ino, name, true);
 	if (!r)
 		r = fs_removexattr(req_efsfs(req)->fs, ino, name);
+	if (r == 0)
+		efsfs_notify_inode(req_efsfs(req), ino, FS_CHANGE_ATTR, 0, 0);
 	fuse_reply_err(req, -r);
 }
 

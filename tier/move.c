@@ -127,6 +127,8 @@ int tier_promote_locked(struct fs *fs, struct tier_file *tf, uint64_t size, uint
 		tf->cf.nonlocal--;
 	tier_cache_drop(fs, tf->cf.ino, idx);
 	delete_object(fs, &old);
+	/* st_blocks grew behind the kernel's back */
+	fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR, .ino = tf->cf.ino });
 	return 1;          /* the caller bumps the write generation */
 }
 
@@ -289,6 +291,10 @@ int tier_demote(struct fs *fs, uint64_t ino, uint64_t idx, int class, char *err,
 		}
 	}
 	fs_inode_unlock(in);
+	/* st_blocks shrank behind the kernel's back (and the class changed) */
+	if (!r)
+		fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR | FS_CHANGE_WAIT,
+						    .ino = ino });
 	if (!r && c.class != META_STANDARD) {
 		tier_cache_drop(fs, ino, idx);
 		delete_object(fs, &c);

@@ -5,7 +5,11 @@
 # and renamed through one is seen with the same contents and attributes
 # through the other, both ways, with passthrough on both where the kernel
 # has it (root, Linux 6.9+), that unlinks are seen across, and that both
-# sessions end with nothing mounted or open; fsck is clean afterwards.  A
+# sessions end with nothing mounted or open; fsck is clean afterwards.  With
+# attributes and names cached for an hour it also checks close-to-open
+# between the mounts (renames, links, unlinks, chmod, truncate, xattrs,
+# missing names, a lifecycle demotion's st_blocks), which only the sessions'
+# notifications (fuse/notify.c) can make pass.  A
 # second file system with passthrough = false does the same on the
 # writeback-cache path.
 # Needs: EFSFS, TWO_SESSIONS (the program), root, /dev/fuse.
@@ -50,11 +54,14 @@ expect=0
 if kernel_has_passthrough; then
 	expect=1
 fi
-make_config sessions
+# An hour of caching: only the sessions' notifications can make a change on
+# one seen on the other (two_sessions.c looks once, never polls).
+long=("attr_timeout = 3600" "entry_timeout = 3600")
+make_config sessions "${long[@]}"
 efsfs_mkfs sessions
 run_sessions sessions "$expect" "default options (passthrough expected: $expect)"
 # each session negotiates the writeback cache on its own connection
-make_config sessionswb "passthrough = false"
+make_config sessionswb "passthrough = false" "${long[@]}"
 efsfs_mkfs sessionswb
 run_sessions sessionswb 0 "passthrough = false (the writeback cache)"
 finish

@@ -1,15 +1,29 @@
 /* two_sessions.c - mount suite (run by sessions.sh): one process opens one
- * file system, mounts two FUSE sessions of it (fuse/session.h) at two
- * mount points and serves both; a child process checks through the mount
- * points that what one session does the other sees, with passthrough on
- * both where the kernel has it; then both sessions end (one unmounted by
- * the child, one stopped by us) with nothing left mounted or open.
+ * file system (with the tier layer), mounts two FUSE sessions of it
+ * (fuse/session.h) at two mount points and serves both; a child process
+ * checks through the mount points that what one session does the other
+ * sees, with passthrough on both where the kernel has it; then both
+ * sessions end (one unmounted by the child, one stopped by us) with
+ * nothing left mounted or open.
+ *
+ * sessions.sh sets the attribute, entry and negative timeouts to an hour,
+ * so the coherence checks (coherence_checks) pass only if each change is
+ * told to the other session's kernel (fuse/notify.c): they look once,
+ * never poll.  They go round a few hundred files: a name looked up and
+ * missing on one session, then made and written on the other, read back,
+ * rewritten with another length, renamed, linked, chmod'ed, truncated and
+ * unlinked, each seen at once on the other side; a lifecycle pass run by
+ * the parent (on the child's request) demotes a file, and both sessions
+ * show its st_blocks drop at once; and two processes creating and removing
+ * files in one directory through the two mounts at once finish (no
+ * deadlock between the sessions' notifications).
  *
  * usage: two_sessions CONFIG NAME MNT1 MNT2 EXPECT_PASSTHROUGH(0|1)
  * Prints "ok: ..." / "FAIL: ..." lines and "N passed, N failed"; exits 0
  * when all passed.  Every wait is bounded.
  */
 #include <dirent.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +44,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "fuse/session.h"
+#include "tier/tier.h"
 
 #define WAIT_SECS 15            /* the longest any one wait takes */
 
@@ -173,6 +189,253 @@ static void fill(char *buf, size_t len, unsigned seed)
 		buf[i] = (char)('a' + (i * 7 + seed + i / 4096) % 26);
 }
 
+/* ---- coherence with long timeouts (see the top) ---------------------------------- */
+
+static int req_fd = -1, ack_fd = -1;   /* the child's requests to the parent, and answers */
+
+static bool same_file(const char *p1, const char *p2, struct stat *ret)
+{
+	struct stat s1, s2;
+
+	if (stat(p1, &s1) < 0 || stat(p2, &s2) < 0 || !same_attrs(&s1, &s2))
+		return false;
+	if (ret)
+		*ret = s1;
+	return true;
+}
+
+static bool missing(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) < 0 && errno == ENOENT;
+}
+
+/* Whether p reads as exactly want's len bytes. */
+static bool reads_as(const char *p, const char *want, size_t len)
+{
+	static char got[512 * 1024 + 1];
+	ssize_t n = read_file(p, got, sizeof(got));
+
+	return n == (ssize_t)len && memcmp(got, want, len) == 0;
+}
+
+static int rewrite_file(const char *p, const char *data, size_t len)
+{
+	int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, data, len);
+	if (n != (ssize_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	return close(fd) < 0 ? -errno : 0;
+}
+
+#define NFILES 300
+
+/* Counts the rounds that went wrong, and reports the first of each kind. */
+struct tally {
+	unsigned bad[16];
+};
+
+static void expect(struct tally *t, unsigned kind, bool ok, const char *what, unsigned i)
+{
+	if (ok)
+		return;
+	if (t->bad[kind]++ == 0)
+		printf("FAIL: round %u: %s\n", i, what);
+}
+
+static void coherence_loop(void)
+{
+	static const char *what[] = {
+		"a missing name, made and written on the other session, reads back there",
+		"both sessions show the same attributes",
+		"rewritten with another length on one, read through the other",
+		"renamed on one: the old name is gone on the other",
+		"renamed on one: the new name reads on the other",
+		"a hard link on one shows in the other's link count",
+		"chmod on one shows on the other",
+		"truncate on one shows on the other",
+		"an xattr set on one is read on the other",
+		"unlinked on one: gone on the other",
+		"a directory made on one (after a failed lookup) is there on the other",
+		"a directory removed on one is gone on the other",
+		"the other link's count after an unlink",
+	};
+	struct tally t = { { 0 } };
+	static char data[64 * 1024];
+	char a[4200], b[4200], ra[4200], rb[4200], la[4200], lb[4200];
+	char xv[32];
+	struct stat st;
+
+	for (unsigned i = 0; i < NFILES; i++) {
+		/* odd rounds the other way round */
+		const char *x = i % 2 ? m2 : m1, *y = i % 2 ? m1 : m2;
+		char name[64], rname[64], lname[64];
+		size_t len = 1 + (i * 7919u) % sizeof(data), len2 = 1 + (i * 104729u) % sizeof(data);
+
+		snprintf(name, sizeof(name), "f%u", i);
+		snprintf(rname, sizeof(rname), "r%u", i);
+		snprintf(lname, sizeof(lname), "l%u", i);
+		path(a, sizeof(a), x, name);
+		path(b, sizeof(b), y, name);
+		path(ra, sizeof(ra), x, rname);
+		path(rb, sizeof(rb), y, rname);
+		path(la, sizeof(la), x, lname);
+		path(lb, sizeof(lb), y, lname);
+
+		/* a negative entry on y, then the file made on x */
+		fill(data, len, i);
+		expect(&t, 0, missing(b) && write_file(a, data, len) == 0 && reads_as(b, data, len),
+		       what[0], i);
+		expect(&t, 1, same_file(a, b, &st) && st.st_size == (off_t)len, what[1], i);
+		/* rewritten through y with another length, read through x */
+		fill(data, len2, i + 1);
+		expect(&t, 2, rewrite_file(b, data, len2) == 0 && reads_as(a, data, len2), what[2], i);
+		/* renamed on x */
+		expect(&t, 3, rename(a, ra) == 0 && missing(b), what[3], i);
+		expect(&t, 4, reads_as(rb, data, len2) && same_file(ra, rb, NULL), what[4], i);
+		/* linked on y: x sees two links */
+		expect(&t, 5, link(rb, lb) == 0 && stat(ra, &st) == 0 && st.st_nlink == 2 &&
+			      same_file(la, lb, NULL), what[5], i);
+		/* chmod on y, truncate on x, an xattr on y */
+		expect(&t, 6, chmod(rb, 0600 | (i % 8) << 3) == 0 && stat(ra, &st) == 0 &&
+			      (st.st_mode & 07777) == (0600 | (i % 8) << 3), what[6], i);
+		expect(&t, 7, truncate(ra, (off_t)(len2 / 2)) == 0 && stat(rb, &st) == 0 &&
+			      st.st_size == (off_t)(len2 / 2) && reads_as(rb, data, len2 / 2),
+		       what[7], i);
+		snprintf(xv, sizeof(xv), "v%u", i);
+		expect(&t, 8, setxattr(rb, "user.t", xv, strlen(xv), 0) == 0 &&
+			      getxattr(ra, "user.t", xv + 16, 16) == (ssize_t)strlen(xv) &&
+			      memcmp(xv, xv + 16, strlen(xv)) == 0 && same_file(ra, rb, NULL),
+		       what[8], i);
+		/* unlink one name on x: y's other name has one link */
+		expect(&t, 12, unlink(la) == 0 && missing(lb) && stat(rb, &st) == 0 &&
+			       st.st_nlink == 1, what[12], i);
+		/* every other round the file goes, on y; seen gone on x */
+		if (i % 2 == 0)
+			expect(&t, 9, unlink(rb) == 0 && missing(ra) && missing(rb), what[9], i);
+		/* a directory: missing on y, made on x, there on y; removed on y */
+		if (i % 5 == 0) {
+			snprintf(name, sizeof(name), "d%u", i);
+			path(a, sizeof(a), x, name);
+			path(b, sizeof(b), y, name);
+			expect(&t, 10, missing(b) && mkdir(a, 0755) == 0 && stat(b, &st) == 0 &&
+				       S_ISDIR(st.st_mode) && same_file(m1, m2, NULL), what[10], i);
+			expect(&t, 11, rmdir(b) == 0 && missing(a) && same_file(m1, m2, NULL),
+			       what[11], i);
+		}
+	}
+	for (unsigned k = 0; k < sizeof(what) / sizeof(what[0]); k++)
+		check(t.bad[k] == 0, "%s (%u of %u rounds wrong)", what[k], t.bad[k], NFILES);
+}
+
+/* A file of 300 KiB (over the 128 KiB that stay Standard) demoted by a
+ * lifecycle pass the parent runs: st_blocks drops on both sessions. */
+static void lifecycle_blocks(void)
+{
+	enum { BIG = 300 * 1024 };
+	static char want[BIG];
+	char p1[4200], p2[4200], c = 'L';
+	struct stat s1, s2;
+	bool ok;
+
+	path(p1, sizeof(p1), m1, "cold");
+	path(p2, sizeof(p2), m2, "cold");
+	fill(want, BIG, 9);
+	check(write_file(p1, want, BIG) == 0, "write a 300 KiB file to demote");
+	ok = stat(p1, &s1) == 0 && stat(p2, &s2) == 0 && s1.st_blocks > 0 &&
+	     s1.st_blocks == s2.st_blocks;
+	check(ok, "both sessions show its blocks before the pass (%lld, %lld)",
+	      (long long)s1.st_blocks, (long long)s2.st_blocks);
+	if (write(req_fd, &c, 1) != 1 || read(ack_fd, &c, 1) != 1 || c != 'y') {
+		check(false, "the parent ran a lifecycle pass that demoted it (%c)", c);
+		return;
+	}
+	ok = stat(p1, &s1) == 0 && stat(p2, &s2) == 0;
+	check(ok && s1.st_blocks == 0 && s2.st_blocks == 0,
+	      "after the demotion both sessions show st_blocks 0 at once (%lld, %lld)",
+	      (long long)s1.st_blocks, (long long)s2.st_blocks);
+	check(reads_as(p2, want, BIG), "the cold file still reads through the second");
+	check(unlink(p2) == 0 && missing(p1), "the cold file unlinked through the second");
+}
+
+/* Two processes, one on each mount, create, stat and remove files in one
+ * directory at once: both finish (the sessions' notifications do not wait
+ * for each other in a cycle). */
+static void concurrent_dir(void)
+{
+	char d1[4200], d2[4200];
+	uint64_t until;
+	pid_t pid[2];
+	int ok = 0;
+
+	path(d1, sizeof(d1), m1, "race");
+	path(d2, sizeof(d2), m2, "race");
+	check(mkdir(d1, 0755) == 0, "mkdir race");
+	for (int k = 0; k < 2; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0) {
+			const char *d = k ? d2 : d1;
+			char p[4300];
+			struct stat st;
+			int bad = 0;
+
+			for (int i = 0; i < 400; i++) {
+				snprintf(p, sizeof(p), "%s/%d.%d", d, k, i);
+				bad += write_file(p, "x", 1) != 0 || stat(p, &st) != 0;
+				snprintf(p, sizeof(p), "%s/%d.%d", d, k, i / 2);
+				if (i % 2)
+					bad += unlink(p) != 0;
+			}
+			_exit(bad ? 1 : 0);
+		}
+	}
+	until = now_ms() + WAIT_SECS * 4 * 1000u;
+	for (int k = 0; k < 2; k++) {
+		int status;
+		pid_t r;
+
+		while ((r = waitpid(pid[k], &status, WNOHANG)) == 0 && now_ms() < until)
+			pause_ms(20);
+		if (r == 0) {
+			kill(pid[k], SIGKILL);
+			waitpid(pid[k], &status, 0);
+		} else if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			ok++;
+		}
+	}
+	check(ok == 2, "two processes changing one directory through both mounts at once "
+	      "finished in time without errors (%d of 2)", ok);
+	/* what is left: 200 files of each; both mounts list the same */
+	{
+		char p[4300];
+		int left = 0;
+
+		for (int k = 0; k < 2; k++)
+			for (int i = 0; i < 400; i++) {
+				snprintf(p, sizeof(p), "%s/%d.%d", i % 2 ? d1 : d2, k, i);
+				left += !missing(p);
+				if (!missing(p))
+					unlink(p);
+			}
+		check(left == 400, "the files left are seen through both mounts (%d of 400)", left);
+	}
+	check(rmdir(d2) == 0 && missing(d1), "rmdir race through the second, gone on the first");
+}
+
+static void coherence_checks(void)
+{
+	coherence_loop();
+	lifecycle_blocks();
+	concurrent_dir();
+}
+
 static int child_checks(void)
 {
 	enum { LEN = 300 * 1024 + 17 };
@@ -216,6 +479,15 @@ static int child_checks(void)
 	check(unlink(c2) == 0, "unlink c through %s", m2);
 	check(gone(c1), "c is gone in the first session");
 	check(dir_empty(m1) && dir_empty(m2), "both mounts show an empty root");
+	coherence_checks();
+	/* the loop's files */
+	n = 0;
+	for (unsigned i = 1; i < NFILES; i += 2) {
+		snprintf(c1, sizeof(c1), "%s/r%u", m1, i);
+		n += unlink(c1) == 0;
+	}
+	check(n == NFILES / 2, "unlink the %d files the loop left (%zd)", NFILES / 2, n);
+	check(dir_empty(m1) && dir_empty(m2), "both mounts show an empty root again");
 
 	/* the first session is unmounted as a user would; its loop ends by itself */
 	errno = 0;
@@ -286,15 +558,48 @@ static bool mounted(const char *mnt)
 	return found;
 }
 
-/* Waits for the child's exit, at most WAIT_SECS * 8; kills it after. */
-static int wait_child(pid_t pid)
+/* The child's request 'L': a lifecycle pass as if 60 days had passed,
+ * until it demotes a chunk (the file's last release, which makes it
+ * movable, may come a moment after the child's close); answers 'y' or 'n'. */
+static void serve_request(struct fs *fs, int req, int ack)
+{
+	struct tier_report rep;
+	uint64_t until = now_ms() + WAIT_SECS * 1000u;
+	char c, yes = 'n';
+	int r;
+
+	if (read(req, &c, 1) != 1 || c != 'L')
+		return;
+	do {
+		memset(&rep, 0, sizeof(rep));
+		r = tier_run(fs, time(NULL) + 60 * 86400, &rep);
+		if (r == 0 && rep.chunks_to_ia > 0) {
+			yes = 'y';
+			break;
+		}
+		pause_ms(20);
+	} while (now_ms() < until);
+	if (yes != 'y')
+		printf("lifecycle pass: %d, %llu chunks to IA, %s\n", r,
+		       (unsigned long long)rep.chunks_to_ia, rep.first_error);
+	if (write(ack, &yes, 1) != 1)
+		perror("two_sessions: answering the child");
+}
+
+/* Waits for the child's exit, at most WAIT_SECS * 8, serving its requests;
+ * kills it after. */
+static int wait_child(pid_t pid, struct fs *fs, int req, int ack)
 {
 	uint64_t until = now_ms() + WAIT_SECS * 8 * 1000u;
 	int status;
 	pid_t r;
 
-	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < until)
-		pause_ms(20);
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < until) {
+		struct pollfd pfd = { req, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 20) == 1 && (pfd.revents & POLLIN))
+			serve_request(fs, req, ack);
+	}
 	if (r == 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -311,7 +616,7 @@ int main(int argc, char **argv)
 	struct conf *conf = NULL;
 	struct fs *fs = NULL;
 	const char *mnts[2];
-	int go[2], fds0 = -1, code, r;
+	int go[2], rq[2], ak[2], fds0 = -1, code, r;
 	bool expect_pt;
 	char err[1024], c;
 	pid_t pid;
@@ -330,7 +635,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 
 	/* the child forks before any thread exists, and waits for the mounts */
-	if (pipe2(go, O_CLOEXEC) < 0) {
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rq, O_CLOEXEC) < 0 || pipe2(ak, O_CLOEXEC) < 0) {
 		perror("two_sessions: pipe");
 		return 2;
 	}
@@ -341,11 +646,17 @@ int main(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(go[1]);
+		close(rq[0]);
+		close(ak[1]);
+		req_fd = rq[1];
+		ack_fd = ak[0];
 		if (read(go[0], &c, 1) != 1 || c != 'G')
 			_exit(3);
 		_exit(child_checks());
 	}
 	close(go[0]);
+	close(rq[1]);
+	close(ak[0]);
 
 	log_init("two_sessions", false, LOG_WARNING);
 	r = conf_load(argv[1], argv[2], &conf, err, sizeof(err));
@@ -353,7 +664,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "two_sessions: %s\n", err);
 		return 2;
 	}
-	r = fs_open_flags(conf, m1, 0, &fs, err, sizeof(err));
+	r = tier_fs_open(conf, m1, 0, &fs, err, sizeof(err));
 	check(r == 0, "open the file system %s%s%s", argv[2], r ? ": " : "", r ? err : "");
 	if (r < 0)
 		goto out;
@@ -383,7 +694,7 @@ int main(int argc, char **argv)
 		check(false, "start the child: %s", strerror(errno));
 	close(go[1]);
 	go[1] = -1;
-	code = wait_child(pid);
+	code = wait_child(pid, fs, rq[0], ak[1]);
 	pid = -1;
 	check(code == 0, "the checks through both mounts passed (child exit %d)", code);
 	if (code != 0)

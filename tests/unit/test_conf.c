@@ -237,6 +237,7 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nattr_timeout = 1.\n", "dev", 2, "attr_timeout", "invalid value" },
 	{ "[dev]\nentry_timeout = inf\n", "dev", 2, "entry_timeout", "invalid value 'inf'" },
 	{ "[dev]\nentry_timeout = 0x10\n", "dev", 2, "entry_timeout", "invalid value" },
+	{ "[dev]\nnegative_timeout = 3601\n", "dev", 2, "negative_timeout", "from 0 to 3600" },
 	{ "[dev]\nstatfs = ext4\n", "dev", 2, "statfs",
 	  "unknown value 'ext4' (expected efs or local)" },
 	{ "[dev]\ns3_connect_timeout = 0\n", "dev", 2, "s3_connect_timeout",
@@ -347,8 +348,9 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert_ptr_null(c->s3_access_key_id);
 	ck_assert_ptr_null(c->s3_secret_access_key);
 	ck_assert(c->allow_other);
-	ck_assert(c->attr_timeout == 1.0);
-	ck_assert(c->entry_timeout == 1.0);
+	ck_assert(c->attr_timeout == 3600.0);
+	ck_assert(c->entry_timeout == 3600.0);
+	ck_assert(c->negative_timeout == 3600.0);
 	ck_assert(c->writeback_cache);
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
@@ -545,6 +547,7 @@ START_TEST(test_every_key)
 	            "allow_other = off\n"
 	            "attr_timeout = 0.25\n"
 	            "entry_timeout = 3600\n"
+	            "negative_timeout = 0.5\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
 	            "statfs = local\n"
@@ -576,6 +579,7 @@ START_TEST(test_every_key)
 	ck_assert(!c->allow_other);
 	ck_assert(c->attr_timeout == 0.25);
 	ck_assert(c->entry_timeout == 3600.0);
+	ck_assert(c->negative_timeout == 0.5);
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);

@@ -980,6 +980,57 @@ START_TEST(test_link_limit)
 }
 END_TEST
 
+/* The change callback (fs_set_change_cb): fs_changed hands it each change
+ * until it is removed; fs_file_name gives a regular file's names in the
+ * order they were made, and nothing for a directory. */
+struct seen {
+	unsigned n;
+	struct fs_change last;
+};
+
+static void note_change(struct fs *f, const struct fs_change *c, void *arg)
+{
+	struct seen *s = arg;
+
+	ck_assert_ptr_eq(f, fs);
+	s->n++;
+	s->last = *c;
+}
+
+START_TEST(test_change_cb_and_names)
+{
+	uint64_t ino = create_closed(ROOT, "f"), d = make_dir(ROOT, "d", 0755), parent;
+	struct seen seen = { 0 };
+	char name[FS_NAME_MAX + 1];
+	struct stat st;
+
+	fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR, .ino = ino });  /* none yet */
+	fs_set_change_cb(fs, note_change, &seen);
+	fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR, .ino = ino });
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_eq(seen.last.ino, ino);
+	ck_assert_uint_eq(seen.last.what, FS_CHANGE_ATTR);
+	fs_set_change_cb(fs, NULL, NULL);
+	fs_changed(fs, &(struct fs_change){ .what = FS_CHANGE_ATTR, .ino = ino });
+	ck_assert_uint_eq(seen.n, 1);
+
+	ck_assert_int_eq(fs_link(fs, NULL, ino, d, "second", &st), 0);
+	fs_forget(fs, ino, 1);
+	ck_assert_int_eq(fs_file_name(fs, ino, 0, &parent, name), 0);
+	ck_assert_uint_eq(parent, ROOT);
+	ck_assert_str_eq(name, "f");
+	ck_assert_int_eq(fs_file_name(fs, ino, 1, &parent, name), 0);
+	ck_assert_uint_eq(parent, d);
+	ck_assert_str_eq(name, "second");
+	ck_assert_int_eq(fs_file_name(fs, ino, 2, &parent, name), -ENOENT);
+	ck_assert_int_eq(fs_file_name(fs, d, 0, &parent, name), -ENOENT);
+	ck_assert_int_eq(fs_file_name(fs, 987654, 0, &parent, name), -ENOENT);
+	ck_assert_int_eq(fs_unlink(fs, ROOT, "f"), 0);
+	ck_assert_int_eq(fs_file_name(fs, ino, 0, &parent, name), 0);
+	ck_assert_str_eq(name, "second");
+}
+END_TEST
+
 START_TEST(test_name_limits)
 {
 	char n255[256], n256[257];
@@ -2791,6 +2842,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_rename_files);
 	tcase_add_test(tc, test_rename_dirs);
 	tcase_add_test(tc, test_link_limit);
+	tcase_add_test(tc, test_change_cb_and_names);
 	tcase_add_test(tc, test_name_limits);
 	tcase_add_test(tc, test_symlink);
 	tcase_add_test(tc, test_mknod);
