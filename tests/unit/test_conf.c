@@ -186,6 +186,8 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nfuse_spin_us = 10001\n", "dev", 2, "fuse_spin_us", "0 to 10000" },
 	{ "[dev]\nfuse_spin_us = -1\n", "dev", 2, "fuse_spin_us", "invalid value '-1'" },
 	{ "[dev]\nfuse_spin_us = 50us\n", "dev", 2, "fuse_spin_us", "invalid value '50us'" },
+	{ "[dev]\nfuse_uring = yes\n", "dev", 2, "fuse_uring",
+	  "unknown value 'yes' (expected off, auto or on)" },
 	{ "[dev]\nkey_file = etc/key\n", "dev", 2, "key_file", "not an absolute path" },
 	{ "[dev]\nlog_file = efsfs.log\n", "dev", 2, "log_file", "not an absolute path" },
 	{ "[dev]\ndata_dir = var/efsfs\n", "dev", 2, "data_dir", "not an absolute path" },
@@ -342,6 +344,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->writeback_cache);
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_OFF);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
 	ck_assert_int_eq(c->s3_request_timeout_ms, 30000);
@@ -536,6 +539,7 @@ START_TEST(test_every_key)
 	            "entry_timeout = 3600\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
+	            "fuse_uring = auto\n"
 	            "statfs = local\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
@@ -563,6 +567,7 @@ START_TEST(test_every_key)
 	ck_assert(c->entry_timeout == 3600.0);
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_AUTO);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
 	conf_free(c);
 }
