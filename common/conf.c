@@ -1037,7 +1037,7 @@ static const struct key_def keys[KEY_COUNT] = {
 		          "10000)", .def = "50" },
 	[KEY_FUSE_URING] = { "fuse_uring", parse_choice_key, FIELD(fuse_uring),
 		.values = uring_values, .expect = "unknown value '%s' (expected off, auto or on)",
-		.def = "off" },
+		.def = "auto" },
 	[KEY_STATFS] = { "statfs", parse_choice_key, FIELD(statfs), .values = statfs_values,
 		.expect = "unknown value '%s' (expected efs or local)", .def = "efs" },
 };

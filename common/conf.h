@@ -75,7 +75,7 @@ struct conf {
 	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
 	enum conf_uring fuse_uring;      /* off, auto (when the kernel offers it), on (root enables
-	                                    it in the fuse module); default off */
+	                                    it in the fuse module); default auto */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 };
 

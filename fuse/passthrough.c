@@ -15,7 +15,12 @@
  *     io_writev sets FOPEN_PASSTHROUGH and the backing id in that open or
  *     create reply, which libfuse writes from the same thread.
  * The kernel's structures and numbers this takes are in kernel_abi.h
- * (Debian 12's headers are too old to have them).
+ * (Debian 12's headers are too old to have them).  The same hooks serve
+ * FUSE over io_uring (uring.c), installed for it even without passthrough:
+ * io_read notes whether INIT offers it, io_writev asks for it in the INIT
+ * reply and starts the ring once the kernel has that reply, and the reply
+ * to a request that came from a ring entry goes into the entry
+ * (efsfs_uring_reply, efsfs_uring_splice_reply) instead of /dev/fuse.
  *
  * All of it is per session (struct efsfs_pt in the session, which libfuse
  * hands our I/O hooks as their userdata): backing ids belong to one kernel

@@ -370,8 +370,9 @@ static void serve(struct ring_thread *t)
 	}
 	if (bad || !t->replied) {
 		/* a request we cannot read, or one the dispatcher did not
-		 * answer: the entry must be committed all the same */
-		if (!atomic_exchange(&u->warned, true))
+		 * answer (a NOTIFY_REPLY, 41, never is): the entry must be
+		 * committed all the same */
+		if ((bad || h.opcode != 41) && !atomic_exchange(&u->warned, true))
 			log_warn("%s: io_uring: %s request (opcode %" PRIu32 ", length %" PRIu32
 				 ", payload %" PRIu32 "); answered EIO", u->who,
 				 bad ? "a malformed" : "no reply to a", h.opcode, h.len, ent.payload_sz);

@@ -344,7 +344,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->writeback_cache);
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
-	ck_assert_int_eq(c->fuse_uring, CONF_URING_OFF);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_AUTO);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
 	ck_assert_int_eq(c->s3_request_timeout_ms, 30000);
@@ -539,7 +539,7 @@ START_TEST(test_every_key)
 	            "entry_timeout = 3600\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
-	            "fuse_uring = auto\n"
+	            "fuse_uring = off\n"
 	            "statfs = local\n", "dev");
 	ck_assert_str_eq(c->data_dir, "/srv/efsfs/dev");
 	ck_assert_uint_eq(c->chunk_size, 1u << 20);
@@ -567,7 +567,7 @@ START_TEST(test_every_key)
 	ck_assert(c->entry_timeout == 3600.0);
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
-	ck_assert_int_eq(c->fuse_uring, CONF_URING_AUTO);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_OFF);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
 	conf_free(c);
 }
