@@ -54,8 +54,9 @@ make_config uon "fuse_uring = on" "passthrough = false" "log_file = $TEST_TMP/uo
 efsfs_mkfs uon
 efsfs_mount uon "$M"
 assert_eq "Y" "$(cat -- "$PARAM")" "fuse_uring = on set enable_uring"
-assert_ok "the daemon logged that it enabled it" grep -qF \
-	"uon on $M: fuse_uring = on: enabled FUSE over io_uring in the kernel" "$TEST_TMP/uon.log"
+# said by the mount command, before the daemon logs to its file
+assert_ok "the mount said that it enabled it" grep -qF \
+	"uon on $M: fuse_uring = on: enabled FUSE over io_uring in the kernel" "$TEST_TMP/mount-uon.log"
 wait_until 10 grep -qF "uon on $M: serving FUSE over io_uring: " "$TEST_TMP/uon.log" ||
 	fail "no ring registered: $(tail -n 5 "$TEST_TMP/uon.log")"
 pass "the ring entries registered"
@@ -97,6 +98,9 @@ pass "fuse_uring = off uses no ring"
 # ---- kill -9 while the ring is busy: nothing is left behind
 M=$(canon "$TEST_TMP/m-on")
 efsfs_mount uon "$M"
+wait_until 10 test "$(grep -c "uon on $M: serving FUSE over io_uring: " "$TEST_TMP/uon.log")" -ge 2 ||
+	fail "the remount registered no ring: $(tail -n 5 "$TEST_TMP/uon.log")"
+pass "the remount serves FUSE over io_uring"
 printf 'synced\n' >"$M/keep"
 sync -- "$M/keep"
 (for i in $(seq 100000); do : >"$M/busy$i" 2>/dev/null || exit 0; done) &
