@@ -8,7 +8,7 @@
 # counted in the log; fuse_uring = off with enable_uring = Y uses no ring;
 # a kill -9 while the ring is busy leaves no mount and no daemon, and the
 # file system mounts again with what was synced intact and a clean fsck.
-# The posix, sessions and crash scripts run with the ring too (the *_uring
+# The posix, sessions, crash and tier scripts run with the ring too (the *_uring
 # variants, lib.sh's EFSFS_TEST_URING).
 # Sets /sys/module/fuse/parameters/enable_uring, a machine-wide setting, and
 # puts it back at exit: run under /tmp/efsfs-systest.lock.
