@@ -35,8 +35,12 @@
  * after replying (none of ours does).
  *
  * The /dev/fuse loop (loop.c) keeps running: the kernel still sends it
- * FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY, and every request while
- * the ring is not ready.  Notifications we send (unique 0) go to /dev/fuse.
+ * INIT, FORGET, BATCH_FORGET and INTERRUPT (fs/fuse/dev_uring.c's queue
+ * ops route only ordinary requests to the ring), and every request while
+ * the ring is not ready.  Notifications we send (unique 0) go to
+ * /dev/fuse; the kernel's answer to a retrieve (NOTIFY_REPLY) may come from
+ * a ring entry, and libfuse answers it with nothing: the entry is
+ * committed all the same (serve).
  * One entry per thread, and several threads per queue, so that a request
  * that waits (a cold read from S3, an fsync) holds up only its thread: the
  * kernel gives the next request to another free entry of the queue.  The
