@@ -75,6 +75,7 @@ enum key {
 	KEY_WRITEBACK_CACHE,
 	KEY_PASSTHROUGH,
 	KEY_FUSE_SPIN_US,
+	KEY_FUSE_URING,
 	KEY_STATFS,
 	KEY_METRICS_LISTEN,
 	KEY_CLIENT_MOUNT,
@@ -961,6 +962,11 @@ static const struct key_value primary_values[] = {
 static const struct key_value url_styles[] = {
 	{ "path", true }, { "virtual", false }, { NULL, 0 },
 };
+static const struct key_value uring_values[] = {
+	{ "off", CONF_URING_OFF }, { "auto", CONF_URING_AUTO }, { "on", CONF_URING_ON },
+	{ NULL, 0 },
+};
+
 static const struct key_value statfs_values[] = {
 	{ "efs", CONF_STATFS_EFS }, { "local", CONF_STATFS_LOCAL }, { NULL, 0 },
 };
@@ -1078,6 +1084,9 @@ static const struct key_def keys[KEY_COUNT] = {
 		.min = 0, .max = 10000,
 		.expect = "invalid value '%s' (expected a whole number of microseconds from 0 to "
 		          "10000)", .def = "50" },
+	[KEY_FUSE_URING] = { "fuse_uring", parse_choice_key, FIELD(fuse_uring),
+		.values = uring_values, .expect = "unknown value '%s' (expected off, auto or on)",
+		.def = "auto" },
 	[KEY_STATFS] = { "statfs", parse_choice_key, FIELD(statfs), .values = statfs_values,
 		.expect = "unknown value '%s' (expected efs or local)", .def = "efs" },
 	[KEY_METRICS_LISTEN] = { "metrics_listen", parse_listen_key, FIELD(metrics_listen),

@@ -23,6 +23,8 @@
 enum conf_perf_mode { CONF_PERF_GENERAL_PURPOSE, CONF_PERF_MAX_IO };
 enum conf_throughput_mode { CONF_TP_BURSTING, CONF_TP_PROVISIONED, CONF_TP_ELASTIC };
 enum conf_statfs { CONF_STATFS_EFS, CONF_STATFS_LOCAL };
+/* fuse_uring: whether to serve FUSE requests over io_uring (fuse/uring.c) */
+enum conf_uring { CONF_URING_OFF, CONF_URING_AUTO, CONF_URING_ON };
 
 struct conf {
 	char name[CONF_NAME_MAX + 1];
@@ -73,6 +75,8 @@ struct conf {
 	bool writeback_cache;            /* default true */
 	bool passthrough;                /* default true: FUSE passthrough where the kernel allows */
 	int fuse_spin_us;                /* 0..10000; default 50: the request loop's poll before sleeping */
+	enum conf_uring fuse_uring;      /* off, auto (when the kernel offers it), on (root enables
+	                                    it in the fuse module); default auto */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 	char *metrics_listen;            /* "127.0.0.1:PORT" ...: the Prometheus endpoint; NULL: off */
 

@@ -11,6 +11,8 @@
  * (view.c) and immutable after it; nq is set by efsfs_notify_start (at
  * mount, before any request) and cleared by efsfs_notify_end (at unmount,
  * after the loop), the notifier's own fields are notify.c's (see there).
+ * uring is uring.c's (an atomic pointer: set by the thread that wrote the
+ * INIT reply, taken by efsfs_uring_stop).
  */
 #ifndef EFSFS_FUSE_I_H
 #define EFSFS_FUSE_I_H
@@ -18,6 +20,7 @@
 #include <fuse_lowlevel.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <sys/uio.h>
 
 #include "common/conf.h"
 #include "backend/fs.h"
@@ -37,8 +40,10 @@ struct efsfs_pt {
 	bool hooked;                /* our session I/O hooks are in */
 	atomic_bool init_seen;      /* the INIT request has been read */
 	bool offered;               /* ... and offered passthrough (set before init_seen) */
+	bool uring_offered;         /* ... and FUSE over io_uring (set before init_seen) */
 	uint64_t init_unique;       /* ... its unique (set before init_seen) */
 	atomic_bool patch_init;     /* op_init chose passthrough: patch its reply */
+	atomic_bool patch_uring;    /* op_init chose io_uring: patch its reply, then start it */
 	atomic_bool killpriv;       /* handle_killpriv_v2 negotiated: kill flags are ours */
 	atomic_bool on;             /* negotiated, and registering works */
 	atomic_bool warned;         /* a registration failure was logged once */
@@ -58,6 +63,7 @@ struct efsfs_view {
 	bool checks;                /* forced || squash_root: permissions are checked here,
 				       not by the kernel (no default_permissions) */
 };
+struct efsfs_uring;
 
 /* One FUSE session (see the top for which fields are set when). */
 struct efsfs_session {
@@ -85,6 +91,8 @@ struct efsfs_session {
 	struct efsfs_pt pt;         /* see struct efsfs_pt */
 	struct efsfs_view view;     /* see struct efsfs_view */
 	struct efsfs_notifier *nq;  /* notify.c: this session in its file system's registry */
+	_Atomic(struct efsfs_uring *) uring;   /* FUSE over io_uring once started (uring.c) */
+	atomic_uint_fast64_t uring_served;     /* requests served from ring entries; atomic */
 };
 
 static inline struct efsfs_session *req_efsfs(fuse_req_t req)
@@ -163,6 +171,30 @@ bool efsfs_pt_kill_suidgid(void);
  * set-user/group-ID bits and capabilities. */
 bool efsfs_pt_remove_privs(void);
 void efsfs_pt_reply_end(void);
+/* Notes what the request buf (n bytes, as /dev/fuse gives it) asks of
+ * passthrough's thread-local state (the kill flags); io_read does it for
+ * requests read from /dev/fuse, uring.c for those from a ring entry. */
+void efsfs_pt_note_request(struct efsfs_session *e, const void *buf, size_t n);
+
+/* FUSE over io_uring (uring.c); the session's I/O hooks are passthrough.c's.
+ * prepare: before the mount, with fuse_uring = on, enables it in the fuse
+ * module if it is not (root only).  negotiate: from op_init; true when the
+ * config allows it and the kernel offered it, and then the INIT reply asks
+ * for it and efsfs_uring_start runs once that reply is written: it sets up
+ * a ring entry per thread, a few threads per CPU, and registers them; on
+ * any failure it logs why and the requests stay on /dev/fuse (the loop);
+ * payload: the entry size the kernel wants (max_write, max_pages pages).
+ * stop: after the loop ended; joins the threads; idempotent.
+ * reply: from the writev hook: when this thread is serving a ring entry's
+ * request and iov is its reply, copies it into the entry (committed when
+ * the dispatcher returns), sets *ret_n and returns true.  splice_reply:
+ * the same for a reply libfuse splices from the pipe fdin (len bytes). */
+void efsfs_uring_prepare(struct efsfs_session *e);
+bool efsfs_uring_negotiate(struct efsfs_session *e);
+void efsfs_uring_start(struct efsfs_session *e, size_t payload);
+void efsfs_uring_stop(struct efsfs_session *e);
+bool efsfs_uring_reply(const struct iovec *iov, int count, ssize_t *ret_n);
+bool efsfs_uring_splice_reply(int fdin, size_t len, ssize_t *ret_n);
 
 /* Counts one metadata request (METER_READ or METER_WRITE) in the meter. */
 static inline void efsfs_meter_meta(fuse_req_t req, enum meter_dir dir)

@@ -15,7 +15,12 @@
  *     io_writev sets FOPEN_PASSTHROUGH and the backing id in that open or
  *     create reply, which libfuse writes from the same thread.
  * The kernel's structures and numbers this takes are in kernel_abi.h
- * (Debian 12's headers are too old to have them).
+ * (Debian 12's headers are too old to have them).  The same hooks serve
+ * FUSE over io_uring (uring.c), installed for it even without passthrough:
+ * io_read notes whether INIT offers it, io_writev asks for it in the INIT
+ * reply and starts the ring once the kernel has that reply, and the reply
+ * to a request that came from a ring entry goes into the entry
+ * (efsfs_uring_reply, efsfs_uring_splice_reply) instead of /dev/fuse.
  *
  * All of it is per session (struct efsfs_pt in the session, which libfuse
  * hands our I/O hooks as their userdata): backing ids belong to one kernel
@@ -83,10 +88,9 @@ static __thread bool req_kill_suidgid;
 /* The SETATTR being served sets nothing: file_remove_privs() before a write. */
 static __thread bool req_remove_privs;
 
-static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+void efsfs_pt_note_request(struct efsfs_session *e, const void *buf, size_t n)
 {
-	struct efsfs_pt *pt = &((struct efsfs_session *)userdata)->pt;
-	ssize_t n = read(fd, buf, len);
+	struct efsfs_pt *pt = &e->pt;
 	struct k_in_header h;
 	struct k_init_in in;
 	uint32_t v;
@@ -95,45 +99,70 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 	req_remove_privs = false;
 	/* we look at most at the first 24 bytes after the header (write_flags
 	 * ends there; fuse_init_in's flags2 and fuse_setattr_in's valid before) */
-	if (n < (ssize_t)sizeof(h) + 24)
-		return n;
+	if (n < sizeof(h) + 24)
+		return;
 	memcpy(&h, buf, sizeof(h));
 	if (h.opcode == K_FUSE_INIT && !atomic_load(&pt->init_seen)) {
-		memcpy(&in, (char *)buf + sizeof(h), sizeof(in));
+		memcpy(&in, (const char *)buf + sizeof(h), sizeof(in));
 		pt->init_unique = h.unique;
 		pt->offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_PASSTHROUGH_FLAGS2);
+		pt->uring_offered = (in.flags & K_INIT_EXT) && (in.flags2 & K_OVER_IO_URING_FLAGS2);
 		atomic_store(&pt->init_seen, true);
 	} else if (h.opcode == K_FUSE_WRITE && atomic_load(&pt->killpriv)) {
 		/* fuse_write_in: fh, offset, size, write_flags */
-		memcpy(&v, (char *)buf + sizeof(h) + 20, sizeof(v));
+		memcpy(&v, (const char *)buf + sizeof(h) + 20, sizeof(v));
 		req_kill_suidgid = (v & K_WRITE_KILL_SUIDGID) != 0;
 	} else if (h.opcode == K_FUSE_SETATTR && atomic_load(&pt->killpriv)) {
 		/* fuse_setattr_in: valid first */
-		memcpy(&v, (char *)buf + sizeof(h), sizeof(v));
+		memcpy(&v, (const char *)buf + sizeof(h), sizeof(v));
 		req_kill_suidgid = (v & K_FATTR_KILL_SUIDGID) != 0;
 		req_remove_privs = (v & ~(K_FATTR_FH | K_FATTR_LOCKOWNER)) == 0;
 	}
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	efsfs_pt_note_request(userdata, buf, n > 0 ? (size_t)n : 0);
 	return n;
 }
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	struct efsfs_pt *pt = &((struct efsfs_session *)userdata)->pt;
+	struct efsfs_session *e = userdata;
+	struct efsfs_pt *pt = &e->pt;
+	bool init_reply = false;
+	size_t payload = 0;
+	ssize_t n;
 
 	if (count >= 2 && iov[0].iov_len == sizeof(struct k_out_header)) {
 		const struct k_out_header *oh = iov[0].iov_base;
 		struct iovec *last = &iov[count - 1];
 
-		if (oh->error == 0 && atomic_load(&pt->patch_init) && oh->unique == pt->init_unique &&
+		if (oh->error == 0 && oh->unique == pt->init_unique &&
+		    (atomic_load(&pt->patch_init) || atomic_load(&pt->patch_uring)) &&
 		    iov[1].iov_len >= offsetof(struct k_init_out, max_stack_depth) + 4) {
 			struct k_init_out *o = iov[1].iov_base;
 
-			o->flags |= K_INIT_EXT | K_HANDLE_KILLPRIV_V2;
-			o->flags2 |= K_PASSTHROUGH_FLAGS2;
-			o->max_stack_depth = 1;     /* backing files on a plain file system */
-			atomic_store(&pt->patch_init, false);
-			atomic_store(&pt->killpriv, true);   /* for good, even if attach fails */
-			atomic_store(&pt->on, true);
+			init_reply = true;
+			if (atomic_exchange(&pt->patch_init, false)) {
+				o->flags |= K_INIT_EXT | K_HANDLE_KILLPRIV_V2;
+				o->flags2 |= K_PASSTHROUGH_FLAGS2;
+				o->max_stack_depth = 1;     /* backing files on a plain file system */
+				atomic_store(&pt->killpriv, true);   /* for good, even if attach fails */
+				atomic_store(&pt->on, true);
+			}
+			if (atomic_load(&pt->patch_uring)) {
+				o->flags |= K_INIT_EXT;
+				o->flags2 |= K_OVER_IO_URING_FLAGS2;
+				/* a ring entry's payload must hold the biggest request */
+				payload = (size_t)o->max_pages * (size_t)sysconf(_SC_PAGESIZE);
+				if (payload < o->max_write)
+					payload = o->max_write;
+				if (payload < 8192)
+					payload = 8192;
+			}
 		} else if (oh->error == 0 && reply_backing_id > 0 &&
 			   last->iov_len >= sizeof(struct k_open_out)) {
 			/* fuse_reply_open and fuse_reply_create end with fuse_open_out */
@@ -146,7 +175,14 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 			memcpy(at, &o, sizeof(o));
 		}
 	}
-	return writev(fd, iov, count);
+	/* the reply to a request from a ring entry goes into that entry */
+	if (count >= 1 && efsfs_uring_reply(iov, count, &n))
+		return n;
+	n = writev(fd, iov, count);
+	/* the kernel has taken the INIT reply: the ring may be registered */
+	if (init_reply && n >= 0 && atomic_exchange(&pt->patch_uring, false))
+		efsfs_uring_start(e, payload);
+	return n;
 }
 
 static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
@@ -159,7 +195,12 @@ static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout, off_t *offou
 static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 			      unsigned int flags, void *userdata)
 {
+	ssize_t n;
+
 	(void)userdata;
+	/* a reply libfuse spliced into the pipe, to a ring entry's request */
+	if (efsfs_uring_splice_reply(fdin, len, &n))
+		return n;
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
@@ -266,12 +307,15 @@ int efsfs_pt_install(struct efsfs_session *e)
 	};
 	int r;
 
-	if (!e->conf->passthrough)
-		return 0;
-	if (geteuid() != 0) {
+	bool pt_wanted = e->conf->passthrough;
+
+	if (pt_wanted && geteuid() != 0) {
 		log_debug("passthrough needs root (CAP_SYS_ADMIN); using the writeback cache");
-		return 0;
+		pt_wanted = false;
 	}
+	/* FUSE over io_uring needs the hooks too (its replies go to the ring) */
+	if (!pt_wanted && e->conf->fuse_uring == CONF_URING_OFF)
+		return 0;
 	e->pt.devfd = fuse_session_fd(e->se);
 	r = fuse_session_custom_io(e->se, &io, e->pt.devfd);
 	if (r < 0) {
@@ -286,7 +330,7 @@ int efsfs_pt_install(struct efsfs_session *e)
 
 bool efsfs_pt_negotiate(struct efsfs_session *e)
 {
-	if (!e->pt.hooked)
+	if (!e->pt.hooked || !e->conf->passthrough || geteuid() != 0)
 		return false;
 	if (!atomic_load(&e->pt.init_seen) || !e->pt.offered) {
 		log_info("%s: the kernel offers no FUSE passthrough; using the writeback cache",

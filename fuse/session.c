@@ -1,7 +1,7 @@
 /* session.c - FUSE sessions (fuse/session.h): one kernel connection
  * serving an open struct fs at a mount point, with its options negotiated
- * in op_init, its passthrough state (passthrough.c) and its request loop
- * (loop.c).  Several sessions of one file system may run in one process.
+ * in op_init, its passthrough state (passthrough.c), its request loop
+ * (loop.c) and, when negotiated, its io_uring ring entries (uring.c).  Several sessions of one file system may run in one process.
  *
  * Fields of struct efsfs_session: see fuse_i.h.  mounted is written and
  * read by the thread that owns the session (new, mount, unmount, destroy).
@@ -21,6 +21,7 @@
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct efsfs_session *e = userdata;
+	bool uring;
 
 	/* Passthrough and the writeback cache exclude each other (the kernel
 	 * refuses both); passthrough is the faster for local data.  A session
@@ -56,13 +57,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * the kernel decides; with atomic O_TRUNC the open alone would have
 	 * to do both, and the kernel's cached size hid that it did not. */
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
+	uring = efsfs_uring_negotiate(e);
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	efsfs_notify_init(e);
-	log_info("%s: FUSE %u.%u, %s", e->conf->name, conn->proto_major, conn->proto_minor,
-		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through");
+	log_info("%s: FUSE %u.%u, %s%s", e->conf->name, conn->proto_major, conn->proto_minor,
+		 e->passthrough ? "passthrough" : e->writeback ? "writeback cache" : "write-through",
+		 uring ? ", io_uring asked for" : "");
 }
 
 static struct fuse_lowlevel_ops ops;
@@ -161,6 +164,8 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	e->max_threads = o->max_threads ? o->max_threads : SESSION_MAX_THREADS;
 	snprintf(e->mountpoint, sizeof(e->mountpoint), "%s", o->mountpoint);
 	atomic_init(&e->pt_opens, 0);
+	atomic_init(&e->uring, NULL);
+	atomic_init(&e->uring_served, 0);
 	sem_init(&e->wake, 0, 0);
 	efsfs_pt_init(e);
 	e->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
@@ -201,6 +206,7 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 {
 	int r;
 
+	efsfs_uring_prepare(s);
 	if (fuse_session_mount(s->se, s->mountpoint) != 0) {
 		snprintf(err, errlen, "cannot mount on %s (see the FUSE messages above)",
 			 s->mountpoint);
@@ -218,14 +224,21 @@ int efsfs_session_mount(struct efsfs_session *s, char *err, size_t errlen)
 int efsfs_session_mount_fd(struct efsfs_session *s, int fd, char *err, size_t errlen)
 {
 	char path[32];
+	int r;
 
 	/* libfuse takes "/dev/fd/N" as a connection mounted by someone else */
+	efsfs_uring_prepare(s);
 	snprintf(path, sizeof(path), "/dev/fd/%d", fd);
 	if (fuse_session_mount(s->se, path) != 0) {
 		snprintf(err, errlen, "%s: not a FUSE connection (fd %d)", s->mountpoint, fd);
 		return -EBADF;
 	}
 	efsfs_pt_install(s);
+	/* an attached mount is told of the other mounts' changes too */
+	r = efsfs_notify_start(s);
+	if (r < 0)
+		log_warn("%s on %s: changes made through other mounts may show late here: %s",
+			 s->conf->name, s->mountpoint, strerror(-r));
 	return 0;
 }
 
@@ -307,10 +320,14 @@ void efsfs_kmount_free(struct efsfs_kmount *k, bool unmount)
 int efsfs_session_run(struct efsfs_session *s)
 {
 	char who[4200];
+	int r;
 
 	snprintf(who, sizeof(who), "%s on %s", s->conf->name, s->mountpoint);
-	return efsfs_loop_run(s->se, who, &s->wake, (unsigned)s->conf->fuse_spin_us,
-			      s->max_threads, fetching, s->fs);
+	r = efsfs_loop_run(s->se, who, &s->wake, (unsigned)s->conf->fuse_spin_us,
+			   s->max_threads, fetching, s->fs);
+	/* the ring threads, started at INIT by a loop worker, end with the loop */
+	efsfs_uring_stop(s);
+	return r;
 }
 
 void efsfs_session_stop(struct efsfs_session *s)
@@ -333,8 +350,13 @@ void efsfs_session_destroy(struct efsfs_session *s)
 {
 	if (!s)
 		return;
+	efsfs_uring_stop(s);
 	if (s->se) {
 		efsfs_session_unmount(s);
+		/* an attached mount (efsfs_session_mount_fd) is not ours to
+		 * unmount, but its notifier goes before the connection */
+		efsfs_notify_stop(s);
+		efsfs_notify_end(s);
 		fuse_session_destroy(s->se);
 	}
 	efsfs_view_release(s);

@@ -74,6 +74,9 @@ void efsfs_session_destroy(struct efsfs_session *s);
  * passthrough, and the handles it opened with passthrough so far. */
 bool efsfs_session_passthrough(struct efsfs_session *s);
 uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s);
+/* Requests served from FUSE over io_uring ring entries so far (0 when the
+ * session serves /dev/fuse only: fuse_uring = off, or the kernel refused). */
+uint64_t efsfs_session_uring_requests(struct efsfs_session *s);
 
 /* A FUSE mount made here for a daemon to serve (mount.efsfs attaching a
  * mount to a running daemon): the kernel mount at mountpoint with the

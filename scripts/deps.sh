@@ -7,7 +7,7 @@ set -euo pipefail
 efsfs_deps() {
 	local want=(build-essential meson ninja-build pkg-config libfuse3-dev fuse3
 		libsqlite3-dev libzstd-dev libssl-dev libcurl4-openssl-dev ca-certificates
-		libinih-dev libexpat1-dev libjansson-dev check curl attr util-linux libmicrohttpd-dev)
+		libinih-dev libexpat1-dev libjansson-dev liburing-dev check curl attr util-linux libmicrohttpd-dev)
 	if [ "${1:-}" = test ]; then
 		want+=(fio iproute2)   # iproute2: ss, in tests/mount/tier.sh
 		want+=(clang libclang-rt-dev)   # libFuzzer for tests/fuzz

@@ -6,6 +6,12 @@
 #
 # Environment: EFSFS (efsfs binary, required), POSIX_TEST, EFSFS_SRC (used by
 # the scripts), TMPDIR, EFSFS_KEEP_TMP=1 keeps the temp dir for debugging.
+# EFSFS_TEST_URING=1 (the *_uring variants in tests/meson.build): every file
+# system made by make_config serves FUSE over io_uring (fuse_uring = on: the
+# daemon sets the fuse module's enable_uring, put back as it was at exit),
+# and efsfs_mount checks in the daemon's log that the ring entries of that
+# mount registered.  That changes a machine-wide setting: run those under
+# /tmp/efsfs-systest.lock, as help and perms are.
 # Exit codes: 0 all passed, 1 a failure, 77 skipped (no root or no /dev/fuse).
 # Helpers that fail exit the script, so do not call them inside $(...).
 # shellcheck shell=bash
@@ -21,6 +27,8 @@ EFSFS_WAIT_SECS=${EFSFS_WAIT_SECS:-30}
 declare -A DATA_DIRS=()		# file system name -> data_dir
 declare -A MOUNT_PIDS=()	# mount point -> daemon pid
 declare -A MOUNT_NAMES=()	# mount point -> file system name
+declare -A LOG_FILES=()		# file system name -> log_file (EFSFS_TEST_URING=1)
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
 LIB_EXIT_HOOKS=()		# commands run by lib_cleanup (see at_exit)
 
 # ---- reporting ---------------------------------------------------------------
@@ -240,6 +248,13 @@ make_config()
 			[[ "$line" == *=* ]] || fail "make_config: '$line' is not key=value"
 			echo "$line"
 		done
+		if [[ "${EFSFS_TEST_URING:-}" == 1 ]]; then
+			echo "fuse_uring = on"
+			if [[ "$*" != *log_file* ]]; then
+				LOG_FILES[$name]="$TEST_TMP/log-$name.log"
+				echo "log_file = ${LOG_FILES[$name]}"
+			fi
+		fi
 	} >>"$conf.new"
 	mv "$conf.new" "$conf"
 	export EFSFS_CONFIG="$conf"
@@ -289,6 +304,13 @@ efsfs_mount()
 		fail "efsfs mount $name $mnt exited $rc: $(tail -n 20 "$log")"
 	fi
 	efsfs_adopt_mount "$name" "$mnt"
+	if [[ -n "${LOG_FILES[$name]:-}" ]]; then
+		# the ring registers right after the kernel's INIT
+		local want="$name on $mnt: serving FUSE over io_uring"
+		wait_until 10 grep -qF "$want" "${LOG_FILES[$name]}" ||
+			fail "$name on $mnt does not serve FUSE over io_uring: $(tail -n 5 "${LOG_FILES[$name]}")"
+		pass "$name on $mnt serves FUSE over io_uring"
+	fi
 }
 
 # efsfs_adopt_mount NAME MNT: for a mount made by other means (mount(8)):
@@ -346,7 +368,17 @@ efsfs_umount()
 	local mnt rc=0 pid
 	mnt=$(canon "$1")
 	pid=${MOUNT_PIDS[$mnt]:-}
+	local name=${MOUNT_NAMES[$mnt]:-}
 	efsfs_umount_quiet "$mnt" || rc=$?
+	if ((rc == 0)) && [[ -n "${LOG_FILES[$name]:-}" ]]; then
+		# the daemon's last words on its ring: how many requests it served
+		local served
+		served=$(sed -n "s|.*$name on $mnt: FUSE over io_uring served \([0-9]*\) requests|\1|p" \
+			"${LOG_FILES[$name]}" | tail -n 1)
+		[[ "$served" =~ ^[0-9]+$ ]] && ((served > 0)) ||
+			fail "$name on $mnt served '${served}' requests over io_uring"
+		pass "$name on $mnt served $served requests over io_uring"
+	fi
 	case $rc in
 	0) pass "umount $mnt" ;;
 	2) fail "unmounted $mnt, but daemon pid $pid still runs after ${EFSFS_WAIT_SECS}s" ;;
@@ -536,3 +568,9 @@ trap 'exit 143' TERM
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/efsfs-$TEST_NAME.XXXXXX")
 # Unprivileged checks (posix_test runs as nobody) need to reach mounts inside it.
 chmod 755 "$TEST_TMP"
+if [[ "${EFSFS_TEST_URING:-}" == 1 ]]; then
+	((EUID == 0)) || skip "FUSE over io_uring tests need root"
+	[[ -w "$URING_PARAM" ]] || skip "this kernel has no FUSE over io_uring ($URING_PARAM)"
+	URING_PARAM_WAS=$(cat -- "$URING_PARAM")
+	at_exit 'echo "$URING_PARAM_WAS" >"$URING_PARAM"'
+fi

@@ -112,8 +112,22 @@ cross_check four "$M1" "$M2" "$M3" "$M4"
 mkdir -- "$M1/dir"
 mv -- "$M2/four.m2" "$M1/dir/moved"
 assert_eq "four from $M2" "$(cat -- "$M4/dir/moved")" "a rename on one mount is seen on another"
-# (an unlink or rename of a name another mount has cached is seen there at
-# once only with cross-session invalidation: the inval stream's tests)
+# a name every mount has cached: an unlink or a rewrite through one attached
+# mount is seen at once through the first one and through the other attached
+# ones (the daemon tells every session's kernel, attached ones included)
+printf 'cached\n' >"$M1/cached"
+for m in "$M1" "$M2" "$M3" "$M4"; do
+	assert_eq cached "$(cat -- "$m/cached")" "$m reads the file every mount then caches"
+done
+printf 'rewritten longer\n' >"$M3/cached"
+for m in "$M1" "$M2" "$M4"; do
+	assert_eq "rewritten longer" "$(cat -- "$m/cached")" \
+		"$m reads the rewrite made through $M3 at once"
+done
+rm -- "$M2/cached"
+for m in "$M1" "$M3" "$M4"; do
+	[[ ! -e "$m/cached" ]] || fail "$m still shows a file unlinked through $M2"
+done
 
 # ---- -o ro beside read-write mounts ------------------------------------------------------
 

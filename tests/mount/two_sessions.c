@@ -711,6 +711,12 @@ int main(int argc, char **argv)
 			check(efsfs_session_passthrough_opens(run[i].s) == 0,
 			      "session %d opened nothing with passthrough", i + 1);
 	}
+	/* EFSFS_TEST_URING=1 (fuse_uring = on): both served requests from the ring */
+	if (getenv("EFSFS_TEST_URING") && strcmp(getenv("EFSFS_TEST_URING"), "1") == 0)
+		for (int i = 0; i < 2; i++)
+			check(efsfs_session_uring_requests(run[i].s) > 0,
+			      "session %d served requests over io_uring (%llu)", i + 1,
+			      (unsigned long long)efsfs_session_uring_requests(run[i].s));
 	/* session 1 ended when the child unmounted it */
 	check(join_bounded(&run[0]) && run[0].r == 0, "session 1's loop ended at its unmount (%d)",
 	      run[0].r);

@@ -186,6 +186,8 @@ static const struct error_case error_cases[] = {
 	{ "[dev]\nfuse_spin_us = 10001\n", "dev", 2, "fuse_spin_us", "0 to 10000" },
 	{ "[dev]\nfuse_spin_us = -1\n", "dev", 2, "fuse_spin_us", "invalid value '-1'" },
 	{ "[dev]\nfuse_spin_us = 50us\n", "dev", 2, "fuse_spin_us", "invalid value '50us'" },
+	{ "[dev]\nfuse_uring = yes\n", "dev", 2, "fuse_uring",
+	  "unknown value 'yes' (expected off, auto or on)" },
 	{ "[dev]\nkey_file = etc/key\n", "dev", 2, "key_file", "not an absolute path" },
 	{ "[dev]\nlog_file = efsfs.log\n", "dev", 2, "log_file", "not an absolute path" },
 	{ "[dev]\ndata_dir = var/efsfs\n", "dev", 2, "data_dir", "not an absolute path" },
@@ -354,6 +356,7 @@ static void check_embedded_defaults(const struct conf *c, const char *name)
 	ck_assert(c->writeback_cache);
 	ck_assert(c->passthrough);
 	ck_assert_int_eq(c->fuse_spin_us, 50);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_AUTO);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_EFS);
 	ck_assert_ptr_null(c->metrics_listen);
 	ck_assert_int_eq(c->s3_connect_timeout_ms, 5000);
@@ -550,6 +553,7 @@ START_TEST(test_every_key)
 	            "negative_timeout = 0.5\n"
 	            "writeback_cache = 0\n"
 	            "fuse_spin_us = 0\n"
+	            "fuse_uring = off\n"
 	            "statfs = local\n"
 	            "metrics_listen = [::1]:9464\n"
 	            "client_mount = no\n"
@@ -582,6 +586,7 @@ START_TEST(test_every_key)
 	ck_assert(c->negative_timeout == 0.5);
 	ck_assert(!c->writeback_cache);
 	ck_assert_int_eq(c->fuse_spin_us, 0);
+	ck_assert_int_eq(c->fuse_uring, CONF_URING_OFF);
 	ck_assert_int_eq(c->statfs, CONF_STATFS_LOCAL);
 	ck_assert(!c->client_mount);
 	ck_assert(!c->client_write);
