@@ -305,9 +305,11 @@ efsfs_mount()
 	fi
 	efsfs_adopt_mount "$name" "$mnt"
 	if [[ -n "${LOG_FILES[$name]:-}" ]]; then
-		# the ring registers right after the kernel's INIT
+		# the ring registers right after the kernel's INIT, which comes
+		# before or after the daemon's messages move from its stderr (the
+		# mount log) to its log file
 		local want="$name on $mnt: serving FUSE over io_uring"
-		wait_until 10 grep -qF "$want" "${LOG_FILES[$name]}" ||
+		wait_until 10 grep -qF "$want" "${LOG_FILES[$name]}" "$log" ||
 			fail "$name on $mnt does not serve FUSE over io_uring: $(tail -n 5 "${LOG_FILES[$name]}")"
 		pass "$name on $mnt serves FUSE over io_uring"
 	fi

@@ -38,13 +38,14 @@ efsfs_mkfs uauto
 efsfs_mount uauto "$M"
 printf 'through /dev/fuse\n' >"$M/f"
 assert_eq "through /dev/fuse" "$(cat -- "$M/f")" "fuse_uring = auto works without the kernel's io_uring"
-# (logged right after the INIT reply, which may let the kernel go on first)
+# (logged at INIT, which comes before or after the daemon's messages move
+# from the mount command's stderr to its log file: either has it)
 WHY="uauto on $M: the kernel offers no FUSE over io_uring ($PARAM is not Y); requests stay on /dev/fuse"
-wait_until 10 grep -qF -- "$WHY" "$TEST_TMP/uauto.log" || true
-assert_ok "the daemon says why it serves /dev/fuse" grep -qF -- "$WHY" "$TEST_TMP/uauto.log"
+assert_ok "the daemon says why it serves /dev/fuse" grep -qF -- "$WHY" \
+	"$TEST_TMP/uauto.log" "$TEST_TMP/mount-uauto.log"
 efsfs_umount "$M"
 assert_eq "N" "$(cat -- "$PARAM")" "fuse_uring = auto leaves enable_uring alone"
-if grep -q "serving FUSE over io_uring" "$TEST_TMP/uauto.log"; then
+if grep -q "serving FUSE over io_uring" "$TEST_TMP/uauto.log" "$TEST_TMP/mount-uauto.log"; then
 	fail "fuse_uring = auto registered a ring although the kernel offers none"
 fi
 pass "no ring without the kernel's offer"
@@ -58,7 +59,8 @@ assert_eq "Y" "$(cat -- "$PARAM")" "fuse_uring = on set enable_uring"
 # said by the mount command, before the daemon logs to its file
 assert_ok "the mount said that it enabled it" grep -qF \
 	"uon on $M: fuse_uring = on: enabled FUSE over io_uring in the kernel" "$TEST_TMP/mount-uon.log"
-wait_until 10 grep -qF "uon on $M: serving FUSE over io_uring: " "$TEST_TMP/uon.log" ||
+wait_until 10 grep -qF "uon on $M: serving FUSE over io_uring: " "$TEST_TMP/uon.log" \
+	"$TEST_TMP/mount-uon.log" ||
 	fail "no ring registered: $(tail -n 5 "$TEST_TMP/uon.log")"
 pass "the ring entries registered"
 REF="$TEST_TMP/ref.bin"
@@ -91,7 +93,7 @@ efsfs_mount uoff "$M"
 printf 'x\n' >"$M/x"
 assert_eq "x" "$(cat -- "$M/x")" "fuse_uring = off works"
 efsfs_umount "$M"
-if grep -q "io_uring" "$TEST_TMP/uoff.log"; then
+if grep -q "io_uring" "$TEST_TMP/uoff.log" "$TEST_TMP/mount-uoff.log"; then
 	fail "fuse_uring = off touched io_uring: $(grep io_uring "$TEST_TMP/uoff.log")"
 fi
 pass "fuse_uring = off uses no ring"
@@ -99,7 +101,8 @@ pass "fuse_uring = off uses no ring"
 # ---- kill -9 while the ring is busy: nothing is left behind
 M=$(canon "$TEST_TMP/m-on")
 efsfs_mount uon "$M"
-wait_until 10 test "$(grep -c "uon on $M: serving FUSE over io_uring: " "$TEST_TMP/uon.log")" -ge 2 ||
+wait_until 10 test "$(cat -- "$TEST_TMP/uon.log" "$TEST_TMP/mount-uon.log" |
+	grep -c "uon on $M: serving FUSE over io_uring: ")" -ge 2 ||
 	fail "the remount registered no ring: $(tail -n 5 "$TEST_TMP/uon.log")"
 pass "the remount serves FUSE over io_uring"
 printf 'synced\n' >"$M/keep"
