@@ -7,7 +7,8 @@
  * nopen, unlinked: written and read under it); an inode's lock guards cf,
  * size and the passthrough counts (written under it; write_gen and the
  * pt_* atomics are also read without it); its io rwlock is taken exclusive
- * by truncate.  Metadata calls run under meta_lock or as meta_txn bodies.
+ * by truncate.  Metadata calls run under meta_lock or as meta_txn bodies;
+ * getattr, lookup and readlink as meta_read bodies (without meta_lock).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -274,48 +275,61 @@ int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap p
 	return 0;
 }
 
-static int stat_ino(struct fs *fs, uint64_t ino, struct stat *st)
+/* A getattr (name NULL) or a lookup of parent/name, as a read body
+ * (meta_read: it may run on a read connection, and again on the writer).
+ * The passthrough snapshot is taken before the row is read: a
+ * fs_pt_refresh that clears pt_dirty has changed the row before, so the
+ * read either sees pt_dirty still set or meets the changed row (in its
+ * snapshot, or as a key changed since, which sends it to the writer). */
+struct stat_read {
+	struct fs *fs;
+	uint64_t parent;
+	const char *name;
+	uint64_t ino;                 /* getattr: in; lookup: out */
+	struct meta_inode mi;         /* out */
+	struct fs_pt_snap ps;         /* out */
+};
+
+static int stat_read_body(struct meta *m, void *arg)
 {
-	struct meta_inode mi;
-	struct fs_pt_snap ps = FS_PT_NONE;
+	struct stat_read *t = arg;
 	int r;
 
-	fs_meta_lock(fs);
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
-	if (r < 0)
-		return r;
-	return fs_fill_stat(fs, &mi, ps, st);
+	if (t->name) {
+		r = meta_lookup(m, t->parent, t->name, &t->ino);
+		if (r < 0)
+			return r;
+	}
+	t->ps.dirty = fs_pt_pending(t->fs, t->ino, &t->ps.ns);
+	r = meta_inode_get(m, t->ino, &t->mi);
+	if (!r && !S_ISREG(t->mi.mode))
+		t->ps = FS_PT_NONE;
+	return r;
 }
 
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st)
 {
-	return stat_ino(fs, ino, ret_st);
+	struct stat_read t = { .fs = fs, .ino = ino };
+	int r = meta_read(fs->meta, stat_read_body, &t);
+
+	if (r < 0)
+		return r;
+	return fs_fill_stat(fs, &t.mi, t.ps, ret_st);
 }
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st)
 {
-	struct fs_pt_snap ps = FS_PT_NONE;
-	struct meta_inode mi;
-	uint64_t ino;
+	struct stat_read t = { .fs = fs, .parent = parent, .name = name };
 	int r;
 
 	r = fs_check_name(name);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_lookup(fs->meta, parent, name, &ino);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
+	r = meta_read(fs->meta, stat_read_body, &t);
 	if (r < 0)
 		return r;
-	fs_fill_stat(fs, &mi, ps, ret_st);
-	return fs_inode_ref(fs, ino, 1, 0, NULL);
+	fs_fill_stat(fs, &t.mi, t.ps, ret_st);
+	return fs_inode_ref(fs, t.ino, 1, 0, NULL);
 }
 
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
@@ -568,14 +582,24 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	return fs_txn_stat(fs, setattr_body, &t, &t.mi, ret_st);
 }
 
+struct readlink_read {
+	uint64_t ino;
+	char *buf;
+	size_t len, *ret_len;
+};
+
+static int readlink_body(struct meta *m, void *arg)
+{
+	struct readlink_read *t = arg;
+
+	return meta_readlink(m, t->ino, t->buf, t->len, t->ret_len);
+}
+
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len)
 {
-	int r;
+	struct readlink_read t = { ino, buf, len, ret_len };
 
-	fs_meta_lock(fs);
-	r = meta_readlink(fs->meta, ino, buf, len, ret_len);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_read(fs->meta, readlink_body, &t);
 }
 
 int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)

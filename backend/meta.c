@@ -112,6 +112,18 @@ void meta_session_end(struct meta *m)
 	m->ops->session_end(m);
 }
 
+int meta_read(struct meta *m, meta_body_fn body, void *arg)
+{
+	int r;
+
+	if (m->ops->read)
+		return m->ops->read(m, body, arg);
+	meta_lock(m);
+	r = body(m, arg);
+	meta_unlock(m);
+	return r;
+}
+
 int meta_finish(struct meta *m, int r)
 {
 	if (r == 0)

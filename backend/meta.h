@@ -10,9 +10,15 @@
  *    taken), -ENOSPC, -EROFS (a read-only open), -EIO (the store failed or
  *    is broken), -EAGAIN (a retryable conflict: the transaction must be run
  *    again; meta_txn does that);
- *  - one caller at a time: every op but close, errmsg and set_group is
- *    called with the engine's own mutex held, via meta_lock()/meta_unlock()
- *    or inside meta_txn() (which takes it);
+ *  - one caller at a time: every op but close, errmsg, set_group and read
+ *    is called with the engine's own mutex held, via meta_lock()/
+ *    meta_unlock() or inside meta_txn() (which takes it), or inside a
+ *    read body on the struct meta meta_read() gave it;
+ *  - reads may run concurrently: meta_read(m, body, arg) runs a body that
+ *    only reads, WITHOUT the lock, on a struct meta of the engine's
+ *    choosing (SQLite: a read connection of its own), and sees every
+ *    change made before it began, including those of a batch not yet
+ *    durable (read-after-write holds under the commit window);
  *  - one POSIX operation is one transaction: begin ... commit or rollback.
  *    An engine may batch committed transactions into one durable commit
  *    (the commit window, meta_set_group); meta_flush() ends the batch and
@@ -68,6 +74,7 @@ struct meta_usage {
 	uint64_t chunks[3], plain[3], stored[3];   /* cold chunks by class ([0] unused) */
 };
 
+typedef int (*meta_body_fn)(struct meta *m, void *arg);
 typedef int (*meta_readdir_cb)(const char *name, uint64_t ino, uint32_t type, uint64_t cookie,
                                void *arg);
 typedef int (*meta_chunk_cb)(const struct meta_chunk *c, void *arg);
@@ -129,6 +136,17 @@ struct meta_ops {
 	 * called WITHOUT the lock. */
 	int (*session_start)(struct meta *m, uint64_t *ret_id);
 	void (*session_end)(struct meta *m);
+
+	/* A read-only body: body(rm, arg) with rm a struct meta on which the
+	 * body may call every reading op (and no write); its result is
+	 * returned.  Called WITHOUT the lock; the body may run twice (first
+	 * on a read connection, then again under the lock when that one
+	 * could not answer for a row changed since its snapshot), so it must
+	 * change nothing outside its arg and must reset what it fills.  It
+	 * sees every change committed by meta_txn or a single write before
+	 * the call, batched or not.  An engine without concurrent reads runs
+	 * it under the lock. */
+	int (*read)(struct meta *m, meta_body_fn body, void *arg);
 
 	/* Disk space of the engine's own writes (meta_sqlite.c's top comment).
 	 * reserve keeps `bytes` (rounded up to MiB) allocated beside the
@@ -265,7 +283,6 @@ struct meta_effects {
 	unsigned n;
 	struct meta_effect e[META_EFFECTS_MAX];
 };
-typedef int (*meta_body_fn)(struct meta *m, void *arg);
 int meta_txn(struct meta *m, meta_body_fn body, void *arg);
 int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effects *fx);
 /* Adds an effect; -ENOBUFS when the list is full. */
@@ -324,6 +341,7 @@ int meta_checkpoint(struct meta *m);
 int meta_integrity(struct meta *m, char *err, size_t errlen);
 int meta_session_start(struct meta *m, uint64_t *ret_id);
 void meta_session_end(struct meta *m);
+int meta_read(struct meta *m, meta_body_fn body, void *arg);
 int meta_reserve(struct meta *m, uint64_t bytes);
 int meta_reserve_fill(struct meta *m);
 uint64_t meta_reserve_missing(struct meta *m);
