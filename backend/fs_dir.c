@@ -100,7 +100,7 @@ static int readdir_body(struct meta *m, void *arg)
 		struct readdir_ent *e = &t->e[i];
 
 		/* the passthrough state before the row, as stat_read_body */
-		e->ps.dirty = fs_pt_pending(t->fs, e->ino, &e->ps.ns);
+		e->ps = fs_pt_snap_ino(t->fs, e->ino);
 		r = meta_inode_get(m, e->ino, &e->mi);
 		if (!r && !S_ISREG(e->mi.mode))
 			e->ps = FS_PT_NONE;

@@ -54,6 +54,8 @@ struct fs_inode {
 	struct chunk_file *cf;        /* its data while open (of fs.chunks), else NULL:
 	                                 opened and closed under lock, used by the
 	                                 holders of an open handle under io */
+	int64_t blocks;               /* allocated blocks of the data as meta records them
+	                                 (-1 unknown): set at open, written under lock */
 	uint64_t size;                /* logical size while open (also in meta):
 	                                 written under lock; read under lock, or
 	                                 under io exclusive (fs_lseek: io shared) */
@@ -165,9 +167,11 @@ enum {
 struct fs_pt_snap {
 	bool dirty;
 	int64_t ns;                   /* backing mtime when last adopted */
+	bool open;                    /* its data is open: the backing file may be ahead
+	                                 of the blocks meta records */
 };
 
-static const struct fs_pt_snap FS_PT_NONE = { false, 0 };
+static const struct fs_pt_snap FS_PT_NONE = { false, 0, false };
 
 #define XATTR_CAPS "security.capability"
 
@@ -228,6 +232,13 @@ bool fs_pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns);
 
 /* mi's passthrough state as fs_fill_stat shows it (see struct fs_pt_snap). */
 struct fs_pt_snap fs_pt_snap(struct fs *fs, const struct meta_inode *mi);
+/* The same for ino, taken before its row is read (a read body: see
+ * stat_read_body); takes only itab_lock. */
+struct fs_pt_snap fs_pt_snap_ino(struct fs *fs, uint64_t ino);
+
+/* Records the allocated size of in's open data in meta when it changed,
+ * before the data closes; in->lock held (or in unreachable). */
+void fs_inode_record_blocks(struct fs *fs, struct fs_inode *in);
 
 /* Fills st from mi and, for a regular file, its passthrough snapshot ps. */
 int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap ps,

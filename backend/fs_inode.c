@@ -137,6 +137,7 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
 		last = in->nopen <= nopen;
 		pthread_mutex_unlock(&fs->itab_lock);
 		if (last && in->cf && !atomic_load(&in->pt_dirty)) {
+			fs_inode_record_blocks(fs, in);
 			fs->chunks->ops->close(fs->chunks, in->cf);
 			in->cf = NULL;
 		}
@@ -158,6 +159,7 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
 		fs_pt_refresh_last(fs, in);
 		if (atomic_load(&in->pt_dirty))
 			atomic_fetch_sub(&fs->pt_dirty_n, 1);
+		fs_inode_record_blocks(fs, in);
 		fs->chunks->ops->close(fs->chunks, in->cf);
 		pthread_rwlock_destroy(&in->io);
 		pthread_mutex_destroy(&in->lock);
@@ -200,6 +202,7 @@ int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 		if (r < 0)
 			return r;
 		in->size = 0;
+		in->blocks = 0;
 		return 0;
 	}
 	fs_meta_lock(fs);
@@ -228,7 +231,23 @@ int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 	if (r < 0)
 		return r;
 	in->size = mi.size;
+	in->blocks = mi.blocks;
 	return 0;
+}
+
+void fs_inode_record_blocks(struct fs *fs, struct fs_inode *in)
+{
+	struct stat st;
+
+	if (!in->cf || fs->read_only ||
+	    fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) < 0 || st.st_blocks == in->blocks)
+		return;
+	/* a failure leaves the old figure, which a crash could leave too:
+	 * the next close records it, or the recovery forgets it */
+	fs_meta_lock(fs);
+	if (meta_inode_set_blocks(fs->meta, in->ino, st.st_blocks) == 0)
+		in->blocks = st.st_blocks;
+	fs_meta_unlock(fs);
 }
 
 int fs_txn_stat(struct fs *fs, meta_body_fn body, void *arg, const struct meta_inode *mi,
@@ -253,7 +272,10 @@ int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap p
 		 struct stat *st)
 {
 	meta_inode_to_stat(mi, st);
-	if (S_ISREG(mi->mode)) {
+	if (S_ISREG(mi->mode) && mi->blocks >= 0 && !ps.dirty && !ps.open) {
+		/* closed: its backing file is as its last close recorded */
+		st->st_blocks = mi->blocks;
+	} else if (S_ISREG(mi->mode)) {
 		struct stat bst;
 
 		if (fs->chunks->ops->stat(fs->chunks, mi->ino, NULL, &bst) == 0) {
@@ -300,7 +322,7 @@ static int stat_read_body(struct meta *m, void *arg)
 		if (r < 0)
 			return r;
 	}
-	t->ps.dirty = fs_pt_pending(t->fs, t->ino, &t->ps.ns);
+	t->ps = fs_pt_snap_ino(t->fs, t->ino);
 	r = meta_inode_get(m, t->ino, &t->mi);
 	if (!r && !S_ISREG(t->mi.mode))
 		t->ps = FS_PT_NONE;

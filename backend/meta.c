@@ -330,6 +330,11 @@ int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struc
 	return m->ops->inode_set_size(m, ino, size, mtime);
 }
 
+int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks)
+{
+	return m->ops->inode_set_blocks(m, ino, blocks);
+}
+
 int meta_inode_delete(struct meta *m, uint64_t ino)
 {
 	return m->ops->inode_delete(m, ino);

@@ -37,7 +37,7 @@
 #include <sys/types.h>
 
 #define META_ROOT_INO      1
-#define META_SCHEMA        3
+#define META_SCHEMA        4
 
 struct meta;
 /* The value structs below (meta_inode, meta_chunk, meta_usage,
@@ -49,6 +49,9 @@ struct meta_inode {
 	uint64_t size;
 	uint64_t rdev;
 	struct timespec atime, mtime, ctime, btime;
+	int64_t blocks;            /* 512-byte blocks of the data as last recorded
+	                              (inode_set_blocks; 0 for a new inode), -1
+	                              unknown; not written by inode_update */
 };
 
 /* Storage classes of a chunk (chunk.class column). */
@@ -178,6 +181,8 @@ struct meta_ops {
 	int (*inode_set_size)(struct meta *m, uint64_t ino, uint64_t size,
 			      const struct timespec *mtime);
 	int (*inode_delete)(struct meta *m, uint64_t ino);    /* also its xattrs and chunks */
+	/* Records the allocated size of ino's data (blocks -1: unknown). */
+	int (*inode_set_blocks)(struct meta *m, uint64_t ino, int64_t blocks);
 	int (*readlink)(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 	/* Calls cb for every inode with nlink 0 that no live session holds
 	 * (orphans a crash left: see meta_session_alive), then forgets the
@@ -355,6 +360,7 @@ int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target,
 int meta_inode_update(struct meta *m, const struct meta_inode *in);
 int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime);
 int meta_inode_delete(struct meta *m, uint64_t ino);
+int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks);
 int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg);
 int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);

@@ -7,7 +7,9 @@
  *   inode(ino INTEGER PRIMARY KEY AUTOINCREMENT,  one row per inode; nlink 0 rows
  *         mode, uid, gid, nlink, size, rdev,      are open-unlinked files, removed
  *         atime_s, atime_ns, mtime_s, ...,        on last close or at next mount
- *         target BLOB)                            symlink target
+ *         target BLOB, blocks)                    symlink target; blocks (schema 4):
+ *                                                 allocated 512-byte blocks of the
+ *                                                 backing file, NULL unknown
  *   dentry(id INTEGER PRIMARY KEY AUTOINCREMENT,  id is the readdir cookie, never reused: a rename
  *          parent, name BLOB, ino, type,          keeps it, so a directory listing
  *          UNIQUE(parent, name))                  never returns an entry twice
@@ -27,7 +29,7 @@
  * Migrations run at open (meta_sqlite_open), each in one transaction: 1 -> 2
  * adds chunk.sha256; 2 -> 3 adds the session table and inode.session (0 in
  * the old rows: an orphan of no session, removed at the next mount as
- * before).
+ * before); 3 -> 4 adds inode.blocks (NULL in the old rows: unknown).
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -113,7 +115,7 @@ enum {
 	ST_CHUNK_COLD, ST_CHUNK_EACH,
 	ST_CHUNK_EACH_ALL, ST_USAGE_FILES, ST_USAGE_CLASS, ST_DENTRY_OF,
 	ST_SESSION_INSERT, ST_SESSION_BEAT, ST_SESSION_DELETE, ST_SESSION_EACH,
-	ST_BEGIN_READ,
+	ST_BEGIN_READ, ST_INODE_SET_BLOCKS,
 	ST__COUNT
 };
 
@@ -128,12 +130,15 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_KV_SET] = "INSERT INTO fs(key, value) VALUES (?1, ?2) "
 		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns FROM inode WHERE ino = ?1",
+			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, blocks FROM inode "
+			 "WHERE ino = ?1",
+	/* schema 4: the backing file's allocated 512-byte blocks, NULL unknown */
+	[ST_INODE_SET_BLOCKS] = "UPDATE inode SET blocks = ?2 WHERE ino = ?1",
 	/* an inode without links records the session holding it (schema 3) */
 	[ST_INODE_INSERT] = "INSERT INTO inode(mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, "
 			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target, "
-			    "session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-			    "?14, ?15, CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END)",
+			    "session, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+			    "?13, ?14, ?15, CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END, 0)",
 	[ST_INODE_UPDATE] = "UPDATE inode SET mode = ?1, uid = ?2, gid = ?3, nlink = ?4, size = ?5, "
 			    "rdev = ?6, atime_s = ?7, atime_ns = ?8, mtime_s = ?9, mtime_ns = ?10, "
 			    "ctime_s = ?11, ctime_ns = ?12, "
@@ -146,7 +151,7 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_READLINK] = "SELECT target FROM inode WHERE ino = ?1",
 	[ST_ORPHANS] = "SELECT ino, session FROM inode WHERE nlink = 0",
 	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, ino FROM inode "
+			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, blocks, ino FROM inode "
 			  "WHERE ino > ?1 ORDER BY ino",
 	[ST_LOOKUP] = "SELECT ino FROM dentry WHERE parent = ?1 AND name = ?2",
 	[ST_DENTRY_INSERT] = "INSERT INTO dentry(parent, name, ino, type) VALUES (?1, ?2, ?3, ?4)",
@@ -222,6 +227,20 @@ static const char *const meta_sql_2ro[ST__COUNT] = {
 	[ST_SESSION_EACH] = "SELECT 0, '', '', 0, 0, 0 WHERE 0",
 };
 
+/* The same for a read-only open of a schema-3 (or 2) database: no blocks
+ * column, so every inode's allocated size is unknown (the caller asks the
+ * backing file, as before schema 4). */
+static const char *const meta_sql_3ro[ST__COUNT] = {
+	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, NULL FROM inode "
+			 "WHERE ino = ?1",
+	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, NULL, ino FROM inode "
+			  "WHERE ino > ?1 ORDER BY ino",
+	[ST_INODE_INSERT] = ST_NOOP_16,
+	[ST_INODE_SET_BLOCKS] = "SELECT ?1, ?2 WHERE 0",
+};
+
 /* Schema 3: one row per mounted read-write daemon (sq_session_start). */
 #define META_SESSION_TABLE \
 	"CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY AUTOINCREMENT," \
@@ -238,7 +257,7 @@ static const char meta_schema[] =
 	"  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
 	"  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
 	"  btime_s INTEGER NOT NULL, btime_ns INTEGER NOT NULL,"
-	"  target BLOB, session INTEGER NOT NULL DEFAULT 0);"
+	"  target BLOB, session INTEGER NOT NULL DEFAULT 0, blocks INTEGER);"
 	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
 	"CREATE TABLE dentry ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -255,10 +274,10 @@ static const char meta_schema[] =
 	"CREATE INDEX chunk_cold ON chunk(class) WHERE class != 0;"
 	META_SESSION_TABLE;
 
-/* The read path: read connections, at most META_READERS, opened on first
- * use; the key table of changes since a reader's snapshot, a hash of
+/* The read path: META_READERS read connections, opened with the writer;
+ * the key table of changes since a reader's snapshot, a hash of
  * META_DIRTY_SLOTS (a power of two) entries. */
-#define META_READERS      8
+#define META_READERS      4
 #define META_DIRTY_SLOTS  4096
 
 /* The engine's state.  Every field is written and read under lock (the
@@ -299,6 +318,8 @@ struct sq {
 	bool broken;                  /* a group was lost: refuse writes */
 	bool read_only;               /* META_RDONLY: writes are -EROFS, syncs no-ops;
 	                                 immutable after open */
+	bool schema_3ro;              /* a read-only open of schema 3 or 2 (meta_sql_3ro);
+	                                 immutable after open */
 
 	/* The committer thread (set_group with a window): commits the open
 	 * group when it is due, waking on commit_cond (CLOCK_MONOTONIC) when
@@ -332,7 +353,7 @@ struct sq {
 	atomic_uint_fast64_t dirty_all;   /* the last group that changed anything */
 	pthread_mutex_t pool_lock;
 	struct sq *free[META_READERS];
-	unsigned nfree, nreaders;
+	unsigned nfree, nreaders;     /* nreaders: opened, immutable after open */
 	struct sq *owner;             /* a read connection: the writer's engine */
 	uint64_t snap_gen;            /* commit_gen when its read began */
 	bool need_writer;             /* it met a row changed since: run on the writer */
@@ -423,6 +444,7 @@ static int64_t mono_ns(void)
 static int group_open(struct sq *m);
 static void committer_stop(struct sq *m);
 static void beat_if_due(struct sq *m);
+static struct sq *reader_open(struct sq *w);
 static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
 		   char *err, size_t errlen);
 
@@ -637,6 +659,27 @@ static int migrate_2_to_3(struct sq *m, char *msg, size_t len)
 	if (!r)
 		return 0;
 	/* the cause, before ROLLBACK replaces SQLite's message with its own */
+	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
+/* Schema 3 -> 4: inode.blocks, the allocated size of a regular file's
+ * backing file in 512-byte blocks, so that a stat needs no stat of the
+ * backing file.  NULL in the old rows: unknown, asked of the backing file
+ * until the file's next close records it. */
+static int migrate_3_to_4(struct sq *m, char *msg, size_t len)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r && !meta_has_column(m, "inode", "blocks"))
+		r = meta_exec(m, "ALTER TABLE inode ADD COLUMN blocks INTEGER");
+	if (!r)
+		r = meta_exec(m, "PRAGMA user_version = 4");
+	if (!r)
+		r = meta_exec(m, "COMMIT");
+	if (!r)
+		return 0;
 	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
 	meta_exec(m, "ROLLBACK");
 	return r;
@@ -1054,7 +1097,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	struct stat st;
 	struct sq *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	bool schema_2ro = false;
+	bool schema_2ro = false, schema_3ro = false;
 	char *uri = NULL;
 	int rc, r;
 
@@ -1179,6 +1222,20 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 3;
 		}
+		if (version == 3 && m->read_only) {
+			schema_3ro = true;          /* read as it is (meta_sql_3ro) */
+			version = 4;
+		} else if (version == 3) {
+			char why[256];
+
+			r = migrate_3_to_4(m, why, sizeof(why));
+			if (r < 0) {
+				snprintf(err, errlen, "%s: migrating metadata schema 3 to 4: %s",
+					 path, why);
+				goto fail;
+			}
+			version = 4;
+		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
 			if (version == 0 && !meta_has_table(m, "fs"))
@@ -1191,8 +1248,10 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		}
 	}
 	for (int i = 0; i < ST__COUNT; i++) {
-		rc = sqlite3_prepare_v3(m->db, schema_2ro && meta_sql_2ro[i] ? meta_sql_2ro[i] :
-					meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
+		const char *sql = schema_2ro && meta_sql_2ro[i] ? meta_sql_2ro[i] :
+				  schema_3ro && meta_sql_3ro[i] ? meta_sql_3ro[i] : meta_sql[i];
+
+		rc = sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i,
 				 sqlite3_errmsg(m->db));
@@ -1200,9 +1259,22 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			goto fail;
 		}
 	}
+	m->schema_3ro = schema_3ro;
 	m->base.ops = &sqlite_ops;
-	/* read connections need the WAL's shared index: a writable open */
-	m->readers_on = !m->read_only && getenv("EFSFS_META_READERS_OFF") == NULL;
+	/* read connections need the WAL's shared index: a writable open.
+	 * All are opened now, so that the descriptors the engine holds do not
+	 * grow later; one that cannot be opened is one fewer. */
+	if (!m->read_only) {
+		while (m->nfree < META_READERS) {
+			struct sq *rd = reader_open(m);
+
+			if (!rd)
+				break;
+			m->free[m->nfree++] = rd;
+		}
+		m->nreaders = m->nfree;
+		m->readers_on = m->nreaders > 0;
+	}
 	*ret = &m->base;
 	return 0;
 fail:
@@ -1269,25 +1341,16 @@ fail:
 	return NULL;
 }
 
-/* A read connection from the pool, opening one while fewer than
- * META_READERS are; NULL when all are busy (the read then goes to the
- * writer). */
+/* A read connection from the pool; NULL when all are busy (the read then
+ * goes to the writer). */
 static struct sq *reader_take(struct sq *w)
 {
 	struct sq *m = NULL;
-	bool open = false;
 
 	pthread_mutex_lock(&w->pool_lock);
 	if (w->nfree)
 		m = w->free[--w->nfree];
-	else if (w->nreaders < META_READERS)
-		open = true, w->nreaders++;
 	pthread_mutex_unlock(&w->pool_lock);
-	if (open && !(m = reader_open(w))) {
-		pthread_mutex_lock(&w->pool_lock);
-		w->nreaders--;
-		pthread_mutex_unlock(&w->pool_lock);
-	}
 	return m;
 }
 
@@ -1689,6 +1752,7 @@ static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
 	in->ctime.tv_nsec = sqlite3_column_int64(s, 11);
 	in->btime.tv_sec = sqlite3_column_int64(s, 12);
 	in->btime.tv_nsec = sqlite3_column_int64(s, 13);
+	in->blocks = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 14);
 }
 
 static void bind_inode(sqlite3_stmt *s, const struct meta_inode *in)
@@ -1774,6 +1838,20 @@ static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 3, mtime->tv_sec);
 	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
+	return meta_exec_stmt(m, s);
+}
+
+static int sq_inode_set_blocks(struct meta *mm, uint64_t ino, int64_t blocks)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SET_BLOCKS);
+
+	dirty_mark(m, ino);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	if (blocks >= 0)
+		sqlite3_bind_int64(s, 2, blocks);
+	else
+		sqlite3_bind_null(s, 2);
 	return meta_exec_stmt(m, s);
 }
 
@@ -1946,7 +2024,8 @@ static int sq_inode_each(struct meta *mm, uint64_t after, meta_inode_cb cb, void
 		return -EAGAIN;
 
 	/* A private statement: callbacks may run other statements. */
-	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_INODE_EACH], -1, &s, NULL);
+	rc = sqlite3_prepare_v2(m->db, m->schema_3ro ? meta_sql_3ro[ST_INODE_EACH] :
+				meta_sql[ST_INODE_EACH], -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return meta_errno(rc);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
@@ -1954,7 +2033,7 @@ static int sq_inode_each(struct meta *mm, uint64_t after, meta_inode_cb cb, void
 		struct meta_inode in;
 
 		row_to_inode(s, &in);
-		in.ino = (uint64_t)sqlite3_column_int64(s, 14);
+		in.ino = (uint64_t)sqlite3_column_int64(s, 15);
 		r = cb(&in, arg);
 		if (r)
 			break;
@@ -2657,6 +2736,7 @@ static const struct meta_ops sqlite_ops = {
 	.inode_update = sq_inode_update,
 	.inode_set_size = sq_inode_set_size,
 	.inode_delete = sq_inode_delete,
+	.inode_set_blocks = sq_inode_set_blocks,
 	.readlink = sq_readlink,
 	.orphans = sq_orphans,
 	.inode_each = sq_inode_each,

@@ -213,6 +213,7 @@ struct ent {
 	uint64_t ino, next;
 	mode_t mode;
 	off_t size;
+	blkcnt_t blocks;
 };
 
 struct listing {
@@ -231,6 +232,7 @@ static int fill_cb(const char *name, const struct stat *st, uint64_t next, void 
 	l->e[l->n].ino = st->st_ino;
 	l->e[l->n].mode = st->st_mode;
 	l->e[l->n].size = st->st_size;
+	l->e[l->n].blocks = st->st_blocks;
 	l->e[l->n].next = next;
 	l->n++;
 	return 0;
@@ -2093,6 +2095,101 @@ START_TEST(test_passthrough_size_and_times)
 }
 END_TEST
 
+/* The backing file's allocated blocks, as the test sees them. */
+static int64_t data_blocks(uint64_t ino)
+{
+	char p[4400];
+	struct stat st;
+
+	data_path(ino, p, sizeof(p));
+	ck_assert_int_eq(stat(p, &st), 0);
+	return (int64_t)st.st_blocks;
+}
+
+/* A closed file's st_blocks is `want`, from the metadata alone: with the
+ * backing file moved away, getattr, lookup and readdirplus still show it. */
+static void blocks_from_meta(uint64_t ino, const char *name, int64_t want)
+{
+	char p[4400], q[4500];
+	static struct listing l;
+	uint64_t snap = 0;
+	struct stat st;
+	int i;
+
+	data_path(ino, p, sizeof(p));
+	snprintf(q, sizeof(q), "%s.away", p);
+	ck_assert_int_eq(rename(p, q), 0);
+	ck_assert_int_eq(getattr(ino).st_blocks, want);
+	ck_assert_uint_eq(lookup(ROOT, name, &st), ino);
+	ck_assert_int_eq(st.st_blocks, want);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, ROOT, &snap), 0);
+	list_more(ROOT, 0, &snap, true, 200, &l);
+	i = find_ent(&l, name);
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_eq(l.e[i].blocks, want);
+	for (int j = 0; j < l.n; j++)
+		if (strcmp(l.e[j].name, ".") && strcmp(l.e[j].name, ".."))
+			fs_forget(fs, l.e[j].ino, 1);      /* readdirplus took a reference */
+	ck_assert_int_eq(rename(q, p), 0);
+}
+
+/* st_blocks without a stat of the backing file: the last close records
+ * the allocated size in the metadata (schema 4), after a write, a truncate,
+ * a punched hole and passthrough writes; while open it is the backing
+ * file's.  fsck agrees. */
+START_TEST(test_blocks_recorded)
+{
+	static char buf[65536];
+	struct fs_file *f;
+	struct stat to;
+	uint64_t ino;
+	int64_t b;
+
+	memset(buf, 'b', sizeof(buf));
+	ino = create_file(ROOT, "b", 0644, &f);
+	ck_assert_int_eq(getattr(ino).st_blocks, 0);
+	write_at(f, 0, buf, sizeof(buf));
+	ck_assert_int_eq(getattr(ino).st_blocks, data_blocks(ino));   /* open: the file's */
+	fs_release(fs, f);
+	b = data_blocks(ino);
+	ck_assert_int_ge(b, 128);
+	blocks_from_meta(ino, "b", b);
+
+	memset(&to, 0, sizeof(to));
+	to.st_size = 4096;
+	ck_assert_int_eq(fs_setattr(fs, ino, &to, FS_SET_SIZE, &(struct stat){ 0 }), 0);
+	b = data_blocks(ino);
+	ck_assert_int_lt(b, 128);
+	blocks_from_meta(ino, "b", b);
+
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	write_at(f, 0, buf, sizeof(buf));
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 32768),
+			 0);
+	fs_release(fs, f);
+	b = data_blocks(ino);
+	ck_assert_int_lt(b, 128);
+	ck_assert_int_ge(b, 64);
+	blocks_from_meta(ino, "b", b);
+
+	kpt_on();
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
+	fs_release(fs, f);
+	kpt_off();
+	b = data_blocks(ino);
+	ck_assert_int_ge(b, 512);
+	ck_assert_int_eq(getattr(ino).st_size, 4 * 65536);
+	blocks_from_meta(ino, "b", b);
+	fs_reopen(NULL);
+	blocks_from_meta(ino, "b", b);
+	fsck_clean();
+}
+END_TEST
+
 /* The daemon stops (SIGTERM) while the kernel still has a passthrough file
  * open, or before its RELEASE arrived: fs_close commits what the kernel
  * wrote, as the last release would have. */
@@ -2174,6 +2271,7 @@ static Suite *fs_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_mkfs_open);
 	tcase_add_test(tc, test_passthrough_size_and_times);
+	tcase_add_test(tc, test_blocks_recorded);
 	tcase_add_test(tc, test_passthrough_refused);
 	tcase_add_test(tc, test_passthrough_stop_while_open);
 	tcase_add_test(tc, test_open_missing);

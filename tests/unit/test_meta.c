@@ -1247,10 +1247,56 @@ START_TEST(test_migrate_schema_2)
 	ck_assert_uint_eq(o.ino[0], old);
 	meta_close(m);
 	m = NULL;
-	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
 	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM session"), 0);
 	ck_assert_int_eq(tsql_int(tmp_dir, "SELECT count(*) FROM inode WHERE session != 0"), 0);
 	reopen();
+}
+END_TEST
+
+/* Schema 3 -> 4 on open: inode.blocks comes, NULL (unknown: -1) in the old
+ * rows; new inodes record 0, inode_set_blocks records a figure and -1
+ * forgets it, inode_update leaves it.  A read-only open of schema 3 reads
+ * it as it is, every figure unknown, and leaves it schema 3. */
+START_TEST(test_migrate_schema_3)
+{
+	uint64_t old = inode_add(S_IFREG | 0644, 1), fresh;
+	struct meta_inode got;
+	char err[512] = "";
+	int r;
+
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "ALTER TABLE inode DROP COLUMN blocks; PRAGMA user_version = 3;");
+	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
+	ck_assert_msg(r == 0, "meta_open(read-only, schema 3) = %d: %s", r, err);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 3);
+
+	reopen();
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
+	ck_assert_uint_eq(got.mode, S_IFREG | 0644);
+	fresh = inode_add(S_IFREG | 0644, 1);
+	ck_assert_int_eq(m->ops->inode_get(m, fresh, &got), 0);
+	ck_assert_int_eq(got.blocks, 0);
+	ck_assert_int_eq(m->ops->inode_set_blocks(m, old, 24), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, 24);
+	got.uid = 7;
+	ck_assert_int_eq(m->ops->begin(m), 0);
+	ck_assert_int_eq(m->ops->inode_update(m, &got), 0);
+	ck_assert_int_eq(m->ops->commit(m), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, 24);
+	ck_assert_uint_eq(got.uid, 7);
+	ck_assert_int_eq(m->ops->inode_set_blocks(m, old, -1), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
 }
 END_TEST
 
@@ -1708,6 +1754,7 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_session_rule);
 	tcase_add_test(tc, test_session_orphans);
 	tcase_add_test(tc, test_migrate_schema_2);
+	tcase_add_test(tc, test_migrate_schema_3);
 	tcase_add_test(tc, test_schema_2_read_only);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
