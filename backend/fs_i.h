@@ -141,6 +141,18 @@ struct fs {
 	uint64_t space_free_root;     /* space_lock: the same with root's reserved blocks */
 	uint64_t space_inflight;      /* space_lock: reserved by writes not yet done */
 
+	/* The purger (fs_inode.c): unlinked inodes nobody holds, removed off
+	 * the request path.  The thread is started by fs_open on a read-write
+	 * file system (purge_on, then immutable) and stopped by fs_close. */
+	pthread_mutex_t purge_lock;
+	pthread_cond_t purge_cond;    /* work queued, or stop */
+	pthread_cond_t purge_done;    /* the queue emptied */
+	pthread_t purge_thread;
+	bool purge_on;
+	bool purge_stop, purge_busy;  /* purge_lock */
+	uint64_t *purge_q;            /* purge_lock: inodes to purge */
+	size_t purge_n, purge_cap;    /* purge_lock */
+
 	pthread_mutex_t usage_lock;
 	int64_t usage_checked_ns;     /* usage_lock */
 	uint64_t usage_bytes, usage_files;   /* usage_lock */
@@ -221,6 +233,12 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
 /* nlink of ino reached 0: purge now when nobody holds it, else on last
  * unref. */
 void fs_inode_unlinked(struct fs *fs, uint64_t ino);
+
+/* The purger: start (fs_open, read-write), wait until everything queued is
+ * purged (a write short of space, fs_close), stop (fs_close: drains first). */
+int fs_purger_start(struct fs *fs);
+void fs_purger_drain(struct fs *fs);
+void fs_purger_stop(struct fs *fs);
 
 /* Opens the data of a regular file once (fs.chunks); in->lock held; fresh:
  * just made by fs_create. */

@@ -854,6 +854,9 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 		*ret = fs;
 		return 0;
 	}
+	if (fs_purger_start(fs) < 0)
+		log_debug("%s: no purger thread: unlinked files are removed on the request path",
+			  conf->data_dir);
 	/* This mount's session first: orphans are removed only for sessions
 	 * that are gone, and this one is not. */
 	r = meta_session_start(fs->meta, NULL);
@@ -890,6 +893,7 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
+	fs_purger_stop(fs);                  /* purges what is queued */
 	if (fs->meta)
 		meta_set_group(fs->meta, 0);     /* commits what is open */
 	if (fs->layer)

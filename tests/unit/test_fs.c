@@ -698,7 +698,9 @@ START_TEST(test_unlink_open_file)
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
 	/* forget: gone for good */
 	fs_forget(fs, ino, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(ino));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
 	fsck_clean();
 }
@@ -716,7 +718,9 @@ START_TEST(test_unlink_forget_then_release)
 	ck_assert(data_exists(ino));
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
 	fs_release(fs, f);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(ino));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
 }
 END_TEST
@@ -738,7 +742,9 @@ START_TEST(test_purge_on_forget)
 	ck_assert(data_exists(a));
 	ck_assert_int_eq(fs_getattr(fs, a, &st), 0);
 	fs_forget(fs, a, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(a));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, a, &st), -ENOENT);
 	/* forget of more than is held, or of an unknown inode, is harmless */
 	fs_forget(fs, a, 5);
@@ -750,7 +756,9 @@ START_TEST(test_purge_on_forget)
 	fs_forget(fs, b, 1);
 	ck_assert(data_exists(b));
 	ck_assert_int_eq(fs_unlink(fs, ROOT, "b"), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(b));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
 	fsck_clean();
 }
@@ -782,6 +790,7 @@ START_TEST(test_mkdir_rmdir)
 	ck_assert_int_eq(fs_unlink(fs, d, "f"), 0);
 	ck_assert_int_eq(fs_rmdir(fs, d, "sub"), 0);
 	ck_assert_uint_eq(getattr(d).st_nlink, 2);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, sub, &st), -ENOENT);
 	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), 0);
 	ck_assert_uint_eq(getattr(ROOT).st_nlink, 2);
@@ -791,6 +800,7 @@ START_TEST(test_mkdir_rmdir)
 	ck_assert_int_eq(fs_create(fs, &ctx, d, "late", 0644, O_RDWR, &f, &st), -ENOENT);
 	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
 	fs_forget(fs, d, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, d, &st), -ENOENT);
 	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
 	/* mkdir in a file */
@@ -840,7 +850,9 @@ START_TEST(test_rename_files)
 	ck_assert_int_eq(fs_rename(fs, ROOT, "a", ROOT, "b", 0), 0);
 	ck_assert_uint_eq(lookup(ROOT, "b", NULL), a);
 	ck_assert_uint_eq(lookup(ROOT, "a", NULL), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(b));
 	/* replace a target that is open: it lives until released */
 	a2 = create_file(ROOT, "c", 0644, &f);
@@ -851,6 +863,7 @@ START_TEST(test_rename_files)
 	ck_assert_mem_eq(buf, "keep", 4);
 	fs_release(fs, f);
 	fs_forget(fs, a2, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, a2, &st), -ENOENT);
 	/* two links to one inode: rename between them does nothing */
 	ck_assert_int_eq(fs_link(fs, NULL, a, ROOT, "hard", &st), 0);
@@ -904,6 +917,7 @@ START_TEST(test_rename_dirs)
 	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
 	ck_assert_int_eq(fs_rename(fs, d2, "sub", d1, "empty", 0), 0);
 	ck_assert_uint_eq(lookup(d1, "empty", NULL), sub);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, e, &st), -ENOENT);
 	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
 	ck_assert_uint_eq(getattr(d2).st_nlink, 2);
@@ -1351,9 +1365,11 @@ START_TEST(test_readdirplus_refs)
 	ck_assert_int_eq(fs_getattr(fs, p, &st), 0);
 	ck_assert_uint_eq(st.st_nlink, 0);
 	fs_forget(fs, p, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, p, &st), -ENOENT);
 	/* q was not consumed: unlink removes it at once */
 	ck_assert_int_eq(fs_unlink(fs, d, "q"), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, q, &st), -ENOENT);
 }
 END_TEST
@@ -1752,6 +1768,7 @@ START_TEST(test_group_commit)
 	ck_assert_mem_eq(buf, "synced", 6);
 	fs_release(fs, f);
 	ck_assert_int_eq(fs_lookup(fs, ROOT, "unsynced", &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(inos[1]));
 	fsck_clean();
 }
@@ -1773,8 +1790,11 @@ START_TEST(test_crash_recovery)
 	ck_assert(data_exists(STRAY_INO));
 	/* mount: recovery removes the orphan and both data files */
 	fs_reopen(NULL);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, victim, &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(victim));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(STRAY_INO));
 	keep = lookup(ROOT, "keep", &st);
 	ck_assert_uint_gt(keep, 0);
@@ -1788,6 +1808,72 @@ START_TEST(test_crash_recovery)
 	ck_assert_uint_gt(create_closed(ROOT, "after"), victim);
 	fsck_clean();
 	ck_assert_int_eq(tsql_int(data_dir, "SELECT value = '1' FROM fs WHERE key = 'clean'"), 1);
+}
+END_TEST
+
+/* Unlinks purged off the request path, then a crash: the child unlinks
+ * files that nobody holds (their purge is queued) and ends at once, with
+ * the unlinks committed and the purger anywhere in its work.  The next
+ * mount removes every row and data file of them; fsck is clean. */
+#define PURGE_CRASH_FILES 40
+static void purge_crash_child(int wfd)
+{
+	uint64_t inos[PURGE_CRASH_FILES];
+	char err[1024], name[32];
+	struct fs_file *f;
+	struct stat st;
+	off_t at;
+
+	if (fs_open(conf, "/mnt/crash", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		snprintf(name, sizeof(name), "gone%d", i);
+		if (fs_create(fs, &ctx, ROOT, name, 0644, O_RDWR, &f, &st) < 0)
+			_exit(11);
+		inos[i] = st.st_ino;
+		if (fs_write_begin(fs, f, 0, 4, &at) < 0 ||
+		    fs_write(fs, f, at, &(struct fs_wsrc){ "data", -1 }, 4) != 4 ||
+		    fs_write_end(fs, f, at, 4, 4) < 0)
+			_exit(12);
+		fs_release(fs, f);
+		fs_forget(fs, inos[i], 1);
+	}
+	if (fs_fsyncdir(fs, ROOT) < 0)
+		_exit(13);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		snprintf(name, sizeof(name), "gone%d", i);
+		if (fs_unlink(fs, ROOT, name) < 0)
+			_exit(14);
+	}
+	if (fs_fsyncdir(fs, ROOT) < 0)      /* the unlinks are durable */
+		_exit(15);
+	if (write(wfd, inos, sizeof(inos)) != (ssize_t)sizeof(inos))
+		_exit(16);
+	_exit(0);                /* no fs_close: a crash, the purger anywhere */
+}
+
+START_TEST(test_purge_crash)
+{
+	uint64_t inos[PURGE_CRASH_FILES];
+	struct stat st;
+
+	fs_close(fs);
+	fs = NULL;
+	run_crash_child(purge_crash_child, inos, sizeof(inos));
+	fs_reopen(NULL);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "gone%d", i);
+		ck_assert_uint_eq(lookup(ROOT, name, NULL), 0);
+		ck_assert_int_eq(fs_getattr(fs, inos[i], &st), -ENOENT);
+		ck_assert(!data_exists(inos[i]));
+	}
+	fsck_clean();
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_int_eq(tsql_int(data_dir, "SELECT count(*) FROM inode WHERE nlink = 0"), 0);
+	fs_reopen(NULL);
 }
 END_TEST
 
@@ -2316,6 +2402,7 @@ static Suite *fs_suite(void)
 	tcase_add_checked_fixture(tm, setup_mkfs, teardown);
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_crash_recovery);
+	tcase_add_test(tm, test_purge_crash);
 	tcase_add_test(tc, test_group_commit);
 	suite_add_tcase(s, tm);
 	return s;
