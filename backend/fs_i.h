@@ -13,8 +13,13 @@
  *  - create: the metadata commit comes first; the backing file is created
  *    on first open, and a missing backing file reads as holes.
  *  - delete: the metadata commit comes first, then the backing file is
- *    unlinked; a crash in between leaves a data file with no inode, which
- *    fs_open() removes after an unclean shutdown.
+ *    unlinked, both by the purger thread after the unlink was answered
+ *    (fs_inode.c); a crash before leaves an orphan row of this session,
+ *    one in between a data file with no inode, which fs_open() removes
+ *    after an unclean shutdown.
+ *  - st_blocks: a closed file's comes from its row (inode.blocks, recorded
+ *    at the last close of its data, fs_inode_record_blocks), an open one's
+ *    from its backing file; the recovery forgets the recorded figures.
  *  - extend (write past EOF, truncate up): the backing file grows first,
  *    then the size is committed; a crash in between leaves a backing file
  *    longer than the committed size, and opening the file cuts it back so
