@@ -324,7 +324,8 @@ bool meta_session_alive(const struct meta_session *s, const struct meta_session 
 
 /* Opens the store named by url: "sqlite:///abs/path" (or an absolute path
  * alone: the same).  A store of an older schema is migrated on open (1 -> 2:
- * the chunk rows get their sha256).  Another scheme is -EPROTONOSUPPORT;
+ * the chunk rows get their sha256; 3 -> 4: inode.blocks, unknown in the old
+ * rows).  Another scheme is -EPROTONOSUPPORT;
  * err names the cause on every failure. */
 int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, size_t errlen);
 void meta_close(struct meta *m);
