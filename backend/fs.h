@@ -301,6 +301,9 @@ int fs_file_passthrough(struct fs *fs, struct fs_file *f, const struct fs_passth
  * serves f keeps mtime/ctime of its writes and chooses the offset of
  * O_APPEND writes itself (the writeback cache).  Off unless called. */
 void fs_file_set_writeback(struct fs_file *f, bool on);
+/* Waits until every unlinked inode that nobody holds any more is removed
+ * (rows and data): the purger does it off the request path. */
+void fs_purge_wait(struct fs *fs);
 void fs_release(struct fs *fs, struct fs_file *f);
 int fs_fsync(struct fs *fs, struct fs_file *f, bool datasync);
 

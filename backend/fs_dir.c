@@ -1,8 +1,10 @@
 /* fs_dir.c - directories: opendir (a snapshot of the entries' version),
  * readdir (plain and plus) and fsyncdir.
  *
- * Locks: the entries are read under meta_lock (fs_meta_lock); readdir plus
- * takes fs.itab_lock through fs_inode_ref for each entry it returns.
+ * Locks: opendir and a stream's snapshot read under meta_lock
+ * (fs_meta_lock); the entries are read by meta_read bodies, READDIR_BATCH at
+ * a time, and handed to fill after each; readdir plus takes fs.itab_lock
+ * through fs_inode_ref for each entry it returns.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,52 +46,73 @@ int fs_opendir(struct fs *fs, uint64_t ino, uint64_t *ret_snapshot)
 	return 0;
 }
 
-struct readdir_state {
-	struct fs *fs;
-	bool plus;
-	fs_fill_cb fill;
-	void *arg;
-	int err;
+/* Entries read by one read body (meta_read), handed to fill after it:
+ * the body may run twice, and fill and the references must happen once. */
+#define READDIR_BATCH 64
+
+struct readdir_ent {
+	uint64_t ino, cookie;
+	uint32_t type;
+	struct meta_inode mi;         /* plus */
+	struct fs_pt_snap ps;         /* plus */
+	char name[FS_NAME_MAX + 1];
 };
 
-static int readdir_one(const char *name, uint64_t ino, uint32_t type, uint64_t cookie, void *arg)
+struct readdir_read {
+	struct fs *fs;
+	uint64_t dir, after, upto;
+	bool plus, dotdot;
+	uint64_t up;                  /* out, with dotdot: the parent */
+	unsigned n;                   /* out: entries in e */
+	bool more;                    /* out: more entries may follow */
+	struct readdir_ent e[READDIR_BATCH];
+};
+
+static int readdir_collect(const char *name, uint64_t ino, uint32_t type, uint64_t cookie,
+			   void *arg)
 {
-	struct readdir_state *rs = arg;
-	struct stat st;
+	struct readdir_read *t = arg;
+	struct readdir_ent *e;
 
-	memset(&st, 0, sizeof(st));
-	if (rs->plus) {
-		struct meta_inode mi;
-		int r = meta_inode_get(rs->fs->meta, ino, &mi);
-
-		if (r < 0) {
-			rs->err = r;
-			return 1;
-		}
-		fs_fill_stat(rs->fs, &mi, fs_pt_snap(rs->fs, &mi), &st);
-	} else {
-		st.st_ino = ino;
-		st.st_mode = type;
-	}
-	if (rs->fill(name, &st, cookie + 2, rs->arg))
+	if (t->n == READDIR_BATCH) {
+		t->more = true;
 		return 1;
-	if (rs->plus) {
-		int r = fs_inode_ref(rs->fs, ino, 1, 0, NULL);
-
-		if (r < 0) {
-			rs->err = r;
-			return 1;
-		}
 	}
+	e = &t->e[t->n++];
+	e->ino = ino;
+	e->type = type;
+	e->cookie = cookie;
+	snprintf(e->name, sizeof(e->name), "%s", name);
 	return 0;
+}
+
+static int readdir_body(struct meta *m, void *arg)
+{
+	struct readdir_read *t = arg;
+	int r;
+
+	t->n = 0;
+	t->more = false;
+	if (t->dotdot && (r = meta_dir_parent(m, t->dir, &t->up)) < 0)
+		return r;
+	r = meta_readdir(m, t->dir, t->after, t->upto, readdir_collect, t);
+	for (unsigned i = 0; r == 0 && t->plus && i < t->n; i++) {
+		struct readdir_ent *e = &t->e[i];
+
+		/* the passthrough state before the row, as stat_read_body */
+		e->ps = fs_pt_snap_ino(t->fs, e->ino);
+		r = meta_inode_get(m, e->ino, &e->mi);
+		if (!r && !S_ISREG(e->mi.mode))
+			e->ps = FS_PT_NONE;
+	}
+	return r;
 }
 
 int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot, bool plus,
 	       fs_fill_cb fill, void *arg)
 {
-	struct readdir_state rs = { fs, plus, fill, arg, 0 };
+	struct readdir_read *t;
 	struct stat st;
-	uint64_t up;
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -107,23 +130,52 @@ int fs_readdir(struct fs *fs, uint64_t dir, uint64_t cookie, uint64_t *snapshot,
 			return 0;
 		cookie = 1;
 	}
-	fs_meta_lock(fs);
-	if (cookie < 2) {
-		r = meta_dir_parent(fs->meta, dir, &up);
-		if (r < 0) {
-			fs_meta_unlock(fs);
-			return r;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fs = fs;
+	t->dir = dir;
+	t->upto = *snapshot;
+	t->plus = plus;
+	t->dotdot = cookie < 2;
+	t->after = cookie < 2 ? 0 : cookie - 2;
+	for (;;) {
+		r = meta_read(fs->meta, readdir_body, t);
+		if (r < 0)
+			break;
+		if (t->dotdot) {
+			memset(&st, 0, sizeof(st));
+			st.st_mode = S_IFDIR;
+			st.st_ino = t->up;
+			if (fill("..", &st, 2, arg))
+				break;
+			t->dotdot = false;
 		}
-		st.st_ino = up;
-		if (fill("..", &st, 2, arg)) {
-			fs_meta_unlock(fs);
-			return 0;
+		for (unsigned i = 0; i < t->n; i++) {
+			struct readdir_ent *e = &t->e[i];
+
+			memset(&st, 0, sizeof(st));
+			if (plus) {
+				fs_fill_stat(fs, &e->mi, e->ps, &st);
+			} else {
+				st.st_ino = e->ino;
+				st.st_mode = e->type;
+			}
+			if (fill(e->name, &st, e->cookie + 2, arg)) {
+				t->more = false;
+				break;
+			}
+			if (plus && (r = fs_inode_ref(fs, e->ino, 1, 0, NULL)) < 0) {
+				t->more = false;
+				break;
+			}
+			t->after = e->cookie;
 		}
-		cookie = 2;
+		if (r < 0 || !t->more)
+			break;
 	}
-	r = meta_readdir(fs->meta, dir, cookie - 2, *snapshot, readdir_one, &rs);
-	fs_meta_unlock(fs);
-	return r < 0 ? r : rs.err;
+	free(t);
+	return r < 0 ? r : 0;
 }
 
 int fs_fsyncdir(struct fs *fs, uint64_t ino)

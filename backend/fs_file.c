@@ -234,13 +234,20 @@ static int check_space(struct fs *fs, size_t len)
 	uint64_t need = len + FS_SPACE_RESERVE;
 	int r = 0;
 
-	pthread_mutex_lock(&fs->space_lock);
-	fs_space_update(fs, fs->space_free < need + (256ull << 20));
-	if (fs->space_free < need + fs->space_inflight)
-		r = -ENOSPC;
-	else
-		fs->space_inflight += len;
-	pthread_mutex_unlock(&fs->space_lock);
+	for (int i = 0; i < 2; i++) {
+		pthread_mutex_lock(&fs->space_lock);
+		fs_space_update(fs, i > 0 || fs->space_free < need + (256ull << 20));
+		if (fs->space_free < need + fs->space_inflight)
+			r = -ENOSPC;
+		else
+			fs->space_inflight += len;
+		pthread_mutex_unlock(&fs->space_lock);
+		if (r != -ENOSPC || !fs->purge_on || i > 0)
+			break;
+		/* files unlinked a moment ago may still hold their blocks */
+		fs_purger_drain(fs);
+		r = 0;
+	}
 	return r;
 }
 

@@ -14,8 +14,13 @@
  *  - create: the metadata commit comes first; the backing file is created
  *    on first open, and a missing backing file reads as holes.
  *  - delete: the metadata commit comes first, then the backing file is
- *    unlinked; a crash in between leaves a data file with no inode, which
- *    fs_open() removes after an unclean shutdown.
+ *    unlinked, both by the purger thread after the unlink was answered
+ *    (fs_inode.c); a crash before leaves an orphan row of this session,
+ *    one in between a data file with no inode, which fs_open() removes
+ *    after an unclean shutdown.
+ *  - st_blocks: a closed file's comes from its row (inode.blocks, recorded
+ *    at the last close of its data, fs_inode_record_blocks), an open one's
+ *    from its backing file; the recovery forgets the recorded figures.
  *  - extend (write past EOF, truncate up): the backing file grows first,
  *    then the size is committed; a crash in between leaves a backing file
  *    longer than the committed size, and opening the file cuts it back so
@@ -55,6 +60,8 @@ struct fs_inode {
 	struct chunk_file *cf;        /* its data while open (of fs.chunks), else NULL:
 	                                 opened and closed under lock, used by the
 	                                 holders of an open handle under io */
+	int64_t blocks;               /* allocated blocks of the data as meta records them
+	                                 (-1 unknown): set at open, written under lock */
 	uint64_t size;                /* logical size while open (also in meta):
 	                                 written under lock; read under lock, or
 	                                 under io exclusive (fs_lseek: io shared) */
@@ -140,6 +147,18 @@ struct fs {
 	uint64_t space_free_root;     /* space_lock: the same with root's reserved blocks */
 	uint64_t space_inflight;      /* space_lock: reserved by writes not yet done */
 
+	/* The purger (fs_inode.c): unlinked inodes nobody holds, removed off
+	 * the request path.  The thread is started by fs_open on a read-write
+	 * file system (purge_on, then immutable) and stopped by fs_close. */
+	pthread_mutex_t purge_lock;
+	pthread_cond_t purge_cond;    /* work queued, or stop */
+	pthread_cond_t purge_done;    /* the queue emptied */
+	pthread_t purge_thread;
+	bool purge_on;
+	bool purge_stop, purge_busy;  /* purge_lock */
+	uint64_t *purge_q;            /* purge_lock: inodes to purge */
+	size_t purge_n, purge_cap;    /* purge_lock */
+
 	pthread_mutex_t usage_lock;
 	int64_t usage_checked_ns;     /* usage_lock */
 	uint64_t usage_bytes, usage_files;   /* usage_lock */
@@ -172,9 +191,11 @@ enum {
 struct fs_pt_snap {
 	bool dirty;
 	int64_t ns;                   /* backing mtime when last adopted */
+	bool open;                    /* its data is open: the backing file may be ahead
+	                                 of the blocks meta records */
 };
 
-static const struct fs_pt_snap FS_PT_NONE = { false, 0 };
+static const struct fs_pt_snap FS_PT_NONE = { false, 0, false };
 
 #define XATTR_CAPS "security.capability"
 
@@ -225,6 +246,12 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
  * unref. */
 void fs_inode_unlinked(struct fs *fs, uint64_t ino);
 
+/* The purger: start (fs_open, read-write), wait until everything queued is
+ * purged (a write short of space, fs_close), stop (fs_close: drains first). */
+int fs_purger_start(struct fs *fs);
+void fs_purger_drain(struct fs *fs);
+void fs_purger_stop(struct fs *fs);
+
 /* Opens the data of a regular file once (fs.chunks); in->lock held; fresh:
  * just made by fs_create. */
 int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh);
@@ -235,6 +262,13 @@ bool fs_pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns);
 
 /* mi's passthrough state as fs_fill_stat shows it (see struct fs_pt_snap). */
 struct fs_pt_snap fs_pt_snap(struct fs *fs, const struct meta_inode *mi);
+/* The same for ino, taken before its row is read (a read body: see
+ * stat_read_body); takes only itab_lock. */
+struct fs_pt_snap fs_pt_snap_ino(struct fs *fs, uint64_t ino);
+
+/* Records the allocated size of in's open data in meta when it changed,
+ * before the data closes; in->lock held (or in unreachable). */
+void fs_inode_record_blocks(struct fs *fs, struct fs_inode *in);
 
 /* Fills st from mi and, for a regular file, its passthrough snapshot ps. */
 int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap ps,

@@ -7,7 +7,8 @@
  * nopen, unlinked: written and read under it); an inode's lock guards cf,
  * size and the passthrough counts (written under it; write_gen and the
  * pt_* atomics are also read without it); its io rwlock is taken exclusive
- * by truncate.  Metadata calls run under meta_lock or as meta_txn bodies.
+ * by truncate.  Metadata calls run under meta_lock or as meta_txn bodies;
+ * getattr, lookup and readlink as meta_read bodies (without meta_lock).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -100,8 +101,9 @@ static int purge_body(struct meta *m, void *arg)
 	return r;
 }
 
-/* Removes an unlinked inode for good: metadata first, then its data. */
-static void inode_purge(struct fs *fs, uint64_t ino)
+/* Removes an unlinked inode for good: metadata first, then its data
+ * (synchronously: the purger's queue could not take it). */
+static void inode_purge_now(struct fs *fs, uint64_t ino)
 {
 	struct purge_txn t = { .ino = ino };
 	int r;
@@ -114,6 +116,138 @@ static void inode_purge(struct fs *fs, uint64_t ino)
 	if (r == 0 && t.fx.n)
 		fs->chunks->ops->remove(fs->chunks, ino);
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
+}
+
+/* The purger.  An unlink (or the last close of an unlinked file) only
+ * queues the inode; the purger thread takes what is queued, deletes the
+ * rows of all of it in one hold of the metadata lock (each a transaction of
+ * the open group), commits the group once, and then removes their data
+ * files.  So a `rm -rf` pays no commit and no ext4 unlink per file on the
+ * request path.  Crash-safe as before: until its row is gone an inode is
+ * an orphan (nlink 0) of this session, which the next mount removes; the
+ * data file goes only once the commit that deleted the row is done, and a
+ * data file without a row is removed by the recovery. */
+static void *purger_main(void *arg)
+{
+	struct fs *fs = arg;
+	uint64_t *q = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->purge_lock);
+	for (;;) {
+		while (fs->purge_n == 0 && !fs->purge_stop)
+			pthread_cond_wait(&fs->purge_cond, &fs->purge_lock);
+		if (fs->purge_n == 0)
+			break;                /* stop, and nothing left */
+		free(q);
+		q = fs->purge_q;
+		n = fs->purge_n;
+		fs->purge_q = NULL;
+		fs->purge_n = fs->purge_cap = 0;
+		fs->purge_busy = true;
+		pthread_mutex_unlock(&fs->purge_lock);
+
+		fs_meta_lock(fs);
+		for (size_t i = 0; i < n; i++) {
+			struct purge_txn t = { .ino = q[i] };
+
+			if (meta_txn_fx(fs->meta, purge_body, &t, &t.fx) < 0 || t.fx.n == 0)
+				q[i] = 0;     /* still linked, gone, or failed: no data to remove */
+		}
+		if (fs_meta_flush_locked(fs) < 0)
+			n = 0;            /* the rows may come back: keep the data */
+		fs_meta_unlock(fs);
+		for (size_t i = 0; i < n; i++)
+			if (q[i])
+				fs->chunks->ops->remove(fs->chunks, q[i]);
+
+		pthread_mutex_lock(&fs->purge_lock);
+		fs->purge_busy = false;
+		if (fs->purge_n == 0)
+			pthread_cond_broadcast(&fs->purge_done);
+	}
+	pthread_cond_broadcast(&fs->purge_done);
+	pthread_mutex_unlock(&fs->purge_lock);
+	free(q);
+	return NULL;
+}
+
+/* Queues ino for the purger; purges it here when there is no purger or
+ * the queue cannot grow. */
+static void inode_purge(struct fs *fs, uint64_t ino)
+{
+	bool queued = false;
+
+	if (fs->purge_on) {
+		pthread_mutex_lock(&fs->purge_lock);
+		if (fs->purge_n == fs->purge_cap) {
+			size_t cap = fs->purge_cap ? fs->purge_cap * 2 : 256;
+			uint64_t *q = realloc(fs->purge_q, cap * sizeof(*q));
+
+			if (q) {
+				fs->purge_q = q;
+				fs->purge_cap = cap;
+			}
+		}
+		if (fs->purge_n < fs->purge_cap && !fs->purge_stop) {
+			fs->purge_q[fs->purge_n++] = ino;
+			queued = true;
+			pthread_cond_signal(&fs->purge_cond);
+		}
+		pthread_mutex_unlock(&fs->purge_lock);
+	}
+	if (!queued)
+		inode_purge_now(fs, ino);
+}
+
+int fs_purger_start(struct fs *fs)
+{
+	int r;
+
+	pthread_mutex_init(&fs->purge_lock, NULL);
+	pthread_cond_init(&fs->purge_cond, NULL);
+	pthread_cond_init(&fs->purge_done, NULL);
+	r = pthread_create(&fs->purge_thread, NULL, purger_main, fs);
+	if (r) {
+		pthread_cond_destroy(&fs->purge_done);
+		pthread_cond_destroy(&fs->purge_cond);
+		pthread_mutex_destroy(&fs->purge_lock);
+		return -r;
+	}
+	fs->purge_on = true;
+	return 0;
+}
+
+void fs_purger_drain(struct fs *fs)
+{
+	if (!fs->purge_on)
+		return;
+	pthread_mutex_lock(&fs->purge_lock);
+	while ((fs->purge_n > 0 || fs->purge_busy) && !fs->purge_stop)
+		pthread_cond_wait(&fs->purge_done, &fs->purge_lock);
+	pthread_mutex_unlock(&fs->purge_lock);
+}
+
+void fs_purge_wait(struct fs *fs)
+{
+	fs_purger_drain(fs);
+}
+
+void fs_purger_stop(struct fs *fs)
+{
+	if (!fs->purge_on)
+		return;
+	pthread_mutex_lock(&fs->purge_lock);
+	fs->purge_stop = true;
+	pthread_cond_signal(&fs->purge_cond);
+	pthread_mutex_unlock(&fs->purge_lock);
+	pthread_join(fs->purge_thread, NULL);    /* it purges what is queued first */
+	fs->purge_on = false;
+	free(fs->purge_q);
+	fs->purge_q = NULL;
+	pthread_cond_destroy(&fs->purge_done);
+	pthread_cond_destroy(&fs->purge_cond);
+	pthread_mutex_destroy(&fs->purge_lock);
 }
 
 /* Drops references; frees the entry and purges an unlinked inode when the
@@ -136,6 +270,7 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
 		last = in->nopen <= nopen;
 		pthread_mutex_unlock(&fs->itab_lock);
 		if (last && in->cf && !atomic_load(&in->pt_dirty)) {
+			fs_inode_record_blocks(fs, in);
 			fs->chunks->ops->close(fs->chunks, in->cf);
 			in->cf = NULL;
 		}
@@ -157,6 +292,7 @@ void fs_inode_unref(struct fs *fs, struct fs_inode *in, uint64_t nlookup, uint32
 		fs_pt_refresh_last(fs, in);
 		if (atomic_load(&in->pt_dirty))
 			atomic_fetch_sub(&fs->pt_dirty_n, 1);
+		fs_inode_record_blocks(fs, in);
 		fs->chunks->ops->close(fs->chunks, in->cf);
 		pthread_rwlock_destroy(&in->io);
 		pthread_mutex_destroy(&in->lock);
@@ -199,6 +335,7 @@ int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 		if (r < 0)
 			return r;
 		in->size = 0;
+		in->blocks = 0;
 		return 0;
 	}
 	fs_meta_lock(fs);
@@ -227,7 +364,23 @@ int fs_inode_open_data(struct fs *fs, struct fs_inode *in, bool fresh)
 	if (r < 0)
 		return r;
 	in->size = mi.size;
+	in->blocks = mi.blocks;
 	return 0;
+}
+
+void fs_inode_record_blocks(struct fs *fs, struct fs_inode *in)
+{
+	struct stat st;
+
+	if (!in->cf || fs->read_only ||
+	    fs->chunks->ops->stat(fs->chunks, in->ino, in->cf, &st) < 0 || st.st_blocks == in->blocks)
+		return;
+	/* a failure leaves the old figure, which a crash could leave too:
+	 * the next close records it, or the recovery forgets it */
+	fs_meta_lock(fs);
+	if (meta_inode_set_blocks(fs->meta, in->ino, st.st_blocks) == 0)
+		in->blocks = st.st_blocks;
+	fs_meta_unlock(fs);
 }
 
 int fs_txn_stat(struct fs *fs, meta_body_fn body, void *arg, const struct meta_inode *mi,
@@ -252,7 +405,10 @@ int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap p
 		 struct stat *st)
 {
 	meta_inode_to_stat(mi, st);
-	if (S_ISREG(mi->mode)) {
+	if (S_ISREG(mi->mode) && mi->blocks >= 0 && !ps.dirty && !ps.open) {
+		/* closed: its backing file is as its last close recorded */
+		st->st_blocks = mi->blocks;
+	} else if (S_ISREG(mi->mode)) {
 		struct stat bst;
 
 		if (fs->chunks->ops->stat(fs->chunks, mi->ino, NULL, &bst) == 0) {
@@ -274,53 +430,66 @@ int fs_fill_stat(struct fs *fs, const struct meta_inode *mi, struct fs_pt_snap p
 	return 0;
 }
 
-static int stat_ino(struct fs *fs, uint64_t ino, struct stat *st)
+/* A getattr (name NULL) or a lookup of parent/name, as a read body
+ * (meta_read: it may run on a read connection, and again on the writer).
+ * The passthrough snapshot is taken before the row is read: a
+ * fs_pt_refresh that clears pt_dirty has changed the row before, so the
+ * read either sees pt_dirty still set or meets the changed row (in its
+ * snapshot, or as a key changed since, which sends it to the writer). */
+struct stat_read {
+	struct fs *fs;
+	uint64_t parent;
+	const char *name;
+	uint64_t ino;                 /* getattr: in; lookup: out */
+	struct meta_inode mi;         /* out */
+	struct fs_pt_snap ps;         /* out */
+};
+
+static int stat_read_body(struct meta *m, void *arg)
 {
-	struct meta_inode mi;
-	struct fs_pt_snap ps = FS_PT_NONE;
+	struct stat_read *t = arg;
 	int r;
 
-	fs_meta_lock(fs);
-	r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
-	if (r < 0)
-		return r;
-	return fs_fill_stat(fs, &mi, ps, st);
+	if (t->name) {
+		r = meta_lookup(m, t->parent, t->name, &t->ino);
+		if (r < 0)
+			return r;
+	}
+	t->ps = fs_pt_snap_ino(t->fs, t->ino);
+	r = meta_inode_get(m, t->ino, &t->mi);
+	if (!r && !S_ISREG(t->mi.mode))
+		t->ps = FS_PT_NONE;
+	return r;
 }
 
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *ret_st)
 {
-	return stat_ino(fs, ino, ret_st);
+	struct stat_read t = { .fs = fs, .ino = ino };
+	int r = meta_read(fs->meta, stat_read_body, &t);
+
+	if (r < 0)
+		return r;
+	return fs_fill_stat(fs, &t.mi, t.ps, ret_st);
 }
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct stat *ret_st)
 {
-	struct fs_pt_snap ps = FS_PT_NONE;
-	struct meta_inode mi;
-	uint64_t ino;
+	struct stat_read t = { .fs = fs, .parent = parent, .name = name };
 	int r;
 
 	r = fs_check_name(name);
 	if (r < 0)
 		return r;
-	fs_meta_lock(fs);
-	r = meta_lookup(fs->meta, parent, name, &ino);
-	if (!r)
-		r = meta_inode_get(fs->meta, ino, &mi);
-	if (!r)
-		ps = fs_pt_snap(fs, &mi);
-	fs_meta_unlock(fs);
+	r = meta_read(fs->meta, stat_read_body, &t);
 	if (r < 0)
 		return r;
-	fs_fill_stat(fs, &mi, ps, ret_st);
-	return fs_inode_ref(fs, ino, 1, 0, NULL);
+	fs_fill_stat(fs, &t.mi, t.ps, ret_st);
+	return fs_inode_ref(fs, t.ino, 1, 0, NULL);
 }
 
 int fs_ref(struct fs *fs, uint64_t ino, struct stat *ret_st)
 {
-	int r = stat_ino(fs, ino, ret_st);
+	int r = fs_getattr(fs, ino, ret_st);
 
 	return r < 0 ? r : fs_inode_ref(fs, ino, 1, 0, NULL);
 }
@@ -575,14 +744,24 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	return fs_txn_stat(fs, setattr_body, &t, &t.mi, ret_st);
 }
 
+struct readlink_read {
+	uint64_t ino;
+	char *buf;
+	size_t len, *ret_len;
+};
+
+static int readlink_body(struct meta *m, void *arg)
+{
+	struct readlink_read *t = arg;
+
+	return meta_readlink(m, t->ino, t->buf, t->len, t->ret_len);
+}
+
 int fs_readlink(struct fs *fs, uint64_t ino, char *buf, size_t len, size_t *ret_len)
 {
-	int r;
+	struct readlink_read t = { ino, buf, len, ret_len };
 
-	fs_meta_lock(fs);
-	r = meta_readlink(fs->meta, ino, buf, len, ret_len);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_read(fs->meta, readlink_body, &t);
 }
 
 int fs_inode_hold(struct fs *fs, uint64_t ino, struct fs_inode **ret)

@@ -123,13 +123,27 @@ bool fs_pt_pending(struct fs *fs, uint64_t ino, int64_t *ret_ns)
 	return dirty;
 }
 
+struct fs_pt_snap fs_pt_snap_ino(struct fs *fs, uint64_t ino)
+{
+	struct fs_pt_snap ps = FS_PT_NONE;
+	struct fs_inode *in;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	in = *fs_itab_slot(fs, ino);
+	if (in) {
+		ps.open = in->nopen > 0;
+		if (atomic_load(&in->pt_dirty)) {
+			ps.dirty = true;
+			ps.ns = atomic_load(&in->pt_mtime_ns);
+		}
+	}
+	pthread_mutex_unlock(&fs->itab_lock);
+	return ps;
+}
+
 struct fs_pt_snap fs_pt_snap(struct fs *fs, const struct meta_inode *mi)
 {
-	struct fs_pt_snap ps = { false, 0 };
-
-	if (S_ISREG(mi->mode))
-		ps.dirty = fs_pt_pending(fs, mi->ino, &ps.ns);
-	return ps;
+	return S_ISREG(mi->mode) ? fs_pt_snap_ino(fs, mi->ino) : FS_PT_NONE;
 }
 
 /* Passthrough is for files the kernel may write without us: no set-user-ID

@@ -611,8 +611,15 @@ static int recover_one(uint64_t ino, void *arg)
 	r = meta_inode_get(fs->meta, ino, &mi);
 	if (r == -ENOENT) {
 		fs->local->ops->remove(fs->local, ino);
-	} else if (r == 0 && S_ISREG(mi.mode) &&
-		   fs->local->ops->fix_size(fs->local, ino, mi.size, true, &freed) == 1) {
+		return 0;
+	}
+	if (r < 0 || !S_ISREG(mi.mode))
+		return 0;
+	/* written while open when it stopped: what its last close recorded
+	 * may be behind (a failure leaves it, as the crash did) */
+	if (mi.blocks >= 0)
+		meta_inode_set_blocks(fs->meta, ino, -1);
+	if (fs->local->ops->fix_size(fs->local, ino, mi.size, true, &freed) == 1) {
 		/* a failure here: the next open of the file cuts it too */
 		fs->recovered_files++;
 		fs->recovered_bytes += freed;
@@ -865,6 +872,9 @@ int fs_open_layer(const struct conf *conf, const char *mountpoint, unsigned flag
 		*ret = fs;
 		return 0;
 	}
+	if (fs_purger_start(fs) < 0)
+		log_debug("%s: no purger thread: unlinked files are removed on the request path",
+			  conf->data_dir);
 	/* This mount's session first: orphans are removed only for sessions
 	 * that are gone, and this one is not. */
 	r = meta_session_start(fs->meta, NULL);
@@ -901,6 +911,7 @@ void fs_close(struct fs *fs)
 {
 	if (!fs)
 		return;
+	fs_purger_stop(fs);                  /* purges what is queued */
 	if (fs->meta)
 		meta_set_group(fs->meta, 0);     /* commits what is open */
 	if (fs->layer)
@@ -914,8 +925,10 @@ void fs_close(struct fs *fs)
 			 * SIGTERM, or a RELEASE still queued when the connection
 			 * ended): commit what the kernel wrote, as the last
 			 * release would have, or a clean stop would lose it. */
-			if (fs->meta)
+			if (fs->meta) {
 				fs_pt_refresh_last(fs, in);
+				fs_inode_record_blocks(fs, in);
+			}
 			while (in->pt_regs) {
 				struct fs_pt_reg *reg = in->pt_regs;
 

@@ -2,7 +2,7 @@
  * per-inode limits of ext4 (FS_XATTR_*).
  *
  * Locks: every xattr is metadata: set and remove are meta_txn bodies (under
- * meta_lock), get and list read under fs_meta_lock.  No inode lock.
+ * meta_lock), get and list are meta_read bodies.  No inode lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -119,27 +119,40 @@ int fs_setxattr(struct fs *fs, const struct fs_ctx *ctx, uint64_t ino, const cha
 	return meta_txn(fs->meta, setxattr_body, &t);
 }
 
+/* getxattr (name set) or listxattr, as a read body (meta_read). */
+struct xattr_read {
+	uint64_t ino;
+	const char *name;
+	void *buf;
+	size_t size, *ret_len;
+};
+
+static int xattr_read_body(struct meta *m, void *arg)
+{
+	struct xattr_read *t = arg;
+
+	if (t->name)
+		return meta_xattr_get(m, t->ino, t->name, t->buf, t->size, t->ret_len);
+	return meta_xattr_list(m, t->ino, t->buf, t->size, t->ret_len);
+}
+
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, void *buf, size_t size,
 		size_t *ret_len)
 {
+	struct xattr_read t = { ino, NULL, buf, size, ret_len };
 	int r;
 
 	if ((r = check_xattr_name(name)) < 0)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
-	fs_meta_lock(fs);
-	r = meta_xattr_get(fs->meta, ino, name, buf, size, ret_len);
-	fs_meta_unlock(fs);
-	return r;
+	t.name = name;
+	return meta_read(fs->meta, xattr_read_body, &t);
 }
 
 int fs_listxattr(struct fs *fs, uint64_t ino, char *buf, size_t size, size_t *ret_len)
 {
-	int r;
+	struct xattr_read t = { ino, NULL, buf, size, ret_len };
 
-	fs_meta_lock(fs);
-	r = meta_xattr_list(fs->meta, ino, buf, size, ret_len);
-	fs_meta_unlock(fs);
-	return r;
+	return meta_read(fs->meta, xattr_read_body, &t);
 }
 
 static int removexattr_body(struct meta *m, void *arg)

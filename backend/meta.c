@@ -112,6 +112,18 @@ void meta_session_end(struct meta *m)
 	m->ops->session_end(m);
 }
 
+int meta_read(struct meta *m, meta_body_fn body, void *arg)
+{
+	int r;
+
+	if (m->ops->read)
+		return m->ops->read(m, body, arg);
+	meta_lock(m);
+	r = body(m, arg);
+	meta_unlock(m);
+	return r;
+}
+
 int meta_finish(struct meta *m, int r)
 {
 	if (r == 0)
@@ -332,6 +344,11 @@ int meta_inode_update(struct meta *m, const struct meta_inode *in)
 int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
 {
 	return m->ops->inode_set_size(m, ino, size, mtime);
+}
+
+int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks)
+{
+	return m->ops->inode_set_blocks(m, ino, blocks);
 }
 
 int meta_inode_delete(struct meta *m, uint64_t ino)

@@ -10,9 +10,15 @@
  *    taken), -ENOSPC, -EROFS (a read-only open), -EIO (the store failed or
  *    is broken), -EAGAIN (a retryable conflict: the transaction must be run
  *    again; meta_txn does that);
- *  - one caller at a time: every op but close, errmsg and set_group is
- *    called with the engine's own mutex held, via meta_lock()/meta_unlock()
- *    or inside meta_txn() (which takes it);
+ *  - one caller at a time: every op but close, errmsg, set_group and read
+ *    is called with the engine's own mutex held, via meta_lock()/
+ *    meta_unlock() or inside meta_txn() (which takes it), or inside a
+ *    read body on the struct meta meta_read() gave it;
+ *  - reads may run concurrently: meta_read(m, body, arg) runs a body that
+ *    only reads, WITHOUT the lock, on a struct meta of the engine's
+ *    choosing (SQLite: a read connection of its own), and sees every
+ *    change made before it began, including those of a batch not yet
+ *    durable (read-after-write holds under the commit window);
  *  - one POSIX operation is one transaction: begin ... commit or rollback.
  *    An engine may batch committed transactions into one durable commit
  *    (the commit window, meta_set_group); meta_flush() ends the batch and
@@ -33,7 +39,7 @@
 #include "backend/fs.h"           /* struct fs_access_point, a value the engine stores */
 
 #define META_ROOT_INO      1
-#define META_SCHEMA        5
+#define META_SCHEMA        6
 
 struct meta;
 /* The value structs below (meta_inode, meta_chunk, meta_usage,
@@ -45,6 +51,9 @@ struct meta_inode {
 	uint64_t size;
 	uint64_t rdev;
 	struct timespec atime, mtime, ctime, btime;
+	int64_t blocks;            /* 512-byte blocks of the data as last recorded
+	                              (inode_set_blocks; 0 for a new inode), -1
+	                              unknown; not written by inode_update */
 };
 
 /* Storage classes of a chunk (chunk.class column). */
@@ -70,6 +79,7 @@ struct meta_usage {
 	uint64_t chunks[3], plain[3], stored[3];   /* cold chunks by class ([0] unused) */
 };
 
+typedef int (*meta_body_fn)(struct meta *m, void *arg);
 typedef int (*meta_readdir_cb)(const char *name, uint64_t ino, uint32_t type, uint64_t cookie,
                                void *arg);
 typedef int (*meta_chunk_cb)(const struct meta_chunk *c, void *arg);
@@ -132,6 +142,17 @@ struct meta_ops {
 	int (*session_start)(struct meta *m, uint64_t *ret_id);
 	void (*session_end)(struct meta *m);
 
+	/* A read-only body: body(rm, arg) with rm a struct meta on which the
+	 * body may call every reading op (and no write); its result is
+	 * returned.  Called WITHOUT the lock; the body may run twice (first
+	 * on a read connection, then again under the lock when that one
+	 * could not answer for a row changed since its snapshot), so it must
+	 * change nothing outside its arg and must reset what it fills.  It
+	 * sees every change committed by meta_txn or a single write before
+	 * the call, batched or not.  An engine without concurrent reads runs
+	 * it under the lock. */
+	int (*read)(struct meta *m, meta_body_fn body, void *arg);
+
 	/* Disk space of the engine's own writes (meta_sqlite.c's top comment).
 	 * reserve keeps `bytes` (rounded up to MiB) allocated beside the
 	 * store; a write of the engine that finds the disk full takes its
@@ -173,6 +194,8 @@ struct meta_ops {
 	int (*inode_set_size)(struct meta *m, uint64_t ino, uint64_t size,
 			      const struct timespec *mtime);
 	int (*inode_delete)(struct meta *m, uint64_t ino);    /* also its xattrs and chunks */
+	/* Records the allocated size of ino's data (blocks -1: unknown). */
+	int (*inode_set_blocks)(struct meta *m, uint64_t ino, int64_t blocks);
 	int (*readlink)(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 	/* Calls cb for every inode with nlink 0 that no live session holds
 	 * (orphans a crash left: see meta_session_alive), then forgets the
@@ -298,7 +321,6 @@ struct meta_effects {
 	unsigned n;
 	struct meta_effect e[META_EFFECTS_MAX];
 };
-typedef int (*meta_body_fn)(struct meta *m, void *arg);
 int meta_txn(struct meta *m, meta_body_fn body, void *arg);
 int meta_txn_fx(struct meta *m, meta_body_fn body, void *arg, struct meta_effects *fx);
 /* Adds an effect; -ENOBUFS when the list is full. */
@@ -335,8 +357,9 @@ bool meta_session_alive(const struct meta_session *s, const struct meta_session 
 
 /* Opens the store named by url: "sqlite:///abs/path" (or an absolute path
  * alone: the same).  A store of an older schema is migrated on open (1 -> 2:
- * the chunk rows get their sha256; 2 -> 3: sessions; 3 -> 4: access
- * points).  Another scheme is -EPROTONOSUPPORT; err names the cause on
+ * the chunk rows get their sha256; 2 -> 3: sessions; 3 -> 4: the meter's
+ * history; 4 -> 5: access points; 5 -> 6: inode.blocks, unknown in the old
+ * rows).  Another scheme is -EPROTONOSUPPORT; err names the cause on
  * every failure. */
 int meta_open(const char *url, unsigned flags, struct meta **ret, char *err, size_t errlen);
 void meta_close(struct meta *m);
@@ -358,6 +381,7 @@ int meta_checkpoint(struct meta *m);
 int meta_integrity(struct meta *m, char *err, size_t errlen);
 int meta_session_start(struct meta *m, uint64_t *ret_id);
 void meta_session_end(struct meta *m);
+int meta_read(struct meta *m, meta_body_fn body, void *arg);
 int meta_reserve(struct meta *m, uint64_t bytes);
 int meta_reserve_fill(struct meta *m);
 uint64_t meta_reserve_missing(struct meta *m);
@@ -375,6 +399,7 @@ int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target,
 int meta_inode_update(struct meta *m, const struct meta_inode *in);
 int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime);
 int meta_inode_delete(struct meta *m, uint64_t ino);
+int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks);
 int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 int meta_orphans(struct meta *m, int (*cb)(uint64_t ino, void *arg), void *arg);
 int meta_inode_each(struct meta *m, uint64_t after, meta_inode_cb cb, void *arg);

@@ -7,7 +7,9 @@
  *   inode(ino INTEGER PRIMARY KEY AUTOINCREMENT,  one row per inode; nlink 0 rows
  *         mode, uid, gid, nlink, size, rdev,      are open-unlinked files, removed
  *         atime_s, atime_ns, mtime_s, ...,        on last close or at next mount
- *         target BLOB)                            symlink target
+ *         target BLOB, blocks)                    symlink target; blocks (schema 6):
+ *                                                 allocated 512-byte blocks of the
+ *                                                 backing file, NULL unknown
  *   dentry(id INTEGER PRIMARY KEY AUTOINCREMENT,  id is the readdir cookie, never reused: a rename
  *          parent, name BLOB, ino, type,          keeps it, so a directory listing
  *          UNIQUE(parent, name))                  never returns an entry twice
@@ -38,7 +40,9 @@
  * the old rows: an orphan of no session, removed at the next mount as
  * before); 3 -> 4 adds the metric table (empty); 4 -> 5 adds the access
  * point tables (empty).  A read-only open of an older store reads it as it
- * is (meta_sql_2ro, meta_sql_4ro): no history, no access points.
+ * is (meta_sql_2ro, meta_sql_4ro): no history, no access points; 5 -> 6
+ * adds inode.blocks (NULL in the old rows: unknown), and a read-only open
+ * of an older store sees every allocated size unknown (meta_sql_5ro).
  *
  * Names are BLOBs: a file name is any bytes but '/' and NUL, with no
  * encoding.  Every statement is prepared once at open.
@@ -68,10 +72,36 @@
  * A commit that fails all the same (the reserve used up by another writer
  * of the disk, an I/O error) and that SQLite rolled back marks the store
  * broken as before; the operation whose commit failed gets the error.
+ *
+ * The read path (meta_read).  One connection writes (the struct sq that
+ * meta_open returns, under its lock); read-only bodies run on read
+ * connections instead, up to META_READERS of them, each a struct sq of its
+ * own (owner set) taken from a pool, in a read transaction of WAL mode
+ * that takes no lock of the writer's: a lookup or a getattr waits neither
+ * for a create in progress nor for the group's commit.  (So the database
+ * is in WAL's normal locking mode: exclusive mode keeps the WAL index in
+ * the writer's memory, where no other connection can read it.)
+ * What a read sees: a read connection sees what was COMMITted, not the
+ * open group of the commit window, whose operations the kernel has been
+ * told are done; a read must still see them (POSIX read-after-write).
+ * So the writer counts its commits (commit_gen), and before every change
+ * it marks the change's key (the inode whose row, entries, xattrs or
+ * chunks change) in dirty[] with the number the open group will get when
+ * it commits (commit_gen + 1).  A read takes commit_gen before its
+ * snapshot (which therefore holds every group up to it); each reading op
+ * on a read connection checks its key (stale()): a key marked by a later
+ * group may have changes the snapshot lacks, and the whole body then runs
+ * again on the writer, under the lock, where the open group is visible.
+ * Ops without one key (usage, the walks, the highest cookie) check
+ * dirty_all, the last group that changed anything.  dirty[] is a hash:
+ * two keys in one slot share the later group, so a collision only sends a
+ * read to the writer needlessly.  Rows of a rolled-back operation stay
+ * marked; that too only costs a read on the writer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +130,7 @@ enum {
 	ST_SESSION_INSERT, ST_SESSION_BEAT, ST_SESSION_DELETE, ST_SESSION_EACH,
 	ST_AP_INSERT, ST_AP_TAG_INSERT, ST_AP_GET, ST_AP_BY_TOKEN, ST_AP_NEXT, ST_AP_TAGS,
 	ST_AP_DELETE_TAGS, ST_AP_DELETE, ST_AP_COUNT,
+	ST_BEGIN_READ, ST_INODE_SET_BLOCKS,
 	ST__COUNT
 };
 
@@ -118,12 +149,15 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_KV_SET] = "INSERT INTO fs(key, value) VALUES (?1, ?2) "
 		      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns FROM inode WHERE ino = ?1",
+			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, blocks FROM inode "
+			 "WHERE ino = ?1",
+	/* schema 6: the backing file's allocated 512-byte blocks, NULL unknown */
+	[ST_INODE_SET_BLOCKS] = "UPDATE inode SET blocks = ?2 WHERE ino = ?1",
 	/* an inode without links records the session holding it (schema 3) */
 	[ST_INODE_INSERT] = "INSERT INTO inode(mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, "
 			    "mtime_s, mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, target, "
-			    "session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-			    "?14, ?15, CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END)",
+			    "session, blocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+			    "?13, ?14, ?15, CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END, 0)",
 	[ST_INODE_UPDATE] = "UPDATE inode SET mode = ?1, uid = ?2, gid = ?3, nlink = ?4, size = ?5, "
 			    "rdev = ?6, atime_s = ?7, atime_ns = ?8, mtime_s = ?9, mtime_ns = ?10, "
 			    "ctime_s = ?11, ctime_ns = ?12, "
@@ -136,7 +170,7 @@ static const char *const meta_sql[ST__COUNT] = {
 	[ST_READLINK] = "SELECT target FROM inode WHERE ino = ?1",
 	[ST_ORPHANS] = "SELECT ino, session FROM inode WHERE nlink = 0",
 	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
-			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, ino FROM inode "
+			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, blocks, ino FROM inode "
 			  "WHERE ino > ?1 ORDER BY ino",
 	[ST_LOOKUP] = "SELECT ino FROM dentry WHERE parent = ?1 AND name = ?2",
 	[ST_DENTRY_INSERT] = "INSERT INTO dentry(parent, name, ino, type) VALUES (?1, ?2, ?3, ?4)",
@@ -206,6 +240,7 @@ static const char *const meta_sql[ST__COUNT] = {
 			      "(SELECT seq FROM access_point WHERE id = ?1)",
 	[ST_AP_DELETE] = "DELETE FROM access_point WHERE id = ?1",
 	[ST_AP_COUNT] = "SELECT count(*) FROM access_point",
+	[ST_BEGIN_READ] = "BEGIN",            /* a read connection's snapshot (sq_read) */
 };
 
 /* A read-only open of a schema-2 database (made before sessions) cannot
@@ -254,6 +289,20 @@ static const char *const meta_sql_4ro[ST__COUNT] = {
 	"  pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL," \
 	"  PRIMARY KEY (ap, pos)) WITHOUT ROWID;"
 
+/* A read-only open of a database older than schema 6: no blocks column,
+ * so every inode's allocated size is unknown (the caller asks the backing
+ * file, as before schema 6). */
+static const char *const meta_sql_5ro[ST__COUNT] = {
+	[ST_INODE_GET] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			 "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, NULL FROM inode "
+			 "WHERE ino = ?1",
+	[ST_INODE_EACH] = "SELECT mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, "
+			  "mtime_ns, ctime_s, ctime_ns, btime_s, btime_ns, NULL, ino FROM inode "
+			  "WHERE ino > ?1 ORDER BY ino",
+	[ST_INODE_INSERT] = ST_NOOP_16,
+	[ST_INODE_SET_BLOCKS] = "SELECT ?1, ?2 WHERE 0",
+};
+
 /* Schema 3: one row per mounted read-write daemon (sq_session_start). */
 #define META_SESSION_TABLE \
 	"CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY AUTOINCREMENT," \
@@ -276,7 +325,7 @@ static const char meta_schema[] =
 	"  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
 	"  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
 	"  btime_s INTEGER NOT NULL, btime_ns INTEGER NOT NULL,"
-	"  target BLOB, session INTEGER NOT NULL DEFAULT 0);"
+	"  target BLOB, session INTEGER NOT NULL DEFAULT 0, blocks INTEGER);"
 	"CREATE INDEX inode_orphan ON inode(nlink) WHERE nlink = 0;"
 	"CREATE TABLE dentry ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -294,6 +343,12 @@ static const char meta_schema[] =
 	META_SESSION_TABLE
 	META_METRIC_TABLE
 	META_AP_TABLES;
+
+/* The read path: META_READERS read connections, opened with the writer;
+ * the key table of changes since a reader's snapshot, a hash of
+ * META_DIRTY_SLOTS (a power of two) entries. */
+#define META_READERS      4
+#define META_DIRTY_SLOTS  4096
 
 /* The engine's state.  Every field is written and read under lock (the
  * engine's mutex, taken by meta_lock and meta_txn; the VFS shim runs inside
@@ -333,6 +388,8 @@ struct sq {
 	bool broken;                  /* a group was lost: refuse writes */
 	bool read_only;               /* META_RDONLY: writes are -EROFS, syncs no-ops;
 	                                 immutable after open */
+	bool schema_5ro;              /* a read-only open of schema 5 or older (meta_sql_5ro);
+	                                 immutable after open */
 
 	/* The committer thread (set_group with a window): commits the open
 	 * group when it is due, waking on commit_cond (CLOCK_MONOTONIC) when
@@ -351,6 +408,25 @@ struct sq {
 	 * runs while group commit is off.  Both written and read under lock. */
 	uint64_t session_id;
 	int64_t beat_due;
+
+	/* The read path (sq_read; the design is in the top comment).  Of the
+	 * writer: path, readers_on immutable after open; commit_gen, dirty[]
+	 * and dirty_all atomics, written under lock (by the writer only) and
+	 * read without it; the pool (free, nfree, nreaders) under pool_lock.
+	 * Of a read connection: owner immutable; snap_gen and need_writer
+	 * written and read by the one thread that took it from the pool. */
+	char *path;
+	bool readers_on;
+	atomic_uint_fast64_t commit_gen;  /* groups (or transactions) committed */
+	atomic_uint_fast64_t dirty[META_DIRTY_SLOTS];  /* by key: last group that
+	                                                  changed its rows */
+	atomic_uint_fast64_t dirty_all;   /* the last group that changed anything */
+	pthread_mutex_t pool_lock;
+	struct sq *free[META_READERS];
+	unsigned nfree, nreaders;     /* nreaders: opened, immutable after open */
+	struct sq *owner;             /* a read connection: the writer's engine */
+	uint64_t snap_gen;            /* commit_gen when its read began */
+	bool need_writer;             /* it met a row changed since: run on the writer */
 };
 
 /* The engine's operations (the ops table at the end). */
@@ -427,6 +503,7 @@ static int sq_ap_next(struct meta *mm, uint64_t after, struct fs_access_point *r
 		      uint64_t *ret_seq);
 static int sq_ap_delete(struct meta *mm, const char *id);
 static int sq_ap_count(struct meta *mm, uint64_t *ret);
+static int sq_read(struct meta *mm, meta_body_fn body, void *arg);
 static const struct meta_ops sqlite_ops;
 
 #define META_GROUP_OPS 1000
@@ -450,6 +527,7 @@ static int64_t mono_ns(void)
 static int group_open(struct sq *m);
 static void committer_stop(struct sq *m);
 static void beat_if_due(struct sq *m);
+static struct sq *reader_open(struct sq *w);
 static int open_db(const char *path, bool create, const char *ro_query, struct meta **ret,
 		   char *err, size_t errlen);
 
@@ -503,6 +581,56 @@ static int meta_step(sqlite3_stmt *s)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : meta_errno(rc);
 }
 
+/* ---- the read path's key table (see the top comment) ---- */
+
+static unsigned dirty_slot(uint64_t key)
+{
+	return (unsigned)((key * 0x9E3779B97F4A7C15ull) >> 52) & (META_DIRTY_SLOTS - 1);
+}
+
+/* The writer is about to change rows of key (an inode: its row, its
+ * entries as a directory, its xattrs, its chunks): readers whose snapshot
+ * is older than the group this change joins must not answer for key.
+ * Lock held. */
+static void dirty_mark(struct sq *m, uint64_t key)
+{
+	uint64_t g;
+
+	if (!m->readers_on)
+		return;
+	g = atomic_load(&m->commit_gen) + 1;     /* the open group (or transaction) */
+	if (atomic_load(&m->dirty[dirty_slot(key)]) < g)
+		atomic_store(&m->dirty[dirty_slot(key)], g);
+	if (atomic_load(&m->dirty_all) < g)
+		atomic_store(&m->dirty_all, g);
+}
+
+/* On a read connection: true (and the read goes to the writer, see
+ * sq_read) when rows of key (0: of anything) may have changed since its
+ * snapshot; false on the writer. */
+static bool stale(struct sq *m, uint64_t key)
+{
+	uint64_t g;
+
+	if (!m->owner)
+		return false;
+	g = key ? atomic_load(&m->owner->dirty[dirty_slot(key)])
+		: atomic_load(&m->owner->dirty_all);
+	if (g <= m->snap_gen)
+		return false;
+	m->need_writer = true;
+	return true;
+}
+
+/* After a statement of the writer: outside a transaction, everything
+ * marked so far is committed (or rolled back, and then in no snapshot). */
+static void committed(struct sq *m)
+{
+	if (m->readers_on && sqlite3_get_autocommit(m->db) &&
+	    atomic_load(&m->dirty_all) > atomic_load(&m->commit_gen))
+		atomic_store(&m->commit_gen, atomic_load(&m->dirty_all));
+}
+
 /* Runs a statement that returns no rows. */
 static int meta_exec_stmt(struct sq *m, sqlite3_stmt *s)
 {
@@ -524,6 +652,7 @@ static int meta_exec_stmt(struct sq *m, sqlite3_stmt *s)
 	}
 	m->next_bytes = 0;
 	r = meta_step(s);
+	committed(m);
 	/* such a write is an operation of its own: the group cap applies */
 	if (!r && write && m->outer && !m->in_op && m->pending >= META_GROUP_BYTES)
 		sq_flush(&m->base);
@@ -645,6 +774,27 @@ static int migrate_4_to_5(struct sq *m, char *msg, size_t len)
 		r = meta_exec(m, META_AP_TABLES);
 	if (!r)
 		r = meta_exec(m, "PRAGMA user_version = 5");
+	if (!r)
+		r = meta_exec(m, "COMMIT");
+	if (!r)
+		return 0;
+	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
+	meta_exec(m, "ROLLBACK");
+	return r;
+}
+
+/* Schema 5 -> 6: inode.blocks, the allocated size of a regular file's
+ * backing file in 512-byte blocks, so that a stat needs no stat of the
+ * backing file.  NULL in the old rows: unknown, asked of the backing file
+ * until the file's next close records it. */
+static int migrate_5_to_6(struct sq *m, char *msg, size_t len)
+{
+	int r = meta_exec(m, "BEGIN IMMEDIATE");
+
+	if (!r && !meta_has_column(m, "inode", "blocks"))
+		r = meta_exec(m, "ALTER TABLE inode ADD COLUMN blocks INTEGER");
+	if (!r)
+		r = meta_exec(m, "PRAGMA user_version = 6");
 	if (!r)
 		r = meta_exec(m, "COMMIT");
 	if (!r)
@@ -1066,7 +1216,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	struct stat st;
 	struct sq *m;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	bool schema_2ro = false, schema_4ro = false;
+	bool schema_2ro = false, schema_4ro = false, schema_5ro = false;
 	char *uri = NULL;
 	int rc, r;
 
@@ -1085,7 +1235,11 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	if (!m)
 		return -ENOMEM;
 	m->reserve_fd = -1;
-	if (asprintf(&m->reserve_path, "%s-reserve", path) < 0) {
+	pthread_mutex_init(&m->pool_lock, NULL);
+	m->path = strdup(path);
+	if (!m->path || asprintf(&m->reserve_path, "%s-reserve", path) < 0) {
+		free(m->path);
+		pthread_mutex_destroy(&m->pool_lock);
 		free(m);
 		return -ENOMEM;
 	}
@@ -1101,6 +1255,8 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot register the SQLite VFS shim", path);
 		free(m->reserve_path);
+		free(m->path);
+		pthread_mutex_destroy(&m->pool_lock);
 		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return r;
@@ -1110,6 +1266,8 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 		if (!uri) {
 			sqlite3_vfs_unregister(&m->vfs);
 			free(m->reserve_path);
+			free(m->path);
+			pthread_mutex_destroy(&m->pool_lock);
 			pthread_mutex_destroy(&m->lock);
 			free(m);
 			return -ENOMEM;
@@ -1132,8 +1290,7 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 	else
 		r = meta_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 				 "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-				 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;"
-				 "PRAGMA locking_mode = EXCLUSIVE;");
+				 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 1000;");
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(m->db));
 		goto fail;
@@ -1212,6 +1369,20 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 5;
 		}
+		if (version == 5 && m->read_only) {
+			schema_5ro = true;          /* read as it is: allocated sizes unknown */
+			version = 6;
+		} else if (version == 5) {
+			char why[256];
+
+			r = migrate_5_to_6(m, why, sizeof(why));
+			if (r < 0) {
+				snprintf(err, errlen, "%s: migrating metadata schema 5 to 6: %s",
+					 path, why);
+				goto fail;
+			}
+			version = 6;
+		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
 			if (version == 0 && !meta_has_table(m, "fs"))
@@ -1230,6 +1401,8 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			sql = meta_sql_2ro[i];
 		else if (schema_4ro && meta_sql_4ro[i])
 			sql = meta_sql_4ro[i];
+		else if (schema_5ro && meta_sql_5ro[i])
+			sql = meta_sql_5ro[i];
 		rc = sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i,
@@ -1238,7 +1411,22 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			goto fail;
 		}
 	}
+	m->schema_5ro = schema_5ro;
 	m->base.ops = &sqlite_ops;
+	/* read connections need the WAL's shared index: a writable open.
+	 * All are opened now, so that the descriptors the engine holds do not
+	 * grow later; one that cannot be opened is one fewer. */
+	if (!m->read_only) {
+		while (m->nfree < META_READERS) {
+			struct sq *rd = reader_open(m);
+
+			if (!rd)
+				break;
+			m->free[m->nfree++] = rd;
+		}
+		m->nreaders = m->nfree;
+		m->readers_on = m->nreaders > 0;
+	}
 	*ret = &m->base;
 	return 0;
 fail:
@@ -1252,6 +1440,9 @@ static void sq_close(struct meta *mm)
 
 	if (!m)
 		return;
+	/* every read connection is back in the pool: no operation runs */
+	for (unsigned i = 0; i < m->nfree; i++)
+		sq_close(&m->free[i]->base);
 	committer_stop(m);
 	sq_session_end(&m->base);
 	sq_flush(&m->base);
@@ -1262,8 +1453,93 @@ static void sq_close(struct meta *mm)
 	if (m->reserve_fd >= 0)
 		close(m->reserve_fd);
 	free(m->reserve_path);
+	free(m->path);
+	pthread_mutex_destroy(&m->pool_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+/* ---- the read path (see the top comment) ---- */
+
+/* A read connection of w's database: read-only, no shim (it writes
+ * nothing), its own page cache; NULL when it cannot be opened. */
+static struct sq *reader_open(struct sq *w)
+{
+	struct sq *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->reserve_fd = -1;
+	m->read_only = true;
+	m->owner = w;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->pool_lock, NULL);
+	if (sqlite3_open_v2(w->path, &m->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(m->db, 1);
+	sqlite3_busy_timeout(m->db, 5000);
+	if (meta_exec(m, "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;"
+		      "PRAGMA query_only = 1;") < 0)
+		goto fail;
+	for (int i = 0; i < ST__COUNT; i++)
+		if (sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i],
+				       NULL) != SQLITE_OK)
+			goto fail;
+	m->base.ops = &sqlite_ops;
+	return m;
+fail:
+	sq_close(&m->base);
+	return NULL;
+}
+
+/* A read connection from the pool; NULL when all are busy (the read then
+ * goes to the writer). */
+static struct sq *reader_take(struct sq *w)
+{
+	struct sq *m = NULL;
+
+	pthread_mutex_lock(&w->pool_lock);
+	if (w->nfree)
+		m = w->free[--w->nfree];
+	pthread_mutex_unlock(&w->pool_lock);
+	return m;
+}
+
+static void reader_give(struct sq *w, struct sq *m)
+{
+	pthread_mutex_lock(&w->pool_lock);
+	w->free[w->nfree++] = m;
+	pthread_mutex_unlock(&w->pool_lock);
+}
+
+/* meta_read: body on a read connection, in one read transaction whose
+ * snapshot is at least as new as commit_gen read before it; when the body
+ * met a key changed since (stale()), or SQLite was busy, it runs again on
+ * the writer, under the lock, where it sees the open group too. */
+static int sq_read(struct meta *mm, meta_body_fn body, void *arg)
+{
+	struct sq *m = (struct sq *)mm, *rd;
+	bool again;
+	int r;
+
+	if (m->readers_on && (rd = reader_take(m))) {
+		rd->need_writer = false;
+		rd->snap_gen = atomic_load(&m->commit_gen);
+		r = meta_step(meta_stmt(rd, ST_BEGIN_READ));
+		if (!r) {
+			r = body(&rd->base, arg);
+			meta_step(meta_stmt(rd, ST_COMMIT));     /* ends the snapshot */
+		}
+		again = rd->need_writer || r == -EAGAIN;
+		reader_give(m, rd);
+		if (!again)
+			return r;
+	}
+	sq_lock(mm);
+	r = body(mm, arg);
+	sq_unlock(mm);
+	return r;
 }
 
 static const char *sq_errmsg(struct meta *mm)
@@ -1311,6 +1587,7 @@ static void beat_if_due(struct sq *m)
 	if (!m->outer && !sqlite3_get_autocommit(m->db))
 		return;           /* inside a caller's own transaction */
 	m->beat_due = mono_ns() + (int64_t)META_SESSION_BEAT_S * 1000000000;
+	dirty_mark(m, 0);
 	s = meta_stmt(m, ST_SESSION_BEAT);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
@@ -1583,6 +1860,9 @@ static int sq_get_kv(struct meta *mm, const char *key, char *buf, size_t len)
 	sqlite3_stmt *s = meta_stmt(m, ST_KV_GET);
 	int rc, r = -ENOENT;
 
+	if (stale(m, 0))
+		return -EAGAIN;
+
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1600,6 +1880,8 @@ static int sq_set_kv(struct meta *mm, const char *key, const char *value)
 {
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_KV_SET);
+
+	dirty_mark(m, 0);
 
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
@@ -1689,6 +1971,7 @@ static void row_to_inode(sqlite3_stmt *s, struct meta_inode *in)
 	in->ctime.tv_nsec = sqlite3_column_int64(s, 11);
 	in->btime.tv_sec = sqlite3_column_int64(s, 12);
 	in->btime.tv_nsec = sqlite3_column_int64(s, 13);
+	in->blocks = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 14);
 }
 
 static void bind_inode(sqlite3_stmt *s, const struct meta_inode *in)
@@ -1715,6 +1998,9 @@ static int sq_inode_get(struct meta *mm, uint64_t ino, struct meta_inode *ret)
 	sqlite3_stmt *s = meta_stmt(m, ST_INODE_GET);
 	int rc, r = -ENOENT;
 
+	if (stale(m, ino))
+		return -EAGAIN;
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1738,9 +2024,12 @@ static int sq_inode_insert(struct meta *mm, struct meta_inode *in, const void *t
 	if (target)
 		bind_blob(m, s, 15, target, tlen);
 	sqlite3_bind_int64(s, 16, (sqlite3_int64)m->session_id);
+	dirty_mark(m, 0);
 	r = meta_exec_stmt(m, s);
-	if (r == 0)
+	if (r == 0) {
 		in->ino = (uint64_t)sqlite3_last_insert_rowid(m->db);
+		dirty_mark(m, in->ino);
+	}
 	return r;
 }
 
@@ -1748,6 +2037,8 @@ static int sq_inode_update(struct meta *mm, const struct meta_inode *in)
 {
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_INODE_UPDATE);
+
+	dirty_mark(m, in->ino);
 
 	bind_inode(s, in);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)in->ino);
@@ -1760,6 +2051,8 @@ static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SIZE);
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 3, mtime->tv_sec);
@@ -1767,10 +2060,26 @@ static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const
 	return meta_exec_stmt(m, s);
 }
 
+static int sq_inode_set_blocks(struct meta *mm, uint64_t ino, int64_t blocks)
+{
+	struct sq *m = (struct sq *)mm;
+	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SET_BLOCKS);
+
+	dirty_mark(m, ino);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
+	if (blocks >= 0)
+		sqlite3_bind_int64(s, 2, blocks);
+	else
+		sqlite3_bind_null(s, 2);
+	return meta_exec_stmt(m, s);
+}
+
 static int sq_inode_delete(struct meta *mm, uint64_t ino)
 {
 	struct sq *m = (struct sq *)mm;
 	static const int ids[] = { ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_INODE_DELETE };
+
+	dirty_mark(m, ino);
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		sqlite3_stmt *s = meta_stmt(m, ids[i]);
@@ -1789,6 +2098,9 @@ static int sq_readlink(struct meta *mm, uint64_t ino, char *buf, size_t len, siz
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_READLINK);
 	int rc, r = -ENOENT;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	rc = sqlite3_step(s);
@@ -1888,6 +2200,9 @@ static int sq_orphans(struct meta *mm, int (*cb)(uint64_t ino, void *arg), void 
 	size_t n = 0, cap = 0;
 	int rc, r;
 
+	if (stale(m, 0))
+		return -EAGAIN;
+
 	r = sessions_sort(m, &ss);
 	if (r < 0)
 		goto out;
@@ -1924,8 +2239,12 @@ static int sq_inode_each(struct meta *mm, uint64_t after, meta_inode_cb cb, void
 	sqlite3_stmt *s;
 	int rc, r = 0;
 
+	if (stale(m, 0))
+		return -EAGAIN;
+
 	/* A private statement: callbacks may run other statements. */
-	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_INODE_EACH], -1, &s, NULL);
+	rc = sqlite3_prepare_v2(m->db, m->schema_5ro ? meta_sql_5ro[ST_INODE_EACH] :
+				meta_sql[ST_INODE_EACH], -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return meta_errno(rc);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
@@ -1933,7 +2252,7 @@ static int sq_inode_each(struct meta *mm, uint64_t after, meta_inode_cb cb, void
 		struct meta_inode in;
 
 		row_to_inode(s, &in);
-		in.ino = (uint64_t)sqlite3_column_int64(s, 14);
+		in.ino = (uint64_t)sqlite3_column_int64(s, 15);
 		r = cb(&in, arg);
 		if (r)
 			break;
@@ -1949,6 +2268,9 @@ static int sq_lookup(struct meta *mm, uint64_t parent, const char *name, uint64_
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_LOOKUP);
 	int rc, r = -ENOENT;
+
+	if (stale(m, parent))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
@@ -1968,6 +2290,8 @@ static int sq_dentry_insert(struct meta *mm, uint64_t parent, const char *name, 
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_INSERT);
 
+	dirty_mark(m, parent);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_blob(m, s, 2, name, strlen(name));
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
@@ -1980,6 +2304,8 @@ static int sq_dentry_delete(struct meta *mm, uint64_t parent, const char *name)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_DELETE);
 	int r;
+
+	dirty_mark(m, parent);
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
@@ -1995,6 +2321,9 @@ static int sq_dentry_move(struct meta *mm, uint64_t parent, const char *name,
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_MOVE);
 	int r;
+
+	dirty_mark(m, parent);
+	dirty_mark(m, newparent);
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
@@ -2012,6 +2341,8 @@ static int sq_dentry_retarget(struct meta *mm, uint64_t parent, const char *name
 	sqlite3_stmt *s = meta_stmt(m, ST_DENTRY_RETARGET);
 	int r;
 
+	dirty_mark(m, parent);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	bind_name(s, 2, name);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
@@ -2028,6 +2359,9 @@ static int sq_dir_is_empty(struct meta *mm, uint64_t dir, bool *ret)
 	sqlite3_stmt *s = meta_stmt(m, ST_DIR_EMPTY);
 	int rc;
 
+	if (stale(m, dir))
+		return -EAGAIN;
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -2042,6 +2376,9 @@ static int sq_dir_parent(struct meta *mm, uint64_t dir, uint64_t *ret_parent)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s;
 	int rc, r = 0;
+
+	if (stale(m, 0))
+		return -EAGAIN;
 
 	if (dir == META_ROOT_INO) {
 		*ret_parent = META_ROOT_INO;
@@ -2065,6 +2402,9 @@ static int sq_readdir(struct meta *mm, uint64_t dir, uint64_t after, uint64_t up
 	sqlite3_stmt *s = meta_stmt(m, ST_READDIR);
 	char name[256];
 	int rc, r = 0;
+
+	if (stale(m, dir))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)dir);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
@@ -2096,6 +2436,9 @@ static int sq_dentry_max_cookie(struct meta *mm, uint64_t *ret)
 	sqlite3_stmt *s = meta_stmt(m, ST_MAX_COOKIE);
 	int rc = sqlite3_step(s), r = 0;
 
+	if (stale(m, 0))
+		return -EAGAIN;
+
 	if (rc == SQLITE_ROW)
 		*ret = (uint64_t)sqlite3_column_int64(s, 0);
 	else
@@ -2110,6 +2453,9 @@ static int sq_dentry_each(struct meta *mm, meta_dentry_cb cb, void *arg)
 	sqlite3_stmt *s;
 	char name[256];
 	int rc, r = 0;
+
+	if (stale(m, 0))
+		return -EAGAIN;
 
 	rc = sqlite3_prepare_v2(m->db, meta_sql[ST_DENTRY_EACH], -1, &s, NULL);
 	if (rc != SQLITE_OK)
@@ -2141,6 +2487,9 @@ static int sq_xattr_get(struct meta *mm, uint64_t ino, const char *name, void *b
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_GET);
 	int rc, r = -ENODATA;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	bind_name(s, 2, name);
@@ -2174,6 +2523,8 @@ static int sq_xattr_set(struct meta *mm, uint64_t ino, const char *name, const v
 	sqlite3_stmt *s = meta_stmt(m, id);
 	int r;
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	bind_blob(m, s, 2, name, strlen(name));
 	/* zeroblob keeps an empty value from binding as NULL */
@@ -2193,6 +2544,8 @@ static int sq_xattr_remove(struct meta *mm, uint64_t ino, const char *name)
 	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_REMOVE);
 	int r;
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	bind_name(s, 2, name);
 	r = meta_exec_stmt(m, s);
@@ -2207,6 +2560,9 @@ static int sq_xattr_list(struct meta *mm, uint64_t ino, char *buf, size_t len, s
 	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_LIST);
 	size_t total = 0;
 	int rc, r = 0;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2236,6 +2592,9 @@ static int sq_xattr_usage(struct meta *mm, uint64_t ino, const char *except, uin
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_XATTR_USAGE);
 	int rc, r = 0;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	bind_name(s, 2, except ? except : "");
@@ -2271,6 +2630,11 @@ static int sq_chunk_get(struct meta *mm, uint64_t ino, uint64_t idx, struct meta
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_GET);
 	int rc, r = -ENOENT;
 
+	if (m->owner) {
+		m->need_writer = true;   /* the test fault knob is the writer's */
+		return -EAGAIN;
+	}
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	rc = sqlite3_step(s);
@@ -2291,6 +2655,8 @@ static int sq_chunk_put(struct meta *mm, const struct meta_chunk *c)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_PUT);
 
+	dirty_mark(m, c->ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)c->idx);
 	sqlite3_bind_int(s, 3, c->class);
@@ -2309,6 +2675,8 @@ static int sq_chunk_set_sha256(struct meta *mm, uint64_t ino, uint64_t idx, uint
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_SET_SHA);
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)version);
@@ -2322,6 +2690,9 @@ static int sq_inode_path(struct meta *mm, uint64_t ino, char *buf, size_t len)
 	size_t at = len;              /* the path is built backwards from the end */
 	unsigned depth = 0;
 	int r = 0;
+
+	if (stale(m, 0))
+		return -EAGAIN;
 
 	if (!len)
 		return -ENAMETOOLONG;
@@ -2388,6 +2759,8 @@ static int sq_chunk_touch(struct meta *mm, uint64_t ino, uint64_t idx, int64_t a
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_TOUCH);
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
 	sqlite3_bind_int64(s, 3, atime);
@@ -2400,6 +2773,9 @@ static int sq_usage(struct meta *mm, struct meta_usage *ret)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_USAGE_FILES);
 	int rc, r = 0;
+
+	if (stale(m, 0))
+		return -EAGAIN;
 
 	memset(ret, 0, sizeof(*ret));
 	rc = sqlite3_step(s);
@@ -2433,6 +2809,8 @@ static int sq_chunk_delete_from(struct meta *mm, uint64_t ino, uint64_t first_id
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_DEL_FROM);
 
+	dirty_mark(m, ino);
+
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)first_idx);
 	return meta_exec_stmt(m, s);
@@ -2443,6 +2821,9 @@ static int sq_chunk_cold_count(struct meta *mm, uint64_t ino, uint64_t *ret)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s = meta_stmt(m, ST_CHUNK_COLD);
 	int rc, r = 0;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
 	rc = sqlite3_step(s);
@@ -2459,6 +2840,9 @@ static int sq_chunk_each(struct meta *mm, uint64_t ino, meta_chunk_cb cb, void *
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s;
 	int rc, r = 0;
+
+	if (stale(m, ino))
+		return -EAGAIN;
 
 	rc = sqlite3_prepare_v2(m->db, meta_sql[ino ? ST_CHUNK_EACH : ST_CHUNK_EACH_ALL], -1, &s,
 				NULL);
@@ -2487,6 +2871,9 @@ static int sq_integrity(struct meta *mm, char *err, size_t errlen)
 	struct sq *m = (struct sq *)mm;
 	sqlite3_stmt *s;
 	int rc, r = 0;
+
+	if (stale(m, 0))
+		return -EAGAIN;
 
 	rc = sqlite3_prepare_v2(m->db, "PRAGMA integrity_check", -1, &s, NULL);
 	if (rc != SQLITE_OK)
@@ -2523,6 +2910,7 @@ static int sq_session_start(struct meta *mm, uint64_t *ret_id)
 		pthread_mutex_unlock(&m->lock);
 		return -EBUSY;
 	}
+	dirty_mark(m, 0);
 	s = meta_stmt(m, ST_SESSION_INSERT);
 	sqlite3_bind_text(s, 1, self.host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, self.boot, -1, SQLITE_STATIC);
@@ -2555,6 +2943,7 @@ static void sq_session_end(struct meta *mm)
 	if (m->session_id && !m->broken && !m->read_only) {
 		sqlite3_stmt *s = meta_stmt(m, ST_SESSION_DELETE);
 
+		dirty_mark(m, 0);
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)m->session_id);
 		meta_exec_stmt(m, s);
 		sq_flush(&m->base);
@@ -2767,6 +3156,7 @@ static const struct meta_ops sqlite_ops = {
 	.inode_update = sq_inode_update,
 	.inode_set_size = sq_inode_set_size,
 	.inode_delete = sq_inode_delete,
+	.inode_set_blocks = sq_inode_set_blocks,
 	.readlink = sq_readlink,
 	.orphans = sq_orphans,
 	.inode_each = sq_inode_each,
@@ -2804,6 +3194,7 @@ static const struct meta_ops sqlite_ops = {
 	.ap_next = sq_ap_next,
 	.ap_delete = sq_ap_delete,
 	.ap_count = sq_ap_count,
+	.read = sq_read,
 };
 
 /* The engine's entry point (meta_open's "sqlite://" scheme): path is the

@@ -25,6 +25,15 @@
  * fetches a chunk (the may_wait callback, fs_fetching), every request is
  * handed on, as libfuse does.
  *
+ * One thread serving a stream of quick requests one at a time is right for
+ * one application; for several at once (parallel creates, a parallel
+ * `find`) it makes the daemon one thread.  So the reader also hands its
+ * place on with a quick request when another request is already queued
+ * behind it (a poll(2) that does not wait finds /dev/fuse readable): the
+ * next worker reads that one while this one serves its own.  Read-only
+ * metadata requests then run at once on the metadata engine's read
+ * connections (backend/meta.h, meta_read).
+ *
  * spin_us = 0 (the config's fuse_spin_us) gives libfuse's behaviour: no
  * poll, the place handed on at every request.
  */
@@ -164,6 +173,15 @@ static bool spin_for_request(struct loop *l)
 	return false;
 }
 
+/* Whether another request waits on /dev/fuse now (a poll that does not
+ * wait); for the reader, right after it took one. */
+static bool more_queued(struct loop *l)
+{
+	struct pollfd p = { .fd = l->fd, .events = POLLIN };
+
+	return l->max_threads > 1 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void *worker_main(void *arg);
 
 static void free_buf(void *arg)
@@ -220,7 +238,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct loop *l = w->l;
 	struct fuse_buf fbuf = { .mem = NULL };
-	bool quick;
+	bool quick, hand_on;
 	int r;
 
 	/* cancellable only while waiting for the kernel (see efsfs_loop_run) */
@@ -263,14 +281,18 @@ static void *worker_main(void *arg)
 		}
 		quick = l->spin_us > 0 && quick_request(&fbuf) &&
 			!(l->may_wait && l->may_wait(l->arg));
+		/* another request queued behind a quick one: let another
+		 * worker take it while this one serves its own */
+		hand_on = quick && more_queued(l);
 		pthread_mutex_lock(&l->lock);
 		l->reading = false;
 		/* a quick request may still wait for a lock a slow one holds:
 		 * while one runs, nothing holds up the others */
 		if (l->nslow > 0)
 			quick = false;
-		if (!quick) {
+		if (!quick)
 			l->nslow++;
+		if (!quick || hand_on) {
 			if (l->nwaiting > 0)
 				pthread_cond_signal(&l->turn);
 			else if (l->nthreads < l->max_threads)

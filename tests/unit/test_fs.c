@@ -213,6 +213,7 @@ struct ent {
 	uint64_t ino, next;
 	mode_t mode;
 	off_t size;
+	blkcnt_t blocks;
 };
 
 struct listing {
@@ -231,6 +232,7 @@ static int fill_cb(const char *name, const struct stat *st, uint64_t next, void 
 	l->e[l->n].ino = st->st_ino;
 	l->e[l->n].mode = st->st_mode;
 	l->e[l->n].size = st->st_size;
+	l->e[l->n].blocks = st->st_blocks;
 	l->e[l->n].next = next;
 	l->n++;
 	return 0;
@@ -696,7 +698,9 @@ START_TEST(test_unlink_open_file)
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
 	/* forget: gone for good */
 	fs_forget(fs, ino, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(ino));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
 	fsck_clean();
 }
@@ -714,7 +718,9 @@ START_TEST(test_unlink_forget_then_release)
 	ck_assert(data_exists(ino));
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), 0);
 	fs_release(fs, f);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(ino));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, ino, &st), -ENOENT);
 }
 END_TEST
@@ -736,7 +742,9 @@ START_TEST(test_purge_on_forget)
 	ck_assert(data_exists(a));
 	ck_assert_int_eq(fs_getattr(fs, a, &st), 0);
 	fs_forget(fs, a, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(a));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, a, &st), -ENOENT);
 	/* forget of more than is held, or of an unknown inode, is harmless */
 	fs_forget(fs, a, 5);
@@ -748,7 +756,9 @@ START_TEST(test_purge_on_forget)
 	fs_forget(fs, b, 1);
 	ck_assert(data_exists(b));
 	ck_assert_int_eq(fs_unlink(fs, ROOT, "b"), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(b));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
 	fsck_clean();
 }
@@ -780,6 +790,7 @@ START_TEST(test_mkdir_rmdir)
 	ck_assert_int_eq(fs_unlink(fs, d, "f"), 0);
 	ck_assert_int_eq(fs_rmdir(fs, d, "sub"), 0);
 	ck_assert_uint_eq(getattr(d).st_nlink, 2);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, sub, &st), -ENOENT);
 	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), 0);
 	ck_assert_uint_eq(getattr(ROOT).st_nlink, 2);
@@ -789,6 +800,7 @@ START_TEST(test_mkdir_rmdir)
 	ck_assert_int_eq(fs_create(fs, &ctx, d, "late", 0644, O_RDWR, &f, &st), -ENOENT);
 	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
 	fs_forget(fs, d, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, d, &st), -ENOENT);
 	ck_assert_int_eq(fs_mkdir(fs, &ctx, d, "late", 0755, &st), -ENOENT);
 	/* mkdir in a file */
@@ -838,7 +850,9 @@ START_TEST(test_rename_files)
 	ck_assert_int_eq(fs_rename(fs, ROOT, "a", ROOT, "b", 0), 0);
 	ck_assert_uint_eq(lookup(ROOT, "b", NULL), a);
 	ck_assert_uint_eq(lookup(ROOT, "a", NULL), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, b, &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(b));
 	/* replace a target that is open: it lives until released */
 	a2 = create_file(ROOT, "c", 0644, &f);
@@ -849,6 +863,7 @@ START_TEST(test_rename_files)
 	ck_assert_mem_eq(buf, "keep", 4);
 	fs_release(fs, f);
 	fs_forget(fs, a2, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, a2, &st), -ENOENT);
 	/* two links to one inode: rename between them does nothing */
 	ck_assert_int_eq(fs_link(fs, NULL, a, ROOT, "hard", &st), 0);
@@ -902,6 +917,7 @@ START_TEST(test_rename_dirs)
 	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
 	ck_assert_int_eq(fs_rename(fs, d2, "sub", d1, "empty", 0), 0);
 	ck_assert_uint_eq(lookup(d1, "empty", NULL), sub);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, e, &st), -ENOENT);
 	ck_assert_uint_eq(getattr(d1).st_nlink, 3);
 	ck_assert_uint_eq(getattr(d2).st_nlink, 2);
@@ -1626,9 +1642,11 @@ START_TEST(test_readdirplus_refs)
 	ck_assert_int_eq(fs_getattr(fs, p, &st), 0);
 	ck_assert_uint_eq(st.st_nlink, 0);
 	fs_forget(fs, p, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, p, &st), -ENOENT);
 	/* q was not consumed: unlink removes it at once */
 	ck_assert_int_eq(fs_unlink(fs, d, "q"), 0);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, q, &st), -ENOENT);
 }
 END_TEST
@@ -2027,6 +2045,7 @@ START_TEST(test_group_commit)
 	ck_assert_mem_eq(buf, "synced", 6);
 	fs_release(fs, f);
 	ck_assert_int_eq(fs_lookup(fs, ROOT, "unsynced", &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(inos[1]));
 	fsck_clean();
 }
@@ -2048,8 +2067,11 @@ START_TEST(test_crash_recovery)
 	ck_assert(data_exists(STRAY_INO));
 	/* mount: recovery removes the orphan and both data files */
 	fs_reopen(NULL);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, victim, &st), -ENOENT);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(victim));
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert(!data_exists(STRAY_INO));
 	keep = lookup(ROOT, "keep", &st);
 	ck_assert_uint_gt(keep, 0);
@@ -2063,6 +2085,72 @@ START_TEST(test_crash_recovery)
 	ck_assert_uint_gt(create_closed(ROOT, "after"), victim);
 	fsck_clean();
 	ck_assert_int_eq(tsql_int(data_dir, "SELECT value = '1' FROM fs WHERE key = 'clean'"), 1);
+}
+END_TEST
+
+/* Unlinks purged off the request path, then a crash: the child unlinks
+ * files that nobody holds (their purge is queued) and ends at once, with
+ * the unlinks committed and the purger anywhere in its work.  The next
+ * mount removes every row and data file of them; fsck is clean. */
+#define PURGE_CRASH_FILES 40
+static void purge_crash_child(int wfd)
+{
+	uint64_t inos[PURGE_CRASH_FILES];
+	char err[1024], name[32];
+	struct fs_file *f;
+	struct stat st;
+	off_t at;
+
+	if (fs_open(conf, "/mnt/crash", &fs, err, sizeof(err)) < 0)
+		_exit(10);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		snprintf(name, sizeof(name), "gone%d", i);
+		if (fs_create(fs, &ctx, ROOT, name, 0644, O_RDWR, &f, &st) < 0)
+			_exit(11);
+		inos[i] = st.st_ino;
+		if (fs_write_begin(fs, f, 0, 4, &at) < 0 ||
+		    fs_write(fs, f, at, &(struct fs_wsrc){ "data", -1 }, 4) != 4 ||
+		    fs_write_end(fs, f, at, 4, 4) < 0)
+			_exit(12);
+		fs_release(fs, f);
+		fs_forget(fs, inos[i], 1);
+	}
+	if (fs_fsyncdir(fs, ROOT) < 0)
+		_exit(13);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		snprintf(name, sizeof(name), "gone%d", i);
+		if (fs_unlink(fs, ROOT, name) < 0)
+			_exit(14);
+	}
+	if (fs_fsyncdir(fs, ROOT) < 0)      /* the unlinks are durable */
+		_exit(15);
+	if (write(wfd, inos, sizeof(inos)) != (ssize_t)sizeof(inos))
+		_exit(16);
+	_exit(0);                /* no fs_close: a crash, the purger anywhere */
+}
+
+START_TEST(test_purge_crash)
+{
+	uint64_t inos[PURGE_CRASH_FILES];
+	struct stat st;
+
+	fs_close(fs);
+	fs = NULL;
+	run_crash_child(purge_crash_child, inos, sizeof(inos));
+	fs_reopen(NULL);
+	for (int i = 0; i < PURGE_CRASH_FILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "gone%d", i);
+		ck_assert_uint_eq(lookup(ROOT, name, NULL), 0);
+		ck_assert_int_eq(fs_getattr(fs, inos[i], &st), -ENOENT);
+		ck_assert(!data_exists(inos[i]));
+	}
+	fsck_clean();
+	fs_close(fs);
+	fs = NULL;
+	ck_assert_int_eq(tsql_int(data_dir, "SELECT count(*) FROM inode WHERE nlink = 0"), 0);
+	fs_reopen(NULL);
 }
 END_TEST
 
@@ -2367,6 +2455,101 @@ START_TEST(test_passthrough_size_and_times)
 	kpt_off();
 	fs_reopen(NULL);
 	check_committed(ino, 8198, 8190, "01234end");
+}
+END_TEST
+
+/* The backing file's allocated blocks, as the test sees them. */
+static int64_t data_blocks(uint64_t ino)
+{
+	char p[4400];
+	struct stat st;
+
+	data_path(ino, p, sizeof(p));
+	ck_assert_int_eq(stat(p, &st), 0);
+	return (int64_t)st.st_blocks;
+}
+
+/* A closed file's st_blocks is `want`, from the metadata alone: with the
+ * backing file moved away, getattr, lookup and readdirplus still show it. */
+static void blocks_from_meta(uint64_t ino, const char *name, int64_t want)
+{
+	char p[4400], q[4500];
+	static struct listing l;
+	uint64_t snap = 0;
+	struct stat st;
+	int i;
+
+	data_path(ino, p, sizeof(p));
+	snprintf(q, sizeof(q), "%s.away", p);
+	ck_assert_int_eq(rename(p, q), 0);
+	ck_assert_int_eq(getattr(ino).st_blocks, want);
+	ck_assert_uint_eq(lookup(ROOT, name, &st), ino);
+	ck_assert_int_eq(st.st_blocks, want);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(fs_opendir(fs, ROOT, &snap), 0);
+	list_more(ROOT, 0, &snap, true, 200, &l);
+	i = find_ent(&l, name);
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_eq(l.e[i].blocks, want);
+	for (int j = 0; j < l.n; j++)
+		if (strcmp(l.e[j].name, ".") && strcmp(l.e[j].name, ".."))
+			fs_forget(fs, l.e[j].ino, 1);      /* readdirplus took a reference */
+	ck_assert_int_eq(rename(q, p), 0);
+}
+
+/* st_blocks without a stat of the backing file: the last close records
+ * the allocated size in the metadata (schema 4), after a write, a truncate,
+ * a punched hole and passthrough writes; while open it is the backing
+ * file's.  fsck agrees. */
+START_TEST(test_blocks_recorded)
+{
+	static char buf[65536];
+	struct fs_file *f;
+	struct stat to;
+	uint64_t ino;
+	int64_t b;
+
+	memset(buf, 'b', sizeof(buf));
+	ino = create_file(ROOT, "b", 0644, &f);
+	ck_assert_int_eq(getattr(ino).st_blocks, 0);
+	write_at(f, 0, buf, sizeof(buf));
+	ck_assert_int_eq(getattr(ino).st_blocks, data_blocks(ino));   /* open: the file's */
+	fs_release(fs, f);
+	b = data_blocks(ino);
+	ck_assert_int_ge(b, 128);
+	blocks_from_meta(ino, "b", b);
+
+	memset(&to, 0, sizeof(to));
+	to.st_size = 4096;
+	ck_assert_int_eq(fs_setattr(fs, ino, &to, FS_SET_SIZE, &(struct stat){ 0 }), 0);
+	b = data_blocks(ino);
+	ck_assert_int_lt(b, 128);
+	blocks_from_meta(ino, "b", b);
+
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	write_at(f, 0, buf, sizeof(buf));
+	ck_assert_int_eq(fs_fallocate(fs, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 32768),
+			 0);
+	fs_release(fs, f);
+	b = data_blocks(ino);
+	ck_assert_int_lt(b, 128);
+	ck_assert_int_ge(b, 64);
+	blocks_from_meta(ino, "b", b);
+
+	kpt_on();
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
+	fs_release(fs, f);
+	kpt_off();
+	b = data_blocks(ino);
+	ck_assert_int_ge(b, 512);
+	ck_assert_int_eq(getattr(ino).st_size, 4 * 65536);
+	blocks_from_meta(ino, "b", b);
+	fs_reopen(NULL);
+	blocks_from_meta(ino, "b", b);
+	fsck_clean();
 }
 END_TEST
 
@@ -2823,6 +3006,7 @@ static Suite *fs_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_mkfs_open);
 	tcase_add_test(tc, test_passthrough_size_and_times);
+	tcase_add_test(tc, test_blocks_recorded);
 	tcase_add_test(tc, test_passthrough_refused);
 	tcase_add_test(tc, test_passthrough_stop_while_open);
 	tcase_add_test(tc, test_open_missing);
@@ -2880,6 +3064,7 @@ static Suite *fs_suite(void)
 	tcase_add_checked_fixture(tm, setup_mkfs, teardown);
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_crash_recovery);
+	tcase_add_test(tm, test_purge_crash);
 	tcase_add_test(tc, test_group_commit);
 	suite_add_tcase(s, tm);
 	return s;

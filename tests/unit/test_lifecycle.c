@@ -958,6 +958,7 @@ START_TEST(test_gc_deletes_orphans_only)
 
 	/* a deleted file's objects are garbage */
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 2);
 	ck_assert_uint_eq(count_objects(), 3);
@@ -1498,6 +1499,7 @@ START_TEST(test_copy_cannot_touch_originals_objects)
 	fs = open_as(cc, FS_OPEN_UNCLAIMED, 0, err, sizeof(err));
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), -EPERM);
 	ck_assert_int_eq(tier_run(fs, time(NULL) + 400 * DAY, &rep), -EPERM);
 	fs_close(fs);
@@ -1550,6 +1552,7 @@ static void reidentify_copy(void)
 	ck_assert_str_eq(fs_id(fs), rep.new_fs_id);
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 3);
 	ck_assert_uint_eq(count_objects(), 9);
@@ -1596,6 +1599,7 @@ START_TEST(test_reidentify_missing_objects)
 	cc = copy_data_dir(copy_dir, sizeof(copy_dir));
 	fs = open_as(conf, 0, 0, err, sizeof(err));
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 2);
 	fs_close(fs);
@@ -1647,6 +1651,7 @@ START_TEST(test_copy_with_own_store)
 	snprintf(objects_dir, sizeof(objects_dir), "%.4200s/objects", copy_dir);
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc(fs, &gone, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 3);
 	ck_assert_uint_eq(count_objects(), 0);
@@ -1701,6 +1706,7 @@ START_TEST(test_legacy_objects)
 	fs = open_as(cc, 0, 0, err, sizeof(err));
 	check_content(ino, buf, size);
 	ck_assert_int_eq(fs_unlink(fs, META_ROOT_INO, "f"), 0);
+	fs_purge_wait(fs);      /* the purger removes its rows off the request path */
 	ck_assert_int_eq(tier_gc_legacy(fs, false, &gone, &legacy, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gone, 0);
 	ck_assert_uint_eq(legacy, 3);

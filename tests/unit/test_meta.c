@@ -12,6 +12,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1507,6 +1509,53 @@ START_TEST(test_schema_4_read_only)
 }
 END_TEST
 
+/* Schema 5 -> 6 on open: inode.blocks comes, NULL (unknown: -1) in the old
+ * rows; new inodes record 0, inode_set_blocks records a figure and -1
+ * forgets it, inode_update leaves it.  A read-only open of schema 5 reads
+ * it as it is, every figure unknown, and leaves it schema 5. */
+START_TEST(test_migrate_schema_5)
+{
+	uint64_t old = inode_add(S_IFREG | 0644, 1), fresh;
+	struct meta_inode got;
+	char err[512] = "";
+	int r;
+
+	meta_close(m);
+	m = NULL;
+	tsql_exec(tmp_dir, "ALTER TABLE inode DROP COLUMN blocks; PRAGMA user_version = 5;");
+	r = meta_open(db_url, META_RDONLY, &m, err, sizeof(err));
+	ck_assert_msg(r == 0, "meta_open(read-only, schema 5) = %d: %s", r, err);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), 5);
+
+	reopen();
+	ck_assert_int_eq(tsql_int(tmp_dir, "PRAGMA user_version"), META_SCHEMA);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
+	ck_assert_uint_eq(got.mode, S_IFREG | 0644);
+	fresh = inode_add(S_IFREG | 0644, 1);
+	ck_assert_int_eq(m->ops->inode_get(m, fresh, &got), 0);
+	ck_assert_int_eq(got.blocks, 0);
+	ck_assert_int_eq(m->ops->inode_set_blocks(m, old, 24), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, 24);
+	got.uid = 7;
+	ck_assert_int_eq(m->ops->begin(m), 0);
+	ck_assert_int_eq(m->ops->inode_update(m, &got), 0);
+	ck_assert_int_eq(m->ops->commit(m), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, 24);
+	ck_assert_uint_eq(got.uid, 7);
+	ck_assert_int_eq(m->ops->inode_set_blocks(m, old, -1), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, old, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
+}
+END_TEST
+
+
 struct ieach {
 	int n, stop_after;
 	uint64_t ino[16];
@@ -1784,6 +1833,153 @@ START_TEST(test_integrity)
 }
 END_TEST
 
+/* ---- the read path (meta_read) ---- */
+
+/* A read body: the lookup of dir/name (name NULL: none) and the inodes
+ * dir and ino, counting its runs and noting whether the last ran on a
+ * read connection (a struct meta other than m). */
+struct read_arg {
+	uint64_t dir, ino;
+	const char *name;
+	uint64_t found;
+	struct meta_inode d, i;
+	int runs, lookup_r;
+	bool on_reader;
+};
+
+static int read_body(struct meta *mm, void *arg)
+{
+	struct read_arg *a = arg;
+	int r = 0;
+
+	a->runs++;
+	a->on_reader = mm != m;
+	a->found = 0;
+	if (a->name)
+		a->lookup_r = mm->ops->lookup(mm, a->dir, a->name, &a->found);
+	if (a->dir)
+		r = mm->ops->inode_get(mm, a->dir, &a->d);
+	if (!r && a->ino)
+		r = mm->ops->inode_get(mm, a->ino, &a->i);
+	return r;
+}
+
+static void *hold_lock(void *arg)
+{
+	sem_t *sem = arg;
+
+	m->ops->lock(m);
+	sem_post(&sem[0]);
+	sem_wait(&sem[1]);
+	m->ops->unlock(m);
+	return NULL;
+}
+
+/* Under group commit a read sees the operations of the open group (which
+ * a read connection's snapshot lacks: they go to the writer), reads of
+ * rows nobody changed since run on a read connection, also while another
+ * thread holds the writer's lock, and once the group is committed a read
+ * of the changed rows runs on a read connection again. */
+START_TEST(test_read_after_write)
+{
+	uint64_t dir = inode_add(S_IFDIR | 0755, 2), other = inode_add(S_IFREG | 0644, 1);
+	struct meta_inode f = inode_make(S_IFREG | 0600, 1), d;
+	struct read_arg a = { .dir = dir, .name = "f" };
+	pthread_t th;
+	sem_t sem[2];
+
+	ck_assert_int_eq(m->ops->set_group(m, 60 * 1000000000LL), 0);
+	/* committed before: a read connection answers, the name is not there */
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_int_eq(a.runs, 1);
+	ck_assert(a.on_reader);
+	ck_assert_int_eq(a.lookup_r, -ENOENT);
+
+	/* a create in the open group, not committed: a minute's window */
+	ck_assert_int_eq(m->ops->begin(m), 0);
+	ck_assert_int_eq(m->ops->inode_insert(m, &f, NULL, 0), 0);
+	ck_assert_int_eq(m->ops->dentry_insert(m, dir, "f", f.ino, f.mode), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, dir, &d), 0);
+	d.mtime = (struct timespec){ 1800000000, 5 };
+	ck_assert_int_eq(m->ops->inode_update(m, &d), 0);
+	ck_assert_int_eq(m->ops->commit(m), 0);
+	ck_assert_uint_gt(m->ops->pending(m), 0);    /* still in the open group */
+
+	a = (struct read_arg){ .dir = dir, .name = "f" };
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_int_eq(a.lookup_r, 0);
+	ck_assert_uint_eq(a.found, f.ino);
+	ts_eq(a.d.mtime, d.mtime);
+	ck_assert(!a.on_reader);                     /* answered by the writer */
+	ck_assert_int_eq(a.runs, 2);                 /* after a read connection could not */
+	a = (struct read_arg){ .ino = f.ino };
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_uint_eq(a.i.mode, f.mode);
+
+	/* a row nobody changed: a read connection, even while the writer's
+	 * lock is held by another thread (a read waiting for it would hang
+	 * this test) */
+	ck_assert_int_eq(sem_init(&sem[0], 0, 0), 0);
+	ck_assert_int_eq(sem_init(&sem[1], 0, 0), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, hold_lock, sem), 0);
+	sem_wait(&sem[0]);
+	a = (struct read_arg){ .ino = other };
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_int_eq(a.runs, 1);
+	ck_assert(a.on_reader);
+	ck_assert_uint_eq(a.i.mode, S_IFREG | 0644);
+	sem_post(&sem[1]);
+	pthread_join(th, NULL);
+
+	/* an unlink in the open group: the name is gone for every read */
+	ck_assert_int_eq(m->ops->begin(m), 0);
+	ck_assert_int_eq(m->ops->dentry_delete(m, dir, "f"), 0);
+	ck_assert_int_eq(m->ops->commit(m), 0);
+	a = (struct read_arg){ .dir = dir, .name = "f" };
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_int_eq(a.lookup_r, -ENOENT);
+
+	/* committed: read connections answer for those rows again */
+	m->ops->lock(m);
+	ck_assert_int_eq(m->ops->flush(m), 0);
+	m->ops->unlock(m);
+	a = (struct read_arg){ .dir = dir, .name = "f", .ino = f.ino };
+	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+	ck_assert_int_eq(a.runs, 1);
+	ck_assert(a.on_reader);
+	ck_assert_int_eq(a.lookup_r, -ENOENT);
+	ts_eq(a.d.mtime, d.mtime);
+	ck_assert_uint_eq(a.i.ino, f.ino);
+	ck_assert_int_eq(m->ops->set_group(m, 0), 0);
+	sem_destroy(&sem[0]);
+	sem_destroy(&sem[1]);
+}
+END_TEST
+
+/* Without group commit too: every commit is seen by the next read. */
+START_TEST(test_read_after_commit)
+{
+	uint64_t dir = inode_add(S_IFDIR | 0755, 2);
+	char name[32];
+
+	for (int i = 0; i < 50; i++) {
+		struct meta_inode f = inode_make(S_IFREG | 0600, 1);
+		struct read_arg a = { .dir = dir, .name = name };
+
+		snprintf(name, sizeof(name), "f%d", i);
+		ck_assert_int_eq(m->ops->begin(m), 0);
+		ck_assert_int_eq(m->ops->inode_insert(m, &f, NULL, 0), 0);
+		ck_assert_int_eq(m->ops->dentry_insert(m, dir, name, f.ino, f.mode), 0);
+		ck_assert_int_eq(m->ops->commit(m), 0);
+		ck_assert_int_eq(meta_read(m, read_body, &a), 0);
+		ck_assert_int_eq(a.lookup_r, 0);
+		ck_assert_uint_eq(a.found, f.ino);
+		ck_assert(a.on_reader);      /* committed: a snapshot holds it */
+	}
+}
+END_TEST
+
+
 static Suite *meta_suite(void)
 {
 	Suite *s = suite_create("meta");
@@ -1820,10 +2016,13 @@ static Suite *meta_suite(void)
 	tcase_add_test(tc, test_access_points);
 	tcase_add_test(tc, test_migrate_schema_4);
 	tcase_add_test(tc, test_schema_4_read_only);
+	tcase_add_test(tc, test_migrate_schema_5);
 	tcase_add_test(tc, test_schema_2_read_only);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_rollback_commit);
 	tcase_add_test(tc, test_integrity);
+	tcase_add_test(tc, test_read_after_write);
+	tcase_add_test(tc, test_read_after_commit);
 	tcase_add_test(tc, test_txn_retry);
 	tcase_add_test(tc, test_group_bytes);
 	tcase_add_test(tc, test_reserve_file);
