@@ -550,7 +550,8 @@ print_notes()
 }
 
 # What the efsfs binary was built from: "commit C (+ uncommitted changes) of
-# SRC, build type T", from the meson build directory it sits in.
+# SRC, build type T", from the meson build directory it sits in; C is the
+# source tree's HEAD, flagged when sources are newer than the binary.
 efsfs_build_info()
 {
 	local d info src bt commit dirty=""
@@ -568,6 +569,11 @@ efsfs_build_info()
 	commit=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null) || commit="?"
 	[[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ]] &&
 		dirty=" + uncommitted changes"
+	# the commit is the source tree's now: say so when it has moved on since the build
+	[[ -n "$(find "$src" \( -path "$src/build*" -o -path "$src/.git" -o -path "$src/tests" -o \
+		-path "$src/bench" \) -prune -o -newer "$EFSFS" \( -name '*.[ch]' -o -name meson.build \) \
+		-print -quit 2>/dev/null)" ]] &&
+		dirty+=" (C sources or meson.build newer than the binary: not rebuilt?)"
 	printf 'commit %s%s of %s, build type %s' "$commit" "$dirty" "$src" "${bt:-?}"
 }
 
