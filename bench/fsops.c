@@ -16,8 +16,20 @@
  *                                   rename dir, unlink, rmdir) = 6 x COUNT ops
  *   fsops write FILE SIZE BS        write FILE sequentially in BS blocks, fsync
  *   fsops read FILE BS              read FILE to its end in BS blocks
- *   fsops tree DIR COUNT SEED       make a source-like tree of COUNT files
- *                                   (untimed; prints "0 COUNT BYTES")
+ *   fsops tree DIR COUNT SEED [DIV] make a source-like tree of COUNT files,
+ *                                   sizes divided by DIV (untimed; prints
+ *                                   "0 COUNT BYTES")
+ *   fsops smalltree DIR COUNT SIZE  make COUNT files of SIZE bytes, 50 a
+ *                                   directory, two levels (untimed)
+ *   fsops pcreate DIR NPROC COUNT SIZE
+ *                                   NPROC processes at once, each creating
+ *                                   COUNT files of SIZE in DIR/pN; the time
+ *                                   runs from their common start to the end
+ *                                   of the last one
+ *   fsops randread FILE BS SECS SEED
+ *                                   pread BS bytes at random BS-aligned
+ *                                   offsets (POSIX_FADV_RANDOM) for SECS
+ *                                   seconds; ops are the reads done
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,19 +305,24 @@ static int cmd_meta(const char *dir, uint64_t count, struct fsops_result *res)
 	return 0;
 }
 
+/* The random bytes cmd_write writes from: at least 16 MiB, so that no 4 MiB
+ * chunk (nor zstd's window at the levels efsfs uses) sees a block twice. */
+#define FSOPS_POOL (16u << 20)
+
 static int cmd_write(const char *path, uint64_t size, uint64_t bs, struct fsops_result *res)
 {
-	unsigned char *buf;
-	uint64_t done = 0;
+	unsigned char *pool;
+	uint64_t done = 0, nblocks, blk = 0;
 	double t0;
 	int fd, r = 0;
 
 	if (!bs || bs > FSOPS_MAX_BS)
 		return -EINVAL;
-	buf = malloc(bs);
-	if (!buf)
+	nblocks = bs >= FSOPS_POOL ? 1 : (FSOPS_POOL + bs - 1) / bs;
+	pool = malloc(nblocks * bs);
+	if (!pool)
 		return -ENOMEM;
-	fill_random(buf, bs, 7);
+	fill_random(pool, nblocks * bs, 7);
 	t0 = now_secs();
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -312,8 +331,9 @@ static int cmd_write(const char *path, uint64_t size, uint64_t bs, struct fsops_
 	}
 	while (done < size) {
 		size_t n = size - done < bs ? (size_t)(size - done) : (size_t)bs;
+		unsigned char *buf = pool + (blk++ % nblocks) * bs;
 
-		/* vary each block so that no layer can deduplicate them */
+		/* and vary each block, so that no layer can deduplicate them */
 		memcpy(buf, &done, sizeof(done));
 		r = write_all(fd, buf, n, path);
 		if (r < 0)
@@ -333,7 +353,7 @@ out_fd:
 		res->bytes = size;
 	}
 out_buf:
-	free(buf);
+	free(pool);
 	return r;
 }
 
@@ -380,6 +400,21 @@ out_buf:
 	return r;
 }
 
+/* The directory of file i in a two-level tree of 50 files a directory (the
+ * layout of cmd_tree and cmd_smalltree), made on the way. */
+static int tree_dir(const char *dir, uint64_t i, char *sub, size_t size)
+{
+	int r = path_make(sub, size, "%s/m%03" PRIu64, dir, i / 500);
+
+	if (r == 0)
+		r = mkdir_exist_ok(sub);
+	if (r == 0)
+		r = path_make(sub, size, "%s/m%03" PRIu64 "/d%03" PRIu64, dir, i / 500, i / 50);
+	if (r == 0)
+		r = mkdir_exist_ok(sub);
+	return r;
+}
+
 /* A file size drawn like a source tree's: mostly a few KiB, some tens of
  * KiB, a few hundred KiB. */
 static size_t tree_file_size(uint64_t *st)
@@ -393,7 +428,8 @@ static size_t tree_file_size(uint64_t *st)
 	return (64u << 10) + (size_t)(v % (448u << 10));
 }
 
-static int cmd_tree(const char *dir, uint64_t count, uint64_t seed, struct fsops_result *res)
+static int cmd_tree(const char *dir, uint64_t count, uint64_t seed, uint64_t div,
+		    struct fsops_result *res)
 {
 	const size_t max = 512u << 10;
 	unsigned char *buf;
@@ -408,17 +444,9 @@ static int cmd_tree(const char *dir, uint64_t count, uint64_t seed, struct fsops
 	if (r < 0)
 		goto out_buf;
 	for (uint64_t i = 0; i < count; i++) {
-		size_t len = tree_file_size(&st);
+		size_t len = tree_file_size(&st) / (div ? div : 1);
 
-		/* 50 files a directory, two levels deep */
-		r = path_make(sub, sizeof(sub), "%s/m%03" PRIu64, dir, i / 500);
-		if (r == 0)
-			r = mkdir_exist_ok(sub);
-		if (r == 0)
-			r = path_make(sub, sizeof(sub), "%s/m%03" PRIu64 "/d%03" PRIu64, dir,
-				      i / 500, i / 50);
-		if (r == 0)
-			r = mkdir_exist_ok(sub);
+		r = tree_dir(dir, i, sub, sizeof(sub));
 		if (r == 0)
 			r = path_make(path, sizeof(path), "%s/file%06" PRIu64 ".c", sub, i);
 		if (r < 0)
@@ -443,46 +471,215 @@ out_buf:
 	return r;
 }
 
+static int cmd_smalltree(const char *dir, uint64_t count, uint64_t size, struct fsops_result *res)
+{
+	unsigned char *buf;
+	char sub[4096], path[4096];
+	int r;
+
+	if (size > FSOPS_MAX_BS)
+		return -EINVAL;
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	r = mkdir_exist_ok(dir);
+	for (uint64_t i = 0; r == 0 && i < count; i++) {
+		fill_random(buf, size, 1000 + i);
+		r = tree_dir(dir, i, sub, sizeof(sub));
+		if (r == 0)
+			r = path_make(path, sizeof(path), "%s/f%06" PRIu64, sub, i);
+		if (r == 0)
+			r = write_file(path, buf, size);
+	}
+	if (r == 0) {
+		res->secs = 0;
+		res->ops = count;
+		res->bytes = count * size;
+	}
+	free(buf);
+	return r;
+}
+
+/* NPROC children create COUNT files each in DIR/pN; they start together
+ * when the parent closes the pipe they block on, and the time runs until
+ * the last one has exited. */
+static int cmd_pcreate(const char *dir, uint64_t nproc, uint64_t count, uint64_t size,
+		       struct fsops_result *res)
+{
+	pid_t pids[64];
+	int go[2], ready[2], r = 0, status;
+	uint64_t started = 0, i;
+	char sub[4096], c;
+	double t0;
+
+	if (nproc == 0 || nproc > 64 || size > FSOPS_MAX_BS)
+		return -EINVAL;
+	r = mkdir_exist_ok(dir);
+	if (r < 0)
+		return r;
+	if (pipe(go) < 0 || pipe(ready) < 0)
+		return fail_errno("pipe", dir);
+	for (i = 0; i < nproc; i++) {
+		pid_t pid;
+
+		r = path_make(sub, sizeof(sub), "%s/p%02" PRIu64, dir, i);
+		if (r < 0)
+			break;
+		pid = fork();
+		if (pid < 0) {
+			r = fail_errno("fork", dir);
+			break;
+		}
+		if (pid == 0) {
+			struct fsops_result cres;
+			char b;
+
+			close(go[1]);
+			close(ready[0]);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			/* EOF when the parent closes its end: everyone starts */
+			if (read(go[0], &b, 1) < 0)
+				_exit(1);
+			_exit(cmd_create(sub, count, size, &cres) < 0 ? 1 : 0);
+		}
+		pids[started++] = pid;
+	}
+	close(go[0]);
+	close(ready[1]);
+	/* wait until every child is ready, so that fork time is not timed */
+	for (i = 0; i < started && read(ready[0], &c, 1) == 1; i++)
+		;
+	close(ready[0]);
+	t0 = now_secs();
+	close(go[1]);
+	for (i = 0; i < started; i++) {
+		if (waitpid(pids[i], &status, 0) < 0) {
+			if (r == 0)
+				r = fail_errno("waitpid", dir);
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "fsops: pcreate: child %" PRIu64 " failed\n", i);
+			if (r == 0)
+				r = -EIO;
+		}
+	}
+	if (r == 0) {
+		res->secs = now_secs() - t0;
+		res->ops = nproc * count;
+		res->bytes = nproc * count * size;
+	}
+	return r;
+}
+
+static int cmd_randread(const char *path, uint64_t bs, uint64_t secs, uint64_t seed,
+			struct fsops_result *res)
+{
+	unsigned char *buf;
+	uint64_t st = seed | 1, ops = 0, blocks;
+	struct stat sb;
+	double t0, end;
+	int fd, r = 0;
+
+	if (!bs || bs > FSOPS_MAX_BS || !secs)
+		return -EINVAL;
+	buf = malloc(bs);
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = fail_errno("open", path);
+		goto out_buf;
+	}
+	if (fstat(fd, &sb) < 0) {
+		r = fail_errno("fstat", path);
+		goto out_fd;
+	}
+	blocks = (uint64_t)sb.st_size / bs;
+	if (blocks == 0) {
+		fprintf(stderr, "fsops: %s is smaller than one block\n", path);
+		r = -EIO;
+		goto out_fd;
+	}
+	/* no readahead: every read asks for BS bytes and no more */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	t0 = now_secs();
+	end = t0 + (double)secs;
+	do {
+		uint64_t off = (rng_next(&st) % blocks) * bs;
+		ssize_t n = pread(fd, buf, bs, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = fail_errno("pread", path);
+			goto out_fd;
+		}
+		if ((uint64_t)n != bs) {
+			fprintf(stderr, "fsops: short read of %s at %" PRIu64 "\n", path, off);
+			r = -EIO;
+			goto out_fd;
+		}
+		ops++;
+	} while (now_secs() < end);
+	res->secs = now_secs() - t0;
+	res->ops = ops;
+	res->bytes = ops * bs;
+out_fd:
+	close(fd);
+out_buf:
+	free(buf);
+	return r;
+}
+
 static int usage(void)
 {
 	fputs("usage: fsops create DIR COUNT SIZE | stat DIR COUNT | unlink DIR COUNT |\n"
 	      "             meta DIR COUNT | write FILE SIZE BS | read FILE BS |\n"
-	      "             tree DIR COUNT SEED\n", stderr);
+	      "             tree DIR COUNT SEED [DIV] | smalltree DIR COUNT SIZE |\n"
+	      "             pcreate DIR NPROC COUNT SIZE | randread FILE BS SECS SEED\n", stderr);
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	struct fsops_result res = { 0, 0, 0 };
-	uint64_t a = 0, b = 0;
+	uint64_t v[4] = { 0, 0, 0, 0 };
 	const char *cmd;
-	int r;
+	int r, n;
 
-	if (argc < 4)
+	if (argc < 4 || argc > 7)
 		return usage();
 	cmd = argv[1];
-	if (!parse_size(argv[3], &a))
-		return usage();
-	if (argc > 4 && !parse_size(argv[4], &b))
-		return usage();
-	if (strcmp(cmd, "create") == 0 && argc == 5)
-		r = cmd_create(argv[2], a, b, &res);
-	else if (strcmp(cmd, "stat") == 0 && argc == 4)
-		r = cmd_stat(argv[2], a, &res);
-	else if (strcmp(cmd, "unlink") == 0 && argc == 4)
-		r = cmd_unlink(argv[2], a, &res);
-	else if (strcmp(cmd, "meta") == 0 && argc == 4)
-		r = cmd_meta(argv[2], a, &res);
-	else if (strcmp(cmd, "write") == 0 && argc == 5)
-		r = cmd_write(argv[2], a, b, &res);
-	else if (strcmp(cmd, "read") == 0 && argc == 4)
-		r = cmd_read(argv[2], a, &res);
-	else if (strcmp(cmd, "tree") == 0 && argc == 5)
-		r = cmd_tree(argv[2], a, b, &res);
+	n = argc - 3;
+	for (int i = 0; i < n; i++) {
+		if (!parse_size(argv[3 + i], &v[i]))
+			return usage();
+	}
+	if (strcmp(cmd, "create") == 0 && n == 2)
+		r = cmd_create(argv[2], v[0], v[1], &res);
+	else if (strcmp(cmd, "stat") == 0 && n == 1)
+		r = cmd_stat(argv[2], v[0], &res);
+	else if (strcmp(cmd, "unlink") == 0 && n == 1)
+		r = cmd_unlink(argv[2], v[0], &res);
+	else if (strcmp(cmd, "meta") == 0 && n == 1)
+		r = cmd_meta(argv[2], v[0], &res);
+	else if (strcmp(cmd, "write") == 0 && n == 2)
+		r = cmd_write(argv[2], v[0], v[1], &res);
+	else if (strcmp(cmd, "read") == 0 && n == 1)
+		r = cmd_read(argv[2], v[0], &res);
+	else if (strcmp(cmd, "tree") == 0 && (n == 2 || n == 3))
+		r = cmd_tree(argv[2], v[0], v[1], n == 3 ? v[2] : 1, &res);
+	else if (strcmp(cmd, "smalltree") == 0 && n == 2)
+		r = cmd_smalltree(argv[2], v[0], v[1], &res);
+	else if (strcmp(cmd, "pcreate") == 0 && n == 3)
+		r = cmd_pcreate(argv[2], v[0], v[1], v[2], &res);
+	else if (strcmp(cmd, "randread") == 0 && n == 3)
+		r = cmd_randread(argv[2], v[0], v[1], v[2], &res);
 	else
 		return usage();
 	if (r == -EINVAL) {
-		fprintf(stderr, "fsops: block or file size above %u bytes\n", FSOPS_MAX_BS);
+		fprintf(stderr, "fsops: a size, count or time out of range (block size at most %u bytes)\n",
+			FSOPS_MAX_BS);
 		return 2;
 	}
 	if (r < 0)

@@ -142,6 +142,31 @@ DROP_NOTE=""
 [[ -w /proc/sys/vm/drop_caches ]] ||
 	DROP_NOTE="drop_caches is not writable here: 'cold cache' rows ran with warm caches"
 
+# The block device that holds $BENCH_TMP (so every target's data: native,
+# efsfs's data_dir, bindfs's source, s3rver's files): its sector counters
+# (/sys/dev/block/MAJ:MIN/stat, fields 3 and 7, 512-byte sectors) before and
+# after each run give the disk bytes the run read and wrote.
+DISK_STAT=""
+DISK_NAME=""
+DISK_NOTE=""
+disk_find()
+{
+	local mm src
+	mm=$(findmnt -n -o MAJ:MIN -T "$BENCH_TMP" 2>/dev/null | head -n 1 | tr -d ' ')
+	if [[ -z "$mm" || ! -r /sys/dev/block/$mm/stat ]]; then
+		# btrfs and the like show an anonymous device: try the mount's source
+		src=$(findmnt -n -o SOURCE -T "$BENCH_TMP" 2>/dev/null | head -n 1)
+		mm=$(lsblk -n -d -o MAJ:MIN -- "${src%%\[*}" 2>/dev/null | head -n 1 | tr -d ' ')
+	fi
+	if [[ -n "$mm" && -r /sys/dev/block/$mm/stat ]]; then
+		DISK_STAT=/sys/dev/block/$mm/stat
+		DISK_NAME="$(basename "$(readlink -f "/sys/dev/block/$mm")") ($mm)"
+	else
+		DISK_NOTE="no block device found for $BENCH_TMP: the disk columns are empty"
+	fi
+}
+disk_find
+
 for t in "${TARGETS[@]}"; do
 	log "setting up $t"
 	target_setup "$t" || log "$t: n/a (${TARGET_NA[$t]})"
@@ -154,13 +179,42 @@ done
 if [[ " ${WORKLOADS[*]} " == *" untar "* ]]; then
 	untar_make_tarballs "${ACTIVE[@]}" || { echo "bench/run.sh: cannot make the tarballs" >&2; exit 1; }
 fi
+if [[ " ${WORKLOADS[*]} " == *" gitclone "* ]]; then
+	log "making the git repositories"
+	gitclone_make_repos "${ACTIVE[@]}" ||
+		{ echo "bench/run.sh: cannot make the git repositories (see logs/gitclone.log)" >&2; exit 1; }
+fi
 
 # ---- the runs ----------------------------------------------------------------------
 
 declare -A SAMPLES=()	# "wl target" -> space-separated rates
 declare -A CELL_NA=()	# "wl target" -> why there is no value
 declare -A WL_SECS=()	# wl -> seconds it took (preparation and all runs)
+declare -A DISK_R=() DISK_W=()	# "wl target" -> space-separated MiB read / written per run
+PT_OPENS=""		# the most passthrough opens "efsfs stats" reported after a workload
 START=$(date +%s)
+
+# disk_sectors: "READ WRITTEN" sectors of the bench disk now.
+disk_sectors()
+{
+	awk '{ print $3, $7 }' "$DISK_STAT"
+}
+
+# disk_since_mark: MiB read and written since the last disk_mark, as "R W".
+disk_since_mark()
+{
+	local r0 w0 r1 w1
+	read -r r0 w0 < <(awk '{ print $3, $7 }' "$BENCH_TMP/disk.mark") || return 1
+	read -r r1 w1 < <(disk_sectors) || return 1
+	awk -v a="$r0" -v b="$w0" -v c="$r1" -v d="$w1" \
+		'BEGIN { printf "%.1f %.1f\n", (c - a) * 512 / 1048576, (d - b) * 512 / 1048576 }'
+}
+
+# "PassthroughOpens" of efsfs stats: how many opens went to FUSE passthrough.
+efsfs_passthrough_opens()
+{
+	timeout 30 "$EFSFS" stats "$EFSFS_NAME" 2>/dev/null | awk -F': *' '$1 == "PassthroughOpens" { print $2 }'
+}
 
 for w in "${WORKLOADS[@]}"; do
 	wl_start=$(date +%s)
@@ -181,6 +235,8 @@ for w in "${WORKLOADS[@]}"; do
 	for ((run = 1 - WARMUP; run <= RUNS; run++)); do
 		for t in "${runnable[@]}"; do
 			[[ -n "${CELL_NA["$w $t"]:-}" ]] && continue
+			# the run's settle or drop_caches marks the start of its timed part again
+			disk_mark
 			if ! v=$("wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
 				[[ ! $v =~ ^[0-9.]+$ ]]; then
 				CELL_NA["$w $t"]="failed in run $run (see logs/$w.log)"
@@ -188,15 +244,27 @@ for w in "${WORKLOADS[@]}"; do
 				tail -n 5 "$BENCH_TMP/logs/$w.log" >&2
 				continue
 			fi
+			# untimed: what the run left dirty is its writing too
+			sync
+			disk=""
+			[[ -n "$DISK_STAT" ]] && disk=$(disk_since_mark)
 			if ((run < 1)); then
-				log "$w on $t warm-up (not counted): $v ${WL_UNIT[$w]}"
+				log "$w on $t warm-up (not counted): $v ${WL_UNIT[$w]}${disk:+, disk MiB r/w ${disk/ //}}"
 				continue
 			fi
 			SAMPLES["$w $t"]+="$v "
-			log "$w on $t run $run/$RUNS: $v ${WL_UNIT[$w]}"
+			if [[ -n "$disk" ]]; then
+				DISK_R["$w $t"]+="${disk% *} "
+				DISK_W["$w $t"]+="${disk#* } "
+			fi
+			log "$w on $t run $run/$RUNS: $v ${WL_UNIT[$w]}${disk:+, disk MiB r/w ${disk/ //}}"
 		done
 	done
 	WL_SECS[$w]=$(($(date +%s) - wl_start))
+	if [[ " ${runnable[*]} " == *" efsfs "* ]]; then
+		n=$(efsfs_passthrough_opens)
+		[[ $n =~ ^[0-9]+$ ]] && { [[ -z "$PT_OPENS" ]] || ((n > PT_OPENS)); } && PT_OPENS=$n
+	fi
 	for t in "${runnable[@]}"; do
 		if declare -F "wl_${w}_done" >/dev/null; then
 			"wl_${w}_done" "$t" "${TARGET_DIR[$t]}" 2>>"$BENCH_TMP/logs/$w.log" || true
@@ -220,13 +288,27 @@ fmt_num()
 		if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'
 }
 
-declare -A MED=()
+declare -A MED=() MED_R=() MED_W=()
 for w in "${WORKLOADS[@]}"; do
 	for t in "${TARGETS[@]}"; do
 		[[ -n "${SAMPLES["$w $t"]:-}" && -z "${CELL_NA["$w $t"]:-}" ]] || continue
 		MED["$w $t"]=$(median <<<"${SAMPLES["$w $t"]}")
+		[[ -n "${DISK_R["$w $t"]:-}" ]] || continue
+		MED_R["$w $t"]=$(median <<<"${DISK_R["$w $t"]}")
+		MED_W["$w $t"]=$(median <<<"${DISK_W["$w $t"]}")
 	done
 done
+
+# True when TARGET read less than half of native's disk bytes in workload WL,
+# one that starts cold (WL_COLD), and native read at least 1 MiB: its rate did
+# not pay for the same disk reads.
+disk_flagged()
+{
+	local w=$1 t=$2
+	[[ " ${WL_COLD[*]} " == *" $w "* ]] || return 1
+	[[ $t != native && -n "${MED_R["$w $t"]:-}" && -n "${MED_R["$w native"]:-}" ]] || return 1
+	awk -v a="${MED_R["$w $t"]}" -v b="${MED_R["$w native"]}" 'BEGIN { exit !(b >= 1 && a < 0.5 * b) }'
+}
 
 cell()
 {
@@ -240,14 +322,37 @@ cell()
 	fi
 }
 
+# "READ/WRITTEN" median disk MiB of a target's runs, "!" when disk_flagged.
+disk_cell()
+{
+	local w=$1 t=$2
+	if [[ -n "${MED_R["$w $t"]:-}" ]]; then
+		printf '%s/%s' "$(fmt_num "${MED_R["$w $t"]}")" "$(fmt_num "${MED_W["$w $t"]}")"
+		disk_flagged "$w" "$t" && printf '!'
+	elif [[ -n "${WL_ONLY[$w]:-}" && "${WL_ONLY[$w]}" != "$t" ]]; then
+		printf -- '-'
+	else
+		printf 'n/a'
+	fi
+}
+
+# ratio_num A_WL A_TARGET B_WL B_TARGET: the ratio of two medians, or nothing.
+ratio_num()
+{
+	local a=${MED["$1 $2"]:-} b=${MED["$3 $4"]:-}
+	[[ -n "$a" && -n "$b" ]] || return 0
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		if (b <= 0) exit; else if (a / b < 0.1) printf "%.3f", a / b; else printf "%.2f", a / b }'
+}
+
 ratio_cell()
 {
-	local w=$1 t=$2 base=${3:-native}
-	if [[ -n "${MED["$w $t"]:-}" && -n "${MED["$w $base"]:-}" ]]; then
-		awk -v a="${MED["$w $t"]}" -v b="${MED["$w $base"]}" 'BEGIN {
-			if (b <= 0) printf "n/a"; else if (a / b < 0.1) printf "%.3f", a / b
-			else printf "%.2f", a / b }'
+	local w=$1 t=$2 base=${3:-native} r
+	r=$(ratio_num "$w" "$t" "$w" "$base")
+	if [[ -n "$r" ]]; then
+		printf '%s' "$r"
 		wl_is_scaled "$w" "$t" && printf '*'
+		[[ $base == native ]] && disk_flagged "$w" "$t" && printf '!'
 	elif [[ -n "${WL_ONLY[$w]:-}" && "${WL_ONLY[$w]}" != "$t" ]]; then
 		printf -- '-'
 	else
@@ -257,39 +362,46 @@ ratio_cell()
 
 print_table()
 {
-	local w t line i ncols others=()
+	local w t line i ncols others=() has_native=0
 	for t in "${TARGETS[@]}"; do
 		[[ $t != native ]] && others+=("$t")
 	done
+	[[ " ${TARGETS[*]} " == *" native "* ]] && has_native=1
 	line="| workload | unit |"
 	for t in "${TARGETS[@]}"; do line+=" $t |"; done
-	if [[ " ${TARGETS[*]} " == *" native "* ]]; then
+	if ((has_native)); then
 		for t in "${others[@]}"; do line+=" $t/native |"; done
+	fi
+	if [[ -n "$DISK_STAT" ]]; then
+		for t in "${TARGETS[@]}"; do line+=" $t disk MiB r/w |"; done
 	fi
 	echo "$line"
 	ncols=$((2 + ${#TARGETS[@]}))
-	[[ " ${TARGETS[*]} " == *" native "* ]] && ncols=$((ncols + ${#others[@]}))
+	((has_native)) && ncols=$((ncols + ${#others[@]}))
+	[[ -n "$DISK_STAT" ]] && ncols=$((ncols + ${#TARGETS[@]}))
 	line="|"
 	for ((i = 0; i < ncols; i++)); do line+="---|"; done
 	echo "$line"
 	for w in "${WORKLOADS[@]}"; do
 		line="| ${WL_LABEL[$w]} | ${WL_UNIT[$w]} |"
 		for t in "${TARGETS[@]}"; do line+=" $(cell "$w" "$t") |"; done
-		if [[ " ${TARGETS[*]} " == *" native "* ]]; then
+		if ((has_native)); then
 			for t in "${others[@]}"; do line+=" $(ratio_cell "$w" "$t") |"; done
+		fi
+		if [[ -n "$DISK_STAT" ]]; then
+			for t in "${TARGETS[@]}"; do line+=" $(disk_cell "$w" "$t") |"; done
 		fi
 		echo "$line"
 	done
 }
 
-# paired_ratios WL TARGET BASE: the ratio of every run of TARGET to the same
-# run of BASE (the targets take turns within a run, so a pair saw the same
-# machine), as "median min max"; nothing when the runs do not pair up.
+# paired_ratios A_WL A_TARGET B_WL B_TARGET: the ratio of every run of A to
+# the same run of B (the targets take turns within a run, so a pair saw the
+# same machine), as "median min max"; nothing when the runs do not pair up.
 paired_ratios()
 {
-	local w=$1 t=$2 base=$3
-	[[ -n "${SAMPLES["$w $t"]:-}" && -n "${SAMPLES["$w $base"]:-}" ]] || return 0
-	awk -v a="${SAMPLES["$w $t"]}" -v b="${SAMPLES["$w $base"]}" 'BEGIN {
+	[[ -n "${SAMPLES["$1 $2"]:-}" && -n "${SAMPLES["$3 $4"]:-}" ]] || return 0
+	awk -v a="${SAMPLES["$1 $2"]}" -v b="${SAMPLES["$3 $4"]}" 'BEGIN {
 		n = split(a, x, " "); m = split(b, y, " ")
 		if (n != m || n == 0) exit
 		for (i = 1; i <= n; i++) { if (y[i] <= 0) exit; r[i] = x[i] / y[i] }
@@ -298,27 +410,88 @@ paired_ratios()
 		printf "%.2f %.2f %.2f\n", med, r[1], r[n] }'
 }
 
-# goal LABEL WL TARGET BASE MIN
-goal()
+# goal_text A_WL A_TARGET B_WL B_TARGET MIN: "0.42 (goal >= 0.5: BELOW; run by
+# run 0.40, 0.31-0.47)"; MIN "-" for a ratio without a goal; "not measured".
+goal_text()
 {
-	local label=$1 w=$2 t=$3 base=$4 min=$5 r p verdict
-	if [[ -z "${MED["$w $t"]:-}" || -z "${MED["$w $base"]:-}" ]]; then
-		printf -- '- %s: not measured\n' "$label"
+	local r p pm plo phi verdict=""
+	r=$(ratio_num "$1" "$2" "$3" "$4")
+	if [[ -z "$r" ]]; then
+		printf 'not measured'
 		return
 	fi
-	r=$(ratio_cell "$w" "$t" "$base")
-	if awk -v r="$r" -v m="$min" 'BEGIN { exit !(r + 0 >= m) }'; then
-		verdict=PASS
-	else
-		verdict="BELOW GOAL"
+	if [[ $5 != - ]]; then
+		if awk -v r="$r" -v m="$5" 'BEGIN { exit !(r + 0 >= m) }'; then
+			verdict="goal >= $5: PASS"
+		else
+			verdict="goal >= $5: BELOW"
+		fi
 	fi
-	p=$(paired_ratios "$w" "$t" "$base")
+	p=$(paired_ratios "$1" "$2" "$3" "$4")
 	if [[ -n "$p" ]]; then
 		read -r pm plo phi <<<"$p"
-		printf -- '- %s: %s (goal >= %s) %s; run by run: median %s, from %s to %s\n' \
-			"$label" "$r" "$min" "$verdict" "$pm" "$plo" "$phi"
+		printf '%s (%s%srun by run %s, %s-%s)' "$r" "$verdict" "${verdict:+; }" "$pm" "$plo" "$phi"
+	elif [[ -n "$verdict" ]]; then
+		printf '%s (%s)' "$r" "$verdict"
 	else
-		printf -- '- %s: %s (goal >= %s) %s\n' "$label" "$r" "$min" "$verdict"
+		printf '%s' "$r"
+	fi
+}
+
+selected()
+{
+	[[ " ${WORKLOADS[*]} " == *" $1 "* ]]
+}
+
+print_goals()
+{
+	local w native_min line flag
+	echo "Goals (efsfs, issue 13; ratios of medians, then the median and range of the run-by-run ratios):"
+	for w in "${WL_META[@]}" gitclone; do
+		selected "$w" || continue
+		native_min=0.5
+		[[ $w == gitclone ]] && native_min=0.6
+		line="- ${WL_LABEL[$w]}: vs native $(goal_text "$w" efsfs "$w" native "$native_min")"
+		if [[ $w == gitclone ]]; then
+			line+="; vs bindfs $(goal_text "$w" efsfs "$w" bindfs -)"
+		else
+			line+="; vs bindfs $(goal_text "$w" efsfs "$w" bindfs 1.5)"
+		fi
+		echo "$line"
+	done
+	if selected pcreate1 && selected pcreate4; then
+		line="- parallel scaling, 4-process rate / 1-process rate: efsfs $(goal_text pcreate4 efsfs pcreate1 efsfs 2.5)"
+		for t in native bindfs; do
+			[[ -n "${MED["pcreate4 $t"]:-}" ]] && line+="; $t $(goal_text pcreate4 "$t" pcreate1 "$t" -)"
+		done
+		echo "$line"
+	fi
+	for w in "${WL_DATA[@]}"; do
+		selected "$w" || continue
+		flag=""
+		disk_flagged "$w" efsfs &&
+			flag=" ! efsfs read $(fmt_num "${MED_R["$w efsfs"]}") MiB from the disk, native $(fmt_num "${MED_R["$w native"]}"): not the same work"
+		echo "- ${WL_LABEL[$w]}: vs native $(goal_text "$w" efsfs "$w" native 0.95)$flag"
+	done
+	if selected iaread; then
+		if [[ -n "${MED["iaread efsfs"]:-}" ]]; then
+			line="- ${WL_LABEL[iaread]}: $(fmt_num "${MED["iaread efsfs"]}") IOPS"
+			if awk -v r="${MED["iaread efsfs"]}" 'BEGIN { exit !(r >= 2110) }'; then
+				line+=" (goal >= 2110, 10x the 211 of issue 13: PASS)"
+			else
+				line+=" (goal >= 2110, 10x the 211 of issue 13: BELOW)"
+			fi
+			echo "$line"
+		else
+			echo "- ${WL_LABEL[iaread]}: n/a (${CELL_NA["iaread efsfs"]:-not run})"
+		fi
+	fi
+	if selected coldread; then
+		if [[ -n "${MED["coldread efsfs"]:-}" ]]; then
+			echo "- ${WL_LABEL[coldread]}: $(fmt_num "${MED["coldread efsfs"]}") MiB/s (no goal)"
+		else
+			echo "- ${WL_LABEL[coldread]}: n/a (${CELL_NA["coldread efsfs"]:-not run})"
+		fi
 	fi
 }
 
@@ -329,7 +502,8 @@ wl_uses_key()
 	for w in "${WORKLOADS[@]}"; do
 		case $1:$w in
 		seq:seqwrite | seq:seqread | rand_*:randrw | qbig:qwrite | qbig:qread) return 0 ;;
-		create:create | stat:stat | untar:untar | meta:meta) return 0 ;;
+		create:create | stat:stat | untar:untar | meta:meta | rmrf:rmrf) return 0 ;;
+		pcreate:pcreate1 | pcreate:pcreate4 | walk:find | walk:du | git:gitclone) return 0 ;;
 		esac
 	done
 	return 1
@@ -337,18 +511,24 @@ wl_uses_key()
 
 print_notes()
 {
-	local t w scaled=0 k
+	local t w scaled=0 k flagged=0
 	for w in "${WORKLOADS[@]}"; do
 		for t in "${TARGETS[@]}"; do
 			wl_is_scaled "$w" "$t" && scaled=1
+			disk_flagged "$w" "$t" && flagged=1
 		done
 	done
 	echo
 	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
-	echo "Goal lines also give the ratio run by run: each run of efsfs against the same run of the other target (the targets take turns within a run)."
+	if [[ -n "$DISK_STAT" ]]; then
+		echo "disk MiB r/w: median MiB read/written on $DISK_NAME during a run's timed part and the sync after it" \
+			"(the whole device: other processes' I/O counts too)."
+		((flagged)) &&
+			echo "! a cold-cache workload in which the target read less than half of native's disk bytes: its rate is not for the same work (page cache, or a different layout on disk)."
+	fi
 	if ((scaled)); then
 		printf '* scaled down for the object-store targets:'
-		for k in seq rand_file rand_time create stat untar meta qbig; do
+		for k in seq rand_file rand_time create stat untar meta rmrf pcreate walk git qbig; do
 			wl_uses_key "$k" || continue
 			[[ "$(size_of "$k" native)" != "${SIZE_SLOW[$k]}" ]] &&
 				printf ' %s %s (not %s),' "$k" "${SIZE_SLOW[$k]}" "$(size_of "$k" native)"
@@ -364,26 +544,65 @@ print_notes()
 		done
 	done
 	[[ -n "$DROP_NOTE" ]] && echo "$DROP_NOTE"
+	[[ -n "$DISK_NOTE" ]] && echo "$DISK_NOTE"
 	echo
-	echo "Goals (efsfs):"
-	goal "seq write vs native" seqwrite efsfs native 0.9
-	goal "4k randrw vs native" randrw efsfs native 0.9
-	goal "small-file create vs bindfs" create efsfs bindfs 1.5
-	goal "untar vs bindfs" untar efsfs bindfs 1.0
-	if [[ -n "${MED["coldread efsfs"]:-}" ]]; then
-		echo "- cold-chunk read: $(fmt_num "${MED["coldread efsfs"]}") MiB/s"
-	else
-		echo "- cold-chunk read: n/a (${CELL_NA["coldread efsfs"]:-not run})"
+	print_goals
+}
+
+# What the efsfs binary was built from: "commit C (+ uncommitted changes) of
+# SRC, build type T", from the meson build directory it sits in; C is the
+# source tree's HEAD, flagged when sources are newer than the binary.
+efsfs_build_info()
+{
+	local d info src bt commit dirty=""
+	d=$(dirname -- "$EFSFS")
+	for info in "$d/meson-info" "$d/../meson-info"; do
+		[[ -f "$info/meson-info.json" ]] && break
+	done
+	if [[ ! -f "$info/meson-info.json" ]]; then
+		printf 'not from a meson build directory (commit and build type unknown)'
+		return
 	fi
+	src=$(grep -o '"source": *"[^"]*"' "$info/meson-info.json" | sed 's/.*: *"\(.*\)"/\1/')
+	bt=$(grep -o '"name": *"buildtype", *"value": *"[^"]*"' "$info/intro-buildoptions.json" 2>/dev/null |
+		sed 's/.*"value": *"\(.*\)"/\1/')
+	commit=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null) || commit="?"
+	[[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ]] &&
+		dirty=" + uncommitted changes"
+	# the commit is the source tree's now: say so when it has moved on since the build
+	[[ -n "$(find "$src" \( -path "$src/build*" -o -path "$src/.git" -o -path "$src/tests" -o \
+		-path "$src/bench" \) -prune -o -newer "$EFSFS" \( -name '*.[ch]' -o -name meson.build \) \
+		-print -quit 2>/dev/null)" ]] &&
+		dirty+=" (C sources or meson.build newer than the binary: not rebuilt?)"
+	printf 'commit %s%s of %s, build type %s' "$commit" "$dirty" "$src" "${bt:-?}"
 }
 
 print_settings()
 {
+	local pt
 	echo "Command: bench/run.sh $ARGS_TEXT"
 	echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); kernel $(uname -r); $(nproc) CPUs;" \
-		"native = $(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || stat -f -c %T "$BENCH_TMP") at ${TMPDIR:-/var/tmp}; run time ${ELAPSED}s"
-	echo "efsfs: $EFSFS ($("$EFSFS" version 2>/dev/null || echo '?')); fio $(fio --version 2>/dev/null ||
+		"native = $(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || stat -f -c %T "$BENCH_TMP") at ${TMPDIR:-/var/tmp}${DISK_NAME:+ on $DISK_NAME}; run time ${ELAPSED}s"
+	if [[ " ${TARGETS[*]} " == *" efsfs "* && -n "$EFSFS" ]]; then
+		echo "efsfs: $EFSFS ($("$EFSFS" version 2>/dev/null || echo '?')), $(efsfs_build_info)"
+		if [[ -n "$PT_OPENS" ]]; then
+			if ((PT_OPENS > 0)); then
+				pt="active ($PT_OPENS opens went to passthrough, efsfs stats PassthroughOpens)"
+			else
+				pt="not active (efsfs stats: PassthroughOpens 0)"
+			fi
+		else
+			pt="unknown (efsfs stats gave no PassthroughOpens)"
+		fi
+		echo "efsfs FUSE passthrough: $pt; FUSE over io_uring allowed by the kernel (enable_uring): $(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null || echo n/a)"
+		if [[ -f "$BENCH_TMP/efsfs.conf" ]]; then
+			echo "efsfs config ($EFSFS_NAME): $(awk 'NF && $1 !~ /^[#;[]/ { printf "%s%s", sep, $0; sep = "; " }' \
+				"$BENCH_TMP/efsfs.conf" | sed "s|$BENCH_TMP|\$BENCH_TMP|g")"
+		fi
+	fi
+	echo "Tools: fio $(fio --version 2>/dev/null ||
 		echo n/a); bindfs $(bindfs --version 2>/dev/null | awk '{ print $2; exit }');" \
+		"git $(git --version 2>/dev/null | awk '{ print $3 }');" \
 		"s3fs $(s3fs --version 2>/dev/null | awk '/V[0-9]/ { print $NF == "" ? "" : $0; exit }' |
 		grep -oE 'V[0-9.]+' || echo n/a); rclone $(rclone version 2>/dev/null |
 		awk 'NR == 1 { print $2 }' || echo n/a)"
@@ -396,10 +615,13 @@ print_raw()
 	for w in "${WORKLOADS[@]}"; do
 		echo "  $w: ${WL_SECS[$w]:-?}"
 	done
-	echo "Raw samples (workload target: runs):"
+	echo "Raw samples (workload target: runs; then disk MiB read, written per run):"
 	for w in "${WORKLOADS[@]}"; do
 		for t in "${TARGETS[@]}"; do
-			[[ -n "${SAMPLES["$w $t"]:-}" ]] && echo "  $w $t: ${SAMPLES["$w $t"]}"
+			[[ -n "${SAMPLES["$w $t"]:-}" ]] || continue
+			echo "  $w $t: ${SAMPLES["$w $t"]}"
+			[[ -n "${DISK_R["$w $t"]:-}" ]] &&
+				echo "  $w $t disk read: ${DISK_R["$w $t"]}; written: ${DISK_W["$w $t"]}"
 		done
 	done
 }

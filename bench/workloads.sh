@@ -18,8 +18,18 @@
 
 declare -A WL_LABEL=() WL_UNIT=() WL_ONLY=()
 
-WL_FULL=(seqwrite seqread randrw create stat untar meta qwrite qread qsmall qstat coldread)
-WL_QUICK=(qwrite qread qsmall qstat coldread)
+# rmrf near the end: after thousands of unlinks, ext4 is slower to create
+# files for a while (see wl_create_done), on every target
+WL_FULL=(seqwrite seqread randrw create stat untar meta pcreate1 pcreate4 find du gitclone
+	rmrf qwrite qread qsmall qstat coldread iaread)
+WL_QUICK=(qwrite qread qsmall qstat coldread iaread)
+# workloads whose rows the goal lines hold to the metadata goals
+WL_META=(create stat untar meta rmrf find du pcreate4 qstat)
+# and to the data goal
+WL_DATA=(seqwrite seqread randrw qwrite qread)
+# workloads that start cold (drop_caches), so that every target must read
+# from the disk: their disk columns are compared with native's ("!")
+WL_COLD=(seqread randrw stat find du qread qstat)
 
 WL_LABEL[seqwrite]="fio seq write (bs=1M, end_fsync=1)"
 WL_UNIT[seqwrite]="MiB/s"
@@ -43,19 +53,36 @@ WL_LABEL[qsmall]="quick: 100 x 128 KiB files create"
 WL_UNIT[qsmall]="files/s"
 WL_LABEL[qstat]="quick: stat 100 files (cold cache)"
 WL_UNIT[qstat]="stats/s"
+WL_LABEL[pcreate1]="parallel create: 1 process x 2,000 files"
+WL_UNIT[pcreate1]="files/s"
+WL_LABEL[pcreate4]="parallel create: 4 processes x 2,000 files"
+WL_UNIT[pcreate4]="files/s"
+WL_LABEL[find]="find . -type f over 20k files (cold cache)"
+WL_UNIT[find]="files/s"
+WL_LABEL[du]="du -s over 20k files (cold cache)"
+WL_UNIT[du]="files/s"
+WL_LABEL[gitclone]="git clone --no-hardlinks of an 8k-file repository"
+WL_UNIT[gitclone]="files/s"
+WL_LABEL[rmrf]="rm -rf of a tree of 10k files"
+WL_UNIT[rmrf]="files/s"
 WL_LABEL[coldread]="cold-chunk read (IA, file:// store)"
 WL_UNIT[coldread]="MiB/s"
 WL_ONLY[coldread]=efsfs
+WL_LABEL[iaread]="cold 4 KiB random reads from IA (file:// store)"
+WL_UNIT[iaread]="IOPS"
+WL_ONLY[iaread]=efsfs
 
 # Size table: full size, then the size for the slow targets.  BENCH_<KEY>
 # in the environment overrides the full size.
 declare -A SIZE_FULL=(
-	[seq]=1G [rand_file]=256M [rand_time]=10 [create]=5000 [stat]=2000
+	[seq]=1G [rand_file]=256M [rand_time]=5 [create]=5000 [stat]=2000
 	[untar]=1000 [meta]=500 [qbig]=1G [qsmall]=100 [cold]=256M
+	[pcreate]=2000 [walk]=20000 [git]=8000 [rmrf]=10000 [ia]=1G [ia_time]=3
 )
 declare -A SIZE_SLOW=(
 	[seq]=128M [rand_file]=64M [rand_time]=3 [create]=100 [stat]=200
 	[untar]=100 [meta]=25 [qbig]=128M [qsmall]=100 [cold]=256M
+	[pcreate]=50 [walk]=500 [git]=200 [rmrf]=200 [ia]=1G [ia_time]=3
 )
 
 is_slow_target()
@@ -81,7 +108,10 @@ wl_is_scaled()
 	case $wl in
 	seqwrite | seqread) key=seq ;;
 	randrw) key=rand_file ;;
-	create | stat | untar | meta) key=$wl ;;
+	create | stat | untar | meta | rmrf) key=$wl ;;
+	pcreate1 | pcreate4) key=pcreate ;;
+	find | du) key=walk ;;
+	gitclone) key=git ;;
 	qwrite | qread) key=qbig ;;
 	*) return 1 ;;
 	esac
@@ -89,17 +119,33 @@ wl_is_scaled()
 		[[ $key == rand_file && "$(size_of rand_time native)" != "${SIZE_SLOW[rand_time]}" ]]
 }
 
+# disk_mark: notes the disk's sector counters as the start of the timed part
+# of a run; run.sh reads them again after the run (and a sync) and reports
+# the difference.  settle and drop_caches call it last, so a workload that
+# calls either right before its timed part needs nothing more.
+disk_mark()
+{
+	[[ -n "${DISK_STAT:-}" ]] || return 0
+	cat -- "$DISK_STAT" >"$BENCH_TMP/disk.mark" 2>/dev/null || true
+}
+
 settle()
 {
 	sync
+	disk_mark
 }
 
+# drop_caches also drops the pages of efsfs's and bindfs's backing files and
+# the FUSE targets' dentries and inodes: the only way to start a FUSE target
+# cold, since under passthrough fadvise() and fio's invalidate do not reach
+# the backing file.
 drop_caches()
 {
 	sync
 	if [[ -w /proc/sys/vm/drop_caches ]]; then
 		echo 3 >/proc/sys/vm/drop_caches
 	fi
+	disk_mark
 }
 
 # Runs fsops with a time limit; prints its "SECONDS COUNT BYTES" line.
@@ -135,8 +181,14 @@ fio_run()
 		shift
 	done
 	shift
+	# --invalidate=0: the runs drop the caches themselves (drop_caches), the
+	# same way on every target; fio's invalidate is a POSIX_FADV_DONTNEED,
+	# which under passthrough never reaches efsfs's backing file.
+	# --fadvise_hint=0: fio's POSIX_FADV_RANDOM or _SEQUENTIAL would reach
+	# native ext4 alone (readahead off on native only), for the same reason.
 	out=$(timeout "$WL_TIMEOUT" fio --name="$name" --ioengine=psync --direct=0 \
-		--fallocate=none --output-format=terse --terse-version=3 "$@") || return 1
+		--fallocate=none --invalidate=0 --fadvise_hint=0 \
+		--output-format=terse --terse-version=3 "$@") || return 1
 	f=$(IFS=,; echo "${fields[*]}")
 	awk -F';' -v f="$f" 'NR == 1 {
 		n = split(f, want, ",")
@@ -312,6 +364,175 @@ wl_meta_run()
 	echo "$rate"
 }
 
+# ---- parallel create, find/du, git clone, rm -rf ------------------------------------------
+
+# fsops pcreate: NPROC processes, each creating COUNT 4 KiB files in a
+# directory of its own (so that the kernel's lock of one parent directory does
+# not serialise them), all started at once; the files stay until the last run.
+pcreate_run()
+{
+	local target=$1 dir=$2 run=$3 nproc=$4
+	settle
+	fsops pcreate "$dir/pcreate$nproc.$run" "$nproc" "$(size_of pcreate "$target")" 4k | rate_of ops
+}
+
+wl_pcreate1_run()
+{
+	pcreate_run "$@" 1
+}
+
+wl_pcreate4_run()
+{
+	pcreate_run "$@" 4
+}
+
+wl_pcreate1_done()
+{
+	rm -rf -- "$2"/pcreate1.*
+}
+
+wl_pcreate4_done()
+{
+	rm -rf -- "$2"/pcreate4.*
+}
+
+# find and du walk one tree of 4 KiB files (50 a directory, two levels),
+# made once by whichever of them runs first.
+walk_prep()
+{
+	local target=$1 dir=$2 n
+	n=$(size_of walk "$target")
+	[[ -f "$dir/walk.made" ]] && return 0
+	rm -rf -- "$dir/walk"
+	"$FSOPS" smalltree "$dir/walk" "$n" 4k >/dev/null || { echo "cannot make the tree"; return 1; }
+	touch -- "$dir/walk.made"
+}
+
+walk_remove()
+{
+	rm -rf -- "$1/walk" "$1/walk.made"
+}
+
+# walk_run TARGET DIR find|du: runs "find . -type f" or "du -s" in DIR/walk,
+# cold cache, checks what it counted, prints files/s.
+walk_run()
+{
+	local target=$1 dir=$2 kind=$3 n t0 t1 out
+	n=$(size_of walk "$target")
+	drop_caches
+	t0=$(now)
+	case $kind in
+	find) out=$(cd -- "$dir/walk" && timeout "$WL_TIMEOUT" find . -type f | wc -l) || return 1 ;;
+	du) out=$(cd -- "$dir/walk" && timeout "$WL_TIMEOUT" du -s -k . | awk '{ print $1 }') || return 1 ;;
+	esac
+	t1=$(now)
+	case $kind in
+	find) [[ $out == "$n" ]] || { echo "find counted $out files, not $n" >&2; return 1; } ;;
+	du) ((out >= n * 4)) || { echo "du counted $out KiB for $n files of 4 KiB" >&2; return 1; } ;;
+	esac
+	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", n / (b - a) }'
+}
+
+wl_find_prep()
+{
+	walk_prep "$@"
+}
+
+wl_find_run()
+{
+	walk_run "$1" "$2" find
+}
+
+wl_find_done()
+{
+	# du walks the same tree
+	[[ " ${WORKLOADS[*]} " == *" du "* ]] || walk_remove "$2"
+}
+
+wl_du_prep()
+{
+	walk_prep "$@"
+}
+
+wl_du_run()
+{
+	walk_run "$1" "$2" du
+}
+
+wl_du_done()
+{
+	walk_remove "$2"
+}
+
+# One repository per size, made once per bench run in a native directory by
+# gitclone_make_repos (run.sh): a source-like tree (fsops tree, sizes / 4, so
+# about 6.5 KiB a file) in one commit, packed, as a clone receives it.
+git_repo()
+{
+	echo "$BENCH_TMP/gitrepo-$(size_of git "$1")"
+}
+
+gitclone_make_repos()
+{
+	local t n repo
+	declare -A made=()
+	command -v git >/dev/null || return 0
+	for t in "$@"; do
+		n=$(size_of git "$t")
+		[[ -n "${made[$n]:-}" ]] && continue
+		made[$n]=1
+		repo=$BENCH_TMP/gitrepo-$n
+		"$FSOPS" tree "$repo" "$n" 3 4 >/dev/null || return 1
+		{
+			git -C "$repo" init -q &&
+				git -C "$repo" add -A &&
+				git -C "$repo" -c user.name=bench -c user.email=bench@localhost \
+					commit -q -m "generated tree of $n files" &&
+				git -C "$repo" repack -a -d -q &&
+				git -C "$repo" prune-packed
+		} >>"$BENCH_TMP/logs/gitclone.log" 2>&1 || return 1
+	done
+}
+
+wl_gitclone_prep()
+{
+	command -v git >/dev/null || { echo "git is not installed"; return 1; }
+	[[ -d "$(git_repo "$1")/.git" ]] || { echo "no repository"; return 1; }
+}
+
+wl_gitclone_run()
+{
+	local target=$1 dir=$2 run=$3 n t0 t1 repo
+	n=$(size_of git "$target")
+	repo=$(git_repo "$target")
+	settle
+	t0=$(now)
+	timeout "$WL_TIMEOUT" git clone -q --no-hardlinks -- "$repo" "$dir/clone.$run" || return 1
+	t1=$(now)
+	[[ "$(git -C "$dir/clone.$run" rev-parse HEAD)" == "$(git -C "$repo" rev-parse HEAD)" ]] ||
+		{ echo "the clone's HEAD is not the repository's" >&2; return 1; }
+	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", n / (b - a) }'
+}
+
+wl_gitclone_done()
+{
+	rm -rf -- "$2"/clone.*
+}
+
+# Every run makes its tree (untimed), then times rm -rf of it.
+wl_rmrf_run()
+{
+	local target=$1 dir=$2 run=$3 n t0 t1
+	n=$(size_of rmrf "$target")
+	"$FSOPS" smalltree "$dir/rmrf.$run" "$n" 4k >/dev/null || return 1
+	settle
+	t0=$(now)
+	timeout "$WL_TIMEOUT" rm -rf -- "$dir/rmrf.$run" || return 1
+	t1=$(now)
+	[[ ! -e "$dir/rmrf.$run" ]] || { echo "rm -rf left $dir/rmrf.$run" >&2; return 1; }
+	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", n / (b - a) }'
+}
+
 # ---- the quick set (as an "efsfs bench" would do it) -------------------------------------
 
 wl_qwrite_run()
@@ -439,4 +660,40 @@ wl_coldread_run()
 wl_coldread_done()
 {
 	rm -f -- "$2/cold.dat"
+}
+
+# A 1 GiB file, moved to IA like cold.dat: 256 chunks of 4 MiB, against the
+# 8 decoded chunks that efsfs's read cache holds, so few reads hit it.  Every
+# run reads other offsets (its own seed) for BENCH_IA_TIME seconds.
+wl_iaread_prep()
+{
+	local target=$1 dir=$2 before after
+	if ! efsfs_lifecycle_available; then
+		echo "lifecycle not available"
+		return 1
+	fi
+	fsops write "$dir/iarand.dat" "$(size_of ia "$target")" 1M >/dev/null ||
+		{ echo "cannot write iarand.dat"; return 1; }
+	before=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	if ! efsfs_lifecycle_run; then
+		echo "lifecycle run failed (see logs/efsfs.log)"
+		return 1
+	fi
+	after=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	if ((after <= before)); then
+		echo "lifecycle run moved no chunk to DATA_DIR/objects"
+		return 1
+	fi
+}
+
+wl_iaread_run()
+{
+	local target=$1 dir=$2 run=$3
+	drop_caches
+	fsops randread "$dir/iarand.dat" 4k "$(size_of ia_time "$target")" $((run + 100)) | rate_of ops
+}
+
+wl_iaread_done()
+{
+	rm -f -- "$2/iarand.dat"
 }

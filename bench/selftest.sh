@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# bench/selftest.sh - checks bench/fsops.c, the timed operations behind
+# bench/run.sh: it compiles fsops and runs every command that the workloads
+# count on in a temp dir, asserting what each must have done (the files it
+# made, the counts it printed, the data it wrote).  Needs cc; no root, no
+# mount.  Exit 0 when every check passed, 1 otherwise (each failure named).
+set -uo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-selftest.XXXXXX") || exit 1
+trap 'rm -rf -- "$T"' EXIT
+FAILS=0
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	FAILS=$((FAILS + 1))
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq()
+{
+	[[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"
+}
+
+if ! cc -std=gnu11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$T/fsops" "$BENCH_DIR/fsops.c"; then
+	echo "FAIL: bench/fsops.c does not compile cleanly" >&2
+	exit 1
+fi
+F=$T/fsops
+
+# smalltree: COUNT files of SIZE, 50 a directory, two levels
+out=$("$F" smalltree "$T/st" 120 4k) || fail "smalltree exited $?"
+expect_eq "smalltree output" "$out" "0.000000 120 491520"
+expect_eq "smalltree files" "$(find "$T/st" -type f | wc -l)" 120
+expect_eq "smalltree file sizes" "$(find "$T/st" -type f -size 4k | wc -l)" 120
+expect_eq "smalltree directories" "$(find "$T/st" -mindepth 2 -type d | wc -l)" 3
+expect_eq "smalltree last file" "$(find "$T/st" -name f000119)" "$T/st/m000/d002/f000119"
+
+# pcreate: NPROC x COUNT files, each process in a directory of its own
+out=$("$F" pcreate "$T/pc" 4 30 4k) || fail "pcreate exited $?"
+read -r secs ops bytes <<<"$out"
+expect_eq "pcreate ops" "$ops" 120
+expect_eq "pcreate bytes" "$bytes" $((120 * 4096))
+awk -v s="$secs" 'BEGIN { exit !(s > 0) }' || fail "pcreate took no time: $out"
+for p in p00 p01 p02 p03; do
+	expect_eq "pcreate files in $p" "$(find "$T/pc/$p" -type f -size 4k | wc -l)" 30
+done
+"$F" pcreate "$T/pc0" 0 30 4k 2>/dev/null
+expect_eq "pcreate with 0 processes exits" $? 2
+# a child that fails fails the whole command (its directory is a file)
+mkdir -p "$T/pcbad"
+touch "$T/pcbad/p01"
+"$F" pcreate "$T/pcbad" 2 3 1k 2>/dev/null
+expect_eq "pcreate with a failing child exits" $? 1
+
+# write: every block differs beyond its first 8 bytes (no 4 MiB chunk can
+# compress it), and the size is right
+out=$("$F" write "$T/w.dat" 4M 1M) || fail "write exited $?"
+expect_eq "write bytes" "$(stat -c %s "$T/w.dat")" 4194304
+for k in 1 2 3; do
+	if cmp -s <(tail -c +9 "$T/w.dat" | head -c 65536) \
+		<(tail -c +$((k * 1048576 + 9)) "$T/w.dat" | head -c 65536); then
+		fail "write: block $k repeats block 0"
+	fi
+done
+out=$("$F" read "$T/w.dat" 1M) || fail "read exited $?"
+expect_eq "read ops and bytes" "${out#* }" "4 4194304"
+
+# randread: ops reads of BS bytes each, for about SECS seconds
+out=$("$F" randread "$T/w.dat" 4k 1 5) || fail "randread exited $?"
+read -r secs ops bytes <<<"$out"
+((ops > 0)) || fail "randread did no read: $out"
+expect_eq "randread bytes" "$bytes" $((ops * 4096))
+awk -v s="$secs" 'BEGIN { exit !(s >= 1 && s < 3) }' || fail "randread ran $secs s, not about 1"
+head -c 100 /dev/zero >"$T/tiny"
+"$F" randread "$T/tiny" 4k 1 5 2>/dev/null
+expect_eq "randread of a file smaller than a block exits" $? 1
+
+# tree: DIV divides the sizes
+out1=$("$F" tree "$T/t1" 200 3) || fail "tree exited $?"
+out4=$("$F" tree "$T/t4" 200 3 4) || fail "tree with DIV exited $?"
+b1=${out1##* } b4=${out4##* }
+((b4 * 3 < b1 && b4 * 5 > b1)) || fail "tree DIV 4: $b4 bytes against $b1"
+expect_eq "tree files" "$(find "$T/t4" -type f | wc -l)" 200
+
+# bad usage
+"$F" create "$T/x" 2>/dev/null
+expect_eq "create without SIZE exits" $? 2
+"$F" randread "$T/w.dat" 4k 2>/dev/null
+expect_eq "randread without SECS exits" $? 2
+
+if ((FAILS)); then
+	echo "bench selftest: $FAILS check(s) failed" >&2
+	exit 1
+fi
+echo "bench selftest: all checks passed"
