@@ -1025,9 +1025,10 @@ size_t codec_index_size(const struct codec_index *ix)
 
 int codec_index_span(const struct codec_index *ix, uint64_t off, size_t n, uint32_t *ret_first,
 		     uint32_t *ret_count, uint64_t *ret_obj_off, size_t *ret_obj_len,
-		     uint64_t *ret_plain_off)
+		     uint64_t *ret_plain_off, size_t *ret_plain_len)
 {
 	uint32_t first, last;
+	uint64_t end;
 
 	if (!ix || !n || off >= ix->h.plain_len || n > ix->h.plain_len - off)
 		return -EINVAL;
@@ -1038,6 +1039,8 @@ int codec_index_span(const struct codec_index *ix, uint64_t off, size_t n, uint3
 	*ret_obj_off = ix->off[first];
 	*ret_obj_len = (size_t)(ix->off[last + 1] - ix->off[first]);
 	*ret_plain_off = (uint64_t)first * ix->h.frame_size;
+	end = (uint64_t)(last + 1) * ix->h.frame_size;
+	*ret_plain_len = (size_t)((end < ix->h.plain_len ? end : ix->h.plain_len) - *ret_plain_off);
 	return 0;
 }
 

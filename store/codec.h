@@ -206,16 +206,16 @@ size_t codec_index_size(const struct codec_index *ix);
 
 /* The frames covering plaintext [off, off + n) (n > 0, within the chunk,
  * else -EINVAL): frames *ret_first .. *ret_first + *ret_count - 1, stored at
- * object bytes [*ret_obj_off, *ret_obj_off + *ret_obj_len), holding
- * plaintext from *ret_plain_off on. */
+ * object bytes [*ret_obj_off, *ret_obj_off + *ret_obj_len), holding the
+ * *ret_plain_len bytes of plaintext from *ret_plain_off on. */
 int codec_index_span(const struct codec_index *ix, uint64_t off, size_t n, uint32_t *ret_first,
                      uint32_t *ret_count, uint64_t *ret_obj_off, size_t *ret_obj_len,
-                     uint64_t *ret_plain_off);
+                     uint64_t *ret_plain_off, size_t *ret_plain_len);
 
 /* Decodes frames first .. first + count - 1 from buf, which holds exactly
  * their stored bytes (len must be what codec_index_span said, else -EIO:
  * truncated), into dst (room for their plaintext: count * frame_size, or
- * less for the last frame).  -EIO when any frame fails its checks. */
+ * less for the last frame: what codec_index_span said).  -EIO when any frame fails its checks. */
 int codec_frames_decode(struct codec *c, const struct codec_index *ix, uint32_t first,
                         uint32_t count, const void *buf, size_t len, void *dst, char *err,
                         size_t errlen);

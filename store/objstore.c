@@ -191,7 +191,16 @@ int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *re
 {
 	int r = objstore_enter(s, "get", key, true, err, errlen);
 
-	return r < 0 ? r : s->ops->get(s, key, ret_buf, ret_len, err, errlen);
+	if (r == 0)
+		r = s->ops->get(s, key, ret_buf, ret_len, err, errlen);
+	if (r == 0)
+		atomic_fetch_add(&s->got_bytes, *ret_len);
+	return r;
+}
+
+uint64_t objstore_bytes_got(struct objstore *s)
+{
+	return s ? atomic_load(&s->got_bytes) : 0;
 }
 
 int objstore_get_range(struct objstore *s, const char *key, uint64_t off, size_t len,
@@ -208,8 +217,12 @@ int objstore_get_range(struct objstore *s, const char *key, uint64_t off, size_t
 		objstore_errf(err, errlen, "GET %s/%s: empty or impossible range", s->url, key);
 		return -EINVAL;
 	}
-	if (s->ops->get_range)
-		return s->ops->get_range(s, key, off, len, ret_buf, ret_len, err, errlen);
+	if (s->ops->get_range) {
+		r = s->ops->get_range(s, key, off, len, ret_buf, ret_len, err, errlen);
+		if (r == 0)
+			atomic_fetch_add(&s->got_bytes, *ret_len);
+		return r;
+	}
 	r = s->ops->get(s, key, &whole, &all, err, errlen);
 	if (r < 0)
 		return r;
@@ -224,6 +237,7 @@ int objstore_get_range(struct objstore *s, const char *key, uint64_t off, size_t
 		memcpy(part, buf + off, n);
 	part[n] = '\0';
 	free(whole);
+	atomic_fetch_add(&s->got_bytes, n);
 	*ret_buf = part;
 	*ret_len = n;
 	return 0;

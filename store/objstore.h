@@ -119,6 +119,9 @@ int objstore_check(struct objstore *s, char *err, size_t errlen);
  * it.  file:// : 0 (open made the directory). */
 int objstore_create(struct objstore *s, char *err, size_t errlen);
 
+/* Bytes that get and get_range calls have returned so far (tests, statistics). */
+uint64_t objstore_bytes_got(struct objstore *s);
+
 /* The URL the store was opened with (for log lines). */
 const char *objstore_url(const struct objstore *s);
 

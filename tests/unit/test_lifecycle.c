@@ -737,6 +737,80 @@ START_TEST(test_after_1_access_promotes_on_read)
 }
 END_TEST
 
+static void spit(const char *path, const void *buf, size_t len);
+
+/* A small read of a cold chunk in format 3 GETs a range: the header and index
+ * once (then cached), and the frames it needs, not the chunk; a damaged frame
+ * is EIO for the reads that need it; promotion still fetches the whole object;
+ * a format-2 object is still read (whole).  Frames of 4 KiB in 64 KiB chunks
+ * stand for 64 KiB frames in 4 MiB chunks. */
+START_TEST(test_cold_read_by_range)
+{
+	size_t size = 4 * CS, olen;
+	struct objstore *s = tier_store(fs, META_IA);
+	char *got = malloc(CS), path[4500];
+	uint64_t ino, before, one, two;
+	uint8_t *obj;
+	void *buf;
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 3, 4096), 0);
+	ino = cold_file("ranged", &buf, size, 61);
+	env_reopen();                      /* nothing cached */
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 5000, 4096, got), 4096);      /* frames 1 and 2 */
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 5000, 4096), 0);
+	one = objstore_bytes_got(s) - before;
+	ck_assert_msg(one <= CODEC_PREFIX_GUESS + 2 * 4096 + 64, "first read fetched %" PRIu64, one);
+	ck_assert_msg(one < CS / 4, "first read fetched %" PRIu64, one);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 9 * 4096, 4096, got), 4096);  /* index cached */
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 9 * 4096, 4096), 0);
+	two = objstore_bytes_got(s) - before;
+	ck_assert_msg(two <= 4096 + 64, "second read fetched %" PRIu64, two);
+	ck_assert_int_eq(read_at(ino, 3 * CS - 10, 20, got), 20);        /* across chunks */
+	ck_assert_int_eq(memcmp(got, (char *)buf + 3 * CS - 10, 20), 0);
+	assert_classes(ino, 4, META_IA);
+
+	/* a byte of frame 5 of chunk 2 changed: reads of it fail, others do not */
+	object_path(ino, 2, path, sizeof(path));
+	obj = slurp(path, &olen);
+	ck_assert_uint_gt(olen, 5 * 4096 + 4096);
+	obj[olen - 11 * 4096 + 7] ^= 0x40;        /* raw random frames: 16 frames of 4096 */
+	spit(path, obj, olen);
+	free(obj);
+	env_reopen();
+	ck_assert_int_eq(read_at(ino, 2 * CS + 5 * 4096 + 7, 1, got), -EIO);
+	ck_assert_int_eq(read_at(ino, 2 * CS, 4096, got), 4096);
+	ck_assert_int_eq(memcmp(got, (char *)buf + 2 * CS, 4096), 0);
+
+	/* promotion (a write) fetches the whole object */
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	write_at(ino, 1, "x", 1, 0);
+	((char *)buf)[1] = 'x';
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+
+	/* a format-2 object is read whole */
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 2, 0), 0);
+	{
+		char err[512];
+
+		ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 0);
+	}
+	env_reopen();
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, 100, 10, got), 10);
+	ck_assert_int_eq(memcmp(got, (char *)buf + 100, 10), 0);
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	free(got);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_read_without_promotion_serves_cold_data)
 {
 	size_t size = 3 * CS + 5;
@@ -1342,7 +1416,11 @@ START_TEST(test_schema_1_file_system)
 {
 	size_t size = 3 * CS, olen;
 	char *buf, *got = malloc(CS), path[4500], last[1024], err[1024] = "";
-	uint64_t ino = cold_file("old", (void **)&buf, size, 41);
+	uint64_t ino;
+
+	/* format-2 objects, to be rewritten as format 1 */
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 2, 0), 0);
+	ino = cold_file("old", (void **)&buf, size, 41);
 	struct meta_chunk c;
 	uint8_t sha[32];
 	uint8_t *obj;
@@ -2034,6 +2112,7 @@ static Suite *lifecycle_suite(void)
 	tc = tcase_create("cold data");
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_read_without_promotion_serves_cold_data);
+	tcase_add_test(tc, test_cold_read_by_range);
 	tcase_add_test(tc, test_write_to_cold_chunk_promotes_it);
 	tcase_add_test(tc, test_truncate_cold_file);
 	tcase_add_test(tc, test_truncate_at_chunk_boundary_store_down);
