@@ -1113,11 +1113,11 @@ static int read_range(struct codec *c, struct codec_index *ix, const uint8_t *ob
 {
 	uint32_t first, count;
 	uint64_t ooff, poff;
-	size_t olen;
+	size_t olen, plen;
 	uint8_t *frames = xmalloc((size_t)F3 * 8);
 	int r;
 
-	ck_assert_int_eq(codec_index_span(ix, off, n, &first, &count, &ooff, &olen, &poff), 0);
+	ck_assert_int_eq(codec_index_span(ix, off, n, &first, &count, &ooff, &olen, &poff, &plen), 0);
 	ck_assert_uint_le(count, 8);
 	r = codec_frames_decode(c, ix, first, count, obj + ooff, olen, frames, err,
 				DECODE_ERR_LEN);
@@ -1160,14 +1160,14 @@ START_TEST(test3_round_trip_and_ranges)
 	{
 		uint32_t first, count;
 		uint64_t ooff, poff;
-		size_t olen;
+		size_t olen, plen;
 
 		ck_assert_int_eq(codec_index_span(ix, F3_LEN, 1, &first, &count, &ooff, &olen,
-						  &poff), -EINVAL);
-		ck_assert_int_eq(codec_index_span(ix, 0, 0, &first, &count, &ooff, &olen, &poff),
+						  &poff, &plen), -EINVAL);
+		ck_assert_int_eq(codec_index_span(ix, 0, 0, &first, &count, &ooff, &olen, &poff, &plen),
 				 -EINVAL);
 		/* truncated or extended range answers */
-		ck_assert_int_eq(codec_index_span(ix, F3, 10, &first, &count, &ooff, &olen, &poff), 0);
+		ck_assert_int_eq(codec_index_span(ix, F3, 10, &first, &count, &ooff, &olen, &poff, &plen), 0);
 		ck_assert_int_eq(codec_frames_decode(c, ix, first, count, obj + ooff, olen - 1, got,
 						     err, sizeof(err)), -EIO);
 		ck_assert_int_eq(codec_frames_decode(c, ix, first, count, obj + ooff, olen + 1, got,
