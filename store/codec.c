@@ -1176,3 +1176,33 @@ static int decode3(struct codec *c, const struct codec_header *h, const struct c
 	*ret_len = (size_t)h->plain_len;
 	return 0;
 }
+
+int codec_chunk_hash(const struct codec_header *h, const void *plain, size_t len,
+		     uint8_t out[CODEC_SHA_LEN])
+{
+	const uint8_t *p = plain;
+	uint32_t n;
+	uint8_t *entries;
+	int r = 0;
+
+	if (!h || (!plain && len))
+		return -EINVAL;
+	if (h->format != 3)
+		return codec_sha256(plain, len, out);
+	if (h->frame_size < FRAME_MIN || h->frame_size > FRAME_MAX || len > CODEC_MAX_PLAIN)
+		return -EINVAL;
+	n = (uint32_t)((len + h->frame_size - 1) / h->frame_size);
+	entries = calloc(n ? n : 1, ENTRY_LEN);
+	if (!entries)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		size_t at = (size_t)i * h->frame_size;
+
+		r = codec_sha256(p + at, len - at < h->frame_size ? len - at : h->frame_size,
+				 entries + (size_t)i * ENTRY_LEN + ENTRY_SHA);
+	}
+	if (r == 0)
+		r = chunk_hash(h->frame_size, len, entries, n, out);
+	free(entries);
+	return r;
+}

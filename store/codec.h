@@ -220,6 +220,11 @@ int codec_frames_decode(struct codec *c, const struct codec_index *ix, uint32_t 
                         uint32_t count, const void *buf, size_t len, void *dst, char *err,
                         size_t errlen);
 
+/* The hash a chunk map records for plain (len bytes) held in an object with header
+ * h: its SHA-256 for formats 1 and 2, format 3's chunk hash (h->frame_size) for 3. */
+int codec_chunk_hash(const struct codec_header *h, const void *plain, size_t len,
+                     uint8_t out[CODEC_SHA_LEN]);
+
 /* SHA-256 of len bytes (data may be NULL when len is 0); -EIO if OpenSSL fails. */
 int codec_sha256(const void *data, size_t len, uint8_t out[CODEC_SHA_LEN]);
 

@@ -1141,6 +1141,19 @@ START_TEST(test3_round_trip_and_ranges)
 	void *out;
 
 	obj = encode3_obj(c, VER, plain, F3_LEN, &obj_len, sha);
+	{
+		struct codec_header h;
+		uint8_t again[32];
+
+		/* the chunk hash is the plaintext's, computable without the object */
+		ck_assert_int_eq(codec_peek(obj, obj_len, &h), 0);
+		ck_assert_int_eq(codec_chunk_hash(&h, plain, F3_LEN, again), 0);
+		ck_assert_mem_eq(again, sha, 32);
+		plain[F3_LEN - 1] ^= 1;
+		ck_assert_int_eq(codec_chunk_hash(&h, plain, F3_LEN, again), 0);
+		ck_assert_mem_ne(again, sha, 32);
+		plain[F3_LEN - 1] ^= 1;
+	}
 	/* a whole decode checks against the chunk hash too */
 	ck_assert_int_eq(codec_decode(c, &(struct codec_chunk){ .ino = INO, .idx = IDX,
 			 .version = VER, .class = CLS, .plain_len = F3_LEN, .sha256 = sha }, obj,
