@@ -605,12 +605,18 @@ static int index_get(struct fs *fs, const struct meta_chunk *c, struct codec_ind
 
 	pthread_mutex_lock(&t->cache_lock);
 	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
-		if (!t->ixcache[i].ix) {
-			victim = &t->ixcache[i];
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == c->ino && e->idx == c->idx && e->version == c->version) {
+			victim = e;       /* another reader loaded it meanwhile: one slot */
 			break;
 		}
-		if (t->ixcache[i].used < victim->used)
-			victim = &t->ixcache[i];
+		if (!e->ix) {
+			victim = e;
+			continue;         /* a slot of the same chunk may still follow */
+		}
+		if (victim->ix && e->used < victim->used)
+			victim = e;
 	}
 	codec_index_unref(victim->ix);
 	*victim = (struct tier_index_slot){ c->ino, c->idx, c->version, codec_index_ref(ix),
