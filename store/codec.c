@@ -1053,6 +1053,7 @@ int codec_frames_decode(struct codec *c, const struct codec_index *ix, uint32_t 
 	uint8_t *out = dst, *clear = NULL, sha[SHA_LEN];
 	const struct codec_key *k = NULL;
 	ZSTD_DCtx *zd = NULL;
+	size_t clear_len = 0;
 	int r = -EIO;
 
 	set_err(err, errlen, "%s", "");
@@ -1074,7 +1075,11 @@ int codec_frames_decode(struct codec *c, const struct codec_index *ix, uint32_t 
 			set_err(err, errlen, "unknown key id");
 			return -ENOKEY;
 		}
-		clear = malloc(h->frame_size + (size_t)TAG_LEN);
+		/* what index_build let a sealed frame be */
+		clear_len = ZSTD_compressBound(h->frame_size);
+		if (clear_len < h->frame_size)
+			clear_len = h->frame_size;
+		clear = malloc(clear_len);
 		if (!clear) {
 			set_err(err, errlen, "out of memory");
 			return -ENOMEM;
@@ -1136,7 +1141,7 @@ int codec_frames_decode(struct codec *c, const struct codec_index *ix, uint32_t 
 out:
 	ZSTD_freeDCtx(zd);
 	if (clear) {
-		OPENSSL_cleanse(clear, h->frame_size + (size_t)TAG_LEN);
+		OPENSSL_cleanse(clear, clear_len);
 		free(clear);
 	}
 	return r;

@@ -575,7 +575,14 @@ static int index_get(struct fs *fs, const struct meta_chunk *c, struct codec_ind
 	fs_fetching_add(fs, 1);
 	r = objstore_get_range(s, key, 0, CODEC_PREFIX_GUESS, &buf, &len, serr, sizeof(serr));
 	if (r == 0) {
+		struct codec_header h;
+
 		r = codec_index_need(buf, len, &need, why, sizeof(why));
+		/* no larger GET than the chunk map's length allows for */
+		if (r == 0 && (codec_peek(buf, len, &h) < 0 || h.plain_len != c->plain_len)) {
+			snprintf(why, sizeof(why), "plaintext length differs from the chunk map's");
+			r = -EIO;
+		}
 		if (r == 0 && need > len) {
 			free(buf);
 			buf = NULL;
