@@ -18,7 +18,8 @@
  * codec_add_key() calls are done.  Every encode and decode uses its own zstd and
  * OpenSSL contexts, so any number of threads may encode and decode on one codec
  * at once.  codec_add_key() must not run concurrently with other calls on the
- * same codec.
+ * same codec.  A struct codec_index is immutable once loaded; its reference
+ * count is atomic, so readers on any thread share one.
  */
 #include "store/codec.h"
 

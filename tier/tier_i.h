@@ -143,7 +143,9 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
 /* Records the SHA-256 of plain (a verified fetch) in a cold chunk row that
  * has none (written by metadata schema 1); the row must still name c's
- * version.  From then on a read accepts only that content. */
+ * version.  From then on a read accepts only that content.  Such rows name
+ * format-1 or 2 objects only: every row of a format-3 object is written with
+ * its chunk hash (codec.h), which is not the plaintext's SHA-256. */
 int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len);
 /* Lists the chunk objects in class's store that are provably this file
  * system's (what gc looks at): cb gets each key, its size, whether a chunk
