@@ -47,25 +47,31 @@ static char conf_extra[8192];       /* the policy lines of the test's config, @T
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-/* Writes the config (policy lines in extra, "\n"-separated), mkfs and opens it. */
-static void env_open(const char *extra)
+/* Writes the config (policy lines in extra, "\n"-separated) with chunks of cs
+ * bytes (a multiple of 64 KiB), mkfs and opens it. */
+static void env_open_sized(const char *extra, uint64_t cs)
 {
 	struct fs_ctx ctx = { getuid(), getgid() };
 	char text[8400], id[FS_ID_LEN + 1];
 
 	/* "@TMP@" in extra stands for the test's temp dir */
 	ck_assert_int_lt(snprintf(text, sizeof(text), "[t]\ndata_dir = @TMP@/data\n"
-				  "chunk_size = 64K\n%s\n", extra ? extra : ""),
+				  "chunk_size = %" PRIu64 "K\n%s\n", cs >> 10, extra ? extra : ""),
 			 (int)sizeof(text));
 	tfs_opener = tier_fs_open;    /* every open here has the tier layer */
-	conf = tfs_make(text, &ctx, CS, tmp_dir, sizeof(tmp_dir), id, &fs);
+	conf = tfs_make(text, &ctx, cs, tmp_dir, sizeof(tmp_dir), id, &fs);
 	snprintf(conf_path, sizeof(conf_path), "%s/efsfs.conf", tmp_dir);
 	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_dir);
 	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", data_dir);
 	tfs_expand(extra ? extra : "", tmp_dir, conf_extra, sizeof(conf_extra));
 	ck_assert_str_eq(conf->data_dir, data_dir);
 	ck_assert_str_eq(fs_id(fs), id);
-	ck_assert_uint_eq(fs_chunk_size(fs), CS);
+	ck_assert_uint_eq(fs_chunk_size(fs), cs);
+}
+
+static void env_open(const char *extra)
+{
+	env_open_sized(extra, CS);
 }
 
 static void env_reopen(void)
@@ -807,6 +813,49 @@ START_TEST(test_cold_read_by_range)
 	ck_assert_int_eq(memcmp(got, (char *)buf + 100, 10), 0);
 	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
 	free(got);
+	free(buf);
+}
+END_TEST
+
+static void teardown(void);
+
+/* With the default 4 MiB chunks and 64 KiB frames, each cold random 4 KiB read
+ * fetches well under 1 MiB (the whole chunk before format 3), and returns the
+ * right bytes. */
+START_TEST(test_cold_random_reads_fetch_little)
+{
+	const uint64_t big = 4u << 20;
+	size_t size = 2 * big;
+	struct objstore *s;
+	uint64_t ino, x = 12345, total = 0;
+	char err[512], got[4096];
+	void *buf;
+
+	teardown();
+	env_open_sized("transition_to_ia = AFTER_30_DAYS", big);
+	buf = random_bytes(size, 71);
+	ino = create_file("big", buf, size, 0);
+	for (uint64_t i = 0; i < 2; i++)
+		ck_assert_int_eq(tier_demote(fs, ino, i, META_IA, err, sizeof(err)), 0);
+	env_reopen();
+	s = tier_store(fs, META_IA);
+	for (int i = 0; i < 20; i++) {
+		uint64_t off, before = objstore_bytes_got(s), one;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = (x % (size / 4096)) * 4096;
+		ck_assert_int_eq(read_at(ino, off, 4096, got), 4096);
+		ck_assert_int_eq(memcmp(got, (char *)buf + off, 4096), 0);
+		one = objstore_bytes_got(s) - before;
+		ck_assert_msg(one < (1u << 20), "read at %" PRIu64 " fetched %" PRIu64, off, one);
+		ck_assert_msg(one <= CODEC_PREFIX_GUESS + CODEC_FRAME_DEFAULT + 64,
+			      "read at %" PRIu64 " fetched %" PRIu64, off, one);
+		total += one;
+	}
+	ck_assert_msg(total < (2u << 20), "20 reads fetched %" PRIu64, total);
+	assert_classes(ino, 2, META_IA);
 	free(buf);
 }
 END_TEST
@@ -2113,6 +2162,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_read_without_promotion_serves_cold_data);
 	tcase_add_test(tc, test_cold_read_by_range);
+	tcase_add_test(tc, test_cold_random_reads_fetch_little);
 	tcase_add_test(tc, test_write_to_cold_chunk_promotes_it);
 	tcase_add_test(tc, test_truncate_cold_file);
 	tcase_add_test(tc, test_truncate_at_chunk_boundary_store_down);
