@@ -627,14 +627,38 @@ static int index_get(struct fs *fs, const struct meta_chunk *c, struct codec_ind
 	}
 	codec_index_unref(victim->ix);
 	*victim = (struct tier_index_slot){ c->ino, c->idx, c->version, codec_index_ref(ix),
-					    ++t->clock };
+					    ++t->clock, 0 };
 	pthread_mutex_unlock(&t->cache_lock);
 	*ret = ix;
 	return 0;
 }
 
+/* Whether a read at `at` of c continues the last ranged read of it (then the
+ * chunk is read whole and cached, one GET for what follows instead of one per
+ * read); notes where this read ends otherwise.  Through s3rver, sequential
+ * 128 KiB reads of cold data ran at 38 MB/s read by range, 83 MB/s fetched
+ * whole (format 2). */
+static bool sequential(struct tier *t, const struct meta_chunk *c, uint64_t at, size_t n)
+{
+	bool seq = false;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == c->ino && e->idx == c->idx && e->version == c->version) {
+			seq = e->next == at;
+			e->next = at + n;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->cache_lock);
+	return seq;
+}
+
 /* n bytes at `at` of cold chunk c (a row with its chunk hash) by range: the index,
- * then the frames that hold them.  1: the object has no index (read it whole). */
+ * then the frames that hold them.  1: the object has no index, or the read
+ * continues the last one (read it whole). */
 static int read_ranged(struct fs *fs, const struct meta_chunk *c, uint64_t at, size_t n,
 		       void *dst, char *err, size_t errlen)
 {
@@ -654,9 +678,17 @@ static int read_ranged(struct fs *fs, const struct meta_chunk *c, uint64_t at, s
 		return 0;                  /* past the chunk's data: zeros */
 	if (c->plain_len - at < want)
 		want = (size_t)(c->plain_len - at);
+	/* a read from the chunk's start is most likely the first of a sequential
+	 * run (readahead): one GET of the whole object serves all of it */
+	if (at == 0)
+		return 1;
 	r = index_get(fs, c, &ix, err, errlen);
 	if (r)
 		return r;
+	if (sequential(t, c, at, n)) {
+		codec_index_unref(ix);
+		return 1;
+	}
 	r = codec_index_span(ix, at, want, &first, &count, &ooff, &olen, &poff, &plen);
 	if (r < 0) {
 		snprintf(err, errlen, "index span: %s", strerror(-r));

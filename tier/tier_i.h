@@ -50,6 +50,9 @@ struct tier_index_slot {
 	uint64_t ino, idx, version;
 	struct codec_index *ix;       /* NULL: free */
 	uint64_t used;                /* LRU clock (tier.clock) */
+	uint64_t next;                /* where the last ranged read of the chunk ended: a
+	                                 read from there on is sequential, and fetches
+	                                 the whole chunk into the read cache */
 };
 
 /* Whose objects a key names (tier/owner.c): the file system id, its

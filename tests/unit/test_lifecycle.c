@@ -775,6 +775,18 @@ START_TEST(test_cold_read_by_range)
 	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 9 * 4096, 4096), 0);
 	two = objstore_bytes_got(s) - before;
 	ck_assert_msg(two <= 4096 + 64, "second read fetched %" PRIu64, two);
+	/* a read that goes on where the last one ended: sequential, the chunk is
+	 * fetched whole and cached, and the next reads of it fetch nothing */
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 10 * 4096, 8192, got), 8192);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 10 * 4096, 8192), 0);
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 12 * 4096, 4096, got), 4096);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 12 * 4096, 4096), 0);
+	ck_assert_int_eq(read_at(ino, CS, 100, got), 100);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS, 100), 0);
+	ck_assert_uint_eq(objstore_bytes_got(s) - before, 0);
 	ck_assert_int_eq(read_at(ino, 3 * CS - 10, 20, got), 20);        /* across chunks */
 	ck_assert_int_eq(memcmp(got, (char *)buf + 3 * CS - 10, 20), 0);
 	assert_classes(ino, 4, META_IA);
@@ -788,8 +800,11 @@ START_TEST(test_cold_read_by_range)
 	free(obj);
 	env_reopen();
 	ck_assert_int_eq(read_at(ino, 2 * CS + 5 * 4096 + 7, 1, got), -EIO);
-	ck_assert_int_eq(read_at(ino, 2 * CS, 4096, got), 4096);
-	ck_assert_int_eq(memcmp(got, (char *)buf + 2 * CS, 4096), 0);
+	ck_assert_int_eq(read_at(ino, 2 * CS + 4096, 4096, got), 4096);
+	ck_assert_int_eq(memcmp(got, (char *)buf + 2 * CS + 4096, 4096), 0);
+	/* a read from the chunk's start fetches it whole (the start of a sequential
+	 * run, as readahead does): the damage is seen there too */
+	ck_assert_int_eq(read_at(ino, 2 * CS, 100, got), -EIO);
 
 	/* promotion (a write) fetches the whole object */
 	s = tier_store(fs, META_IA);
