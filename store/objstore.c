@@ -9,6 +9,7 @@
 #include "store/objstore_i.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,56 @@ int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *re
 {
 	int r = objstore_enter(s, "get", key, true, err, errlen);
 
-	return r < 0 ? r : s->ops->get(s, key, ret_buf, ret_len, err, errlen);
+	if (r == 0)
+		r = s->ops->get(s, key, ret_buf, ret_len, err, errlen);
+	if (r == 0)
+		atomic_fetch_add(&s->got_bytes, *ret_len);
+	return r;
+}
+
+uint64_t objstore_bytes_got(struct objstore *s)
+{
+	return s ? atomic_load(&s->got_bytes) : 0;
+}
+
+int objstore_get_range(struct objstore *s, const char *key, uint64_t off, size_t len,
+                       void **ret_buf, size_t *ret_len, char *err, size_t errlen)
+{
+	int r = objstore_enter(s, "get", key, true, err, errlen);
+	size_t all, n;
+	char *buf, *part;
+	void *whole;
+
+	if (r < 0)
+		return r;
+	if (!len || len > SIZE_MAX - 1 || !ret_buf || !ret_len) {
+		objstore_errf(err, errlen, "GET %s/%s: empty or impossible range", s->url, key);
+		return -EINVAL;
+	}
+	if (s->ops->get_range) {
+		r = s->ops->get_range(s, key, off, len, ret_buf, ret_len, err, errlen);
+		if (r == 0)
+			atomic_fetch_add(&s->got_bytes, *ret_len);
+		return r;
+	}
+	r = s->ops->get(s, key, &whole, &all, err, errlen);
+	if (r < 0)
+		return r;
+	buf = whole;
+	n = off < all ? (all - off < len ? all - off : len) : 0;
+	part = malloc(n + 1);
+	if (!part) {
+		free(whole);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(part, buf + off, n);
+	part[n] = '\0';
+	free(whole);
+	atomic_fetch_add(&s->got_bytes, n);
+	*ret_buf = part;
+	*ret_len = n;
+	return 0;
 }
 
 int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len,

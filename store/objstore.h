@@ -2,7 +2,7 @@
  *
  * An object store holds the cold chunks of the IA and ARCHIVE storage
  * classes.  It is a flat key -> bytes map with four operations (get, put,
- * delete, list).  Every driver is safe to call from several threads at once:
+ * delete, list), and a ranged get for reading part of a cold chunk.  Every driver is safe to call from several threads at once:
  * FUSE workers fetch cold chunks while the lifecycle thread uploads others.
  *
  * URLs:
@@ -69,6 +69,9 @@ struct objstore_ops {
 	const char *scheme;                         /* "file", "s3" */
 	int (*get)(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
 	           char *err, size_t errlen);
+	int (*get_range)(struct objstore *s, const char *key, uint64_t off, size_t len,
+	                 void **ret_buf, size_t *ret_len, char *err, size_t errlen);
+	                                            /* NULL: get and cut */
 	int (*put)(struct objstore *s, const char *key, const void *buf, size_t len,
 	           char *err, size_t errlen);
 	int (*del)(struct objstore *s, const char *key, char *err, size_t errlen);
@@ -89,6 +92,14 @@ void objstore_free(struct objstore *s);   /* accepts NULL */
 /* get: *ret_buf is malloc'd and owned by the caller; untouched on failure. */
 int objstore_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
                  char *err, size_t errlen);
+/* get_range: bytes [off, off + len) of the object (len > 0, else -EINVAL): fewer
+ * when the object ends first, none (*ret_len 0) when it ends at or before off.
+ * file: pread; s3: a Range header, and an answer of more than len bytes, or one that
+ * is not 206 Partial Content for off > 0 (a server ignoring the range), is -EIO.
+ * Counts as a "get" for objstore_inject_fault.  *ret_buf is malloc'd (NUL after the
+ * bytes), untouched on failure. */
+int objstore_get_range(struct objstore *s, const char *key, uint64_t off, size_t len,
+                       void **ret_buf, size_t *ret_len, char *err, size_t errlen);
 /* put: durable when it returns 0 (file: fsynced; s3: 200 from the server). */
 int objstore_put(struct objstore *s, const char *key, const void *buf, size_t len,
                  char *err, size_t errlen);
@@ -107,6 +118,9 @@ int objstore_check(struct objstore *s, char *err, size_t errlen);
  * us-east-1); 0 when it is the caller's already, -EEXIST when another account owns
  * it.  file:// : 0 (open made the directory). */
 int objstore_create(struct objstore *s, char *err, size_t errlen);
+
+/* Bytes that get and get_range calls have returned so far (tests, statistics). */
+uint64_t objstore_bytes_got(struct objstore *s);
 
 /* The URL the store was opened with (for log lines). */
 const char *objstore_url(const struct objstore *s);

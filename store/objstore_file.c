@@ -233,6 +233,69 @@ out_err:
 	return r;
 }
 
+/* pread of [off, off + len): short at the end of the object, empty past it. */
+static int file_get_range(struct objstore *s, const char *key, uint64_t off, size_t len,
+			  void **ret_buf, size_t *ret_len, char *err, size_t errlen)
+{
+	struct file_store *fs = fs_of(s);
+	char *path = NULL, *buf = NULL;
+	size_t got = 0;
+	struct stat st;
+	int fd = -1, r;
+
+	if (asprintf(&path, "%s/%s", fs->root, key) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOTDIR ? -ENOENT : -errno;
+		goto out_err;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out_err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -ENOENT;
+		goto out_err;
+	}
+	buf = malloc(len + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out_err;
+	}
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out_err;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	free(path);
+	*ret_buf = buf;
+	*ret_len = got;
+	return 0;
+
+out_err:
+	if (r == -ENOENT)
+		objstore_errf(err, errlen, "GET %s/%s: no such key", s->url, key);
+	else
+		objstore_errf(err, errlen, "GET %s/%s bytes %llu+%zu: %s", s->url, key,
+			      (unsigned long long)off, len, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(path);
+	return r;
+}
+
 static int file_del(struct objstore *s, const char *key, char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
@@ -385,6 +448,7 @@ static void file_free(struct objstore *s)
 static const struct objstore_ops file_ops = {
 	.scheme = "file",
 	.get = file_get,
+	.get_range = file_get_range,
 	.put = file_put,
 	.del = file_del,
 	.list = file_list,

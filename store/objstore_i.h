@@ -7,6 +7,7 @@
 #define EFSFS_OBJSTORE_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct objstore {
 	void *priv;                         /* driver state; the driver guards its own fields */
 	pthread_mutex_t fault_lock;
 	struct objstore_fault fault;        /* written and read under fault_lock */
+	atomic_uint_fast64_t got_bytes;     /* bytes get and get_range returned; atomic */
 };
 
 /* Driver open functions: fill s->ops and s->priv from the part of the URL after

@@ -118,6 +118,7 @@ struct s3_req {
 	const void *body;
 	size_t body_len;
 	bool storage_class;
+	const char *range;          /* GET: "first-last" for a Range header, NULL = none */
 	size_t max_answer;          /* longest answer body accepted; 0 = MAX_OTHER_ANSWER */
 	long status;                /* out: final HTTP status, 0 = none */
 	struct membuf resp;         /* out: final response body */
@@ -478,6 +479,7 @@ static CURLcode s3_attempt(struct s3_store *st, struct s3_req *req, const char *
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, membuf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &req->resp);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(c, CURLOPT_RANGE, req->range);       /* NULL: none (pooled handles) */
 	if (!strcmp(req->method, "PUT")) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
@@ -661,6 +663,59 @@ static int s3_get(struct objstore *s, const char *key, void **ret_buf, size_t *r
 		return -ENOMEM;
 	*ret_buf = body;
 	*ret_len = len;
+	return 0;
+}
+
+/* A GET with "Range: bytes=off-(off+len-1)".  The answer may be up to 16 KiB
+ * longer than len while it comes (an error body: 416 is "past the end"), then a
+ * body longer than len is refused. */
+static int s3_get_range(struct objstore *s, const char *key, uint64_t off, size_t len,
+			void **ret_buf, size_t *ret_len, char *err, size_t errlen)
+{
+	char range[48];
+	struct s3_req req = { .op = "GET", .method = "GET", .key = key, .range = range,
+			      .max_answer = len + 16384 };
+	char *body;
+	size_t n;
+	int r;
+
+	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	r = s3_object_request(s, &req, err, errlen);
+	if (r < 0 && req.status == 416) {
+		/* the object ends at or before off */
+		membuf_reset(&req.resp);
+		body = malloc(1);
+		if (!body)
+			return -ENOMEM;
+		body[0] = '\0';
+		if (err && errlen)
+			err[0] = '\0';
+		*ret_buf = body;
+		*ret_len = 0;
+		return 0;
+	}
+	if (r == 0 && req.status != 206 && off != 0) {
+		/* a whole object where a part was asked for: not the bytes at off */
+		objstore_errf(err, errlen, "GET %s/%s bytes %s: HTTP %ld instead of 206 Partial "
+			      "Content: the server ignored the range", s->url, key, range,
+			      req.status);
+		r = -EIO;
+	}
+	if (r == 0 && req.resp.body.len > len) {
+		objstore_errf(err, errlen, "GET %s/%s bytes %s: the answer is longer than %zu "
+			      "bytes", s->url, key, range, len);
+		r = -EIO;
+	}
+	if (r < 0) {
+		membuf_reset(&req.resp);
+		return r;
+	}
+	body = buf_take(&req.resp.body, &n);
+	if (!body)
+		return -ENOMEM;
+	*ret_buf = body;
+	*ret_len = n;
 	return 0;
 }
 
@@ -942,6 +997,7 @@ static void s3_free(struct objstore *s)
 static const struct objstore_ops s3_ops = {
 	.scheme = "s3",
 	.get = s3_get,
+	.get_range = s3_get_range,
 	.put = s3_put,
 	.del = s3_del,
 	.list = s3_list,

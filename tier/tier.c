@@ -329,6 +329,8 @@ static void tier_layer_close(struct fs *fs)
 		return;
 	for (int i = 0; i < TIER_CACHE_SLOTS; i++)
 		free(t->cache[i].buf);
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++)
+		codec_index_unref(t->ixcache[i].ix);
 	access_free(t->access);
 	codec_free(t->codec);
 	objstore_free(t->store[META_IA]);
@@ -459,6 +461,14 @@ void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx)
 			t->cache[i].buf = NULL;
 		}
 	}
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == ino && e->idx == idx) {
+			codec_index_unref(e->ix);
+			e->ix = NULL;
+		}
+	}
 	pthread_mutex_unlock(&t->cache_lock);
 }
 
@@ -532,6 +542,184 @@ static bool failed_just_now(struct tier *t, const struct meta_chunk *c, bool rec
 	return hit;
 }
 
+/* The verified index of c's format-3 object: from the cache, else by a ranged GET
+ * of the object's start (and one more when the index is longer than
+ * CODEC_PREFIX_GUESS).  1 when the object is format 1 or 2 (read it whole). */
+static int index_get(struct fs *fs, const struct meta_chunk *c, struct codec_index **ret,
+		     char *err, size_t errlen)
+{
+	struct tier *t = tier_of(fs);
+	struct objstore *s = t->store[c->class];
+	struct tier_index_slot *victim = &t->ixcache[0];
+	struct codec_chunk want;
+	struct codec_index *ix = NULL;
+	char key[TIER_KEY_MAX], why[128] = "", serr[512];
+	void *buf = NULL;
+	size_t len, need;
+	int r;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == c->ino && e->idx == c->idx && e->version == c->version) {
+			e->used = ++t->clock;
+			*ret = codec_index_ref(e->ix);
+			pthread_mutex_unlock(&t->cache_lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&t->cache_lock);
+
+	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	fs_fetching_add(fs, 1);
+	r = objstore_get_range(s, key, 0, CODEC_PREFIX_GUESS, &buf, &len, serr, sizeof(serr));
+	if (r == 0) {
+		struct codec_header h;
+
+		r = codec_index_need(buf, len, &need, why, sizeof(why));
+		/* no larger GET than the chunk map's length allows for */
+		if (r == 0 && (codec_peek(buf, len, &h) < 0 || h.plain_len != c->plain_len)) {
+			snprintf(why, sizeof(why), "plaintext length differs from the chunk map's");
+			r = -EIO;
+		}
+		if (r == 0 && need > len) {
+			free(buf);
+			buf = NULL;
+			r = objstore_get_range(s, key, 0, need, &buf, &len, serr, sizeof(serr));
+		}
+	}
+	fs_fetching_add(fs, -1);
+	if (r < 0 && !why[0]) {
+		snprintf(err, errlen, "%s", serr);
+		free(buf);
+		return r == -ENOENT || r == -EINVAL ? -EIO : r;
+	}
+	if (r == 0) {
+		want = (struct codec_chunk){ .ino = c->ino, .idx = c->idx, .version = c->version,
+					     .class = (uint8_t)c->class, .plain_len = c->plain_len,
+					     .sha256 = c->sha256 };
+		r = codec_index_load(t->codec, &want, buf, len, &ix, why, sizeof(why));
+	}
+	free(buf);
+	if (r < 0) {
+		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key,
+			 why[0] ? why : strerror(-r));
+		return r == -ENOMEM ? r : -EIO;
+	}
+	if (r > 0)
+		return r;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == c->ino && e->idx == c->idx && e->version == c->version) {
+			victim = e;       /* another reader loaded it meanwhile: one slot */
+			break;
+		}
+		if (!e->ix) {
+			victim = e;
+			continue;         /* a slot of the same chunk may still follow */
+		}
+		if (victim->ix && e->used < victim->used)
+			victim = e;
+	}
+	codec_index_unref(victim->ix);
+	*victim = (struct tier_index_slot){ c->ino, c->idx, c->version, codec_index_ref(ix),
+					    ++t->clock, 0 };
+	pthread_mutex_unlock(&t->cache_lock);
+	*ret = ix;
+	return 0;
+}
+
+/* Whether a read at `at` of c continues the last ranged read of it (then the
+ * chunk is read whole and cached, one GET for what follows instead of one per
+ * read); notes where this read ends otherwise.  Through s3rver, sequential
+ * 128 KiB reads of cold data ran at 38 MB/s read by range, 83 MB/s fetched
+ * whole (format 2). */
+static bool sequential(struct tier *t, const struct meta_chunk *c, uint64_t at, size_t n)
+{
+	bool seq = false;
+
+	pthread_mutex_lock(&t->cache_lock);
+	for (int i = 0; i < TIER_INDEX_SLOTS; i++) {
+		struct tier_index_slot *e = &t->ixcache[i];
+
+		if (e->ix && e->ino == c->ino && e->idx == c->idx && e->version == c->version) {
+			seq = e->next == at;
+			e->next = at + n;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->cache_lock);
+	return seq;
+}
+
+/* n bytes at `at` of cold chunk c (a row with its chunk hash) by range: the index,
+ * then the frames that hold them.  1: the object has no index, or the read
+ * continues the last one (read it whole). */
+static int read_ranged(struct fs *fs, const struct meta_chunk *c, uint64_t at, size_t n,
+		       void *dst, char *err, size_t errlen)
+{
+	struct tier *t = tier_of(fs);
+	struct objstore *s = t->store[c->class];
+	struct codec_index *ix = NULL;
+	char key[TIER_KEY_MAX], why[128] = "", serr[512];
+	uint64_t ooff, poff;
+	uint32_t first, count;
+	size_t olen, plen, want = n, got = 0;
+	void *obj = NULL;
+	uint8_t *plain = NULL;
+	int r;
+
+	memset(dst, 0, n);
+	if (at >= c->plain_len)
+		return 0;                  /* past the chunk's data: zeros */
+	if (c->plain_len - at < want)
+		want = (size_t)(c->plain_len - at);
+	/* a read from the chunk's start is most likely the first of a sequential
+	 * run (readahead): one GET of the whole object serves all of it */
+	if (at == 0)
+		return 1;
+	r = index_get(fs, c, &ix, err, errlen);
+	if (r)
+		return r;
+	if (sequential(t, c, at, n)) {
+		codec_index_unref(ix);
+		return 1;
+	}
+	r = codec_index_span(ix, at, want, &first, &count, &ooff, &olen, &poff, &plen);
+	if (r < 0) {
+		snprintf(err, errlen, "index span: %s", strerror(-r));
+		goto out;
+	}
+	tier_object_key(fs, c->ino, c->idx, c->version, key);
+	fs_fetching_add(fs, 1);
+	r = objstore_get_range(s, key, ooff, olen, &obj, &got, serr, sizeof(serr));
+	fs_fetching_add(fs, -1);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", serr);
+		r = r == -ENOENT ? -EIO : r;
+		goto out;
+	}
+	plain = malloc(plen);        /* whole frames: the last may end past the range */
+	r = plain ? codec_frames_decode(t->codec, ix, first, count, obj, got, plain, why,
+					sizeof(why)) : -ENOMEM;
+	if (r < 0) {
+		snprintf(err, errlen, "%s/%s: %s", objstore_url(s), key,
+			 why[0] ? why : strerror(-r));
+		r = r == -ENOMEM ? r : -EIO;
+		goto out;
+	}
+	memcpy(dst, plain + (at - poff), want);
+out:
+	free(plain);
+	free(obj);
+	codec_index_unref(ix);
+	return r;
+}
+
 /* n bytes at offset `at` of cold chunk idx of ino into dst (zeros past the
  * chunk's data); io held shared. */
 static int read_cold(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t at, size_t n, void *dst)
@@ -552,6 +740,18 @@ static int read_cold(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t at, siz
 	if (failed_just_now(t, &c, false, NULL, 0))
 		return -EIO;
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* by range when the row has the chunk hash to check a part against */
+	r = c.has_sha256 ? read_ranged(fs, &c, at, n, dst, err, sizeof(err)) : 1;
+	if (r <= 0) {
+		if (r == 0)
+			return 0;
+		tier_notify(fs, LOG_ERR, ino, "inode %" PRIu64 " chunk %" PRIu64
+			    ": reading cold data: %s", ino, idx, err);
+		if (r == -EIO)
+			failed_just_now(t, &c, true, &start,
+					fs_conf(fs)->s3_operation_timeout_ms / 2);
+		return r;
+	}
 	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
 		tier_notify(fs, LOG_ERR, ino, "inode %" PRIu64 " chunk %" PRIu64

@@ -27,6 +27,7 @@ struct codec;
 struct access;
 
 #define TIER_CACHE_SLOTS 8
+#define TIER_INDEX_SLOTS 64        /* format-3 indexes kept for ranged cold reads */
 #define TIER_KEY_MAX     96        /* object keys, with the NUL */
 #define TIER_URL_MAX     4200
 #define TIER_ATIME_STEP  3600      /* seconds: finer access times are not written */
@@ -39,6 +40,19 @@ struct tier_cached {
 	void *buf;
 	size_t len;
 	uint64_t used;                /* LRU clock */
+};
+
+/* The verified index of a format-3 object (store/codec.h), kept so that the
+ * next small read of the chunk GETs only its frames; every field written and
+ * read under tier.cache_lock (the index itself is immutable, and a reader
+ * holds its own reference). */
+struct tier_index_slot {
+	uint64_t ino, idx, version;
+	struct codec_index *ix;       /* NULL: free */
+	uint64_t used;                /* LRU clock (tier.clock) */
+	uint64_t next;                /* where the last ranged read of the chunk ended: a
+	                                 read from there on is sequential, and fetches
+	                                 the whole chunk into the read cache */
 };
 
 /* Whose objects a key names (tier/owner.c): the file system id, its
@@ -76,6 +90,7 @@ struct tier {
 
 	pthread_mutex_t cache_lock;
 	struct tier_cached cache[TIER_CACHE_SLOTS];   /* written and read under cache_lock */
+	struct tier_index_slot ixcache[TIER_INDEX_SLOTS]; /* written and read under cache_lock */
 	uint64_t clock;                                /* written and read under cache_lock */
 	/* The last cold read that failed after half s3_operation_timeout or more (a store
 	 * that timed out): the kernel reads a page again at once after a failed readahead,
@@ -131,7 +146,9 @@ int tier_fetch(struct fs *fs, const struct meta_chunk *c, void **ret_buf, size_t
 void tier_cache_drop(struct fs *fs, uint64_t ino, uint64_t idx);
 /* Records the SHA-256 of plain (a verified fetch) in a cold chunk row that
  * has none (written by metadata schema 1); the row must still name c's
- * version.  From then on a read accepts only that content. */
+ * version.  From then on a read accepts only that content.  Such rows name
+ * format-1 or 2 objects only: every row of a format-3 object is written with
+ * its chunk hash (codec.h), which is not the plaintext's SHA-256. */
 int tier_record_sha256(struct fs *fs, const struct meta_chunk *c, const void *plain, size_t len);
 /* Lists the chunk objects in class's store that are provably this file
  * system's (what gc looks at): cb gets each key, its size, whether a chunk

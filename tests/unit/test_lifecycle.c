@@ -47,25 +47,31 @@ static char conf_extra[8192];       /* the policy lines of the test's config, @T
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-/* Writes the config (policy lines in extra, "\n"-separated), mkfs and opens it. */
-static void env_open(const char *extra)
+/* Writes the config (policy lines in extra, "\n"-separated) with chunks of cs
+ * bytes (a multiple of 64 KiB), mkfs and opens it. */
+static void env_open_sized(const char *extra, uint64_t cs)
 {
 	struct fs_ctx ctx = { getuid(), getgid() };
 	char text[8400], id[FS_ID_LEN + 1];
 
 	/* "@TMP@" in extra stands for the test's temp dir */
 	ck_assert_int_lt(snprintf(text, sizeof(text), "[t]\ndata_dir = @TMP@/data\n"
-				  "chunk_size = 64K\n%s\n", extra ? extra : ""),
+				  "chunk_size = %" PRIu64 "K\n%s\n", cs >> 10, extra ? extra : ""),
 			 (int)sizeof(text));
 	tfs_opener = tier_fs_open;    /* every open here has the tier layer */
-	conf = tfs_make(text, &ctx, CS, tmp_dir, sizeof(tmp_dir), id, &fs);
+	conf = tfs_make(text, &ctx, cs, tmp_dir, sizeof(tmp_dir), id, &fs);
 	snprintf(conf_path, sizeof(conf_path), "%s/efsfs.conf", tmp_dir);
 	snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_dir);
 	snprintf(objects_dir, sizeof(objects_dir), "%s/objects", data_dir);
 	tfs_expand(extra ? extra : "", tmp_dir, conf_extra, sizeof(conf_extra));
 	ck_assert_str_eq(conf->data_dir, data_dir);
 	ck_assert_str_eq(fs_id(fs), id);
-	ck_assert_uint_eq(fs_chunk_size(fs), CS);
+	ck_assert_uint_eq(fs_chunk_size(fs), cs);
+}
+
+static void env_open(const char *extra)
+{
+	env_open_sized(extra, CS);
 }
 
 static void env_reopen(void)
@@ -737,6 +743,138 @@ START_TEST(test_after_1_access_promotes_on_read)
 }
 END_TEST
 
+static void spit(const char *path, const void *buf, size_t len);
+
+/* A small read of a cold chunk in format 3 GETs a range: the header and index
+ * once (then cached), and the frames it needs, not the chunk; a damaged frame
+ * is EIO for the reads that need it; promotion still fetches the whole object;
+ * a format-2 object is still read (whole).  Frames of 4 KiB in 64 KiB chunks
+ * stand for 64 KiB frames in 4 MiB chunks. */
+START_TEST(test_cold_read_by_range)
+{
+	size_t size = 4 * CS, olen;
+	struct objstore *s = tier_store(fs, META_IA);
+	char *got = malloc(CS), path[4500];
+	uint64_t ino, before, one, two;
+	uint8_t *obj;
+	void *buf;
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 3, 4096), 0);
+	ino = cold_file("ranged", &buf, size, 61);
+	env_reopen();                      /* nothing cached */
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 5000, 4096, got), 4096);      /* frames 1 and 2 */
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 5000, 4096), 0);
+	one = objstore_bytes_got(s) - before;
+	ck_assert_msg(one <= CODEC_PREFIX_GUESS + 2 * 4096 + 64, "first read fetched %" PRIu64, one);
+	ck_assert_msg(one < CS / 4, "first read fetched %" PRIu64, one);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 9 * 4096, 4096, got), 4096);  /* index cached */
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 9 * 4096, 4096), 0);
+	two = objstore_bytes_got(s) - before;
+	ck_assert_msg(two <= 4096 + 64, "second read fetched %" PRIu64, two);
+	/* a read that goes on where the last one ended: sequential, the chunk is
+	 * fetched whole and cached, and the next reads of it fetch nothing */
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 10 * 4096, 8192, got), 8192);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 10 * 4096, 8192), 0);
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, CS + 12 * 4096, 4096, got), 4096);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS + 12 * 4096, 4096), 0);
+	ck_assert_int_eq(read_at(ino, CS, 100, got), 100);
+	ck_assert_int_eq(memcmp(got, (char *)buf + CS, 100), 0);
+	ck_assert_uint_eq(objstore_bytes_got(s) - before, 0);
+	ck_assert_int_eq(read_at(ino, 3 * CS - 10, 20, got), 20);        /* across chunks */
+	ck_assert_int_eq(memcmp(got, (char *)buf + 3 * CS - 10, 20), 0);
+	assert_classes(ino, 4, META_IA);
+
+	/* a byte of frame 5 of chunk 2 changed: reads of it fail, others do not */
+	object_path(ino, 2, path, sizeof(path));
+	obj = slurp(path, &olen);
+	ck_assert_uint_gt(olen, 5 * 4096 + 4096);
+	obj[olen - 11 * 4096 + 7] ^= 0x40;        /* raw random frames: 16 frames of 4096 */
+	spit(path, obj, olen);
+	free(obj);
+	env_reopen();
+	ck_assert_int_eq(read_at(ino, 2 * CS + 5 * 4096 + 7, 1, got), -EIO);
+	ck_assert_int_eq(read_at(ino, 2 * CS + 4096, 4096, got), 4096);
+	ck_assert_int_eq(memcmp(got, (char *)buf + 2 * CS + 4096, 4096), 0);
+	/* a read from the chunk's start fetches it whole (the start of a sequential
+	 * run, as readahead does): the damage is seen there too */
+	ck_assert_int_eq(read_at(ino, 2 * CS, 100, got), -EIO);
+
+	/* promotion (a write) fetches the whole object */
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	write_at(ino, 1, "x", 1, 0);
+	((char *)buf)[1] = 'x';
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	ck_assert_int_eq(chunk_class(ino, 0), META_STANDARD);
+
+	/* a format-2 object is read whole */
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 2, 0), 0);
+	{
+		char err[512];
+
+		ck_assert_int_eq(tier_demote(fs, ino, 0, META_IA, err, sizeof(err)), 0);
+	}
+	env_reopen();
+	s = tier_store(fs, META_IA);
+	before = objstore_bytes_got(s);
+	ck_assert_int_eq(read_at(ino, 100, 10, got), 10);
+	ck_assert_int_eq(memcmp(got, (char *)buf + 100, 10), 0);
+	ck_assert_uint_ge(objstore_bytes_got(s) - before, CS);
+	free(got);
+	free(buf);
+}
+END_TEST
+
+static void teardown(void);
+
+/* With the default 4 MiB chunks and 64 KiB frames, each cold random 4 KiB read
+ * fetches well under 1 MiB (the whole chunk before format 3), and returns the
+ * right bytes. */
+START_TEST(test_cold_random_reads_fetch_little)
+{
+	const uint64_t big = 4u << 20;
+	size_t size = 2 * big;
+	struct objstore *s;
+	uint64_t ino, x = 12345, total = 0;
+	char err[512], got[4096];
+	void *buf;
+
+	teardown();
+	env_open_sized("transition_to_ia = AFTER_30_DAYS", big);
+	buf = random_bytes(size, 71);
+	ino = create_file("big", buf, size, 0);
+	for (uint64_t i = 0; i < 2; i++)
+		ck_assert_int_eq(tier_demote(fs, ino, i, META_IA, err, sizeof(err)), 0);
+	env_reopen();
+	s = tier_store(fs, META_IA);
+	for (int i = 0; i < 20; i++) {
+		uint64_t off, before = objstore_bytes_got(s), one;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = (x % (size / 4096)) * 4096;
+		ck_assert_int_eq(read_at(ino, off, 4096, got), 4096);
+		ck_assert_int_eq(memcmp(got, (char *)buf + off, 4096), 0);
+		one = objstore_bytes_got(s) - before;
+		ck_assert_msg(one < (1u << 20), "read at %" PRIu64 " fetched %" PRIu64, off, one);
+		ck_assert_msg(one <= CODEC_PREFIX_GUESS + CODEC_FRAME_DEFAULT + 64,
+			      "read at %" PRIu64 " fetched %" PRIu64, off, one);
+		total += one;
+	}
+	ck_assert_msg(total < (2u << 20), "20 reads fetched %" PRIu64, total);
+	assert_classes(ino, 2, META_IA);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_read_without_promotion_serves_cold_data)
 {
 	size_t size = 3 * CS + 5;
@@ -1343,7 +1481,11 @@ START_TEST(test_schema_1_file_system)
 {
 	size_t size = 3 * CS, olen;
 	char *buf, *got = malloc(CS), path[4500], last[1024], err[1024] = "";
-	uint64_t ino = cold_file("old", (void **)&buf, size, 41);
+	uint64_t ino;
+
+	/* format-2 objects, to be rewritten as format 1 */
+	ck_assert_int_eq(codec_set_format(tier_of(fs)->codec, 2, 0), 0);
+	ino = cold_file("old", (void **)&buf, size, 41);
 	struct meta_chunk c;
 	uint8_t sha[32];
 	uint8_t *obj;
@@ -2040,6 +2182,8 @@ static Suite *lifecycle_suite(void)
 	tc = tcase_create("cold data");
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_read_without_promotion_serves_cold_data);
+	tcase_add_test(tc, test_cold_read_by_range);
+	tcase_add_test(tc, test_cold_random_reads_fetch_little);
 	tcase_add_test(tc, test_write_to_cold_chunk_promotes_it);
 	tcase_add_test(tc, test_truncate_cold_file);
 	tcase_add_test(tc, test_truncate_at_chunk_boundary_store_down);

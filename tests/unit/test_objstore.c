@@ -123,6 +123,60 @@ static void seen_free(struct seen *sn)
 
 /* ---- file driver ---- */
 
+/* Ranged gets of a 10000-byte object on any store (file:// and s3rver).  s3rver
+ * (3.x) answers "bytes=0-0" with the whole object (it takes the end 0 for none):
+ * that answer must be refused, as any longer than asked. */
+static void check_ranges(struct objstore *s, const char *key, bool s3rver)
+{
+	static const struct { uint64_t off; size_t len, want; } cases[] = {
+		{ 0, 1, 1 }, { 100, 500, 500 }, { 9999, 1, 1 }, { 9990, 100, 10 },
+		{ 0, 10000, 10000 }, { 0, 20000, 10000 }, { 10000, 5, 0 }, { 20000, 5, 0 },
+	};
+	char *obj = malloc(10000);
+	void *buf = (void *)0x1;
+	size_t len = 7;
+
+	ck_assert_ptr_nonnull(obj);
+	fill(obj, 10000, 77);
+	ck_assert_int_eq(objstore_put(s, key, obj, 10000, TERR), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (s3rver && cases[i].off == 0 && cases[i].len == 1) {
+			ck_assert_int_eq(objstore_get_range(s, key, 0, 1, &buf, &len, TERR), -EIO);
+			ck_assert_msg(strstr(terr, "the answer is longer than 1 bytes"), "%s", terr);
+			ck_assert_ptr_eq(buf, (void *)0x1);
+			continue;
+		}
+		ck_assert_msg(objstore_get_range(s, key, cases[i].off, cases[i].len, &buf, &len,
+						 TERR) == 0, "range %zu: %s", i, terr);
+		ck_assert_msg(len == cases[i].want, "range %zu: %zu bytes, want %zu", i, len,
+			      cases[i].want);
+		if (len)
+			ck_assert_mem_eq(buf, obj + cases[i].off, len);
+		free(buf);
+		buf = (void *)0x1;
+	}
+	ck_assert_int_eq(objstore_get_range(s, key, 0, 0, &buf, &len, TERR), -EINVAL);
+	ck_assert_int_eq(objstore_get_range(s, "no/such/key", 0, 10, &buf, &len, TERR), -ENOENT);
+	ck_assert_ptr_eq(buf, (void *)0x1);
+	/* an injected get fault hits ranged gets too */
+	objstore_inject_fault(s, "get", 1, EIO, false);
+	ck_assert_int_eq(objstore_get_range(s, key, 0, 10, &buf, &len, TERR), -EIO);
+	ck_assert_int_eq(objstore_del(s, key, TERR), 0);
+	free(obj);
+}
+
+START_TEST(test_file_ranges)
+{
+	struct objstore *s;
+
+	make_tmpdir();
+	s = open_file_store();
+	check_ranges(s, "dir/ranged", false);
+	objstore_free(s);
+	rm_tmpdir();
+}
+END_TEST
+
 START_TEST(test_file_roundtrip)
 {
 	struct objstore *s;
@@ -1524,6 +1578,69 @@ START_TEST(test_s3_hostile_answers)
 }
 END_TEST
 
+/* A ranged GET sends its Range; a server that answers the whole object for a part
+ * (200 instead of 206), or more than was asked, is refused. */
+START_TEST(test_s3_range_answers)
+{
+	static const struct fake_resp whole[] = { { 200, "0123456789" } };
+	static const struct fake_resp longer[] = { { 206, "0123456789" } };
+	static const struct fake_resp part[] = { { 206, "5678" } };
+	struct fake_server fs;
+	struct objstore *s;
+	void *buf = (void *)0x1;
+	size_t len = 7, hl;
+	const char *h;
+
+	set_s3rver_creds();
+	fake_start(&fs, part, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
+	ck_assert_int_eq(objstore_get_range(s, "k", 5, 4, &buf, &len, TERR), 0);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_mem_eq(buf, "5678", 4);
+	free(buf);
+	buf = (void *)0x1;
+	pthread_mutex_lock(&fs.lock);
+	h = find_header(fs.heads[0], "range", &hl);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq((int)hl, 9);
+	ck_assert_mem_eq(h, "bytes=5-8", 9);
+	pthread_mutex_unlock(&fs.lock);
+	objstore_free(s);
+	fake_stop(&fs);
+
+	fake_start(&fs, whole, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
+	ck_assert_int_eq(objstore_get_range(s, "k", 5, 40, &buf, &len, TERR), -EIO);
+	ck_assert_msg(strstr(terr, "ignored the range"), "%s", terr);
+	ck_assert_ptr_eq(buf, (void *)0x1);
+	objstore_free(s);
+	fake_stop(&fs);
+
+	fake_start(&fs, longer, 1, 0);
+	s = open_conf_store(&fs, &(struct objstore_conf){ .retries = -1 });
+	ck_assert_int_eq(objstore_get_range(s, "k", 5, 4, &buf, &len, TERR), -EIO);
+	ck_assert_msg(strstr(terr, "the answer is longer than 4 bytes"), "%s", terr);
+	ck_assert_ptr_eq(buf, (void *)0x1);
+	objstore_free(s);
+	fake_stop(&fs);
+}
+END_TEST
+
+START_TEST(test_s3rver_ranges)
+{
+	const char *ep, *bucket;
+	struct objstore *s;
+	char url[512];
+
+	if (!s3rver_env(&ep, &bucket))
+		return;
+	snprintf(url, sizeof(url), "s3://%s/ranges-%ld", bucket, (long)time(NULL) ^ (long)getpid());
+	s = open_s3rver(ep, url, true, NULL);
+	check_ranges(s, "obj/ranged", true);
+	objstore_free(s);
+}
+END_TEST
+
 START_TEST(test_s3rver_check_and_create)
 {
 	const char *ep, *bucket;
@@ -1574,6 +1691,7 @@ static Suite *objstore_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_file_roundtrip);
+	tcase_add_test(tc, test_file_ranges);
 	tcase_add_test(tc, test_file_delete);
 	tcase_add_test(tc, test_file_list);
 	tcase_add_test(tc, test_file_bad_keys);
@@ -1593,6 +1711,7 @@ static Suite *objstore_suite(void)
 	tcase_add_test(tc, test_s3_unreachable);
 	tcase_add_test(tc, test_s3_stalled);
 	tcase_add_test(tc, test_s3_hostile_answers);
+	tcase_add_test(tc, test_s3_range_answers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("s3rver");
@@ -1601,6 +1720,7 @@ static Suite *objstore_suite(void)
 	tcase_add_test(tc, test_s3rver_pages_and_large);
 	tcase_add_test(tc, test_s3rver_virtual_host);
 	tcase_add_test(tc, test_s3rver_check_and_create);
+	tcase_add_test(tc, test_s3rver_ranges);
 	suite_add_tcase(s, tc);
 	return s;
 }
