@@ -27,9 +27,13 @@
  *   access_point_tag(ap, pos, key, value)    its tags, ap = access_point.seq
  *   chunk(ino, idx, class, atime,            storage class and last access of a
  *         stored_len, plain_len, version,    chunk; version names its object,
- *         sha256 BLOB)                       sha256 is its plaintext's (schema 2;
- *                                            NULL for STANDARD and in cold rows
- *                                            schema 1 wrote, until filled in)
+ *         sha256 BLOB)                       sha256 is its object header's hash
+ *                                            (schema 2): the plaintext's SHA-256
+ *                                            for object formats 1 and 2, the
+ *                                            chunk hash over the frames' for
+ *                                            format 3 (store/codec.h); NULL for
+ *                                            STANDARD and in cold rows schema 1
+ *                                            wrote, until filled in
  *
  *   metric(name TEXT, minute INTEGER, value REAL) the meter's one-minute
  *                                            datapoints (schema 4), kept >= 15
