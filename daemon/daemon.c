@@ -484,8 +484,9 @@ static int resolve_subdir(struct fs *fs, const char *path, uint64_t *ret_ino, ch
 	if (r == -ENOENT)
 		snprintf(err, errlen, "%s (a subdirectory mount needs an existing directory, as "
 			 "on EFS)", why);
-	else if (r < 0)
-		snprintf(err, errlen, "%s", why);
+	else if (r < 0)        /* "root directory /a/b: ...": the subdirectory here */
+		snprintf(err, errlen, "%s", strncmp(why, "root directory ", 15) == 0 ? why + 15 :
+			 why);
 	return r;
 }
 
@@ -674,7 +675,8 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 
 		r = resolve_subdir(d->fs, mp->subdir, &m->root_ino, why, sizeof(why));
 		if (r < 0) {
-			snprintf(err, errlen, "subdirectory %s: %s", mp->subdir, why);
+			/* why starts with the path: "/a/b: /a does not exist ..." */
+			snprintf(err, errlen, "subdirectory %s", why);
 			goto fail;
 		}
 		so.root_ino = m->root_ino;
