@@ -1129,8 +1129,16 @@ static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, cha
 	return r ? 1 : 0;
 }
 
+/* Whether a control command is one the stats socket serves too. */
+static bool stats_only_cmd(int argc, char **argv)
+{
+	return strcmp(argv[0], "stats") == 0 || (argc == 7 && strcmp(argv[0], "metrics-get") == 0);
+}
+
 /* Runs a control command on the daemon that has NAME mounted, or, when
- * none has, on the file system opened here. */
+ * none has, on the file system opened here.  A caller the control socket
+ * is out of reach for (the data directory is 0700) reads stats and metrics
+ * get through the stats socket (daemon/control.c). */
 static int control_cmd(const char *config, const char *name, int argc, char **argv)
 {
 	struct conf *conf;
@@ -1141,6 +1149,34 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	if (load_conf(config, name, &conf) < 0)
 		return 1;
 	r = control_client(conf->data_dir, argc, argv, stdout);
+	if (r == -EACCES && stats_only_cmd(argc, argv)) {
+		/* the data directory is root's and the owner's: the stats socket */
+		char dir[PATH_MAX], path[PATH_MAX], why[PATH_MAX + 128];
+		int s = control_stats_client(conf, argc, argv, stdout);
+
+		if (s >= 0) {
+			conf_free(conf);
+			return s;
+		}
+		if (!conf->stats_group)
+			snprintf(why, sizeof(why), "no stats_group is configured");
+		else if (control_stats_path(conf, dir, sizeof(dir), path, sizeof(path)) == 0)
+			snprintf(why, sizeof(why), "the stats socket %s: %s", path, strerror(-s));
+		else
+			snprintf(why, sizeof(why), "the stats socket: %s", strerror(-s));
+		fprintf(stderr, "efsfs: %s: permission denied: the control socket is only for "
+			"root and the file system's owner, and %s (the stats socket of "
+			"stats_group = GROUP serves that group's members while %s is mounted)\n",
+			name, why, name);
+		conf_free(conf);
+		return 1;
+	}
+	if (r == -EACCES) {
+		fprintf(stderr, "efsfs: %s: control socket: permission denied: only root and the "
+			"file system's owner may run this command\n", name);
+		conf_free(conf);
+		return 1;
+	}
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		/* the commands that only read open read-only: they then work in a
 		 * read-only data directory, beside a read-only mount too */
