@@ -209,8 +209,10 @@ static const struct cli_cmd commands[] = {
 	  "DataWriteIOBytes, MetadataIOBytes, TotalIOBytes, MeteredIOBytes, "
 	  "PermittedThroughput, BurstCreditBalance, PercentIOLimit, ClientConnections, "
 	  "StorageBytes per storage class, ...), from the mounted daemon or, unmounted, from "
-	  "the file system itself (the I/O counters are then 0). See README, \"Throughput, "
-	  "performance modes and metrics\".",
+	  "the file system itself (the I/O counters are then 0). Root and the owner use the "
+	  "control socket; with stats_group = GROUP in the configuration, members of GROUP "
+	  "read it from the mounted daemon's read-only stats socket. See README, "
+	  "\"Throughput, performance modes and metrics\".",
 	  stats_opts, cmd_stats },
 	{ "metrics advance", "NAME SECONDS", "move the meter's test clock (tests only)",
 	  "Moves the meter's clock of the mounted file system NAME on by SECONDS, as if the "
@@ -221,7 +223,8 @@ static const struct cli_cmd commands[] = {
 	  "Prints the statistics of one metric of file system NAME over a time range, from the "
 	  "one-minute datapoints kept for 16 days in the file system's metadata, as the JSON "
 	  "that aws cloudwatch get-metric-statistics prints. The options take that command's "
-	  "names; SampleCount counts one-minute datapoints.",
+	  "names; SampleCount counts one-minute datapoints. Members of stats_group may run it "
+	  "on a mounted file system, as efsfs stats.",
 	  metrics_get_opts, cmd_metrics_get },
 	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
