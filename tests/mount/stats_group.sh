@@ -96,10 +96,14 @@ for u in "$IN" "$OUT"; do
 	pass "$u cannot run efsfs info"
 done
 # the request written to the stats socket itself
-# request SOCK LINE: the stats socket's answer to LINE (tab-separated words)
+# request SOCK LINE: the stats socket's answer to LINE (tab-separated words);
+# the users run it, so a python3 they can run ($PY: not one under /root)
+PY=$(command -v python3)
+[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+export PY
 request()
 {
-	python3 - "$1" "$2" <<'EOF'
+	"$PY" - "$1" "$2" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 try:
