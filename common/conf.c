@@ -78,6 +78,8 @@ enum key {
 	KEY_FUSE_URING,
 	KEY_STATFS,
 	KEY_METRICS_LISTEN,
+	KEY_STATS_GROUP,
+	KEY_STATS_DIR,
 	KEY_CLIENT_MOUNT,
 	KEY_CLIENT_WRITE,
 	KEY_CLIENT_ROOT_ACCESS,
@@ -1093,6 +1095,11 @@ static const struct key_def keys[KEY_COUNT] = {
 		.what = "the address",
 		.expect = "invalid value '%s' (expected off, or a loopback address and port: "
 		          "127.0.0.1:PORT, localhost:PORT or [::1]:PORT)" },
+	/* the read-only stats socket (daemon/control.c): off unless a group is named */
+	[KEY_STATS_GROUP] = { "stats_group", parse_string_key, FIELD(stats_group),
+		.what = "the group name" },
+	[KEY_STATS_DIR] = { "stats_dir", parse_path_key, FIELD(stats_dir),
+		.flags = KEY_STRIP_SLASH, .def = "/run/efsfs" },
 	/* the file system policy: EFS's client actions (README, "Access points") */
 	[KEY_CLIENT_MOUNT] = { "client_mount", parse_bool_key, FIELD(client_mount),
 		.expect = BOOL_EXPECTED, .def = "true" },
@@ -1123,6 +1130,8 @@ void conf_free(struct conf *c)
 	free(c->key_file);
 	free(c->log_file);
 	free(c->metrics_listen);
+	free(c->stats_group);
+	free(c->stats_dir);
 	free(c->ia_store);
 	free(c->archive_store);
 	free(c->archive_storage_class);

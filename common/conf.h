@@ -79,6 +79,9 @@ struct conf {
 	                                    it in the fuse module); default auto */
 	enum conf_statfs statfs;         /* efs (8 EiB, as EFS) or local (the data disk); default efs */
 	char *metrics_listen;            /* "127.0.0.1:PORT" ...: the Prometheus endpoint; NULL: off */
+	char *stats_group;               /* a group whose members may read stats and metrics get
+	                                    through STATS_DIR/NAME/stats.sock; NULL: no such socket */
+	char *stats_dir;                 /* default /run/efsfs */
 
 	/* The file system policy, EFS's client actions (elasticfilesystem:Client*). */
 	bool client_mount;          /* client_mount = true|false, default true: mounts refused (EACCES) */

@@ -209,8 +209,10 @@ static const struct cli_cmd commands[] = {
 	  "DataWriteIOBytes, MetadataIOBytes, TotalIOBytes, MeteredIOBytes, "
 	  "PermittedThroughput, BurstCreditBalance, PercentIOLimit, ClientConnections, "
 	  "StorageBytes per storage class, ...), from the mounted daemon or, unmounted, from "
-	  "the file system itself (the I/O counters are then 0). See README, \"Throughput, "
-	  "performance modes and metrics\".",
+	  "the file system itself (the I/O counters are then 0). Root and the owner use the "
+	  "control socket; with stats_group = GROUP in the configuration, members of GROUP "
+	  "read it from the mounted daemon's read-only stats socket. See README, "
+	  "\"Throughput, performance modes and metrics\".",
 	  stats_opts, cmd_stats },
 	{ "metrics advance", "NAME SECONDS", "move the meter's test clock (tests only)",
 	  "Moves the meter's clock of the mounted file system NAME on by SECONDS, as if the "
@@ -221,7 +223,8 @@ static const struct cli_cmd commands[] = {
 	  "Prints the statistics of one metric of file system NAME over a time range, from the "
 	  "one-minute datapoints kept for 16 days in the file system's metadata, as the JSON "
 	  "that aws cloudwatch get-metric-statistics prints. The options take that command's "
-	  "names; SampleCount counts one-minute datapoints.",
+	  "names; SampleCount counts one-minute datapoints. Members of stats_group may run it "
+	  "on a mounted file system, as efsfs stats.",
 	  metrics_get_opts, cmd_metrics_get },
 	{ "lifecycle run", "NAME", "apply the lifecycle policy now",
 	  "Moves every chunk that the policy says is due to IA or Archive, and prints what "
@@ -1129,8 +1132,16 @@ static int cmd_fsck(const struct cli_cmd *cmd, const char *config, int argc, cha
 	return r ? 1 : 0;
 }
 
+/* Whether a control command is one the stats socket serves too. */
+static bool stats_only_cmd(int argc, char **argv)
+{
+	return strcmp(argv[0], "stats") == 0 || (argc == 7 && strcmp(argv[0], "metrics-get") == 0);
+}
+
 /* Runs a control command on the daemon that has NAME mounted, or, when
- * none has, on the file system opened here. */
+ * none has, on the file system opened here.  A caller the control socket
+ * is out of reach for (the data directory is 0700) reads stats and metrics
+ * get through the stats socket (daemon/control.c). */
 static int control_cmd(const char *config, const char *name, int argc, char **argv)
 {
 	struct conf *conf;
@@ -1141,6 +1152,34 @@ static int control_cmd(const char *config, const char *name, int argc, char **ar
 	if (load_conf(config, name, &conf) < 0)
 		return 1;
 	r = control_client(conf->data_dir, argc, argv, stdout);
+	if (r == -EACCES && stats_only_cmd(argc, argv)) {
+		/* the data directory is root's and the owner's: the stats socket */
+		char dir[PATH_MAX], path[PATH_MAX], why[PATH_MAX + 128];
+		int s = control_stats_client(conf, argc, argv, stdout);
+
+		if (s >= 0) {
+			conf_free(conf);
+			return s;
+		}
+		if (!conf->stats_group)
+			snprintf(why, sizeof(why), "no stats_group is configured");
+		else if (control_stats_path(conf, dir, sizeof(dir), path, sizeof(path)) == 0)
+			snprintf(why, sizeof(why), "the stats socket %s: %s", path, strerror(-s));
+		else
+			snprintf(why, sizeof(why), "the stats socket: %s", strerror(-s));
+		fprintf(stderr, "efsfs: %s: permission denied: the control socket is only for "
+			"root and the file system's owner, and %s (the stats socket of "
+			"stats_group = GROUP serves that group's members while %s is mounted)\n",
+			name, why, name);
+		conf_free(conf);
+		return 1;
+	}
+	if (r == -EACCES) {
+		fprintf(stderr, "efsfs: %s: control socket: permission denied: only root and the "
+			"file system's owner may run this command\n", name);
+		conf_free(conf);
+		return 1;
+	}
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		/* the commands that only read open read-only: they then work in a
 		 * read-only data directory, beside a read-only mount too */

@@ -10,6 +10,15 @@
  * own, the file system's owner; the file mode is not relied on.  Anyone
  * else gets one "error:" line and "exit 1".
  *
+ * The stats socket (control_start_stats, with stats_group = GROUP set):
+ * STATS_DIR/NAME/stats.sock, the socket 0660 and its directory 0750, both
+ * of the daemon's uid (root) and GROUP, so that members of GROUP reach it
+ * while the data directory stays 0700.  The same accept thread and
+ * protocol; the peer must be root, the owner, or have GROUP as its gid or
+ * among its user's groups (getgrouplist); it serves only "stats",
+ * "stats json" and "metrics-get", so nothing there changes the file
+ * system.  The CLI takes it when the control socket is out of its reach.
+ *
  * Protocol: the client sends one line, the command's words separated by
  * tabs (an "attach" line carries a /dev/fuse fd as SCM_RIGHTS, which
  * daemon.c's hook takes); the server answers with the command's output and closes, the last
@@ -25,7 +34,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +125,10 @@ struct control {
 	unsigned nclients;            /* written and read under lock */
 	bool stopping;                /* written and read under lock */
 	struct metrics *mx;           /* written and read under lock (control_set_metrics) */
+	/* the stats socket: immutable after control_start_stats */
+	bool stats_only;
+	gid_t gid;                    /* stats_group */
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* removed at stop */
 };
 
 /* One client: set by the accept thread before the client's thread starts,
@@ -465,6 +481,35 @@ static int read_request(int fd, char *line, int *ret_fd)
 
 /* Reads one request from fd and answers it on f (the same socket); the
  * caller closes f. */
+/* Whether a request is one the stats socket serves (it reads only). */
+static bool stats_cmd(int argc, char **argv)
+{
+	return (argc == 1 && strcmp(argv[0], "stats") == 0) ||
+	       (argc == 2 && strcmp(argv[0], "stats") == 0 && strcmp(argv[1], "json") == 0) ||
+	       (argc == 7 && strcmp(argv[0], "metrics-get") == 0);
+}
+
+/* Whether uid, with gid as its primary group now, is in group g: gid, or
+ * one of its user's groups. */
+static bool in_group(uid_t uid, gid_t gid, gid_t g)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int n = 256;
+
+	if (gid == g)
+		return true;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return false;     /* more than 256: not worth a bigger buffer */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
 static void serve(struct control *ctl, int fd, FILE *f)
 {
 	char line[CONTROL_LINE_MAX], *argv[CONTROL_ARGS_MAX];
@@ -479,7 +524,14 @@ static void serve(struct control *ctl, int fd, FILE *f)
 	for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && argc < CONTROL_ARGS_MAX;
 	     w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
-	if (argc >= 1 && strcmp(argv[0], "attach") == 0) {
+	if (ctl->stats_only && !stats_cmd(argc, argv)) {
+		if (devfd >= 0)
+			close(devfd);
+		fprintf(f, "error: the stats socket serves only 'efsfs stats' and 'efsfs metrics "
+			"get'; this command needs the control socket (root or the file system's "
+			"owner)\n");
+		code = 1;
+	} else if (argc >= 1 && strcmp(argv[0], "attach") == 0) {
 		if (ctl->hooks.attach) {
 			code = ctl->hooks.attach(devfd, argc, argv, f, ctl->arg);
 		} else {
@@ -605,7 +657,19 @@ static void *control_thread(void *arg)
 			close(fd);
 			continue;
 		}
-		if (cred.uid != 0 && cred.uid != owner) {
+		if (ctl->stats_only && cred.uid != 0 && cred.uid != owner &&
+		    !in_group(cred.uid, cred.gid, ctl->gid)) {
+			log_warn("%s: stats socket: refused uid %u (pid %d): not in group %s",
+				 fs_conf(ctl->fs)->name, (unsigned)cred.uid, (int)cred.pid,
+				 fs_conf(ctl->fs)->stats_group);
+			snprintf(msg, sizeof(msg), "error: permission denied: uid %u may not read "
+				 "this file system's stats (root, its owner and members of group "
+				 "%.64s may)\nexit 1\n", (unsigned)cred.uid,
+				 fs_conf(ctl->fs)->stats_group);
+			refuse(fd, msg);
+			continue;
+		}
+		if (!ctl->stats_only && cred.uid != 0 && cred.uid != owner) {
 			log_warn("%s: control socket: refused uid %u (pid %d): only root and "
 				 "uid %u may control this file system", fs_conf(ctl->fs)->name,
 				 (unsigned)cred.uid, (int)cred.pid, (unsigned)owner);
@@ -631,17 +695,48 @@ int control_path(const char *data_dir, char *buf, size_t len)
 	return 0;
 }
 
-int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
-		  struct control **ret)
+/* A control of fs on ctl->path (set), bound with umask mask; then, with
+ * gid != -1, the socket is chowned to gid (before listen: nobody can
+ * connect to it before it has its group).  0 or -errno. */
+static int start(struct control *ctl, mode_t mask, gid_t gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct control *ctl;
 	mode_t old_mask;
 	int r;
 
-	ctl = calloc(1, sizeof(*ctl));
+	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ctl->lfd < 0)
+		return -errno;
+	memcpy(sa.sun_path, ctl->path, strlen(ctl->path) + 1);
+	unlink(ctl->path);
+	/* the socket has its mode from the moment it exists: no bind-then-chmod
+	 * window (the process umask is 077 already; this is for any caller) */
+	old_mask = umask(mask);
+	r = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r == 0 && gid != (gid_t)-1 && chown(ctl->path, (uid_t)-1, gid) < 0)
+		r = -1;
+	if (r < 0 || listen(ctl->lfd, 8) < 0) {
+		r = -errno;
+		close(ctl->lfd);
+		unlink(ctl->path);
+		return r;
+	}
+	r = pthread_create(&ctl->thread, NULL, control_thread, ctl);
+	if (r) {
+		close(ctl->lfd);
+		unlink(ctl->path);
+		return -r;
+	}
+	return 0;
+}
+
+static struct control *control_new(struct fs *fs, const struct control_hooks *hooks, void *arg)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
 	if (!ctl)
-		return -ENOMEM;
+		return NULL;
 	ctl->fs = fs;
 	if (hooks)
 		ctl->hooks = *hooks;
@@ -650,39 +745,133 @@ int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
 	pthread_cond_init(&ctl->idle, NULL);
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ctl->client[i] = -1;
+	return ctl;
+}
+
+static void control_free(struct control *ctl)
+{
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_cond_destroy(&ctl->idle);
+	free(ctl);
+}
+
+int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
+		  struct control **ret)
+{
+	struct control *ctl = control_new(fs, hooks, arg);
+	int r;
+
+	if (!ctl)
+		return -ENOMEM;
 	r = control_path(fs_conf(fs)->data_dir, ctl->path, sizeof(ctl->path));
+	if (r == 0)
+		r = start(ctl, 0177, (gid_t)-1);
+	if (r < 0) {
+		control_free(ctl);
+		return r;
+	}
+	*ret = ctl;
+	return 0;
+}
+
+int control_stats_path(const struct conf *c, char *ret_dir, size_t dlen, char *ret_path,
+		       size_t plen)
+{
+	if ((size_t)snprintf(ret_dir, dlen, "%s/%s", c->stats_dir, c->name) >= dlen ||
+	    (size_t)snprintf(ret_path, plen, "%s/%s/stats.sock", c->stats_dir, c->name) >= plen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Makes dir (mode 0750, group gid) or takes the one there if it is a
+ * directory of ours (not a symbolic link) and sets that mode and group. */
+static int stats_dir(const char *dir, gid_t gid, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "stats socket directory %s: %s", dir, strerror(errno));
+		return r;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "stats socket directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		r = -EPERM;
+		snprintf(err, errlen, "stats socket directory %s: owned by uid %u, not by this "
+			 "daemon's uid %u", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	if (fchown(fd, (uid_t)-1, gid) < 0 || fchmod(fd, 0750) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "stats socket directory %s: cannot give it group %u and "
+			 "mode 0750: %s", dir, (unsigned)gid, strerror(errno));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int control_start_stats(struct fs *fs, const struct control_hooks *hooks, void *arg,
+			struct control **ret, char *err, size_t errlen)
+{
+	const struct conf *c = fs_conf(fs);
+	struct group gr, *res = NULL;
+	struct control *ctl;
+	char buf[16384];
+	int r;
+
+	*ret = NULL;
+	if (!c->stats_group)
+		return 0;
+	r = -getgrnam_r(c->stats_group, &gr, buf, sizeof(buf), &res);
+	if (r == 0 && !res)
+		r = -ENOENT;
+	if (r < 0) {
+		snprintf(err, errlen, "stats_group = %s: %s", c->stats_group,
+			 r == -ENOENT ? "no such group" : strerror(-r));
+		return r;
+	}
+	ctl = control_new(fs, hooks, arg);
+	if (!ctl)
+		return -ENOMEM;
+	ctl->stats_only = true;
+	ctl->gid = gr.gr_gid;
+	r = control_stats_path(c, ctl->dir, sizeof(ctl->dir), ctl->path, sizeof(ctl->path));
+	if (r < 0) {
+		snprintf(err, errlen, "stats socket in %s: %s", c->stats_dir, strerror(-r));
+		goto fail;
+	}
+	/* STATS_DIR itself (/run/efsfs) is made 0755 if missing (whatever the
+	 * umask: the daemon's is 077); one that is there is left as it is */
+	if (mkdir(c->stats_dir, 0755) == 0)
+		r = chmod(c->stats_dir, 0755);
+	else if (errno != EEXIST)
+		r = -1;
+	if (r < 0) {
+		r = -errno;
+		snprintf(err, errlen, "stats_dir = %s: %s", c->stats_dir, strerror(errno));
+		goto fail;
+	}
+	r = stats_dir(ctl->dir, gr.gr_gid, err, errlen);
 	if (r < 0)
 		goto fail;
-	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl->lfd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	memcpy(sa.sun_path, ctl->path, strlen(ctl->path) + 1);
-	unlink(ctl->path);
-	/* the socket is 0600 from the moment it exists: no bind-then-chmod
-	 * window (the process umask is 077 already; this is for any caller) */
-	old_mask = umask(0177);
-	r = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (r < 0 || listen(ctl->lfd, 8) < 0) {
-		r = -errno;
-		close(ctl->lfd);
-		goto fail;
-	}
-	r = pthread_create(&ctl->thread, NULL, control_thread, ctl);
-	if (r) {
-		r = -r;
-		close(ctl->lfd);
-		unlink(ctl->path);
+	r = start(ctl, 0117, gr.gr_gid);
+	if (r < 0) {
+		snprintf(err, errlen, "stats socket %s: %s", ctl->path, strerror(-r));
+		rmdir(ctl->dir);
 		goto fail;
 	}
 	*ret = ctl;
 	return 0;
 fail:
-	pthread_mutex_destroy(&ctl->lock);
-	pthread_cond_destroy(&ctl->idle);
-	free(ctl);
+	control_free(ctl);
 	return r;
 }
 
@@ -697,6 +886,8 @@ void control_stop(struct control *ctl)
 	pthread_join(ctl->thread, NULL);
 	close(ctl->lfd);
 	unlink(ctl->path);
+	if (ctl->stats_only)
+		rmdir(ctl->dir);
 	/* wake the clients still being served; a command already running
 	 * (a lifecycle pass) ends by itself, its output going nowhere */
 	pthread_mutex_lock(&ctl->lock);
@@ -706,10 +897,10 @@ void control_stop(struct control *ctl)
 	while (ctl->nclients)
 		pthread_cond_wait(&ctl->idle, &ctl->lock);
 	pthread_mutex_unlock(&ctl->lock);
-	pthread_mutex_destroy(&ctl->lock);
-	pthread_cond_destroy(&ctl->idle);
-	free(ctl);
+	control_free(ctl);
 }
+
+static int client(const char *path, int argc, char **argv, int sendfd, FILE *out);
 
 int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 {
@@ -717,6 +908,26 @@ int control_client(const char *data_dir, int argc, char **argv, FILE *out)
 }
 
 int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, FILE *out)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (control_path(data_dir, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	return client(path, argc, argv, sendfd, out);
+}
+
+int control_stats_client(const struct conf *c, int argc, char **argv, FILE *out)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (control_stats_path(c, dir, sizeof(dir), path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	return client(path, argc, argv, -1, out);
+}
+
+/* control_client_fd on the socket at path. */
+static int client(const char *path, int argc, char **argv, int sendfd, FILE *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[CONTROL_LINE_MAX] = "";
@@ -738,8 +949,7 @@ int control_client_fd(const char *data_dir, int argc, char **argv, int sendfd, F
 		memcpy(line + used, argv[i], n + 1);
 		used += n;
 	}
-	if (control_path(data_dir, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

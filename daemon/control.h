@@ -34,6 +34,18 @@ int control_start(struct fs *fs, const struct control_hooks *hooks, void *arg,
 struct metrics;
 void control_set_metrics(struct control *ctl, struct metrics *mx);
 void control_stop(struct control *ctl);     /* accepts NULL */
+/* Starts the read-only stats socket of fs (control.c) when its
+ * configuration names a stats_group; *ret NULL when it names none.  0, or
+ * -errno with err saying why (the group does not exist, the directory
+ * cannot be made).  Stopped with control_stop. */
+int control_start_stats(struct fs *fs, const struct control_hooks *hooks, void *arg,
+			struct control **ret, char *err, size_t errlen);
+/* STATS_DIR/NAME and STATS_DIR/NAME/stats.sock: 0 or -ENAMETOOLONG. */
+int control_stats_path(const struct conf *c, char *ret_dir, size_t dlen, char *ret_path,
+		       size_t plen);
+/* control_client on the stats socket of c (only stats, stats json and
+ * metrics-get are served there). */
+int control_stats_client(const struct conf *c, int argc, char **argv, FILE *out);
 /* Runs a command (argv: "run DATE" | "stats" [json] | "status" | "info" | "gc" |
  * "meter-advance SECS" | "metrics-get ..." | "access-point ..." (daemon/apcmd.h)), in the CLI's
  * own process (no daemon: ClientConnections 0); output to

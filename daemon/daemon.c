@@ -851,9 +851,10 @@ static int serve(struct fs *fs, const struct conf *conf, const struct mount_para
 		 bool debug, int sigfd, int *ready_fd, int *start_lock)
 {
 	static const struct control_hooks hooks = { attach_hook, connections_hook };
+	static const struct control_hooks stats_hooks = { NULL, connections_hook };
 	struct daemon d = { .fs = fs, .conf = conf, .name = conf->name, .debug = debug,
 			    .live = 1 };
-	struct control *ctl = NULL;
+	struct control *ctl = NULL, *sctl = NULL;
 	struct metrics *mx = NULL;
 	struct pollfd pfd[2];
 	char err[1024];
@@ -875,9 +876,19 @@ static int serve(struct fs *fs, const struct conf *conf, const struct mount_para
 		metrics_stop(mx);
 		return r;
 	}
+	/* stats_group configured: its socket, or no mount (an operator asked for it) */
+	r = control_start_stats(fs, &stats_hooks, &d, &sctl, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s: %s", conf->name, err);
+		close(d.evfd);
+		metrics_stop(mx);
+		return r;
+	}
+	control_set_metrics(sctl, mx);
 	r = start_mount(&d, mp, -1, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s: %s", conf->name, err);
+		control_stop(sctl);
 		close(d.evfd);
 		metrics_stop(mx);
 		return r;
@@ -937,6 +948,7 @@ static int serve(struct fs *fs, const struct conf *conf, const struct mount_para
 			break;
 	}
 	control_stop(ctl);
+	control_stop(sctl);
 	metrics_stop(mx);
 	close(d.evfd);
 	/* the threads are gone but for their unlock: the lock stays (the process ends) */

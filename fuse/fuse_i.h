@@ -115,6 +115,10 @@ static inline uint64_t efsfs_ino(fuse_req_t req, fuse_ino_t nodeid)
 int efsfs_view_setup(struct efsfs_session *e, const struct efsfs_session_opts *o, char *err,
 		     size_t errlen);
 void efsfs_view_release(struct efsfs_session *e);
+/* true when the session checks permissions itself for callers that can
+ * differ in identity (squash_root, not forced): its kernel must not cache
+ * names (entry and negative timeouts 0), see view.c. */
+bool efsfs_view_per_caller(const struct efsfs_session *e);
 void efsfs_view_init(struct efsfs_session *e, struct fuse_conn_info *conn);
 /* The identity req runs as (the caller's, forced, or squashed). */
 void efsfs_view_ident(fuse_req_t req, struct fs_ident *ret_id);

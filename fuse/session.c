@@ -172,6 +172,12 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	r = efsfs_view_setup(e, o, err, errlen);
 	if (r < 0)
 		goto fail;
+	if (efsfs_view_per_caller(e)) {
+		/* callers of differing identity share the kernel's dentries, and
+		 * only a LOOKUP lets us check each one's search (view.c) */
+		e->entry_timeout = 0;
+		e->negative_timeout = 0;
+	}
 	r = build_args(&e->args, conf, o->mount_opts, o->debug, !e->view.checks);
 	if (r < 0) {
 		snprintf(err, errlen, "mount options: %s", strerror(-r));

@@ -47,11 +47,32 @@
  * the directory (and fs_may_link for a link), unlink, rmdir and rename
  * fs_may_delete and fs_may_rename, setattr fs_may_setattr, user.* xattrs fs_may_xattr.
  * getattr, readlink, statfs and the operations on an open handle (read,
- * write, fsync, release) are not checked, as in the kernel.  The kernel
- * caches names for entry_timeout, so in a squash_root session where
- * several users call, one user's cached lookup spares another's search
- * check until it expires (with a forced ident all requests are one user).
- * Such a session does not take the writeback cache (op_init): with it the
+ * write, fsync, release) are not checked, as in the kernel.
+ *
+ * The dentry cache.  Without default_permissions the kernel checks nothing
+ * on a path walk (fuse_permission sends only access(2) and chdir), and a
+ * cached dentry spares the LOOKUP, our only chance to check the walker's
+ * search permission: in a squash_root session user B would walk through
+ * A's 0700 directory to any name A had looked up, and get ENOENT rather
+ * than EACCES for a name A found missing.  Such a session
+ * (efsfs_view_per_caller) therefore replies with entry_timeout and
+ * negative_timeout 0 (session.c): every walk revalidates each component
+ * with a LOOKUP as the caller, which is checked here; attributes are still
+ * cached (attr_timeout), they carry no permission.  The cost is a LOOKUP
+ * per component per walk (a stat of a five-component path: about 1,600/s
+ * instead of 190,000/s on a loaded 2-core host).  The other way,
+ * default_permissions on and only uid 0 mapped here, would check other
+ * users right, cached or not, but not root: the kernel grants squashed
+ * root its CAP_DAC_OVERRIDE, so through a cached dentry root would reach
+ * a 0644 file below another user's 0700 directory, and its open would
+ * reach us looking like a legitimate one (as 65534, "other" may read); on
+ * EFS squashed root gets EACCES there.  A session with a forced identity
+ * (an access point) runs every request as that one identity whoever
+ * calls, so what one caller's lookup proved holds for every caller: its
+ * names are cached for entry_timeout as usual (changes made elsewhere are
+ * notified, notify.c).
+ *
+ * A session that checks does not take the writeback cache (op_init): with it the
  * kernel sends utimes(now) and the times of a truncate as explicit times,
  * which would be refused to all but the owner.
  *
@@ -110,6 +131,11 @@ int efsfs_view_setup(struct efsfs_session *e, const struct efsfs_session_opts *o
 	v->deny_write = o->deny_write;
 	v->checks = v->forced || v->squash_root;
 	return 0;
+}
+
+bool efsfs_view_per_caller(const struct efsfs_session *e)
+{
+	return e->view.checks && !e->view.forced;
 }
 
 void efsfs_view_release(struct efsfs_session *e)
