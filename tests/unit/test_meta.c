@@ -1896,6 +1896,7 @@ START_TEST(test_read_after_write)
 	ck_assert_int_eq(a.lookup_r, -ENOENT);
 
 	/* a create in the open group, not committed: a minute's window */
+	meta_lock(m);             /* as every caller: the committer thread runs */
 	ck_assert_int_eq(m->ops->begin(m), 0);
 	ck_assert_int_eq(m->ops->inode_insert(m, &f, NULL, 0), 0);
 	ck_assert_int_eq(m->ops->dentry_insert(m, dir, "f", f.ino, f.mode), 0);
@@ -1903,6 +1904,7 @@ START_TEST(test_read_after_write)
 	d.mtime = (struct timespec){ 1800000000, 5 };
 	ck_assert_int_eq(m->ops->inode_update(m, &d), 0);
 	ck_assert_int_eq(m->ops->commit(m), 0);
+	meta_unlock(m);
 	ck_assert_uint_gt(m->ops->pending(m), 0);    /* still in the open group */
 
 	a = (struct read_arg){ .dir = dir, .name = "f" };
@@ -1932,9 +1934,11 @@ START_TEST(test_read_after_write)
 	pthread_join(th, NULL);
 
 	/* an unlink in the open group: the name is gone for every read */
+	meta_lock(m);             /* as every caller: the committer thread runs */
 	ck_assert_int_eq(m->ops->begin(m), 0);
 	ck_assert_int_eq(m->ops->dentry_delete(m, dir, "f"), 0);
 	ck_assert_int_eq(m->ops->commit(m), 0);
+	meta_unlock(m);
 	a = (struct read_arg){ .dir = dir, .name = "f" };
 	ck_assert_int_eq(meta_read(m, read_body, &a), 0);
 	ck_assert_int_eq(a.lookup_r, -ENOENT);
