@@ -3,6 +3,7 @@
 # missing (Debian 12), builds efsfs three times (optimised, with ASan+UBSan,
 # and with ThreadSanitizer), starts a local s3rver on 127.0.0.1 for the S3
 # tests, and runs every test (unit and mount suites) in the first two builds
+# (and the mount scripts with FUSE over io_uring, suite mount_uring, in the first)
 # and the unit suite in the TSan build, then each fuzz target for a while
 # under clang's libFuzzer.  Run as root (the mount tests use
 # /dev/fuse).  .ci/run calls this.  Ends with "N passed, N failed".
@@ -46,10 +47,15 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/san/ubsa
 export TSAN_OPTIONS="second_deadlock_stack=1:log_path=$work/san/tsan"
 
 status=0
+# The mount scripts again with FUSE over io_uring (suite mount_uring) in the
+# release build only: the same scripts as the mount suite, which runs under
+# ASan too, and the ring's own test (uring.sh) is in the mount suite.
 for dir in build build-asan; do
-	echo "== $dir: unit and mount suites" >&2
-	meson test -C "$dir" --no-rebuild --print-errorlogs --suite unit --suite mount ||
-		status=1
+	extra=()
+	[[ $dir == build ]] && extra=(--suite mount_uring)
+	echo "== $dir: unit and mount suites ${extra[*]}" >&2
+	meson test -C "$dir" --no-rebuild --print-errorlogs --suite unit --suite mount \
+		"${extra[@]}" || status=1
 done
 # Under TSan the unit suite only (the group committer, the tier thread, the
 # control socket's threads), to keep CI within its 20 minutes on 2 cores.
