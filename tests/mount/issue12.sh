@@ -1,0 +1,125 @@
+#!/bin/bash
+# tests/mount/issue12.sh - mount suite: the file system policy (client_write,
+# client_root_access) on every kind of mount through mount.efsfs (the
+# build's binary under that name in the temp dir, so /sbin is not touched
+# and no lock is needed): the daemon's own first mount and a mount
+# attached to it over the control socket.
+#   - no ClientRootAccess: root is 65534 on both (it cannot read another
+#     uid's 0600 file, nor chown, and what it makes is 65534's), while
+#     another uid is itself and reads its own file;
+#   - no ClientWrite: both mounts refuse changes with EROFS and read;
+#   - client_root_access changed in the configuration while the daemon
+#     runs: an attach then would make a kernel mount and a session that
+#     disagree on who checks permissions (no check at all, the other way
+#     round twice); it is refused, naming the setting, and the running
+#     mounts keep their policy.
+# fsck is clean afterwards.
+# Needs: EFSFS, root, /dev/fuse, setpriv.  Adds no users (uid 1000 needs no
+# passwd entry).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_root_fuse
+command -v setpriv >/dev/null || fail "setpriv is needed (util-linux)"
+
+NAME=issue12
+make_config "$NAME"
+CONF=$EFSFS_CONFIG
+efsfs_mkfs "$NAME"
+mkdir -p -- "$TEST_TMP/bin"
+HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
+ln -s -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
+for i in 0 1 2; do
+	mkdir -p -- "$TEST_TMP/m$i"
+	chmod 755 -- "$TEST_TMP/m$i"
+done
+M0=$(canon "$TEST_TMP/m0") M1=$(canon "$TEST_TMP/m1") M2=$(canon "$TEST_TMP/m2")
+
+helper_mount()
+{
+	local opts="config=$CONF${3:+,$3}"
+	run "$HELPER_BIN" "$1" "$2" -o "$opts"
+	((RC == 0)) || fail "mount.efsfs $1 $2 -o $opts exited $RC: $ERR"
+	efsfs_adopt_mount "$NAME" "$2"
+}
+
+as_user()
+{
+	setpriv --reuid=1000 --regid=1000 --clear-groups -- "$@"
+}
+
+# ---- the files the checks below are about (full root access) ------------------------------
+helper_mount "$NAME" "$M0"
+printf 'secret\n' >"$M0/secret"
+chmod 600 -- "$M0/secret"
+mkdir -- "$M0/u" "$M0/pub"
+chown 1000:1000 -- "$M0/u"
+chmod 777 -- "$M0/pub"
+as_user sh -c "printf 'mine\n' >'$M0/u/f' && chmod 600 '$M0/u/f'" ||
+	fail "uid 1000 cannot make its file in its directory"
+assert_errno EACCES "uid 1000 cannot read root's 0600 file" as_user cat -- "$M0/secret"
+
+# ---- the configuration changed under a running daemon ----------------------------------------
+make_config "$NAME" "client_root_access = false"
+run "$HELPER_BIN" "$NAME" "$M1" -o "config=$CONF"
+if ((RC == 0)); then
+	efsfs_adopt_mount "$NAME" "$M1"
+	leak=$(as_user cat -- "$M1/secret" 2>&1) || true
+	fail "an attach with client_root_access changed to false was served (uid 1000 reads" \
+		"root's 0600 file through it: '$leak')"
+fi
+[[ "$ERR" == *client_root_access* ]] ||
+	fail "the attach refused for a changed client_root_access does not name it: $ERR"
+is_not_mounted "$M1" || fail "the refused attach left a mount at $M1"
+pass "an attach after client_root_access changed is refused, naming the setting"
+assert_eq secret "$(cat -- "$M0/secret")" "the running mount keeps full root access"
+efsfs_umount "$M0"
+
+# ---- no ClientRootAccess: the first mount and an attached one ----------------------------------
+helper_mount "$NAME" "$M0"
+helper_mount "$NAME" "$M1"
+assert_eq "${MOUNT_PIDS[$M0]}" "${MOUNT_PIDS[$M1]}" "the second mount joins the first's daemon"
+for m in "$M0" "$M1"; do
+	assert_errno EACCES "root squashed on $m cannot read root's 0600 file" cat -- "$m/secret"
+	assert_errno EACCES "root squashed on $m cannot read uid 1000's 0600 file" cat -- "$m/u/f"
+	assert_eq mine "$(as_user cat -- "$m/u/f")" "uid 1000 reads its own file on $m"
+	touch -- "$m/pub/by-root"
+	assert_eq "65534 65534" "$(stat -c '%u %g' -- "$m/pub/by-root")" \
+		"what root makes on $m belongs to 65534"
+	assert_errno EPERM "root squashed on $m cannot chown" chown 0:0 -- "$m/pub/by-root"
+	rm -f -- "$m/pub/by-root"
+done
+make_config "$NAME"
+run "$HELPER_BIN" "$NAME" "$M2" -o "config=$CONF"
+if ((RC == 0)); then
+	efsfs_adopt_mount "$NAME" "$M2"
+	fail "an attach with client_root_access changed back to true was served"
+fi
+[[ "$ERR" == *client_root_access* ]] ||
+	fail "the attach refused for a changed client_root_access does not name it: $ERR"
+is_not_mounted "$M2" || fail "the refused attach left a mount at $M2"
+pass "an attach after client_root_access changed back is refused too"
+assert_errno EACCES "the running mounts still squash root" cat -- "$M1/secret"
+efsfs_umount "$M1"
+efsfs_umount "$M0"
+
+# ---- no ClientWrite ----------------------------------------------------------------------------
+make_config "$NAME" "client_write = false"
+helper_mount "$NAME" "$M0"
+helper_mount "$NAME" "$M1"
+for m in "$M0" "$M1"; do
+	assert_errno EROFS "$m refuses a new file without ClientWrite" touch -- "$m/new"
+	assert_errno EROFS "$m refuses a write without ClientWrite" \
+		sh -c "printf x >>'$m/secret'"
+	assert_errno EROFS "$m refuses a mkdir without ClientWrite" mkdir -- "$m/d"
+	assert_errno EROFS "$m refuses an unlink without ClientWrite" rm -f -- "$m/secret"
+	assert_eq secret "$(cat -- "$m/secret")" "$m reads without ClientWrite"
+done
+efsfs_umount "$M1"
+efsfs_umount "$M0"
+
+run "$EFSFS" fsck "$NAME"
+((RC == 0)) || fail "fsck exited $RC: $OUT $ERR"
+pass "fsck is clean"
+finish
