@@ -13,6 +13,9 @@
 #     disagree on who checks permissions (no check at all, the other way
 #     round twice); it is refused, naming the setting, and the running
 #     mounts keep their policy.
+# - close-to-open between a root, a subdirectory (NAME:/d) and an access
+#   point mount (root /d/ap): a few hundred rounds of writes, renames and
+#   unlinks, each seen at once on the others.
 # fsck is clean afterwards.
 # Needs: EFSFS, root, /dev/fuse, setpriv.  Adds no users (uid 1000 needs no
 # passwd entry).
@@ -116,6 +119,48 @@ for m in "$M0" "$M1"; do
 	assert_errno EROFS "$m refuses an unlink without ClientWrite" rm -f -- "$m/secret"
 	assert_eq secret "$(cat -- "$m/secret")" "$m reads without ClientWrite"
 done
+efsfs_umount "$M1"
+efsfs_umount "$M0"
+
+# ---- close-to-open between a root, a subdirectory and an access point mount -------------------
+# Each loop step changes a name or contents through one mount that another
+# has just cached (an hour's timeouts, the default): only the sessions'
+# notifications, with each session's root mapped to FUSE_ROOT_ID, keep the
+# others right.  /d is the subdirectory mount's root, /d/ap the access point's.
+make_config "$NAME"
+helper_mount "$NAME" "$M0"
+mkdir -- "$M0/d"
+helper_mount "$NAME:/d" "$M1"
+run "$EFSFS" access-point create "$NAME" --posix-user Uid=1000,Gid=1000 \
+	--root-directory 'Path=/d/ap,CreationInfo={OwnerUid=1000,OwnerGid=1000,Permissions=0755}'
+((RC == 0)) || fail "efsfs access-point create exited $RC: $ERR"
+AP=$OUT
+helper_mount "$NAME" "$M2" "accesspoint=$AP"
+LOOPS=${ISSUE12_LOOPS:-300}
+bad=""
+for ((i = 0; i < LOOPS && ${#bad} == 0; i++)); do
+	printf 'one %d\n' "$i" >"$M0/d/f$i"
+	[[ "$(cat -- "$M1/f$i")" == "one $i" ]] || bad="written on the root mount, read on the subdirectory's"
+	printf 'two %d, longer\n' "$i" >"$M1/f$i"
+	[[ "$(cat -- "$M0/d/f$i")" == "two $i, longer" ]] || bad="rewritten on the subdirectory mount, read on the root's"
+	mv -- "$M0/d/f$i" "$M0/d/g$i"
+	[[ ! -e "$M1/f$i" && "$(cat -- "$M1/g$i")" == "two $i, longer" ]] ||
+		bad="renamed on the root mount, looked up on the subdirectory's"
+	printf 'three %d\n' "$i" >"$M2/h$i"
+	[[ "$(cat -- "$M1/ap/h$i")" == "three $i" && "$(cat -- "$M0/d/ap/h$i")" == "three $i" ]] ||
+		bad="written on the access point mount, read on the others"
+	mv -- "$M1/ap/h$i" "$M1/ap/k$i"
+	[[ ! -e "$M2/h$i" && "$(cat -- "$M2/k$i")" == "three $i" ]] ||
+		bad="renamed on the subdirectory mount, looked up on the access point's"
+	rm -- "$M0/d/ap/k$i"
+	[[ ! -e "$M2/k$i" && ! -e "$M1/ap/k$i" ]] || bad="unlinked on the root mount, still on the others"
+	rm -- "$M1/g$i"
+	[[ ! -e "$M0/d/g$i" ]] || bad="unlinked on the subdirectory mount, still on the root's"
+done
+[[ -z "$bad" ]] || fail "step $((i - 1)): $bad"
+pass "$LOOPS rounds of writes, renames and unlinks across root, subdirectory and access point mounts, never stale"
+assert_eq "" "$(ls -A -- "$M2")" "the access point's root is empty after the loop"
+efsfs_umount "$M2"
 efsfs_umount "$M1"
 efsfs_umount "$M0"
 
