@@ -15,7 +15,10 @@
 #     mounts keep their policy.
 # - close-to-open between a root, a subdirectory (NAME:/d) and an access
 #   point mount (root /d/ap): a few hundred rounds of writes, renames and
-#   unlinks, each seen at once on the others.
+#   unlinks, each seen at once on the others;
+# - root on an access point mount (attached, and the daemon's first) is its
+#   PosixUser: EACCES on a 0600 file of uid 0, no chown; NAME:/d/../.. is
+#   refused.
 # fsck is clean afterwards.
 # Needs: EFSFS, root, /dev/fuse, setpriv.  Adds no users (uid 1000 needs no
 # passwd entry).
@@ -33,7 +36,7 @@ efsfs_mkfs "$NAME"
 mkdir -p -- "$TEST_TMP/bin"
 HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
 ln -s -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	mkdir -p -- "$TEST_TMP/m$i"
 	chmod 755 -- "$TEST_TMP/m$i"
 done
@@ -160,9 +163,35 @@ done
 [[ -z "$bad" ]] || fail "step $((i - 1)): $bad"
 pass "$LOOPS rounds of writes, renames and unlinks across root, subdirectory and access point mounts, never stale"
 assert_eq "" "$(ls -A -- "$M2")" "the access point's root is empty after the loop"
+
+# ---- the access point's identity, for root too, on an attached and a first mount -------------
+printf 'root only\n' >"$M0/d/ap/root-only"
+chmod 600 -- "$M0/d/ap/root-only"
+ap_identity()
+{
+	assert_errno EACCES "root on the access point mount $1 cannot read uid 0's 0600 file" \
+		cat -- "$1/root-only"
+	touch -- "$1/by-root"
+	assert_eq "1000 1000" "$(stat -c '%u %g' -- "$1/by-root")" \
+		"what root makes on $1 belongs to the access point's PosixUser"
+	assert_errno EPERM "root on the access point mount $1 cannot chown" chown 0:0 -- "$1/by-root"
+	rm -- "$1/by-root"
+	assert_eq "$(stat -c %i -- "$1")" "$(stat -c %i -- "$1/.")" "$1/. is its root"
+	[[ "$(stat -c %d -- "$1/..")" != "$(stat -c %d -- "$1")" ]] ||
+		fail "$1/.. is on the efsfs mount: it leads above the access point's root"
+	pass "$1/.. leaves the mount (the directory it is mounted on)"
+}
+ap_identity "$M2"
+run "$HELPER_BIN" "$NAME:/d/../.." "$TEST_TMP/m3" -o "config=$CONF"
+((RC != 0)) && [[ "$ERR" == *".."* ]] || fail "a subdirectory mount of /d/../..: exit $RC: $ERR"
+is_not_mounted "$TEST_TMP/m3" || fail "the refused /d/../.. mount left a mount"
+pass "a subdirectory path with .. is refused, saying why"
 efsfs_umount "$M2"
 efsfs_umount "$M1"
 efsfs_umount "$M0"
+helper_mount "$NAME" "$M2" "accesspoint=$AP"
+ap_identity "$M2"
+efsfs_umount "$M2"
 
 run "$EFSFS" fsck "$NAME"
 ((RC == 0)) || fail "fsck exited $RC: $OUT $ERR"
