@@ -17,8 +17,9 @@
 #   point mount (root /d/ap): a few hundred rounds of writes, renames and
 #   unlinks, each seen at once on the others;
 # - root on an access point mount (attached, and the daemon's first) is its
-#   PosixUser: EACCES on a 0600 file of uid 0, no chown; NAME:/d/../.. is
-#   refused.
+#   PosixUser: EACCES on a 0600 file of uid 0, no chown, and uid 2000 reads
+#   the PosixUser's 0600 file; -o default_permissions there (the kernel
+#   would check the caller) and NAME:/d/../.. are refused.
 # fsck is clean afterwards.
 # Needs: EFSFS, root, /dev/fuse, setpriv.  Adds no users (uid 1000 needs no
 # passwd entry).
@@ -176,12 +177,31 @@ ap_identity()
 		"what root makes on $1 belongs to the access point's PosixUser"
 	assert_errno EPERM "root on the access point mount $1 cannot chown" chown 0:0 -- "$1/by-root"
 	rm -- "$1/by-root"
+	printf 'its own\n' >"$1/its-own"
+	chmod 600 -- "$1/its-own"
+	assert_eq "its own" "$(setpriv --reuid=2000 --regid=2000 --clear-groups cat -- "$1/its-own")" \
+		"uid 2000 on $1 reads the PosixUser's 0600 file (every request runs as it)"
+	rm -- "$1/its-own"
 	assert_eq "$(stat -c %i -- "$1")" "$(stat -c %i -- "$1/.")" "$1/. is its root"
 	[[ "$(stat -c %d -- "$1/..")" != "$(stat -c %d -- "$1")" ]] ||
 		fail "$1/.. is on the efsfs mount: it leads above the access point's root"
 	pass "$1/.. leaves the mount (the directory it is mounted on)"
 }
 ap_identity "$M2"
+# default_permissions would have the kernel check the caller as well
+ap_refuses_default_permissions()
+{
+	run "$HELPER_BIN" "$NAME" "$TEST_TMP/m3" -o "config=$CONF,accesspoint=$AP,default_permissions"
+	if ((RC == 0)); then
+		efsfs_adopt_mount "$NAME" "$TEST_TMP/m3"
+		fail "an access point mount $1 with -o default_permissions was made"
+	fi
+	[[ "$ERR" == *default_permissions* ]] ||
+		fail "the access point mount $1 with -o default_permissions, refused, does not say why: $ERR"
+	is_not_mounted "$TEST_TMP/m3" || fail "the refused default_permissions mount left a mount"
+	pass "an access point mount $1 with -o default_permissions is refused, naming it"
+}
+ap_refuses_default_permissions "attached to a daemon"
 run "$HELPER_BIN" "$NAME:/d/../.." "$TEST_TMP/m3" -o "config=$CONF"
 ((RC != 0)) && [[ "$ERR" == *".."* ]] || fail "a subdirectory mount of /d/../..: exit $RC: $ERR"
 is_not_mounted "$TEST_TMP/m3" || fail "the refused /d/../.. mount left a mount"
@@ -189,6 +209,7 @@ pass "a subdirectory path with .. is refused, saying why"
 efsfs_umount "$M2"
 efsfs_umount "$M1"
 efsfs_umount "$M0"
+ap_refuses_default_permissions "starting the daemon"
 helper_mount "$NAME" "$M2" "accesspoint=$AP"
 ap_identity "$M2"
 efsfs_umount "$M2"
