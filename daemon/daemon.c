@@ -659,6 +659,7 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 	struct dmount *m = calloc(1, sizeof(*m));
 	struct fs_ident ident;
 	uint64_t ap_ref = 0;
+	bool through_ap;
 	pthread_attr_t attr;
 	pthread_t t;
 	int r;
@@ -729,8 +730,11 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 		snprintf(err, errlen, "cannot start the session's thread: %s", strerror(-r));
 		goto fail;
 	}
+	/* an access point's mount has a root_ino and no subdir */
+	through_ap = mp->access_point && *mp->access_point;
 	log_info("%s (%s) mounted on %s%s%s%s, data in %s", d->name, fs_id(d->fs), mp->mnt,
-		 m->root_ino ? " (the subdirectory " : "", m->root_ino ? mp->subdir : "",
+		 through_ap ? " (through the access point " : m->root_ino ? " (the subdirectory " :
+		 "", through_ap ? mp->access_point : m->root_ino ? mp->subdir : "",
 		 m->root_ino ? ")" : "", d->conf->data_dir);
 	return 0;
 fail:

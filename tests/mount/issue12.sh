@@ -211,6 +211,9 @@ efsfs_umount "$M1"
 efsfs_umount "$M0"
 ap_refuses_default_permissions "starting the daemon"
 helper_mount "$NAME" "$M2" "accesspoint=$AP"
+[[ "$ERR" == *"mounted on $M2 (through the access point $AP)"* && "$ERR" != *"(null)"* ]] ||
+	fail "the daemon's line for the access point mount does not name it: $ERR"
+pass "the daemon says which access point $M2 is mounted through"
 ap_identity "$M2"
 efsfs_umount "$M2"
 
