@@ -19,7 +19,9 @@
 # - root on an access point mount (attached, and the daemon's first) is its
 #   PosixUser: EACCES on a 0600 file of uid 0, no chown, and uid 2000 reads
 #   the PosixUser's 0600 file; -o default_permissions there (the kernel
-#   would check the caller) and NAME:/d/../.. are refused.
+#   would check the caller) and NAME:/d/../.. are refused;
+# - kill -9 of the daemon with the three kinds of mount: ENOTCONN on each,
+#   fsck clean, every fsynced file there after mounting again.
 # fsck is clean afterwards.
 # Needs: EFSFS, root, /dev/fuse, setpriv.  Adds no users (uid 1000 needs no
 # passwd entry).
@@ -215,6 +217,41 @@ helper_mount "$NAME" "$M2" "accesspoint=$AP"
 	fail "the daemon's line for the access point mount does not name it: $ERR"
 pass "the daemon says which access point $M2 is mounted through"
 ap_identity "$M2"
+efsfs_umount "$M2"
+
+# ---- kill -9 with a root, a subdirectory and an access point mount ----------------------------
+helper_mount "$NAME" "$M0"
+helper_mount "$NAME:/d" "$M1"
+helper_mount "$NAME" "$M2" "accesspoint=$AP"
+PID=${MOUNT_PIDS[$M0]}
+declare -A SUMS=()
+for m in "$M0" "$M1" "$M2"; do
+	f="$m/synced.$(basename -- "$m")"
+	head -c $((300000 + RANDOM)) /dev/urandom >"$f"
+	sync -- "$f"
+	SUMS[$(basename -- "$f")]=$(sha256sum <"$f")
+done
+kill -KILL "$PID"
+wait_until "$EFSFS_WAIT_SECS" pid_gone "$PID" || fail "daemon $PID survived kill -9"
+for m in "$M0" "$M1" "$M2"; do
+	unset "MOUNT_PIDS[$m]" "MOUNT_NAMES[$m]"
+	assert_errno ENOTCONN "after kill -9, $m reports ENOTCONN" stat -- "$m/"
+	umount -- "$m" || fail "umount of the dead mount $m"
+done
+run "$EFSFS" fsck "$NAME"
+((RC == 0)) && grep -qE '(^|[^0-9])0 errors' <<<"$OUT" ||
+	fail "fsck after kill -9 exited $RC: $OUT $ERR"
+pass "fsck after kill -9 with three kinds of mount is clean"
+helper_mount "$NAME" "$M2" "accesspoint=$AP"
+helper_mount "$NAME" "$M0"
+assert_eq "${SUMS[synced.m0]}" "$(sha256sum <"$M0/synced.m0")" "fsynced on the root mount, there after kill -9"
+assert_eq "${SUMS[synced.m1]}" "$(sha256sum <"$M0/d/synced.m1")" \
+	"fsynced on the subdirectory mount, there after kill -9"
+assert_eq "${SUMS[synced.m2]}" "$(sha256sum <"$M2/synced.m2")" \
+	"fsynced on the access point mount, there after kill -9"
+assert_eq "1000 1000" "$(stat -c '%u %g' -- "$M0/d/ap/synced.m2")" \
+	"the access point's file still belongs to its PosixUser"
+efsfs_umount "$M0"
 efsfs_umount "$M2"
 
 run "$EFSFS" fsck "$NAME"
