@@ -1418,6 +1418,7 @@ START_TEST(test_ref_holds_removed_dir)
 	ck_assert_int_eq(fs_rmdir(fs, ROOT, "d"), 0);
 	ck_assert_int_eq(fs_getattr(fs, d, &st), 0);     /* still there, unlinked */
 	fs_forget(fs, d, 1);
+	fs_purge_wait(fs);      /* the purger removes it off the request path */
 	ck_assert_int_eq(fs_getattr(fs, d, &st), -ENOENT);
 	ck_assert_int_eq(fs_ref(fs, 987654, &st), -ENOENT);
 }
