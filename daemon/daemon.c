@@ -801,7 +801,9 @@ static int attach_hook(int fd, int argc, char **argv, FILE *out, void *arg)
 			close(fd);
 		fprintf(out, "error: attach: %s\n", fd < 0 ? "no /dev/fuse descriptor came with it"
 			: !mp.mnt || mp.mnt[0] != '/' ? "no absolute mnt="
-			: "no checks=0 or checks=1 (whether the mount has default_permissions)");
+			: "no checks=0 or checks=1 (whether the mount has default_permissions): "
+			  "the mount.efsfs that made it is older than this daemon; mount with the "
+			  "same efsfs as the daemon's");
 		return 2;
 	}
 	mp.kernel_checks = checks[0] == '1';
