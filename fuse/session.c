@@ -185,6 +185,11 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 	r = efsfs_view_setup(e, o, err, errlen);
 	if (r < 0)
 		goto fail;
+	/* several users' requests check themselves on one kernel dcache: no
+	 * cached name may spare one user the search check of another's
+	 * lookup (view.c) */
+	if (e->view.checks && !e->view.forced)
+		e->entry_timeout = 0;
 	r = build_args(&e->args, conf, o->mount_opts, o->debug, !e->view.checks, err, errlen);
 	if (r < 0)
 		goto fail;

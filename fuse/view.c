@@ -47,10 +47,13 @@
  * the directory (and fs_may_link for a link), unlink, rmdir and rename
  * fs_may_delete and fs_may_rename, setattr fs_may_setattr, user.* xattrs fs_may_xattr.
  * getattr, readlink, statfs and the operations on an open handle (read,
- * write, fsync, release) are not checked, as in the kernel.  The kernel
- * caches names for entry_timeout, so in a squash_root session where
- * several users call, one user's cached lookup spares another's search
- * check until it expires (with a forced ident all requests are one user).
+ * write, fsync, release) are not checked, as in the kernel.  Without
+ * default_permissions the kernel does not check search permission on a
+ * path walk through the names it cached, so a squash_root session, where
+ * several users call, caches no names (entry_timeout 0, set in
+ * efsfs_session_new): each walk looks every name up again, as the caller,
+ * and one user's lookup never spares another's search check (with a
+ * forced ident all requests are one user, and names are cached).
  * Such a session does not take the writeback cache (op_init): with it the
  * kernel sends utimes(now) and the times of a truncate as explicit times,
  * which would be refused to all but the owner.

@@ -6,7 +6,8 @@
 # attached to it over the control socket.
 #   - no ClientRootAccess: root is 65534 on both (it cannot read another
 #     uid's 0600 file, nor chown, and what it makes is 65534's), while
-#     another uid is itself and reads its own file;
+#     another uid is itself and reads its own file, and a third uid cannot
+#     search the second's 0700 directory, also after the second's lookups;
 #   - no ClientWrite: both mounts refuse changes with EROFS and read;
 #   - client_root_access changed in the configuration while the daemon
 #     runs: an attach then would make a kernel mount and a session that
@@ -67,6 +68,8 @@ chown 1000:1000 -- "$M0/u"
 chmod 777 -- "$M0/pub"
 as_user sh -c "printf 'mine\n' >'$M0/u/f' && chmod 600 '$M0/u/f'" ||
 	fail "uid 1000 cannot make its file in its directory"
+as_user sh -c "mkdir -m 700 '$M0/u/private' && printf 'open\n' >'$M0/u/private/g' &&
+	chmod 644 '$M0/u/private/g'" || fail "uid 1000 cannot make its private directory"
 assert_errno EACCES "uid 1000 cannot read root's 0600 file" as_user cat -- "$M0/secret"
 
 # ---- the configuration changed under a running daemon ----------------------------------------
@@ -93,6 +96,13 @@ for m in "$M0" "$M1"; do
 	assert_errno EACCES "root squashed on $m cannot read root's 0600 file" cat -- "$m/secret"
 	assert_errno EACCES "root squashed on $m cannot read uid 1000's 0600 file" cat -- "$m/u/f"
 	assert_eq mine "$(as_user cat -- "$m/u/f")" "uid 1000 reads its own file on $m"
+	# the session checks search permission at lookup; a name one user's
+	# lookup left in the kernel's cache must not spare another user's
+	assert_errno EACCES "uid 2000 on $m cannot search uid 1000's 0700 directory" \
+		setpriv --reuid=2000 --regid=2000 --clear-groups cat -- "$m/u/private/g"
+	assert_eq open "$(as_user cat -- "$m/u/private/g")" "uid 1000 reads in its 0700 directory on $m"
+	assert_errno EACCES "uid 2000 on $m still cannot, after uid 1000's lookups" \
+		setpriv --reuid=2000 --regid=2000 --clear-groups cat -- "$m/u/private/g"
 	touch -- "$m/pub/by-root"
 	assert_eq "65534 65534" "$(stat -c '%u %g' -- "$m/pub/by-root")" \
 		"what root makes on $m belongs to 65534"
