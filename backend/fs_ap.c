@@ -438,9 +438,8 @@ int fs_resolve_root(struct fs *fs, const char *path, const struct fs_access_poin
 				snprintf(err, errlen, "root directory %s of access point %s: %.*s does "
 					 "not exist, and the access point has no CreationInfo to "
 					 "create it", path, creation->id, (int)depth, path);
-			else
-				snprintf(err, errlen, "%s: %.*s does not exist", path, (int)depth,
-					 path);
+			else    /* the caller names the path it asked for */
+				snprintf(err, errlen, "%.*s does not exist", (int)depth, path);
 			return r;
 		}
 		if (r < 0) {

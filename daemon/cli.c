@@ -84,7 +84,9 @@ static const struct cli_opt mount_opts[] = {
 	{ 'o', "options", "OPTS", "comma-separated mount options passed to FUSE, such as ro (a "
 	  "read-only mount; the first mount of a file system decides whether its daemon opens "
 	  "it read-only, and a read-write mount of a read-only daemon is refused), and "
-	  "accesspoint=fsap-ID: mount through that access point" },
+	  "accesspoint=fsap-ID: mount through that access point (whose mount checks "
+	  "permissions as its PosixUser, as one of a file system without client_root_access "
+	  "does with root squashed: default_permissions is refused on both)" },
 	{ 0 }
 };
 

@@ -469,6 +469,9 @@ struct mount_params {
 	const char *subdir;         /* NULL or "/": the root */
 	const char *access_point;   /* NULL: none */
 	const char *dev;            /* attached: "MAJ:MIN" of the mount, or NULL */
+	int kernel_checks;          /* attached: 1 the kernel mount has default_permissions,
+				       0 it has not (session_checks in the mounting
+				       process); -1 mounted here (the session decides) */
 };
 
 /* The directory at path (absolute inside the file system) for a
@@ -657,6 +660,7 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 	struct dmount *m = calloc(1, sizeof(*m));
 	struct fs_ident ident;
 	uint64_t ap_ref = 0;
+	bool through_ap;
 	pthread_attr_t attr;
 	pthread_t t;
 	int r;
@@ -675,8 +679,7 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 
 		r = resolve_subdir(d->fs, mp->subdir, &m->root_ino, why, sizeof(why));
 		if (r < 0) {
-			/* why starts with the path: "/a/b: /a does not exist ..." */
-			snprintf(err, errlen, "subdirectory %s", why);
+			snprintf(err, errlen, "subdirectory %s: %s", mp->subdir, why);
 			goto fail;
 		}
 		so.root_ino = m->root_ino;
@@ -687,6 +690,17 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 		m->root_ino = ap_ref;       /* dropped at the session's end */
 	if (r < 0)
 		goto fail;
+	/* mount.efsfs made the kernel mount by its own reading of the
+	 * configuration: one that changed since this daemon read it would leave
+	 * a mount with no permission checks at all (or checked twice) */
+	if (mp->kernel_checks >= 0 && mp->kernel_checks == (so.ident || so.squash_root)) {
+		snprintf(err, errlen, "client_root_access in the configuration is no longer "
+			 "%s, as when this daemon started: unmount every mount of %s to apply "
+			 "the change (or set it back)", d->conf->client_root_access ? "true" :
+			 "false", d->name);
+		r = -EINVAL;
+		goto fail;
+	}
 	r = efsfs_session_new(d->fs, &so, &m->se, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -717,8 +731,11 @@ static int start_mount(struct daemon *d, const struct mount_params *mp, int fd, 
 		snprintf(err, errlen, "cannot start the session's thread: %s", strerror(-r));
 		goto fail;
 	}
+	/* an access point's mount has a root_ino and no subdir */
+	through_ap = mp->access_point && *mp->access_point;
 	log_info("%s (%s) mounted on %s%s%s%s, data in %s", d->name, fs_id(d->fs), mp->mnt,
-		 m->root_ino ? " (the subdirectory " : "", m->root_ino ? mp->subdir : "",
+		 through_ap ? " (through the access point " : m->root_ino ? " (the subdirectory " :
+		 "", through_ap ? mp->access_point : m->root_ino ? mp->subdir : "",
 		 m->root_ino ? ")" : "", d->conf->data_dir);
 	return 0;
 fail:
@@ -762,8 +779,9 @@ static const char *attach_word(int argc, char **argv, const char *key)
 	return NULL;
 }
 
-/* control socket: "attach mnt=DIR [opts=O] [ro=1] [dev=MAJ:MIN] [path=/sub]
- * [ap=fsap-...]" with the mount's /dev/fuse fd. */
+/* control socket: "attach mnt=DIR checks=0|1 [opts=O] [ro=1] [dev=MAJ:MIN]
+ * [path=/sub] [ap=fsap-...]" with the mount's /dev/fuse fd; checks=1: the
+ * kernel mount has default_permissions. */
 static int attach_hook(int fd, int argc, char **argv, FILE *out, void *arg)
 {
 	struct daemon *d = arg;
@@ -774,16 +792,22 @@ static int attach_hook(int fd, int argc, char **argv, FILE *out, void *arg)
 		.dev = attach_word(argc, argv, "dev"),
 	};
 	const char *ro = attach_word(argc, argv, "ro");
+	const char *checks = attach_word(argc, argv, "checks");
 	char err[1024];
 	int r;
 
-	if (fd < 0 || !mp.mnt || mp.mnt[0] != '/') {
+	if (fd < 0 || !mp.mnt || mp.mnt[0] != '/' || !checks ||
+	    (strcmp(checks, "0") != 0 && strcmp(checks, "1") != 0)) {
 		if (fd >= 0)
 			close(fd);
 		fprintf(out, "error: attach: %s\n", fd < 0 ? "no /dev/fuse descriptor came with it"
-							   : "no absolute mnt=");
+			: !mp.mnt || mp.mnt[0] != '/' ? "no absolute mnt="
+			: "no checks=0 or checks=1 (whether the mount has default_permissions): "
+			  "the mount.efsfs that made it is older than this daemon; mount with the "
+			  "same efsfs as the daemon's");
 		return 2;
 	}
+	mp.kernel_checks = checks[0] == '1';
 	pthread_mutex_lock(&d->lock);
 	if (d->closing) {
 		pthread_mutex_unlock(&d->lock);
@@ -1040,7 +1064,8 @@ static int attach_arg(char **argv, int *argc, char *buf, size_t len, const char 
 static int attach_running(const struct conf *conf, const struct efsfs_mount_req *req,
 			  const char *mnt)
 {
-	char w[6][CONTROL_LINE_MAX / 4], dev[32], err[1024], *argv[7], *answer = NULL;
+	char w[7][CONTROL_LINE_MAX / 4], dev[32], err[1024], *argv[8], *answer = NULL;
+	bool kernel_checks = !session_checks(conf, req->access_point);
 	struct efsfs_kmount *k = NULL;
 	size_t answer_len = 0;
 	int argc = 0, r;
@@ -1051,8 +1076,7 @@ static int attach_running(const struct conf *conf, const struct efsfs_mount_req 
 	r = detach_dead_mounts(req->name, mnt);
 	if (r < 0)
 		return r;
-	r = efsfs_kmount_new(conf, mnt, req->opts, !session_checks(conf, req->access_point), &k,
-			     err, sizeof(err));
+	r = efsfs_kmount_new(conf, mnt, req->opts, kernel_checks, &k, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "efsfs: %s: %s\n", conf->name, err);
 		return r;
@@ -1065,7 +1089,9 @@ static int attach_running(const struct conf *conf, const struct efsfs_mount_req 
 			    read_only_option(req->opts) ? "1" : NULL)) < 0 ||
 	    (r = attach_arg(argv, &argc, w[3], sizeof(w[3]), "dev", dev[0] ? dev : NULL)) < 0 ||
 	    (r = attach_arg(argv, &argc, w[4], sizeof(w[4]), "path", req->subdir)) < 0 ||
-	    (r = attach_arg(argv, &argc, w[5], sizeof(w[5]), "ap", req->access_point)) < 0) {
+	    (r = attach_arg(argv, &argc, w[5], sizeof(w[5]), "ap", req->access_point)) < 0 ||
+	    (r = attach_arg(argv, &argc, w[6], sizeof(w[6]), "checks",
+			    kernel_checks ? "1" : "0")) < 0) {
 		fprintf(stderr, "efsfs: %s: %s: %s\n", conf->name, mnt,
 			r == -EINVAL ? "a tab or a newline in the mount point, options or path"
 				     : "mount point, options or path too long");
@@ -1129,7 +1155,7 @@ int efsfs_mount(const struct efsfs_mount_req *req)
 	struct fs *fs = NULL;
 	char err[1024], busy[1024] = "", mnt[PATH_MAX];
 	struct mount_ctx mc = { req->name, mnt };
-	struct mount_params mp = { mnt, req->opts, req->subdir, req->access_point, NULL };
+	struct mount_params mp = { mnt, req->opts, req->subdir, req->access_point, NULL, -1 };
 	const char *name = req->name;
 	int pipefd[2] = { -1, -1 };
 	int r, code = 1, start_lock = -1, sigfd = -1;

@@ -107,15 +107,24 @@ static bool has_option(const char *opts, const char *prefix)
 
 /* Builds "-o fsname=..,subtype=efsfs[,default_permissions][,allow_other][,opts]":
  * default_permissions unless the session checks permissions itself
- * (view.c: the kernel would check the caller, not the session's identity).
+ * (view.c: the kernel would check the caller, not the session's identity),
+ * and then opts may not ask for it either (-EINVAL, saying so in err).
  * fsname (the mount's source in /proc/mounts) is the name unless opts has
  * one: mount.efsfs passes the source as written ("NAME:/"), so that mount(8)
  * finds an fstab line's file system mounted. */
 static int build_args(struct fuse_args *args, const struct conf *conf, const char *opts,
-		      bool debug, bool kernel_checks)
+		      bool debug, bool kernel_checks, char *err, size_t errlen)
 {
 	char o[4096], fsname[128] = "";
 	bool other = conf->allow_other && (geteuid() == 0 || user_allow_other());
+
+	if (!kernel_checks && has_option(opts, "default_permissions")) {
+		snprintf(err, errlen, "mount option default_permissions: this mount checks "
+			 "permissions itself, as its access point's PosixUser or with root "
+			 "squashed (client_root_access = false); the kernel would check the "
+			 "calling process instead: leave the option out");
+		return -EINVAL;
+	}
 
 	if (conf->allow_other && !other)
 		log_warn("%s: allow_other needs root or user_allow_other in /etc/fuse.conf; "
@@ -125,11 +134,15 @@ static int build_args(struct fuse_args *args, const struct conf *conf, const cha
 	if (snprintf(o, sizeof(o), "%ssubtype=efsfs%s%s%s%s",
 		     fsname, kernel_checks ? ",default_permissions" : "",
 		     other ? ",allow_other" : "", opts && *opts ? "," : "",
-		     opts ? opts : "") >= (int)sizeof(o))
+		     opts ? opts : "") >= (int)sizeof(o)) {
+		snprintf(err, errlen, "mount options: %s", strerror(E2BIG));
 		return -E2BIG;
+	}
 	if (fuse_opt_add_arg(args, "efsfs") || fuse_opt_add_arg(args, "-o") ||
-	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d")))
+	    fuse_opt_add_arg(args, o) || (debug && fuse_opt_add_arg(args, "-d"))) {
+		snprintf(err, errlen, "mount options: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -178,11 +191,9 @@ int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 		e->entry_timeout = 0;
 		e->negative_timeout = 0;
 	}
-	r = build_args(&e->args, conf, o->mount_opts, o->debug, !e->view.checks);
-	if (r < 0) {
-		snprintf(err, errlen, "mount options: %s", strerror(-r));
+	r = build_args(&e->args, conf, o->mount_opts, o->debug, !e->view.checks, err, errlen);
+	if (r < 0)
 		goto fail;
-	}
 	pthread_once(&ops_once, fill_ops);
 	e->se = fuse_session_new(&e->args, &ops, sizeof(ops), e);
 	if (!e->se) {
@@ -266,11 +277,9 @@ int efsfs_kmount_new(const struct conf *conf, const char *mountpoint, const char
 		return -ENOMEM;
 	}
 	k->args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
-	r = build_args(&k->args, conf, mount_opts, false, kernel_checks);
-	if (r < 0) {
-		snprintf(err, errlen, "mount options: %s", strerror(-r));
+	r = build_args(&k->args, conf, mount_opts, false, kernel_checks, err, errlen);
+	if (r < 0)
 		goto fail;
-	}
 	k->se = fuse_session_new(&k->args, &none, sizeof(none), NULL);
 	if (!k->se) {
 		snprintf(err, errlen, "bad mount options '%s' (see the FUSE messages above)",

@@ -44,7 +44,8 @@ struct efsfs_session_opts {
  * own reference on root_ino until destroyed (a reference the caller got
  * from fs_resolve_root stays the caller's to drop).  With ident or
  * squash_root the session checks permissions itself (fuse/view.c) and is
- * mounted without default_permissions. */
+ * mounted without default_permissions; mount_opts asking for it then are
+ * refused (-EINVAL, err naming the option). */
 int efsfs_session_new(struct fs *fs, const struct efsfs_session_opts *o,
 		      struct efsfs_session **ret_s, char *err, size_t errlen);
 /* libfuse's SIGINT/SIGTERM/SIGHUP handlers (SIGPIPE ignored), which end
@@ -83,7 +84,8 @@ uint64_t efsfs_session_uring_requests(struct efsfs_session *s);
  * options efsfs_session_new and efsfs_session_mount would use (fs_conf's
  * name, allow_other, mount_opts; default_permissions unless kernel_checks
  * is false: the session will check permissions itself, as an access point's
- * or a root-squashing one does), done in this process's mount namespace
+ * or a root-squashing one does, and mount_opts may not ask for it then),
+ * done in this process's mount namespace
  * (mount(2), or fusermount3 for a user).  Nothing serves it until its fd
  * went to a session (efsfs_session_mount_fd); until then accesses wait. */
 struct efsfs_kmount;
