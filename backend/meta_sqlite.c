@@ -729,80 +729,50 @@ static bool meta_has_column(struct sq *m, const char *table, const char *column)
 	return yes;
 }
 
-/* Schema 2 -> 3: sessions.  Orphans of before have session 0, which no
- * live session is: the next cleanup removes them, as it always did. */
-static int migrate_2_to_3(struct sq *m, char *msg, size_t len)
+/* The migrations after schema 2, each run in one transaction of its own
+ * by migrate_step: sql (tables), then the column (when not there yet),
+ * then user_version = to.
+ *   3: the session table and inode.session (0 in the old rows: an orphan
+ *      of no session, removed at the next mount as before);
+ *   4: the meter's history table, empty;
+ *   5: access points, none yet;
+ *   6: inode.blocks, the allocated size of a regular file's backing file
+ *      in 512-byte blocks, so that a stat needs no stat of the backing
+ *      file; NULL in the old rows: unknown, asked of the backing file until
+ *      the file's next close records it. */
+struct migration {
+	int to;
+	const char *sql;              /* or NULL */
+	const char *table, *column, *decl;   /* a column to add, or NULL */
+};
+static const struct migration migrations[] = {
+	{ 3, META_SESSION_TABLE, "inode", "session", "INTEGER NOT NULL DEFAULT 0" },
+	{ 4, META_METRIC_TABLE, NULL, NULL, NULL },
+	{ 5, META_AP_TABLES, NULL, NULL, NULL },
+	{ 6, NULL, "inode", "blocks", "INTEGER" },
+};
+
+static int migrate_step(struct sq *m, const struct migration *g, char *msg, size_t len)
 {
+	char sql[256];
 	int r = meta_exec(m, "BEGIN IMMEDIATE");
 
-	if (!r)
-		r = meta_exec(m, META_SESSION_TABLE);
-	if (!r && !meta_has_column(m, "inode", "session"))
-		r = meta_exec(m, "ALTER TABLE inode ADD COLUMN session INTEGER NOT NULL DEFAULT 0");
-	if (!r)
-		r = meta_exec(m, "PRAGMA user_version = 3");
+	if (!r && g->sql)
+		r = meta_exec(m, g->sql);
+	if (!r && g->column && !meta_has_column(m, g->table, g->column)) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", g->table, g->column,
+			 g->decl);
+		r = meta_exec(m, sql);
+	}
+	if (!r) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", g->to);
+		r = meta_exec(m, sql);
+	}
 	if (!r)
 		r = meta_exec(m, "COMMIT");
 	if (!r)
 		return 0;
 	/* the cause, before ROLLBACK replaces SQLite's message with its own */
-	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
-	meta_exec(m, "ROLLBACK");
-	return r;
-}
-
-/* Schema 3 -> 4: the meter's history table, empty. */
-static int migrate_3_to_4(struct sq *m, char *msg, size_t len)
-{
-	int r = meta_exec(m, "BEGIN IMMEDIATE");
-
-	if (!r)
-		r = meta_exec(m, META_METRIC_TABLE);
-	if (!r)
-		r = meta_exec(m, "PRAGMA user_version = 4");
-	if (!r)
-		r = meta_exec(m, "COMMIT");
-	if (!r)
-		return 0;
-	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
-	meta_exec(m, "ROLLBACK");
-	return r;
-}
-
-/* Schema 4 -> 5: access points, none yet. */
-static int migrate_4_to_5(struct sq *m, char *msg, size_t len)
-{
-	int r = meta_exec(m, "BEGIN IMMEDIATE");
-
-	if (!r)
-		r = meta_exec(m, META_AP_TABLES);
-	if (!r)
-		r = meta_exec(m, "PRAGMA user_version = 5");
-	if (!r)
-		r = meta_exec(m, "COMMIT");
-	if (!r)
-		return 0;
-	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
-	meta_exec(m, "ROLLBACK");
-	return r;
-}
-
-/* Schema 5 -> 6: inode.blocks, the allocated size of a regular file's
- * backing file in 512-byte blocks, so that a stat needs no stat of the
- * backing file.  NULL in the old rows: unknown, asked of the backing file
- * until the file's next close records it. */
-static int migrate_5_to_6(struct sq *m, char *msg, size_t len)
-{
-	int r = meta_exec(m, "BEGIN IMMEDIATE");
-
-	if (!r && !meta_has_column(m, "inode", "blocks"))
-		r = meta_exec(m, "ALTER TABLE inode ADD COLUMN blocks INTEGER");
-	if (!r)
-		r = meta_exec(m, "PRAGMA user_version = 6");
-	if (!r)
-		r = meta_exec(m, "COMMIT");
-	if (!r)
-		return 0;
 	snprintf(msg, len, "%s", sqlite3_errmsg(m->db));
 	meta_exec(m, "ROLLBACK");
 	return r;
@@ -1331,61 +1301,25 @@ static int open_db(const char *path, bool create, const char *ro_query, struct m
 			}
 			version = 2;
 		}
-		if (version == 2 && m->read_only) {
-			schema_2ro = true;          /* read as it is (meta_sql_2ro) */
-			version = 3;
-		} else if (version == 2) {
-			char why[256];
-
-			r = migrate_2_to_3(m, why, sizeof(why));
-			if (r < 0) {
-				snprintf(err, errlen, "%s: migrating metadata schema 2 to 3: %s",
-					 path, why);
-				goto fail;
-			}
-			version = 3;
+		if (version >= 2 && version < META_SCHEMA && m->read_only) {
+			/* read as it is: what later schemas added has stand-ins */
+			schema_2ro = version == 2;          /* meta_sql_2ro: no sessions */
+			schema_4ro = version <= 4;          /* meta_sql_4ro: no access points */
+			schema_5ro = version <= 5;          /* meta_sql_5ro: sizes unknown */
+			version = META_SCHEMA;              /* (no metric table: no history) */
 		}
-		if (version == 3 && m->read_only) {
-			schema_4ro = true;          /* read as it is: no history, no access points */
-			version = 5;
-		} else if (version == 3) {
+		for (size_t k = 0; k < sizeof(migrations) / sizeof(migrations[0]); k++) {
 			char why[256];
 
-			r = migrate_3_to_4(m, why, sizeof(why));
+			if (version < 2 || migrations[k].to != version + 1)
+				continue;
+			r = migrate_step(m, &migrations[k], why, sizeof(why));
 			if (r < 0) {
-				snprintf(err, errlen, "%s: migrating metadata schema 3 to 4: %s",
-					 path, why);
+				snprintf(err, errlen, "%s: migrating metadata schema %d to %d: %s",
+					 path, version, version + 1, why);
 				goto fail;
 			}
-			version = 4;
-		}
-		if (version == 4 && m->read_only) {
-			schema_4ro = true;          /* read as it is: no access points */
-			version = 5;
-		} else if (version == 4) {
-			char why[256];
-
-			r = migrate_4_to_5(m, why, sizeof(why));
-			if (r < 0) {
-				snprintf(err, errlen, "%s: migrating metadata schema 4 to 5: %s",
-					 path, why);
-				goto fail;
-			}
-			version = 5;
-		}
-		if (version == 5 && m->read_only) {
-			schema_5ro = true;          /* read as it is: allocated sizes unknown */
-			version = 6;
-		} else if (version == 5) {
-			char why[256];
-
-			r = migrate_5_to_6(m, why, sizeof(why));
-			if (r < 0) {
-				snprintf(err, errlen, "%s: migrating metadata schema 5 to 6: %s",
-					 path, why);
-				goto fail;
-			}
-			version = 6;
+			version++;
 		}
 		if (version != META_SCHEMA) {
 			r = -EINVAL;
