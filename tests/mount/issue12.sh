@@ -37,22 +37,8 @@ NAME=issue12
 make_config "$NAME"
 CONF=$EFSFS_CONFIG
 efsfs_mkfs "$NAME"
-mkdir -p -- "$TEST_TMP/bin"
-HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
-ln -s -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
-for i in 0 1 2 3; do
-	mkdir -p -- "$TEST_TMP/m$i"
-	chmod 755 -- "$TEST_TMP/m$i"
-done
+helper_setup 0 1 2 3
 M0=$(canon "$TEST_TMP/m0") M1=$(canon "$TEST_TMP/m1") M2=$(canon "$TEST_TMP/m2")
-
-helper_mount()
-{
-	local opts="config=$CONF${3:+,$3}"
-	run "$HELPER_BIN" "$1" "$2" -o "$opts"
-	((RC == 0)) || fail "mount.efsfs $1 $2 -o $opts exited $RC: $ERR"
-	efsfs_adopt_mount "$NAME" "$2"
-}
 
 as_user()
 {
@@ -245,7 +231,7 @@ kill -KILL "$PID"
 wait_until "$EFSFS_WAIT_SECS" pid_gone "$PID" || fail "daemon $PID survived kill -9"
 for m in "$M0" "$M1" "$M2"; do
 	unset "MOUNT_PIDS[$m]" "MOUNT_NAMES[$m]"
-	assert_errno ENOTCONN "after kill -9, $m reports ENOTCONN" stat -- "$m/"
+	assert_dead_mount "after kill -9, $m reports ENOTCONN" "$m"
 	umount -- "$m" || fail "umount of the dead mount $m"
 done
 run "$EFSFS" fsck "$NAME"

@@ -576,3 +576,60 @@ if [[ "${EFSFS_TEST_URING:-}" == 1 ]]; then
 	URING_PARAM_WAS=$(cat -- "$URING_PARAM")
 	at_exit 'echo "$URING_PARAM_WAS" >"$URING_PARAM"'
 fi
+
+# The build's efsfs as mount.efsfs in $TEST_TMP/bin (HELPER_BIN: what
+# mount(8) would run as /sbin/mount.efsfs), and a mount point
+# $TEST_TMP/mI (0755) for each I given.  For scripts that mount through
+# mount.efsfs without installing it system-wide.
+helper_setup()
+{
+	local i
+	mkdir -p -- "$TEST_TMP/bin"
+	HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
+	ln -sf -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
+	for i in "$@"; do
+		mkdir -p -- "$TEST_TMP/m$i"
+		chmod 755 -- "$TEST_TMP/m$i"
+	done
+}
+
+# helper_mount SOURCE MNT [OPTS]: mount.efsfs SOURCE MNT -o config=$CONF,OPTS
+# for file system $NAME; must work.
+helper_mount()
+{
+	local opts="config=$CONF${3:+,$3}"
+	run "$HELPER_BIN" "$1" "$2" -o "$opts"
+	((RC == 0)) || fail "mount.efsfs $1 $2 -o $opts exited $RC: $ERR"
+	efsfs_adopt_mount "$NAME" "$2"
+}
+
+# The mount source (the field after the type in mountinfo) at $1.
+source_of()
+{
+	awk -v m="$(canon "$1")" '$5 == m { for (i = 7; $i != "-"; i++); s = $(i + 2) }
+		END { print s }' /proc/self/mountinfo
+}
+
+# assert_dead_mount MSG MNT: after the daemon's death, MNT's requests fail
+# with ENOTCONN.  A request the kernel had already queued when it tore the
+# connection down fails with ECONNABORTED (with FUSE over io_uring also
+# ECANCELED) instead: those answers are polled past, boundedly; any other
+# answer fails at once.
+assert_dead_mount()
+{
+	local msg=$1 mnt=$2 out="" i
+	for ((i = 0; i < EFSFS_WAIT_SECS * 20; i++)); do
+		if out=$(stat -- "$mnt/" 2>&1); then
+			fail "$msg: stat of $mnt succeeded after the daemon died"
+		fi
+		case $out in
+		*"Transport endpoint is not connected"*)
+			pass "$msg"
+			return 0
+			;;
+		*"Software caused connection abort"* | *"Operation canceled"*) sleep 0.05 ;;
+		*) fail "$msg: stat of $mnt failed without ENOTCONN: $out" ;;
+		esac
+	done
+	fail "$msg: stat of $mnt still fails with '$out' after $EFSFS_WAIT_SECS s, not ENOTCONN"
+}

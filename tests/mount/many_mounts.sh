@@ -32,31 +32,9 @@ make_config "$NAME"
 CONF=$EFSFS_CONFIG
 efsfs_mkfs "$NAME"
 ID=$FS_ID
-mkdir -p -- "$TEST_TMP/bin"
-HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
-ln -s -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
-for i in 1 2 3 4 5; do
-	mkdir -p -- "$TEST_TMP/m$i"
-	chmod 755 -- "$TEST_TMP/m$i"
-done
+helper_setup 1 2 3 4 5
 M1=$(canon "$TEST_TMP/m1") M2=$(canon "$TEST_TMP/m2") M3=$(canon "$TEST_TMP/m3")
 M4=$(canon "$TEST_TMP/m4") M5=$(canon "$TEST_TMP/m5")
-
-# helper_mount SOURCE MNT [OPTS]: mount.efsfs SOURCE MNT -o config=...,OPTS; must work.
-helper_mount()
-{
-	local opts="config=$CONF${3:+,$3}"
-	run "$HELPER_BIN" "$1" "$2" -o "$opts"
-	((RC == 0)) || fail "mount.efsfs $1 $2 -o $opts exited $RC: $ERR"
-	efsfs_adopt_mount "$NAME" "$2"
-}
-
-# Mount source (the field after the type in mountinfo) at $1.
-source_of()
-{
-	awk -v m="$(canon "$1")" '$5 == m { for (i = 7; $i != "-"; i++); s = $(i + 2) }
-		END { print s }' /proc/self/mountinfo
-}
 
 stat_field()
 {
@@ -245,7 +223,7 @@ kill -KILL "$PID"
 wait_until "$EFSFS_WAIT_SECS" pid_gone "$PID" || fail "daemon $PID survived kill -9"
 for m in "$M1" "$M2" "$M3"; do
 	unset "MOUNT_PIDS[$m]" "MOUNT_NAMES[$m]"
-	assert_errno ENOTCONN "after kill -9, $m reports ENOTCONN" stat -- "$m/"
+	assert_dead_mount "after kill -9, $m reports ENOTCONN" "$m"
 done
 for m in "$M1" "$M2" "$M3"; do
 	umount -- "$m" || fail "umount of the dead mount $m"

@@ -20,29 +20,9 @@ make_config "$NAME"
 CONF=$EFSFS_CONFIG
 efsfs_mkfs "$NAME"
 ID=$FS_ID
-mkdir -p -- "$TEST_TMP/bin"
-HELPER_BIN="$TEST_TMP/bin/mount.efsfs"
-ln -s -- "$(realpath -- "$EFSFS")" "$HELPER_BIN"
-for i in 0 1 2 3 4; do
-	mkdir -p -- "$TEST_TMP/m$i"
-	chmod 755 -- "$TEST_TMP/m$i"
-done
+helper_setup 0 1 2 3 4
 M0=$(canon "$TEST_TMP/m0") M1=$(canon "$TEST_TMP/m1") M2=$(canon "$TEST_TMP/m2")
 M3=$(canon "$TEST_TMP/m3") M4=$(canon "$TEST_TMP/m4")
-
-helper_mount()
-{
-	local opts="config=$CONF${3:+,$3}"
-	run "$HELPER_BIN" "$1" "$2" -o "$opts"
-	((RC == 0)) || fail "mount.efsfs $1 $2 -o $opts exited $RC: $ERR"
-	efsfs_adopt_mount "$NAME" "$2"
-}
-
-source_of()
-{
-	awk -v m="$(canon "$1")" '$5 == m { for (i = 7; $i != "-"; i++); s = $(i + 2) }
-		END { print s }' /proc/self/mountinfo
-}
 
 helper_mount "$NAME" "$M0"
 PID=${MOUNT_PIDS[$M0]}
