@@ -168,28 +168,44 @@ out_free:
 	return r;
 }
 
-static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
-		    char *err, size_t errlen)
+/* Opens key's file for reading: an fd, -ENOENT when there is none (or it
+ * is not a regular file, or a path component is not a directory), else
+ * -errno.  st: its stat. */
+static int open_object(struct file_store *fs, const char *key, struct stat *st)
 {
-	struct file_store *fs = fs_of(s);
-	struct buf b = BUF_INIT;
 	char *path = NULL;
-	struct stat st;
 	int fd, r;
 
 	if (asprintf(&path, "%s/%s", fs->root, key) < 0)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = errno == ENOTDIR ? -ENOENT : -errno;
-		goto out_err;
-	}
-	if (fstat(fd, &st) < 0) {
+	r = fd < 0 ? (errno == ENOTDIR ? -ENOENT : -errno) : 0;
+	free(path);
+	if (fd < 0)
+		return r;
+	if (fstat(fd, st) < 0) {
 		r = -errno;
-		goto out_err;
+		close(fd);
+		return r;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -ENOENT;
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t *ret_len,
+		    char *err, size_t errlen)
+{
+	struct file_store *fs = fs_of(s);
+	struct buf b = BUF_INIT;
+	struct stat st;
+	int fd, r;
+
+	fd = open_object(fs, key, &st);
+	if (fd < 0) {
+		r = fd;
 		goto out_err;
 	}
 	/* +1 so that EOF is seen without growing */
@@ -217,7 +233,6 @@ static int file_get(struct objstore *s, const char *key, void **ret_buf, size_t 
 		b.p[b.len] = '\0';
 	}
 	close(fd);
-	free(path);
 	*ret_buf = buf_take(&b, ret_len);     /* cannot fail: b.p is allocated */
 	return 0;
 
@@ -229,7 +244,6 @@ out_err:
 	if (fd >= 0)
 		close(fd);
 	buf_free(&b);
-	free(path);
 	return r;
 }
 
@@ -238,24 +252,14 @@ static int file_get_range(struct objstore *s, const char *key, uint64_t off, siz
 			  void **ret_buf, size_t *ret_len, char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(s);
-	char *path = NULL, *buf = NULL;
+	char *buf = NULL;
 	size_t got = 0;
 	struct stat st;
-	int fd = -1, r;
+	int fd, r;
 
-	if (asprintf(&path, "%s/%s", fs->root, key) < 0)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_object(fs, key, &st);
 	if (fd < 0) {
-		r = errno == ENOTDIR ? -ENOENT : -errno;
-		goto out_err;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out_err;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -ENOENT;
+		r = fd;
 		goto out_err;
 	}
 	buf = malloc(len + 1);
@@ -278,7 +282,6 @@ static int file_get_range(struct objstore *s, const char *key, uint64_t off, siz
 	}
 	buf[got] = '\0';
 	close(fd);
-	free(path);
 	*ret_buf = buf;
 	*ret_len = got;
 	return 0;
@@ -292,7 +295,6 @@ out_err:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
-	free(path);
 	return r;
 }
 
