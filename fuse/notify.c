@@ -24,14 +24,20 @@
  * changed something waits for its notifications to be written (the next
  * request on another session then finds its cache dropped) with two limits
  * that keep waits from closing a cycle:
- *   - it waits only NOTIFY_SHORT_MS for a session one of whose own workers
- *     is waiting for notifications: two sessions creating in one directory
- *     at once would each hold its directory lock and wait for the other's.
- *     Such a cycle then costs that short wait, and the notification is
- *     still written a moment later; outside a cycle the other session's
- *     notifier thread is free and writes it within the wait (not waiting
- *     at all there left a rename unseen on a writeback-cache session, 2
- *     rounds in 300 of sessions.sh).
+ *   - it gives up on a cycle: two sessions creating in one directory at
+ *     once each hold their kernel's directory lock while their workers
+ *     wait, and each session's notifier is stuck writing to the other
+ *     kernel behind that lock.  A wait looks every NOTIFY_SLICE_MS for a
+ *     chain from its session back to itself: a waiting worker of session S
+ *     has notifications queued at notifier T, T has been inside one write
+ *     for NOTIFY_STUCK_MS, and a worker of T's session waits in turn, and
+ *     so on until the chain comes back to a stuck notifier of the waiting
+ *     session.  Such a cycle then costs about NOTIFY_STUCK_MS, and the
+ *     notification is still written a moment later.  A session that merely
+ *     has a worker waiting, or a notifier slow to be scheduled, is waited
+ *     for (a fixed short wait for any session with a waiting worker left a
+ *     rewrite and a rename unseen on a loaded host, 1 round in 300 of
+ *     sessions.sh; not waiting at all, 2 rounds in 300).
  *   - it waits at most NOTIFY_WAIT_MS, for what no rule foresees (a
  *     session whose loop stopped while its kernel still holds a lock).
  * Data written through passthrough never reaches us: a handle opened for
@@ -43,10 +49,11 @@
  * reference counts of registries and notifiers; setup (global) serializes
  * registering and unregistering, and is taken before a file system's
  * change_lock (fs_set_change_cb) and regs_lock.  struct reg's lock guards
- * its list, every queue of its notifiers and their waiting counts, and the
- * waits (struct nwait); it is taken under change_lock (the backend
- * callback) and never around a kernel write.  The notifier's fd and the
- * thread are set before it is listed and immutable after.
+ * its list, every queue of its notifiers, the waits (struct nwait, listed
+ * in their session's notifier), the marks of the cycle search and the
+ * start of each notifier's current write; it is taken under change_lock
+ * (the backend callback) and never around a kernel write.  The notifier's
+ * fd and thread are set before it is listed and immutable after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +72,8 @@
 #include "fuse/kernel_abi.h"
 
 #define NOTIFY_WAIT_MS 2000      /* the longest a change waits for other sessions */
-#define NOTIFY_SHORT_MS 5        /* ... and for one with a worker waiting itself */
+#define NOTIFY_SLICE_MS 5        /* how often a wait looks for a cycle */
+#define NOTIFY_STUCK_MS 10       /* a write this old may be held up by a kernel lock */
 #define NOTIFY_JOIN_MS 2000      /* ... and unmount for a notifier's last write */
 
 /* One notification for one session, queued. */
@@ -79,6 +87,7 @@ struct nitem {
 /* A worker's wait for its notifications (on its stack; reg.lock). */
 struct nwait {
 	unsigned pending;
+	struct nwait *next;           /* in the waiting session's list */
 };
 
 struct reg;
@@ -93,9 +102,11 @@ struct efsfs_notifier {
 	struct efsfs_notifier *next;
 	struct nitem *head, *tail;
 	struct nitem *cur;            /* the one being written, off the queue */
+	int64_t cur_since;            /* when its write began (mono_ms) */
+	struct nwait *waits;          /* this session's workers' waits */
+	unsigned mark;                /* the cycle search's visit mark */
 	bool stop;
 	bool warned;
-	unsigned waiting;             /* workers of this session waiting for deliveries */
 	pthread_cond_t wake;
 	atomic_bool writeback;        /* the session negotiated the writeback cache */
 	atomic_bool detached;         /* left behind by efsfs_notify_end: the fs may be gone */
@@ -110,10 +121,12 @@ struct reg {
 	unsigned refs;                /* regs_lock: notifiers not yet freed */
 	atomic_uint n;                /* listed notifiers; written under lock */
 	pthread_mutex_t lock;
+	unsigned gen;                 /* lock: the last cycle search's mark */
 	pthread_cond_t done;          /* a wait's notifications were written (CLOCK_MONOTONIC) */
 	struct efsfs_notifier *list;  /* lock */
 };
 
+static atomic_uint test_delay_ms;  /* efsfs_session_test_notify_delay */
 static pthread_mutex_t setup = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t regs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct reg *regs;          /* regs_lock */
@@ -215,10 +228,12 @@ static void *notifier_main(void *arg)
 {
 	struct efsfs_notifier *t = arg;
 	struct reg *g = t->reg;
+	bool delayed = false;
 
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
 		struct nitem *it = t->head;
+		unsigned delay = atomic_load(&test_delay_ms);
 
 		if (!it) {
 			if (t->stop)
@@ -226,11 +241,22 @@ static void *notifier_main(void *arg)
 			pthread_cond_wait(&t->wake, &g->lock);
 			continue;
 		}
+		if (delay && !delayed && !t->stop) {
+			struct timespec ts = { delay / 1000, (long)(delay % 1000) * 1000000 };
+
+			pthread_mutex_unlock(&g->lock);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&g->lock);
+			delayed = true;
+			continue;
+		}
+		delayed = false;
 		t->head = it->next;
 		if (!t->head)
 			t->tail = NULL;
 		if (!t->stop) {
 			t->cur = it;
+			t->cur_since = mono_ms();
 			pthread_mutex_unlock(&g->lock);
 			deliver(t, &it->c);
 			pthread_mutex_lock(&g->lock);
@@ -339,39 +365,80 @@ static void queue(struct efsfs_notifier *t, const struct fs_change *c, struct nw
 	t->tail = it;
 }
 
-/* Queues the n changes cs for every session of g but from, and wait: until
- * they are written, as the top says. */
+/* Whether notifier t holds notifications of the wait w. */
+static bool holds(const struct efsfs_notifier *t, const struct nwait *w)
+{
+	if (t->cur && t->cur->w == w)
+		return true;
+	for (const struct nitem *it = t->head; it; it = it->next)
+		if (it->w == w)
+			return true;
+	return false;
+}
+
+/* Whether a chain of waits leads from session s back to session from, as
+ * the top says: each link a wait of the session with notifications at a
+ * notifier stuck in a write.  Sessions are marked once per search. */
+static bool leads_back(struct reg *g, struct efsfs_notifier *s, const struct efsfs_notifier *from,
+		       int64_t now)
+{
+	for (const struct nwait *w = s->waits; w; w = w->next)
+		for (struct efsfs_notifier *t = g->list; t; t = t->next) {
+			if (!t->cur || now - t->cur_since < NOTIFY_STUCK_MS || !holds(t, w))
+				continue;
+			if (t == from)
+				return true;
+			if (t->mark == g->gen)
+				continue;
+			t->mark = g->gen;
+			if (leads_back(g, t, from, now))
+				return true;
+		}
+	return false;
+}
+
+static bool in_cycle(struct reg *g, struct efsfs_notifier *from, int64_t now)
+{
+	g->gen++;
+	from->mark = g->gen;
+	return leads_back(g, from, from, now);
+}
+
+/* Queues the n changes cs for every session of g but from, and waits until
+ * they are written, or a cycle or NOTIFY_WAIT_MS ends the wait (the top). */
 static void broadcast(struct reg *g, struct efsfs_notifier *from, const struct fs_change *cs,
 		      unsigned n, bool wait)
 {
-	struct nwait w = { 0 };
+	struct nwait w = { 0 }, **p;
 	struct timespec until;
-	int64_t end;
-
-	bool short_wait = false;
+	int64_t now, end, slice;
+	bool cycle = false;
 
 	pthread_mutex_lock(&g->lock);
 	for (struct efsfs_notifier *t = g->list; t; t = t->next) {
 		if (t == from || t->stop)
 			continue;
-		/* a session one of whose workers waits itself may be half of a
-		 * cycle: wait for it only NOTIFY_SHORT_MS (its notifier thread is
-		 * free, so outside a cycle that is plenty) */
-		if (wait && t->waiting > 0)
-			short_wait = true;
 		for (unsigned i = 0; i < n; i++)
 			queue(t, &cs[i], wait ? &w : NULL);
 		pthread_cond_signal(&t->wake);
 	}
 	if (w.pending > 0) {
-		if (from)
-			from->waiting++;
-		end = mono_ms() + (short_wait ? NOTIFY_SHORT_MS : NOTIFY_WAIT_MS);
-		until.tv_sec = end / 1000;
-		until.tv_nsec = (end % 1000) * 1000000;
-		while (w.pending > 0 &&
-		       pthread_cond_timedwait(&g->done, &g->lock, &until) != ETIMEDOUT)
-			;
+		if (from) {
+			w.next = from->waits;
+			from->waits = &w;
+		}
+		now = mono_ms();
+		end = now + NOTIFY_WAIT_MS;
+		while (w.pending > 0 && now < end && !cycle) {
+			slice = from && now + NOTIFY_SLICE_MS < end ? now + NOTIFY_SLICE_MS : end;
+			until.tv_sec = slice / 1000;
+			until.tv_nsec = (slice % 1000) * 1000000;
+			while (w.pending > 0 &&
+			       pthread_cond_timedwait(&g->done, &g->lock, &until) != ETIMEDOUT)
+				;
+			now = mono_ms();
+			cycle = w.pending > 0 && from && in_cycle(g, from, now);
+		}
 		if (w.pending > 0) {
 			/* written later, without us */
 			for (struct efsfs_notifier *t = g->list; t; t = t->next) {
@@ -381,14 +448,17 @@ static void broadcast(struct reg *g, struct efsfs_notifier *from, const struct f
 				if (t->cur && t->cur->w == &w)
 					t->cur->w = NULL;
 			}
-			if (from && !from->warned && !short_wait)
+			if (from && !from->warned && !cycle)
 				log_warn("%s: another mount of the file system took over %d ms to "
 					 "take a change made here", from->who, NOTIFY_WAIT_MS);
-			if (from && !short_wait)
+			if (from && !cycle)
 				from->warned = true;
 		}
-		if (from)
-			from->waiting--;
+		if (from) {
+			for (p = &from->waits; *p != &w; p = &(*p)->next)
+				;
+			*p = w.next;
+		}
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -502,6 +572,11 @@ void efsfs_notify_end(struct efsfs_session *e)
 	}
 	notifier_unref(t);
 	e->nq = NULL;
+}
+
+void efsfs_session_test_notify_delay(unsigned ms)
+{
+	atomic_store(&test_delay_ms, ms);
 }
 
 void efsfs_notify_init(struct efsfs_session *e)

@@ -78,6 +78,10 @@ uint64_t efsfs_session_passthrough_opens(struct efsfs_session *s);
 /* Requests served from FUSE over io_uring ring entries so far (0 when the
  * session serves /dev/fuse only: fuse_uring = off, or the kernel refused). */
 uint64_t efsfs_session_uring_requests(struct efsfs_session *s);
+/* For tests: every session's notifier (notify.c) waits ms before each
+ * change it takes off its queue, as on a host too loaded to schedule it
+ * at once.  0 (the default) for none. */
+void efsfs_session_test_notify_delay(unsigned ms);
 
 /* A FUSE mount made here for a daemon to serve (mount.efsfs attaching a
  * mount to a running daemon): the kernel mount at mountpoint with the

@@ -19,6 +19,11 @@
  * deadlock between the sessions' notifications).
  *
  * usage: two_sessions CONFIG NAME MNT1 MNT2 EXPECT_PASSTHROUGH(0|1)
+ * TWO_SESSIONS_ROUNDS sets the coherence loop's rounds (default 300), and
+ * TWO_SESSIONS_NOTIFY_DELAY_MS makes each notifier wait that long before
+ * each change it writes during the coherence loop
+ * (efsfs_session_test_notify_delay), as on a host too loaded to schedule
+ * it at once, while another process keeps changing a file through MNT1.
  * Prints "ok: ..." / "FAIL: ..." lines and "N passed, N failed"; exits 0
  * when all passed.  Every wait is bounded.
  */
@@ -235,7 +240,7 @@ static int rewrite_file(const char *p, const char *data, size_t len)
 	return close(fd) < 0 ? -errno : 0;
 }
 
-#define NFILES 300
+static unsigned nfiles = 300;   /* rounds of coherence_loop; TWO_SESSIONS_ROUNDS */
 
 /* Counts the rounds that went wrong, and reports the first of each kind. */
 struct tally {
@@ -273,7 +278,7 @@ static void coherence_loop(void)
 	char xv[32];
 	struct stat st;
 
-	for (unsigned i = 0; i < NFILES; i++) {
+	for (unsigned i = 0; i < nfiles; i++) {
 		/* odd rounds the other way round */
 		const char *x = i % 2 ? m2 : m1, *y = i % 2 ? m1 : m2;
 		char name[64], rname[64], lname[64];
@@ -332,7 +337,7 @@ static void coherence_loop(void)
 		}
 	}
 	for (unsigned k = 0; k < sizeof(what) / sizeof(what[0]); k++)
-		check(t.bad[k] == 0, "%s (%u of %u rounds wrong)", what[k], t.bad[k], NFILES);
+		check(t.bad[k] == 0, "%s (%u of %u rounds wrong)", what[k], t.bad[k], nfiles);
 }
 
 /* A file of 300 KiB (over the 128 KiB that stay Standard) demoted by a
@@ -429,9 +434,76 @@ static void concurrent_dir(void)
 	check(rmdir(d2) == 0 && missing(d1), "rmdir race through the second, gone on the first");
 }
 
+/* Asks the parent to make its notifiers slow (TWO_SESSIONS_NOTIFY_DELAY_MS)
+ * or fast again: request 'D' or 'd'. */
+static void slow_notifiers(bool on)
+{
+	char c = on ? 'D' : 'd';
+
+	check(write(req_fd, &c, 1) == 1 && read(ack_fd, &c, 1) == 1 && c == 'y',
+	      "the parent made its notifiers %s", on ? "slow" : "fast again");
+}
+
+/* A process that keeps one of the first session's workers waiting for its
+ * notifications most of the time: it changes the times of a file of its
+ * own through the first mount, over and over, until killed (or after
+ * WAIT_SECS * 4).  The coherence loop's changes made through the second
+ * session must still wait until the first's kernel has them. */
+static pid_t start_chatter(void)
+{
+	char p[4200];
+	uint64_t until;
+	pid_t pid;
+	int fd;
+
+	path(p, sizeof(p), m1, "chatter");
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+	check(fd >= 0, "create %s", p);
+	if (fd >= 0)
+		close(fd);
+	pid = fork();
+	if (pid != 0) {
+		check(pid > 0, "start a process changing a file through %s all the time", m1);
+		return pid;
+	}
+	until = now_ms() + WAIT_SECS * 4 * 1000u;
+	while (now_ms() < until)
+		if (utimensat(AT_FDCWD, p, NULL, 0) < 0)
+			_exit(1);
+	_exit(0);
+}
+
+static void stop_chatter(pid_t pid)
+{
+	char p[4200];
+	int status = 0;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+	      "the process changing a file all the time ran until stopped (status %#x)", status);
+	path(p, sizeof(p), m1, "chatter");
+	check(unlink(p) == 0, "unlink %s", p);
+}
+
 static void coherence_checks(void)
 {
+	/* TWO_SESSIONS_NOTIFY_DELAY_MS: the loop with slow notifiers, while a
+	 * worker of the first session is nearly always waiting */
+	bool slow = getenv("TWO_SESSIONS_NOTIFY_DELAY_MS") != NULL;
+	pid_t chatter = -1;
+
+	if (slow) {
+		chatter = start_chatter();
+		slow_notifiers(true);
+	}
 	coherence_loop();
+	if (slow) {
+		slow_notifiers(false);
+		stop_chatter(chatter);
+	}
 	lifecycle_blocks();
 	concurrent_dir();
 }
@@ -482,11 +554,11 @@ static int child_checks(void)
 	coherence_checks();
 	/* the loop's files */
 	n = 0;
-	for (unsigned i = 1; i < NFILES; i += 2) {
+	for (unsigned i = 1; i < nfiles; i += 2) {
 		snprintf(c1, sizeof(c1), "%s/r%u", m1, i);
 		n += unlink(c1) == 0;
 	}
-	check(n == NFILES / 2, "unlink the %d files the loop left (%zd)", NFILES / 2, n);
+	check(n == (ssize_t)(nfiles / 2), "unlink the %u files the loop left (%zd)", nfiles / 2, n);
 	check(dir_empty(m1) && dir_empty(m2), "both mounts show an empty root again");
 
 	/* the first session is unmounted as a user would; its loop ends by itself */
@@ -568,7 +640,18 @@ static void serve_request(struct fs *fs, int req, int ack)
 	char c, yes = 'n';
 	int r;
 
-	if (read(req, &c, 1) != 1 || c != 'L')
+	if (read(req, &c, 1) != 1)
+		return;
+	if (c == 'D' || c == 'd') {
+		/* the coherence loop with slow notifiers, the rest without */
+		efsfs_session_test_notify_delay(
+			c == 'D' ? (unsigned)strtoul(getenv("TWO_SESSIONS_NOTIFY_DELAY_MS"), NULL, 10) : 0);
+		yes = 'y';
+		if (write(ack, &yes, 1) != 1)
+			perror("two_sessions: answering the child");
+		return;
+	}
+	if (c != 'L')
 		return;
 	do {
 		memset(&rep, 0, sizeof(rep));
@@ -632,6 +715,12 @@ int main(int argc, char **argv)
 	mnts[0] = m1;
 	mnts[1] = m2;
 	expect_pt = strcmp(argv[5], "1") == 0;
+	if (getenv("TWO_SESSIONS_ROUNDS"))
+		nfiles = (unsigned)strtoul(getenv("TWO_SESSIONS_ROUNDS"), NULL, 10);
+	if (nfiles < 2 || nfiles > 300) {
+		fprintf(stderr, "two_sessions: TWO_SESSIONS_ROUNDS must be 2..300\n");
+		return 2;
+	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 
 	/* the child forks before any thread exists, and waits for the mounts */
