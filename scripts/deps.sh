@@ -14,7 +14,7 @@ efsfs_deps() {
 		want+=(groff-base)     # tests/mount/help.sh renders the man pages
 		want+=(prometheus)     # promtool: tests/mount/meter.sh checks the endpoint
 		want+=(libcap2-bin e2fsprogs)   # setcap, mkfs.ext4: tests/mount/privilege.sh
-		want+=(python3-yaml jq)   # tests/check_kubernetes.py; tests/mount/access_points.sh
+		want+=(python3-yaml jq)   # tests/check_kubernetes.py; access_points.sh; test.sh
 		# s3rver (npm) needs node and npm; keep a node that is already installed
 		command -v node >/dev/null 2>&1 || want+=(nodejs)
 		command -v npm >/dev/null 2>&1 || want+=(npm)

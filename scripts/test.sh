@@ -96,6 +96,22 @@ else
 	echo "== fuzz: clang is not installed; the seed corpora ran in the unit suite only" >&2
 fi
 
+# What failed, next to the closing line: each failed test's FAIL lines and
+# its last lines (CI shows the start and the end of this output only).
+failure_digest() {
+	local f
+	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+		build-tsan/meson-logs/testlog.json; do
+		[ -f "$f" ] || continue
+		jq -r --arg b "${f%%/*}" 'select(.result != "OK" and .result != "SKIP") |
+			"== failed: \($b) \(.name) (\(.result))",
+			((.stdout // "") | split("\n") | map(select(test("^FAIL"))) | .[:10][]),
+			"-- its last lines:",
+			((.stdout // "") | split("\n") | .[-12:][])' "$f" >&2 || true
+	done
+}
+failure_digest
+
 # One closing line over the builds, from meson's own logs (one line per test).
 count_results() {
 	local passed=$fuzz_passed failed=$fuzz_failed skipped=0 f
