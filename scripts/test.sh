@@ -97,7 +97,8 @@ else
 fi
 
 # What failed, next to the closing line: each failed test's FAIL lines and
-# its last lines (CI shows the start and the end of this output only).
+# its last lines of output and of stderr (CI shows the start and the end of
+# this output only).
 failure_digest() {
 	local f
 	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
@@ -107,7 +108,9 @@ failure_digest() {
 			"== failed: \($b) \(.name) (\(.result))",
 			((.stdout // "") | split("\n") | map(select(test("^FAIL"))) | .[:10][]),
 			"-- its last lines:",
-			((.stdout // "") | split("\n") | .[-12:][])' "$f" >&2 || true
+			((.stdout // "") | split("\n") | .[-12:][]),
+			"-- its last lines on stderr:",
+			((.stderr // "") | split("\n") | .[-8:][])' "$f" >&2 || true
 	done
 }
 failure_digest
