@@ -9,7 +9,8 @@
 # s3rver 3.7.1 is installed on first use into "$EFSFS_SRC/.cache/npm" (EFSFS_SRC defaults to
 # the source tree this script is in).  It checks that the access key id is S3RVER (secret
 # S3RVER), that x-amz-date is within 15 minutes and that x-amz-content-sha256 is well formed;
-# it does not verify Signature Version 4 signatures.  It also serves virtual-host style
+# it does not verify Signature Version 4 signatures.  s3rver-put.js (loaded into it) makes it
+# answer a PUT only once the object is stored, as S3 does.  It also serves virtual-host style
 # requests for Host "BUCKET.s3.localhost:PORT" (started with --service-endpoint localhost).
 # The pid is in DIR/s3rver.pid, the log in DIR/s3rver.log.
 set -euo pipefail
@@ -51,9 +52,12 @@ start() {
 	# --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
 	# which OpenSSL 3 (node >= 17) only offers through its legacy provider; without it every
 	# truncated list answers 500 InternalError.
+	# --require s3rver-put.js: a PUT is answered once its object is in the file, not
+	# before (a GET right after it could read a short object; see that file).
 	# setsid: own process group, so that the caller's job control does not touch it
-	setsid node --openssl-legacy-provider "$bin" --directory "$dir/data" --address 127.0.0.1 --port "$port" --silent \
-		--service-endpoint localhost --configure-bucket "$bucket" \
+	EFSFS_S3RVER_PREFIX="$prefix" setsid node --openssl-legacy-provider \
+		--require "$here/s3rver-put.js" "$bin" --directory "$dir/data" --address 127.0.0.1 \
+		--port "$port" --silent --service-endpoint localhost --configure-bucket "$bucket" \
 		>"$dir/s3rver.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$dir/s3rver.pid"
