@@ -146,6 +146,7 @@ struct fs {
 	uint64_t space_free;          /* space_lock */
 	uint64_t space_free_root;     /* space_lock: the same with root's reserved blocks */
 	uint64_t space_inflight;      /* space_lock: reserved by writes not yet done */
+	int64_t space_warned_ns;      /* space_lock: the last refusal logged (one a minute) */
 
 	/* The purger (fs_inode.c): unlinked inodes nobody holds, removed off
 	 * the request path.  The thread is started by fs_open on a read-write

@@ -160,6 +160,14 @@ int fs_check_meta_space(struct fs *fs, const struct fs_ctx *ctx, uint64_t bytes)
 		if (r < 0 || *free_ < need + fs->space_inflight)
 			r = -ENOSPC;
 	}
+	/* for the operator, at most once a minute: why changes get ENOSPC */
+	if (r == -ENOSPC && mono_ns() - fs->space_warned_ns > 60000000000LL) {
+		fs->space_warned_ns = mono_ns();
+		log_warn("%s: a change of the metadata was refused (ENOSPC): the data disk has "
+			 "%" PRIu64 " bytes free for %s, %" PRIu64 " are kept for the metadata and "
+			 "its reserve (short by %" PRIu64 ")", fs_id(fs), *free_,
+			 root ? "root" : "users", need + missing + fs->space_inflight, missing);
+	}
 	pthread_mutex_unlock(&fs->space_lock);
 	return r;
 }
