@@ -1079,7 +1079,7 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_NEGATIVE_TIMEOUT] = { "negative_timeout", parse_decimal_key, FIELD(negative_timeout),
 		.min = 0.0, .max = 3600.0, .expect = FUSE_TIMEOUT_EXPECTED, .def = "3600" },
 	[KEY_WRITEBACK_CACHE] = { "writeback_cache", parse_bool_key, FIELD(writeback_cache),
-		.expect = BOOL_EXPECTED, .def = "true" },
+		.expect = BOOL_EXPECTED, .def = "false" },
 	[KEY_PASSTHROUGH] = { "passthrough", parse_bool_key, FIELD(passthrough),
 		.expect = BOOL_EXPECTED, .def = "true" },
 	[KEY_FUSE_SPIN_US] = { "fuse_spin_us", parse_uint_key, FIELD(fuse_spin_us),

@@ -100,7 +100,7 @@ fsck_clean posix "after the remount"
 
 # The same program on the writeback-cache path.
 MNT2="$TEST_TMP/mnt-wb"
-make_config posixwb "passthrough = false" "fuse_spin_us = 0"
+make_config posixwb "passthrough = false" "writeback_cache = true" "fuse_spin_us = 0"
 efsfs_mkfs posixwb
 efsfs_mount posixwb "$MNT2"
 run_posix "$MNT2" "an efsfs mount with passthrough = false"

@@ -209,7 +209,7 @@ pass "fsck is clean"
 
 # The same on the writeback-cache path (no passthrough; the kernel drops the
 # bits there itself through setattr).
-make_config privwb "passthrough = false"
+make_config privwb "passthrough = false" "writeback_cache = true"
 efsfs_mkfs privwb
 MNTWB="$TEST_TMP/mnt-wb"
 efsfs_mount privwb "$MNTWB" suid

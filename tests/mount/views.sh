@@ -41,7 +41,7 @@ efsfs_mkfs views
 run_views views "default options"
 # without passthrough: write-through where the daemon checks permissions
 # (the writeback cache's kernel would send utimes(now) as explicit times)
-make_config viewswb "passthrough = false"
+make_config viewswb "passthrough = false" "writeback_cache = true"
 efsfs_mkfs viewswb
 run_views viewswb "passthrough = false"
 finish
