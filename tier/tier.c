@@ -742,17 +742,11 @@ static int read_cold(struct fs *fs, uint64_t ino, uint64_t idx, uint64_t at, siz
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* by range when the row has the chunk hash to check a part against */
 	r = c.has_sha256 ? read_ranged(fs, &c, at, n, dst, err, sizeof(err)) : 1;
-	if (r <= 0) {
-		if (r == 0)
-			return 0;
-		tier_notify(fs, LOG_ERR, ino, "inode %" PRIu64 " chunk %" PRIu64
-			    ": reading cold data: %s", ino, idx, err);
-		if (r == -EIO)
-			failed_just_now(t, &c, true, &start,
-					fs_conf(fs)->s3_operation_timeout_ms / 2);
-		return r;
-	}
-	r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
+	if (r == 0)
+		return 0;
+	/* else the whole object */
+	if (r > 0)
+		r = tier_fetch(fs, &c, &buf, &len, err, sizeof(err));
 	if (r < 0) {
 		tier_notify(fs, LOG_ERR, ino, "inode %" PRIu64 " chunk %" PRIu64
 			    ": reading cold data: %s", ino, idx, err);
