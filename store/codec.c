@@ -451,6 +451,21 @@ void codec_free(struct codec *c)
 	free(c);
 }
 
+/* The fields formats 2 and 3 share at the start of the header. */
+static void put_header(uint8_t *h, uint8_t version, uint8_t flags, uint16_t hdr_len,
+		       size_t len, const struct codec_chunk *id)
+{
+	memcpy(h + OFF_MAGIC, CODEC_MAGIC, 4);
+	h[OFF_VERSION] = version;
+	h[OFF_FLAGS] = flags;
+	put_le16(h + OFF_HDR_LEN, hdr_len);
+	put_le64(h + OFF_PLAIN_LEN, len);
+	put_le64(h + OFF_INO, id->ino);
+	put_le64(h + OFF_IDX, id->idx);
+	put_le64(h + OFF_CHUNK_VER, id->version);
+	h[OFF_CLASS] = id->class;
+}
+
 static int encode3(struct codec *c, const struct codec_chunk *id, const uint8_t *plain,
 		   size_t len, void **ret_obj, size_t *ret_len);
 
@@ -490,15 +505,7 @@ int codec_encode(struct codec *c, const struct codec_chunk *id, const void *plai
 	if (c->encrypt)
 		flags |= CODEC_F_AESGCM;
 
-	memcpy(obj + OFF_MAGIC, CODEC_MAGIC, 4);
-	obj[OFF_VERSION] = 2;
-	obj[OFF_FLAGS] = flags;
-	put_le16(obj + OFF_HDR_LEN, CODEC_HEADER_LEN);
-	put_le64(obj + OFF_PLAIN_LEN, len);
-	put_le64(obj + OFF_INO, id->ino);
-	put_le64(obj + OFF_IDX, id->idx);
-	put_le64(obj + OFF_CHUNK_VER, id->version);
-	obj[OFF_CLASS] = id->class;
+	put_header(obj, 2, flags, CODEC_HEADER_LEN, len, id);
 	r = codec_sha256(plain, len, obj + OFF_SHA);
 	if (r < 0)
 		goto out_obj;
@@ -786,15 +793,7 @@ static int encode3(struct codec *c, const struct codec_chunk *id, const uint8_t 
 	}
 
 	/* 2. the header, with the chunk hash */
-	memcpy(hdr + OFF_MAGIC, CODEC_MAGIC, 4);
-	hdr[OFF_VERSION] = 3;
-	hdr[OFF_FLAGS] = flags;
-	put_le16(hdr + OFF_HDR_LEN, CODEC_HEADER_LEN_3);
-	put_le64(hdr + OFF_PLAIN_LEN, len);
-	put_le64(hdr + OFF_INO, id->ino);
-	put_le64(hdr + OFF_IDX, id->idx);
-	put_le64(hdr + OFF_CHUNK_VER, id->version);
-	hdr[OFF_CLASS] = id->class;
+	put_header(hdr, 3, flags, CODEC_HEADER_LEN_3, len, id);
 	put_le32(hdr + OFF_FRAME_SZ, fsz);
 	put_le32(hdr + OFF_N_FRAMES, n);
 	r = chunk_hash(fsz, len, index, n, hdr + OFF_SHA);
