@@ -96,13 +96,16 @@ else
 	echo "== fuzz: clang is not installed; the seed corpora ran in the unit suite only" >&2
 fi
 
+# meson's own logs of the three builds, one record per test
+testlogs=(build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+	build-tsan/meson-logs/testlog.json)
+
 # What failed, next to the closing line: each failed test's FAIL lines and
 # its last lines of output and of stderr (CI shows the start and the end of
 # this output only).
 failure_digest() {
 	local f
-	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-		build-tsan/meson-logs/testlog.json; do
+	for f in "${testlogs[@]}"; do
 		[ -f "$f" ] || continue
 		jq -r --arg b "${f%%/*}" 'select(.result != "OK" and .result != "SKIP") |
 			"== failed: \($b) \(.name) (\(.result))",
@@ -118,8 +121,7 @@ failure_digest
 # One closing line over the builds, from meson's own logs (one line per test).
 count_results() {
 	local passed=$fuzz_passed failed=$fuzz_failed skipped=0 f
-	for f in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-		build-tsan/meson-logs/testlog.json; do
+	for f in "${testlogs[@]}"; do
 		[ -f "$f" ] || continue
 		passed=$((passed + $(grep -c '"result": "OK"' "$f" || true)))
 		failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$f" || true)))
