@@ -71,6 +71,7 @@ static int open_ino(struct fs *fs, uint64_t ino, int flags, uint64_t nlookup, bo
 int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
 	      mode_t mode, int flags, struct fs_file **ret_file, struct stat *ret_st)
 {
+	uint64_t xattr_sets = atomic_load(&fs->xattr_sets);
 	struct meta_inode mi;
 	int r;
 
@@ -81,6 +82,7 @@ int fs_create(struct fs *fs, const struct fs_ctx *ctx, uint64_t parent, const ch
 	if (r < 0)
 		return r;        /* the entry stays, as after a crash between the two */
 	(*ret_file)->fresh = true;
+	fs_inode_mark_no_xattrs(fs, (*ret_file)->inode, xattr_sets);
 	(*ret_file)->fresh_pt_ok = fs_kill_suidgid(mi.mode) == mi.mode;
 	meta_inode_to_stat(&mi, ret_st);
 	ret_st->st_blocks = 0;   /* an empty data file: no fstatat */

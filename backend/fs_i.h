@@ -80,6 +80,13 @@ struct fs_inode {
 	struct fs_pt_reg *pt_regs;    /* one per session with handles in npt */
 	atomic_bool pt_dirty;
 	atomic_int_fast64_t pt_mtime_ns;  /* backing file's mtime when last adopted */
+
+	/* Known to have no extended attribute: set by fs_create (a fresh
+	 * inode has none), cleared by fs_setxattr before it writes one, never
+	 * set again.  Atomic, read under fs.itab_lock (fs_getxattr): the
+	 * kernel's getxattr of security.capability before the first write to
+	 * every new file is answered without a metadata read. */
+	atomic_bool no_xattrs;
 };
 
 /* One FUSE session's registration of an inode's backing file: its backing
@@ -130,6 +137,8 @@ struct fs {
 	atomic_uint_fast64_t pt_files;  /* handles opened with passthrough */
 	atomic_uint pt_dirty_n;       /* inodes with pt_dirty set */
 	atomic_uint fetching;         /* remote fetches in flight (fs_fetching_add) */
+	atomic_uint_fast64_t xattr_sets;  /* setxattrs begun: fs_create's mark of
+					     no_xattrs checks that none began meanwhile */
 	/* Set by fs_open's recovery, then read-only: data files cut back to
 	 * their inode's size, and the disk space that freed. */
 	uint64_t recovered_files, recovered_bytes;
@@ -218,6 +227,9 @@ int64_t fs_ts_ns(struct timespec t);
 
 /* The inode table slot of ino (its entry or where it goes); itab_lock held. */
 struct fs_inode **fs_itab_slot(struct fs *fs, uint64_t ino);
+bool fs_inode_no_xattrs(struct fs *fs, uint64_t ino);
+void fs_inode_gets_xattr(struct fs *fs, uint64_t ino);
+void fs_inode_mark_no_xattrs(struct fs *fs, struct fs_inode *in, uint64_t sets_before);
 
 /* Finds or adds ino in the inode table and takes nlookup kernel references
  * and nopen handles on it. */

@@ -45,6 +45,45 @@ struct fs_inode **fs_itab_slot(struct fs *fs, uint64_t ino)
 	return p;
 }
 
+/* Whether ino is in memory and known to have no extended attribute. */
+bool fs_inode_no_xattrs(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode *in;
+	bool none;
+
+	pthread_mutex_lock(&fs->itab_lock);
+	in = *fs_itab_slot(fs, ino);
+	none = in && atomic_load(&in->no_xattrs);
+	pthread_mutex_unlock(&fs->itab_lock);
+	return none;
+}
+
+/* An extended attribute is about to be written to ino: from now on its
+ * reads go to the metadata (struct fs_inode, no_xattrs). */
+void fs_inode_gets_xattr(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode *in;
+
+	atomic_fetch_add(&fs->xattr_sets, 1);
+	pthread_mutex_lock(&fs->itab_lock);
+	in = *fs_itab_slot(fs, ino);
+	if (in)
+		atomic_store(&in->no_xattrs, false);
+	pthread_mutex_unlock(&fs->itab_lock);
+}
+
+/* in was just made by fs_create, which read fs.xattr_sets as sets_before
+ * before its name could be seen: marks it as having no extended attribute,
+ * unless a setxattr (of any inode) began since.  One on in, by another
+ * session that found the new name, either began before the check below
+ * (which then takes the mark back) or clears the mark itself after it. */
+void fs_inode_mark_no_xattrs(struct fs *fs, struct fs_inode *in, uint64_t sets_before)
+{
+	atomic_store(&in->no_xattrs, true);
+	if (atomic_load(&fs->xattr_sets) != sets_before)
+		atomic_store(&in->no_xattrs, false);
+}
+
 /* Finds or adds ino; fs->itab_lock held. */
 static struct fs_inode *itab_get(struct fs *fs, uint64_t ino)
 {

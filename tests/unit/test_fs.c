@@ -7,6 +7,7 @@
 #include "tests/unit/testfs.h"
 #include "common/conf.h"
 #include "backend/fs.h"
+#include "backend/fs_i.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1722,6 +1723,56 @@ START_TEST(test_xattr)
 }
 END_TEST
 
+/* A file made by fs_create is known to have no xattr (its getxattr and
+ * listxattr answer without a metadata read) until one is set: through its
+ * own handle or through another lookup of its name. */
+START_TEST(test_xattr_fresh)
+{
+	struct fs_file *f;
+	uint64_t ino = create_file(ROOT, "f", 0644, &f), other = create_closed(ROOT, "g");
+	struct fs_inode *in;
+	uint64_t sets;
+	char buf[64];
+	size_t len = 7;
+	struct stat st;
+
+	ck_assert(fs_inode_no_xattrs(fs, ino));
+	ck_assert_int_eq(fs_getxattr(fs, ino, "security.capability", NULL, 0, &len), -ENODATA);
+	ck_assert_int_eq(fs_listxattr(fs, ino, buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 0);
+	/* set through another lookup of the name: read back through both */
+	ck_assert_int_eq(fs_lookup(fs, ROOT, "f", &st), 0);
+	ck_assert_uint_eq(st.st_ino, ino);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, st.st_ino, "user.a", "value", 5, 0), 0);
+	ck_assert(!fs_inode_no_xattrs(fs, ino));
+	ck_assert_int_eq(fs_getxattr(fs, ino, "user.a", buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(buf, "value", 5);
+	ck_assert_int_eq(fs_listxattr(fs, ino, buf, sizeof(buf), &len), 0);
+	ck_assert_mem_eq(buf, "user.a\0", len);
+	fs_forget(fs, ino, 1);
+	/* removing the last one does not make it "known to have none" again */
+	ck_assert_int_eq(fs_removexattr(fs, ino, "user.a"), 0);
+	ck_assert(!fs_inode_no_xattrs(fs, ino));
+	/* fs_create's mark is taken back when a setxattr began since it
+	 * read the count, whichever inode it was for */
+	ck_assert_int_eq(fs_inode_ref(fs, ino, 1, 0, &in), 0);
+	sets = atomic_load(&fs->xattr_sets);
+	ck_assert_int_eq(fs_setxattr(fs, NULL, other, "user.b", "1", 1, 0), 0);
+	fs_inode_mark_no_xattrs(fs, in, sets);
+	ck_assert(!fs_inode_no_xattrs(fs, ino));
+	fs_inode_mark_no_xattrs(fs, in, atomic_load(&fs->xattr_sets));
+	ck_assert(fs_inode_no_xattrs(fs, ino));
+	fs_inode_unref(fs, in, 1, 0);
+	fs_release(fs, f);
+	fs_forget(fs, ino, 1);
+	/* out of memory, nothing is known: the metadata answers */
+	ck_assert(!fs_inode_no_xattrs(fs, ino));
+	ck_assert_int_eq(fs_getxattr(fs, other, "user.b", buf, sizeof(buf), &len), 0);
+	fsck_clean();
+}
+END_TEST
+
 /* ---- statfs, lseek, fallocate ---- */
 
 /* Per inode: values of at most 256 KiB together, names of at most 64 KiB
@@ -3045,6 +3096,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_readdir_resume);
 	tcase_add_test(tc, test_readdirplus_refs);
 	tcase_add_test(tc, test_xattr);
+	tcase_add_test(tc, test_xattr_fresh);
 	tcase_add_test(tc, test_xattr_inode_limits);
 	tcase_add_test(tc, test_statfs);
 	tcase_add_test(tc, test_lseek);
