@@ -100,7 +100,7 @@ for w in "${WORKLOADS[@]}"; do
 done
 
 if ((EUID != 0)); then
-	echo "bench/run.sh: needs root (FUSE mounts of other file systems, drop_caches)" >&2
+	echo "bench/run.sh: needs root (FUSE mounts of other file systems, loop devices, drop_caches)" >&2
 	exit 1
 fi
 if [[ ! -c /dev/fuse ]]; then
@@ -645,7 +645,7 @@ disk_text()
 # the disk columns count.
 fs_text()
 {
-	local t dev hostfs devs="" plain=() parts=()
+	local t i dev hostfs devs="" out="(--fs loop) " s3 plain=() parts=()
 	hostfs="$(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || stat -f -c %T "$BENCH_TMP") at ${TMPDIR:-/var/tmp}${DISK_NAME:+ on $DISK_NAME}"
 	if [[ $BENCH_FS == host ]]; then
 		printf '(--fs host) every target'"'"'s files on %s; disk columns: the whole device (other processes'"'"' I/O counts too)' "$hostfs"
@@ -665,20 +665,19 @@ fs_text()
 		[[ -z "${TARGET_FS_NA[$t]:-}" ]] && plain+=("$t")
 	done
 	if ((${#plain[@]})); then
-		t=""
-		[[ " ${plain[*]} " == *" s3fs "* || " ${plain[*]} " == *" rclone "* ]] && t=" (and s3rver)"
-		parts+=("$(list_text "${plain[@]}")$t: $hostfs")
+		s3=""
+		[[ " ${plain[*]} " == *" s3fs "* || " ${plain[*]} " == *" rclone "* ]] && s3=" (and s3rver)"
+		parts+=("$(list_text "${plain[@]}")$s3: $hostfs")
 	fi
 	for t in "${HOST_T[@]}"; do
 		[[ -n "${TARGET_FS_NA[$t]:-}" ]] && parts+=("$t: $hostfs (NO loop file system: ${TARGET_FS_NA[$t]})")
 	done
 	parts+=("disk columns: $(disk_text)")
-	devs="(--fs loop) "
-	for t in "${!parts[@]}"; do
-		((t)) && devs+="; "
-		devs+=${parts[$t]}
+	for i in "${!parts[@]}"; do
+		((i)) && out+="; "
+		out+=${parts[$i]}
 	done
-	printf '%s' "$devs"
+	printf '%s' "$out"
 }
 
 print_settings()
