@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh - runs the same workloads on efsfs, the native file system,
 # bindfs, s3fs and rclone mount, and prints one table of medians and ratios to
-# native.  See bench/README.md.
+# native.  By default native, efsfs and bindfs each run on a fresh ext4 of
+# their own on a loop device (--fs loop); --fs host puts every target's files
+# on the disk that holds the temp dir.  See bench/README.md.
 #
 #   bench/run.sh [--quick] [--runs N] [--warmup 0|1] [--targets LIST] [--workloads LIST]
-#                [--out FILE] [--efsfs PATH] [--keep]
+#                [--fs loop|host] [--out FILE] [--efsfs PATH] [--keep]
 #
-# Needs root (mounts, drop_caches) and /dev/fuse.  Missing peers are installed
+# Needs root (mounts, loop devices, drop_caches) and /dev/fuse.  Missing peers are installed
 # with apt-get; ones that cannot be installed or set up show as "n/a".
 # Exit codes: 0 the table was printed, 1 setup failed, 2 bad usage.
 set -uo pipefail
@@ -19,7 +21,7 @@ usage()
 {
 	cat >&2 <<-EOF
 		usage: bench/run.sh [--quick] [--runs N] [--warmup 0|1] [--targets LIST]
-		                    [--workloads LIST]
+		                    [--workloads LIST] [--fs loop|host]
 		                    [--out FILE] [--efsfs PATH] [--keep]
 		  --quick            only the quick set (big file, 100 small files, stat) and
 		                     the cold-chunk read, 3 runs unless --runs says otherwise
@@ -28,6 +30,12 @@ usage()
 		                     (default 1: the first run on this VM is slow everywhere)
 		  --targets LIST     comma-separated subset of: ${ALL_TARGETS[*]}
 		  --workloads LIST   comma-separated workload ids (see bench/README.md)
+		  --fs loop|host     loop (default): native, efsfs and bindfs each keep their
+		                     files on a fresh ext4 (journal) of their own, on a loop
+		                     device over an image file in the temp dir, and the disk
+		                     columns count each one's loop device; host: every target's
+		                     files on the disk of the temp dir, whose counters the disk
+		                     columns show (s3fs, rclone and s3rver are there in both)
 		  --out FILE         also write the report (table, settings, raw samples) to FILE
 		  --efsfs PATH       the efsfs binary (default: \$EFSFS, else build/efsfs, else PATH)
 		  --keep             keep the temp dir (logs) after the run
@@ -43,6 +51,7 @@ WORKLOADS_ARG=""
 OUT=""
 KEEP=0
 EFSFS=${EFSFS:-}
+BENCH_FS=loop
 ARGS_TEXT="$*"
 while (($#)); do
 	case $1 in
@@ -51,6 +60,7 @@ while (($#)); do
 	--warmup) [[ $# -ge 2 && $2 =~ ^[01]$ ]] || usage; WARMUP=$2; shift ;;
 	--targets) [[ $# -ge 2 ]] || usage; TARGETS_ARG=$2; shift ;;
 	--workloads) [[ $# -ge 2 ]] || usage; WORKLOADS_ARG=$2; shift ;;
+	--fs) [[ $# -ge 2 && $2 =~ ^(loop|host)$ ]] || usage; BENCH_FS=$2; shift ;;
 	--out) [[ $# -ge 2 ]] || usage; OUT=$2; shift ;;
 	--efsfs) [[ $# -ge 2 ]] || usage; EFSFS=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -90,7 +100,7 @@ for w in "${WORKLOADS[@]}"; do
 done
 
 if ((EUID != 0)); then
-	echo "bench/run.sh: needs root (FUSE mounts of other file systems, drop_caches)" >&2
+	echo "bench/run.sh: needs root (FUSE mounts of other file systems, loop devices, drop_caches)" >&2
 	exit 1
 fi
 if [[ ! -c /dev/fuse ]]; then
@@ -109,7 +119,9 @@ mkdir -p "$BENCH_TMP/logs"
 cleanup()
 {
 	local rc=$? mnt
-	trap - EXIT INT TERM
+	# a second Ctrl-C must not leave mounts and loop devices behind
+	trap - EXIT
+	trap '' INT TERM
 	target_teardown_all
 	# never rm -rf through a mount that is still there
 	awk -v t="$BENCH_TMP/" 'index($2, t) == 1 { print $2 }' /proc/mounts |
@@ -142,13 +154,16 @@ DROP_NOTE=""
 [[ -w /proc/sys/vm/drop_caches ]] ||
 	DROP_NOTE="drop_caches is not writable here: 'cold cache' rows ran with warm caches"
 
-# The block device that holds $BENCH_TMP (so every target's data: native,
-# efsfs's data_dir, bindfs's source, s3rver's files): its sector counters
-# (/sys/dev/block/MAJ:MIN/stat, fields 3 and 7, 512-byte sectors) before and
-# after each run give the disk bytes the run read and wrote.
+# The block device that holds $BENCH_TMP (so the data of every target without
+# a loop file system of its own: all of them under --fs host, s3rver's files
+# always): its sector counters (/sys/dev/block/MAJ:MIN/stat, fields 3 and 7,
+# 512-byte sectors) before and after each run give the disk bytes the run read
+# and wrote.  A target on a loop file system counts its loop device's instead
+# (TARGET_STAT); DISK_STAT is the file of the target that runs now.
 DISK_STAT=""
 DISK_NAME=""
 DISK_NOTE=""
+HOST_STAT=""
 disk_find()
 {
 	local mm src
@@ -159,10 +174,10 @@ disk_find()
 		mm=$(lsblk -n -d -o MAJ:MIN -- "${src%%\[*}" 2>/dev/null | head -n 1 | tr -d ' ')
 	fi
 	if [[ -n "$mm" && -r /sys/dev/block/$mm/stat ]]; then
-		DISK_STAT=/sys/dev/block/$mm/stat
+		HOST_STAT=/sys/dev/block/$mm/stat
 		DISK_NAME="$(basename "$(readlink -f "/sys/dev/block/$mm")") ($mm)"
 	else
-		DISK_NOTE="no block device found for $BENCH_TMP: the disk columns are empty"
+		DISK_NOTE="no block device found for $BENCH_TMP: the disk columns of the targets on it are empty"
 	fi
 }
 disk_find
@@ -172,9 +187,25 @@ for t in "${TARGETS[@]}"; do
 	target_setup "$t" || log "$t: n/a (${TARGET_NA[$t]})"
 done
 
+# on_loop TARGET: true when the target's files are on a loop file system of its own.
+on_loop()
+{
+	[[ -n "${TARGET_LOOP[$1]:-}" && ${TARGET_BASE[$1]:-} == "$BENCH_TMP/fs/$1" ]]
+}
+
 ACTIVE=()
+declare -A TARGET_STAT=()	# target -> the sector counters its disk columns read
+DISK_COLS=0			# 1 when some target has them
 for t in "${TARGETS[@]}"; do
-	[[ -n "${TARGET_DIR[$t]:-}" ]] && ACTIVE+=("$t")
+	[[ -n "${TARGET_DIR[$t]:-}" ]] || continue
+	ACTIVE+=("$t")
+	if on_loop "$t"; then
+		TARGET_STAT[$t]=/sys/block/${TARGET_LOOP[$t]#/dev/}/stat
+	else
+		TARGET_STAT[$t]=$HOST_STAT
+	fi
+	[[ -r "${TARGET_STAT[$t]}" ]] || TARGET_STAT[$t]=""
+	[[ -n "${TARGET_STAT[$t]}" ]] && DISK_COLS=1
 done
 if [[ " ${WORKLOADS[*]} " == *" untar "* ]]; then
 	untar_make_tarballs "${ACTIVE[@]}" || { echo "bench/run.sh: cannot make the tarballs" >&2; exit 1; }
@@ -194,7 +225,7 @@ declare -A DISK_R=() DISK_W=()	# "wl target" -> space-separated MiB read / writt
 PT_OPENS=""		# the most passthrough opens "efsfs stats" reported after a workload
 START=$(date +%s)
 
-# disk_sectors: "READ WRITTEN" sectors of the bench disk now.
+# disk_sectors: "READ WRITTEN" sectors of the current target's disk now.
 disk_sectors()
 {
 	awk '{ print $3, $7 }' "$DISK_STAT"
@@ -236,6 +267,7 @@ for w in "${WORKLOADS[@]}"; do
 		for t in "${runnable[@]}"; do
 			[[ -n "${CELL_NA["$w $t"]:-}" ]] && continue
 			# the run's settle or drop_caches marks the start of its timed part again
+			DISK_STAT=${TARGET_STAT[$t]}
 			disk_mark
 			if ! v=$("wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
 				[[ ! $v =~ ^[0-9.]+$ ]]; then
@@ -372,13 +404,13 @@ print_table()
 	if ((has_native)); then
 		for t in "${others[@]}"; do line+=" $t/native |"; done
 	fi
-	if [[ -n "$DISK_STAT" ]]; then
+	if ((DISK_COLS)); then
 		for t in "${TARGETS[@]}"; do line+=" $t disk MiB r/w |"; done
 	fi
 	echo "$line"
 	ncols=$((2 + ${#TARGETS[@]}))
 	((has_native)) && ncols=$((ncols + ${#others[@]}))
-	[[ -n "$DISK_STAT" ]] && ncols=$((ncols + ${#TARGETS[@]}))
+	((DISK_COLS)) && ncols=$((ncols + ${#TARGETS[@]}))
 	line="|"
 	for ((i = 0; i < ncols; i++)); do line+="---|"; done
 	echo "$line"
@@ -388,7 +420,7 @@ print_table()
 		if ((has_native)); then
 			for t in "${others[@]}"; do line+=" $(ratio_cell "$w" "$t") |"; done
 		fi
-		if [[ -n "$DISK_STAT" ]]; then
+		if ((DISK_COLS)); then
 			for t in "${TARGETS[@]}"; do line+=" $(disk_cell "$w" "$t") |"; done
 		fi
 		echo "$line"
@@ -520,9 +552,8 @@ print_notes()
 	done
 	echo
 	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
-	if [[ -n "$DISK_STAT" ]]; then
-		echo "disk MiB r/w: median MiB read/written on $DISK_NAME during a run's timed part and the sync after it" \
-			"(the whole device: other processes' I/O counts too)."
+	if ((DISK_COLS)); then
+		echo "disk MiB r/w: median MiB read/written during a run's timed part and the sync after it, $(disk_text)."
 		((flagged)) &&
 			echo "! a cold-cache workload in which the target read less than half of native's disk bytes: its rate is not for the same work (page cache, or a different layout on disk)."
 	fi
@@ -537,6 +568,8 @@ print_notes()
 	fi
 	for t in "${TARGETS[@]}"; do
 		[[ -n "${TARGET_NA[$t]:-}" ]] && echo "n/a: $t: ${TARGET_NA[$t]}"
+		[[ -n "${TARGET_FS_NA[$t]:-}" && -n "${TARGET_DIR[$t]:-}" ]] &&
+			echo "--fs loop: $t ran on the host's disk, not on a loop file system of its own: ${TARGET_FS_NA[$t]}"
 	done
 	for w in "${WORKLOADS[@]}"; do
 		for t in "${TARGETS[@]}"; do
@@ -577,12 +610,82 @@ efsfs_build_info()
 	printf 'commit %s%s of %s, build type %s' "$commit" "$dirty" "$src" "${bt:-?}"
 }
 
+# split_targets: sets LOOP_T (the active targets on a loop file system of
+# their own) and HOST_T (the others, on the disk that holds $BENCH_TMP).
+split_targets()
+{
+	local t
+	LOOP_T=()
+	HOST_T=()
+	for t in "${ACTIVE[@]}"; do
+		if on_loop "$t"; then LOOP_T+=("$t"); else HOST_T+=("$t"); fi
+	done
+}
+
+# list_text WORD...: "a, b, c".
+list_text()
+{
+	local IFS=,
+	printf '%s' "$*" | sed 's/,/, /g'
+}
+
+# What the disk columns count, for the note under the table.
+disk_text()
+{
+	local text=""
+	split_targets
+	((${#LOOP_T[@]})) &&
+		text="for $(list_text "${LOOP_T[@]}") on each one's own loop device (its I/O alone)"
+	((${#HOST_T[@]})) &&
+		text+="${text:+; }for $(list_text "${HOST_T[@]}") on the whole ${DISK_NAME:-?} (other processes' I/O counts too)"
+	printf '%s' "$text"
+}
+
+# The header's line on the file systems the targets' files are on and what
+# the disk columns count.
+fs_text()
+{
+	local t i dev hostfs devs="" out="(--fs loop) " s3 plain=() parts=()
+	hostfs="$(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || stat -f -c %T "$BENCH_TMP") at ${TMPDIR:-/var/tmp}${DISK_NAME:+ on $DISK_NAME}"
+	if [[ $BENCH_FS == host ]]; then
+		printf '(--fs host) every target'"'"'s files on %s; disk columns: the whole device (other processes'"'"' I/O counts too)' "$hostfs"
+		return
+	fi
+	split_targets
+	for t in "${LOOP_T[@]}"; do
+		dev=${TARGET_LOOP[$t]#/dev/}
+		devs+="${devs:+, }$t $dev"
+		# say so where a device is not what the line promises
+		[[ -d /proc/fs/jbd2/$dev-8 ]] || devs+=" (NO journal)"
+		[[ "$(cat "/sys/block/$dev/loop/dio" 2>/dev/null)" == 1 ]] || devs+=" (NO direct I/O)"
+	done
+	((${#LOOP_T[@]})) &&
+		parts+=("$devs: a fresh ext4 (journal) per target on a loop device over a file on ${DISK_NAME:-the disk of $BENCH_TMP}, direct I/O")
+	for t in "${HOST_T[@]}"; do
+		[[ -z "${TARGET_FS_NA[$t]:-}" ]] && plain+=("$t")
+	done
+	if ((${#plain[@]})); then
+		s3=""
+		[[ " ${plain[*]} " == *" s3fs "* || " ${plain[*]} " == *" rclone "* ]] && s3=" (and s3rver)"
+		parts+=("$(list_text "${plain[@]}")$s3: $hostfs")
+	fi
+	for t in "${HOST_T[@]}"; do
+		[[ -n "${TARGET_FS_NA[$t]:-}" ]] && parts+=("$t: $hostfs (NO loop file system: ${TARGET_FS_NA[$t]})")
+	done
+	parts+=("disk columns: $(disk_text)")
+	for i in "${!parts[@]}"; do
+		((i)) && out+="; "
+		out+=${parts[$i]}
+	done
+	printf '%s' "$out"
+}
+
 print_settings()
 {
 	local pt
 	echo "Command: bench/run.sh $ARGS_TEXT"
-	echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); kernel $(uname -r); $(nproc) CPUs;" \
-		"native = $(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || stat -f -c %T "$BENCH_TMP") at ${TMPDIR:-/var/tmp}${DISK_NAME:+ on $DISK_NAME}; run time ${ELAPSED}s"
+	echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); kernel $(uname -r); $(nproc) CPUs; run time ${ELAPSED}s"
+	echo "File systems: $(fs_text)"
 	if [[ " ${TARGETS[*]} " == *" efsfs "* && -n "$EFSFS" ]]; then
 		echo "efsfs: $EFSFS ($("$EFSFS" version 2>/dev/null || echo '?')), $(efsfs_build_info)"
 		if [[ -n "$PT_OPENS" ]]; then

@@ -1,21 +1,34 @@
 # bench/targets.sh - sourced by bench/run.sh: sets up and tears down the file
 # systems the benchmarks run on, all below one temp dir $BENCH_TMP.
 #
-#   native  a plain directory on the disk that also holds efsfs's data_dir
+# With BENCH_FS=loop (run.sh --fs loop, the default) native, efsfs and bindfs
+# each keep their files on a fresh ext4 of their own: a sparse image file
+# $BENCH_TMP/fs/TARGET.img on a loop device (direct I/O), mounted at
+# $BENCH_TMP/fs/TARGET.  With BENCH_FS=host, or when that cannot be set up,
+# their files are in $BENCH_TMP itself, like s3fs's and rclone's always.
+#
+#   native  a plain directory (its own ext4, or the disk under $BENCH_TMP)
 #   efsfs   efsfs mkfs + mount with a config file of its own ($BENCH_TMP/efsfs.conf)
 #   bindfs  bindfs (libfuse 2) passthrough of a native directory
 #   s3fs    s3fs on bucket "s3fs-bench" of a local s3rver
 #   rclone  rclone mount --vfs-cache-mode full of bucket "rclone-bench" of the same s3rver
 #
 # target_setup NAME sets TARGET_DIR[NAME] (the directory workloads run in) or
-# TARGET_NA[NAME] (why the target is not available); target_teardown_all
-# undoes everything.  Every function returns 0 or 1 and logs to $BENCH_TMP/logs.
+# TARGET_NA[NAME] (why the target is not available), and TARGET_BASE[NAME]
+# (the directory that holds its files); target_teardown_all undoes everything.  Every function returns 0 or 1 and logs to $BENCH_TMP/logs.
 # shellcheck shell=bash
 
 declare -A TARGET_DIR=()	# target -> directory the workloads use
 declare -A TARGET_NA=()		# target -> reason it is not available
 declare -A TARGET_PID=()	# target -> daemon pid to wait for (or kill) at teardown
 declare -A TARGET_MNT=()	# target -> mount point to unmount at teardown
+declare -A TARGET_BASE=()	# target -> directory its files live in: its loop file system or $BENCH_TMP
+declare -A TARGET_LOOP=()	# target -> its loop device (BENCH_FS=loop)
+declare -A TARGET_FS_NA=()	# target -> why it has no loop file system (BENCH_FS=loop, so on the host)
+BENCH_FS=${BENCH_FS:-loop}
+LOOP_TARGETS=" native efsfs bindfs "	# the targets that get a loop file system of their own
+LOOP_SIZE=${BENCH_LOOP_SIZE:-16G}	# the size of each image (sparse; the biggest files are 1 GiB)
+EFSFS_DATA=""			# efsfs's data_dir
 S3RVER_PORT=""
 S3RVER_DIR=""
 EFSFS_NAME=bench
@@ -84,11 +97,99 @@ free_port()
 	return 1
 }
 
+# ---- loop file systems -----------------------------------------------------------
+
+# loopfs_setup TARGET: a sparse image $BENCH_TMP/fs/TARGET.img on a loop device
+# with direct I/O (so no second page cache), a fresh ext4 on it (Debian's
+# defaults, journal included, but inode tables and journal written now, not by
+# a kernel thread during the runs), mounted at $BENCH_TMP/fs/TARGET.  Sets
+# TARGET_LOOP[TARGET]; on failure sets TARGET_FS_NA[TARGET], undoes what it did
+# and returns 1.
+loopfs_setup()
+{
+	local t=$1 img=$BENCH_TMP/fs/$1.img mnt=$BENCH_TMP/fs/$1 dev lg=$BENCH_TMP/logs/loopfs.log
+	if ! mkdir -p "$mnt" || ! truncate -s "$LOOP_SIZE" -- "$img" 2>>"$lg"; then
+		TARGET_FS_NA[$t]="cannot create a $LOOP_SIZE image file in $BENCH_TMP/fs"
+		return 1
+	fi
+	if ! dev=$(losetup --direct-io=on -f --show -- "$img" 2>>"$lg") || [[ $dev != /dev/loop* ]]; then
+		TARGET_FS_NA[$t]="losetup failed (see logs/loopfs.log)"
+		loopfs_teardown "$t"
+		return 1
+	fi
+	TARGET_LOOP[$t]=$dev
+	echo "$t: $img on $dev, direct I/O $(cat "/sys/block/${dev#/dev/}/loop/dio" 2>/dev/null)" >>"$lg"
+	if ! nice mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -- "$dev" >>"$lg" 2>&1; then
+		TARGET_FS_NA[$t]="mkfs.ext4 on $dev failed (see logs/loopfs.log)"
+		loopfs_teardown "$t"
+		return 1
+	fi
+	if ! mount -t ext4 -- "$dev" "$mnt" 2>>"$lg"; then
+		TARGET_FS_NA[$t]="mount of $dev failed (see logs/loopfs.log)"
+		loopfs_teardown "$t"
+		return 1
+	fi
+	return 0
+}
+
+umount_quiet()
+{
+	umount -- "$1" 2>/dev/null
+}
+
+# loopfs_teardown TARGET: unmounts TARGET's loop file system, detaches every
+# loop device on its image and removes the image.
+loopfs_teardown()
+{
+	local t=$1 img=$BENCH_TMP/fs/$1.img mnt=$BENCH_TMP/fs/$1 dev lg=$BENCH_TMP/logs/loopfs.log
+	if is_mounted "$mnt" && ! wait_for 10 umount_quiet "$mnt"; then
+		log "$mnt did not unmount (busy?); detaching it"
+		umount -l -- "$mnt" 2>>"$lg" || true
+	fi
+	if [[ -e $img ]]; then
+		# by image, not by TARGET_LOOP: also what an interrupted setup attached
+		for dev in $(losetup -n -O NAME -j "$img" 2>/dev/null); do
+			losetup -d "$dev" 2>>"$lg" || log "losetup -d $dev failed (see logs/loopfs.log)"
+		done
+		rm -f -- "$img"
+	fi
+	[[ -d $mnt ]] && ! is_mounted "$mnt" && rmdir -- "$mnt" 2>/dev/null
+	unset "TARGET_LOOP[$t]"
+	return 0
+}
+
+# Tears down every loop file system of this bench (every image in $BENCH_TMP/fs).
+loopfs_teardown_all()
+{
+	local img
+	for img in "$BENCH_TMP"/fs/*.img; do
+		[[ -e $img ]] || continue
+		loopfs_teardown "$(basename -- "$img" .img)"
+	done
+}
+
+# target_base TARGET: sets TARGET_BASE[TARGET], the directory that holds the
+# target's files: under BENCH_FS=loop, for native, efsfs and bindfs, a fresh
+# loop file system of its own, or $BENCH_TMP (logged) when that cannot be set
+# up; else $BENCH_TMP.
+target_base()
+{
+	local t=$1
+	TARGET_BASE[$t]=$BENCH_TMP
+	[[ $BENCH_FS == loop && $LOOP_TARGETS == *" $t "* ]] || return 0
+	if loopfs_setup "$t"; then
+		TARGET_BASE[$t]=$BENCH_TMP/fs/$t
+		log "$t: its files are on a fresh ext4 on ${TARGET_LOOP[$t]}"
+	else
+		log "$t: NO loop file system (${TARGET_FS_NA[$t]}): its files are on the host's disk in $BENCH_TMP instead"
+	fi
+}
+
 # ---- native --------------------------------------------------------------------
 
 setup_native()
 {
-	TARGET_DIR[native]="$BENCH_TMP/native"
+	TARGET_DIR[native]="${TARGET_BASE[native]}/native"
 	mkdir -p "${TARGET_DIR[native]}"
 }
 
@@ -96,7 +197,7 @@ setup_native()
 
 efsfs_daemon_pid()
 {
-	sed -n 's/^pid=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$BENCH_TMP/efsfs-data/lock" 2>/dev/null |
+	sed -n 's/^pid=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$EFSFS_DATA/lock" 2>/dev/null |
 		head -n 1
 }
 
@@ -133,11 +234,12 @@ setup_efsfs()
 		TARGET_NA[efsfs]="no efsfs binary (set EFSFS or --efsfs)"
 		return 1
 	fi
+	EFSFS_DATA=${TARGET_BASE[efsfs]}/efsfs-data
 	# IA after one day, no promotion on read: the cold-read workload moves the
 	# clock forward with "lifecycle run --as-of" and reads cold chunks every run.
 	cat >"$BENCH_TMP/efsfs.conf" <<-EOF
 		[$EFSFS_NAME]
-		data_dir = $BENCH_TMP/efsfs-data
+		data_dir = $EFSFS_DATA
 		transition_to_ia = AFTER_1_DAY
 		transition_to_archive = NONE
 		transition_to_primary_storage_class = NONE
@@ -163,7 +265,7 @@ setup_efsfs()
 
 setup_bindfs()
 {
-	local src=$BENCH_TMP/bindfs-src mnt=$BENCH_TMP/mnt/bindfs
+	local src=${TARGET_BASE[bindfs]}/bindfs-src mnt=$BENCH_TMP/mnt/bindfs
 	if ! ensure_tool bindfs bindfs; then
 		TARGET_NA[bindfs]="bindfs not installable"
 		return 1
@@ -283,6 +385,7 @@ target_setup()
 {
 	local t=$1
 	mkdir -p "$BENCH_TMP/mnt"
+	target_base "$t"
 	"setup_$t" || {
 		[[ -n "${TARGET_NA[$t]:-}" ]] || TARGET_NA[$t]="setup failed"
 		unset "TARGET_DIR[$t]"
@@ -290,7 +393,8 @@ target_setup()
 	}
 }
 
-# Unmounts every target, waits for (then kills) their daemons, stops s3rver.
+# Unmounts every target, waits for (then kills) their daemons, stops s3rver,
+# then tears down the loop file systems under them.
 target_teardown_all()
 {
 	local t mnt pid
@@ -314,4 +418,5 @@ target_teardown_all()
 	TARGET_MNT=()
 	TARGET_PID=()
 	s3rver_stop || true
+	loopfs_teardown_all
 }

@@ -639,12 +639,12 @@ wl_coldread_prep()
 	fi
 	fsops write "$dir/cold.dat" "$(size_of cold "$target")" 1M >/dev/null ||
 		{ echo "cannot write cold.dat"; return 1; }
-	before=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	before=$(bytes_under "$EFSFS_DATA/objects")
 	if ! efsfs_lifecycle_run; then
 		echo "lifecycle run failed (see logs/efsfs.log)"
 		return 1
 	fi
-	after=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	after=$(bytes_under "$EFSFS_DATA/objects")
 	if ((after <= before)); then
 		echo "lifecycle run moved no chunk to DATA_DIR/objects"
 		return 1
@@ -674,12 +674,12 @@ wl_iaread_prep()
 	fi
 	fsops write "$dir/iarand.dat" "$(size_of ia "$target")" 1M >/dev/null ||
 		{ echo "cannot write iarand.dat"; return 1; }
-	before=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	before=$(bytes_under "$EFSFS_DATA/objects")
 	if ! efsfs_lifecycle_run; then
 		echo "lifecycle run failed (see logs/efsfs.log)"
 		return 1
 	fi
-	after=$(bytes_under "$BENCH_TMP/efsfs-data/objects")
+	after=$(bytes_under "$EFSFS_DATA/objects")
 	if ((after <= before)); then
 		echo "lifecycle run moved no chunk to DATA_DIR/objects"
 		return 1
