@@ -207,6 +207,15 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, 
 /* The file system user and group the kernel writes backing files as. */
 #define PT_WRITER_ID 65534
 
+/* A worker thread's capability sets: full, and as setfsuid to
+ * PT_WRITER_ID leaves them less CAP_SYS_RESOURCE in the effective set.
+ * Read at the thread's first registration (the daemon's capabilities do
+ * not change once it serves), so later ones make no capget. */
+static __thread struct pt_caps {
+	bool known;
+	struct __user_cap_data_struct full[2], low[2];
+} pt_caps;
+
 /* FUSE_DEV_IOC_BACKING_OPEN from this thread with a file system user and
  * group ID of PT_WRITER_ID and without CAP_SYS_RESOURCE in the effective
  * set (the kernel keeps the credentials of the registering thread for the
@@ -216,19 +225,22 @@ static int backing_open_unprivileged(struct efsfs_session *se, struct k_backing_
 {
 	struct efsfs_pt *pt = &se->pt;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct full[2], low[2];
+	struct pt_caps *c = &pt_caps;
 	int uid, gid, id = 0, e = 0;
 
-	if (syscall(SYS_capget, &hdr, full) < 0)
+	if (!c->known && syscall(SYS_capget, &hdr, c->full) < 0)
 		return -errno;
 	gid = setfsgid(PT_WRITER_ID);
 	uid = setfsuid(PT_WRITER_ID);      /* drops the file system capabilities too */
-	if (syscall(SYS_capget, &hdr, low) < 0) {
-		e = errno;
-		goto restore;
+	if (!c->known) {
+		if (syscall(SYS_capget, &hdr, c->low) < 0) {
+			e = errno;
+			goto restore;
+		}
+		c->low[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+		c->known = true;
 	}
-	low[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
-	if (syscall(SYS_capset, &hdr, low) < 0)
+	if (syscall(SYS_capset, &hdr, c->low) < 0)
 		e = errno;
 	else if (setfsuid((uid_t)-1) != PT_WRITER_ID)    /* -1 only asks */
 		e = EPERM;
@@ -247,7 +259,7 @@ static int backing_open_unprivileged(struct efsfs_session *se, struct k_backing_
 restore:
 	setfsuid((uid_t)uid);
 	setfsgid((gid_t)gid);
-	if (syscall(SYS_capset, &hdr, full) < 0 && !atomic_exchange(&pt->warned, true))
+	if (syscall(SYS_capset, &hdr, c->full) < 0 && !atomic_exchange(&pt->warned, true))
 		log_warn("%s on %s: passthrough: restoring this thread's capabilities: %s",
 			 se->conf->name, se->mountpoint, strerror(errno));
 	return e ? -e : id;
