@@ -168,6 +168,8 @@ struct fs {
 	bool purge_stop, purge_busy;  /* purge_lock */
 	uint64_t *purge_q;            /* purge_lock: inodes to purge */
 	size_t purge_n, purge_cap;    /* purge_lock */
+	unsigned purge_waiters;       /* purge_lock: fs_purger_drain callers waiting */
+	uint64_t purge_batches;       /* purge_lock: batches purged (one commit each) */
 
 	pthread_mutex_t usage_lock;
 	int64_t usage_checked_ns;     /* usage_lock */

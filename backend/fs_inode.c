@@ -157,12 +157,18 @@ static void inode_purge_now(struct fs *fs, uint64_t ino)
 	/* A failed delete leaves an nlink 0 row that the next mount removes. */
 }
 
+#define FS_PURGE_GATHER_MS 20
+#define FS_PURGE_BATCH     4096
+
 /* The purger.  An unlink (or the last close of an unlinked file) only
  * queues the inode; the purger thread takes what is queued, deletes the
  * rows of all of it in one hold of the metadata lock (each a transaction of
  * the open group), commits the group once, and then removes their data
  * files.  So a `rm -rf` pays no commit and no ext4 unlink per file on the
- * request path.  Crash-safe as before: until its row is gone an inode is
+ * request path.  It first lets the queue fill for FS_PURGE_GATHER_MS (up to
+ * FS_PURGE_BATCH inodes): taken as they came, a sequential rm -rf gave it
+ * one or two inodes at a time, and each commit wrote the group's pages
+ * again, about 18 KiB per file removed.  Crash-safe as before: until its row is gone an inode is
  * an orphan (nlink 0) of this session, which the next mount removes; the
  * data file goes only once the commit that deleted the row is done, and a
  * data file without a row is removed by the recovery. */
@@ -174,16 +180,31 @@ static void *purger_main(void *arg)
 
 	pthread_mutex_lock(&fs->purge_lock);
 	for (;;) {
+		struct timespec until;
+
 		while (fs->purge_n == 0 && !fs->purge_stop)
 			pthread_cond_wait(&fs->purge_cond, &fs->purge_lock);
 		if (fs->purge_n == 0)
 			break;                /* stop, and nothing left */
+		/* Let the unlinks that follow (the rest of a rm -rf) join this
+		 * batch: one commit for them all, not one for each file.  A
+		 * drain (a write short of space, fs_close) does not wait. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += FS_PURGE_GATHER_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!fs->purge_stop && fs->purge_waiters == 0 && fs->purge_n < FS_PURGE_BATCH &&
+		       pthread_cond_timedwait(&fs->purge_cond, &fs->purge_lock, &until) == 0)
+			;
 		free(q);
 		q = fs->purge_q;
 		n = fs->purge_n;
 		fs->purge_q = NULL;
 		fs->purge_n = fs->purge_cap = 0;
 		fs->purge_busy = true;
+		fs->purge_batches++;
 		pthread_mutex_unlock(&fs->purge_lock);
 
 		fs_meta_lock(fs);
@@ -262,8 +283,11 @@ void fs_purger_drain(struct fs *fs)
 	if (!fs->purge_on)
 		return;
 	pthread_mutex_lock(&fs->purge_lock);
+	fs->purge_waiters++;
+	pthread_cond_signal(&fs->purge_cond);     /* no gathering: purge now */
 	while ((fs->purge_n > 0 || fs->purge_busy) && !fs->purge_stop)
 		pthread_cond_wait(&fs->purge_done, &fs->purge_lock);
+	fs->purge_waiters--;
 	pthread_mutex_unlock(&fs->purge_lock);
 }
 

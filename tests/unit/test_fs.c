@@ -669,6 +669,55 @@ START_TEST(test_append)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Unlinks one after another, as from a rm -rf, are purged in batches of
+ * FS_PURGE_GATHER_MS (one commit each), not one or two at a time: at most
+ * one batch per gathering window, plus the one the final drain cuts short. */
+START_TEST(test_purge_gathers)
+{
+	enum { N = 300 };
+	uint64_t inos[N], batches;
+	char name[32];
+	int64_t t0, ms;
+
+	for (int i = 0; i < N; i++) {
+		struct fs_file *f;
+
+		snprintf(name, sizeof(name), "f%03d", i);
+		inos[i] = create_file(ROOT, name, 0644, &f);
+		write_at(f, 0, "x", 1);
+		fs_release(fs, f);
+		fs_forget(fs, inos[i], 1);
+	}
+	fs_purge_wait(fs);
+	pthread_mutex_lock(&fs->purge_lock);
+	batches = fs->purge_batches;
+	pthread_mutex_unlock(&fs->purge_lock);
+	t0 = mono_ms();
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		ck_assert_int_eq(fs_unlink(fs, ROOT, name), 0);
+	}
+	fs_purge_wait(fs);
+	ms = mono_ms() - t0;
+	pthread_mutex_lock(&fs->purge_lock);
+	batches = fs->purge_batches - batches;
+	pthread_mutex_unlock(&fs->purge_lock);
+	ck_assert_msg((int64_t)batches <= ms / 20 + 2, "%d unlinks in %lld ms took %llu batches",
+		      N, (long long)ms, (unsigned long long)batches);
+	for (int i = 0; i < N; i++)
+		ck_assert(!data_exists(inos[i]));
+	fsck_clean();
+}
+END_TEST
+
 START_TEST(test_unlink_open_file)
 {
 	char buf[64];
@@ -3072,6 +3121,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_append);
 	tcase_add_test(tc, test_unlink_open_file);
+	tcase_add_test(tc, test_purge_gathers);
 	tcase_add_test(tc, test_unlink_forget_then_release);
 	tcase_add_test(tc, test_purge_on_forget);
 	tcase_add_test(tc, test_mkdir_rmdir);
