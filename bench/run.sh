@@ -552,6 +552,7 @@ print_notes()
 	done
 	echo
 	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
+	echo "Cold cache: sync and drop_caches before the timed part; efsfs is also remounted first, so that its daemon's own caches (SQLite's pages) start empty too."
 	if ((DISK_COLS)); then
 		echo "disk MiB r/w: median MiB read/written during a run's timed part and the sync after it, $(disk_text)."
 		((flagged)) &&

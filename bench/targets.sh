@@ -214,9 +214,14 @@ efsfs_mount_it()
 	return 0
 }
 
+# Unmounts efsfs and waits for its daemon to exit.  The pid is the lock
+# file's: a remount inside a workload's subshell (drop_caches) started a
+# daemon that TARGET_PID of the main shell does not know.
 efsfs_umount_it()
 {
-	local mnt=$BENCH_TMP/mnt/efsfs pid=${TARGET_PID[efsfs]:-}
+	local mnt=$BENCH_TMP/mnt/efsfs pid
+	pid=$(efsfs_daemon_pid)
+	pid=${pid:-${TARGET_PID[efsfs]:-}}
 	if is_mounted "$mnt"; then
 		umount -- "$mnt" 2>>"$BENCH_TMP/logs/efsfs.log" || return 1
 	fi

@@ -135,12 +135,21 @@ settle()
 	disk_mark
 }
 
-# drop_caches also drops the pages of efsfs's and bindfs's backing files and
-# the FUSE targets' dentries and inodes: the only way to start a FUSE target
-# cold, since under passthrough fadvise() and fio's invalidate do not reach
-# the backing file.
+# drop_caches TARGET also drops the pages of efsfs's and bindfs's backing
+# files and the FUSE targets' dentries and inodes: the only way to start a
+# FUSE target cold, since under passthrough fadvise() and fio's invalidate do
+# not reach the backing file.  efsfs is remounted first: its daemon keeps
+# caches of its own (SQLite's pages of the metadata, its inode table) that
+# drop_caches does not reach, so without a new daemon its "cold" stat, find
+# and du read no metadata from the disk at all.
 drop_caches()
 {
+	if [[ ${1:-} == efsfs ]]; then
+		if ! efsfs_umount_it || ! efsfs_mount_it; then
+			echo "cannot remount efsfs"
+			return 1
+		fi
+	fi
 	sync
 	if [[ -w /proc/sys/vm/drop_caches ]]; then
 		echo 3 >/proc/sys/vm/drop_caches
@@ -238,7 +247,7 @@ wl_seqread_run()
 {
 	local target=$1 dir=$2 size kib
 	size=$(size_of seq "$target")
-	drop_caches
+	drop_caches "$target" || return 1
 	kib=$(fio_run seqread 7 -- --filename="$dir/seq.dat" --rw=read --bs=1M \
 		--size="$size") || return 1
 	awk -v k="$kib" 'BEGIN { printf "%.3f\n", k / 1024 }'
@@ -261,7 +270,7 @@ wl_randrw_prep()
 wl_randrw_run()
 {
 	local target=$1 dir=$2
-	drop_caches
+	drop_caches "$target" || return 1
 	fio_run randrw 8 49 -- --filename="$dir/rand.dat" --size="$(size_of rand_file "$target")" \
 		--rw=randrw --rwmixread=70 --bs=4k --iodepth=1 --time_based \
 		--runtime="$(size_of rand_time "$target")" --end_fsync=1 --randrepeat=1
@@ -303,7 +312,7 @@ wl_stat_prep()
 wl_stat_run()
 {
 	local target=$1 dir=$2
-	drop_caches
+	drop_caches "$target" || return 1
 	fsops stat "$dir/statset" "$(size_of stat "$target")" | rate_of ops
 }
 
@@ -419,7 +428,7 @@ walk_run()
 {
 	local target=$1 dir=$2 kind=$3 n t0 t1 out
 	n=$(size_of walk "$target")
-	drop_caches
+	drop_caches "$target" || return 1
 	t0=$(now)
 	case $kind in
 	find) out=$(cd -- "$dir/walk" && timeout "$WL_TIMEOUT" find . -type f | wc -l) || return 1 ;;
@@ -554,7 +563,7 @@ wl_qread_prep()
 
 wl_qread_run()
 {
-	drop_caches
+	drop_caches "$1" || return 1
 	fsops read "$2/quick.dat" 1M | rate_of mib
 }
 
@@ -587,7 +596,7 @@ wl_qstat_prep()
 
 wl_qstat_run()
 {
-	drop_caches
+	drop_caches "$1" || return 1
 	fsops stat "$2/qstatset" "$(size_of qsmall "$1")" | rate_of ops
 }
 
@@ -653,7 +662,7 @@ wl_coldread_prep()
 
 wl_coldread_run()
 {
-	drop_caches
+	drop_caches "$1" || return 1
 	fsops read "$2/cold.dat" 1M | rate_of mib
 }
 
@@ -689,7 +698,7 @@ wl_iaread_prep()
 wl_iaread_run()
 {
 	local target=$1 dir=$2 run=$3
-	drop_caches
+	drop_caches "$target" || return 1
 	fsops randread "$dir/iarand.dat" 4k "$(size_of ia_time "$target")" $((run + 100)) | rate_of ops
 }
 
