@@ -1,8 +1,11 @@
 /* log.c - stderr/syslog/file logging with a level filter; see log.h.
  *
  * log_lock guards the log file (log_fd, log_size) so that lines of several
- * threads neither mix nor race a rotation; the other state is set before
- * the threads start.
+ * threads neither mix nor race a rotation, and log_sink: a line is written
+ * under it, so that one logged while a detaching daemon moves from stderr
+ * to its file or syslog goes to one of them, never to the /dev/null that
+ * replaces stderr right after.  The other state is set before the threads
+ * start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +38,13 @@ static const char *const level_names[] = {
 
 void log_init(const char *ident, bool use_syslog, int max_level)
 {
-	log_ident = ident;
-	log_sink = use_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR;
 	log_level = max_level;
 	if (use_syslog)
 		openlog(ident, LOG_PID, LOG_DAEMON);
+	pthread_mutex_lock(&log_lock);
+	log_ident = ident;
+	log_sink = use_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR;
+	pthread_mutex_unlock(&log_lock);
 }
 
 bool log_syslog_available(const char *socket_path)
@@ -108,18 +113,23 @@ int log_open_file(const char *ident, const char *path, int max_level)
 	r = file_open_locked();
 	if (!r && log_size >= LOG_FILE_MAX)
 		file_rotate_locked();
+	if (!r) {
+		log_ident = ident;
+		log_level = max_level;
+		log_sink = LOG_TO_FILE;
+	}
 	pthread_mutex_unlock(&log_lock);
-	if (r < 0)
-		return r;
-	log_ident = ident;
-	log_level = max_level;
-	log_sink = LOG_TO_FILE;
-	return 0;
+	return r;
 }
 
 const char *log_destination(void)
 {
-	switch (log_sink) {
+	enum log_sink sink;
+
+	pthread_mutex_lock(&log_lock);
+	sink = log_sink;
+	pthread_mutex_unlock(&log_lock);
+	switch (sink) {
 	case LOG_TO_SYSLOG: return "syslog";
 	case LOG_TO_FILE: return log_path;
 	default: return "stderr";
@@ -137,8 +147,8 @@ int log_get_level(void)
 }
 
 /* "2026-12-01T10:00:00Z efsfs[123]: error: text\n", written with one
- * write() to the O_APPEND file. */
-static void file_write(int level, const char *text)
+ * write() to the O_APPEND file; log_lock held. */
+static void file_write_locked(int level, const char *text)
 {
 	char line[2300];
 	struct timespec ts;
@@ -156,12 +166,10 @@ static void file_write(int level, const char *text)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	pthread_mutex_lock(&log_lock);
 	if (log_size + n > LOG_FILE_MAX)
 		file_rotate_locked();
 	if (log_fd >= 0 && write(log_fd, line, (size_t)n) == n)
 		log_size += n;
-	pthread_mutex_unlock(&log_lock);
 }
 
 void log_msg(int level, const char *fmt, ...)
@@ -172,15 +180,14 @@ void log_msg(int level, const char *fmt, ...)
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	if (log_sink == LOG_TO_SYSLOG) {
-		vsyslog(level, fmt, ap);
-		va_end(ap);
-		return;
-	}
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (log_sink == LOG_TO_FILE)
-		file_write(level, line);
+	pthread_mutex_lock(&log_lock);
+	if (log_sink == LOG_TO_SYSLOG)
+		syslog(level, "%s", line);
+	else if (log_sink == LOG_TO_FILE)
+		file_write_locked(level, line);
 	else
 		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level & 7], line);
+	pthread_mutex_unlock(&log_lock);
 }

@@ -846,20 +846,56 @@ static unsigned connections_hook(void *arg)
 	return n;
 }
 
-/* Tells the parent that the first mount is live ('K'), detaches stdio. */
+/* EFSFS_TEST_DETACH_LINES=N (tests/mount/logs.sh): a thread logs N
+ * numbered lines while the daemon detaches, and the detach waits 20 ms
+ * between its two steps, so that a line lost between them shows. */
+#define DETACH_TEST_ENV "EFSFS_TEST_DETACH_LINES"
+
+static void *detach_test_lines(void *arg)
+{
+	unsigned long n = (unsigned long)(uintptr_t)arg;
+
+	for (unsigned long i = 1; i <= n; i++) {
+		log_info("detach test line %lu of %lu", i, n);
+		usleep(20);
+	}
+	return NULL;
+}
+
+static unsigned long detach_test_start(void)
+{
+	const char *v = getenv(DETACH_TEST_ENV);
+	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+	pthread_t t;
+
+	if (n == 0 || n > 100000 ||
+	    pthread_create(&t, NULL, detach_test_lines, (void *)(uintptr_t)n) != 0)
+		return 0;
+	pthread_detach(t);
+	return n;
+}
+
+/* Tells the parent that the first mount is live ('K'), detaches stdio.
+ * The log moves to syslog or the log file before stderr goes to /dev/null:
+ * the sessions' workers log meanwhile (the kernel's INIT comes whenever it
+ * comes), and a line logged in between would be lost. */
 static void report_ready(const struct conf *conf, bool debug, int *ready_fd)
 {
 	char ok = 'K';
+	bool testing;
 
 	if (*ready_fd < 0)
 		return;
+	testing = detach_test_start() > 0;
 	if (write(*ready_fd, &ok, 1) != 1) {
 		/* the parent is gone; serve anyway */
 	}
 	close(*ready_fd);
 	*ready_fd = -1;
-	detach_stdio();
 	log_detached(conf, debug ? LOG_DEBUG : LOG_INFO);
+	if (testing)
+		usleep(20000);
+	detach_stdio();
 	if (chdir("/") < 0) {
 		/* keep the current directory */
 	}

@@ -69,6 +69,24 @@ if ! grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z efsfs\[[0-9]+\]: info: $NA
 fi
 pass "log lines carry the UTC time, the pid and the level"
 
+# ---- no line is lost while the daemon detaches ------------------------------------------------
+
+# A thread of the daemon logs 3,000 numbered lines while the daemon moves
+# from its stderr (the mount's output) to its log file, and the move waits
+# 20 ms between its steps (EFSFS_TEST_DETACH_LINES): each line must be in one
+# of the two.  Stderr used to go to /dev/null first, and the kernel's INIT,
+# logged by a worker whenever it comes, was sometimes lost.
+make_config detach
+efsfs_mkfs detach
+DLOG="${DATA_DIRS[detach]}/efsfs.log"
+EFSFS_TEST_DETACH_LINES=3000 efsfs_mount detach "$TEST_TMP/mnt-detach"
+wait_until 20 grep -qF "detach test line 3000 of 3000" "$DLOG" "$TEST_TMP/mount-detach.log" ||
+	fail "the daemon's last test line did not come: $(tail -n 3 "$DLOG")"
+assert_eq 3000 "$(grep -ohE 'detach test line [0-9]+ of 3000' "$DLOG" "$TEST_TMP/mount-detach.log" |
+	sort -u | wc -l)" "every line logged while the daemon detached is in its output or its log"
+assert_ok "the kernel's INIT is logged" grep -qF "detach: FUSE 7." "$DLOG" "$TEST_TMP/mount-detach.log"
+efsfs_umount "$TEST_TMP/mnt-detach"
+
 # ---- the last lifecycle pass ------------------------------------------------------------------
 
 run "$EFSFS" lifecycle status "$NAME"
