@@ -63,7 +63,7 @@ echo "== build-tsan: unit suite" >&2
 meson test -C build-tsan --no-rebuild --print-errorlogs --suite unit || status=1
 
 # The fuzz targets under clang's libFuzzer (ASan+UBSan), EFSFS_FUZZ_SECS
-# each (default 30), starting from their seed corpus in a scratch copy; a
+# each (default 20: five targets keep CI within its 20 minutes), starting from their seed corpus in a scratch copy; a
 # crash, a leak, UB or a failed check fails the run and keeps the input.
 fuzz_passed=0 fuzz_failed=0
 if command -v clang >/dev/null 2>&1; then
@@ -75,9 +75,9 @@ if command -v clang >/dev/null 2>&1; then
 	ninja -C build-fuzz "${targets[@]/#/tests/fuzz/fuzz_}" >/dev/null
 	for t in "${targets[@]}"; do
 		mkdir -p "$work/fuzz/$t"
-		echo "== fuzz_$t: ${EFSFS_FUZZ_SECS:-30} s" >&2
+		echo "== fuzz_$t: ${EFSFS_FUZZ_SECS:-20} s" >&2
 		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-			"build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="${EFSFS_FUZZ_SECS:-30}" \
+			"build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="${EFSFS_FUZZ_SECS:-20}" \
 			-timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
 			-artifact_prefix="$work/fuzz/$t-" "$work/fuzz/$t" "tests/fuzz/corpus/$t" \
 			>"$work/fuzz/$t.log" 2>&1; then
