@@ -63,8 +63,9 @@ echo "== build-tsan: unit suite" >&2
 meson test -C build-tsan --no-rebuild --print-errorlogs --suite unit || status=1
 
 # The fuzz targets under clang's libFuzzer (ASan+UBSan), EFSFS_FUZZ_SECS
-# each (default 20: five targets keep CI within its 20 minutes), starting from their seed corpus in a scratch copy; a
-# crash, a leak, UB or a failed check fails the run and keeps the input.
+# each (default 20, so that the five keep CI within its 20 minutes),
+# starting from their seed corpus in a scratch copy; a crash, a leak, UB or
+# a failed check fails the run and keeps the input.
 fuzz_passed=0 fuzz_failed=0
 if command -v clang >/dev/null 2>&1; then
 	if [ ! -d build-fuzz ]; then
