@@ -168,10 +168,11 @@ static void inode_purge_now(struct fs *fs, uint64_t ino)
  * request path.  It first lets the queue fill for FS_PURGE_GATHER_MS (up to
  * FS_PURGE_BATCH inodes): taken as they came, a sequential rm -rf gave it
  * one or two inodes at a time, and each commit wrote the group's pages
- * again, about 18 KiB per file removed.  Crash-safe as before: until its row is gone an inode is
- * an orphan (nlink 0) of this session, which the next mount removes; the
- * data file goes only once the commit that deleted the row is done, and a
- * data file without a row is removed by the recovery. */
+ * again, about 18 KiB per file removed.  Crash-safe as before: until its
+ * row is gone an inode is an orphan (nlink 0) of this session, which the
+ * next mount removes; the data file goes only once the commit that deleted
+ * the row is done, and a data file without a row is removed by the
+ * recovery. */
 static void *purger_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -180,6 +181,7 @@ static void *purger_main(void *arg)
 
 	pthread_mutex_lock(&fs->purge_lock);
 	for (;;) {
+		int64_t until_ns;
 		struct timespec until;
 
 		while (fs->purge_n == 0 && !fs->purge_stop)
@@ -188,13 +190,11 @@ static void *purger_main(void *arg)
 			break;                /* stop, and nothing left */
 		/* Let the unlinks that follow (the rest of a rm -rf) join this
 		 * batch: one commit for them all, not one for each file.  A
-		 * drain (a write short of space, fs_close) does not wait. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += FS_PURGE_GATHER_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		 * drain (a write short of space, fs_close) does not wait.
+		 * purge_cond runs on CLOCK_REALTIME, as fs_now_ns. */
+		until_ns = fs_now_ns() + FS_PURGE_GATHER_MS * 1000000LL;
+		until.tv_sec = until_ns / 1000000000;
+		until.tv_nsec = until_ns % 1000000000;
 		while (!fs->purge_stop && fs->purge_waiters == 0 && fs->purge_n < FS_PURGE_BATCH &&
 		       pthread_cond_timedwait(&fs->purge_cond, &fs->purge_lock, &until) == 0)
 			;

@@ -862,7 +862,8 @@ static void *detach_test_lines(void *arg)
 	return NULL;
 }
 
-static unsigned long detach_test_start(void)
+/* Whether the test thread runs. */
+static bool detach_test_start(void)
 {
 	const char *v = getenv(DETACH_TEST_ENV);
 	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
@@ -870,9 +871,9 @@ static unsigned long detach_test_start(void)
 
 	if (n == 0 || n > 100000 ||
 	    pthread_create(&t, NULL, detach_test_lines, (void *)(uintptr_t)n) != 0)
-		return 0;
+		return false;
 	pthread_detach(t);
-	return n;
+	return true;
 }
 
 /* Tells the parent that the first mount is live ('K'), detaches stdio.
@@ -886,7 +887,7 @@ static void report_ready(const struct conf *conf, bool debug, int *ready_fd)
 
 	if (*ready_fd < 0)
 		return;
-	testing = detach_test_start() > 0;
+	testing = detach_test_start();
 	if (write(*ready_fd, &ok, 1) != 1) {
 		/* the parent is gone; serve anyway */
 	}
