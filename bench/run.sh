@@ -187,10 +187,11 @@ for t in "${TARGETS[@]}"; do
 	target_setup "$t" || log "$t: n/a (${TARGET_NA[$t]})"
 done
 
-# on_loop TARGET: true when the target's files are on a loop file system of its own.
+# on_loop TARGET: true when the target's files are on a loop file system of
+# its own (loopfs_setup keeps TARGET_LOOP only for one it mounted).
 on_loop()
 {
-	[[ -n "${TARGET_LOOP[$1]:-}" && ${TARGET_BASE[$1]:-} == "$BENCH_TMP/fs/$1" ]]
+	[[ -n "${TARGET_LOOP[$1]:-}" ]]
 }
 
 ACTIVE=()

@@ -15,7 +15,8 @@
 #
 # target_setup NAME sets TARGET_DIR[NAME] (the directory workloads run in) or
 # TARGET_NA[NAME] (why the target is not available), and TARGET_BASE[NAME]
-# (the directory that holds its files); target_teardown_all undoes everything.  Every function returns 0 or 1 and logs to $BENCH_TMP/logs.
+# (the directory that holds its files); target_teardown_all undoes
+# everything.  Every function returns 0 or 1 and logs to $BENCH_TMP/logs.
 # shellcheck shell=bash
 
 declare -A TARGET_DIR=()	# target -> directory the workloads use
