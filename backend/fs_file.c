@@ -342,7 +342,7 @@ int fs_write_end(struct fs *fs, struct fs_file *f, off_t off, size_t len, ssize_
 
 		now = fs_now_ts();
 		fs_meta_lock(fs);
-		r = meta_inode_set_size(fs->meta, in->ino, size, &now);
+		r = meta_inode_set_size(fs->meta, in->ino, size, &now, META_BLOCKS_KEEP);
 		fs_meta_unlock(fs);
 		if (!r)
 			in->size = size;
@@ -389,13 +389,13 @@ int fs_fallocate(struct fs *fs, struct fs_file *f, int mode, off_t off, off_t le
 		fs_pt_rebase(fs, in);
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->size) {
 			fs_meta_lock(fs);
-			r = meta_inode_set_size(fs->meta, in->ino, end, &now);
+			r = meta_inode_set_size(fs->meta, in->ino, end, &now, META_BLOCKS_KEEP);
 			fs_meta_unlock(fs);
 			if (!r)
 				in->size = end;
 		} else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
 			fs_meta_lock(fs);
-			r = meta_inode_set_size(fs->meta, in->ino, in->size, &now);
+			r = meta_inode_set_size(fs->meta, in->ino, in->size, &now, META_BLOCKS_KEEP);
 			fs_meta_unlock(fs);
 		}
 		pthread_mutex_unlock(&in->lock);

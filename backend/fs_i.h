@@ -19,8 +19,10 @@
  *    one in between a data file with no inode, which fs_open() removes
  *    after an unclean shutdown.
  *  - st_blocks: a closed file's comes from its row (inode.blocks, recorded
- *    at the last close of its data, fs_inode_record_blocks), an open one's
- *    from its backing file; the recovery forgets the recorded figures.
+ *    at the last close of its data, fs_inode_record_blocks, and with the
+ *    size that passthrough writes left, fs_pt_refresh, so that the close
+ *    after them has nothing more to write), an open one's from its backing
+ *    file; the recovery forgets the recorded figures.
  *  - extend (write past EOF, truncate up): the backing file grows first,
  *    then the size is committed; a crash in between leaves a backing file
  *    longer than the committed size, and opening the file cuts it back so

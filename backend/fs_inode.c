@@ -593,7 +593,7 @@ struct size_txn {
 static int size_body(struct meta *m, void *arg)
 {
 	struct size_txn *t = arg;
-	int r = meta_inode_set_size(m, t->ino, t->size, &t->now);
+	int r = meta_inode_set_size(m, t->ino, t->size, &t->now, META_BLOCKS_KEEP);
 
 	if (!r && t->first_gone != UINT64_MAX)
 		r = meta_chunk_delete_from(m, t->ino, t->first_gone);

@@ -55,12 +55,16 @@ int fs_pt_refresh(struct fs *fs, struct fs_inode *in)
 		return r;
 	if ((uint64_t)st.st_size != in->size ||
 	    fs_ts_ns(st.st_mtim) != atomic_load(&in->pt_mtime_ns)) {
+		/* the allocated size goes with it, from the same fstat: the
+		 * last close then finds it recorded (fs_inode_record_blocks) */
 		fs_meta_lock(fs);
-		r = meta_inode_set_size(fs->meta, in->ino, (uint64_t)st.st_size, &st.st_mtim);
+		r = meta_inode_set_size(fs->meta, in->ino, (uint64_t)st.st_size, &st.st_mtim,
+					(int64_t)st.st_blocks);
 		fs_meta_unlock(fs);
 		if (r < 0)
 			return r;
 		in->size = (uint64_t)st.st_size;
+		in->blocks = (int64_t)st.st_blocks;
 		atomic_store(&in->pt_mtime_ns, fs_ts_ns(st.st_mtim));
 	}
 	if (in->npt == 0) {

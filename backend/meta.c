@@ -341,9 +341,10 @@ int meta_inode_update(struct meta *m, const struct meta_inode *in)
 	return m->ops->inode_update(m, in);
 }
 
-int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime)
+int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime,
+			int64_t blocks)
 {
-	return m->ops->inode_set_size(m, ino, size, mtime);
+	return m->ops->inode_set_size(m, ino, size, mtime, blocks);
 }
 
 int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks)

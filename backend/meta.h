@@ -56,6 +56,9 @@ struct meta_inode {
 	                              unknown; not written by inode_update */
 };
 
+/* inode_set_size's blocks argument that leaves the recorded figure alone. */
+#define META_BLOCKS_KEEP INT64_MIN
+
 /* Storage classes of a chunk (chunk.class column). */
 enum meta_class { META_STANDARD = 0, META_IA = 1, META_ARCHIVE = 2 };
 
@@ -191,8 +194,11 @@ struct meta_ops {
 	int (*inode_insert)(struct meta *m, struct meta_inode *in, const void *target,
 			    size_t tlen);
 	int (*inode_update)(struct meta *m, const struct meta_inode *in);
+	/* Sets the size, and mtime and ctime to *mtime; with blocks other
+	 * than META_BLOCKS_KEEP, records the allocated size as well (in the
+	 * same statement as inode_set_blocks would). */
 	int (*inode_set_size)(struct meta *m, uint64_t ino, uint64_t size,
-			      const struct timespec *mtime);
+			      const struct timespec *mtime, int64_t blocks);
 	int (*inode_delete)(struct meta *m, uint64_t ino);    /* also its xattrs and chunks */
 	/* Records the allocated size of ino's data (blocks -1: unknown). */
 	int (*inode_set_blocks)(struct meta *m, uint64_t ino, int64_t blocks);
@@ -397,7 +403,8 @@ int meta_metric_prune(struct meta *m, int64_t before);
 int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *ret);
 int meta_inode_insert(struct meta *m, struct meta_inode *in, const void *target, size_t tlen);
 int meta_inode_update(struct meta *m, const struct meta_inode *in);
-int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime);
+int meta_inode_set_size(struct meta *m, uint64_t ino, uint64_t size, const struct timespec *mtime,
+			int64_t blocks);
 int meta_inode_delete(struct meta *m, uint64_t ino);
 int meta_inode_set_blocks(struct meta *m, uint64_t ino, int64_t blocks);
 int meta_readlink(struct meta *m, uint64_t ino, char *buf, size_t len, size_t *ret_len);

@@ -122,7 +122,8 @@
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_KV_GET, ST_KV_SET,
-	ST_INODE_GET, ST_INODE_INSERT, ST_INODE_UPDATE, ST_INODE_SIZE, ST_INODE_DELETE,
+	ST_INODE_GET, ST_INODE_INSERT, ST_INODE_UPDATE, ST_INODE_SIZE, ST_INODE_SIZE_BLOCKS,
+	ST_INODE_DELETE,
 	ST_INODE_DEL_XATTR, ST_INODE_DEL_CHUNKS, ST_READLINK, ST_ORPHANS, ST_INODE_EACH,
 	ST_LOOKUP, ST_DENTRY_INSERT, ST_DENTRY_DELETE, ST_DENTRY_MOVE, ST_DENTRY_RETARGET,
 	ST_DIR_EMPTY, ST_DIR_PARENT, ST_READDIR, ST_MAX_COOKIE, ST_DENTRY_EACH,
@@ -168,6 +169,8 @@ static const char *const meta_sql[ST__COUNT] = {
 			    "session = CASE WHEN ?4 = 0 THEN ?16 ELSE 0 END WHERE ino = ?15",
 	[ST_INODE_SIZE] = "UPDATE inode SET size = ?2, mtime_s = ?3, mtime_ns = ?4, ctime_s = ?3, "
 			  "ctime_ns = ?4 WHERE ino = ?1",
+	[ST_INODE_SIZE_BLOCKS] = "UPDATE inode SET size = ?2, mtime_s = ?3, mtime_ns = ?4, "
+				 "ctime_s = ?3, ctime_ns = ?4, blocks = ?5 WHERE ino = ?1",
 	[ST_INODE_DELETE] = "DELETE FROM inode WHERE ino = ?1",
 	[ST_INODE_DEL_XATTR] = "DELETE FROM xattr WHERE ino = ?1",
 	[ST_INODE_DEL_CHUNKS] = "DELETE FROM chunk WHERE ino = ?1",
@@ -305,6 +308,7 @@ static const char *const meta_sql_5ro[ST__COUNT] = {
 			  "WHERE ino > ?1 ORDER BY ino",
 	[ST_INODE_INSERT] = ST_NOOP_16,
 	[ST_INODE_SET_BLOCKS] = "SELECT ?1, ?2 WHERE 0",
+	[ST_INODE_SIZE_BLOCKS] = "SELECT ?1, ?2, ?3, ?4, ?5 WHERE 0",
 };
 
 /* Schema 3: one row per mounted read-write daemon (sq_session_start). */
@@ -460,7 +464,8 @@ static int sq_metric_prune(struct meta *mm, int64_t before);
 static int sq_inode_get(struct meta *mm, uint64_t ino, struct meta_inode *ret);
 static int sq_inode_insert(struct meta *mm, struct meta_inode *in, const void *target, size_t tlen);
 static int sq_inode_update(struct meta *mm, const struct meta_inode *in);
-static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const struct timespec *mtime);
+static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size,
+			     const struct timespec *mtime, int64_t blocks);
 static int sq_inode_delete(struct meta *mm, uint64_t ino);
 static int sq_readlink(struct meta *mm, uint64_t ino, char *buf, size_t len, size_t *ret_len);
 static int sq_orphans(struct meta *mm, int (*cb)(uint64_t ino, void *arg), void *arg);
@@ -1984,10 +1989,12 @@ static int sq_inode_update(struct meta *mm, const struct meta_inode *in)
 	return meta_exec_stmt(m, s);
 }
 
-static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const struct timespec *mtime)
+static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size,
+			     const struct timespec *mtime, int64_t blocks)
 {
 	struct sq *m = (struct sq *)mm;
-	sqlite3_stmt *s = meta_stmt(m, ST_INODE_SIZE);
+	bool with_blocks = blocks != META_BLOCKS_KEEP;
+	sqlite3_stmt *s = meta_stmt(m, with_blocks ? ST_INODE_SIZE_BLOCKS : ST_INODE_SIZE);
 
 	dirty_mark(m, ino);
 
@@ -1995,6 +2002,10 @@ static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size, const
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 3, mtime->tv_sec);
 	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
+	if (with_blocks && blocks >= 0)
+		sqlite3_bind_int64(s, 5, blocks);
+	else if (with_blocks)
+		sqlite3_bind_null(s, 5);
 	return meta_exec_stmt(m, s);
 }
 

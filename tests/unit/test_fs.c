@@ -2650,6 +2650,22 @@ START_TEST(test_blocks_recorded)
 	blocks_from_meta(ino, "b", b);
 	fs_reopen(NULL);
 	blocks_from_meta(ino, "b", b);
+
+	/* an fsync records the size with the blocks of that moment; writes
+	 * after it allocate more, and the last close records those */
+	kpt_on();
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
+	ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), 4 * 65536), 65536);
+	ck_assert_int_eq(fs_fsync(fs, f, false), 0);
+	for (int i = 5; i < 8; i++)
+		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
+	fs_release(fs, f);
+	kpt_off();
+	b = data_blocks(ino);
+	ck_assert_int_ge(b, 1024);
+	ck_assert_int_eq(getattr(ino).st_size, 8 * 65536);
+	blocks_from_meta(ino, "b", b);
 	fsck_clean();
 }
 END_TEST

@@ -295,12 +295,30 @@ START_TEST(test_inode_crud)
 	ts_eq(got.ctime, upd.ctime);
 	ts_eq(got.btime, in.btime);
 
-	ck_assert_int_eq(m->ops->inode_set_size(m, in.ino, 42, &(struct timespec){ 100, 200 }), 0);
+	ck_assert_int_eq(m->ops->inode_set_size(m, in.ino, 42, &(struct timespec){ 100, 200 },
+						 META_BLOCKS_KEEP), 0);
 	ck_assert_int_eq(m->ops->inode_get(m, in.ino, &got), 0);
 	ck_assert_uint_eq(got.size, 42);
 	ts_eq(got.mtime, (struct timespec){ 100, 200 });
 	ts_eq(got.ctime, (struct timespec){ 100, 200 });
 	ts_eq(got.atime, upd.atime);
+	ck_assert_int_eq(got.blocks, 0);            /* KEEP left the new inode's 0 */
+
+	/* with a figure, the allocated size goes in the same statement */
+	ck_assert_int_eq(m->ops->inode_set_size(m, in.ino, 43, &(struct timespec){ 101, 201 }, 16),
+			 0);
+	ck_assert_int_eq(m->ops->inode_get(m, in.ino, &got), 0);
+	ck_assert_uint_eq(got.size, 43);
+	ts_eq(got.mtime, (struct timespec){ 101, 201 });
+	ck_assert_int_eq(got.blocks, 16);
+	ck_assert_int_eq(m->ops->inode_set_size(m, in.ino, 42, &(struct timespec){ 100, 200 }, -1),
+			 0);
+	ck_assert_int_eq(m->ops->inode_get(m, in.ino, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);           /* -1: unknown, as inode_set_blocks */
+	ck_assert_int_eq(m->ops->inode_set_size(m, in.ino, 42, &(struct timespec){ 100, 200 },
+						 META_BLOCKS_KEEP), 0);
+	ck_assert_int_eq(m->ops->inode_get(m, in.ino, &got), 0);
+	ck_assert_int_eq(got.blocks, -1);
 
 	meta_inode_to_stat(&got, &st);
 	ck_assert_uint_eq(st.st_ino, in.ino);
@@ -1694,7 +1712,7 @@ START_TEST(test_group_bytes)
 	for (int i = 0; i < 1000 && committed_at < 0; i++) {
 		struct timespec now = { 1000 + i, 0 };
 
-		ck_assert_int_eq(m->ops->inode_set_size(m, ino, (uint64_t)i, &now), 0);
+		ck_assert_int_eq(m->ops->inode_set_size(m, ino, (uint64_t)i, &now, META_BLOCKS_KEEP), 0);
 		if (m->ops->pending(m) == 0)
 			committed_at = i;
 	}
