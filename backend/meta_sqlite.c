@@ -96,6 +96,8 @@
  * on a read connection checks its key (stale()): a key marked by a later
  * group may have changes the snapshot lacks, and the whole body then runs
  * again on the writer, under the lock, where the open group is visible.
+ * The read transaction begins at the first key found fresh, so a body
+ * whose first key is stale costs the read connection no BEGIN or COMMIT.
  * Ops without one key (usage, the walks, the highest cookie) check
  * dirty_all, the last group that changed anything.  dirty[] is a hash:
  * two keys in one slot share the later group, so a collision only sends a
@@ -421,8 +423,9 @@ struct sq {
 	 * writer: path, readers_on immutable after open; commit_gen, dirty[]
 	 * and dirty_all atomics, written under lock (by the writer only) and
 	 * read without it; the pool (free, nfree, nreaders) under pool_lock.
-	 * Of a read connection: owner immutable; snap_gen and need_writer
-	 * written and read by the one thread that took it from the pool. */
+	 * Of a read connection: owner immutable; snap_gen, in_snap and
+	 * need_writer written and read by the one thread that took it from
+	 * the pool. */
 	char *path;
 	bool readers_on;
 	atomic_uint_fast64_t commit_gen;  /* groups (or transactions) committed */
@@ -435,6 +438,7 @@ struct sq {
 	struct sq *owner;             /* a read connection: the writer's engine */
 	uint64_t snap_gen;            /* commit_gen when its read began */
 	bool need_writer;             /* it met a row changed since: run on the writer */
+	bool in_snap;                 /* its read transaction has begun (stale) */
 };
 
 /* The engine's operations (the ops table at the end). */
@@ -625,10 +629,21 @@ static bool stale(struct sq *m, uint64_t key)
 		return false;
 	g = key ? atomic_load(&m->owner->dirty[dirty_slot(key)])
 		: atomic_load(&m->owner->dirty_all);
-	if (g <= m->snap_gen)
-		return false;
-	m->need_writer = true;
-	return true;
+	if (g > m->snap_gen) {
+		m->need_writer = true;
+		return true;
+	}
+	/* The read transaction begins with the first row that will be read
+	 * here: a body whose first key is stale (the parent of a create in
+	 * the open group, say) goes to the writer without one. */
+	if (!m->in_snap) {
+		if (meta_step(meta_stmt(m, ST_BEGIN_READ)) < 0) {
+			m->need_writer = true;
+			return true;
+		}
+		m->in_snap = true;
+	}
+	return false;
 }
 
 /* After a statement of the writer: outside a transaction, everything
@@ -1468,12 +1483,11 @@ static int sq_read(struct meta *mm, meta_body_fn body, void *arg)
 
 	if (m->readers_on && (rd = reader_take(m))) {
 		rd->need_writer = false;
+		rd->in_snap = false;
 		rd->snap_gen = atomic_load(&m->commit_gen);
-		r = meta_step(meta_stmt(rd, ST_BEGIN_READ));
-		if (!r) {
-			r = body(&rd->base, arg);
-			meta_step(meta_stmt(rd, ST_COMMIT));     /* ends the snapshot */
-		}
+		r = body(&rd->base, arg);      /* stale() begins the snapshot */
+		if (rd->in_snap)
+			meta_step(meta_stmt(rd, ST_COMMIT));     /* ends it */
 		again = rd->need_writer || r == -EAGAIN;
 		reader_give(m, rd);
 		if (!again)
