@@ -265,7 +265,14 @@ for w in "${WORKLOADS[@]}"; do
 		runnable+=("$t")
 	done
 	for ((run = 1 - WARMUP; run <= RUNS; run++)); do
-		for t in "${runnable[@]}"; do
+		# the order rotates from run to run, so that going first or
+		# last (a disk that has just been written, the host's caches)
+		# falls to each target in turn rather than always to one
+		order=()
+		for ((i = 0; i < ${#runnable[@]}; i++)); do
+			order+=("${runnable[(i + run - 1 + WARMUP) % ${#runnable[@]}]}")
+		done
+		for t in "${order[@]}"; do
 			[[ -n "${CELL_NA["$w $t"]:-}" ]] && continue
 			# the run's settle or drop_caches marks the start of its timed part again
 			DISK_STAT=${TARGET_STAT[$t]}
@@ -552,7 +559,7 @@ print_notes()
 		done
 	done
 	echo
-	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run; every unit is a rate (higher is better); ratios are target/native."
+	echo "Medians of $RUNS runs after $WARMUP uncounted warm-up run, the targets in an order that rotates from run to run; every unit is a rate (higher is better); ratios are target/native."
 	echo "Cold cache: sync and drop_caches before the timed part; efsfs is also remounted first, so that its daemon's own caches (SQLite's pages) start empty too."
 	if ((DISK_COLS)); then
 		echo "disk MiB r/w: median MiB read/written during a run's timed part and the sync after it, $(disk_text)."
