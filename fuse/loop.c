@@ -30,9 +30,13 @@
  * `find`) it makes the daemon one thread.  So the reader also hands its
  * place on with a quick request when another request is already queued
  * behind it (a poll(2) that does not wait finds /dev/fuse readable): the
- * next worker reads that one while this one serves its own.  Read-only
- * metadata requests then run at once on the metadata engine's read
- * connections (backend/meta.h, meta_read).
+ * next worker reads that one while this one serves its own.  And a worker
+ * that has answered its request while another holds the reader's place
+ * reads the next one itself, as an extra reader, when one is already
+ * queued, rather than sleep until the place is free and be woken for it:
+ * with four processes creating files at once that took the daemon from 13-15
+ * futex calls per file to 10.  Read-only metadata requests then run at once
+ * on the metadata engine's read connections (backend/meta.h, meta_read).
  *
  * spin_us = 0 (the config's fuse_spin_us) gives libfuse's behaviour: no
  * poll, the place handed on at every request.
@@ -233,40 +237,69 @@ static void finish(struct loop *l, int error)
 	sem_post(l->wake);
 }
 
+/* Reads the next request into *fbuf, cancellable only while it waits for
+ * the kernel (see efsfs_loop_run); libfuse's result. */
+static int receive(struct loop *l, struct fuse_buf *fbuf)
+{
+	int r;
+
+	pthread_cleanup_push(free_buf, fbuf);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	r = fuse_session_receive_buf(l->se, fbuf);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_pop(0);
+	return r;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct loop *l = w->l;
 	struct fuse_buf fbuf = { .mem = NULL };
-	bool quick, hand_on;
+	bool quick, hand_on, place;    /* place: this worker holds the reader's place */
 	int r;
 
 	/* cancellable only while waiting for the kernel (see efsfs_loop_run) */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	for (;;) {
+		place = true;
 		pthread_mutex_lock(&l->lock);
-		/* After a quick request the reader's place is usually still
-		 * free: take it back without waking anyone. */
-		while (l->reading && !l->stop) {
-			l->nwaiting++;
-			pthread_cond_wait(&l->turn, &l->lock);
-			l->nwaiting--;
+		if (l->reading && !l->stop && l->spin_us > 0) {
+			/* Another worker holds the reader's place, but a
+			 * request is already waiting: read it as an extra
+			 * reader rather than sleep until the place is free.
+			 * With several applications at once that saves a
+			 * sleep and a wake-up per request; if the reader takes
+			 * it first, this worker waits in read(2) as libfuse's
+			 * workers do. */
+			pthread_mutex_unlock(&l->lock);
+			place = !more_queued(l);
+			pthread_mutex_lock(&l->lock);
 		}
-		if (l->stop)
+		if (place) {
+			/* After a quick request the reader's place is usually
+			 * still free: take it back without waking anyone. */
+			while (l->reading && !l->stop) {
+				l->nwaiting++;
+				pthread_cond_wait(&l->turn, &l->lock);
+				l->nwaiting--;
+			}
+			if (l->stop)
+				break;
+			l->reading = true;
+		} else if (l->stop) {
 			break;
-		l->reading = true;
+		}
 		pthread_mutex_unlock(&l->lock);
 
-		spin_for_request(l);
-		pthread_cleanup_push(free_buf, &fbuf);
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		r = fuse_session_receive_buf(l->se, &fbuf);
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		pthread_cleanup_pop(0);
+		if (place)
+			spin_for_request(l);
+		r = receive(l, &fbuf);
 
 		if (r == -EINTR || r == -EAGAIN) {
 			pthread_mutex_lock(&l->lock);
-			l->reading = false;
+			if (place)
+				l->reading = false;
 			pthread_mutex_unlock(&l->lock);
 			continue;
 		}
@@ -283,16 +316,17 @@ static void *worker_main(void *arg)
 			!(l->may_wait && l->may_wait(l->arg));
 		/* another request queued behind a quick one: let another
 		 * worker take it while this one serves its own */
-		hand_on = quick && more_queued(l);
+		hand_on = place && quick && more_queued(l);
 		pthread_mutex_lock(&l->lock);
-		l->reading = false;
+		if (place)
+			l->reading = false;
 		/* a quick request may still wait for a lock a slow one holds:
 		 * while one runs, nothing holds up the others */
 		if (l->nslow > 0)
 			quick = false;
 		if (!quick)
 			l->nslow++;
-		if (!quick || hand_on) {
+		if (place && (!quick || hand_on)) {
 			if (l->nwaiting > 0)
 				pthread_cond_signal(&l->turn);
 			else if (l->nthreads < l->max_threads)
