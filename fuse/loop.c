@@ -275,14 +275,16 @@ static void *worker_main(void *arg)
 	for (;;) {
 		place = true;
 		pthread_mutex_lock(&l->lock);
-		if (l->reading && !l->stop && l->spin_us > 0) {
-			/* Another worker holds the reader's place, but a
-			 * request is already waiting: read it as an extra
-			 * reader rather than sleep until the place is free.
-			 * With several applications at once that saves a
-			 * sleep and a wake-up per request; if the reader takes
-			 * it first, this worker waits in read(2) as libfuse's
-			 * workers do. */
+		if (l->reading && !l->stop && l->spin_us > 0 && atomic_load(&l->nquick) > 0) {
+			/* Another worker holds the reader's place, others
+			 * serve quick requests, and a request is already
+			 * waiting: read it as an extra reader rather than
+			 * sleep until the place is free.  With several
+			 * applications at once that saves a sleep and a
+			 * wake-up per request; if the reader takes it first,
+			 * this worker waits in read(2) as libfuse's workers
+			 * do.  With one application (no other quick request
+			 * being served) that race would be the usual case. */
 			pthread_mutex_unlock(&l->lock);
 			place = !more_queued(l);
 			pthread_mutex_lock(&l->lock);
