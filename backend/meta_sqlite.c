@@ -2003,6 +2003,15 @@ static int sq_inode_update(struct meta *mm, const struct meta_inode *in)
 	return meta_exec_stmt(m, s);
 }
 
+/* Binds an allocated size to parameter idx: NULL for -1 (unknown). */
+static void bind_blocks(sqlite3_stmt *s, int idx, int64_t blocks)
+{
+	if (blocks >= 0)
+		sqlite3_bind_int64(s, idx, blocks);
+	else
+		sqlite3_bind_null(s, idx);
+}
+
 static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size,
 			     const struct timespec *mtime, int64_t blocks)
 {
@@ -2016,10 +2025,8 @@ static int sq_inode_set_size(struct meta *mm, uint64_t ino, uint64_t size,
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 3, mtime->tv_sec);
 	sqlite3_bind_int64(s, 4, mtime->tv_nsec);
-	if (with_blocks && blocks >= 0)
-		sqlite3_bind_int64(s, 5, blocks);
-	else if (with_blocks)
-		sqlite3_bind_null(s, 5);
+	if (with_blocks)
+		bind_blocks(s, 5, blocks);
 	return meta_exec_stmt(m, s);
 }
 
@@ -2030,10 +2037,7 @@ static int sq_inode_set_blocks(struct meta *mm, uint64_t ino, int64_t blocks)
 
 	dirty_mark(m, ino);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ino);
-	if (blocks >= 0)
-		sqlite3_bind_int64(s, 2, blocks);
-	else
-		sqlite3_bind_null(s, 2);
+	bind_blocks(s, 2, blocks);
 	return meta_exec_stmt(m, s);
 }
 

@@ -2598,6 +2598,28 @@ static void blocks_from_meta(uint64_t ino, const char *name, int64_t want)
 	ck_assert_int_eq(rename(q, p), 0);
 }
 
+/* Through a passthrough handle on ino, the kernel's way: writes 64 KiB
+ * blocks first..last-1 of 'b's, with an fsync after block sync_after
+ * (-1: none), and closes; returns the backing file's allocated blocks. */
+static int64_t pt_write_64k(uint64_t ino, int first, int last, int sync_after)
+{
+	static char buf[65536];
+	struct fs_file *f;
+
+	memset(buf, 'b', sizeof(buf));
+	kpt_on();
+	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
+	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
+	for (int i = first; i < last; i++) {
+		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
+		if (i == sync_after)
+			ck_assert_int_eq(fs_fsync(fs, f, false), 0);
+	}
+	fs_release(fs, f);
+	kpt_off();
+	return data_blocks(ino);
+}
+
 /* st_blocks without a stat of the backing file: the last close records
  * the allocated size in the metadata (schema 4), after a write, a truncate,
  * a punched hole and passthrough writes; while open it is the backing
@@ -2637,14 +2659,7 @@ START_TEST(test_blocks_recorded)
 	ck_assert_int_ge(b, 64);
 	blocks_from_meta(ino, "b", b);
 
-	kpt_on();
-	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
-	fs_release(fs, f);
-	kpt_off();
-	b = data_blocks(ino);
+	b = pt_write_64k(ino, 0, 4, -1);
 	ck_assert_int_ge(b, 512);
 	ck_assert_int_eq(getattr(ino).st_size, 4 * 65536);
 	blocks_from_meta(ino, "b", b);
@@ -2653,16 +2668,7 @@ START_TEST(test_blocks_recorded)
 
 	/* an fsync records the size with the blocks of that moment; writes
 	 * after it allocate more, and the last close records those */
-	kpt_on();
-	ck_assert_int_eq(fs_open_file(fs, ino, O_RDWR, &f), 0);
-	ck_assert_int_gt(fs_file_passthrough(fs, f, &kpt_ops), 0);
-	ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), 4 * 65536), 65536);
-	ck_assert_int_eq(fs_fsync(fs, f, false), 0);
-	for (int i = 5; i < 8; i++)
-		ck_assert_int_eq(pwrite(kpt.fd, buf, sizeof(buf), (off_t)i * 65536), 65536);
-	fs_release(fs, f);
-	kpt_off();
-	b = data_blocks(ino);
+	b = pt_write_64k(ino, 4, 8, 4);
 	ck_assert_int_ge(b, 1024);
 	ck_assert_int_eq(getattr(ino).st_size, 8 * 65536);
 	blocks_from_meta(ino, "b", b);
