@@ -30,6 +30,11 @@
  *                                   pread BS bytes at random BS-aligned
  *                                   offsets (POSIX_FADV_RANDOM) for SECS
  *                                   seconds; ops are the reads done
+ *   fsops getxattr FILE COUNT       COUNT getxattr(2) calls of a name FILE
+ *                                   does not have, each checked to fail with
+ *                                   ENODATA: the kernel caches no xattr, so
+ *                                   each is one request to a FUSE daemon,
+ *                                   which answers with almost no work
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +48,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,12 +637,37 @@ out_buf:
 	return r;
 }
 
+#define FSOPS_NO_XATTR "user.fsops-none"
+
+static int cmd_getxattr(const char *path, uint64_t count, struct fsops_result *res)
+{
+	char buf[64];
+	double t0;
+
+	/* the name must be missing: a value found would be no failure to time */
+	removexattr(path, FSOPS_NO_XATTR);
+	t0 = now_secs();
+	for (uint64_t i = 0; i < count; i++) {
+		if (getxattr(path, FSOPS_NO_XATTR, buf, sizeof(buf)) >= 0) {
+			fprintf(stderr, "fsops: getxattr %s %s: found a value\n", path, FSOPS_NO_XATTR);
+			return -EEXIST;
+		}
+		if (errno != ENODATA)
+			return fail_errno("getxattr", path);
+	}
+	res->secs = now_secs() - t0;
+	res->ops = count;
+	res->bytes = 0;
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: fsops create DIR COUNT SIZE | stat DIR COUNT | unlink DIR COUNT |\n"
 	      "             meta DIR COUNT | write FILE SIZE BS | read FILE BS |\n"
 	      "             tree DIR COUNT SEED [DIV] | smalltree DIR COUNT SIZE |\n"
-	      "             pcreate DIR NPROC COUNT SIZE | randread FILE BS SECS SEED\n", stderr);
+	      "             pcreate DIR NPROC COUNT SIZE | randread FILE BS SECS SEED |\n"
+	      "             getxattr FILE COUNT\n", stderr);
 	return 2;
 }
 
@@ -675,6 +706,8 @@ int main(int argc, char **argv)
 		r = cmd_pcreate(argv[2], v[0], v[1], v[2], &res);
 	else if (strcmp(cmd, "randread") == 0 && n == 3)
 		r = cmd_randread(argv[2], v[0], v[1], v[2], &res);
+	else if (strcmp(cmd, "getxattr") == 0 && n == 1)
+		r = cmd_getxattr(argv[2], v[0], &res);
 	else
 		return usage();
 	if (r == -EINVAL) {

@@ -54,6 +54,25 @@ touch "$T/pcbad/p01"
 "$F" pcreate "$T/pcbad" 2 3 1k 2>/dev/null
 expect_eq "pcreate with a failing child exits" $? 1
 
+# getxattr: COUNT calls of a missing name, each ENODATA
+touch "$T/gx"
+out=$("$F" getxattr "$T/gx" 50 2>/dev/null)
+rc=$?
+if [[ $rc == 0 ]]; then
+	read -r secs ops bytes <<<"$out"
+	expect_eq "getxattr ops" "$ops" 50
+	expect_eq "getxattr bytes" "$bytes" 0
+else
+	# a temp dir without user xattrs (tmpfs before Linux 6.6): the error is named
+	err=$("$F" getxattr "$T/gx" 50 2>&1 >/dev/null)
+	expect_eq "getxattr without user xattrs exits" "$rc" 1
+	[[ $err == *"getxattr $T/gx"* ]] || fail "getxattr error names no file: $err"
+fi
+# any other failure than ENODATA fails the command, naming the file
+err=$("$F" getxattr "$T/gx-missing" 5 2>&1 >/dev/null)
+expect_eq "getxattr of a missing file exits" $? 1
+[[ $err == *"getxattr $T/gx-missing: No such file"* ]] || fail "getxattr error: $err"
+
 # write: every block differs beyond its first 8 bytes (no 4 MiB chunk can
 # compress it), and the size is right
 out=$("$F" write "$T/w.dat" 4M 1M) || fail "write exited $?"

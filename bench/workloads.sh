@@ -20,7 +20,7 @@ declare -A WL_LABEL=() WL_UNIT=() WL_ONLY=()
 
 # rmrf near the end: after thousands of unlinks, ext4 is slower to create
 # files for a while (see wl_create_done), on every target
-WL_FULL=(seqwrite seqread randrw create stat untar meta pcreate1 pcreate4 find du gitclone
+WL_FULL=(seqwrite seqread randrw nullreq create stat untar meta pcreate1 pcreate4 find du gitclone
 	rmrf qwrite qread qsmall qstat coldread iaread)
 WL_QUICK=(qwrite qread qsmall qstat coldread iaread)
 # workloads whose rows the goal lines hold to the metadata goals
@@ -37,6 +37,8 @@ WL_LABEL[seqread]="fio seq read (bs=1M, cold cache)"
 WL_UNIT[seqread]="MiB/s"
 WL_LABEL[randrw]="fio 4k randrw 70/30 (psync, qd1, end_fsync=1)"
 WL_UNIT[randrw]="IOPS"
+WL_LABEL[nullreq]="getxattr of a missing name (one FUSE request each)"
+WL_UNIT[nullreq]="calls/s"
 WL_LABEL[create]="small files: create 4 KiB files"
 WL_UNIT[create]="files/s"
 WL_LABEL[stat]="small files: stat (cold cache)"
@@ -78,11 +80,13 @@ declare -A SIZE_FULL=(
 	[seq]=1G [rand_file]=256M [rand_time]=5 [create]=5000 [stat]=2000
 	[untar]=1000 [meta]=500 [qbig]=1G [qsmall]=100 [cold]=256M
 	[pcreate]=2000 [walk]=20000 [git]=8000 [rmrf]=10000 [ia]=1G [ia_time]=3
+	[nullreq]=20000
 )
 declare -A SIZE_SLOW=(
 	[seq]=128M [rand_file]=64M [rand_time]=3 [create]=100 [stat]=200
 	[untar]=100 [meta]=25 [qbig]=128M [qsmall]=100 [cold]=256M
 	[pcreate]=50 [walk]=500 [git]=200 [rmrf]=200 [ia]=1G [ia_time]=3
+	[nullreq]=200
 )
 
 is_slow_target()
@@ -112,6 +116,7 @@ wl_is_scaled()
 	pcreate1 | pcreate4) key=pcreate ;;
 	find | du) key=walk ;;
 	gitclone) key=git ;;
+	nullreq) key=nullreq ;;
 	qwrite | qread) key=qbig ;;
 	*) return 1 ;;
 	esac
@@ -282,6 +287,32 @@ wl_randrw_done()
 }
 
 # ---- small files, untar, metadata ------------------------------------------------------
+
+# nullreq: the cost of one request to the file system and its answer, with
+# next to no work behind it: a FUSE target's floor per request (the kernel's
+# round trip to the daemon and back), against native's system call.  A
+# create costs four such requests on efsfs (see bench/README.md).  Only an
+# answer of ENODATA counts: a daemon that says the call is not supported
+# makes the kernel stop asking it, and the calls would time nothing.
+wl_nullreq_prep()
+{
+	local dir=$2
+	fsops create "$dir/nullreq" 1 0 >/dev/null || { echo "cannot create the file"; return 1; }
+	fsops getxattr "$dir/nullreq/f000000" 1 >/dev/null 2>&1 ||
+		{ echo "getxattr does not answer ENODATA"; return 1; }
+}
+
+wl_nullreq_run()
+{
+	local target=$1 dir=$2
+	settle
+	fsops getxattr "$dir/nullreq/f000000" "$(size_of nullreq "$target")" | rate_of ops
+}
+
+wl_nullreq_done()
+{
+	rm -rf -- "$2/nullreq"
+}
 
 wl_create_run()
 {
