@@ -83,6 +83,8 @@ fi
 source "$BENCH_DIR/targets.sh"
 # shellcheck source=bench/workloads.sh
 source "$BENCH_DIR/workloads.sh"
+# shellcheck source=bench/requests.sh
+source "$BENCH_DIR/requests.sh"
 
 IFS=, read -r -a TARGETS <<<"$TARGETS_ARG"
 for t in "${TARGETS[@]}"; do
@@ -122,6 +124,7 @@ cleanup()
 	# a second Ctrl-C must not leave mounts and loop devices behind
 	trap - EXIT
 	trap '' INT TERM
+	req_restore
 	target_teardown_all
 	# never rm -rf through a mount that is still there
 	awk -v t="$BENCH_TMP/" 'index($2, t) == 1 { print $2 }' /proc/mounts |
@@ -219,6 +222,8 @@ fi
 
 # ---- the runs ----------------------------------------------------------------------
 
+req_setup || log "$REQ_NOTE"
+
 declare -A SAMPLES=()	# "wl target" -> space-separated rates
 declare -A CELL_NA=()	# "wl target" -> why there is no value
 declare -A WL_SECS=()	# wl -> seconds it took (preparation and all runs)
@@ -277,13 +282,19 @@ for w in "${WORKLOADS[@]}"; do
 			# the run's settle or drop_caches marks the start of its timed part again
 			DISK_STAT=${TARGET_STAT[$t]}
 			disk_mark
-			if ! v=$("wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
-				[[ ! $v =~ ^[0-9.]+$ ]]; then
+			# the warm-up run of a FUSE target counts its requests
+			tracing=0
+			((run < 1 && REQ_ON)) && [[ $t != native ]] && tracing=1
+			if ! v=$(REQ_TRACING=$tracing "wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" \
+				2>>"$BENCH_TMP/logs/$w.log") || [[ ! $v =~ ^[0-9.]+$ ]]; then
+				((tracing)) && req_collect "$w" "$t"
+				unset 'REQ_COUNTS["$w $t"]'
 				CELL_NA["$w $t"]="failed in run $run (see logs/$w.log)"
 				log "$w on $t run $run failed:"
 				tail -n 5 "$BENCH_TMP/logs/$w.log" >&2
 				continue
 			fi
+			((tracing)) && req_collect "$w" "$t"
 			# untimed: what the run left dirty is its writing too
 			sync
 			disk=""
@@ -589,6 +600,49 @@ print_notes()
 	[[ -n "$DISK_NOTE" ]] && echo "$DISK_NOTE"
 	echo
 	print_goals
+	print_requests
+}
+
+# The FUSE requests per unit of each workload (warm-up run), and for efsfs
+# the ceiling they set: its time per request (nullreq) times the requests
+# waited for, on top of native's time per unit (bench/README.md).
+print_requests()
+{
+	local w t r sync bg detail bgd line treq tnat ceil any=0
+	echo
+	if ((REQ_ON == 0)); then
+		echo "FUSE requests: ${REQ_NOTE:-not counted}"
+		return
+	fi
+	echo "FUSE requests per unit (the kernel's fuse:fuse_request_send event, in the timed part of the warm-up run): waited for, + sent in the background (RELEASE, FORGET), which overlap with the next:"
+	for w in "${WORKLOADS[@]}"; do
+		line=""
+		for t in "${TARGETS[@]}"; do
+			[[ $t == native ]] && continue
+			if r=$(req_per_unit "$w" "$t"); then
+				read -r sync bg detail <<<"${r%%|*}"
+				bgd=${r#*|}
+				line+="${line:+; }$t $sync${detail:+ ($detail)}"
+				[[ $bg != 0.00 ]] && line+=" + $bg${bgd:+ ($bgd)}"
+			elif [[ "${REQ_COUNTS["$w $t"]:-}" == overrun ]]; then
+				line+="${line:+; }$t not counted (the trace buffer overran)"
+			fi
+		done
+		[[ -n "$line" ]] && { echo "- ${WL_LABEL[$w]}: $line"; any=1; }
+	done
+	((any)) || echo "- none counted (no workload with a count of operations ran on a FUSE target)"
+	[[ -n "${MED["nullreq efsfs"]:-}" ]] || return 0
+	treq=$(awk -v r="${MED["nullreq efsfs"]}" 'BEGIN { printf "%.1f", 1e6 / r }')
+	echo "Ceilings for efsfs: its time per request ($treq us, nullreq) times the requests it waited for, added to native's time per unit: the most efsfs could reach if it added nothing else:"
+	for w in "${WORKLOADS[@]}"; do
+		[[ $w == nullreq || $w == pcreate4 ]] && continue      # pcreate4: not one at a time
+		[[ -n "${MED["$w native"]:-}" && -n "${MED["$w efsfs"]:-}" ]] || continue
+		r=$(req_per_unit "$w" efsfs) || continue
+		read -r sync bg detail <<<"${r%%|*}"
+		tnat=$(awk -v r="${MED["$w native"]}" 'BEGIN { printf "%.1f", 1e6 / r }')
+		ceil=$(awk -v n="$sync" -v q="$treq" -v t="$tnat" 'BEGIN { printf "%.2f", t / (n * q + t) }')
+		echo "- ${WL_LABEL[$w]}: at most ${ceil}x native ($sync x $treq us + $tnat us); now $(ratio_num "$w" efsfs "$w" native)x"
+	done
 }
 
 # What the efsfs binary was built from: "commit C (+ uncommitted changes) of

@@ -73,6 +73,29 @@ err=$("$F" getxattr "$T/gx-missing" 5 2>&1 >/dev/null)
 expect_eq "getxattr of a missing file exits" $? 1
 [[ $err == *"getxattr $T/gx-missing: No such file"* ]] || fail "getxattr error: $err"
 
+# requests.sh: counts by opcode become requests per unit, waited for and
+# in the background, each list the most frequent first (ties by name)
+(
+	# shellcheck source=bench/workloads.sh
+	source "$BENCH_DIR/workloads.sh"
+	# shellcheck source=bench/requests.sh
+	source "$BENCH_DIR/requests.sh"
+	FAILS=0                 # this subshell's own, added below
+	export BENCH_CREATE=10 BENCH_META=5
+	REQ_COUNTS["create efsfs"]="FUSE_LOOKUP=10 FUSE_CREATE=10 FUSE_RELEASE=10 FUSE_GETATTR=20 FUSE_FORGET=5 "
+	expect_eq "requests per create" "$(req_per_unit create efsfs)" \
+		"4.00 1.50 GETATTR 2.00, CREATE 1.00, LOOKUP 1.00|RELEASE 1.00, FORGET 0.50"
+	REQ_COUNTS["meta efsfs"]="FUSE_RENAME=10 "
+	expect_eq "requests per metadata operation (6 a round)" "$(req_per_unit meta efsfs)" \
+		"0.33 0.00 RENAME 0.33|"
+	REQ_COUNTS["stat efsfs"]=overrun
+	req_per_unit stat efsfs >/dev/null
+	expect_eq "an overrun buffer gives no figure" $? 1
+	req_per_unit seqwrite efsfs >/dev/null
+	expect_eq "a workload without a count of operations gives no figure" $? 1
+	exit "$FAILS"
+) || FAILS=$((FAILS + $?))
+
 # write: every block differs beyond its first 8 bytes (no 4 MiB chunk can
 # compress it), and the size is right
 out=$("$F" write "$T/w.dat" 4M 1M) || fail "write exited $?"
