@@ -283,10 +283,12 @@ for w in "${WORKLOADS[@]}"; do
 			DISK_STAT=${TARGET_STAT[$t]}
 			disk_mark
 			# the warm-up run of a FUSE target counts its requests
+			# (REQ_TRACING names the mount whose connection counts)
 			tracing=0
-			((run < 1 && REQ_ON)) && [[ $t != native ]] && tracing=1
-			if ! v=$(REQ_TRACING=$tracing "wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" \
-				2>>"$BENCH_TMP/logs/$w.log") || [[ ! $v =~ ^[0-9.]+$ ]]; then
+			((run < 1 && REQ_ON)) && [[ $t != native && -n "${TARGET_MNT[$t]:-}" ]] && tracing=1
+			if ! v=$(REQ_TRACING=$( ((tracing)) && echo "${TARGET_MNT[$t]}") \
+				"wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
+				[[ ! $v =~ ^[0-9.]+$ ]]; then
 				((tracing)) && req_collect "$w" "$t"
 				unset 'REQ_COUNTS["$w $t"]'
 				CELL_NA["$w $t"]="failed in run $run (see logs/$w.log)"
@@ -604,17 +606,16 @@ print_notes()
 }
 
 # The FUSE requests per unit of each workload (warm-up run), and for efsfs
-# the ceiling they set: its time per request (nullreq) times the requests
-# waited for, on top of native's time per unit (bench/README.md).
+# the ceiling they set (req_ceiling; bench/README.md, "Requests and ceilings").
 print_requests()
 {
-	local w t r sync bg detail bgd line treq tnat ceil any=0
+	local w t r sync bg detail bgd line qreq=0 c ceil treq tnat any=0
 	echo
 	if ((REQ_ON == 0)); then
 		echo "FUSE requests: ${REQ_NOTE:-not counted}"
 		return
 	fi
-	echo "FUSE requests per unit (the kernel's fuse:fuse_request_send event, in the timed part of the warm-up run): waited for, + sent in the background (RELEASE, FORGET), which overlap with the next:"
+	echo "FUSE requests per unit (the kernel's fuse:fuse_request_send event on the target's own connection, in the timed part of the warm-up run): waited for, + sent in the background (RELEASE, RELEASEDIR), which overlap with the next; FORGETs are not counted:"
 	for w in "${WORKLOADS[@]}"; do
 		line=""
 		for t in "${TARGETS[@]}"; do
@@ -624,23 +625,26 @@ print_requests()
 				bgd=${r#*|}
 				line+="${line:+; }$t $sync${detail:+ ($detail)}"
 				[[ $bg != 0.00 ]] && line+=" + $bg${bgd:+ ($bgd)}"
-			elif [[ "${REQ_COUNTS["$w $t"]:-}" == overrun ]]; then
-				line+="${line:+; }$t not counted (the trace buffer overran)"
+			elif [[ "${REQ_COUNTS["$w $t"]:-}" == lost ]]; then
+				line+="${line:+; }$t not counted (the trace buffer lost events)"
 			fi
 		done
 		[[ -n "$line" ]] && { echo "- ${WL_LABEL[$w]}: $line"; any=1; }
 	done
 	((any)) || echo "- none counted (no workload with a count of operations ran on a FUSE target)"
 	[[ -n "${MED["nullreq efsfs"]:-}" ]] || return 0
-	treq=$(awk -v r="${MED["nullreq efsfs"]}" 'BEGIN { printf "%.1f", 1e6 / r }')
-	echo "Ceilings for efsfs: its time per request ($treq us, nullreq) times the requests it waited for, added to native's time per unit: the most efsfs could reach if it added nothing else:"
+	r=$(req_per_unit nullreq efsfs) && read -r qreq _ <<<"${r%%|*}"
+	c=$(req_ceiling 1 "${MED["nullreq efsfs"]}" "${MED["nullreq native"]:-0}" "$qreq" 1) || return 0
+	read -r _ treq _ <<<"$c"
+	echo "Ceilings for efsfs: the time one request adds ($treq us: efsfs's nullreq call less native's, over its $qreq requests a call) times the requests it waited for, added to native's time per unit: the most efsfs could reach if it added nothing else:"
 	for w in "${WORKLOADS[@]}"; do
 		[[ $w == nullreq || $w == pcreate4 ]] && continue      # pcreate4: not one at a time
 		[[ -n "${MED["$w native"]:-}" && -n "${MED["$w efsfs"]:-}" ]] || continue
 		r=$(req_per_unit "$w" efsfs) || continue
-		read -r sync bg detail <<<"${r%%|*}"
-		tnat=$(awk -v r="${MED["$w native"]}" 'BEGIN { printf "%.1f", 1e6 / r }')
-		ceil=$(awk -v n="$sync" -v q="$treq" -v t="$tnat" 'BEGIN { printf "%.2f", t / (n * q + t) }')
+		read -r sync _ <<<"${r%%|*}"
+		c=$(req_ceiling "$sync" "${MED["nullreq efsfs"]}" "${MED["nullreq native"]:-0}" "$qreq" \
+			"${MED["$w native"]}") || continue
+		read -r ceil treq tnat <<<"$c"
 		echo "- ${WL_LABEL[$w]}: at most ${ceil}x native ($sync x $treq us + $tnat us); now $(ratio_num "$w" efsfs "$w" native)x"
 	done
 }
