@@ -124,12 +124,10 @@ wl_units()
 {
 	local w=$1 t=$2
 	case $w in
-	create | stat | untar | rmrf | nullreq) size_of "$w" "$t" ;;
-	meta) echo $((6 * $(size_of meta "$t"))) ;;
-	pcreate1) size_of pcreate "$t" ;;
-	pcreate4) echo $((4 * $(size_of pcreate "$t"))) ;;
-	find | du) size_of walk "$t" ;;
-	gitclone) size_of git "$t" ;;
+	create | stat | untar | rmrf | nullreq | pcreate1 | find | du | gitclone)
+		size_of "$(wl_size_key "$w")" "$t" ;;
+	meta) echo $((6 * $(size_of meta "$t"))) ;;        # 6 operations a round
+	pcreate4) echo $((4 * $(size_of pcreate "$t"))) ;; # 4 processes
 	qsmall | qstat) size_of qsmall "$t" ;;
 	*) return 1 ;;
 	esac

@@ -551,13 +551,10 @@ print_goals()
 # True when a selected workload uses size key $1.
 wl_uses_key()
 {
-	local w
+	local w k
 	for w in "${WORKLOADS[@]}"; do
-		case $1:$w in
-		seq:seqwrite | seq:seqread | rand_*:randrw | qbig:qwrite | qbig:qread) return 0 ;;
-		create:create | stat:stat | untar:untar | meta:meta | rmrf:rmrf) return 0 ;;
-		pcreate:pcreate1 | pcreate:pcreate4 | walk:find | walk:du | git:gitclone) return 0 ;;
-		esac
+		k=$(wl_size_key "$w") || continue
+		[[ $k == "$1" || ($k == rand_file && $1 == rand_time) ]] && return 0
 	done
 	return 1
 }
@@ -581,7 +578,7 @@ print_notes()
 	fi
 	if ((scaled)); then
 		printf '* scaled down for the object-store targets:'
-		for k in seq rand_file rand_time create stat untar meta rmrf pcreate walk git qbig; do
+		for k in seq rand_file rand_time create stat untar meta rmrf pcreate walk git qbig nullreq; do
 			wl_uses_key "$k" || continue
 			[[ "$(size_of "$k" native)" != "${SIZE_SLOW[$k]}" ]] &&
 				printf ' %s %s (not %s),' "$k" "${SIZE_SLOW[$k]}" "$(size_of "$k" native)"

@@ -104,22 +104,28 @@ size_of()
 	fi
 }
 
+# The size key (SIZE_FULL, SIZE_SLOW) of a workload whose size the slow
+# targets get smaller; randrw's time (rand_time) goes with its rand_file.
+wl_size_key()
+{
+	case $1 in
+	seqwrite | seqread) echo seq ;;
+	randrw) echo rand_file ;;
+	create | stat | untar | meta | rmrf | nullreq) echo "$1" ;;
+	pcreate1 | pcreate4) echo pcreate ;;
+	find | du) echo walk ;;
+	gitclone) echo git ;;
+	qwrite | qread) echo qbig ;;
+	*) return 1 ;;
+	esac
+}
+
 # True when the workload ran with smaller sizes on TARGET than on native.
 wl_is_scaled()
 {
 	local wl=$1 target=$2 key
 	is_slow_target "$target" || return 1
-	case $wl in
-	seqwrite | seqread) key=seq ;;
-	randrw) key=rand_file ;;
-	create | stat | untar | meta | rmrf) key=$wl ;;
-	pcreate1 | pcreate4) key=pcreate ;;
-	find | du) key=walk ;;
-	gitclone) key=git ;;
-	nullreq) key=nullreq ;;
-	qwrite | qread) key=qbig ;;
-	*) return 1 ;;
-	esac
+	key=$(wl_size_key "$wl") || return 1
 	[[ "$(size_of "$key" native)" != "${SIZE_SLOW[$key]}" ]] ||
 		[[ $key == rand_file && "$(size_of rand_time native)" != "${SIZE_SLOW[rand_time]}" ]]
 }
