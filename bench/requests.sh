@@ -80,12 +80,9 @@ req_connection()
 # cannot be found is not counted (no filter would count every mount's).
 req_arm()
 {
-	local ev conn
+	local ev=$REQ_INST/events/fuse/fuse_request_send conn
 	[[ -n "${REQ_TRACING:-}" && -n "$REQ_INST" ]] || return 0
-	ev=$REQ_INST/events/fuse/fuse_request_send
-	echo 0 >"$ev/enable"
-	echo 0 >"$REQ_INST/tracing_on"
-	: >"$REQ_INST/trace"
+	req_stop
 	conn=$(req_connection "$REQ_TRACING") || return 0
 	echo "connection == $conn" >"$ev/filter" || return 0
 	echo 1 >"$REQ_INST/tracing_on"
@@ -108,14 +105,21 @@ req_count_trace()
 	echo "${counts:-none}"
 }
 
-# req_collect WL TARGET: stops counting and keeps the counts by opcode.
-req_collect()
+# Stops counting; with "keep WL TARGET", keeps the counts by opcode first
+# (req_collect); the buffer is emptied either way.
+req_stop()
 {
 	[[ -n "$REQ_INST" ]] || return 0
 	echo 0 >"$REQ_INST/events/fuse/fuse_request_send/enable"
 	echo 0 >"$REQ_INST/tracing_on"
-	REQ_COUNTS["$1 $2"]=$(req_count_trace "$REQ_INST")
+	[[ ${1:-} == keep ]] && REQ_COUNTS["$2 $3"]=$(req_count_trace "$REQ_INST")
 	: >"$REQ_INST/trace"
+}
+
+# req_collect WL TARGET: stops counting and keeps the counts by opcode.
+req_collect()
+{
+	req_stop keep "$1" "$2"
 }
 
 # Units of work in one run of WL on TARGET (what its rate counts), or

@@ -289,8 +289,7 @@ for w in "${WORKLOADS[@]}"; do
 			if ! v=$(REQ_TRACING=$( ((tracing)) && echo "${TARGET_MNT[$t]}") \
 				"wl_${w}_run" "$t" "${TARGET_DIR[$t]}" "$run" 2>>"$BENCH_TMP/logs/$w.log") ||
 				[[ ! $v =~ ^[0-9.]+$ ]]; then
-				((tracing)) && req_collect "$w" "$t"
-				unset 'REQ_COUNTS["$w $t"]'
+				((tracing)) && req_stop      # a failed run counts nothing
 				CELL_NA["$w $t"]="failed in run $run (see logs/$w.log)"
 				log "$w on $t run $run failed:"
 				tail -n 5 "$BENCH_TMP/logs/$w.log" >&2
